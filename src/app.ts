@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { AppConfig } from './config.ts';
+import type { Services } from './services.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { registerHealthRoutes } from './modules/health/health.routes.ts';
+import { registerHomeRoutes } from './modules/home/home.routes.ts';
+import { registerOrganisationRoutes } from './modules/organisations/organisation.routes.ts';
+import { registerInformationRoutes } from './modules/information/information.routes.ts';
+import { registerAreaOfFocusRoutes } from './modules/areas-of-focus/area-of-focus.routes.ts';
+import { assetsDir, ensureAssetsBuilt } from './web/assets.ts';
+import { BadRequestError, NotFoundError } from './web/http-errors.ts';
+import { createViewEnvironment } from './web/views.ts';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Renders a Nunjucks page with the shared layout context and sends it as HTML. */
+    render(template: string, context?: Record<string, unknown>): FastifyReply;
+  }
+}
+
+export interface BuildAppOptions {
+  /** The process logger, shared with the CLI; `false` for silence (tests). Default: a new one. */
+  logger?: Logger | false;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{8,128}$/;
+
+/**
+ * Builds the web application from its configuration and services. It does not listen: the CLI
+ * does that, and tests drive it with `app.inject`.
+ */
+export async function buildApp(
+  config: AppConfig,
+  services: Services,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
+  ensureAssetsBuilt();
+  const views = createViewEnvironment({ watch: false });
+
+  const logger = options.logger ?? createLogger(config);
+  const app = Fastify({
+    ...(logger === false ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
+    trustProxy: config.trustProxy,
+    // Honour a well-formed request id from a proxy so one id follows a request through every log.
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+    },
+    requestIdLogLabel: 'requestId',
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifyHelmet, {
+    enableCSPNonces: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        mediaSrc: ["'self'"],
+        manifestSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        ...(config.environment === 'production' ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(fastifyFormbody);
+  await app.register(fastifyStatic, {
+    root: assetsDir,
+    prefix: '/assets/',
+    index: false,
+    maxAge: config.environment === 'production' ? '1d' : 0,
+  });
+
+  app.decorateReply('render', function render(this: FastifyReply, template: string, context = {}) {
+    const request = this.request;
+    const path = request.url.split('?')[0] ?? '/';
+    const html = views.render(template, {
+      cspNonce: (this as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script,
+      currentPath: path,
+      currentSection: path === '/' ? 'home' : path.split('/')[1],
+      requestId: request.id,
+      ...context,
+    });
+    return this.type('text/html; charset=utf-8').send(html);
+  });
+
+  registerHealthRoutes(app, services);
+  registerHomeRoutes(app, services);
+  registerOrganisationRoutes(app, services);
+  registerAreaOfFocusRoutes(app);
+  registerInformationRoutes(app, services);
+
+  app.setNotFoundHandler((request, reply) => {
+    if (wantsJson(request)) return reply.code(404).send({ error: 'Not found' });
+    return reply.code(404).render('errors/not-found.njk');
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    if (error instanceof BadRequestError) {
+      if (wantsJson(request)) return reply.code(400).send({ error: 'Bad request', problems: error.problems });
+      return reply.code(400).render('errors/bad-request.njk', {
+        problems: error.problems,
+        retryHref: request.url.split('?')[0],
+      });
+    }
+    if (error instanceof NotFoundError) {
+      return reply.code(404).render('errors/not-found.njk', { message: error.message });
+    }
+    const statusCode = (error as { statusCode?: number }).statusCode;
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      // Errors Fastify raises itself for malformed requests (bad JSON, too large a body…).
+      request.log.info({ err: error }, 'client error');
+      return reply.code(statusCode).send({ error: error instanceof Error ? error.message : 'Bad request' });
+    }
+    const databaseUp = await services.database.ping().then(
+      () => true,
+      () => false,
+    );
+    request.log.error({ err: error, databaseUp }, 'request failed');
+    if (!databaseUp) return reply.code(503).header('retry-after', '30').render('errors/unavailable.njk');
+    return reply.code(500).render('errors/server-error.njk');
+  });
+
+  return app;
+}
+
+function wantsJson(request: FastifyRequest): boolean {
+  return request.url.startsWith('/api/') || request.url === '/healthz' || request.url === '/readyz';
+}

@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Where the database lives: an embedded SQLite file or a PostgreSQL server. */
+export type DatabaseConfig =
+  | { kind: 'sqlite'; filename: string }
+  | { kind: 'postgres'; connectionString: string };
+
+export interface AppConfig {
+  environment: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseConfig;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  trustProxy: boolean;
+  /** How long a SIGTERM waits for in-flight requests before giving up. */
+  shutdownTimeoutMs: number;
+  /** Folder of reference data CSV files loaded by `greenspace seed`. */
+  referenceDataDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const projectRoot = path.resolve(import.meta.dirname, '..');
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('localhost'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATA_DIR: z.string().min(1).default(path.join(projectRoot, 'var')),
+  DATABASE_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  REFERENCE_DATA_DIR: z.string().min(1).default(path.join(projectRoot, 'data', 'reference')),
+});
+
+/** Reads the process environment into a typed configuration, or says exactly which variable is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = environmentSchema.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const values = parsed.data;
+  const dataDir = path.resolve(values.DATA_DIR);
+  return {
+    environment: values.NODE_ENV,
+    host: values.HOST,
+    port: values.PORT,
+    dataDir,
+    database: parseDatabaseUrl(values.DATABASE_URL, dataDir),
+    logLevel: values.LOG_LEVEL,
+    trustProxy: values.TRUST_PROXY === 'true',
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    referenceDataDir: path.resolve(values.REFERENCE_DATA_DIR),
+  };
+}
+
+/**
+ * `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite:<path>` selects a SQLite file;
+ * no URL at all selects the embedded default under the data directory.
+ */
+export function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (url === undefined || url.trim() === '') {
+    return { kind: 'sqlite', filename: path.join(dataDir, 'greenspace.sqlite') };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('Invalid configuration: DATABASE_URL is not a valid URL');
+    }
+    return { kind: 'postgres', connectionString: url };
+  }
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (filename === '') {
+      throw new ConfigError('Invalid configuration: DATABASE_URL sqlite: needs a file path');
+    }
+    return { kind: 'sqlite', filename: path.resolve(filename) };
+  }
+  throw new ConfigError(
+    'Invalid configuration: DATABASE_URL must start with postgres://, postgresql:// or sqlite:',
+  );
+}
+
+/** A URL safe to print: the password, if any, is replaced. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.kind === 'sqlite') return `SQLite file ${database.filename}`;
+  const url = new URL(database.connectionString);
+  if (url.password) url.password = '****';
+  return `PostgreSQL at ${url.toString()}`;
+}
+
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') result[key] = value;
+  }
+  return result;
+}

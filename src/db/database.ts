@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+} from 'kysely';
+import pg from 'pg';
+import { describeDatabase, type DatabaseConfig } from '../config.ts';
+import type { Database } from './schema.ts';
+
+export type Dialect = DatabaseConfig['kind'];
+
+/** An open database: the Kysely instance plus what the rest of the app needs to know about it. */
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  description: string;
+  /** Resolves when a trivial query succeeds; rejects with the driver's error otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/** Callback for errors that happen on idle connections, outside any query. */
+export type BackgroundErrorHandler = (error: Error) => void;
+
+export function openDatabase(
+  config: DatabaseConfig,
+  onBackgroundError: BackgroundErrorHandler = () => {},
+): DatabaseHandle {
+  return config.kind === 'sqlite'
+    ? openSqlite(config.filename)
+    : openPostgres(config.connectionString, onBackgroundError);
+}
+
+/**
+ * Opens the database and checks it answers, so a wrong DATABASE_URL is reported at start-up in one
+ * line rather than at the first request.
+ */
+export async function connectDatabase(
+  config: DatabaseConfig,
+  onBackgroundError?: BackgroundErrorHandler,
+): Promise<DatabaseHandle> {
+  let handle: DatabaseHandle;
+  try {
+    handle = openDatabase(config, onBackgroundError);
+  } catch (error) {
+    throw new DatabaseUnavailableError(
+      `Cannot open the database (${describeDatabase(config)}): ${errorMessage(error)}`,
+    );
+  }
+  try {
+    await handle.ping();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw new DatabaseUnavailableError(
+      `Cannot connect to the database (${describeDatabase(config)}): ${errorMessage(error)}`,
+    );
+  }
+  return handle;
+}
+
+function openSqlite(filename: string): DatabaseHandle {
+  fs.mkdirSync(path.dirname(filename), { recursive: true });
+  const connection = new BetterSqlite3(filename);
+  // WAL lets readers continue during a write; busy_timeout waits for a lock instead of failing
+  // at once; SQLite leaves foreign keys off unless asked.
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('busy_timeout = 5000');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma('synchronous = NORMAL');
+  const db = new Kysely<Database>({ dialect: new ImmediateTransactionSqliteDialect(connection) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: describeDatabase({ kind: 'sqlite', filename }),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * better-sqlite3 with write transactions opened by `BEGIN IMMEDIATE`: a deferred transaction that
+ * reads first and writes later can fail with SQLITE_BUSY when another writer got in between, while an
+ * immediate one takes the write lock up front and waits for it under busy_timeout.
+ */
+class ImmediateTransactionSqliteDialect extends SqliteDialect {
+  readonly #connection: BetterSqlite3.Database;
+
+  constructor(connection: BetterSqlite3.Database) {
+    super({ database: connection });
+    this.#connection = connection;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateTransactionSqliteDriver({ database: this.#connection });
+  }
+}
+
+class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+function openPostgres(
+  connectionString: string,
+  onBackgroundError: BackgroundErrorHandler,
+): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    types: { getTypeParser: postgresTypeParser },
+  });
+  // Without a listener, an error on an idle client (the server restarting, a connection killed)
+  // would crash the process; the pool drops that client and makes a new one on the next query.
+  pool.on('error', onBackgroundError);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    description: describeDatabase({ kind: 'postgres', connectionString }),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+/**
+ * `count(*)` and `sum()` come back from PostgreSQL as int8/numeric, which node-postgres returns as
+ * strings to avoid losing precision. Our counts and sums fit comfortably in a double, and SQLite
+ * returns numbers, so both databases hand repositories the same types.
+ */
+function postgresTypeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === PG_INT8 || oid === PG_NUMERIC) return (value: string) => Number(value);
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return errorMessage(error.errors[0]);
+  }
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    return error.message || code || error.name;
+  }
+  return String(error);
+}

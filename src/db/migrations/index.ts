@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as organisations from './0001-organisations.ts';
+
+/**
+ * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
+ * new migration, never by rewriting one that may already have run somewhere.
+ * Names sort in the order they must run.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-organisations': organisations,
+};

@@ -1,0 +1,71 @@
+import { parse } from 'csv-parse/sync';
+
+/** A problem in an input file, located as precisely as the input allows. */
+export interface InputProblem {
+  file: string;
+  line?: number;
+  field?: string;
+  message: string;
+}
+
+export function formatProblem(problem: InputProblem): string {
+  const where = [problem.file, problem.line === undefined ? undefined : `line ${problem.line}`]
+    .filter(Boolean)
+    .join(', ');
+  const field = problem.field ? ` field "${problem.field}"` : '';
+  return `${where}${field}: ${problem.message}`;
+}
+
+/** Thrown when input files are not usable; carries every problem found, not just the first. */
+export class InputFileError extends Error {
+  override name = 'InputFileError';
+  readonly problems: InputProblem[];
+
+  constructor(problems: InputProblem[], limit = 20) {
+    const shown = problems.slice(0, limit).map(formatProblem);
+    const more = problems.length > limit ? [`…and ${problems.length - limit} more`] : [];
+    super([`${problems.length} problem(s) in input files:`, ...shown, ...more].join('\n'));
+    this.problems = problems;
+  }
+}
+
+export interface CsvRecord {
+  /** 1-based line number in the file where the record starts (the header is line 1). */
+  line: number;
+  values: Record<string, string>;
+}
+
+/**
+ * Parses a whole CSV text with a header row. A byte-order mark and CRLF line ends are accepted;
+ * a row with the wrong number of fields, an unclosed quote or a missing column is an InputFileError
+ * naming the file and line.
+ */
+export function parseCsvWithHeader(
+  text: string,
+  file: string,
+  requiredColumns: readonly string[],
+): CsvRecord[] {
+  let parsed: { record: string[]; info: { lines: number } }[];
+  try {
+    parsed = parse(text, { bom: true, skip_empty_lines: true, info: true }) as unknown as typeof parsed;
+  } catch (error) {
+    const details = error as { lines?: number; message?: string };
+    const reason = (details.message ?? String(error)).replace(/ on line \d+$/, '');
+    throw new InputFileError([{ file, line: details.lines, message: `not valid CSV: ${reason}` }]);
+  }
+  const header = parsed[0]?.record;
+  if (!header) throw new InputFileError([{ file, message: 'the file is empty' }]);
+  const missing = requiredColumns.filter((column) => !header.includes(column));
+  if (missing.length > 0) {
+    throw new InputFileError([{ file, line: 1, message: `missing column(s): ${missing.join(', ')}` }]);
+  }
+  return parsed.slice(1).map(({ record, info }) => {
+    const values: Record<string, string> = {};
+    header.forEach((column, columnIndex) => {
+      values[column] = (record[columnIndex] ?? '').trim();
+    });
+    // The parser reports the line a record ends on; a quoted field may span several lines.
+    const newlinesInside = record.reduce((count, field) => count + field.split('\n').length - 1, 0);
+    return { line: info.lines - newlinesInside, values };
+  });
+}

@@ -1,0 +1,179 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { connectDatabase, DatabaseUnavailableError, type DatabaseHandle } from './db/database.ts';
+import { findPendingMigrations, MigrationError, migrateToLatest } from './db/migrate.ts';
+import { InputFileError } from './lib/csv.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createServices } from './services.ts';
+import { startServer } from './server.ts';
+import { ensureAssetsBuilt } from './web/assets.ts';
+
+/**
+ * The `greenspace` command. Every subcommand reads its settings from the environment (see the
+ * README's configuration table); flags override the few that are handy to change per run.
+ */
+export function buildCli(): Command {
+  const program = new Command('greenspace')
+    .description('Greenspace: the collaboration workspace for a greener NHS')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  program
+    .command('start')
+    .description('migrate the database, load reference data if the database is empty, then serve')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or 3000)', parsePort)
+    .option('-H, --host <host>', 'address to listen on (default: HOST or localhost)')
+    .action(async (options: ServeOptions) => {
+      const config = withOverrides(loadConfig(), options);
+      const logger = createLogger(config);
+      const database = await connect(config, logger);
+      const ran = await migrateToLatest(database);
+      if (ran.length > 0) logger.info({ migrations: ran }, 'database migrated');
+      const services = createServices(database, config);
+      if (await services.organisations.isEmpty()) {
+        const summary = await services.organisations.loadReferenceData(config.referenceDataDir);
+        logger.info({ organisations: summary.organisations }, 'reference data loaded into the new database');
+      }
+      await serve(config, logger, database);
+    });
+
+  program
+    .command('serve')
+    .description('serve the web application (the database must already be migrated)')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or 3000)', parsePort)
+    .option('-H, --host <host>', 'address to listen on (default: HOST or localhost)')
+    .action(async (options: ServeOptions) => {
+      const config = withOverrides(loadConfig(), options);
+      const logger = createLogger(config);
+      const database = await connect(config, logger);
+      const pending = await findPendingMigrations(database);
+      if (pending.length > 0) {
+        await database.close();
+        throw new MigrationError(
+          `The database needs ${pending.length} migration(s) (${pending.join(', ')}): run "greenspace migrate" first, or use "greenspace start".`,
+        );
+      }
+      await serve(config, logger, database);
+    });
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date (forward-only migrations)')
+    .action(async () => {
+      const config = loadConfig();
+      const database = await connectDatabase(config.database);
+      try {
+        const ran = await migrateToLatest(database);
+        console.log(
+          ran.length === 0
+            ? `Database is up to date (${database.description}).`
+            : `Ran ${ran.length} migration(s) on ${database.description}: ${ran.join(', ')}`,
+        );
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('seed')
+    .description('load the reference data shipped in data/reference (safe to repeat)')
+    .option('-d, --dir <folder>', 'reference data folder (default: REFERENCE_DATA_DIR or data/reference)')
+    .action(async (options: { dir?: string }) => {
+      const config = loadConfig();
+      const database = await connectDatabase(config.database);
+      try {
+        await migrateToLatest(database);
+        const services = createServices(database, config);
+        const summary = await services.organisations.loadReferenceData(options.dir ?? config.referenceDataDir);
+        const { inserted, updated, retired, unchanged } = summary.organisations;
+        console.log(
+          `Organisations: ${inserted} added, ${updated} updated, ${retired} retired, ${unchanged} unchanged.`,
+        );
+        console.log(
+          `Practice profiles: ${summary.practiceProfiles.written} written, ${summary.practiceProfiles.unchanged} unchanged.`,
+        );
+        for (const dataset of summary.datasets) {
+          console.log(`  ${dataset.key}: ${dataset.rows} rows${dataset.changed ? ' (new or changed)' : ''}`);
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('build-assets')
+    .description('compile the stylesheet and copy NHS.UK frontend assets (done automatically on serve)')
+    .action(() => {
+      const { built } = ensureAssetsBuilt({ force: true });
+      console.log(built ? 'Assets built.' : 'Assets were up to date.');
+    });
+
+  return program;
+}
+
+interface ServeOptions {
+  port?: number;
+  host?: string;
+}
+
+function withOverrides(config: AppConfig, options: ServeOptions): AppConfig {
+  return { ...config, port: options.port ?? config.port, host: options.host ?? config.host };
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return port;
+}
+
+async function connect(config: AppConfig, logger: Logger): Promise<DatabaseHandle> {
+  return connectDatabase(config.database, (error) =>
+    logger.warn({ err: error }, 'database connection lost; it will be re-established on the next query'),
+  );
+}
+
+async function serve(config: AppConfig, logger: Logger, database: DatabaseHandle): Promise<void> {
+  const server = await startServer(config, { logger, database });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    server
+      .shutdown(signal)
+      .then(() => database.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** One clear message for the errors a user can fix; a stack trace only for real faults. */
+export function describeFatalError(error: unknown): string {
+  if (
+    error instanceof ConfigError ||
+    error instanceof DatabaseUnavailableError ||
+    error instanceof MigrationError ||
+    error instanceof InputFileError
+  ) {
+    return error.message;
+  }
+  if (error instanceof Error && (error as { code?: string }).code === 'EADDRINUSE') {
+    return `Cannot listen: ${error.message}. Set PORT to a free port.`;
+  }
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`greenspace: ${describeFatalError(error)}\n`);
+    process.exit(1);
+  }
+}

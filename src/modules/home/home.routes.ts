@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services.ts';
+import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import { LLR_ICB_CODE } from '../organisations/organisation.service.ts';
+
+export function registerHomeRoutes(app: FastifyInstance, services: Services): void {
+  app.get('/', async (_request, reply) => {
+    const practiceTotals = await services.organisations.getPracticeTotals(LLR_ICB_CODE);
+    return reply.render('home/views/home.njk', {
+      areas: nationalAreasOfFocus,
+      practiceTotals,
+      llrIcbCode: LLR_ICB_CODE,
+    });
+  });
+}

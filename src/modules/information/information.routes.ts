@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services.ts';
+
+/** Pages about the service itself: accessibility, privacy and where its data comes from. */
+export function registerInformationRoutes(app: FastifyInstance, services: Services): void {
+  const breadcrumbs = [{ href: '/', text: 'Home' }];
+
+  app.get('/accessibility', async (_request, reply) => {
+    return reply.render('information/views/accessibility.njk', { breadcrumbs });
+  });
+
+  app.get('/privacy', async (_request, reply) => {
+    return reply.render('information/views/privacy.njk', { breadcrumbs });
+  });
+
+  app.get('/data-sources', async (_request, reply) => {
+    const datasets = await services.organisations.listReferenceDatasets();
+    return reply.render('information/views/data-sources.njk', { breadcrumbs, datasets });
+  });
+}

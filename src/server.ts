@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { AppConfig } from './config.ts';
+import { connectDatabase, type DatabaseHandle } from './db/database.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createServices } from './services.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  url: string;
+  /** Stops taking new connections, lets in-flight requests finish, then closes the database. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Opens the database, builds the app and listens. Used by `greenspace serve` and the tests. */
+export async function startServer(
+  config: AppConfig,
+  options: { logger?: Logger; database?: DatabaseHandle } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  const database =
+    options.database ??
+    (await connectDatabase(config.database, (error) =>
+      logger.warn({ err: error }, 'database connection lost; it will be re-established on the next query'),
+    ));
+  const services = createServices(database, config);
+  const app = await buildApp(config, services, { logger });
+  const url = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url, database: database.description }, 'Greenspace is listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    database,
+    url,
+    shutdown(reason: string) {
+      closing ??= (async () => {
+        logger.info({ reason }, 'shutting down: finishing in-flight requests');
+        const timer = setTimeout(() => {
+          logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time');
+          app.server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        timer.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          if (!options.database) await database.close();
+          logger.info('shutdown complete');
+        }
+      })();
+      return closing;
+    },
+  };
+}

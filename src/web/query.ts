@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { BadRequestError } from './http-errors.ts';
+
+/**
+ * Parses query parameters with a zod schema. Each problem names the parameter, what it must be and
+ * what was given, so the 400 page can say exactly what to fix.
+ */
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
+  const values = (query ?? {}) as Record<string, unknown>;
+  const result = schema.safeParse(values);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'query');
+    const given = values[name];
+    const shown = Array.isArray(given) ? given.join(', ') : given;
+    const suffix = shown === undefined ? '' : ` (the address has "${String(shown).slice(0, 60)}")`;
+    return `The "${name}" parameter ${issue.message}${suffix}.`;
+  });
+  throw new BadRequestError(problems);
+}
+
+/** An optional text parameter: blank means absent; repeated parameters are refused. */
+export const optionalText = (maxLength: number) =>
+  z
+    .string({ error: 'must be given once' })
+    .max(maxLength, `must be at most ${maxLength} characters`)
+    .transform((value) => value.trim())
+    .transform((value) => (value === '' ? undefined : value))
+    .optional();
+
+/** A page number: absent means 1. */
+export const pageNumber = z
+  .string({ error: 'must be given once' })
+  .regex(/^\d{1,6}$/, 'must be a whole number from 1 upwards')
+  .transform(Number)
+  .refine((value) => value >= 1, 'must be a whole number from 1 upwards')
+  .optional()
+  .transform((value) => value ?? 1);
+
+/** One of a fixed set of values; blank means absent. */
+export const optionalChoice = <const T extends readonly [string, ...string[]]>(choices: T) =>
+  z
+    .string({ error: 'must be given once' })
+    .transform((value) => (value.trim() === '' ? undefined : value.trim()))
+    .pipe(z.enum(choices, { error: `must be one of: ${choices.join(', ')}` }).optional())
+    .optional();
+
+/** A code matching a pattern; blank means absent. */
+export const optionalCode = (pattern: RegExp, description: string) =>
+  z
+    .string({ error: 'must be given once' })
+    .transform((value) => value.trim().toUpperCase())
+    .refine((value) => value === '' || pattern.test(value), `must be ${description}`)
+    .transform((value) => (value === '' ? undefined : value))
+    .optional();

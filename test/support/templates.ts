@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { connectDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { createOrganisationRepository } from '../../src/modules/organisations/organisation.repository.ts';
+import { createOrganisationService } from '../../src/modules/organisations/organisation.service.ts';
+
+export interface DatabaseTemplates {
+  sqliteFile: string;
+  /** Name of the PostgreSQL template database, when TEST_DATABASE_URL is set. */
+  postgresTemplate?: string;
+}
+
+const projectRoot = path.resolve(import.meta.dirname, '..', '..');
+export const referenceDataDir = path.join(projectRoot, 'data', 'reference');
+
+/** Changes whenever a migration or a reference file changes, so a stale template is never used. */
+function templateFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const dir of [path.join(projectRoot, 'src', 'db', 'migrations'), referenceDataDir]) {
+    for (const file of listFiles(dir)) {
+      hash.update(path.relative(projectRoot, file));
+      hash.update(fs.readFileSync(file));
+    }
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+function listFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      return entry.isDirectory() ? listFiles(full) : [full];
+    })
+    .sort();
+}
+
+async function migrateAndSeed(handle: DatabaseHandle): Promise<void> {
+  await migrateToLatest(handle);
+  await createOrganisationService(createOrganisationRepository(handle.db)).loadReferenceData(referenceDataDir);
+}
+
+export async function prepareTemplates(): Promise<DatabaseTemplates> {
+  const fingerprint = templateFingerprint();
+  const templateDir = path.join(os.tmpdir(), 'greenspace-test-templates');
+  fs.mkdirSync(templateDir, { recursive: true });
+  const sqliteFile = path.join(templateDir, `template-${fingerprint}.sqlite`);
+  if (!fs.existsSync(sqliteFile)) {
+    const building = `${sqliteFile}.${process.pid}.tmp`;
+    const handle = await connectDatabase({ kind: 'sqlite', filename: building });
+    await migrateAndSeed(handle);
+    // Fold the write-ahead log into the main file so a plain file copy is a complete database.
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(handle.db);
+    await handle.close();
+    fs.renameSync(building, sqliteFile);
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${building}${suffix}`, { force: true });
+  }
+
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) return { sqliteFile };
+
+  const postgresTemplate = `gs_template_${fingerprint}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const existing = await admin.query<{ datname: string }>(
+      `select datname from pg_database where datname like 'gs\\_template\\_%'`,
+    );
+    for (const { datname } of existing.rows) {
+      if (datname !== postgresTemplate) await admin.query(`drop database if exists "${datname}" with (force)`);
+    }
+    if (!existing.rows.some((row) => row.datname === postgresTemplate)) {
+      const building = `${postgresTemplate}_building`;
+      await admin.query(`drop database if exists "${building}" with (force)`);
+      await admin.query(`create database "${building}"`);
+      const handle = await connectDatabase({ kind: 'postgres', connectionString: withDatabase(adminUrl, building) });
+      await migrateAndSeed(handle);
+      await handle.close();
+      await admin.query(`alter database "${building}" rename to "${postgresTemplate}"`);
+    }
+  } finally {
+    await admin.end();
+  }
+  return { sqliteFile, postgresTemplate };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
