@@ -53,10 +53,10 @@ export async function buildApp(
     // Honour a well-formed request id from a proxy so one id follows a request through every log.
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+      return typeof incoming === 'string' && requestIdPattern.test(incoming)
+        ? incoming
+        : randomUUID();
     },
-    requestIdLogLabel: 'requestId',
-    disableRequestLogging: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -123,7 +123,8 @@ export async function buildApp(
 
   app.setErrorHandler(async (error, request, reply) => {
     if (error instanceof BadRequestError) {
-      if (wantsJson(request)) return reply.code(400).send({ error: 'Bad request', problems: error.problems });
+      if (wantsJson(request))
+        return reply.code(400).send({ error: 'Bad request', problems: error.problems });
       return reply.code(400).render('errors/bad-request.njk', {
         problems: error.problems,
         retryHref: request.url.split('?')[0],
@@ -136,14 +137,17 @@ export async function buildApp(
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
       // Errors Fastify raises itself for malformed requests (bad JSON, too large a body…).
       request.log.info({ err: error }, 'client error');
-      return reply.code(statusCode).send({ error: error instanceof Error ? error.message : 'Bad request' });
+      return reply
+        .code(statusCode)
+        .send({ error: error instanceof Error ? error.message : 'Bad request' });
     }
     const databaseUp = await services.database.ping().then(
       () => true,
       () => false,
     );
     request.log.error({ err: error, databaseUp }, 'request failed');
-    if (!databaseUp) return reply.code(503).header('retry-after', '30').render('errors/unavailable.njk');
+    if (!databaseUp)
+      return reply.code(503).header('retry-after', '30').render('errors/unavailable.njk');
     return reply.code(500).render('errors/server-error.njk');
   });
 

@@ -3,8 +3,7 @@ import { z } from 'zod';
 
 /** Where the database lives: an embedded SQLite file or a PostgreSQL server. */
 export type DatabaseConfig =
-  | { kind: 'sqlite'; filename: string }
-  | { kind: 'postgres'; connectionString: string };
+  { kind: 'sqlite'; filename: string } | { kind: 'postgres'; connectionString: string };
 
 export interface AppConfig {
   environment: 'development' | 'test' | 'production';
@@ -35,7 +34,10 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
-  REFERENCE_DATA_DIR: z.string().min(1).default(path.join(projectRoot, 'data', 'reference')),
+  REFERENCE_DATA_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(projectRoot, 'data', 'reference')),
 });
 
 /** Reads the process environment into a typed configuration, or says exactly which variable is wrong. */

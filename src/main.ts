@@ -32,7 +32,10 @@ export function buildCli(): Command {
       const services = createServices(database, config);
       if (await services.organisations.isEmpty()) {
         const summary = await services.organisations.loadReferenceData(config.referenceDataDir);
-        logger.info({ organisations: summary.organisations }, 'reference data loaded into the new database');
+        logger.info(
+          { organisations: summary.organisations },
+          'reference data loaded into the new database',
+        );
       }
       await serve(config, logger, database);
     });
@@ -77,14 +80,19 @@ export function buildCli(): Command {
   program
     .command('seed')
     .description('load the reference data shipped in data/reference (safe to repeat)')
-    .option('-d, --dir <folder>', 'reference data folder (default: REFERENCE_DATA_DIR or data/reference)')
+    .option(
+      '-d, --dir <folder>',
+      'reference data folder (default: REFERENCE_DATA_DIR or data/reference)',
+    )
     .action(async (options: { dir?: string }) => {
       const config = loadConfig();
       const database = await connectDatabase(config.database);
       try {
         await migrateToLatest(database);
         const services = createServices(database, config);
-        const summary = await services.organisations.loadReferenceData(options.dir ?? config.referenceDataDir);
+        const summary = await services.organisations.loadReferenceData(
+          options.dir ?? config.referenceDataDir,
+        );
         const { inserted, updated, retired, unchanged } = summary.organisations;
         console.log(
           `Organisations: ${inserted} added, ${updated} updated, ${retired} retired, ${unchanged} unchanged.`,
@@ -93,7 +101,9 @@ export function buildCli(): Command {
           `Practice profiles: ${summary.practiceProfiles.written} written, ${summary.practiceProfiles.unchanged} unchanged.`,
         );
         for (const dataset of summary.datasets) {
-          console.log(`  ${dataset.key}: ${dataset.rows} rows${dataset.changed ? ' (new or changed)' : ''}`);
+          console.log(
+            `  ${dataset.key}: ${dataset.rows} rows${dataset.changed ? ' (new or changed)' : ''}`,
+          );
         }
       } finally {
         await database.close();
@@ -102,7 +112,9 @@ export function buildCli(): Command {
 
   program
     .command('build-assets')
-    .description('compile the stylesheet and copy NHS.UK frontend assets (done automatically on serve)')
+    .description(
+      'compile the stylesheet and copy NHS.UK frontend assets (done automatically on serve)',
+    )
     .action(() => {
       const { built } = ensureAssetsBuilt({ force: true });
       console.log(built ? 'Assets built.' : 'Assets were up to date.');
@@ -122,13 +134,17 @@ function withOverrides(config: AppConfig, options: ServeOptions): AppConfig {
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
   return port;
 }
 
 async function connect(config: AppConfig, logger: Logger): Promise<DatabaseHandle> {
   return connectDatabase(config.database, (error) =>
-    logger.warn({ err: error }, 'database connection lost; it will be re-established on the next query'),
+    logger.warn(
+      { err: error },
+      'database connection lost; it will be re-established on the next query',
+    ),
   );
 }
 

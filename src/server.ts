@@ -22,7 +22,10 @@ export async function startServer(
   const database =
     options.database ??
     (await connectDatabase(config.database, (error) =>
-      logger.warn({ err: error }, 'database connection lost; it will be re-established on the next query'),
+      logger.warn(
+        { err: error },
+        'database connection lost; it will be re-established on the next query',
+      ),
     ));
   const services = createServices(database, config);
   const app = await buildApp(config, services, { logger });
@@ -38,7 +41,10 @@ export async function startServer(
       closing ??= (async () => {
         logger.info({ reason }, 'shutting down: finishing in-flight requests');
         const timer = setTimeout(() => {
-          logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time');
+          logger.error(
+            { timeoutMs: config.shutdownTimeoutMs },
+            'in-flight requests did not finish in time',
+          );
           app.server.closeAllConnections();
         }, config.shutdownTimeoutMs);
         timer.unref();

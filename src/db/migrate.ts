@@ -13,7 +13,9 @@ export async function findPendingMigrations(handle: DatabaseHandle): Promise<str
     provider: { getMigrations: async () => migrations },
   });
   const all = await migrator.getMigrations();
-  return all.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+  return all
+    .filter((migration) => migration.executedAt === undefined)
+    .map((migration) => migration.name);
 }
 
 /** Brings the schema up to date; returns the names of the migrations it ran. */

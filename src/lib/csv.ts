@@ -47,7 +47,11 @@ export function parseCsvWithHeader(
 ): CsvRecord[] {
   let parsed: { record: string[]; info: { lines: number } }[];
   try {
-    parsed = parse(text, { bom: true, skip_empty_lines: true, info: true }) as unknown as typeof parsed;
+    parsed = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      info: true,
+    }) as unknown as typeof parsed;
   } catch (error) {
     const details = error as { lines?: number; message?: string };
     const reason = (details.message ?? String(error)).replace(/ on line \d+$/, '');
@@ -57,7 +61,9 @@ export function parseCsvWithHeader(
   if (!header) throw new InputFileError([{ file, message: 'the file is empty' }]);
   const missing = requiredColumns.filter((column) => !header.includes(column));
   if (missing.length > 0) {
-    throw new InputFileError([{ file, line: 1, message: `missing column(s): ${missing.join(', ')}` }]);
+    throw new InputFileError([
+      { file, line: 1, message: `missing column(s): ${missing.join(', ')}` },
+    ]);
   }
   return parsed.slice(1).map(({ record, info }) => {
     const values: Record<string, string> = {};

@@ -30,15 +30,24 @@ export function ensureAssetsBuilt(options: { force?: boolean } = {}): { built: b
   fs.mkdirSync(staging, { recursive: true });
 
   const result = sass.compile(path.join(stylesDir, 'greenspace.scss'), {
-    loadPaths: [path.join(projectRoot, 'node_modules'), path.dirname(path.dirname(path.dirname(nhsukDist)))],
+    loadPaths: [
+      path.join(projectRoot, 'node_modules'),
+      path.dirname(path.dirname(path.dirname(nhsukDist))),
+    ],
     style: 'compressed',
     quietDeps: true,
     silenceDeprecations: ['import'],
   });
   fs.writeFileSync(path.join(staging, 'greenspace.css'), result.css);
-  fs.copyFileSync(path.join(nhsukDist, 'nhsuk-frontend.min.js'), path.join(staging, 'nhsuk-frontend.min.js'));
+  fs.copyFileSync(
+    path.join(nhsukDist, 'nhsuk-frontend.min.js'),
+    path.join(staging, 'nhsuk-frontend.min.js'),
+  );
   fs.cpSync(path.join(nhsukDist, 'assets'), staging, { recursive: true });
-  fs.copyFileSync(path.join(projectRoot, 'src', 'web', 'scripts', 'greenspace.js'), path.join(staging, 'greenspace.js'));
+  fs.copyFileSync(
+    path.join(projectRoot, 'src', 'web', 'scripts', 'greenspace.js'),
+    path.join(staging, 'greenspace.js'),
+  );
   fs.writeFileSync(path.join(staging, '.fingerprint'), stamp);
 
   // Swap the finished folder in whole, so a server never serves a half-written build.

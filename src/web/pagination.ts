@@ -16,7 +16,9 @@ export function buildPagination(
 ): PaginationParams | undefined {
   if (pageCount <= 1) return undefined;
   const href = (target: number) => buildPageHref(path, filters, target);
-  const shown = new Set([1, pageCount, page - 1, page, page + 1].filter((n) => n >= 1 && n <= pageCount));
+  const shown = new Set(
+    [1, pageCount, page - 1, page, page + 1].filter((n) => n >= 1 && n <= pageCount),
+  );
   const numbers = [...shown].sort((a, b) => a - b);
   const items: PaginationParams['items'] = [];
   numbers.forEach((number, index) => {

@@ -6,8 +6,17 @@ import { formatOrganisationName } from '../modules/organisations/organisation-na
 const srcDir = path.resolve(import.meta.dirname, '..');
 
 const wholeNumber = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
-const longDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-const monthYear = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+const longDate = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+const monthYear = new Intl.DateTimeFormat('en-GB', {
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
 
 /**
  * The Nunjucks environment. Templates are found in src/web/views (layout, shared partials, error
@@ -36,11 +45,20 @@ export function formatNumber(value: unknown, digits?: number): string {
   const number = Number(value);
   if (!Number.isFinite(number)) return String(value);
   if (digits === undefined) return wholeNumber.format(number);
-  return new Intl.NumberFormat('en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(number);
+  return new Intl.NumberFormat('en-GB', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(number);
 }
 
 function formatDate(value: unknown, format: Intl.DateTimeFormat): string {
   if (typeof value !== 'string' || value === '') return '';
-  const date = new Date(value.length === 7 ? `${value}-01T00:00:00Z` : value.length === 10 ? `${value}T00:00:00Z` : value);
+  const date = new Date(
+    value.length === 7
+      ? `${value}-01T00:00:00Z`
+      : value.length === 10
+        ? `${value}T00:00:00Z`
+        : value,
+  );
   return Number.isNaN(date.getTime()) ? value : format.format(date);
 }

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { prepareTemplates } from './templates.ts';
+import { prepareTemplates, type DatabaseTemplates } from './templates.ts';
 
 /**
  * Builds one migrated, seeded template database per dialect before any test runs; each test then
@@ -13,6 +13,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    databaseTemplates: import('./templates.ts').DatabaseTemplates;
+    databaseTemplates: DatabaseTemplates;
   }
 }

@@ -42,7 +42,9 @@ function listFiles(dir: string): string[] {
 
 async function migrateAndSeed(handle: DatabaseHandle): Promise<void> {
   await migrateToLatest(handle);
-  await createOrganisationService(createOrganisationRepository(handle.db)).loadReferenceData(referenceDataDir);
+  await createOrganisationService(createOrganisationRepository(handle.db)).loadReferenceData(
+    referenceDataDir,
+  );
 }
 
 export async function prepareTemplates(): Promise<DatabaseTemplates> {
@@ -72,13 +74,17 @@ export async function prepareTemplates(): Promise<DatabaseTemplates> {
       `select datname from pg_database where datname like 'gs\\_template\\_%'`,
     );
     for (const { datname } of existing.rows) {
-      if (datname !== postgresTemplate) await admin.query(`drop database if exists "${datname}" with (force)`);
+      if (datname !== postgresTemplate)
+        await admin.query(`drop database if exists "${datname}" with (force)`);
     }
     if (!existing.rows.some((row) => row.datname === postgresTemplate)) {
       const building = `${postgresTemplate}_building`;
       await admin.query(`drop database if exists "${building}" with (force)`);
       await admin.query(`create database "${building}"`);
-      const handle = await connectDatabase({ kind: 'postgres', connectionString: withDatabase(adminUrl, building) });
+      const handle = await connectDatabase({
+        kind: 'postgres',
+        connectionString: withDatabase(adminUrl, building),
+      });
       await migrateAndSeed(handle);
       await handle.close();
       await admin.query(`alter database "${building}" rename to "${postgresTemplate}"`);

@@ -3,7 +3,11 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig, type AppConfig } from '../../src/config.ts';
 import type { Dialect } from '../../src/db/database.ts';
 import { createServices, type Services } from '../../src/services.ts';
-import { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-database.ts';
+import {
+  createTestDatabase,
+  type TestDatabase,
+  type TestDatabaseOptions,
+} from './test-database.ts';
 import { referenceDataDir } from './templates.ts';
 
 export interface TestApp {

@@ -9,7 +9,9 @@ import { connectDatabase, type DatabaseHandle, type Dialect } from '../../src/db
 import { withDatabase } from './templates.ts';
 
 /** The databases every data-layer and HTTP test runs on: SQLite always, PostgreSQL when configured. */
-export const testDialects: Dialect[] = process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+export const testDialects: Dialect[] = process.env.TEST_DATABASE_URL
+  ? ['sqlite', 'postgres']
+  : ['sqlite'];
 
 export interface TestDatabase {
   handle: DatabaseHandle;
@@ -49,8 +51,14 @@ export async function createTestDatabase(
   const adminUrl = process.env.TEST_DATABASE_URL;
   const template = inject('databaseTemplates').postgresTemplate;
   if (!adminUrl || !template) throw new Error('PostgreSQL tests need TEST_DATABASE_URL');
-  await adminQuery(adminUrl, `create database "${name}" template "${contents === 'seeded' ? template : 'template0'}"`);
-  const config: DatabaseConfig = { kind: 'postgres', connectionString: withDatabase(adminUrl, name) };
+  await adminQuery(
+    adminUrl,
+    `create database "${name}" template "${contents === 'seeded' ? template : 'template0'}"`,
+  );
+  const config: DatabaseConfig = {
+    kind: 'postgres',
+    connectionString: withDatabase(adminUrl, name),
+  };
   const handle = await connectDatabase(config);
   return {
     handle,

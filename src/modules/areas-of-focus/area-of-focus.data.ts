@@ -64,7 +64,8 @@ export const nationalAreasOfFocus: readonly AreaOfFocus[] = [
     slug: 'food-and-nutrition',
     name: 'Food and nutrition',
     llrHeading: 'Food and nutrition',
-    summary: 'Healthier and more sustainable food for patients and staff, with less food waste and more local sourcing.',
+    summary:
+      'Healthier and more sustainable food for patients and staff, with less food waste and more local sourcing.',
   },
   {
     slug: 'adaptation',

@@ -22,7 +22,8 @@ export function bandByNationalRank(scores: readonly number[]): DeprivationBand[]
   const count = scores.length;
   if (count === 0) return [];
   for (const score of scores) {
-    if (!Number.isFinite(score)) throw new RangeError(`IMD score must be a finite number, got ${score}`);
+    if (!Number.isFinite(score))
+      throw new RangeError(`IMD score must be a finite number, got ${score}`);
   }
   const descending = [...scores].sort((a, b) => b - a);
   const firstRankOfScore = new Map<number, number>();

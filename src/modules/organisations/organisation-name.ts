@@ -3,9 +3,39 @@
  * read, so pages show them in title case while the stored name stays exactly as published.
  */
 const keptUpperCase = new Set([
-  'NHS', 'PCN', 'ICB', 'CCG', 'GP', 'GPS', 'UK', 'LLR', 'HQ', 'UHL', 'LPT', 'EMAS', 'CIC', 'LLP', 'NWL', 'II', 'III', 'IV',
+  'NHS',
+  'PCN',
+  'ICB',
+  'CCG',
+  'GP',
+  'GPS',
+  'UK',
+  'LLR',
+  'HQ',
+  'UHL',
+  'LPT',
+  'EMAS',
+  'CIC',
+  'LLP',
+  'NWL',
+  'II',
+  'III',
+  'IV',
 ]);
-const keptLowerCase = new Set(['and', 'of', 'the', 'on', 'upon', 'in', 'at', 'for', 'by', 'with', 'de', 'la']);
+const keptLowerCase = new Set([
+  'and',
+  'of',
+  'the',
+  'on',
+  'upon',
+  'in',
+  'at',
+  'for',
+  'by',
+  'with',
+  'de',
+  'la',
+]);
 
 export function formatOrganisationName(name: string): string {
   // Names already in mixed case were written by a person; leave them alone.

@@ -136,7 +136,9 @@ export function createOrganisationRepository(db: Kysely<Database>) {
           eb.or([
             eb('o.code', 'like', likePattern(`${escapeLike(codePrefix)}%`)),
             eb.and(
-              words.map((word) => eb(sql`lower(o.name)`, 'like', likePattern(`%${escapeLike(word)}%`))),
+              words.map((word) =>
+                eb(sql`lower(o.name)`, 'like', likePattern(`%${escapeLike(word)}%`)),
+              ),
             ),
           ]),
         );
@@ -169,7 +171,9 @@ export function createOrganisationRepository(db: Kysely<Database>) {
         .select((eb) => [
           eb.fn.countAll<number>().as('practices'),
           eb.fn.count<number>('pp.registered_patients').as('practices_with_list_size'),
-          eb.fn.coalesce(eb.fn.sum<number>('pp.registered_patients'), sql<number>`0`).as('registered_patients'),
+          eb.fn
+            .coalesce(eb.fn.sum<number>('pp.registered_patients'), sql<number>`0`)
+            .as('registered_patients'),
           eb.fn.max('pp.registered_patients_on').as('list_size_date'),
         ])
         .executeTakeFirstOrThrow();

@@ -4,7 +4,13 @@ import { organisationTypes } from '../../db/schema.ts';
 import type { Services } from '../../services.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import { buildPageHref, buildPagination } from '../../web/pagination.ts';
-import { optionalChoice, optionalCode, optionalText, pageNumber, parseQuery } from '../../web/query.ts';
+import {
+  optionalChoice,
+  optionalCode,
+  optionalText,
+  pageNumber,
+  parseQuery,
+} from '../../web/query.ts';
 import { organisationTypeLabels } from './organisation.service.ts';
 
 const DIRECTORY_PAGE_SIZE = 25;
@@ -40,7 +46,10 @@ export function registerOrganisationRoutes(app: FastifyInstance, services: Servi
       query: filters,
       result,
       pageOutOfRange,
-      typeOptions: organisationTypes.map((type) => ({ value: type, text: organisationTypeLabels[type].singular })),
+      typeOptions: organisationTypes.map((type) => ({
+        value: type,
+        text: organisationTypeLabels[type].singular,
+      })),
       filterOptions,
       paginationParams: buildPagination('/organisations', filters, result.page, result.pageCount),
       firstPageHref: buildPageHref('/organisations', filters, 1),
@@ -62,7 +71,10 @@ export function registerOrganisationRoutes(app: FastifyInstance, services: Servi
       breadcrumbs: [
         { href: '/', text: 'Home' },
         { href: '/organisations', text: 'Organisations' },
-        ...page.ancestors.map((ancestor) => ({ href: `/organisations/${ancestor.code}`, text: ancestor.name })),
+        ...page.ancestors.map((ancestor) => ({
+          href: `/organisations/${ancestor.code}`,
+          text: ancestor.name,
+        })),
       ],
     });
   });

@@ -4,7 +4,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputFileError, type InputProblem } from '../../lib/csv.ts';
 import type { OrganisationRow, OrganisationType } from '../../db/schema.ts';
-import type { OrganisationListItem, OrganisationRepository, PracticeSummaryRow } from './organisation.repository.ts';
+import type {
+  OrganisationListItem,
+  OrganisationRepository,
+  PracticeSummaryRow,
+} from './organisation.repository.ts';
 import { formatOrganisationName } from './organisation-name.ts';
 import {
   buildOrganisationRecords,
@@ -17,7 +21,10 @@ import { planOrganisationSync } from './reference-data.sync.ts';
 /** The ICB whose practices the Greener General Practice programme covers. */
 export const LLR_ICB_CODE = 'QK1';
 
-export const organisationTypeLabels: Record<OrganisationType, { singular: string; plural: string }> = {
+export const organisationTypeLabels: Record<
+  OrganisationType,
+  { singular: string; plural: string }
+> = {
   region: { singular: 'NHS region', plural: 'NHS regions' },
   icb: { singular: 'Integrated care board', plural: 'Integrated care boards' },
   sub_icb_location: { singular: 'Sub-ICB location', plural: 'Sub-ICB locations' },
@@ -86,7 +93,11 @@ export interface DirectoryQuery {
 }
 
 export interface DirectoryResult {
-  items: (OrganisationSummary & { parentName: string | null; postcode: string | null; registeredPatients: number | null })[];
+  items: (OrganisationSummary & {
+    parentName: string | null;
+    postcode: string | null;
+    registeredPatients: number | null;
+  })[];
   total: number;
   page: number;
   pageCount: number;
@@ -118,7 +129,9 @@ export function createOrganisationService(
 ) {
   const now = options.now ?? (() => new Date());
 
-  function summarise(row: Pick<OrganisationRow, 'code' | 'org_type' | 'name'>): OrganisationSummary {
+  function summarise(
+    row: Pick<OrganisationRow, 'code' | 'org_type' | 'name'>,
+  ): OrganisationSummary {
     return {
       code: row.code,
       type: row.org_type,
@@ -166,7 +179,10 @@ export function createOrganisationService(
           await repository.updateOrganisation(trx, code, { ...changes, updated_at: loadedAt });
         }
         for (const code of plan.retirements) {
-          await repository.updateOrganisation(trx, code, { retired_at: loadedAt, updated_at: loadedAt });
+          await repository.updateOrganisation(trx, code, {
+            retired_at: loadedAt,
+            updated_at: loadedAt,
+          });
         }
         for (const profile of plan.profileWrites) {
           await repository.upsertPracticeProfile(trx, { ...profile, updated_at: loadedAt });
@@ -202,7 +218,10 @@ export function createOrganisationService(
             retired: plan.retirements.length,
             unchanged: plan.unchanged,
           },
-          practiceProfiles: { written: plan.profileWrites.length, unchanged: plan.profilesUnchanged },
+          practiceProfiles: {
+            written: plan.profileWrites.length,
+            unchanged: plan.profilesUnchanged,
+          },
           datasets,
         };
       });
@@ -227,7 +246,9 @@ export function createOrganisationService(
       let practice: PracticeDetails | null = null;
       if (row.org_type === 'gp_practice') {
         const profile = await repository.findPracticeProfile(code);
-        const pcnRow = profile?.pcn_code ? await repository.findOrganisation(profile.pcn_code) : undefined;
+        const pcnRow = profile?.pcn_code
+          ? await repository.findOrganisation(profile.pcn_code)
+          : undefined;
         const subIcb = ancestors.find((ancestor) => ancestor.type === 'sub_icb_location') ?? null;
         const pcn = pcnRow ? summarise(pcnRow) : null;
         if (pcn) ancestors.push(pcn);
@@ -251,7 +272,11 @@ export function createOrganisationService(
         if (child.org_type === 'gp_practice') continue;
         let group = childGroups.find((candidate) => candidate.type === child.org_type);
         if (!group) {
-          group = { type: child.org_type, label: organisationTypeLabels[child.org_type].plural, members: [] };
+          group = {
+            type: child.org_type,
+            label: organisationTypeLabels[child.org_type].plural,
+            members: [],
+          };
           childGroups.push(group);
         }
         group.members.push(summarise(child));
@@ -259,7 +284,8 @@ export function createOrganisationService(
 
       let practiceRows: PracticeSummaryRow[] = [];
       if (row.org_type === 'pcn') practiceRows = await repository.findPracticesOfPcn(code);
-      if (row.org_type === 'sub_icb_location') practiceRows = await repository.findPracticesOfSubIcb(code);
+      if (row.org_type === 'sub_icb_location')
+        practiceRows = await repository.findPracticesOfSubIcb(code);
       const practices = practiceRows.map(toPracticeEntry);
 
       return {
@@ -277,7 +303,10 @@ export function createOrganisationService(
         practice,
         childGroups,
         practices,
-        practicesTotalPatients: practices.reduce((sum, entry) => sum + (entry.registeredPatients ?? 0), 0),
+        practicesTotalPatients: practices.reduce(
+          (sum, entry) => sum + (entry.registeredPatients ?? 0),
+          0,
+        ),
       };
     },
 
@@ -287,7 +316,8 @@ export function createOrganisationService(
       if (query.icb) {
         const icb = await repository.findOrganisation(query.icb);
         // An ICB code that is well formed but unknown matches nothing rather than everything.
-        underAncestorPath = icb && icb.org_type === 'icb' ? `${icb.ancestor_path}${icb.code}/` : '/no-such-icb/';
+        underAncestorPath =
+          icb && icb.org_type === 'icb' ? `${icb.ancestor_path}${icb.code}/` : '/no-such-icb/';
       }
       const { items, total } = await repository.searchOrganisations({
         text: query.text,
@@ -311,7 +341,10 @@ export function createOrganisationService(
     },
 
     /** ICBs and sub-ICB locations for the directory's filter menus. */
-    async getDirectoryFilterOptions(): Promise<{ icbs: OrganisationSummary[]; subIcbs: OrganisationSummary[] }> {
+    async getDirectoryFilterOptions(): Promise<{
+      icbs: OrganisationSummary[];
+      subIcbs: OrganisationSummary[];
+    }> {
       const [icbs, subIcbs] = await Promise.all([
         repository.findOrganisationsOfType('icb'),
         repository.findOrganisationsOfType('sub_icb_location'),
@@ -322,7 +355,13 @@ export function createOrganisationService(
     /** Practice count and registered patients under an ICB, computed from the reference data. */
     async getPracticeTotals(icbCode: string = LLR_ICB_CODE) {
       const icb = await repository.findOrganisation(icbCode);
-      if (!icb) return { practices: 0, practicesWithListSize: 0, registeredPatients: 0, listSizeDate: null };
+      if (!icb)
+        return {
+          practices: 0,
+          practicesWithListSize: 0,
+          registeredPatients: 0,
+          listSizeDate: null,
+        };
       return repository.summariseRegisteredPatients(`${icb.ancestor_path}${icb.code}/`);
     },
 

@@ -35,7 +35,9 @@ export interface OrganisationRecords {
   rowCounts: Record<ReferenceFileKey, number>;
 }
 
-const odsPracticeCode = z.string().regex(/^[A-Z]\d{5}$/, 'must be a GP practice ODS code like C82001');
+const odsPracticeCode = z
+  .string()
+  .regex(/^[A-Z]\d{5}$/, 'must be a GP practice ODS code like C82001');
 const icbCode = z.string().regex(/^Q[A-Z0-9]{2}$/, 'must be an ICB ODS code like QK1');
 const regionCode = z.string().regex(/^Y\d{2}$/, 'must be an NHS region ODS code like Y60');
 const subIcbCode = z.string().regex(/^[0-9A-Z]{3,5}$/, 'must be a sub-ICB location code like 04C');
@@ -125,7 +127,10 @@ const coordinate = (min: number, max: number, label: string) =>
     .string()
     .regex(/^(-?\d+(\.\d+)?)?$/, `must be a ${label} in decimal degrees`)
     .transform((value) => (value === '' ? null : Number(value)))
-    .refine((value) => value === null || (value >= min && value <= max), `must be a ${label} in England`);
+    .refine(
+      (value) => value === null || (value >= min && value <= max),
+      `must be a ${label} in England`,
+    );
 
 const locationRow = z.object({
   practice_code: odsPracticeCode,
@@ -238,37 +243,52 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
   };
 
   for (const { line, row } of regions) {
-    add('regions', line, {
-      code: row.code,
-      org_type: 'region',
-      name: row.name,
-      ons_code: row.ons_code,
-      parent_code: null,
-      address: null,
-      postcode: null,
-      telephone: null,
-      opened_on: null,
-      source_dataset: referenceFiles.regions,
-    }, []);
+    add(
+      'regions',
+      line,
+      {
+        code: row.code,
+        org_type: 'region',
+        name: row.name,
+        ons_code: row.ons_code,
+        parent_code: null,
+        address: null,
+        postcode: null,
+        telephone: null,
+        opened_on: null,
+        source_dataset: referenceFiles.regions,
+      },
+      [],
+    );
   }
   for (const { line, row } of icbs) {
-    add('icbs', line, {
-      code: row.icb_ods_code,
-      org_type: 'icb',
-      name: row.icb_name,
-      ons_code: row.icb_ons_code,
-      parent_code: row.nhs_region_ods,
-      address: null,
-      postcode: null,
-      telephone: null,
-      opened_on: null,
-      source_dataset: referenceFiles.icbs,
-    }, ['region']);
+    add(
+      'icbs',
+      line,
+      {
+        code: row.icb_ods_code,
+        org_type: 'icb',
+        name: row.icb_name,
+        ons_code: row.icb_ons_code,
+        parent_code: row.nhs_region_ods,
+        address: null,
+        postcode: null,
+        telephone: null,
+        opened_on: null,
+        source_dataset: referenceFiles.icbs,
+      },
+      ['region'],
+    );
   }
 
   // The LLR file repeats the ICB row; it must agree with the Midlands list, which owns it.
   // Local authorities come last so that a district can name its county, listed in the same file.
-  const llrOrder: Record<string, number> = { icb: 0, sub_icb_location: 1, nhs_trust: 2, local_authority: 3 };
+  const llrOrder: Record<string, number> = {
+    icb: 0,
+    sub_icb_location: 1,
+    nhs_trust: 2,
+    local_authority: 3,
+  };
   const llrSorted = [...llrOrganisations].sort(
     (a, b) =>
       (llrOrder[a.row.org_type] ?? 9) - (llrOrder[b.row.org_type] ?? 9) ||
@@ -298,45 +318,59 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
       nhs_trust: ['icb'],
       local_authority: ['icb', 'local_authority'],
     };
-    add('llrOrganisations', line, {
-      code: row.ods_code,
-      org_type: row.org_type,
-      name: row.name,
-      ons_code: row.ons_code,
-      parent_code: row.parent_ods_code,
-      address: null,
-      postcode: row.postcode,
-      telephone: null,
-      opened_on: null,
-      source_dataset: referenceFiles.llrOrganisations,
-    }, parentTypes[row.org_type]);
+    add(
+      'llrOrganisations',
+      line,
+      {
+        code: row.ods_code,
+        org_type: row.org_type,
+        name: row.name,
+        ons_code: row.ons_code,
+        parent_code: row.parent_ods_code,
+        address: null,
+        postcode: row.postcode,
+        telephone: null,
+        opened_on: null,
+        source_dataset: referenceFiles.llrOrganisations,
+      },
+      parentTypes[row.org_type],
+    );
   }
 
   // PCNs: only those with at least one active practice. A PCN may span sub-ICB locations
   // (North Blaby PCN does), so it sits under the ICB of its practices.
-  const activePractice = new Map(practices.map((practice) => [practice.row.practice_code, practice]));
+  const activePractice = new Map(
+    practices.map((practice) => [practice.row.practice_code, practice]),
+  );
   const pcnOfPractice = new Map<string, string>();
   for (const { line, row } of pcnMap) {
     const practice = activePractice.get(row.PRACTICE_CODE);
     if (!practice || row.PCN_CODE === 'U') continue;
     pcnOfPractice.set(row.PRACTICE_CODE, row.PCN_CODE);
     if (typeOf.has(row.PCN_CODE)) continue;
-    add('pcnMap', line, {
-      code: row.PCN_CODE,
-      org_type: 'pcn',
-      name: row.PCN_NAME,
-      ons_code: null,
-      parent_code: practice.row.icb_code,
-      address: null,
-      postcode: null,
-      telephone: null,
-      opened_on: null,
-      source_dataset: referenceFiles.pcnMap,
-    }, ['icb']);
+    add(
+      'pcnMap',
+      line,
+      {
+        code: row.PCN_CODE,
+        org_type: 'pcn',
+        name: row.PCN_NAME,
+        ons_code: null,
+        parent_code: practice.row.icb_code,
+        address: null,
+        postcode: null,
+        telephone: null,
+        opened_on: null,
+        source_dataset: referenceFiles.pcnMap,
+      },
+      ['icb'],
+    );
   }
 
   for (const { line, row } of practices) {
-    const icbOfSubIcb = organisations.find((organisation) => organisation.code === row.sub_icb_code)?.parent_code;
+    const icbOfSubIcb = organisations.find(
+      (organisation) => organisation.code === row.sub_icb_code,
+    )?.parent_code;
     if (icbOfSubIcb !== undefined && icbOfSubIcb !== row.icb_code) {
       problems.push({
         file: referenceFiles.practices,
@@ -346,27 +380,41 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
       });
       continue;
     }
-    const address = [row.address_line_1, row.address_line_2, row.address_line_3, row.address_line_4, row.address_line_5]
+    const address = [
+      row.address_line_1,
+      row.address_line_2,
+      row.address_line_3,
+      row.address_line_4,
+      row.address_line_5,
+    ]
       .filter((part): part is string => part !== null)
       .join('\n');
-    add('practices', line, {
-      code: row.practice_code,
-      org_type: 'gp_practice',
-      name: row.practice_name,
-      ons_code: null,
-      parent_code: row.sub_icb_code,
-      address: address === '' ? null : address,
-      postcode: row.postcode,
-      telephone: row.telephone,
-      opened_on: row.open_date,
-      source_dataset: referenceFiles.practices,
-    }, ['sub_icb_location']);
+    add(
+      'practices',
+      line,
+      {
+        code: row.practice_code,
+        org_type: 'gp_practice',
+        name: row.practice_name,
+        ons_code: null,
+        parent_code: row.sub_icb_code,
+        address: address === '' ? null : address,
+        postcode: row.postcode,
+        telephone: row.telephone,
+        opened_on: row.open_date,
+        source_dataset: referenceFiles.practices,
+      },
+      ['sub_icb_location'],
+    );
   }
 
   const nationalScores = deprivation.map(({ row }) => row.imd2019_score);
   const bands = bandByNationalRank(nationalScores);
   const bandOfPractice = new Map(
-    deprivation.map(({ row }, index) => [row.practice_code, { score: row.imd2019_score, band: bands[index]! }]),
+    deprivation.map(({ row }, index) => [
+      row.practice_code,
+      { score: row.imd2019_score, band: bands[index]! },
+    ]),
   );
   const listSizeOfPractice = new Map(listSizes.map(({ row }) => [row.CODE, row]));
   const locationOfPractice = new Map(locations.map(({ row }) => [row.practice_code, row]));

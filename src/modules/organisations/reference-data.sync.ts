@@ -75,7 +75,11 @@ export function planOrganisationSync(
     else plan.unchanged++;
   }
   for (const row of stored) {
-    if (!incomingCodes.has(row.code) && row.retired_at === null && managedDatasets.has(row.source_dataset)) {
+    if (
+      !incomingCodes.has(row.code) &&
+      row.retired_at === null &&
+      managedDatasets.has(row.source_dataset)
+    ) {
       plan.retirements.push(row.code);
     }
   }
@@ -85,7 +89,9 @@ export function planOrganisationSync(
     const existing = storedProfileByCode.get(profile.practice_code);
     const same =
       existing !== undefined &&
-      comparedProfileColumns.every((column) => (existing[column] ?? null) === (profile[column] ?? null));
+      comparedProfileColumns.every(
+        (column) => (existing[column] ?? null) === (profile[column] ?? null),
+      );
     if (same) plan.profilesUnchanged++;
     else plan.profileWrites.push(profile);
   }
