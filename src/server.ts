@@ -16,9 +16,17 @@ export interface RunningServer {
 /** Opens the database, builds the app and listens. Used by `greenspace serve` and the tests. */
 export async function startServer(
   config: AppConfig,
-  options: { logger?: Logger; database?: DatabaseHandle } = {},
+  options: {
+    logger?: Logger | false;
+    database?: DatabaseHandle;
+    /** Adds routes before listening; tests use it to hold a request open during shutdown. */
+    extendApp?: (app: FastifyInstance) => void;
+  } = {},
 ): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger(config);
+  const logger =
+    options.logger === false
+      ? createLogger({ logLevel: 'silent' })
+      : (options.logger ?? createLogger(config));
   const database =
     options.database ??
     (await connectDatabase(config.database, (error) =>
@@ -28,7 +36,17 @@ export async function startServer(
       ),
     ));
   const services = createServices(database, config);
-  const app = await buildApp(config, services, { logger });
+  const app = await buildApp(config, services, {
+    logger: options.logger === false ? false : logger,
+  });
+  options.extendApp?.(app);
+  let stopping = false;
+  // A response finished during shutdown closes its connection; otherwise an idle keep-alive
+  // connection would hold the shutdown open until the client's keep-alive timeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
+    return payload;
+  });
   const url = await app.listen({ host: config.host, port: config.port });
   logger.info({ url, database: database.description }, 'Greenspace is listening');
 
@@ -39,6 +57,7 @@ export async function startServer(
     url,
     shutdown(reason: string) {
       closing ??= (async () => {
+        stopping = true;
         logger.info({ reason }, 'shutting down: finishing in-flight requests');
         const timer = setTimeout(() => {
           logger.error(

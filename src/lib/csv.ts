@@ -53,7 +53,17 @@ export function parseCsvWithHeader(
       info: true,
     }) as unknown as typeof parsed;
   } catch (error) {
-    const details = error as { lines?: number; message?: string };
+    const details = error as { code?: string; lines?: number; message?: string };
+    if (details.code === 'CSV_QUOTE_NOT_CLOSED') {
+      // The parser only notices at the end of the file; find the line where the quote opened.
+      throw new InputFileError([
+        {
+          file,
+          line: lineOfUnclosedQuote(text),
+          message: 'not valid CSV: a quoted field that starts on this line is never closed',
+        },
+      ]);
+    }
     const reason = (details.message ?? String(error)).replace(/ on line \d+$/, '');
     throw new InputFileError([{ file, line: details.lines, message: `not valid CSV: ${reason}` }]);
   }
@@ -74,4 +84,15 @@ export function parseCsvWithHeader(
     const newlinesInside = record.reduce((count, field) => count + field.split('\n').length - 1, 0);
     return { line: info.lines - newlinesInside, values };
   });
+}
+
+/** The line on which a quote opened that is still open at the end of the text. */
+function lineOfUnclosedQuote(text: string): number | undefined {
+  let line = 1;
+  let openedAt: number | undefined;
+  for (const character of text) {
+    if (character === '"') openedAt = openedAt === undefined ? line : undefined;
+    else if (character === '\n') line++;
+  }
+  return openedAt;
 }

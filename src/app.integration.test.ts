@@ -1,0 +1,190 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test/support/test-app.ts';
+import { createTestDatabase, testDialects } from '../test/support/test-database.ts';
+import { loadConfig } from './config.ts';
+import { startServer } from './server.ts';
+
+describe.each(testDialects)('the web application on %s', (dialect) => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+    testApp.app.get('/__test/fail', async () => {
+      throw new Error('secret internal detail at /srv/app/src/thing.ts:42');
+    });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    testApp.app.inject({ method: 'GET', url, headers });
+
+  it('says the process is up and the database reachable', async () => {
+    const health = await get('/healthz');
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok' });
+    const ready = await get('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', database: dialect });
+    expect(ready.headers['cache-control']).toBe('no-store');
+  });
+
+  it('sends security headers with a fresh script nonce on every page', async () => {
+    const first = await get('/');
+    const second = await get('/');
+    const csp = String(first.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    const nonce = /script-src 'self' 'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(first.body).toContain(`nonce="${nonce}"`);
+    expect(second.headers['content-security-policy']).not.toBe(csp);
+    expect(first.headers['x-content-type-options']).toBe('nosniff');
+    expect(first.headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
+    expect(first.headers['strict-transport-security']).toContain('max-age=31536000');
+    expect(first.headers['content-type']).toBe('text/html; charset=utf-8');
+  });
+
+  it('gives every response a request id, keeping a well-formed one from a proxy', async () => {
+    const generated = await get('/healthz');
+    expect(String(generated.headers['x-request-id'])).toMatch(/^[0-9a-f-]{36}$/);
+    const forwarded = await get('/healthz', { 'x-request-id': 'proxy-abc-12345' });
+    expect(forwarded.headers['x-request-id']).toBe('proxy-abc-12345');
+    const hostile = await get('/healthz', { 'x-request-id': '<script>' });
+    expect(hostile.headers['x-request-id']).not.toBe('<script>');
+  });
+
+  it('answers an unknown address with the NHS-style not found page', async () => {
+    const response = await get('/no/such/page');
+    expect(response.statusCode).toBe(404);
+    expect(response.body).toContain('<h1>Page not found</h1>');
+    expect(response.body).toContain('nhsuk-header');
+  });
+
+  it('answers a fault with a generic page that leaks nothing but a reference', async () => {
+    const response = await get('/__test/fail');
+    expect(response.statusCode).toBe(500);
+    expect(response.body).toContain('Sorry, there is a problem with the service');
+    expect(response.body).toContain(String(response.headers['x-request-id']));
+    expect(response.body).not.toContain('secret internal detail');
+    expect(response.body).not.toContain('thing.ts');
+  });
+
+  it('serves the compiled stylesheet and the NHS.UK frontend assets locally', async () => {
+    const css = await get('/assets/greenspace.css');
+    expect(css.statusCode).toBe(200);
+    expect(css.headers['content-type']).toContain('text/css');
+    expect(css.body).not.toMatch(/https?:\/\//);
+    expect((await get('/assets/nhsuk-frontend.min.js')).statusCode).toBe(200);
+    expect((await get('/assets/images/favicon.ico')).statusCode).toBe(200);
+    expect((await get('/assets/manifest.json')).statusCode).toBe(200);
+  });
+
+  it('renders the information pages', async () => {
+    for (const [url, heading] of [
+      ['/accessibility', 'Accessibility statement for Greenspace'],
+      ['/privacy', 'Privacy and cookies'],
+      ['/areas-of-focus', 'Green Plan areas of focus'],
+    ]) {
+      const response = await get(url!);
+      expect(response.statusCode, url).toBe(200);
+      expect(response.body, url).toContain(`<h1>${heading}</h1>`);
+    }
+  });
+});
+
+describe('readiness when the database goes away', () => {
+  it.runIf(testDialects.includes('postgres'))(
+    'reports 503 while PostgreSQL refuses connections and recovers without a restart',
+    async () => {
+      const testApp = await createTestApp('postgres');
+      const adminUrl = process.env.TEST_DATABASE_URL!;
+      const name = new URL(
+        testApp.database.config.kind === 'postgres' ? testApp.database.config.connectionString : '',
+      ).pathname.slice(1);
+      const { adminQuery } = await import('../test/support/test-database.ts');
+      try {
+        expect((await testApp.app.inject('/readyz')).statusCode).toBe(200);
+        await adminQuery(adminUrl, `alter database "${name}" allow_connections false`);
+        await adminQuery(
+          adminUrl,
+          `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`,
+        );
+
+        const down = await testApp.app.inject('/readyz');
+        expect(down.statusCode).toBe(503);
+        expect(down.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
+        const page = await testApp.app.inject('/organisations');
+        expect(page.statusCode).toBe(503);
+        expect(page.body).toContain('Sorry, the service is unavailable');
+
+        await adminQuery(adminUrl, `alter database "${name}" allow_connections true`);
+        expect((await testApp.app.inject('/readyz')).statusCode).toBe(200);
+        expect((await testApp.app.inject('/organisations')).statusCode).toBe(200);
+      } finally {
+        await adminQuery(adminUrl, `alter database "${name}" allow_connections true`);
+        await testApp.close();
+      }
+    },
+  );
+
+  it('reports 503 when the SQLite database can no longer be used', async () => {
+    const testApp = await createTestApp('sqlite');
+    expect((await testApp.app.inject('/readyz')).statusCode).toBe(200);
+    await testApp.database.handle.close();
+    expect((await testApp.app.inject('/readyz')).statusCode).toBe(503);
+    await testApp.app.close();
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets an in-flight request finish, then stops', async () => {
+    const database = await createTestDatabase('sqlite');
+    let releaseRequest!: () => void;
+    let requestStarted!: () => void;
+    const started = new Promise<void>((resolve) => (requestStarted = resolve));
+    const server = await startServer(
+      {
+        ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+        host: '127.0.0.1',
+        port: 0,
+        database: database.config,
+      },
+      {
+        logger: false,
+        database: database.handle,
+        extendApp: (app) =>
+          app.get('/__test/slow', async () => {
+            requestStarted();
+            await new Promise<void>((resolve) => (releaseRequest = resolve));
+            return { finished: true };
+          }),
+      },
+    );
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      http
+        .get(`${server.url}/__test/slow`, (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+    await started;
+    let stopped = false;
+    const shutdown = server.shutdown('test').then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).toBe(false);
+    releaseRequest();
+    expect(await response).toEqual({ status: 200, body: '{"finished":true}' });
+    await shutdown;
+    expect(stopped).toBe(true);
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    await database.destroy();
+  });
+});
