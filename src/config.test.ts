@@ -122,9 +122,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
   });
 
-  // Bug: stripEmpty only drops '' and z.coerce.number turns ' ' into 0, so a PORT of spaces
-  // (easy to leave in an .env file) silently listens on a random port instead of being refused.
-  it.fails('refuses a PORT made only of spaces rather than reading it as port 0', () => {
+  // A PORT of spaces (easy to leave in an .env file) must not be read as 0, a random port.
+  it('refuses a PORT made only of spaces rather than reading it as port 0', () => {
     expect(() => loadConfig({ PORT: ' ' })).toThrow(ConfigError);
   });
 });
@@ -224,5 +223,19 @@ describe('describeDatabase', () => {
         expect(description).toBe('PostgreSQL at postgres://green:****@db.internal:5432/greenspace');
       }),
     );
+  });
+});
+
+describe('database addresses that would mislead', () => {
+  it('refuses a PostgreSQL URL with no host', () => {
+    expect(() => parseDatabaseUrl('postgres://', '/data')).toThrow(ConfigError);
+  });
+
+  it('hides a password passed as a query parameter', () => {
+    const shown = describeDatabase({
+      kind: 'postgres',
+      connectionString: 'postgres://db.example/gs?password=hunter2',
+    });
+    expect(shown).not.toContain('hunter2');
   });
 });

@@ -25,15 +25,25 @@ export class ConfigError extends Error {
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 
+/** Digits only: `z.coerce` would read " " as 0, silently turning a typo into a setting. */
+function wholeNumber(description: string) {
+  return z
+    .string()
+    .regex(/^\d{1,9}$/, `must be ${description}`)
+    .transform(Number);
+}
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('localhost'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber('a port number from 0 to 65535')
+    .refine((port) => port <= 65535, 'must be a port number from 0 to 65535')
+    .default(3000),
   DATA_DIR: z.string().min(1).default(path.join(projectRoot, 'var')),
   DATABASE_URL: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: wholeNumber('a whole number of milliseconds').default(10_000),
   REFERENCE_DATA_DIR: z
     .string()
     .min(1)
@@ -73,10 +83,14 @@ export function parseDatabaseUrl(url: string | undefined, dataDir: string): Data
     return { kind: 'sqlite', filename: path.join(dataDir, 'greenspace.sqlite') };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
+    let parsed: URL;
     try {
-      new URL(url);
+      parsed = new URL(url);
     } catch {
       throw new ConfigError('Invalid configuration: DATABASE_URL is not a valid URL');
+    }
+    if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
+      throw new ConfigError('Invalid configuration: DATABASE_URL must name the PostgreSQL host');
     }
     return { kind: 'postgres', connectionString: url };
   }
@@ -97,6 +111,9 @@ export function describeDatabase(database: DatabaseConfig): string {
   if (database.kind === 'sqlite') return `SQLite file ${database.filename}`;
   const url = new URL(database.connectionString);
   if (url.password) url.password = '****';
+  for (const key of [...url.searchParams.keys()]) {
+    if (/password|secret/i.test(key)) url.searchParams.set(key, '****');
+  }
   return `PostgreSQL at ${url.toString()}`;
 }
 

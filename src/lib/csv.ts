@@ -75,14 +75,21 @@ export function parseCsvWithHeader(
       { file, line: 1, message: `missing column(s): ${missing.join(', ')}` },
     ]);
   }
+  // The parser reports the line each record ends on, and counts the CR and the LF of a CRLF inside
+  // quotes as a line each, a drift that carries on to every later record. Undo both.
+  let parserDrift = 0;
   return parsed.slice(1).map(({ record, info }) => {
     const values: Record<string, string> = {};
     header.forEach((column, columnIndex) => {
       values[column] = (record[columnIndex] ?? '').trim();
     });
-    // The parser reports the line a record ends on; a quoted field may span several lines.
-    const newlinesInside = record.reduce((count, field) => count + field.split('\n').length - 1, 0);
-    return { line: info.lines - newlinesInside, values };
+    let lineBreaksInside = 0;
+    for (const field of record) {
+      const breaks = field.match(/\r\n|\r|\n/g)?.length ?? 0;
+      lineBreaksInside += breaks;
+      parserDrift += (field.match(/[\r\n]/g)?.length ?? 0) - breaks;
+    }
+    return { line: info.lines - parserDrift - lineBreaksInside, values };
   });
 }
 

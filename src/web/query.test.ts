@@ -148,3 +148,9 @@ describe('parseQuery', () => {
     );
   });
 });
+
+describe('a blank page parameter', () => {
+  it('means the first page, as a blank filter means no filter', () => {
+    expect(parseQuery(z.object({ page: pageNumber }), { page: '' })).toEqual({ page: 1 });
+  });
+});

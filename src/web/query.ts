@@ -28,11 +28,14 @@ export const optionalText = (maxLength: number) =>
     .transform((value) => (value === '' ? undefined : value))
     .optional();
 
-/** A page number: absent means 1. */
+/** A page number: absent or blank means 1. */
 export const pageNumber = z
   .string({ error: 'must be given once' })
-  .regex(/^\d{1,6}$/, 'must be a whole number from 1 upwards')
-  .transform(Number)
+  .refine(
+    (value) => value === '' || /^\d{1,6}$/.test(value),
+    'must be a whole number from 1 upwards',
+  )
+  .transform((value) => (value === '' ? 1 : Number(value)))
   .refine((value) => value >= 1, 'must be a whole number from 1 upwards')
   .optional()
   .transform((value) => value ?? 1);

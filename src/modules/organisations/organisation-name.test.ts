@@ -130,3 +130,12 @@ describe('formatOrganisationName', () => {
     });
   });
 });
+
+describe('names with an apostrophe that are not possessives', () => {
+  it.each([
+    ["O'BRIEN SURGERY", "O'Brien Surgery"],
+    ["D'ARCY HOUSE", "D'Arcy House"],
+  ])('capitalises the letter after the apostrophe in %j', (published, shown) => {
+    expect(formatOrganisationName(published)).toBe(shown);
+  });
+});

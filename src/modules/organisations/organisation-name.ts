@@ -47,6 +47,17 @@ export function formatOrganisationName(name: string): string {
     if (/\d/.test(word)) return word;
     const lower = word.toLowerCase();
     if (!isFirst && keptLowerCase.has(lower)) return lower;
-    return lower.charAt(0).toUpperCase() + lower.slice(1);
+    // "O'BRIEN" is a name (O'Brien); "JOHN'S" is a possessive (John's).
+    return lower
+      .split(/(['’])/)
+      .map((part, index, parts) =>
+        index > 0 &&
+        parts[index - 1] !== undefined &&
+        /['’]/.test(parts[index - 1]!) &&
+        part === 's'
+          ? part
+          : part.charAt(0).toUpperCase() + part.slice(1),
+      )
+      .join('');
   });
 }

@@ -445,10 +445,8 @@ describe('buildOrganisationRecords with malformed reference files', () => {
     ]);
   });
 
-  // Bug: LLR rows are added in type order (sub-ICB, trust, local authority), so when a trust
-  // names a local authority as parent the authority has not been added yet and the problem says
-  // it "is not in the reference data", though it is, two lines further down the same file.
-  it.fails('says why a trust cannot sit under a local authority that is in the file', () => {
+  // The authority is in the same file, further down: the problem must be the type, not absence.
+  it('says why a trust cannot sit under a local authority that is in the file', () => {
     const edited = editLine(
       shipped.llrOrganisations,
       (line) => line.startsWith('nhs_trust,RWE,'),

@@ -281,19 +281,10 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
     );
   }
 
-  // The LLR file repeats the ICB row; it must agree with the Midlands list, which owns it.
-  // Local authorities come last so that a district can name its county, listed in the same file.
-  const llrOrder: Record<string, number> = {
-    icb: 0,
-    sub_icb_location: 1,
-    nhs_trust: 2,
-    local_authority: 3,
-  };
-  const llrSorted = [...llrOrganisations].sort(
-    (a, b) =>
-      (llrOrder[a.row.org_type] ?? 9) - (llrOrder[b.row.org_type] ?? 9) ||
-      Number(a.row.parent_ods_code.startsWith('E')) - Number(b.row.parent_ods_code.startsWith('E')),
-  );
+  // The LLR file repeats the ICB row; it must agree with the Midlands list, which owns it. Rows are
+  // taken parents first (a district names its county, listed in the same file), keeping file order
+  // otherwise; a row whose parent never appears is reported by `add`.
+  const llrSorted = parentsFirst(llrOrganisations);
   for (const { line, row } of llrSorted) {
     if (row.org_type === 'icb') {
       const known = organisations.find((organisation) => organisation.code === row.ods_code);
@@ -456,6 +447,33 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
       locations: locations.length,
     },
   };
+}
+
+function parentsFirst<T extends { row: { ods_code: string; parent_ods_code: string } }>(
+  rows: readonly T[],
+): T[] {
+  const codesInFile = new Set(rows.map(({ row }) => row.ods_code));
+  const placed = new Set<string>();
+  const ordered: T[] = [];
+  let pending = [...rows];
+  let progress = true;
+  while (pending.length > 0 && progress) {
+    progress = false;
+    const stillPending: T[] = [];
+    for (const entry of pending) {
+      const parent = entry.row.parent_ods_code;
+      if (!codesInFile.has(parent) || parent === entry.row.ods_code || placed.has(parent)) {
+        ordered.push(entry);
+        placed.add(entry.row.ods_code);
+        progress = true;
+      } else {
+        stillPending.push(entry);
+      }
+    }
+    pending = stillPending;
+  }
+  // Rows in a cycle of parents: left in file order, so that `add` reports the missing parent.
+  return [...ordered, ...pending];
 }
 
 function isRealDate(value: string): boolean {
