@@ -9,6 +9,12 @@ export interface Database {
   organisations: OrganisationsTable;
   practice_profiles: PracticeProfilesTable;
   reference_datasets: ReferenceDatasetsTable;
+  epd_imports: EpdImportsTable;
+  epd_presentations: EpdPresentationsTable;
+  epd_practice_months: EpdPracticeMonthsTable;
+  epd_chapter3_lines: EpdChapter3LinesTable;
+  epd_practice_measures: EpdPracticeMeasuresTable;
+  epd_measure_rollups: EpdMeasureRollupsTable;
 }
 
 export const organisationTypes = [
@@ -81,3 +87,108 @@ export type OrganisationUpdate = Updateable<OrganisationsTable>;
 export type PracticeProfileRow = Selectable<PracticeProfilesTable>;
 export type NewPracticeProfile = Insertable<PracticeProfilesTable>;
 export type ReferenceDatasetRow = Selectable<ReferenceDatasetsTable>;
+
+// --- prescribing: English Prescribing Dataset chapter 3 and inhaler measures (migration 0003) ---
+
+/** The import currently held for each month (a re-import replaces the row with the data). */
+export interface EpdImportsTable {
+  month: string;
+  source: string;
+  file_name: string;
+  layout: string;
+  file_bytes: number;
+  rows_read: number;
+  chapter3_rows: number;
+  items: number;
+  chapter3_items: number;
+  actual_cost: number;
+  chapter3_actual_cost: number;
+  practices: number;
+  chapter3_codes: number;
+  unclassified_codes: number;
+  doses_converted_lines: number;
+  doses_unknown_lines: number;
+  reference_version: string;
+  reference_sha256: string;
+  imported_at: string;
+  duration_ms: number;
+}
+
+/** How each chapter 3 code of a month was classified, with the reference values used. */
+export interface EpdPresentationsTable {
+  month: string;
+  bnf_code: string;
+  description: string;
+  /** inhaler | not-inhaler | unclassified */
+  classification: string;
+  basis: string | null;
+  reason: string | null;
+  medicine: string | null;
+  device_type: string | null;
+  propellant: string | null;
+  kgco2e_per_inhaler: number | null;
+  kgco2e_method: string | null;
+  kgco2e_source: string | null;
+  doses_per_inhaler: number | null;
+  reference_version: string;
+}
+
+/** A practice as published in the month's EPD, with the hierarchy used for roll-ups. */
+export interface EpdPracticeMonthsTable {
+  month: string;
+  practice_code: string;
+  practice_name: string;
+  postcode: string | null;
+  pcn_code: string | null;
+  pcn_name: string | null;
+  sub_icb_code: string | null;
+  sub_icb_name: string | null;
+  icb_code: string | null;
+  icb_name: string | null;
+  region_code: string | null;
+  region_name: string | null;
+  /** organisations (Greenspace reference data) or epd (as published in the file). */
+  hierarchy_source: string;
+  list_size: number | null;
+}
+
+/** Chapter 3 prescribing aggregated per practice × month × BNF code. */
+export interface EpdChapter3LinesTable {
+  month: string;
+  practice_code: string;
+  bnf_code: string;
+  items: number;
+  /** Sum of TOTAL_QUANTITY as published. */
+  quantity: number;
+  actual_cost: number;
+  nic: number;
+  /** Inhalers after the quantity rule; null for codes that are not inhalers. */
+  inhalers: number | null;
+  kgco2e: number | null;
+  /** as-recorded | doses-to-inhalers | doses-unknown; null for codes that are not inhalers. */
+  quantity_rule: string | null;
+}
+
+export interface EpdPracticeMeasuresTable {
+  month: string;
+  measure_id: string;
+  practice_code: string;
+  numerator: number;
+  denominator: number | null;
+  value: number | null;
+  percentile: number | null;
+  decile: number | null;
+}
+
+export interface EpdMeasureRollupsTable {
+  month: string;
+  /** pcn | sub-icb | icb | region | national */
+  level: string;
+  measure_id: string;
+  code: string;
+  name: string;
+  numerator: number;
+  denominator: number;
+  value: number | null;
+  practices: number;
+}

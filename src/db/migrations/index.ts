@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as organisations from './0001-organisations.ts';
+import * as prescribing from './0003-prescribing.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -8,4 +9,5 @@ import * as organisations from './0001-organisations.ts';
  */
 export const migrations: Record<string, Migration> = {
   '0001-organisations': organisations,
+  '0003-prescribing': prescribing,
 };

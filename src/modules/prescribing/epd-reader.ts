@@ -1,0 +1,395 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { InputFileError, type InputProblem } from '../../lib/csv.ts';
+import {
+  detectEpdLayout,
+  EpdHeaderError,
+  normaliseEpdMonth,
+  numericEpdColumns,
+  splitCsvHeader,
+  type DetectedLayout,
+} from './epd-layout.ts';
+import { readFirstLines, type PreparedEpdFile } from './epd-source.ts';
+
+/**
+ * Reads an EPD CSV with DuckDB, the embedded analytics engine: it parses and groups the file in
+ * parallel without materialising rows in JavaScript. Only the chapter 3 aggregates (practice ×
+ * month × BNF code) and a few totals come back to Node.
+ */
+
+export interface EpdMonthTotals {
+  month: string;
+  rowsRead: number;
+  chapter3Rows: number;
+  items: number;
+  chapter3Items: number;
+  actualCost: number;
+  chapter3ActualCost: number;
+}
+
+export interface EpdPracticeInfo {
+  practiceCode: string;
+  practiceName: string;
+  postcode: string;
+  pcoCode: string;
+  pcoName: string;
+  icbCode: string | null;
+  icbName: string | null;
+  areaTeamCode: string | null;
+  regionCode: string;
+  regionName: string;
+}
+
+export interface EpdLine {
+  practiceCode: string;
+  bnfCode: string;
+  items: number;
+  quantity: number;
+  actualCost: number;
+  nic: number;
+}
+
+export interface ScanProgress {
+  /** 0–100 as reported by the engine (share of the file's bytes read). */
+  percentage: number;
+  bytesTotal: number;
+}
+
+/** A scanned file. The aggregates stay in the engine until `readLines` streams them out. */
+export interface EpdScan {
+  file: PreparedEpdFile;
+  detected: DetectedLayout;
+  months: EpdMonthTotals[];
+  /** BNF code → description as published, for every chapter 3 code in the file. */
+  descriptions: Map<string, string>;
+  practicesByMonth: Map<string, EpdPracticeInfo[]>;
+  /** Streams the month's chapter 3 lines, ordered by practice then BNF code, a chunk at a time. */
+  readLines(month: string): AsyncGenerator<EpdLine[]>;
+  close(): void;
+}
+
+export interface ScanOptions {
+  threads?: number;
+  memoryLimit?: string;
+  tempDir?: string;
+  onProgress?: (progress: ScanProgress) => void;
+  /** How many bad rows to list before stopping (the import is refused if there is any). */
+  maxProblems?: number;
+}
+
+/** Reads the header and the first month without scanning the file. */
+export async function inspectEpdFile(
+  file: PreparedEpdFile,
+): Promise<{ detected: DetectedLayout; firstMonth: string | null }> {
+  const { header, firstRow } = await readFirstLines(file);
+  let detected: DetectedLayout;
+  try {
+    detected = detectEpdLayout(header);
+  } catch (error) {
+    if (error instanceof EpdHeaderError) {
+      throw new InputFileError([
+        { file: file.displayName, line: 1, field: error.column, message: error.message },
+      ]);
+    }
+    throw error;
+  }
+  let firstMonth: string | null = null;
+  if (firstRow) {
+    const index = detected.columns.findIndex((name) => name.toUpperCase() === 'YEAR_MONTH');
+    const values = splitCsvHeader(firstRow);
+    firstMonth = normaliseEpdMonth(values[index] ?? '') ?? null;
+  }
+  return { detected, firstMonth };
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** Builds the read_csv call: every column named from the header, numeric ones typed. */
+function readCsvCall(file: PreparedEpdFile, detected: DetectedLayout): string {
+  const numeric = new Set<string>(numericEpdColumns);
+  const columns = detected.columns
+    .map(
+      (name) =>
+        `${quoteLiteral(name)}: '${numeric.has(name.toUpperCase()) ? 'DOUBLE' : 'VARCHAR'}'`,
+    )
+    .join(', ');
+  return `read_csv(${quoteLiteral(file.path)}, auto_detect = false, header = true, delim = ',',
+    quote = '"', escape = '"', compression = '${file.compression === 'gzip' ? 'gzip' : 'none'}',
+    columns = {${columns}}, store_rejects = true, max_line_size = 1048576)`;
+}
+
+/**
+ * Scans one file: checks every row (numbers must be numbers, every row must have every column),
+ * groups chapter 3 rows per month × practice × BNF code and totals the rest per month.
+ * Throws InputFileError naming the file, line and column of each bad row found.
+ */
+export async function scanEpdFile(
+  file: PreparedEpdFile,
+  detected: DetectedLayout,
+  options: ScanOptions = {},
+): Promise<EpdScan> {
+  const spillDir = fs.mkdtempSync(path.join(options.tempDir ?? os.tmpdir(), 'greenspace-duckdb-'));
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
+    memory_limit: options.memoryLimit ?? '700MB',
+    temp_directory: spillDir,
+    preserve_insertion_order: 'false',
+  });
+  const connection = await instance.connect();
+  const close = () => {
+    connection.closeSync();
+    instance.closeSync();
+    fs.rmSync(spillDir, { recursive: true, force: true });
+  };
+  try {
+    const column = (name: string) =>
+      quoteIdentifier(detected.columns.find((candidate) => candidate.toUpperCase() === name) ?? name);
+    const hierarchy = detected.layout.hierarchyColumns;
+    const optionalColumn = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
+    const chapter3 = `starts_with(${column('BNF_CODE')}, '03')`;
+    const sql = `CREATE TABLE agg AS
+      SELECT ${column('YEAR_MONTH')} AS ym,
+        CASE WHEN ${chapter3} THEN ${column('PRACTICE_CODE')} END AS practice,
+        CASE WHEN ${chapter3} THEN ${column('BNF_CODE')} END AS bnf,
+        count(*)::DOUBLE AS row_count,
+        coalesce(sum(${column('ITEMS')}), 0)::DOUBLE AS items,
+        coalesce(sum(${column('TOTAL_QUANTITY')}), 0)::DOUBLE AS quantity,
+        coalesce(sum(${column('ACTUAL_COST')}), 0)::DOUBLE AS actual_cost,
+        coalesce(sum(${column('NIC')}), 0)::DOUBLE AS nic,
+        any_value(${column('BNF_DESCRIPTION')}) AS description,
+        any_value(${column('PRACTICE_NAME')}) AS practice_name,
+        any_value(${column('POSTCODE')}) AS postcode,
+        any_value(${column('PCO_CODE')}) AS pco_code,
+        any_value(${column('PCO_NAME')}) AS pco_name,
+        ${optionalColumn(hierarchy.icbCode)} AS icb_code,
+        ${optionalColumn(hierarchy.icbName)} AS icb_name,
+        ${optionalColumn(hierarchy.areaTeamCode)} AS area_team_code,
+        any_value(${column('REGIONAL_OFFICE_CODE')}) AS region_code,
+        any_value(${column('REGIONAL_OFFICE_NAME')}) AS region_name
+      FROM ${readCsvCall(file, detected)}
+      GROUP BY ALL`;
+    await runWithProgress(connection, sql, file, options.onProgress);
+
+    const problems = await collectRejects(connection, file, options.maxProblems ?? 20);
+    if (problems.length > 0) throw new InputFileError(problems);
+
+    const monthRows = (
+      await connection.runAndReadAll(`SELECT ym, practice IS NOT NULL AS ch3,
+        sum(row_count)::DOUBLE AS rows, sum(items)::DOUBLE AS items, sum(actual_cost)::DOUBLE AS cost
+        FROM agg GROUP BY ALL ORDER BY ym`)
+    ).getRowObjectsJS() as { ym: string | null; ch3: boolean; rows: number; items: number; cost: number }[];
+    const totals = new Map<string, EpdMonthTotals>();
+    const monthKeys = new Map<string, string>();
+    for (const row of monthRows) {
+      const month = normaliseEpdMonth(row.ym ?? '');
+      if (!month) {
+        throw new InputFileError([
+          {
+            file: file.displayName,
+            field: column('YEAR_MONTH').replace(/"/g, ''),
+            message: `"${row.ym ?? ''}" is not a month (expected YYYYMM, in ${row.rows} row(s))`,
+          },
+        ]);
+      }
+      monthKeys.set(month, row.ym!);
+      const entry = totals.get(month) ?? {
+        month,
+        rowsRead: 0,
+        chapter3Rows: 0,
+        items: 0,
+        chapter3Items: 0,
+        actualCost: 0,
+        chapter3ActualCost: 0,
+      };
+      entry.rowsRead += row.rows;
+      entry.items += row.items;
+      entry.actualCost += row.cost;
+      if (row.ch3) {
+        entry.chapter3Rows += row.rows;
+        entry.chapter3Items += row.items;
+        entry.chapter3ActualCost += row.cost;
+      }
+      totals.set(month, entry);
+    }
+    if (totals.size === 0) {
+      throw new InputFileError([{ file: file.displayName, line: 2, message: 'the file has no data rows' }]);
+    }
+
+    const descriptions = new Map<string, string>();
+    const descriptionRows = (
+      await connection.runAndReadAll(
+        `SELECT bnf, any_value(description) AS description FROM agg WHERE bnf IS NOT NULL GROUP BY bnf`,
+      )
+    ).getRowObjectsJS() as { bnf: string; description: string | null }[];
+    for (const row of descriptionRows) descriptions.set(row.bnf, row.description ?? '');
+
+    const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
+    const practiceRows = (
+      await connection.runAndReadAll(`SELECT ym, practice,
+        any_value(practice_name) AS practice_name, any_value(postcode) AS postcode,
+        any_value(pco_code) AS pco_code, any_value(pco_name) AS pco_name,
+        any_value(icb_code) AS icb_code, any_value(icb_name) AS icb_name,
+        any_value(area_team_code) AS area_team_code,
+        any_value(region_code) AS region_code, any_value(region_name) AS region_name
+        FROM agg WHERE practice IS NOT NULL GROUP BY ym, practice ORDER BY ym, practice`)
+    ).getRowObjectsJS() as Record<string, string | null>[];
+    for (const row of practiceRows) {
+      const month = normaliseEpdMonth(row.ym!)!;
+      const list = practicesByMonth.get(month) ?? [];
+      list.push({
+        practiceCode: row.practice!,
+        practiceName: row.practice_name ?? '',
+        postcode: row.postcode ?? '',
+        pcoCode: row.pco_code ?? '',
+        pcoName: row.pco_name ?? '',
+        icbCode: row.icb_code ?? null,
+        icbName: row.icb_name ?? null,
+        areaTeamCode: row.area_team_code ?? null,
+        regionCode: row.region_code ?? '',
+        regionName: row.region_name ?? '',
+      });
+      practicesByMonth.set(month, list);
+    }
+
+    return {
+      file,
+      detected,
+      months: [...totals.values()],
+      descriptions,
+      practicesByMonth,
+      async *readLines(month: string) {
+        const key = monthKeys.get(month);
+        if (key === undefined) return;
+        const result = await connection.stream(
+          `SELECT practice, bnf, items, quantity, actual_cost, nic FROM agg
+           WHERE ym = $ym AND practice IS NOT NULL ORDER BY practice, bnf`,
+          { ym: key },
+        );
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          const [practices, bnfs, items, quantities, costs, nics] = chunk.getColumns() as [
+            string[],
+            string[],
+            number[],
+            number[],
+            number[],
+            number[],
+          ];
+          const lines: EpdLine[] = new Array(chunk.rowCount);
+          for (let index = 0; index < chunk.rowCount; index += 1) {
+            lines[index] = {
+              practiceCode: practices[index]!,
+              bnfCode: bnfs[index]!,
+              items: items[index]!,
+              quantity: quantities[index]!,
+              actualCost: costs[index]!,
+              nic: nics[index]!,
+            };
+          }
+          yield lines;
+        }
+      },
+      close,
+    };
+  } catch (error) {
+    close();
+    if (error instanceof InputFileError) throw error;
+    throw toInputFileError(error, file);
+  }
+}
+
+async function runWithProgress(
+  connection: DuckDBConnection,
+  sql: string,
+  file: PreparedEpdFile,
+  onProgress: ScanOptions['onProgress'],
+): Promise<void> {
+  const timer = onProgress
+    ? setInterval(() => {
+        const progress = connection.progress;
+        if (progress.percentage >= 0) {
+          onProgress({ percentage: progress.percentage, bytesTotal: file.sizeBytes });
+        }
+      }, 250)
+    : undefined;
+  try {
+    await connection.run(sql);
+    onProgress?.({ percentage: 100, bytesTotal: file.sizeBytes });
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+async function collectRejects(
+  connection: DuckDBConnection,
+  file: PreparedEpdFile,
+  limit: number,
+): Promise<InputProblem[]> {
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT line::DOUBLE AS line, column_name, error_type, error_message, csv_line,
+        count(*) OVER ()::DOUBLE AS total
+       FROM reject_errors ORDER BY line LIMIT ${Math.max(1, limit)}`,
+    )
+  ).getRowObjectsJS() as {
+    line: number;
+    column_name: string | null;
+    error_type: string;
+    error_message: string;
+    csv_line: string | null;
+    total: number;
+  }[];
+  const problems: InputProblem[] = rows.map((row) => ({
+    file: file.displayName,
+    line: row.line,
+    field: row.column_name ?? undefined,
+    message: describeReject(row.error_type, row.error_message),
+  }));
+  const total = rows[0]?.total ?? 0;
+  if (total > rows.length) {
+    problems.push({ file: file.displayName, message: `…${total - rows.length} more bad row(s)` });
+  }
+  return problems;
+}
+
+function describeReject(type: string, message: string): string {
+  switch (type) {
+    case 'CAST':
+      return `${message.replace(/^Error when converting column "[^"]*"\. /, '')}: not a number`;
+    case 'MISSING COLUMNS':
+      return `${message}: the row is short, so the file may be truncated`;
+    case 'TOO MANY COLUMNS':
+      return `${message}: an unquoted comma or a broken quote?`;
+    case 'UNQUOTED VALUE':
+    case 'INVALID UNICODE':
+    case 'LINE SIZE OVER MAXIMUM':
+      return message;
+    default:
+      return `${type.toLowerCase()}: ${message}`;
+  }
+}
+
+/** Engine errors that are about the file (a truncated gzip, an unterminated quote…). */
+function toInputFileError(error: unknown, file: PreparedEpdFile): InputFileError {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = /Line:?\s*(\d+)/i.exec(message)?.[1];
+  const firstLine = message.split('\n')[0]!.replace(/^[A-Za-z ]+Error:\s*/, '');
+  let explanation = firstLine;
+  if (/gzip|inflate|zlib|compressed/i.test(message)) {
+    explanation = `the gzip data is damaged or ends early, so the file may be truncated (${firstLine})`;
+  } else if (/unterminated quote|quoted value|quote/i.test(message)) {
+    explanation = `a quoted value is never closed, so the file may be truncated (${firstLine})`;
+  }
+  return new InputFileError([
+    { file: file.displayName, line: line ? Number(line) : undefined, message: explanation },
+  ]);
+}

@@ -1,0 +1,105 @@
+import { normaliseSubIcbCode } from './epd-layout.ts';
+import type { EpdPracticeInfo } from './epd-reader.ts';
+
+export const rollupLevels = ['pcn', 'sub-icb', 'icb', 'region', 'national'] as const;
+export type RollupLevel = (typeof rollupLevels)[number];
+
+export const NATIONAL_CODE = 'ENG';
+export const NATIONAL_NAME = 'England';
+
+/** What Greenspace's organisation reference data knows about a practice. */
+export interface KnownPractice {
+  code: string;
+  pcnCode: string | null;
+  pcnName: string | null;
+  subIcbCode: string | null;
+  subIcbName: string | null;
+  /** `/Y60/QK1/04C/`: region, ICB, sub-ICB location. */
+  ancestorPath: string;
+  registeredPatients: number | null;
+}
+
+export interface ResolvedPractice {
+  practiceCode: string;
+  practiceName: string;
+  postcode: string | null;
+  pcnCode: string | null;
+  pcnName: string | null;
+  subIcbCode: string | null;
+  subIcbName: string | null;
+  icbCode: string | null;
+  icbName: string | null;
+  regionCode: string | null;
+  regionName: string | null;
+  hierarchySource: 'organisations' | 'epd';
+  listSize: number | null;
+}
+
+/**
+ * Decides where a practice rolls up to. Practices in Greenspace's reference data use the current
+ * ODS hierarchy (PCN, sub-ICB location, ICB, region) and their published list size. Others use the
+ * hierarchy printed in the month's EPD rows: PCO_CODE as the sub-ICB location, ICB_CODE (ICB-era
+ * layouts only) and REGIONAL_OFFICE_CODE; they have no PCN and no list size.
+ */
+export function resolvePracticeHierarchy(
+  epd: EpdPracticeInfo,
+  known: KnownPractice | undefined,
+  organisationNames: ReadonlyMap<string, string>,
+): ResolvedPractice {
+  if (known) {
+    const [regionCode, icbCode] = known.ancestorPath.split('/').filter(Boolean);
+    return {
+      practiceCode: epd.practiceCode,
+      practiceName: epd.practiceName,
+      postcode: epd.postcode || null,
+      pcnCode: known.pcnCode,
+      pcnName: known.pcnName,
+      subIcbCode: known.subIcbCode,
+      subIcbName: known.subIcbName,
+      icbCode: icbCode ?? null,
+      icbName: icbCode ? (organisationNames.get(icbCode) ?? icbCode) : null,
+      regionCode: regionCode ?? null,
+      regionName: regionCode ? (organisationNames.get(regionCode) ?? regionCode) : null,
+      hierarchySource: 'organisations',
+      listSize: known.registeredPatients,
+    };
+  }
+  return {
+    practiceCode: epd.practiceCode,
+    practiceName: epd.practiceName,
+    postcode: epd.postcode || null,
+    pcnCode: null,
+    pcnName: null,
+    subIcbCode: epd.pcoCode ? normaliseSubIcbCode(epd.pcoCode) : null,
+    subIcbName: epd.pcoName || null,
+    icbCode: epd.icbCode || null,
+    icbName: epd.icbName || null,
+    regionCode: epd.regionCode || null,
+    regionName: epd.regionName || null,
+    hierarchySource: 'epd',
+    listSize: null,
+  };
+}
+
+/** The group a practice belongs to at each level, or null where it has none. */
+export function groupAt(
+  practice: ResolvedPractice,
+  level: RollupLevel,
+): { code: string; name: string } | null {
+  switch (level) {
+    case 'pcn':
+      return practice.pcnCode ? { code: practice.pcnCode, name: practice.pcnName ?? practice.pcnCode } : null;
+    case 'sub-icb':
+      return practice.subIcbCode
+        ? { code: practice.subIcbCode, name: practice.subIcbName ?? practice.subIcbCode }
+        : null;
+    case 'icb':
+      return practice.icbCode ? { code: practice.icbCode, name: practice.icbName ?? practice.icbCode } : null;
+    case 'region':
+      return practice.regionCode
+        ? { code: practice.regionCode, name: practice.regionName ?? practice.regionCode }
+        : null;
+    case 'national':
+      return { code: NATIONAL_CODE, name: NATIONAL_NAME };
+  }
+}

@@ -1,0 +1,184 @@
+import fs from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { connectDatabase } from '../../db/database.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import { createServices } from '../../services.ts';
+import { measureIds, type MeasureId } from './measures.calculations.ts';
+import { rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
+import type { FileImportSummary } from './prescribing.service.ts';
+import { createProgressBar } from './progress-bar.ts';
+
+const exportLevels = ['practice', ...rollupLevels] as const;
+
+/** Adds `import-epd` and `export-measures` to the `greenspace` command. */
+export function addPrescribingCommands(program: Command): void {
+  program
+    .command('import-epd')
+    .description(
+      'import English Prescribing Dataset files (paths or URLs; CSV, gzip or zip): chapter 3 aggregates and inhaler measures',
+    )
+    .argument('<file-or-url...>', 'EPD files or HTTP(S) addresses')
+    .option('--replace', 'replace months already imported (atomically, one transaction per month)')
+    .option('--threads <n>', 'engine threads (default: all cores)', parsePositiveInteger)
+    .option('--memory-limit <size>', 'engine memory limit, e.g. 700MB', '700MB')
+    .option('--quiet', 'no progress bar')
+    .action(
+      async (
+        inputs: string[],
+        options: { replace?: boolean; threads?: number; memoryLimit: string; quiet?: boolean },
+      ) => {
+        const config = loadConfig();
+        const database = await connectDatabase(config.database);
+        const bar = options.quiet ? null : createProgressBar();
+        try {
+          await migrateToLatest(database);
+          const services = createServices(database, config);
+          const started = performance.now();
+          const summaries = await services.prescribing.importEpd(inputs, {
+            replace: options.replace,
+            threads: options.threads,
+            memoryLimit: options.memoryLimit,
+            onProgress: (event) => {
+              if (!bar) return;
+              if (event.phase === 'scan') {
+                const bytesDone = (event.percentage / 100) * event.bytesTotal;
+                bar.update(
+                  { label: 'Reading', bytesDone, bytesTotal: event.bytesTotal },
+                  event.percentage >= 100,
+                );
+              } else if (event.phase === 'write') {
+                bar.update({ label: `Writing ${event.month}`, bytesDone: 0, bytesTotal: null, rows: event.linesWritten });
+              } else {
+                bar.update({
+                  label: event.phase === 'download' ? 'Downloading' : 'Unzipping',
+                  bytesDone: event.bytesDone,
+                  bytesTotal: event.bytesTotal,
+                });
+              }
+            },
+          });
+          bar?.done();
+          printImportSummary(summaries, performance.now() - started);
+        } finally {
+          bar?.done();
+          await database.close();
+        }
+      },
+    );
+
+  program
+    .command('export-measures')
+    .description('write one inhaler measure as CSV or JSON: month,level,code,numerator,denominator,value')
+    .requiredOption('--measure <id>', `one of: ${measureIds.join(', ')}`, choice(measureIds))
+    .requiredOption('--level <level>', `one of: ${exportLevels.join(', ')}`, choice(exportLevels))
+    .option('--code <code>', 'only this organisation (ODS code, or ENG for national)')
+    .option('--month <YYYY-MM>', 'only this month', parseMonth)
+    .option('--format <format>', 'csv or json', choice(['csv', 'json'] as const), 'csv')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(
+      async (options: {
+        measure: MeasureId;
+        level: RollupLevel | 'practice';
+        code?: string;
+        month?: string;
+        format: 'csv' | 'json';
+        output?: string;
+      }) => {
+        const config = loadConfig();
+        const database = await connectDatabase(config.database);
+        try {
+          await migrateToLatest(database);
+          const services = createServices(database, config);
+          const rows = await services.prescribing.exportMeasure({
+            measureId: options.measure,
+            level: options.level,
+            code: options.code?.toUpperCase(),
+            month: options.month,
+          });
+          const text =
+            options.format === 'json'
+              ? `${JSON.stringify(
+                  rows.map(({ month, level, code, numerator, denominator, value }) => ({
+                    month,
+                    level,
+                    code,
+                    numerator,
+                    denominator,
+                    value,
+                  })),
+                  null,
+                  2,
+                )}\n`
+              : formatMeasuresCsv(rows);
+          if (options.output) fs.writeFileSync(options.output, text);
+          else process.stdout.write(text);
+        } finally {
+          await database.close();
+        }
+      },
+    );
+}
+
+/** `month,level,code,numerator,denominator,value`, one line per row, numbers unrounded. */
+export function formatMeasuresCsv(
+  rows: readonly {
+    month: string;
+    level: string;
+    code: string;
+    numerator: number;
+    denominator: number | null;
+    value: number | null;
+  }[],
+): string {
+  const lines = ['month,level,code,numerator,denominator,value'];
+  for (const row of rows) {
+    lines.push(
+      [row.month, row.level, row.code, row.numerator, row.denominator ?? '', row.value ?? '']
+        .map((cell) => String(cell))
+        .join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function printImportSummary(summaries: FileImportSummary[], elapsedMs: number): void {
+  for (const summary of summaries) {
+    console.log(`${summary.file}: ${summary.layout}, ${(summary.sizeBytes / 1e6).toFixed(1)} MB`);
+    for (const month of summary.months) {
+      console.log(
+        `  ${month.month}${month.replaced ? ' (replaced the data held)' : ''}: ${month.rowsRead.toLocaleString('en-GB')} rows read, ` +
+          `${month.chapter3Rows.toLocaleString('en-GB')} chapter 3 rows kept as ${month.chapter3Lines.toLocaleString('en-GB')} practice × BNF code lines, ` +
+          `${month.practices.toLocaleString('en-GB')} practices, ${month.chapter3Codes} chapter 3 codes (${month.inhalerCodes} inhalers), ` +
+          `${month.unclassified.length} unclassified, ${(month.kgCo2e / 1000).toFixed(1)} tCO2e`,
+      );
+      if (month.dosesConvertedLines > 0 || month.dosesUnknownLines > 0) {
+        console.log(
+          `    quantity rule: ${month.dosesConvertedLines} line(s) converted from doses to inhalers, ${month.dosesUnknownLines} left as recorded (dose count unknown)`,
+        );
+      }
+      for (const code of month.unclassified) {
+        console.log(`    unclassified ${code.bnfCode} ${code.description}: ${code.reason}`);
+      }
+    }
+  }
+  const peakMb = process.resourceUsage().maxRSS / 1024;
+  console.log(`Done in ${(elapsedMs / 1000).toFixed(1)} s; peak memory ${peakMb.toFixed(0)} MB.`);
+}
+
+function choice<const T extends readonly string[]>(choices: T) {
+  return (value: string): T[number] => {
+    if (!choices.includes(value)) throw new InvalidArgumentError(`must be one of: ${choices.join(', ')}`);
+    return value as T[number];
+  };
+}
+
+function parsePositiveInteger(value: string): number {
+  if (!/^[1-9]\d{0,2}$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
+  return Number(value);
+}
+
+function parseMonth(value: string): string {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new InvalidArgumentError('must be a month as YYYY-MM');
+  return value;
+}

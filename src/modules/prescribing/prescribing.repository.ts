@@ -1,0 +1,333 @@
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { Dialect } from '../../db/database.ts';
+import type {
+  Database,
+  EpdChapter3LinesTable,
+  EpdImportsTable,
+  EpdMeasureRollupsTable,
+  EpdPracticeMeasuresTable,
+  EpdPracticeMonthsTable,
+  EpdPresentationsTable,
+} from '../../db/schema.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Row counts per statement for bulk inserts: well under both databases' parameter limits. */
+const ROWS_PER_INSERT = 500;
+
+export interface PracticeHierarchyRow {
+  code: string;
+  name: string;
+  pcn_code: string | null;
+  pcn_name: string | null;
+  sub_icb_code: string | null;
+  sub_icb_name: string | null;
+  ancestor_path: string;
+  registered_patients: number | null;
+}
+
+/** Every query of the prescribing module. SQL only: callers decide what to ask and why. */
+export function createPrescribingRepository(db: Kysely<Database>, dialect: Dialect) {
+  /**
+   * Inserts many rows with one prepared statement text per batch. Building each batch through the
+   * query builder costs more than the insert itself at national scale, so the SQL is written once.
+   */
+  async function insertMany<T extends object>(
+    trx: Executor,
+    table: keyof Database & string,
+    columns: readonly (keyof T & string)[],
+    rows: readonly T[],
+  ): Promise<void> {
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      const batch = rows.slice(start, start + ROWS_PER_INSERT);
+      const parameters: unknown[] = [];
+      const tuples: string[] = [];
+      for (const row of batch) {
+        const placeholders: string[] = [];
+        for (const column of columns) {
+          parameters.push((row as Record<string, unknown>)[column] ?? null);
+          placeholders.push(dialect === 'postgres' ? `$${parameters.length}` : '?');
+        }
+        tuples.push(`(${placeholders.join(',')})`);
+      }
+      const text = `insert into ${table} (${columns.join(',')}) values ${tuples.join(',')}`;
+      await trx.executeQuery(CompiledQuery.raw(text, parameters));
+    }
+  }
+
+  return {
+    dialect,
+
+    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      return db.transaction().execute(work);
+    },
+
+    async findImport(month: string, trx: Executor = db): Promise<EpdImportsTable | undefined> {
+      return trx.selectFrom('epd_imports').selectAll().where('month', '=', month).executeTakeFirst();
+    },
+
+    async listImports(): Promise<EpdImportsTable[]> {
+      return db.selectFrom('epd_imports').selectAll().orderBy('month', 'desc').execute();
+    },
+
+    /** Removes everything held for a month; runs inside the replacing transaction. */
+    async deleteMonth(trx: Executor, month: string): Promise<void> {
+      for (const table of [
+        'epd_measure_rollups',
+        'epd_practice_measures',
+        'epd_chapter3_lines',
+        'epd_practice_months',
+        'epd_presentations',
+        'epd_imports',
+      ] as const) {
+        await trx.deleteFrom(table).where('month', '=', month).execute();
+      }
+    },
+
+    async insertImport(trx: Executor, row: EpdImportsTable): Promise<void> {
+      await trx.insertInto('epd_imports').values(row).execute();
+    },
+
+    async insertPresentations(trx: Executor, rows: readonly EpdPresentationsTable[]): Promise<void> {
+      await insertMany(
+        trx,
+        'epd_presentations',
+        [
+          'month',
+          'bnf_code',
+          'description',
+          'classification',
+          'basis',
+          'reason',
+          'medicine',
+          'device_type',
+          'propellant',
+          'kgco2e_per_inhaler',
+          'kgco2e_method',
+          'kgco2e_source',
+          'doses_per_inhaler',
+          'reference_version',
+        ],
+        rows,
+      );
+    },
+
+    async insertPracticeMonths(trx: Executor, rows: readonly EpdPracticeMonthsTable[]): Promise<void> {
+      await insertMany(
+        trx,
+        'epd_practice_months',
+        [
+          'month',
+          'practice_code',
+          'practice_name',
+          'postcode',
+          'pcn_code',
+          'pcn_name',
+          'sub_icb_code',
+          'sub_icb_name',
+          'icb_code',
+          'icb_name',
+          'region_code',
+          'region_name',
+          'hierarchy_source',
+          'list_size',
+        ],
+        rows,
+      );
+    },
+
+    async insertLines(trx: Executor, rows: readonly EpdChapter3LinesTable[]): Promise<void> {
+      await insertMany(
+        trx,
+        'epd_chapter3_lines',
+        [
+          'month',
+          'practice_code',
+          'bnf_code',
+          'items',
+          'quantity',
+          'actual_cost',
+          'nic',
+          'inhalers',
+          'kgco2e',
+          'quantity_rule',
+        ],
+        rows,
+      );
+    },
+
+    async insertPracticeMeasures(
+      trx: Executor,
+      rows: readonly EpdPracticeMeasuresTable[],
+    ): Promise<void> {
+      await insertMany(
+        trx,
+        'epd_practice_measures',
+        ['month', 'measure_id', 'practice_code', 'numerator', 'denominator', 'value', 'percentile', 'decile'],
+        rows,
+      );
+    },
+
+    async insertRollups(trx: Executor, rows: readonly EpdMeasureRollupsTable[]): Promise<void> {
+      await insertMany(
+        trx,
+        'epd_measure_rollups',
+        ['month', 'level', 'measure_id', 'code', 'name', 'numerator', 'denominator', 'value', 'practices'],
+        rows,
+      );
+    },
+
+    /**
+     * Practices in Greenspace's organisation reference data with their PCN, sub-ICB location,
+     * ancestors and list size. Read-only use of the organisations tables, for roll-ups.
+     */
+    async findPracticeHierarchy(): Promise<PracticeHierarchyRow[]> {
+      return db
+        .selectFrom('organisations as o')
+        .leftJoin('practice_profiles as pp', 'pp.practice_code', 'o.code')
+        .leftJoin('organisations as pcn', 'pcn.code', 'pp.pcn_code')
+        .leftJoin('organisations as sub', 'sub.code', 'o.parent_code')
+        .where('o.org_type', '=', 'gp_practice')
+        .select([
+          'o.code',
+          'o.name',
+          'pp.pcn_code',
+          'pcn.name as pcn_name',
+          'o.parent_code as sub_icb_code',
+          'sub.name as sub_icb_name',
+          'o.ancestor_path',
+          'pp.registered_patients',
+        ])
+        .execute();
+    },
+
+    async findOrganisationNames(codes: readonly string[]): Promise<Map<string, string>> {
+      if (codes.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('organisations')
+        .select(['code', 'name'])
+        .where('code', 'in', codes)
+        .execute();
+      return new Map(rows.map((row) => [row.code, row.name]));
+    },
+
+    async listMonths(): Promise<string[]> {
+      const rows = await db.selectFrom('epd_imports').select('month').orderBy('month').execute();
+      return rows.map((row) => row.month);
+    },
+
+    async findPracticeMonths(practiceCode: string): Promise<EpdPracticeMonthsTable[]> {
+      return db
+        .selectFrom('epd_practice_months')
+        .selectAll()
+        .where('practice_code', '=', practiceCode)
+        .orderBy('month')
+        .execute();
+    },
+
+    async findPracticeMeasureSeries(practiceCode: string): Promise<EpdPracticeMeasuresTable[]> {
+      return db
+        .selectFrom('epd_practice_measures')
+        .selectAll()
+        .where('practice_code', '=', practiceCode)
+        .orderBy('measure_id')
+        .orderBy('month')
+        .execute();
+    },
+
+    async findPracticeLines(practiceCode: string, months: readonly string[]) {
+      if (months.length === 0) return [];
+      return db
+        .selectFrom('epd_chapter3_lines as l')
+        .innerJoin('epd_presentations as p', (join) =>
+          join.onRef('p.month', '=', 'l.month').onRef('p.bnf_code', '=', 'l.bnf_code'),
+        )
+        .where('l.practice_code', '=', practiceCode)
+        .where('l.month', 'in', months)
+        .select([
+          'l.month',
+          'l.bnf_code',
+          'l.items',
+          'l.quantity',
+          'l.inhalers',
+          'l.kgco2e',
+          'l.quantity_rule',
+          'p.description',
+          'p.classification',
+          'p.medicine',
+          'p.device_type',
+          'p.propellant',
+          'p.kgco2e_per_inhaler',
+          'p.kgco2e_method',
+          'p.kgco2e_source',
+          'p.doses_per_inhaler',
+          'p.basis',
+          'p.reference_version',
+        ])
+        .execute();
+    },
+
+    async findPresentations(month: string): Promise<EpdPresentationsTable[]> {
+      return db
+        .selectFrom('epd_presentations')
+        .selectAll()
+        .where('month', '=', month)
+        .orderBy('bnf_code')
+        .execute();
+    },
+
+    async findPracticeMeasuresForMonth(
+      month: string,
+      measureId: string,
+    ): Promise<EpdPracticeMeasuresTable[]> {
+      return db
+        .selectFrom('epd_practice_measures')
+        .selectAll()
+        .where('month', '=', month)
+        .where('measure_id', '=', measureId)
+        .orderBy('practice_code')
+        .execute();
+    },
+
+    async findRollups(filter: {
+      level: string;
+      measureId: string;
+      month?: string;
+      code?: string;
+    }): Promise<EpdMeasureRollupsTable[]> {
+      let query = db
+        .selectFrom('epd_measure_rollups')
+        .selectAll()
+        .where('level', '=', filter.level)
+        .where('measure_id', '=', filter.measureId);
+      if (filter.month) query = query.where('month', '=', filter.month);
+      if (filter.code) query = query.where('code', '=', filter.code);
+      return query.orderBy('month').orderBy('code').execute();
+    },
+
+    /** Practice measure rows with their names, for export and comparison pages. */
+    async findPracticeMeasureRows(filter: { measureId: string; practiceCode?: string; month?: string }) {
+      let query = db
+        .selectFrom('epd_practice_measures as m')
+        .innerJoin('epd_practice_months as pm', (join) =>
+          join.onRef('pm.month', '=', 'm.month').onRef('pm.practice_code', '=', 'm.practice_code'),
+        )
+        .where('m.measure_id', '=', filter.measureId)
+        .select([
+          'm.month',
+          'm.practice_code',
+          'pm.practice_name',
+          'm.numerator',
+          'm.denominator',
+          'm.value',
+          'm.percentile',
+          'm.decile',
+        ]);
+      if (filter.practiceCode) query = query.where('m.practice_code', '=', filter.practiceCode);
+      if (filter.month) query = query.where('m.month', '=', filter.month);
+      return query.orderBy('m.month').orderBy('m.practice_code').execute();
+    },
+  };
+}
+
+export type PrescribingRepository = ReturnType<typeof createPrescribingRepository>;

@@ -1,0 +1,673 @@
+import { InputFileError } from '../../lib/csv.ts';
+import type {
+  EpdChapter3LinesTable,
+  EpdMeasureRollupsTable,
+  EpdPracticeMeasuresTable,
+  EpdPracticeMonthsTable,
+  EpdPresentationsTable,
+} from '../../db/schema.ts';
+import { inspectEpdFile, scanEpdFile, type EpdScan } from './epd-reader.ts';
+import { prepareEpdSource, type TransferProgress } from './epd-source.ts';
+import { classifyBnfCode, type Classification } from './inhaler-classification.ts';
+import {
+  deviceTypeLabels,
+  lowCarbonDeviceTypes,
+  mdiDeviceTypes,
+  type DeviceType,
+  type InhalerProduct,
+  type InhalerReference,
+} from './inhaler-reference.ts';
+import { calculateLineCarbon, estimateSwitchSavingKgCo2e } from './inhaler.calculations.ts';
+import {
+  calculatePracticeMeasures,
+  measureDefinitions,
+  measureIds,
+  measureValue,
+  rankValues,
+  rollUpMeasure,
+  type ClassifiedLine,
+  type MeasureId,
+  type PracticeMeasures,
+} from './measures.calculations.ts';
+import {
+  groupAt,
+  resolvePracticeHierarchy,
+  rollupLevels,
+  type KnownPractice,
+  type ResolvedPractice,
+  type RollupLevel,
+} from './practice-hierarchy.ts';
+import type { PrescribingRepository } from './prescribing.repository.ts';
+
+export type ImportProgressEvent =
+  | ({ file: string } & TransferProgress)
+  | { phase: 'scan'; file: string; percentage: number; bytesTotal: number }
+  | { phase: 'write'; file: string; month: string; linesWritten: number };
+
+export interface ImportEpdOptions {
+  /** Replace months already held; without it a month already imported is an error. */
+  replace?: boolean;
+  onProgress?: (event: ImportProgressEvent) => void;
+  tempDir?: string;
+  threads?: number;
+  memoryLimit?: string;
+}
+
+export interface UnclassifiedCode {
+  bnfCode: string;
+  description: string;
+  reason: string;
+}
+
+export interface MonthImportSummary {
+  month: string;
+  rowsRead: number;
+  chapter3Rows: number;
+  chapter3Lines: number;
+  practices: number;
+  chapter3Codes: number;
+  inhalerCodes: number;
+  unclassified: UnclassifiedCode[];
+  dosesConvertedLines: number;
+  dosesUnknownLines: number;
+  replaced: boolean;
+  kgCo2e: number;
+}
+
+export interface FileImportSummary {
+  source: string;
+  file: string;
+  layout: string;
+  sizeBytes: number;
+  months: MonthImportSummary[];
+  durationMs: number;
+}
+
+export interface PrescribingServiceOptions {
+  now?: () => Date;
+}
+
+const SWITCH_SHARE = 0.5;
+
+/**
+ * The prescribing service: importing EPD files, and the measures, dashboards and exports built
+ * from them. Web routes, the CLI and tests all go through here.
+ */
+export function createPrescribingService(
+  repository: PrescribingRepository,
+  reference: InhalerReference,
+  options: PrescribingServiceOptions = {},
+) {
+  const now = options.now ?? (() => new Date());
+
+  async function loadKnownPractices(): Promise<{
+    known: Map<string, KnownPractice>;
+    names: Map<string, string>;
+  }> {
+    const rows = await repository.findPracticeHierarchy();
+    const known = new Map<string, KnownPractice>();
+    const ancestorCodes = new Set<string>();
+    for (const row of rows) {
+      known.set(row.code, {
+        code: row.code,
+        pcnCode: row.pcn_code,
+        pcnName: row.pcn_name,
+        subIcbCode: row.sub_icb_code,
+        subIcbName: row.sub_icb_name,
+        ancestorPath: row.ancestor_path,
+        registeredPatients: row.registered_patients,
+      });
+      for (const code of row.ancestor_path.split('/').filter(Boolean)) ancestorCodes.add(code);
+    }
+    const names = await repository.findOrganisationNames([...ancestorCodes]);
+    return { known, names };
+  }
+
+  async function refuseHeldMonth(month: string, file: string, line?: number): Promise<void> {
+    const held = await repository.findImport(month);
+    if (!held) return;
+    throw new InputFileError([
+      {
+        file,
+        line,
+        field: 'YEAR_MONTH',
+        message: `${month} is already imported (from ${held.file_name}, ${held.imported_at}); the data held is unchanged. Use --replace to replace it.`,
+      },
+    ]);
+  }
+
+  /** Writes one month in one transaction: all of it, or (on any failure) nothing. */
+  async function writeMonth(
+    scan: EpdScan,
+    month: string,
+    context: {
+      source: string;
+      classifications: Map<string, Classification>;
+      known: Map<string, KnownPractice>;
+      names: Map<string, string>;
+      startedAt: number;
+      onProgress?: (event: ImportProgressEvent) => void;
+    },
+  ): Promise<MonthImportSummary> {
+    const totals = scan.months.find((entry) => entry.month === month)!;
+    const epdPractices = scan.practicesByMonth.get(month) ?? [];
+    const practices = new Map<string, ResolvedPractice>();
+    for (const info of epdPractices) {
+      practices.set(
+        info.practiceCode,
+        resolvePracticeHierarchy(info, context.known.get(info.practiceCode), context.names),
+      );
+    }
+    const referenceVersion = reference.version;
+    const presentations: EpdPresentationsTable[] = [...scan.descriptions].map(([bnfCode, description]) =>
+      presentationRow(month, bnfCode, description, context.classifications.get(bnfCode)!, referenceVersion),
+    );
+    const unclassified: UnclassifiedCode[] = [];
+    for (const [bnfCode, classification] of context.classifications) {
+      if (classification.kind === 'unclassified') {
+        unclassified.push({
+          bnfCode,
+          description: scan.descriptions.get(bnfCode) ?? '',
+          reason: classification.reason,
+        });
+      }
+    }
+
+    return repository.transaction(async (trx) => {
+      const replaced = (await repository.findImport(month, trx)) !== undefined;
+      await repository.deleteMonth(trx, month);
+      await repository.insertPresentations(trx, presentations);
+      await repository.insertPracticeMonths(trx, [...practices.values()].map((p) => practiceMonthRow(month, p)));
+
+      const measuresByPractice = new Map<string, PracticeMeasures>();
+      let currentPractice: string | null = null;
+      let currentLines: ClassifiedLine[] = [];
+      const finishPractice = () => {
+        if (currentPractice === null) return;
+        const listSize = practices.get(currentPractice)?.listSize ?? null;
+        measuresByPractice.set(currentPractice, calculatePracticeMeasures(currentLines, listSize));
+      };
+      let linesWritten = 0;
+      let dosesConverted = 0;
+      let dosesUnknown = 0;
+      let kgCo2e = 0;
+      for await (const chunk of scan.readLines(month)) {
+        const rows: EpdChapter3LinesTable[] = new Array(chunk.length);
+        for (let index = 0; index < chunk.length; index += 1) {
+          const line = chunk[index]!;
+          if (line.practiceCode !== currentPractice) {
+            finishPractice();
+            currentPractice = line.practiceCode;
+            currentLines = [];
+          }
+          const classification = context.classifications.get(line.bnfCode);
+          let inhalers: number | null = null;
+          let lineKg: number | null = null;
+          let rule: string | null = null;
+          if (classification?.kind === 'inhaler') {
+            const carbon = calculateLineCarbon(line.items, line.quantity, classification.product);
+            inhalers = carbon.inhalers;
+            lineKg = carbon.kgCo2e;
+            rule = carbon.rule;
+            if (carbon.rule === 'doses-to-inhalers') dosesConverted += 1;
+            if (carbon.rule === 'doses-unknown') dosesUnknown += 1;
+            if (lineKg !== null) kgCo2e += lineKg;
+            currentLines.push({
+              bnfCode: line.bnfCode,
+              items: line.items,
+              deviceType: classification.product.deviceType,
+              inhalers: carbon.inhalers,
+              kgCo2e: carbon.kgCo2e,
+            });
+          }
+          rows[index] = {
+            month,
+            practice_code: line.practiceCode,
+            bnf_code: line.bnfCode,
+            items: line.items,
+            quantity: line.quantity,
+            actual_cost: line.actualCost,
+            nic: line.nic,
+            inhalers,
+            kgco2e: lineKg,
+            quantity_rule: rule,
+          };
+        }
+        await repository.insertLines(trx, rows);
+        linesWritten += rows.length;
+        context.onProgress?.({ phase: 'write', file: scan.file.displayName, month, linesWritten });
+      }
+      finishPractice();
+
+      const { practiceRows, rollupRows } = buildMeasureRows(month, practices, measuresByPractice);
+      await repository.insertPracticeMeasures(trx, practiceRows);
+      await repository.insertRollups(trx, rollupRows);
+      const inhalerCodes = [...context.classifications.values()].filter((c) => c.kind === 'inhaler').length;
+      await repository.insertImport(trx, {
+        month,
+        source: context.source,
+        file_name: scan.file.displayName,
+        layout: scan.detected.layout.id,
+        file_bytes: scan.file.sizeBytes,
+        rows_read: totals.rowsRead,
+        chapter3_rows: totals.chapter3Rows,
+        items: totals.items,
+        chapter3_items: totals.chapter3Items,
+        actual_cost: totals.actualCost,
+        chapter3_actual_cost: totals.chapter3ActualCost,
+        practices: practices.size,
+        chapter3_codes: scan.descriptions.size,
+        unclassified_codes: unclassified.length,
+        doses_converted_lines: dosesConverted,
+        doses_unknown_lines: dosesUnknown,
+        reference_version: referenceVersion,
+        reference_sha256: reference.sha256,
+        imported_at: now().toISOString(),
+        duration_ms: Math.round(performance.now() - context.startedAt),
+      });
+      return {
+        month,
+        rowsRead: totals.rowsRead,
+        chapter3Rows: totals.chapter3Rows,
+        chapter3Lines: linesWritten,
+        practices: practices.size,
+        chapter3Codes: scan.descriptions.size,
+        inhalerCodes,
+        unclassified,
+        dosesConvertedLines: dosesConverted,
+        dosesUnknownLines: dosesUnknown,
+        replaced,
+        kgCo2e,
+      };
+    });
+  }
+
+  function classifyAll(descriptions: Map<string, string>): Map<string, Classification> {
+    const classifications = new Map<string, Classification>();
+    for (const [bnfCode, description] of descriptions) {
+      classifications.set(bnfCode, classifyBnfCode(bnfCode, description, reference));
+    }
+    return classifications;
+  }
+
+  return {
+    reference,
+
+    /**
+     * Imports EPD files (paths or URLs; plain, gzip or zip). Each month is written in one
+     * transaction, so a failure at any point leaves the data already held for that month as it
+     * was. A month already held is refused unless `replace` is set.
+     */
+    async importEpd(inputs: readonly string[], importOptions: ImportEpdOptions = {}): Promise<FileImportSummary[]> {
+      const summaries: FileImportSummary[] = [];
+      const { known, names } = await loadKnownPractices();
+      for (const input of inputs) {
+        const source = await prepareEpdSource(input, {
+          tempDir: importOptions.tempDir,
+          onProgress: (progress) => importOptions.onProgress?.({ file: input, ...progress }),
+        });
+        try {
+          for (const file of source.files) {
+            const startedAt = performance.now();
+            const { detected, firstMonth } = await inspectEpdFile(file);
+            if (firstMonth && !importOptions.replace) await refuseHeldMonth(firstMonth, file.displayName, 2);
+            const scan = await scanEpdFile(file, detected, {
+              threads: importOptions.threads,
+              memoryLimit: importOptions.memoryLimit,
+              tempDir: importOptions.tempDir,
+              onProgress: (progress) =>
+                importOptions.onProgress?.({ phase: 'scan', file: file.displayName, ...progress }),
+            });
+            try {
+              if (!importOptions.replace) {
+                for (const { month } of scan.months) await refuseHeldMonth(month, file.displayName);
+              }
+              const classifications = classifyAll(scan.descriptions);
+              const months: MonthImportSummary[] = [];
+              for (const { month } of scan.months) {
+                months.push(
+                  await writeMonth(scan, month, {
+                    source: input,
+                    classifications,
+                    known,
+                    names,
+                    startedAt,
+                    onProgress: importOptions.onProgress,
+                  }),
+                );
+              }
+              summaries.push({
+                source: input,
+                file: file.displayName,
+                layout: detected.layout.label,
+                sizeBytes: file.sizeBytes,
+                months,
+                durationMs: Math.round(performance.now() - startedAt),
+              });
+            } finally {
+              scan.close();
+            }
+          }
+        } finally {
+          await source.cleanup();
+        }
+      }
+      return summaries;
+    },
+
+    async listImports() {
+      return repository.listImports();
+    },
+
+    async listMonths(): Promise<string[]> {
+      return repository.listMonths();
+    },
+
+    /** Rows for `export-measures` and the measures API: month, level, code, numerator, denominator, value. */
+    async exportMeasure(query: { measureId: MeasureId; level: RollupLevel | 'practice'; code?: string; month?: string }) {
+      if (query.level === 'practice') {
+        const rows = await repository.findPracticeMeasureRows({
+          measureId: query.measureId,
+          practiceCode: query.code,
+          month: query.month,
+        });
+        return rows.map((row) => ({
+          month: row.month,
+          level: 'practice',
+          code: row.practice_code,
+          name: row.practice_name,
+          numerator: row.numerator,
+          denominator: row.denominator,
+          value: row.value,
+          percentile: row.percentile,
+          decile: row.decile,
+        }));
+      }
+      const rows = await repository.findRollups({
+        level: query.level,
+        measureId: query.measureId,
+        code: query.code,
+        month: query.month,
+      });
+      return rows.map((row) => ({
+        month: row.month,
+        level: row.level,
+        code: row.code,
+        name: row.name,
+        numerator: row.numerator,
+        denominator: row.denominator as number | null,
+        value: row.value,
+        percentile: null as number | null,
+        decile: null as number | null,
+      }));
+    },
+
+    /** Everything the practice inhaler dashboard shows, or undefined when no month has the practice. */
+    async getPracticeDashboard(practiceCode: string) {
+      const practiceMonths = await repository.findPracticeMonths(practiceCode);
+      if (practiceMonths.length === 0) return undefined;
+      const latest = practiceMonths[practiceMonths.length - 1]!;
+      const series = await repository.findPracticeMeasureSeries(practiceCode);
+      const measures = measureIds.map((id) => {
+        const points = series
+          .filter((row) => row.measure_id === id)
+          .map((row) => ({
+            month: row.month,
+            numerator: row.numerator,
+            denominator: row.denominator,
+            value: row.value,
+            percentile: row.percentile,
+            decile: row.decile,
+          }));
+        return { definition: measureDefinitions[id], points, latest: points[points.length - 1] ?? null };
+      });
+      // The breakdown and the switch estimate use up to the last 12 months held for the practice.
+      const recentMonths = practiceMonths.slice(-12).map((row) => row.month);
+      const lines = await repository.findPracticeLines(practiceCode, recentMonths);
+      const byProduct = new Map<
+        string,
+        {
+          bnfCode: string;
+          description: string;
+          medicine: string | null;
+          deviceType: string | null;
+          propellant: string | null;
+          kgCo2ePerInhaler: number | null;
+          kgCo2eMethod: string | null;
+          kgCo2eSource: string | null;
+          items: number;
+          inhalers: number;
+          kgCo2e: number;
+          dosesConvertedMonths: number;
+          referenceVersion: string;
+        }
+      >();
+      for (const line of lines) {
+        if (line.classification !== 'inhaler') continue;
+        const entry = byProduct.get(line.bnf_code) ?? {
+          bnfCode: line.bnf_code,
+          description: line.description,
+          medicine: line.medicine,
+          deviceType: line.device_type,
+          propellant: line.propellant,
+          kgCo2ePerInhaler: line.kgco2e_per_inhaler,
+          kgCo2eMethod: line.kgco2e_method,
+          kgCo2eSource: line.kgco2e_source,
+          items: 0,
+          inhalers: 0,
+          kgCo2e: 0,
+          dosesConvertedMonths: 0,
+          referenceVersion: line.reference_version,
+        };
+        entry.items += line.items;
+        entry.inhalers += line.inhalers ?? 0;
+        entry.kgCo2e += line.kgco2e ?? 0;
+        if (line.quantity_rule === 'doses-to-inhalers') entry.dosesConvertedMonths += 1;
+        byProduct.set(line.bnf_code, entry);
+      }
+      const products = [...byProduct.values()]
+        .sort((a, b) => b.kgCo2e - a.kgCo2e)
+        .map((product) => ({
+          ...product,
+          deviceLabel: product.deviceType ? deviceTypeLabels[product.deviceType as DeviceType] ?? product.deviceType : '',
+          isMdi: product.deviceType !== null && mdiDeviceTypes.has(product.deviceType as DeviceType),
+          alternatives:
+            product.deviceType !== null && mdiDeviceTypes.has(product.deviceType as DeviceType)
+              ? findLowerCarbonAlternatives(reference, product.medicine, product.kgCo2ePerInhaler)
+              : [],
+        }));
+      const mdiLines = products
+        .filter((product) => product.isMdi && product.kgCo2ePerInhaler !== null)
+        .map((product) => ({
+          inhalers: product.inhalers,
+          kgCo2ePerInhaler: product.kgCo2ePerInhaler!,
+          alternativeKgCo2ePerInhaler: product.alternatives[0]?.kgCo2ePerInhaler ?? 1.0,
+        }));
+      const savingKg = estimateSwitchSavingKgCo2e(mdiLines, SWITCH_SHARE, recentMonths.length);
+      return {
+        practice: {
+          code: practiceCode,
+          name: latest.practice_name,
+          postcode: latest.postcode,
+          pcnCode: latest.pcn_code,
+          pcnName: latest.pcn_name,
+          subIcbCode: latest.sub_icb_code,
+          subIcbName: latest.sub_icb_name,
+          icbCode: latest.icb_code,
+          icbName: latest.icb_name,
+          regionCode: latest.region_code,
+          regionName: latest.region_name,
+          listSize: latest.list_size,
+          hierarchySource: latest.hierarchy_source,
+        },
+        latestMonth: latest.month,
+        months: practiceMonths.map((row) => row.month),
+        recentMonths,
+        measures,
+        products,
+        switchEstimate: {
+          share: SWITCH_SHARE,
+          months: recentMonths.length,
+          mdiInhalers: mdiLines.reduce((sum, line) => sum + line.inhalers, 0),
+          savingKgCo2ePerYear: savingKg,
+          savingTonnesCo2ePerYear: savingKg / 1000,
+        },
+        referenceVersion: reference.version,
+      };
+    },
+
+    /** A comparison table: every organisation at one level for one month and measure. */
+    async getComparison(query: { level: RollupLevel; measureId: MeasureId; month?: string }) {
+      const months = await repository.listMonths();
+      const month = query.month ?? months[months.length - 1];
+      if (!month) return { month: null, months, rows: [] as EpdMeasureRollupsTable[] };
+      const rows = await repository.findRollups({ level: query.level, measureId: query.measureId, month });
+      return { month, months, rows };
+    },
+
+    /** The import diagnostics of one month: totals, classifications and where doses were converted. */
+    async getMonthDiagnostics(month: string) {
+      const held = await repository.findImport(month);
+      if (!held) return undefined;
+      const presentations = await repository.findPresentations(month);
+      return { import: held, presentations };
+    },
+
+    /** The reference table as shipped, for its page and API. */
+    listReferenceProducts() {
+      return [...reference.products.values()].sort((a, b) => a.bnfCode.localeCompare(b.bnfCode));
+    },
+  };
+}
+
+export type PrescribingService = ReturnType<typeof createPrescribingService>;
+
+/** Lower-carbon devices of the same medicine, lowest carbon first. */
+export function findLowerCarbonAlternatives(
+  reference: Pick<InhalerReference, 'products'>,
+  medicine: string | null,
+  kgCo2ePerInhaler: number | null,
+): { bnfCode: string; description: string; deviceType: DeviceType; kgCo2ePerInhaler: number }[] {
+  if (!medicine) return [];
+  const seen = new Set<string>();
+  return [...reference.products.values()]
+    .filter(
+      (product: InhalerProduct) =>
+        product.medicine === medicine &&
+        lowCarbonDeviceTypes.has(product.deviceType) &&
+        product.kgCo2ePerInhaler !== null &&
+        product.description !== '' &&
+        (kgCo2ePerInhaler === null || product.kgCo2ePerInhaler < kgCo2ePerInhaler),
+    )
+    .sort((a, b) => a.kgCo2ePerInhaler! - b.kgCo2ePerInhaler! || a.description.localeCompare(b.description))
+    .filter((product) => {
+      if (seen.has(product.description)) return false;
+      seen.add(product.description);
+      return true;
+    })
+    .slice(0, 5)
+    .map((product) => ({
+      bnfCode: product.bnfCode,
+      description: product.description,
+      deviceType: product.deviceType,
+      kgCo2ePerInhaler: product.kgCo2ePerInhaler!,
+    }));
+}
+
+function presentationRow(
+  month: string,
+  bnfCode: string,
+  description: string,
+  classification: Classification,
+  referenceVersion: string,
+): EpdPresentationsTable {
+  const product = classification.kind === 'inhaler' ? classification.product : null;
+  return {
+    month,
+    bnf_code: bnfCode,
+    description,
+    classification: classification.kind,
+    basis: classification.kind === 'unclassified' ? null : classification.basis,
+    reason: classification.kind === 'inhaler' ? null : classification.reason,
+    medicine: product?.medicine ?? null,
+    device_type: product?.deviceType ?? null,
+    propellant: product?.propellant ?? null,
+    kgco2e_per_inhaler: product?.kgCo2ePerInhaler ?? null,
+    kgco2e_method: product?.kgCo2eMethod ?? null,
+    kgco2e_source: product?.kgCo2eSource ?? null,
+    doses_per_inhaler: product?.dosesPerInhaler ?? null,
+    reference_version: referenceVersion,
+  };
+}
+
+function practiceMonthRow(month: string, practice: ResolvedPractice): EpdPracticeMonthsTable {
+  return {
+    month,
+    practice_code: practice.practiceCode,
+    practice_name: practice.practiceName,
+    postcode: practice.postcode,
+    pcn_code: practice.pcnCode,
+    pcn_name: practice.pcnName,
+    sub_icb_code: practice.subIcbCode,
+    sub_icb_name: practice.subIcbName,
+    icb_code: practice.icbCode,
+    icb_name: practice.icbName,
+    region_code: practice.regionCode,
+    region_name: practice.regionName,
+    hierarchy_source: practice.hierarchySource,
+    list_size: practice.listSize,
+  };
+}
+
+/** Practice rows with percentile and decile, and every roll-up, for one month. */
+export function buildMeasureRows(
+  month: string,
+  practices: ReadonlyMap<string, ResolvedPractice>,
+  measuresByPractice: ReadonlyMap<string, PracticeMeasures>,
+): { practiceRows: EpdPracticeMeasuresTable[]; rollupRows: EpdMeasureRollupsTable[] } {
+  const practiceRows: EpdPracticeMeasuresTable[] = [];
+  const rollupRows: EpdMeasureRollupsTable[] = [];
+  const codes = [...measuresByPractice.keys()].sort();
+  for (const measureId of measureIds) {
+    const fractions = codes.map((code) => measuresByPractice.get(code)![measureId]);
+    const values = fractions.map((fraction) => measureValue(measureId, fraction));
+    const ranks = rankValues(values);
+    codes.forEach((code, index) => {
+      practiceRows.push({
+        month,
+        measure_id: measureId,
+        practice_code: code,
+        numerator: fractions[index]!.numerator,
+        denominator: fractions[index]!.denominator,
+        value: values[index]!,
+        percentile: ranks[index]?.percentile ?? null,
+        decile: ranks[index]?.decile ?? null,
+      });
+    });
+    for (const level of rollupLevels) {
+      const names = new Map<string, string>();
+      const members: { groupCode: string; fraction: PracticeMeasures[MeasureId] }[] = [];
+      codes.forEach((code, index) => {
+        const practice = practices.get(code);
+        const group = practice ? groupAt(practice, level) : null;
+        if (!group) return;
+        names.set(group.code, group.name);
+        members.push({ groupCode: group.code, fraction: fractions[index]! });
+      });
+      for (const [code, sums] of rollUpMeasure(members)) {
+        rollupRows.push({
+          month,
+          level,
+          measure_id: measureId,
+          code,
+          name: names.get(code) ?? code,
+          numerator: sums.numerator,
+          denominator: sums.denominator,
+          value: measureValue(measureId, { numerator: sums.numerator, denominator: sums.denominator }),
+          practices: sums.practices,
+        });
+      }
+    }
+  }
+  return { practiceRows, rollupRows };
+}
