@@ -4,6 +4,7 @@ import { connectDatabase, DatabaseUnavailableError, type DatabaseHandle } from '
 import { findPendingMigrations, MigrationError, migrateToLatest } from './db/migrate.ts';
 import { InputFileError } from './lib/csv.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { addPrescribingCommands } from './modules/prescribing/prescribing.cli.ts';
 import { createServices } from './services.ts';
 import { startServer } from './server.ts';
 import { ensureAssetsBuilt } from './web/assets.ts';
@@ -119,6 +120,8 @@ export function buildCli(): Command {
       const { built } = ensureAssetsBuilt({ force: true });
       console.log(built ? 'Assets built.' : 'Assets were up to date.');
     });
+
+  addPrescribingCommands(program);
 
   return program;
 }
