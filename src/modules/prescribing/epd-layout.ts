@@ -49,7 +49,13 @@ export const requiredEpdColumns = [
   'ACTUAL_COST',
 ] as const;
 
-export const numericEpdColumns = ['QUANTITY', 'ITEMS', 'TOTAL_QUANTITY', 'NIC', 'ACTUAL_COST'] as const;
+export const numericEpdColumns = [
+  'QUANTITY',
+  'ITEMS',
+  'TOTAL_QUANTITY',
+  'NIC',
+  'ACTUAL_COST',
+] as const;
 
 export interface DetectedLayout {
   layout: EpdLayout;
@@ -126,9 +132,11 @@ export function detectEpdLayout(headerLine: string): DetectedLayout {
   const layout = epdLayouts[id];
   const needed = [
     ...requiredEpdColumns,
-    ...[layout.hierarchyColumns.icbCode, layout.hierarchyColumns.icbName, layout.hierarchyColumns.areaTeamCode].filter(
-      (name): name is string => name !== null,
-    ),
+    ...[
+      layout.hierarchyColumns.icbCode,
+      layout.hierarchyColumns.icbName,
+      layout.hierarchyColumns.areaTeamCode,
+    ].filter((name): name is string => name !== null),
   ];
   const missing = needed.filter((name) => !upper.includes(name));
   if (missing.length > 0) {
@@ -137,7 +145,10 @@ export function detectEpdLayout(headerLine: string): DetectedLayout {
       const guess = nearestName(name, unknown);
       return guess ? `${name} (found "${guess}" instead?)` : name;
     });
-    throw new EpdHeaderError(`missing column(s) for the ${layout.label} layout: ${hints.join(', ')}`, missing[0]);
+    throw new EpdHeaderError(
+      `missing column(s) for the ${layout.label} layout: ${hints.join(', ')}`,
+      missing[0],
+    );
   }
   return { layout, columns };
 }
@@ -166,7 +177,12 @@ function nearestName(target: string, candidates: string[]): string | undefined {
     const distance = editDistance(target, candidate.toUpperCase());
     if (!best || distance < best.distance) best = { name: candidate, distance };
   }
-  return best && best.distance <= Math.max(3, Math.floor(target.length / 3)) ? best.name : undefined;
+  if (!best) return undefined;
+  const samePrefix = best.name.toUpperCase().slice(0, 5) === target.slice(0, 5);
+  const limit = samePrefix
+    ? Math.ceil(target.length / 2)
+    : Math.max(3, Math.floor(target.length / 3));
+  return best.distance <= limit ? best.name : undefined;
 }
 
 function editDistance(a: string, b: string): number {
@@ -176,7 +192,11 @@ function editDistance(a: string, b: string): number {
     previous[0] = i;
     for (let j = 1; j <= b.length; j += 1) {
       const above = previous[j]!;
-      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous[j] = Math.min(
+        above + 1,
+        previous[j - 1]! + 1,
+        diagonal + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       diagonal = above;
     }
   }

@@ -151,7 +151,9 @@ export async function scanEpdFile(
   };
   try {
     const column = (name: string) =>
-      quoteIdentifier(detected.columns.find((candidate) => candidate.toUpperCase() === name) ?? name);
+      quoteIdentifier(
+        detected.columns.find((candidate) => candidate.toUpperCase() === name) ?? name,
+      );
     const hierarchy = detected.layout.hierarchyColumns;
     const optionalColumn = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
     const chapter3 = `starts_with(${column('BNF_CODE')}, '03')`;
@@ -185,7 +187,13 @@ export async function scanEpdFile(
       await connection.runAndReadAll(`SELECT ym, practice IS NOT NULL AS ch3,
         sum(row_count)::DOUBLE AS rows, sum(items)::DOUBLE AS items, sum(actual_cost)::DOUBLE AS cost
         FROM agg GROUP BY ALL ORDER BY ym`)
-    ).getRowObjectsJS() as { ym: string | null; ch3: boolean; rows: number; items: number; cost: number }[];
+    ).getRowObjectsJS() as {
+      ym: string | null;
+      ch3: boolean;
+      rows: number;
+      items: number;
+      cost: number;
+    }[];
     const totals = new Map<string, EpdMonthTotals>();
     const monthKeys = new Map<string, string>();
     for (const row of monthRows) {
@@ -220,7 +228,9 @@ export async function scanEpdFile(
       totals.set(month, entry);
     }
     if (totals.size === 0) {
-      throw new InputFileError([{ file: file.displayName, line: 2, message: 'the file has no data rows' }]);
+      throw new InputFileError([
+        { file: file.displayName, line: 2, message: 'the file has no data rows' },
+      ]);
     }
 
     const descriptions = new Map<string, string>();

@@ -49,9 +49,7 @@ export async function prepareEpdSource(
   input: string,
   options: PrepareOptions = {},
 ): Promise<PreparedEpdSource> {
-  const tempDir = await fsp.mkdtemp(
-    path.join(options.tempDir ?? os.tmpdir(), 'greenspace-epd-'),
-  );
+  const tempDir = await fsp.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'greenspace-epd-'));
   const cleanup = () => fsp.rm(tempDir, { recursive: true, force: true });
   try {
     let localPath = input;
@@ -76,7 +74,8 @@ export async function prepareEpdSource(
       files = await extractZipCsvEntries(localPath, displayName, tempDir, options);
     } else {
       const { size } = await fsp.stat(localPath);
-      if (size === 0) throw new InputFileError([{ file: displayName, message: 'the file is empty' }]);
+      if (size === 0)
+        throw new InputFileError([{ file: displayName, message: 'the file is empty' }]);
       files = [{ displayName, path: localPath, compression: kind, sizeBytes: size }];
     }
     return { input, files, cleanup };
@@ -107,7 +106,11 @@ async function sniffCompression(file: string): Promise<'none' | 'gzip' | 'zip'> 
 async function download(url: string, target: string, options: PrepareOptions, redirects = 0) {
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const client = url.startsWith('https:') ? https : http;
-    const request = client.get(url, { headers: { 'user-agent': 'greenspace-epd-import' } }, resolve);
+    const request = client.get(
+      url,
+      { headers: { 'user-agent': 'greenspace-epd-import' } },
+      resolve,
+    );
     request.on('error', (error) =>
       reject(new InputFileError([{ file: url, message: `cannot download: ${error.message}` }])),
     );
@@ -121,12 +124,20 @@ async function download(url: string, target: string, options: PrepareOptions, re
     if (redirects >= MAX_REDIRECTS) {
       throw new InputFileError([{ file: url, message: 'too many redirects' }]);
     }
-    return download(new URL(response.headers.location, url).toString(), target, options, redirects + 1);
+    return download(
+      new URL(response.headers.location, url).toString(),
+      target,
+      options,
+      redirects + 1,
+    );
   }
   if (status !== 200) {
     response.resume();
     throw new InputFileError([
-      { file: url, message: `the server answered ${status} ${response.statusMessage ?? ''}`.trim() },
+      {
+        file: url,
+        message: `the server answered ${status} ${response.statusMessage ?? ''}`.trim(),
+      },
     ]);
   }
   const lengthHeader = response.headers['content-length'];
@@ -187,7 +198,8 @@ async function extractZipCsvEntries(
     const entries: yauzl.Entry[] = await new Promise((resolve, reject) => {
       const found: yauzl.Entry[] = [];
       zip.on('entry', (entry: yauzl.Entry) => {
-        if (/\.csv(\.gz)?$/i.test(entry.fileName) && !entry.fileName.endsWith('/')) found.push(entry);
+        if (/\.csv(\.gz)?$/i.test(entry.fileName) && !entry.fileName.endsWith('/'))
+          found.push(entry);
         zip.readEntry();
       });
       zip.on('end', () => resolve(found));
@@ -208,13 +220,20 @@ async function extractZipCsvEntries(
       let done = 0;
       stream.on('data', (chunk: Buffer) => {
         done += chunk.length;
-        options.onProgress?.({ phase: 'unzip', bytesDone: done, bytesTotal: entry.uncompressedSize });
+        options.onProgress?.({
+          phase: 'unzip',
+          bytesDone: done,
+          bytesTotal: entry.uncompressedSize,
+        });
       });
       try {
         await pipeline(stream, fs.createWriteStream(target));
       } catch (error) {
         throw new InputFileError([
-          { file: name, message: `cannot unzip: ${(error as Error).message}; the file may be truncated` },
+          {
+            file: name,
+            message: `cannot unzip: ${(error as Error).message}; the file may be truncated`,
+          },
         ]);
       }
       const kind = await sniffCompression(target);
@@ -239,7 +258,9 @@ export async function readFirstLines(
   file: PreparedEpdFile,
   maxBytes = 1 << 20,
 ): Promise<{ header: string; firstRow: string | null }> {
-  const raw = fs.createReadStream(file.path, { end: file.compression === 'none' ? maxBytes : undefined });
+  const raw = fs.createReadStream(file.path, {
+    end: file.compression === 'none' ? maxBytes : undefined,
+  });
   const stream = file.compression === 'gzip' ? raw.pipe(zlib.createGunzip()) : raw;
   let text = '';
   try {
@@ -250,7 +271,11 @@ export async function readFirstLines(
     }
   } catch (error) {
     throw new InputFileError([
-      { file: file.displayName, line: 1, message: `cannot read the file: ${(error as Error).message}` },
+      {
+        file: file.displayName,
+        line: 1,
+        message: `cannot read the file: ${(error as Error).message}`,
+      },
     ]);
   } finally {
     raw.destroy();
@@ -258,7 +283,9 @@ export async function readFirstLines(
   const lines = text.split('\n');
   const header = (lines[0] ?? '').replace(/\r$/, '');
   if (header.trim() === '') {
-    throw new InputFileError([{ file: file.displayName, line: 1, message: 'the file has no header line' }]);
+    throw new InputFileError([
+      { file: file.displayName, line: 1, message: 'the file has no header line' },
+    ]);
   }
   const second = lines.length > 1 ? lines[1]!.replace(/\r$/, '') : null;
   return { header, firstRow: second && second.trim() !== '' ? second : null };

@@ -48,13 +48,7 @@ export const inhaledChemicals: Record<string, { medicine: string; mdiClass: MdiC
 };
 
 export type MdiClass =
-  | 'saba-small'
-  | 'saba-large'
-  | 'sama'
-  | 'laba'
-  | 'ics'
-  | 'ics-laba-134a'
-  | 'ics-laba-227ea';
+  'saba-small' | 'saba-large' | 'sama' | 'laba' | 'ics' | 'ics-laba-134a' | 'ics-laba-227ea';
 
 /** Wilkinson et al. 2019 BMJ Open 9:e028763 Table 2: indicative kgCO2e per pMDI by class. */
 export const mdiClassKgCo2e: Record<MdiClass, number> = {
@@ -96,7 +90,8 @@ export const inhalerDescriptionRules: readonly DescriptionRule[] = [
   },
   {
     name: 'pressurised-mdi-brand-or-cfc-free',
-    pattern: /evohaler|modulite|aerosphere|\bCFF\b|cfc[- ]free|pmdi|aerosol inh/i,
+    pattern:
+      /evohaler|modulite|aerosphere|\bCFF\b|cfc[- ]free|pmdi|aerosol inh|flutiform|fostair|sirdupla|airflusal|qvar|clenil|kelhale|soprobec|trimbow|atrovent|salamol|airomir/i,
     deviceType: 'pmdi',
   },
 ];
@@ -134,9 +129,19 @@ export function classifyBnfCode(
   const curated = reference.products.get(bnfCode);
   if (curated) return { kind: 'inhaler', basis: 'curated', product: curated };
   if (!bnfCode.startsWith('03')) {
-    return { kind: 'not-inhaler', basis: 'rule:outside-chapter-3', reason: 'outside BNF chapter 3' };
+    return {
+      kind: 'not-inhaler',
+      basis: 'rule:outside-chapter-3',
+      reason: 'outside BNF chapter 3',
+    };
   }
   const chemical = inhaledChemicals[bnfCode.slice(0, 9)];
+  // Nebuliser words are unambiguous, and some brands (Atrovent, Ventolin) come both as inhalers and
+  // as nebuliser liquids, so the nebuliser rule runs before the inhaler rules.
+  const nebuliser = notInhalerDescriptionRules[0]!;
+  if (nebuliser.pattern.test(description)) {
+    return { kind: 'not-inhaler', basis: `rule:${nebuliser.name}`, reason: nebuliser.reason };
+  }
   for (const rule of inhalerDescriptionRules) {
     if (!rule.pattern.test(description)) continue;
     // "Inh Cap" mentions a capsule; it is still a dry-powder device, so inhaler rules come first.
@@ -204,7 +209,11 @@ function productFromRule(
     kgCo2eMethod: method,
     kgCo2eSource: source,
     dosesPerInhaler: doses ?? (/\bcap\b/i.test(description) ? 30 : null),
-    dosesBasis: doses ? 'description' : /\bcap\b/i.test(description) ? 'capsule pack assumption' : '',
+    dosesBasis: doses
+      ? 'description'
+      : /\bcap\b/i.test(description)
+        ? 'capsule pack assumption'
+        : '',
     classificationSource: 'description rule',
     notes: '',
   };

@@ -132,13 +132,24 @@ function describeReadError(error: unknown): string {
 
 /** Parses inhaler_sources.csv. Exported for tests. */
 export function parseSources(text: string, file: string): Map<string, InhalerSource> {
-  const records = parseCsvWithHeader(text, file, ['source_id', 'method', 'citation', 'licence', 'note']);
+  const records = parseCsvWithHeader(text, file, [
+    'source_id',
+    'method',
+    'citation',
+    'licence',
+    'note',
+  ]);
   const problems: InputProblem[] = [];
   const sources = new Map<string, InhalerSource>();
   for (const { line, values } of records) {
     const method = values.method as ValueMethod;
     if (!valueMethods.includes(method)) {
-      problems.push({ file, line, field: 'method', message: `must be one of: ${valueMethods.join(', ')}` });
+      problems.push({
+        file,
+        line,
+        field: 'method',
+        message: `must be one of: ${valueMethods.join(', ')}`,
+      });
     }
     if (!values.source_id) problems.push({ file, line, field: 'source_id', message: 'is empty' });
     if (sources.has(values.source_id!)) {
@@ -180,14 +191,17 @@ export function parseProducts(
   const problems: InputProblem[] = [];
   const products = new Map<string, InhalerProduct>();
   for (const { line, values } of records) {
-    const problem = (field: string, message: string) => problems.push({ file, line, field, message });
+    const problem = (field: string, message: string) =>
+      problems.push({ file, line, field, message });
     const bnfCode = values.bnf_code!;
     if (!/^03[0-9A-Z]{9,13}$/.test(bnfCode)) problem('bnf_code', 'must be a BNF chapter 3 code');
     if (products.has(bnfCode)) problem('bnf_code', `repeats ${bnfCode}`);
     const deviceType = values.device_type as DeviceType;
-    if (!deviceTypes.includes(deviceType)) problem('device_type', `must be one of: ${deviceTypes.join(', ')}`);
+    if (!deviceTypes.includes(deviceType))
+      problem('device_type', `must be one of: ${deviceTypes.join(', ')}`);
     const propellant = values.propellant as Propellant;
-    if (!propellants.includes(propellant)) problem('propellant', `must be one of: ${propellants.join(', ')}`);
+    if (!propellants.includes(propellant))
+      problem('propellant', `must be one of: ${propellants.join(', ')}`);
     if (propellant === 'none' && mdiDeviceTypes.has(deviceType)) {
       problem('propellant', 'a metered-dose inhaler must name its propellant');
     }
@@ -205,12 +219,21 @@ export function parseProducts(
         problem('kgco2e_method', `must be one of: ${valueMethods.join(', ')}`);
       }
       if (!sourceId || !sources.has(sourceId)) {
-        problem('kgco2e_source', `must name a source in inhaler_sources.csv (got "${sourceId ?? ''}")`);
+        problem(
+          'kgco2e_source',
+          `must name a source in inhaler_sources.csv (got "${sourceId ?? ''}")`,
+        );
       }
     }
     const doses = optionalNumber(values.doses_per_inhaler!);
-    if (doses === 'invalid' || (typeof doses === 'number' && (!Number.isInteger(doses) || doses <= 0))) {
-      problem('doses_per_inhaler', `must be a whole number of doses, not "${values.doses_per_inhaler}"`);
+    if (
+      doses === 'invalid' ||
+      (typeof doses === 'number' && (!Number.isInteger(doses) || doses <= 0))
+    ) {
+      problem(
+        'doses_per_inhaler',
+        `must be a whole number of doses, not "${values.doses_per_inhaler}"`,
+      );
     }
     products.set(bnfCode, {
       bnfCode,

@@ -59,7 +59,11 @@ export function calculateLineCarbon(
  * the months given to twelve.
  */
 export function estimateSwitchSavingKgCo2e(
-  mdiLines: readonly { inhalers: number; kgCo2ePerInhaler: number; alternativeKgCo2ePerInhaler: number }[],
+  mdiLines: readonly {
+    inhalers: number;
+    kgCo2ePerInhaler: number;
+    alternativeKgCo2ePerInhaler: number;
+  }[],
   shareMoved: number,
   months: number,
 ): number {
@@ -67,7 +71,9 @@ export function estimateSwitchSavingKgCo2e(
   const saved = mdiLines.reduce(
     (sum, line) =>
       sum +
-      line.inhalers * shareMoved * Math.max(0, line.kgCo2ePerInhaler - line.alternativeKgCo2ePerInhaler),
+      line.inhalers *
+        shareMoved *
+        Math.max(0, line.kgCo2ePerInhaler - line.alternativeKgCo2ePerInhaler),
     0,
   );
   return (saved * 12) / months;

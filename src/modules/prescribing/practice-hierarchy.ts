@@ -88,13 +88,17 @@ export function groupAt(
 ): { code: string; name: string } | null {
   switch (level) {
     case 'pcn':
-      return practice.pcnCode ? { code: practice.pcnCode, name: practice.pcnName ?? practice.pcnCode } : null;
+      return practice.pcnCode
+        ? { code: practice.pcnCode, name: practice.pcnName ?? practice.pcnCode }
+        : null;
     case 'sub-icb':
       return practice.subIcbCode
         ? { code: practice.subIcbCode, name: practice.subIcbName ?? practice.subIcbCode }
         : null;
     case 'icb':
-      return practice.icbCode ? { code: practice.icbCode, name: practice.icbName ?? practice.icbCode } : null;
+      return practice.icbCode
+        ? { code: practice.icbCode, name: practice.icbName ?? practice.icbCode }
+        : null;
     case 'region':
       return practice.regionCode
         ? { code: practice.regionCode, name: practice.regionName ?? practice.regionCode }

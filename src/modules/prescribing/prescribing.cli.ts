@@ -48,7 +48,12 @@ export function addPrescribingCommands(program: Command): void {
                   event.percentage >= 100,
                 );
               } else if (event.phase === 'write') {
-                bar.update({ label: `Writing ${event.month}`, bytesDone: 0, bytesTotal: null, rows: event.linesWritten });
+                bar.update({
+                  label: `Writing ${event.month}`,
+                  bytesDone: 0,
+                  bytesTotal: null,
+                  rows: event.linesWritten,
+                });
               } else {
                 bar.update({
                   label: event.phase === 'download' ? 'Downloading' : 'Unzipping',
@@ -69,7 +74,9 @@ export function addPrescribingCommands(program: Command): void {
 
   program
     .command('export-measures')
-    .description('write one inhaler measure as CSV or JSON: month,level,code,numerator,denominator,value')
+    .description(
+      'write one inhaler measure as CSV or JSON: month,level,code,numerator,denominator,value',
+    )
     .requiredOption('--measure <id>', `one of: ${measureIds.join(', ')}`, choice(measureIds))
     .requiredOption('--level <level>', `one of: ${exportLevels.join(', ')}`, choice(exportLevels))
     .option('--code <code>', 'only this organisation (ODS code, or ENG for national)')
@@ -168,17 +175,20 @@ function printImportSummary(summaries: FileImportSummary[], elapsedMs: number): 
 
 function choice<const T extends readonly string[]>(choices: T) {
   return (value: string): T[number] => {
-    if (!choices.includes(value)) throw new InvalidArgumentError(`must be one of: ${choices.join(', ')}`);
+    if (!choices.includes(value))
+      throw new InvalidArgumentError(`must be one of: ${choices.join(', ')}`);
     return value as T[number];
   };
 }
 
 function parsePositiveInteger(value: string): number {
-  if (!/^[1-9]\d{0,2}$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
+  if (!/^[1-9]\d{0,2}$/.test(value))
+    throw new InvalidArgumentError('must be a whole number from 1');
   return Number(value);
 }
 
 function parseMonth(value: string): string {
-  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new InvalidArgumentError('must be a month as YYYY-MM');
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value))
+    throw new InvalidArgumentError('must be a month as YYYY-MM');
   return value;
 }

@@ -63,7 +63,11 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
     },
 
     async findImport(month: string, trx: Executor = db): Promise<EpdImportsTable | undefined> {
-      return trx.selectFrom('epd_imports').selectAll().where('month', '=', month).executeTakeFirst();
+      return trx
+        .selectFrom('epd_imports')
+        .selectAll()
+        .where('month', '=', month)
+        .executeTakeFirst();
     },
 
     async listImports(): Promise<EpdImportsTable[]> {
@@ -88,7 +92,10 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       await trx.insertInto('epd_imports').values(row).execute();
     },
 
-    async insertPresentations(trx: Executor, rows: readonly EpdPresentationsTable[]): Promise<void> {
+    async insertPresentations(
+      trx: Executor,
+      rows: readonly EpdPresentationsTable[],
+    ): Promise<void> {
       await insertMany(
         trx,
         'epd_presentations',
@@ -112,7 +119,10 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       );
     },
 
-    async insertPracticeMonths(trx: Executor, rows: readonly EpdPracticeMonthsTable[]): Promise<void> {
+    async insertPracticeMonths(
+      trx: Executor,
+      rows: readonly EpdPracticeMonthsTable[],
+    ): Promise<void> {
       await insertMany(
         trx,
         'epd_practice_months',
@@ -163,7 +173,16 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       await insertMany(
         trx,
         'epd_practice_measures',
-        ['month', 'measure_id', 'practice_code', 'numerator', 'denominator', 'value', 'percentile', 'decile'],
+        [
+          'month',
+          'measure_id',
+          'practice_code',
+          'numerator',
+          'denominator',
+          'value',
+          'percentile',
+          'decile',
+        ],
         rows,
       );
     },
@@ -172,7 +191,17 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       await insertMany(
         trx,
         'epd_measure_rollups',
-        ['month', 'level', 'measure_id', 'code', 'name', 'numerator', 'denominator', 'value', 'practices'],
+        [
+          'month',
+          'level',
+          'measure_id',
+          'code',
+          'name',
+          'numerator',
+          'denominator',
+          'value',
+          'practices',
+        ],
         rows,
       );
     },
@@ -306,7 +335,11 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
     },
 
     /** Practice measure rows with their names, for export and comparison pages. */
-    async findPracticeMeasureRows(filter: { measureId: string; practiceCode?: string; month?: string }) {
+    async findPracticeMeasureRows(filter: {
+      measureId: string;
+      practiceCode?: string;
+      month?: string;
+    }) {
       let query = db
         .selectFrom('epd_practice_measures as m')
         .innerJoin('epd_practice_months as pm', (join) =>

@@ -159,8 +159,15 @@ export function createPrescribingService(
       );
     }
     const referenceVersion = reference.version;
-    const presentations: EpdPresentationsTable[] = [...scan.descriptions].map(([bnfCode, description]) =>
-      presentationRow(month, bnfCode, description, context.classifications.get(bnfCode)!, referenceVersion),
+    const presentations: EpdPresentationsTable[] = [...scan.descriptions].map(
+      ([bnfCode, description]) =>
+        presentationRow(
+          month,
+          bnfCode,
+          description,
+          context.classifications.get(bnfCode)!,
+          referenceVersion,
+        ),
     );
     const unclassified: UnclassifiedCode[] = [];
     for (const [bnfCode, classification] of context.classifications) {
@@ -177,7 +184,10 @@ export function createPrescribingService(
       const replaced = (await repository.findImport(month, trx)) !== undefined;
       await repository.deleteMonth(trx, month);
       await repository.insertPresentations(trx, presentations);
-      await repository.insertPracticeMonths(trx, [...practices.values()].map((p) => practiceMonthRow(month, p)));
+      await repository.insertPracticeMonths(
+        trx,
+        [...practices.values()].map((p) => practiceMonthRow(month, p)),
+      );
 
       const measuresByPractice = new Map<string, PracticeMeasures>();
       let currentPractice: string | null = null;
@@ -242,7 +252,9 @@ export function createPrescribingService(
       const { practiceRows, rollupRows } = buildMeasureRows(month, practices, measuresByPractice);
       await repository.insertPracticeMeasures(trx, practiceRows);
       await repository.insertRollups(trx, rollupRows);
-      const inhalerCodes = [...context.classifications.values()].filter((c) => c.kind === 'inhaler').length;
+      const inhalerCodes = [...context.classifications.values()].filter(
+        (c) => c.kind === 'inhaler',
+      ).length;
       await repository.insertImport(trx, {
         month,
         source: context.source,
@@ -298,7 +310,10 @@ export function createPrescribingService(
      * transaction, so a failure at any point leaves the data already held for that month as it
      * was. A month already held is refused unless `replace` is set.
      */
-    async importEpd(inputs: readonly string[], importOptions: ImportEpdOptions = {}): Promise<FileImportSummary[]> {
+    async importEpd(
+      inputs: readonly string[],
+      importOptions: ImportEpdOptions = {},
+    ): Promise<FileImportSummary[]> {
       const summaries: FileImportSummary[] = [];
       const { known, names } = await loadKnownPractices();
       for (const input of inputs) {
@@ -310,7 +325,8 @@ export function createPrescribingService(
           for (const file of source.files) {
             const startedAt = performance.now();
             const { detected, firstMonth } = await inspectEpdFile(file);
-            if (firstMonth && !importOptions.replace) await refuseHeldMonth(firstMonth, file.displayName, 2);
+            if (firstMonth && !importOptions.replace)
+              await refuseHeldMonth(firstMonth, file.displayName, 2);
             const scan = await scanEpdFile(file, detected, {
               threads: importOptions.threads,
               memoryLimit: importOptions.memoryLimit,
@@ -364,7 +380,12 @@ export function createPrescribingService(
     },
 
     /** Rows for `export-measures` and the measures API: month, level, code, numerator, denominator, value. */
-    async exportMeasure(query: { measureId: MeasureId; level: RollupLevel | 'practice'; code?: string; month?: string }) {
+    async exportMeasure(query: {
+      measureId: MeasureId;
+      level: RollupLevel | 'practice';
+      code?: string;
+      month?: string;
+    }) {
       if (query.level === 'practice') {
         const rows = await repository.findPracticeMeasureRows({
           measureId: query.measureId,
@@ -419,7 +440,11 @@ export function createPrescribingService(
             percentile: row.percentile,
             decile: row.decile,
           }));
-        return { definition: measureDefinitions[id], points, latest: points[points.length - 1] ?? null };
+        return {
+          definition: measureDefinitions[id],
+          points,
+          latest: points[points.length - 1] ?? null,
+        };
       });
       // The breakdown and the switch estimate use up to the last 12 months held for the practice.
       const recentMonths = practiceMonths.slice(-12).map((row) => row.month);
@@ -469,8 +494,11 @@ export function createPrescribingService(
         .sort((a, b) => b.kgCo2e - a.kgCo2e)
         .map((product) => ({
           ...product,
-          deviceLabel: product.deviceType ? deviceTypeLabels[product.deviceType as DeviceType] ?? product.deviceType : '',
-          isMdi: product.deviceType !== null && mdiDeviceTypes.has(product.deviceType as DeviceType),
+          deviceLabel: product.deviceType
+            ? (deviceTypeLabels[product.deviceType as DeviceType] ?? product.deviceType)
+            : '',
+          isMdi:
+            product.deviceType !== null && mdiDeviceTypes.has(product.deviceType as DeviceType),
           alternatives:
             product.deviceType !== null && mdiDeviceTypes.has(product.deviceType as DeviceType)
               ? findLowerCarbonAlternatives(reference, product.medicine, product.kgCo2ePerInhaler)
@@ -521,7 +549,11 @@ export function createPrescribingService(
       const months = await repository.listMonths();
       const month = query.month ?? months[months.length - 1];
       if (!month) return { month: null, months, rows: [] as EpdMeasureRollupsTable[] };
-      const rows = await repository.findRollups({ level: query.level, measureId: query.measureId, month });
+      const rows = await repository.findRollups({
+        level: query.level,
+        measureId: query.measureId,
+        month,
+      });
       return { month, months, rows };
     },
 
@@ -559,7 +591,10 @@ export function findLowerCarbonAlternatives(
         product.description !== '' &&
         (kgCo2ePerInhaler === null || product.kgCo2ePerInhaler < kgCo2ePerInhaler),
     )
-    .sort((a, b) => a.kgCo2ePerInhaler! - b.kgCo2ePerInhaler! || a.description.localeCompare(b.description))
+    .sort(
+      (a, b) =>
+        a.kgCo2ePerInhaler! - b.kgCo2ePerInhaler! || a.description.localeCompare(b.description),
+    )
     .filter((product) => {
       if (seen.has(product.description)) return false;
       seen.add(product.description);
@@ -663,7 +698,10 @@ export function buildMeasureRows(
           name: names.get(code) ?? code,
           numerator: sums.numerator,
           denominator: sums.denominator,
-          value: measureValue(measureId, { numerator: sums.numerator, denominator: sums.denominator }),
+          value: measureValue(measureId, {
+            numerator: sums.numerator,
+            denominator: sums.denominator,
+          }),
           practices: sums.practices,
         });
       }

@@ -32,9 +32,12 @@ export function renderProgressLine(
   width = 24,
 ): string {
   const fraction =
-    state.bytesTotal && state.bytesTotal > 0 ? Math.min(1, state.bytesDone / state.bytesTotal) : null;
+    state.bytesTotal && state.bytesTotal > 0
+      ? Math.min(1, state.bytesDone / state.bytesTotal)
+      : null;
   const filled = fraction === null ? 0 : Math.round(fraction * width);
-  const bar = fraction === null ? '?'.repeat(width) : `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+  const bar =
+    fraction === null ? '?'.repeat(width) : `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
   const megabytes = state.bytesDone / 1e6;
   const rate = elapsedSeconds > 0 ? megabytes / elapsedSeconds : 0;
   const remaining =
@@ -42,7 +45,8 @@ export function renderProgressLine(
       ? (state.bytesTotal! - state.bytesDone) / 1e6 / rate
       : Number.NaN;
   const percent = fraction === null ? '  ?%' : `${String(Math.floor(fraction * 100)).padStart(3)}%`;
-  const rows = state.rows === undefined ? '' : ` ${Math.round(state.rows).toLocaleString('en-GB')} rows`;
+  const rows =
+    state.rows === undefined ? '' : ` ${Math.round(state.rows).toLocaleString('en-GB')} rows`;
   return `${state.label} [${bar}] ${percent}${rows} ${megabytes.toFixed(0)} MB ${rate.toFixed(1)} MB/s ETA ${formatDuration(remaining)}`;
 }
 

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  calculateLineCarbon,
+  countInhalers,
+  estimateSwitchSavingKgCo2e,
+} from './inhaler.calculations.ts';
+
+describe('quantity rule', () => {
+  it('keeps quantities of up to 9 per item as inhalers', () => {
+    expect(countInhalers(13, 26, 200)).toEqual({ inhalers: 26, rule: 'as-recorded' });
+    expect(countInhalers(1, 9, 200)).toEqual({ inhalers: 9, rule: 'as-recorded' });
+  });
+
+  it('divides by the doses per inhaler above 9 per item', () => {
+    // 8 items of Braltus capsules, 270 capsules in all: 270 / 30 = 9 packs.
+    expect(countInhalers(8, 270, 30)).toEqual({ inhalers: 9, rule: 'doses-to-inhalers' });
+    expect(countInhalers(2, 400, 200)).toEqual({ inhalers: 2, rule: 'doses-to-inhalers' });
+  });
+
+  it('flags doses it cannot convert', () => {
+    expect(countInhalers(1, 200, null)).toEqual({ inhalers: 200, rule: 'doses-unknown' });
+  });
+
+  it('never returns more inhalers than the recorded quantity, nor a negative count', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.option(fc.integer({ min: 1, max: 400 }), { nil: null }),
+        (items, quantity, doses) => {
+          const { inhalers } = countInhalers(items, quantity, doses);
+          expect(inhalers).toBeGreaterThanOrEqual(0);
+          expect(inhalers).toBeLessThanOrEqual(quantity);
+        },
+      ),
+    );
+  });
+
+  it('multiplies inhalers by kgCO2e per inhaler', () => {
+    expect(
+      calculateLineCarbon(62, 93, { dosesPerInhaler: 200, kgCo2ePerInhaler: 28.26 }).kgCo2e,
+    ).toBeCloseTo(2628.18, 8);
+    expect(
+      calculateLineCarbon(1, 1, { dosesPerInhaler: null, kgCo2ePerInhaler: null }).kgCo2e,
+    ).toBeNull();
+  });
+
+  it('estimates a switch saving per year', () => {
+    // 12 MDIs of 20 kg over 6 months, half moved to a 1 kg DPI: 6 × 19 kg = 114 kg; × 12/6 = 228 kg a year.
+    expect(
+      estimateSwitchSavingKgCo2e(
+        [{ inhalers: 12, kgCo2ePerInhaler: 20, alternativeKgCo2ePerInhaler: 1 }],
+        0.5,
+        6,
+      ),
+    ).toBeCloseTo(228, 10);
+    expect(estimateSwitchSavingKgCo2e([], 0.5, 0)).toBe(0);
+  });
+});
