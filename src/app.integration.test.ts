@@ -10,7 +10,7 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
 
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
-    testApp.app.get('/__test/fail', async () => {
+    testApp.app.get('/__test/fail', { config: { access: 'public' } }, async () => {
       throw new Error('secret internal detail at /srv/app/src/thing.ts:42');
     });
   });
@@ -159,7 +159,7 @@ describe('graceful shutdown', () => {
         logger: false,
         database: database.handle,
         extendApp: (app) =>
-          app.get('/__test/slow', async () => {
+          app.get('/__test/slow', { config: { access: 'public' } }, async () => {
             requestStarted();
             await new Promise<void>((resolve) => (releaseRequest = resolve));
             return { finished: true };

@@ -18,6 +18,21 @@ import { registerInformationRoutes } from './modules/information/information.rou
 import { registerAreaOfFocusRoutes } from './modules/areas-of-focus/area-of-focus.routes.ts';
 import { assetsDir, ensureAssetsBuilt } from './web/assets.ts';
 import { BadRequestError, NotFoundError } from './web/http-errors.ts';
+import {
+  CsrfError,
+  registerAuthentication,
+  requireAccessDeclarations,
+} from './web/authentication.ts';
+import { ValidationFailed } from './lib/validation.ts';
+import { ForbiddenError, organisationScope } from './modules/access/policy.ts';
+import { roleDefinitions } from './modules/access/roles.ts';
+import { RateLimitedError } from './modules/security/rate-limit.service.ts';
+import { registerAuthRoutes } from './modules/accounts/auth.routes.ts';
+import { registerAccountRoutes } from './modules/accounts/account.routes.ts';
+import { registerSingleSignOnRoutes } from './modules/accounts/oidc.routes.ts';
+import { registerMembershipRoutes } from './modules/memberships/membership.routes.ts';
+import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
+import { registerOutboxRoutes } from './modules/email/outbox.routes.ts';
 import { createViewEnvironment } from './web/views.ts';
 
 declare module 'fastify' {
@@ -58,9 +73,12 @@ export async function buildApp(
         : randomUUID();
     },
     return503OnClosing: true,
+    // Forms and JSON bodies are small; uploads have their own limits where they are accepted.
+    bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
   });
 
+  requireAccessDeclarations(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -97,6 +115,8 @@ export async function buildApp(
     maxAge: config.environment === 'production' ? '1d' : 0,
   });
 
+  await registerAuthentication(app, services, services.secretKey);
+
   app.decorateReply('render', function render(this: FastifyReply, template: string, context = {}) {
     const request = this.request;
     const path = request.url.split('?')[0] ?? '/';
@@ -105,6 +125,20 @@ export async function buildApp(
       currentPath: path,
       currentSection: path === '/' ? 'home' : path.split('/')[1],
       requestId: request.id,
+      actor: request.actor,
+      showAdminLink:
+        request.actor !== null &&
+        (request.actor.isPlatformAdmin ||
+          organisationScope(request.actor, 'organisation.manage_members').kind === 'all' ||
+          request.actor.memberships.some((membership) =>
+            (roleDefinitions[membership.role].permissions as readonly string[]).includes(
+              'organisation.manage_members',
+            ),
+          )),
+      pendingSecondFactor: request.currentSession !== null && !request.currentSession.complete,
+      csrfToken: request.csrfToken,
+      isProduction: config.environment === 'production',
+      singleSignOn: config.oidc ? { displayName: config.oidc.displayName } : null,
       ...context,
     });
     return this.type('text/html; charset=utf-8').send(html);
@@ -115,6 +149,12 @@ export async function buildApp(
   registerOrganisationRoutes(app, services);
   registerAreaOfFocusRoutes(app);
   registerInformationRoutes(app, services);
+  registerAuthRoutes(app, services);
+  registerAccountRoutes(app, services);
+  registerSingleSignOnRoutes(app, services);
+  registerMembershipRoutes(app, services);
+  registerAdminRoutes(app, services);
+  registerOutboxRoutes(app, services);
 
   app.setNotFoundHandler((request, reply) => {
     if (wantsJson(request)) return reply.code(404).send({ error: 'Not found' });
@@ -132,6 +172,31 @@ export async function buildApp(
     }
     if (error instanceof NotFoundError) {
       return reply.code(404).render('errors/not-found.njk', { message: error.message });
+    }
+    if (error instanceof CsrfError) {
+      request.log.warn({ url: request.url }, 'refused a form without a valid CSRF token');
+      return reply.code(403).render('errors/form-expired.njk');
+    }
+    if (error instanceof ForbiddenError) {
+      if (!request.actor) {
+        const returnTo =
+          request.method === 'GET' ? `?returnTo=${encodeURIComponent(request.url)}` : '';
+        return reply.redirect(`/sign-in${returnTo}`, 303);
+      }
+      return reply.code(403).render('errors/forbidden.njk');
+    }
+    if (error instanceof RateLimitedError) {
+      return reply
+        .code(429)
+        .header('retry-after', String(error.retryAfterSeconds))
+        .render('errors/rate-limited.njk', {
+          minutes: Math.max(1, Math.ceil(error.retryAfterSeconds / 60)),
+        });
+    }
+    if (error instanceof ValidationFailed) {
+      return reply
+        .code(400)
+        .render('errors/bad-request.njk', { problems: Object.values(error.fieldErrors) });
     }
     const statusCode = (error as { statusCode?: number }).statusCode;
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {

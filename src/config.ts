@@ -17,6 +17,29 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Folder of reference data CSV files loaded by `greenspace seed`. */
   referenceDataDir: string;
+  /** The address people reach the service at, used in emailed links and single sign-on. */
+  publicUrl: string;
+  /** Secret for keys (CSRF, encryption of two-factor secrets). Unset outside production: see secrets.ts. */
+  secretKey: string | undefined;
+  session: { idleTimeoutMinutes: number; absoluteTimeoutHours: number };
+  email: {
+    /** `smtp://` or `smtps://` address of the mail server; unset writes messages to the outbox folder. */
+    smtpUrl: string | undefined;
+    from: string;
+    outboxDir: string;
+    /** How often the delivery worker looks for messages to send. */
+    workerIntervalMs: number;
+  };
+  oidc:
+    | {
+        issuer: string;
+        clientId: string;
+        clientSecret: string;
+        displayName: string;
+        /** Allows an http:// issuer; for local testing only, refused in production. */
+        allowHttp: boolean;
+      }
+    | undefined;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +71,24 @@ const environmentSchema = z.object({
     .string()
     .min(1)
     .default(path.join(projectRoot, 'data', 'reference')),
+  PUBLIC_URL: z
+    .url({ error: 'must be a full web address such as https://greenspace.example.nhs.uk' })
+    .optional(),
+  SECRET_KEY: z.string().min(32, 'must be 32 characters or more').optional(),
+  SESSION_IDLE_TIMEOUT_MINUTES: wholeNumber('a whole number of minutes').default(30),
+  SESSION_ABSOLUTE_TIMEOUT_HOURS: wholeNumber('a whole number of hours').default(12),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]+/, 'must be an address such as smtp://user:password@mail.example:587')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Greenspace <no-reply@greenspace.invalid>'),
+  OUTBOX_DIR: z.string().min(1).optional(),
+  EMAIL_WORKER_INTERVAL_MS: wholeNumber('a whole number of milliseconds').default(5000),
+  OIDC_ISSUER: z.url({ error: 'must be the issuer address of the OpenID provider' }).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_DISPLAY_NAME: z.string().min(1).default('NHSmail'),
+  OIDC_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
 });
 
 /** Reads the process environment into a typed configuration, or says exactly which variable is wrong. */
@@ -61,6 +102,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const values = parsed.data;
   const dataDir = path.resolve(values.DATA_DIR);
+  if (values.NODE_ENV === 'production' && !values.SECRET_KEY) {
+    throw new ConfigError(
+      'Invalid configuration: SECRET_KEY must be set in production (32 characters or more)',
+    );
+  }
+  const oidcValues = [values.OIDC_ISSUER, values.OIDC_CLIENT_ID, values.OIDC_CLIENT_SECRET];
+  if (oidcValues.some(Boolean) && !oidcValues.every(Boolean)) {
+    throw new ConfigError(
+      'Invalid configuration: single sign-on needs all of OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET',
+    );
+  }
+  const allowHttp = values.OIDC_ALLOW_HTTP === 'true';
+  if (allowHttp && values.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration: OIDC_ALLOW_HTTP cannot be used in production');
+  }
   return {
     environment: values.NODE_ENV,
     host: values.HOST,
@@ -71,6 +127,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     trustProxy: values.TRUST_PROXY === 'true',
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     referenceDataDir: path.resolve(values.REFERENCE_DATA_DIR),
+    publicUrl: (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, ''),
+    secretKey: values.SECRET_KEY,
+    session: {
+      idleTimeoutMinutes: values.SESSION_IDLE_TIMEOUT_MINUTES,
+      absoluteTimeoutHours: values.SESSION_ABSOLUTE_TIMEOUT_HOURS,
+    },
+    email: {
+      smtpUrl: values.SMTP_URL,
+      from: values.MAIL_FROM,
+      outboxDir: path.resolve(values.OUTBOX_DIR ?? path.join(dataDir, 'outbox')),
+      workerIntervalMs: values.EMAIL_WORKER_INTERVAL_MS,
+    },
+    oidc:
+      values.OIDC_ISSUER && values.OIDC_CLIENT_ID && values.OIDC_CLIENT_SECRET
+        ? {
+            issuer: values.OIDC_ISSUER,
+            clientId: values.OIDC_CLIENT_ID,
+            clientSecret: values.OIDC_CLIENT_SECRET,
+            displayName: values.OIDC_DISPLAY_NAME,
+            allowHttp,
+          }
+        : undefined,
   };
 }
 

@@ -3,6 +3,9 @@ import { ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { connectDatabase, DatabaseUnavailableError, type DatabaseHandle } from './db/database.ts';
 import { findPendingMigrations, MigrationError, migrateToLatest } from './db/migrate.ts';
 import { InputFileError } from './lib/csv.ts';
+import { ValidationFailed } from './lib/validation.ts';
+import { NotFoundError } from './web/http-errors.ts';
+import { isOrganisationRole, organisationRoles } from './modules/access/roles.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { addPrescribingCommands } from './modules/prescribing/prescribing.cli.ts';
 import { createServices } from './services.ts';
@@ -112,6 +115,78 @@ export function buildCli(): Command {
     });
 
   program
+    .command('create-user')
+    .description(
+      'create an account and email it a link to choose a password (for the first admin, say)',
+    )
+    .requiredOption('-e, --email <email>', 'email address of the new user')
+    .requiredOption('-n, --name <name>', 'full name of the new user')
+    .option(
+      '--platform-admin',
+      'make the user a platform admin (they must then set up two-factor authentication)',
+    )
+    .action(async (options: { email: string; name: string; platformAdmin?: boolean }) => {
+      const config = loadConfig();
+      const database = await connectDatabase(config.database);
+      try {
+        await migrateToLatest(database);
+        const services = createServices(database, config);
+        const created = await services.accounts.createAccountByOperator({
+          email: options.email,
+          displayName: options.name,
+          platformAdmin: options.platformAdmin === true,
+        });
+        await services.email.deliverDue();
+        console.log(
+          `Created ${options.email}. They can choose a password with this link (valid 24 hours):`,
+        );
+        console.log(created.setPasswordLink);
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('add-member')
+    .description(
+      "give a user a role in an organisation (for bootstrapping; normally done on the organisation's pages)",
+    )
+    .requiredOption('-e, --email <email>', 'email address of the user')
+    .requiredOption(
+      '-o, --organisation <code>',
+      'ODS code of the organisation, such as QK1 or C82001',
+    )
+    .requiredOption('-r, --role <role>', `one of: ${organisationRoles.join(', ')}`)
+    .action(async (options: { email: string; organisation: string; role: string }) => {
+      if (!isOrganisationRole(options.role))
+        throw new ValidationFailed({
+          role: `--role must be one of: ${organisationRoles.join(', ')}`,
+        });
+      const config = loadConfig();
+      const database = await connectDatabase(config.database);
+      try {
+        await migrateToLatest(database);
+        const services = createServices(database, config);
+        const user = await services.accounts.findUserByEmail(options.email);
+        if (!user)
+          throw new ValidationFailed({
+            email: `No account has the email address ${options.email}`,
+          });
+        await services.memberships.addMemberDirectly(
+          user.id,
+          options.organisation.toUpperCase(),
+          options.role,
+          null,
+        );
+        console.log(
+          `${options.email} is now ${options.role} of ${options.organisation.toUpperCase()}.`,
+        );
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
     .command('build-assets')
     .description(
       'compile the stylesheet and copy NHS.UK frontend assets (done automatically on serve)',
@@ -182,6 +257,8 @@ export function describeFatalError(error: unknown): string {
   ) {
     return error.message;
   }
+  if (error instanceof ValidationFailed) return Object.values(error.fieldErrors).join('; ');
+  if (error instanceof NotFoundError) return error.message;
   if (error instanceof Error && (error as { code?: string }).code === 'EADDRINUSE') {
     return `Cannot listen: ${error.message}. Set PORT to a free port.`;
   }

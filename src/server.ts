@@ -35,7 +35,7 @@ export async function startServer(
         'database connection lost; it will be re-established on the next query',
       ),
     ));
-  const services = createServices(database, config);
+  const services = createServices(database, config, { logger });
   const app = await buildApp(config, services, {
     logger: options.logger === false ? false : logger,
   });
@@ -48,6 +48,14 @@ export async function startServer(
     return payload;
   });
   const url = await app.listen({ host: config.host, port: config.port });
+  services.email.startWorker(config.email.workerIntervalMs);
+  // Hourly tidying: expired sessions and old rate-limit counters.
+  const maintenance = setInterval(() => {
+    Promise.all([services.auth.pruneExpiredSessions(), services.rateLimits.prune()]).catch(
+      (error: unknown) => logger.warn({ err: error }, 'maintenance run failed'),
+    );
+  }, 3_600_000);
+  maintenance.unref();
   logger.info({ url, database: database.description }, 'Greenspace is listening');
 
   let closing: Promise<void> | undefined;
@@ -67,8 +75,10 @@ export async function startServer(
           app.server.closeAllConnections();
         }, config.shutdownTimeoutMs);
         timer.unref();
+        clearInterval(maintenance);
         try {
           await app.close();
+          await services.email.stopWorker();
         } finally {
           clearTimeout(timer);
           if (!options.database) await database.close();

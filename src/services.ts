@@ -1,6 +1,25 @@
 import type { AppConfig } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
+import { resolveSecretKey } from './lib/secrets.ts';
+import type { Logger } from './logger.ts';
+import { createAccountRepository } from './modules/accounts/account.repository.ts';
+import { createAccountService } from './modules/accounts/account.service.ts';
+import { createAuthService } from './modules/accounts/auth.service.ts';
+import { createOidcService } from './modules/accounts/oidc.service.ts';
+import { createAuditRepository } from './modules/audit/audit.repository.ts';
+import { createAuditService } from './modules/audit/audit.service.ts';
+import { createEmailRepository } from './modules/email/email.repository.ts';
+import { createEmailService } from './modules/email/email.service.ts';
+import {
+  createOutboxTransport,
+  createSmtpTransport,
+  type MailTransport,
+} from './modules/email/mail-transport.ts';
+import { createMembershipRepository } from './modules/memberships/membership.repository.ts';
+import { createMembershipService } from './modules/memberships/membership.service.ts';
 import { createOrganisationRepository } from './modules/organisations/organisation.repository.ts';
+import { createRateLimitRepository } from './modules/security/rate-limit.repository.ts';
+import { createRateLimitService } from './modules/security/rate-limit.service.ts';
 import { createOrganisationService } from './modules/organisations/organisation.service.ts';
 import { loadInhalerReference } from './modules/prescribing/inhaler-reference.ts';
 import { createPrescribingRepository } from './modules/prescribing/prescribing.repository.ts';
@@ -10,16 +29,94 @@ import { createPrescribingService } from './modules/prescribing/prescribing.serv
  * Builds every service from the open database. Wiring is explicit, with no container, so the
  * dependencies of each service can be read here in one place.
  */
-export function createServices(database: DatabaseHandle, config: AppConfig) {
-  const organisations = createOrganisationService(createOrganisationRepository(database.db));
+export interface ServiceOptions {
+  logger?: Logger;
+  /** Replaces the mail transport chosen from the configuration (tests use a real SMTP sink instead). */
+  mailTransport?: MailTransport;
+  now?: () => Date;
+}
+
+export function createServices(
+  database: DatabaseHandle,
+  config: AppConfig,
+  options: ServiceOptions = {},
+) {
+  const { db } = database;
+  const now = options.now;
+  const secretKey = resolveSecretKey(config);
+  const organisations = createOrganisationService(createOrganisationRepository(db), { now });
+  const audit = createAuditService(createAuditRepository(db), db, { now });
+  const rateLimits = createRateLimitService(createRateLimitRepository(db), { now });
+  const mailTransport =
+    options.mailTransport ??
+    (config.email.smtpUrl
+      ? createSmtpTransport(config.email.smtpUrl, config.email.from)
+      : createOutboxTransport(config.email.outboxDir, config.email.from));
+  const email = createEmailService(createEmailRepository(db), mailTransport, {
+    now,
+    logger: options.logger,
+  });
+  const memberships = createMembershipService({
+    repository: createMembershipRepository(db),
+    organisations,
+    email,
+    audit,
+    rateLimits,
+    publicUrl: config.publicUrl,
+    now,
+  });
+  const accountRepository = createAccountRepository(db);
+  const accounts = createAccountService({
+    repository: accountRepository,
+    email,
+    audit,
+    rateLimits,
+    publicUrl: config.publicUrl,
+    secretKey,
+    now,
+    onAccountDeleted: (trx, userId) => memberships.removeEverythingOfUser(trx, userId),
+    collectPersonalData: async (userId) => {
+      const user = await accountRepository.findUserById(userId);
+      return memberships.collectPersonalData(userId, user?.email ?? null);
+    },
+  });
+  const auth = createAuthService({
+    repository: accountRepository,
+    accounts,
+    audit,
+    rateLimits,
+    idleTimeoutMinutes: config.session.idleTimeoutMinutes,
+    absoluteTimeoutHours: config.session.absoluteTimeoutHours,
+    now,
+  });
   const prescribing = createPrescribingService(
     createPrescribingRepository(database.db, database.dialect),
     loadInhalerReference(),
   );
+  const oidc = config.oidc
+    ? createOidcService(
+        {
+          issuer: config.oidc.issuer,
+          clientId: config.oidc.clientId,
+          clientSecret: config.oidc.clientSecret,
+          allowHttp: config.oidc.allowHttp,
+          redirectUri: `${config.publicUrl}/auth/oidc/callback`,
+        },
+        secretKey,
+      )
+    : undefined;
   return {
     config,
     database,
+    secretKey,
+    oidc,
     organisations,
+    audit,
+    rateLimits,
+    email,
+    memberships,
+    accounts,
+    auth,
     prescribing,
   };
 }

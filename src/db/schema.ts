@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
  * Column types are chosen to behave the same on SQLite and PostgreSQL (see
@@ -15,6 +15,17 @@ export interface Database {
   epd_chapter3_lines: EpdChapter3LinesTable;
   epd_practice_measures: EpdPracticeMeasuresTable;
   epd_measure_rollups: EpdMeasureRollupsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  email_tokens: EmailTokensTable;
+  recovery_codes: RecoveryCodesTable;
+  external_identities: ExternalIdentitiesTable;
+  memberships: MembershipsTable;
+  join_requests: JoinRequestsTable;
+  invitations: InvitationsTable;
+  audit_events: AuditEventsTable;
+  rate_limit_counters: RateLimitCountersTable;
+  email_messages: EmailMessagesTable;
 }
 
 export const organisationTypes = [
@@ -87,6 +98,160 @@ export type OrganisationUpdate = Updateable<OrganisationsTable>;
 export type PracticeProfileRow = Selectable<PracticeProfilesTable>;
 export type NewPracticeProfile = Insertable<PracticeProfilesTable>;
 export type ReferenceDatasetRow = Selectable<ReferenceDatasetsTable>;
+
+// --- accounts, memberships, audit, rate limits and email (migration 0002) ---
+
+export type UserStatus = 'active' | 'disabled' | 'deleted';
+
+export interface UsersTable {
+  id: string;
+  /** Lower-cased; null once the account is deleted. */
+  email: string | null;
+  email_verified_at: string | null;
+  display_name: string;
+  /** argon2id PHC string; null for accounts that only sign in through single sign-on. */
+  password_hash: string | null;
+  status: UserStatus;
+  is_platform_admin: Generated<number>;
+  /** The TOTP secret, encrypted with the application key (AES-256-GCM). */
+  totp_secret_encrypted: string | null;
+  totp_enabled_at: string | null;
+  /** The last TOTP time step accepted, so a code cannot be used twice. */
+  totp_last_step: number | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session token: the token itself is only ever in the user's cookie. */
+  id: string;
+  user_id: string;
+  /** 0 while a user with two-factor authentication has given their password but not their code. */
+  second_factor_verified: number;
+  created_at: string;
+  last_seen_at: string;
+  /** The absolute end of the session, however active. */
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
+
+export interface EmailTokensTable {
+  /** SHA-256 of the token sent by email. */
+  id: string;
+  user_id: string;
+  purpose: EmailTokenPurpose;
+  new_email: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+export interface ExternalIdentitiesTable {
+  id: string;
+  user_id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  id: string;
+  user_id: string;
+  organisation_code: string;
+  role: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type JoinRequestStatus = 'pending' | 'approved' | 'declined' | 'withdrawn';
+
+export interface JoinRequestsTable {
+  id: string;
+  user_id: string;
+  organisation_code: string;
+  message: string | null;
+  status: JoinRequestStatus;
+  created_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  decision_note: string | null;
+}
+
+export interface InvitationsTable {
+  id: string;
+  organisation_code: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  invited_by: string;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+  revoked_at: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  occurred_at: string;
+  actor_user_id: string | null;
+  action: string;
+  outcome: 'success' | 'failure' | 'refused';
+  target_type: string | null;
+  target_id: string | null;
+  organisation_code: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** JSON object with event-specific facts; never secrets. */
+  details: string | null;
+}
+
+export interface RateLimitCountersTable {
+  bucket_key: string;
+  window_start: string;
+  hits: number;
+}
+
+export type EmailStatus = 'pending' | 'sent' | 'failed';
+
+export interface EmailMessagesTable {
+  id: string;
+  kind: string;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  /** JSON object of extra headers, such as List-Unsubscribe. */
+  headers: string | null;
+  status: EmailStatus;
+  attempts: number;
+  next_attempt_at: string;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type MembershipRow = Selectable<MembershipsTable>;
+export type JoinRequestRow = Selectable<JoinRequestsTable>;
+export type InvitationRow = Selectable<InvitationsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type EmailMessageRow = Selectable<EmailMessagesTable>;
 
 // --- prescribing: English Prescribing Dataset chapter 3 and inhaler measures (migration 0003) ---
 

@@ -12,6 +12,14 @@ const longDate = new Intl.DateTimeFormat('en-GB', {
   year: 'numeric',
   timeZone: 'UTC',
 });
+const longDateTime = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  timeZone: 'Europe/London',
+});
 const monthYear = new Intl.DateTimeFormat('en-GB', {
   month: 'long',
   year: 'numeric',
@@ -34,6 +42,7 @@ export function createViewEnvironment(options: { watch?: boolean } = {}): nunjuc
   environment.addFilter('number', (value: unknown, digits?: number) => formatNumber(value, digits));
   environment.addFilter('longDate', (value: unknown) => formatDate(value, longDate));
   environment.addFilter('monthYear', (value: unknown) => formatDate(value, monthYear));
+  environment.addFilter('longDateTime', (value: unknown) => formatDate(value, longDateTime));
   environment.addFilter('orgName', (value: unknown) =>
     typeof value === 'string' ? formatOrganisationName(value) : value,
   );

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as organisations from './0001-organisations.ts';
 import * as prescribing from './0003-prescribing.ts';
+import * as accounts from './0002-accounts.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -9,5 +10,6 @@ import * as prescribing from './0003-prescribing.ts';
  */
 export const migrations: Record<string, Migration> = {
   '0001-organisations': organisations,
+  '0002-accounts': accounts,
   '0003-prescribing': prescribing,
 };

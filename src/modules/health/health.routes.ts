@@ -9,11 +9,11 @@ const READINESS_TIMEOUT_MS = 2000;
  * A database that comes back is noticed on the next probe, without a restart.
  */
 export function registerHealthRoutes(app: FastifyInstance, services: Services): void {
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { config: { access: 'public' } }, async (_request, reply) => {
     return reply.header('cache-control', 'no-store').send({ status: 'ok' });
   });
 
-  app.get('/readyz', async (request, reply) => {
+  app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     try {
       await withTimeout(services.database.ping(), READINESS_TIMEOUT_MS);

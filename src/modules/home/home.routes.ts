@@ -4,7 +4,7 @@ import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import { LLR_ICB_CODE } from '../organisations/organisation.service.ts';
 
 export function registerHomeRoutes(app: FastifyInstance, services: Services): void {
-  app.get('/', async (_request, reply) => {
+  app.get('/', { config: { access: 'public' } }, async (_request, reply) => {
     const practiceTotals = await services.organisations.getPracticeTotals(LLR_ICB_CODE);
     return reply.render('home/views/home.njk', {
       areas: nationalAreasOfFocus,

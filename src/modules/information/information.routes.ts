@@ -5,15 +5,15 @@ import type { Services } from '../../services.ts';
 export function registerInformationRoutes(app: FastifyInstance, services: Services): void {
   const breadcrumbs = [{ href: '/', text: 'Home' }];
 
-  app.get('/accessibility', async (_request, reply) => {
+  app.get('/accessibility', { config: { access: 'public' } }, async (_request, reply) => {
     return reply.render('information/views/accessibility.njk', { breadcrumbs });
   });
 
-  app.get('/privacy', async (_request, reply) => {
+  app.get('/privacy', { config: { access: 'public' } }, async (_request, reply) => {
     return reply.render('information/views/privacy.njk', { breadcrumbs });
   });
 
-  app.get('/data-sources', async (_request, reply) => {
+  app.get('/data-sources', { config: { access: 'public' } }, async (_request, reply) => {
     const datasets = await services.organisations.listReferenceDatasets();
     return reply.render('information/views/data-sources.njk', { breadcrumbs, datasets });
   });

@@ -27,7 +27,7 @@ const directoryQuery = z.object({
 const organisationCodePattern = /^[A-Za-z0-9]{2,9}$/;
 
 export function registerOrganisationRoutes(app: FastifyInstance, services: Services): void {
-  app.get('/organisations', async (request, reply) => {
+  app.get('/organisations', { config: { access: 'public' } }, async (request, reply) => {
     const query = parseQuery(directoryQuery, request.query);
     const [result, filterOptions] = await Promise.all([
       services.organisations.searchDirectory({
@@ -57,25 +57,37 @@ export function registerOrganisationRoutes(app: FastifyInstance, services: Servi
     });
   });
 
-  app.get<{ Params: { code: string } }>('/organisations/:code', async (request, reply) => {
-    const { code } = request.params;
-    if (!organisationCodePattern.test(code)) throw new NotFoundError();
-    const canonical = code.toUpperCase();
-    if (canonical !== code) return reply.redirect(`/organisations/${canonical}`, 301);
-    const page = await services.organisations.getOrganisationPage(canonical);
-    if (!page) {
-      throw new NotFoundError(`No organisation with the code ${canonical} is in Greenspace.`);
-    }
-    return reply.render('organisations/views/organisation.njk', {
-      ...page,
-      breadcrumbs: [
-        { href: '/', text: 'Home' },
-        { href: '/organisations', text: 'Organisations' },
-        ...page.ancestors.map((ancestor) => ({
-          href: `/organisations/${ancestor.code}`,
-          text: ancestor.name,
-        })),
-      ],
-    });
-  });
+  app.get<{ Params: { code: string } }>(
+    '/organisations/:code',
+    { config: { access: 'public' } },
+    async (request, reply) => {
+      const { code } = request.params;
+      if (!organisationCodePattern.test(code)) throw new NotFoundError();
+      const canonical = code.toUpperCase();
+      if (canonical !== code) return reply.redirect(`/organisations/${canonical}`, 301);
+      const page = await services.organisations.getOrganisationPage(canonical);
+      if (!page) {
+        throw new NotFoundError(`No organisation with the code ${canonical} is in Greenspace.`);
+      }
+      const query = request.query as { requested?: string; joined?: string };
+      return reply.render('organisations/views/organisation.njk', {
+        ...page,
+        access: await services.memberships.describeAccess(request.actor, canonical),
+        notice:
+          query.requested === '1'
+            ? 'Your request has been sent. An admin will reply by email.'
+            : query.joined === '1'
+              ? `You are now a member of ${page.organisation.name}.`
+              : undefined,
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/organisations', text: 'Organisations' },
+          ...page.ancestors.map((ancestor) => ({
+            href: `/organisations/${ancestor.code}`,
+            text: ancestor.name,
+          })),
+        ],
+      });
+    },
+  );
 }

@@ -227,6 +227,14 @@ export function createOrganisationService(
       });
     },
 
+    /** Name, type and place in the hierarchy of a current organisation, for other modules' checks. */
+    async findOrganisationSummary(
+      code: string,
+    ): Promise<(OrganisationSummary & { ancestorPath: string }) | undefined> {
+      const row = await repository.findOrganisation(code);
+      return row ? { ...summarise(row), ancestorPath: row.ancestor_path } : undefined;
+    },
+
     /** True when no organisation has been loaded yet (a brand new database). */
     async isEmpty(): Promise<boolean> {
       return (await repository.countOrganisations()) === 0;

@@ -1,0 +1,88 @@
+/**
+ * Who may do what, as data. A user holds one role in each organisation they belong to; each role
+ * grants a set of permissions on that organisation. An ICS admin's permissions also reach every
+ * organisation under their ICB. Platform admins hold every permission everywhere.
+ */
+
+export const organisationRoles = ['member', 'editor', 'org_admin', 'ics_admin'] as const;
+export type OrganisationRole = (typeof organisationRoles)[number];
+
+export const organisationPermissions = [
+  /** See the organisation's member list and members-only content. */
+  'organisation.read_members_only',
+  /** Change the organisation's content and plans. */
+  'organisation.edit_content',
+  /** Approve or decline join requests, invite people, change roles, remove members. */
+  'organisation.manage_members',
+  /** Read the audit log of the organisation. */
+  'organisation.view_audit',
+] as const;
+export type OrganisationPermission = (typeof organisationPermissions)[number];
+
+export const roleDefinitions = {
+  member: {
+    label: 'Member',
+    description: 'Reads members-only content of the organisation.',
+    permissions: ['organisation.read_members_only'],
+    reachesDescendants: false,
+    requiresTwoFactor: false,
+    allowedOrganisationTypes: 'any',
+  },
+  editor: {
+    label: 'Editor',
+    description: "Changes the organisation's content and plans.",
+    permissions: ['organisation.read_members_only', 'organisation.edit_content'],
+    reachesDescendants: false,
+    requiresTwoFactor: false,
+    allowedOrganisationTypes: 'any',
+  },
+  org_admin: {
+    label: 'Organisation admin',
+    description: "Manages the organisation's members and their roles.",
+    permissions: [
+      'organisation.read_members_only',
+      'organisation.edit_content',
+      'organisation.manage_members',
+      'organisation.view_audit',
+    ],
+    reachesDescendants: false,
+    requiresTwoFactor: true,
+    allowedOrganisationTypes: 'any',
+  },
+  ics_admin: {
+    label: 'ICS admin',
+    description: 'The Green Plan team: manages every organisation of the integrated care system.',
+    permissions: [
+      'organisation.read_members_only',
+      'organisation.edit_content',
+      'organisation.manage_members',
+      'organisation.view_audit',
+    ],
+    reachesDescendants: true,
+    requiresTwoFactor: true,
+    allowedOrganisationTypes: ['icb'],
+  },
+} as const satisfies Record<
+  OrganisationRole,
+  {
+    label: string;
+    description: string;
+    permissions: readonly OrganisationPermission[];
+    /** True when the role's permissions apply to every organisation under its own. */
+    reachesDescendants: boolean;
+    requiresTwoFactor: boolean;
+    allowedOrganisationTypes: 'any' | readonly string[];
+  }
+>;
+
+export function isOrganisationRole(value: string): value is OrganisationRole {
+  return (organisationRoles as readonly string[]).includes(value);
+}
+
+/** Roles that may be given in an organisation of this type, for admin forms and validation. */
+export function rolesAllowedFor(organisationType: string): OrganisationRole[] {
+  return organisationRoles.filter((role) => {
+    const allowed = roleDefinitions[role].allowedOrganisationTypes;
+    return allowed === 'any' || (allowed as readonly string[]).includes(organisationType);
+  });
+}

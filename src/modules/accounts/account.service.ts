@@ -1,0 +1,874 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { decryptText, deriveKey, encryptText, randomToken, sha256Hex } from '../../lib/crypto.ts';
+import { isPlausibleEmail, normaliseEmail, ValidationFailed } from '../../lib/validation.ts';
+import type { Database, EmailTokenPurpose, UserRow } from '../../db/schema.ts';
+import type { RequestContext } from '../../web/request-context.ts';
+import { assertCan, requiresTwoFactor, type Actor } from '../access/policy.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { EmailService } from '../email/email.service.ts';
+import { RateLimitedError, type RateLimitService } from '../security/rate-limit.service.ts';
+import * as emails from './account-emails.ts';
+import type { AccountRepository, Executor } from './account.repository.ts';
+import { findPasswordProblem, hashPassword, verifyPassword } from './password.ts';
+import { generateTotpSecret, totpProvisioningUri, verifyTotp } from './totp.ts';
+
+const HOUR_MS = 3600 * 1000;
+const tokenLifetimesMs: Record<EmailTokenPurpose, number> = {
+  verify_email: 24 * HOUR_MS,
+  reset_password: 1 * HOUR_MS,
+  change_email: 24 * HOUR_MS,
+};
+const RECOVERY_CODE_COUNT = 10;
+
+/** One message for every token that cannot be used, whatever the reason: it reveals nothing. */
+export const INVALID_LINK_MESSAGE =
+  'This link has expired or has already been used. Links in Greenspace emails work once, for a limited time.';
+
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+  constructor() {
+    super(INVALID_LINK_MESSAGE);
+  }
+}
+
+export interface AccountServiceDependencies {
+  repository: AccountRepository;
+  email: EmailService;
+  audit: AuditService;
+  rateLimits: RateLimitService;
+  publicUrl: string;
+  secretKey: string;
+  now?: () => Date;
+  /** Removes what other modules hold about a user when the account is deleted (memberships…). */
+  onAccountDeleted?: (executor: Transaction<Database>, userId: string) => Promise<void>;
+  /** Everything other modules hold about a user, for the personal data download. */
+  collectPersonalData?: (userId: string) => Promise<Record<string, unknown>>;
+}
+
+export interface AccountOverview {
+  id: string;
+  email: string;
+  displayName: string;
+  emailVerified: boolean;
+  twoFactorEnabled: boolean;
+  twoFactorRequired: boolean;
+  unusedRecoveryCodes: number;
+  isPlatformAdmin: boolean;
+  hasPassword: boolean;
+  externalIdentities: { issuer: string; email: string | null; createdAt: string }[];
+}
+
+/**
+ * Accounts: sign-up, email verification, password reset and change, change of email, two-factor
+ * authentication, personal data download and account deletion. Every change is audited.
+ */
+export function createAccountService(deps: AccountServiceDependencies) {
+  const { repository, email, audit } = deps;
+  const now = deps.now ?? (() => new Date());
+  const totpKey = deriveKey(deps.secretKey, 'totp-secrets');
+  const link = (path: string, token: string) =>
+    `${deps.publicUrl}${path}?token=${encodeURIComponent(token)}`;
+
+  async function issueToken(
+    executor: Executor,
+    userId: string,
+    purpose: EmailTokenPurpose,
+    newEmail: string | null = null,
+    lifetimeMs = tokenLifetimesMs[purpose],
+  ): Promise<string> {
+    const at = now();
+    await repository.expireEmailTokens(executor, userId, purpose, at.toISOString());
+    const token = randomToken();
+    await repository.insertEmailToken(executor, {
+      id: sha256Hex(token),
+      userId,
+      purpose,
+      newEmail,
+      now: at.toISOString(),
+      expiresAt: new Date(at.getTime() + lifetimeMs).toISOString(),
+    });
+    return token;
+  }
+
+  /** Finds a usable token and marks it used, inside the caller's transaction. */
+  async function redeemToken(executor: Executor, token: string, purpose: EmailTokenPurpose) {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw new InvalidTokenError();
+    const row = await repository.findEmailToken(sha256Hex(token), purpose, executor);
+    const at = now().toISOString();
+    if (!row || row.used_at !== null || row.expires_at <= at) throw new InvalidTokenError();
+    if (!(await repository.useEmailToken(executor, row.id, at))) throw new InvalidTokenError();
+    const user = await repository.findUserById(row.user_id, executor);
+    if (!user || user.status !== 'active' || !user.email) throw new InvalidTokenError();
+    return { row, user };
+  }
+
+  async function requireUser(actor: Actor): Promise<UserRow> {
+    assertCan(actor, 'user.manage_own_account', { kind: 'user', userId: actor.userId });
+    const user = await repository.findUserById(actor.userId);
+    if (!user || user.status !== 'active' || !user.email) throw new InvalidTokenError();
+    return user;
+  }
+
+  async function requirePassword(user: UserRow, password: string, field = 'currentPassword') {
+    if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
+      throw new ValidationFailed({ [field]: 'Your password is not correct' });
+    }
+  }
+
+  function newRecoveryCodes(): { plain: string[]; rows: { id: string; codeHash: string }[] } {
+    const plain = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
+      const raw = randomToken(10).replace(/[-_]/g, '').slice(0, 10).toLowerCase();
+      return `${raw.slice(0, 5)}-${raw.slice(5, 10)}`;
+    });
+    return { plain, rows: plain.map((code) => ({ id: randomUUID(), codeHash: sha256Hex(code) })) };
+  }
+
+  return {
+    /**
+     * Creates an unverified account and emails a confirmation link. When the address already has
+     * an account, that account's owner is told instead; the page shown is the same either way.
+     */
+    async signUp(
+      input: { email: string; displayName: string; password: string },
+      context: RequestContext,
+    ) {
+      const address = normaliseEmail(input.email);
+      const displayName = input.displayName.trim();
+      const errors: Record<string, string> = {};
+      if (displayName === '') errors.displayName = 'Enter your full name';
+      else if (displayName.length > 100)
+        errors.displayName = 'Full name must be 100 characters or fewer';
+      if (!isPlausibleEmail(address))
+        errors.email = 'Enter an email address in the correct format, like name@nhs.net';
+      const passwordProblem = findPasswordProblem(input.password, { email: address });
+      if (passwordProblem) errors.password = passwordProblem;
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+
+      const limit = await deps.rateLimits.hit('signUpPerAddress', context.ip ?? 'unknown');
+      if (!limit.allowed) {
+        await audit.record(
+          {
+            action: 'account.sign_up',
+            outcome: 'refused',
+            actorUserId: null,
+            details: { reason: 'rate_limited' },
+          },
+          context,
+        );
+        throw new RateLimitedError(limit.retryAfterSeconds);
+      }
+
+      const passwordHash = await hashPassword(input.password);
+      await repository.transaction(async (trx) => {
+        const existing = await repository.findUserByEmail(address, trx);
+        if (existing) {
+          const message = emails.accountAlreadyExistsMessage(`${deps.publicUrl}/forgot-password`);
+          await email.queue(trx, { kind: 'account_exists', to: address, ...message });
+          await audit.record(
+            {
+              action: 'account.sign_up',
+              outcome: 'refused',
+              actorUserId: null,
+              targetType: 'user',
+              targetId: existing.id,
+              details: { reason: 'email_in_use' },
+            },
+            context,
+            trx,
+          );
+          return;
+        }
+        const id = randomUUID();
+        await repository.insertUser(trx, {
+          id,
+          email: address,
+          displayName,
+          passwordHash,
+          emailVerifiedAt: null,
+          isPlatformAdmin: false,
+          now: now().toISOString(),
+        });
+        const token = await issueToken(trx, id, 'verify_email');
+        await email.queue(trx, {
+          kind: 'verify_email',
+          to: address,
+          ...emails.verifyEmailMessage(displayName, link('/verify-email', token)),
+        });
+        await audit.record(
+          { action: 'account.sign_up', actorUserId: id, targetType: 'user', targetId: id },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    /** Confirms an email address from the emailed link. */
+    async verifyEmail(token: string, context: RequestContext): Promise<void> {
+      await repository.transaction(async (trx) => {
+        const { user } = await redeemToken(trx, token, 'verify_email');
+        await repository.updateUser(trx, user.id, {
+          email_verified_at: now().toISOString(),
+          updated_at: now().toISOString(),
+        });
+        await audit.record(
+          {
+            action: 'account.email_verified',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** Sends a new confirmation link to an account that has not confirmed its address yet. */
+    async resendVerification(userId: string, context: RequestContext): Promise<void> {
+      await repository.transaction(async (trx) => {
+        const user = await repository.findUserById(userId, trx);
+        if (!user || !user.email || user.email_verified_at) return;
+        const token = await issueToken(trx, user.id, 'verify_email');
+        await email.queue(trx, {
+          kind: 'verify_email',
+          to: user.email,
+          ...emails.verifyEmailMessage(user.display_name, link('/verify-email', token)),
+        });
+        await audit.record(
+          {
+            action: 'account.verification_resent',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    /** Emails a reset link if the account exists. The caller shows the same page either way. */
+    async requestPasswordReset(rawEmail: string, context: RequestContext): Promise<void> {
+      const address = normaliseEmail(rawEmail);
+      if (!isPlausibleEmail(address)) {
+        throw new ValidationFailed({
+          email: 'Enter an email address in the correct format, like name@nhs.net',
+        });
+      }
+      const limit = await deps.rateLimits.hitAll([
+        ['passwordResetPerAccount', address],
+        ['passwordResetPerAddress', context.ip ?? 'unknown'],
+      ]);
+      if (!limit.allowed) {
+        await audit.record(
+          {
+            action: 'account.password_reset_requested',
+            outcome: 'refused',
+            actorUserId: null,
+            details: { reason: 'rate_limited' },
+          },
+          context,
+        );
+        throw new RateLimitedError(limit.retryAfterSeconds);
+      }
+      await repository.transaction(async (trx) => {
+        const user = await repository.findUserByEmail(address, trx);
+        if (!user || user.status !== 'active') {
+          await audit.record(
+            {
+              action: 'account.password_reset_requested',
+              outcome: 'failure',
+              actorUserId: null,
+              details: { reason: 'no_such_account' },
+            },
+            context,
+            trx,
+          );
+          return;
+        }
+        const token = await issueToken(trx, user.id, 'reset_password');
+        await email.queue(trx, {
+          kind: 'reset_password',
+          to: address,
+          ...emails.passwordResetMessage(user.display_name, link('/reset-password', token)),
+        });
+        await audit.record(
+          {
+            action: 'account.password_reset_requested',
+            actorUserId: null,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    /** Checks a reset link before showing the form, so an expired one is said at once. */
+    async checkPasswordResetToken(token: string): Promise<boolean> {
+      if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return false;
+      const row = await repository.findEmailToken(sha256Hex(token), 'reset_password');
+      return row !== undefined && row.used_at === null && row.expires_at > now().toISOString();
+    },
+
+    /** Sets a new password from a reset link; ends every session of the account. */
+    async resetPassword(
+      token: string,
+      newPassword: string,
+      context: RequestContext,
+    ): Promise<void> {
+      if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw new InvalidTokenError();
+      const preview = await repository.findEmailToken(sha256Hex(token), 'reset_password');
+      const previewUser = preview ? await repository.findUserById(preview.user_id) : undefined;
+      const problem = findPasswordProblem(newPassword, { email: previewUser?.email });
+      if (problem) throw new ValidationFailed({ password: problem });
+      const passwordHash = await hashPassword(newPassword);
+      await repository.transaction(async (trx) => {
+        const { user } = await redeemToken(trx, token, 'reset_password');
+        const at = now().toISOString();
+        await repository.updateUser(trx, user.id, {
+          password_hash: passwordHash,
+          // Using the emailed link proves control of the address.
+          email_verified_at: user.email_verified_at ?? at,
+          updated_at: at,
+        });
+        const ended = await repository.deleteSessionsOfUser(trx, user.id);
+        await email.queue(trx, {
+          kind: 'password_changed',
+          to: user.email!,
+          ...emails.passwordChangedMessage(user.display_name),
+        });
+        await audit.record(
+          {
+            action: 'account.password_reset',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+            details: { sessionsEnded: ended },
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    /** Changes the password of the signed-in user after checking the current one. */
+    async changePassword(
+      actor: Actor,
+      input: { currentPassword: string; newPassword: string },
+      currentSessionId: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const user = await requireUser(actor);
+      await requirePassword(user, input.currentPassword);
+      const problem = findPasswordProblem(input.newPassword, { email: user.email });
+      if (problem) throw new ValidationFailed({ newPassword: problem });
+      const passwordHash = await hashPassword(input.newPassword);
+      await repository.transaction(async (trx) => {
+        await repository.updateUser(trx, user.id, {
+          password_hash: passwordHash,
+          updated_at: now().toISOString(),
+        });
+        const ended = await repository.deleteSessionsOfUser(trx, user.id, currentSessionId);
+        await email.queue(trx, {
+          kind: 'password_changed',
+          to: user.email!,
+          ...emails.passwordChangedMessage(user.display_name),
+        });
+        await audit.record(
+          {
+            action: 'account.password_changed',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+            details: { otherSessionsEnded: ended },
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    async updateDisplayName(
+      actor: Actor,
+      displayName: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const user = await requireUser(actor);
+      const name = displayName.trim();
+      if (name === '') throw new ValidationFailed({ displayName: 'Enter your full name' });
+      if (name.length > 100)
+        throw new ValidationFailed({ displayName: 'Full name must be 100 characters or fewer' });
+      await repository.transaction(async (trx) => {
+        await repository.updateUser(trx, user.id, {
+          display_name: name,
+          updated_at: now().toISOString(),
+        });
+        await audit.record(
+          {
+            action: 'account.name_changed',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /**
+     * Starts a change of email: a link goes to the new address, a notice to the old one. If the
+     * new address already has an account, its owner is told and nothing else happens; the page
+     * shown is the same either way.
+     */
+    async requestEmailChange(
+      actor: Actor,
+      input: { newEmail: string; password: string },
+      context: RequestContext,
+    ): Promise<void> {
+      const user = await requireUser(actor);
+      const address = normaliseEmail(input.newEmail);
+      if (!isPlausibleEmail(address)) {
+        throw new ValidationFailed({
+          newEmail: 'Enter an email address in the correct format, like name@nhs.net',
+        });
+      }
+      if (address === user.email)
+        throw new ValidationFailed({ newEmail: 'This is already your email address' });
+      await requirePassword(user, input.password, 'password');
+      await repository.transaction(async (trx) => {
+        const taken = await repository.findUserByEmail(address, trx);
+        if (taken) {
+          await email.queue(trx, {
+            kind: 'email_in_use',
+            to: address,
+            ...emails.addressAlreadyInUseMessage(),
+          });
+        } else {
+          const token = await issueToken(trx, user.id, 'change_email', address);
+          await email.queue(trx, {
+            kind: 'change_email',
+            to: address,
+            ...emails.confirmNewEmailMessage(
+              user.display_name,
+              link('/account/email/confirm', token),
+            ),
+          });
+        }
+        await email.queue(trx, {
+          kind: 'email_change_requested',
+          to: user.email!,
+          ...emails.emailChangeRequestedMessage(user.display_name),
+        });
+        await audit.record(
+          {
+            action: 'account.email_change_requested',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    async confirmEmailChange(token: string, context: RequestContext): Promise<void> {
+      await repository.transaction(async (trx) => {
+        const { row, user } = await redeemToken(trx, token, 'change_email');
+        const newEmail = row.new_email;
+        if (!newEmail || (await repository.findUserByEmail(newEmail, trx)))
+          throw new InvalidTokenError();
+        const oldEmail = user.email!;
+        const at = now().toISOString();
+        await repository.updateUser(trx, user.id, {
+          email: newEmail,
+          email_verified_at: at,
+          updated_at: at,
+        });
+        await email.queue(trx, {
+          kind: 'email_changed',
+          to: oldEmail,
+          ...emails.emailChangedMessage(user.display_name, newEmail),
+        });
+        await audit.record(
+          {
+            action: 'account.email_changed',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    /** What the account page shows. */
+    async getOverview(actor: Actor): Promise<AccountOverview> {
+      const user = await requireUser(actor);
+      const identities = await repository.findExternalIdentitiesOfUser(user.id);
+      return {
+        id: user.id,
+        email: user.email!,
+        displayName: user.display_name,
+        emailVerified: user.email_verified_at !== null,
+        twoFactorEnabled: user.totp_enabled_at !== null,
+        twoFactorRequired: requiresTwoFactor(actor),
+        unusedRecoveryCodes: await repository.countUnusedRecoveryCodes(user.id),
+        isPlatformAdmin: user.is_platform_admin === 1,
+        hasPassword: user.password_hash !== null,
+        externalIdentities: identities.map((identity) => ({
+          issuer: identity.issuer,
+          email: identity.email,
+          createdAt: identity.created_at,
+        })),
+      };
+    },
+
+    /**
+     * Begins two-factor set-up: a new secret is kept (encrypted) but not switched on until the
+     * user proves their app has it by entering a code.
+     */
+    async beginTwoFactorSetup(actor: Actor): Promise<{ secret: string; otpauthUri: string }> {
+      const user = await requireUser(actor);
+      if (user.totp_enabled_at)
+        throw new ValidationFailed({ code: 'Two-factor authentication is already on' });
+      const secret = generateTotpSecret();
+      await repository.transaction((trx) =>
+        repository.updateUser(trx, user.id, {
+          totp_secret_encrypted: encryptText(totpKey, secret),
+          updated_at: now().toISOString(),
+        }),
+      );
+      return { secret, otpauthUri: totpProvisioningUri(secret, user.email!) };
+    },
+
+    /** The pending secret again (for the set-up page after a wrong code). */
+    async pendingTwoFactorSecret(
+      actor: Actor,
+    ): Promise<{ secret: string; otpauthUri: string } | null> {
+      const user = await requireUser(actor);
+      if (user.totp_enabled_at || !user.totp_secret_encrypted) return null;
+      const secret = decryptText(totpKey, user.totp_secret_encrypted);
+      return { secret, otpauthUri: totpProvisioningUri(secret, user.email!) };
+    },
+
+    /** Switches two-factor on once the user enters a correct code; returns the recovery codes, shown once. */
+    async confirmTwoFactorSetup(
+      actor: Actor,
+      code: string,
+      context: RequestContext,
+    ): Promise<string[]> {
+      const user = await requireUser(actor);
+      if (user.totp_enabled_at || !user.totp_secret_encrypted) {
+        throw new ValidationFailed({ code: 'Start setting up two-factor authentication again' });
+      }
+      const secret = decryptText(totpKey, user.totp_secret_encrypted);
+      const step = verifyTotp(secret, code, now().getTime(), null);
+      if (step === null)
+        throw new ValidationFailed({
+          code: 'The code is not correct. Enter the 6-digit code your app shows now',
+        });
+      const codes = newRecoveryCodes();
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        await repository.updateUser(trx, user.id, {
+          totp_enabled_at: at,
+          totp_last_step: step,
+          updated_at: at,
+        });
+        await repository.replaceRecoveryCodes(trx, user.id, codes.rows, at);
+        await email.queue(trx, {
+          kind: 'two_factor_changed',
+          to: user.email!,
+          ...emails.twoFactorChangedMessage(user.display_name, true),
+        });
+        await audit.record(
+          {
+            action: 'account.two_factor_enabled',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+      return codes.plain;
+    },
+
+    /** Turns two-factor off after checking the password; refused for anyone whose role requires it. */
+    async disableTwoFactor(actor: Actor, password: string, context: RequestContext): Promise<void> {
+      const user = await requireUser(actor);
+      if (requiresTwoFactor(actor)) {
+        throw new ValidationFailed({
+          password: 'Your role requires two-factor authentication, so it cannot be turned off',
+        });
+      }
+      await requirePassword(user, password, 'password');
+      await repository.transaction(async (trx) => {
+        await repository.updateUser(trx, user.id, {
+          totp_secret_encrypted: null,
+          totp_enabled_at: null,
+          totp_last_step: null,
+          updated_at: now().toISOString(),
+        });
+        await repository.replaceRecoveryCodes(trx, user.id, [], now().toISOString());
+        await email.queue(trx, {
+          kind: 'two_factor_changed',
+          to: user.email!,
+          ...emails.twoFactorChangedMessage(user.display_name, false),
+        });
+        await audit.record(
+          {
+            action: 'account.two_factor_disabled',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    async regenerateRecoveryCodes(
+      actor: Actor,
+      password: string,
+      context: RequestContext,
+    ): Promise<string[]> {
+      const user = await requireUser(actor);
+      if (!user.totp_enabled_at)
+        throw new ValidationFailed({ password: 'Turn on two-factor authentication first' });
+      await requirePassword(user, password, 'password');
+      const codes = newRecoveryCodes();
+      await repository.transaction(async (trx) => {
+        await repository.replaceRecoveryCodes(trx, user.id, codes.rows, now().toISOString());
+        await audit.record(
+          {
+            action: 'account.recovery_codes_regenerated',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+      return codes.plain;
+    },
+
+    /** The two-factor secret of a user, for the sign-in check. */
+    decryptTotpSecret(user: UserRow): string | null {
+      return user.totp_secret_encrypted && user.totp_enabled_at
+        ? decryptText(totpKey, user.totp_secret_encrypted)
+        : null;
+    },
+
+    /** Everything Greenspace holds about the signed-in user, as one JSON document. */
+    async exportPersonalData(actor: Actor): Promise<Record<string, unknown>> {
+      const user = await requireUser(actor);
+      const [sessions, identities, tokens, auditEvents, others] = await Promise.all([
+        repository.findSessionsOfUser(user.id),
+        repository.findExternalIdentitiesOfUser(user.id),
+        repository.findEmailTokensOfUser(user.id),
+        audit.findForUser(user.id),
+        deps.collectPersonalData?.(user.id) ?? Promise.resolve({}),
+      ]);
+      return {
+        exportedAt: now().toISOString(),
+        account: {
+          id: user.id,
+          email: user.email,
+          emailVerifiedAt: user.email_verified_at,
+          displayName: user.display_name,
+          status: user.status,
+          platformAdmin: user.is_platform_admin === 1,
+          twoFactorEnabledAt: user.totp_enabled_at,
+          createdAt: user.created_at,
+          updatedAt: user.updated_at,
+        },
+        sessions: sessions.map((session) => ({
+          createdAt: session.created_at,
+          lastSeenAt: session.last_seen_at,
+          expiresAt: session.expires_at,
+          ip: session.ip,
+          userAgent: session.user_agent,
+        })),
+        singleSignOnIdentities: identities.map((identity) => ({
+          issuer: identity.issuer,
+          email: identity.email,
+          linkedAt: identity.created_at,
+        })),
+        emailLinks: tokens.map((token) => ({
+          purpose: token.purpose,
+          newEmail: token.new_email,
+          sentAt: token.created_at,
+          expiresAt: token.expires_at,
+          usedAt: token.used_at,
+        })),
+        ...others,
+        auditEvents: auditEvents.map((event) => ({
+          occurredAt: event.occurred_at,
+          action: event.action,
+          outcome: event.outcome,
+          organisationCode: event.organisation_code,
+          ip: event.ip,
+          userAgent: event.user_agent,
+        })),
+      };
+    },
+
+    /**
+     * Deletes the account: personal details are erased and sign-in becomes impossible, while what
+     * the user contributed stays, attributed to a deleted user.
+     */
+    async deleteAccount(actor: Actor, password: string, context: RequestContext): Promise<void> {
+      const user = await requireUser(actor);
+      if (user.password_hash) await requirePassword(user, password, 'password');
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        await repository.updateUser(trx, user.id, {
+          email: null,
+          email_verified_at: null,
+          display_name: 'Deleted user',
+          password_hash: null,
+          totp_secret_encrypted: null,
+          totp_enabled_at: null,
+          totp_last_step: null,
+          is_platform_admin: 0,
+          status: 'deleted',
+          deleted_at: at,
+          updated_at: at,
+        });
+        await repository.deleteSessionsOfUser(trx, user.id);
+        await repository.deleteEmailTokensOfUser(trx, user.id);
+        await repository.replaceRecoveryCodes(trx, user.id, [], at);
+        await repository.deleteExternalIdentitiesOfUser(trx, user.id);
+        await deps.onAccountDeleted?.(trx, user.id);
+        await audit.record(
+          {
+            action: 'account.deleted',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /**
+     * Creates an account from the command line (the first platform admin, for instance) and emails
+     * a link to choose a password. Returns the link too, for the operator to pass on.
+     */
+    async createAccountByOperator(input: {
+      email: string;
+      displayName: string;
+      platformAdmin: boolean;
+    }): Promise<{ userId: string; setPasswordLink: string }> {
+      const address = normaliseEmail(input.email);
+      if (!isPlausibleEmail(address))
+        throw new ValidationFailed({ email: `"${input.email}" is not an email address` });
+      if (input.displayName.trim() === '') throw new ValidationFailed({ name: 'A name is needed' });
+      return repository.transaction(async (trx) => {
+        if (await repository.findUserByEmail(address, trx))
+          throw new ValidationFailed({ email: `${address} already has an account` });
+        const id = randomUUID();
+        const at = now().toISOString();
+        await repository.insertUser(trx, {
+          id,
+          email: address,
+          displayName: input.displayName.trim(),
+          passwordHash: null,
+          emailVerifiedAt: at,
+          isPlatformAdmin: input.platformAdmin,
+          now: at,
+        });
+        const token = await issueToken(trx, id, 'reset_password', null, 24 * HOUR_MS);
+        const setPasswordLink = link('/reset-password', token);
+        await email.queue(trx, {
+          kind: 'set_password',
+          to: address,
+          ...emails.setPasswordMessage(input.displayName.trim(), setPasswordLink),
+        });
+        await audit.record(
+          {
+            action: 'admin.user_created',
+            actorUserId: null,
+            targetType: 'user',
+            targetId: id,
+            details: { platformAdmin: input.platformAdmin, by: 'command line' },
+          },
+          null,
+          trx,
+        );
+        return { userId: id, setPasswordLink };
+      });
+    },
+
+    async listUsers(
+      actor: Actor | null,
+      filters: { text?: string; page: number; pageSize: number },
+    ) {
+      assertCan(actor, 'platform.manage_users', { kind: 'platform' });
+      return repository.findUsers({
+        text: filters.text,
+        limit: filters.pageSize,
+        offset: (filters.page - 1) * filters.pageSize,
+      });
+    },
+
+    /** Disables or re-enables an account; disabling ends all its sessions at once. */
+    async setUserDisabled(
+      actor: Actor | null,
+      userId: string,
+      disabled: boolean,
+      context: RequestContext,
+    ): Promise<void> {
+      assertCan(actor, 'platform.manage_users', { kind: 'platform' });
+      if (actor!.userId === userId)
+        throw new ValidationFailed({ user: 'You cannot disable your own account' });
+      await repository.transaction(async (trx) => {
+        const user = await repository.findUserById(userId, trx);
+        if (!user || user.status === 'deleted') throw new InvalidTokenError();
+        await repository.updateUser(trx, userId, {
+          status: disabled ? 'disabled' : 'active',
+          updated_at: now().toISOString(),
+        });
+        const ended = disabled ? await repository.deleteSessionsOfUser(trx, userId) : 0;
+        await audit.record(
+          {
+            action: disabled ? 'admin.user_disabled' : 'admin.user_enabled',
+            actorUserId: actor!.userId,
+            targetType: 'user',
+            targetId: userId,
+            details: disabled ? { sessionsEnded: ended } : undefined,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    findUserById: (id: string) => repository.findUserById(id),
+    findUserByEmail: (address: string) => repository.findUserByEmail(normaliseEmail(address)),
+    countUsers: () => repository.countUsers(),
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,148 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ValidationFailed } from '../../lib/validation.ts';
+import type { Services } from '../../services.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
+import { buildPageHref, buildPagination } from '../../web/pagination.ts';
+import { optionalCode, optionalText, pageNumber, parseQuery } from '../../web/query.ts';
+import { requestContextOf } from '../../web/request-context.ts';
+import { can, organisationScope } from '../access/policy.ts';
+
+const signedIn = { config: { access: 'signed-in' as const } };
+const PAGE_SIZE = 50;
+const adminBreadcrumbs = [
+  { href: '/', text: 'Home' },
+  { href: '/admin', text: 'Admin' },
+];
+
+const isoDay = z
+  .string({ error: 'must be given once' })
+  .refine(
+    (value) => value === '' || /^\d{4}-\d{2}-\d{2}$/.test(value),
+    'must be a date written YYYY-MM-DD',
+  )
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const auditQuery = z.object({
+  actor: optionalText(254),
+  action: z
+    .string({ error: 'must be given once' })
+    .refine(
+      (value) => value === '' || /^[a-z_.]{1,60}$/.test(value),
+      'must be an action name such as auth.sign_in',
+    )
+    .transform((value) => (value === '' ? undefined : value))
+    .optional(),
+  organisation: optionalCode(/^[A-Z0-9]{2,9}$/, 'an ODS code'),
+  from: isoDay,
+  to: isoDay,
+  page: pageNumber,
+});
+
+const usersQuery = z.object({ q: optionalText(100), page: pageNumber });
+
+/** Admin pages: what needs deciding, the users of the platform and the audit log. */
+export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
+  app.get('/admin', signedIn, async (request, reply) => {
+    const actor = request.actor!;
+    const canManageSomewhere = organisationScope(actor, 'organisation.manage_members');
+    const isPlatformAdmin = can(actor, 'platform.manage_users', { kind: 'platform' });
+    if (
+      !isPlatformAdmin &&
+      canManageSomewhere.kind === 'some' &&
+      canManageSomewhere.codes.length === 0
+    ) {
+      return reply.code(403).render('errors/forbidden.njk');
+    }
+    const requests = await services.memberships.listJoinRequestsToDecide(actor);
+    return reply.render('admin/views/admin-home.njk', {
+      requests,
+      isPlatformAdmin,
+      managedOrganisations: actor.memberships.filter((membership) =>
+        can(actor, 'organisation.manage_members', {
+          kind: 'organisation',
+          code: membership.organisationCode,
+          ancestorPath: membership.ancestorPath,
+        }),
+      ),
+      emailCounts: isPlatformAdmin ? await services.email.countByStatus() : null,
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  });
+
+  app.get('/admin/users', signedIn, async (request, reply) => {
+    const query = parseQuery(usersQuery, request.query);
+    const result = await services.accounts.listUsers(request.actor, {
+      text: query.q,
+      page: query.page,
+      pageSize: PAGE_SIZE,
+    });
+    const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    return reply.render('admin/views/users.njk', {
+      query,
+      result,
+      paginationParams: buildPagination('/admin/users', { q: query.q }, query.page, pageCount),
+      breadcrumbs: adminBreadcrumbs,
+    });
+  });
+
+  for (const [path, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    app.post<{ Params: { userId: string } }>(
+      `/admin/users/:userId/${path}`,
+      signedIn,
+      async (request, reply) => {
+        if (!/^[0-9a-f-]{36}$/.test(request.params.userId)) throw new NotFoundError();
+        try {
+          await services.accounts.setUserDisabled(
+            request.actor,
+            request.params.userId,
+            disabled,
+            requestContextOf(request),
+          );
+        } catch (error) {
+          if (!(error instanceof ValidationFailed)) throw error;
+          return reply
+            .code(400)
+            .render('errors/bad-request.njk', { problems: Object.values(error.fieldErrors) });
+        }
+        return reply.redirect('/admin/users', 303);
+      },
+    );
+  }
+
+  app.get('/admin/audit', signedIn, async (request, reply) => {
+    const query = parseQuery(auditQuery, request.query);
+    const to = query.to
+      ? new Date(new Date(`${query.to}T00:00:00Z`).getTime() + 86_400_000).toISOString()
+      : undefined;
+    const result = await services.audit.listEvents(request.actor, {
+      actorEmail: query.actor,
+      action: query.action,
+      organisationCode: query.organisation,
+      from: query.from ? `${query.from}T00:00:00.000Z` : undefined,
+      to,
+      limit: PAGE_SIZE,
+      offset: (query.page - 1) * PAGE_SIZE,
+    });
+    const filters = {
+      actor: query.actor,
+      action: query.action,
+      organisation: query.organisation,
+      from: query.from,
+      to: query.to,
+    };
+    const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    return reply.render('admin/views/audit.njk', {
+      query: filters,
+      result,
+      actions: await services.audit.distinctActions(),
+      paginationParams: buildPagination('/admin/audit', filters, query.page, pageCount),
+      firstPageHref: buildPageHref('/admin/audit', filters, 1),
+      breadcrumbs: adminBreadcrumbs,
+    });
+  });
+}

@@ -1,0 +1,122 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { AuditEventRow, Database } from '../../db/schema.ts';
+import type { OrganisationScope } from '../access/policy.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface NewAuditEvent {
+  occurredAt: string;
+  actorUserId: string | null;
+  action: string;
+  outcome: 'success' | 'failure' | 'refused';
+  targetType?: string | null;
+  targetId?: string | null;
+  organisationCode?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+export interface AuditFilters {
+  actorEmail?: string;
+  action?: string;
+  organisationCode?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface AuditListItem extends AuditEventRow {
+  actor_email: string | null;
+  actor_name: string | null;
+}
+
+/** Inserts and reads only: the table refuses updates and deletes (a trigger in migration 0002). */
+export function createAuditRepository(db: Kysely<Database>) {
+  return {
+    async insert(executor: Executor, event: NewAuditEvent): Promise<void> {
+      await executor
+        .insertInto('audit_events')
+        .values({
+          occurred_at: event.occurredAt,
+          actor_user_id: event.actorUserId,
+          action: event.action,
+          outcome: event.outcome,
+          target_type: event.targetType ?? null,
+          target_id: event.targetId ?? null,
+          organisation_code: event.organisationCode ?? null,
+          ip: event.ip ?? null,
+          user_agent: event.userAgent ?? null,
+          details: event.details ? JSON.stringify(event.details) : null,
+        })
+        .execute();
+    },
+
+    /** Events within the scope: all of them, or those about organisations the reader manages. */
+    async find(
+      scope: OrganisationScope,
+      filters: AuditFilters,
+    ): Promise<{ items: AuditListItem[]; total: number }> {
+      let query = db
+        .selectFrom('audit_events as e')
+        .leftJoin('users as u', 'u.id', 'e.actor_user_id')
+        .leftJoin('organisations as o', 'o.code', 'e.organisation_code');
+      if (scope.kind === 'some') {
+        query = query.where((eb) => {
+          const conditions = [
+            eb('e.organisation_code', 'in', scope.codes.length > 0 ? scope.codes : ['-']),
+          ];
+          for (const ancestor of scope.underAncestors) {
+            conditions.push(eb('o.ancestor_path', 'like', `%/${ancestor}/%`));
+          }
+          return eb.or(conditions);
+        });
+      }
+      if (filters.actorEmail)
+        query = query.where(sql`lower(u.email)`, '=', filters.actorEmail.toLowerCase());
+      if (filters.action) query = query.where('e.action', '=', filters.action);
+      if (filters.organisationCode)
+        query = query.where('e.organisation_code', '=', filters.organisationCode);
+      if (filters.from) query = query.where('e.occurred_at', '>=', filters.from);
+      if (filters.to) query = query.where('e.occurred_at', '<', filters.to);
+      const countRow = await query
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .executeTakeFirstOrThrow();
+      const items = await query
+        .selectAll('e')
+        .select(['u.email as actor_email', 'u.display_name as actor_name'])
+        .orderBy('e.id', 'desc')
+        .limit(filters.limit)
+        .offset(filters.offset)
+        .execute();
+      return { items, total: Number(countRow.total) };
+    },
+
+    async findForActorOrTarget(userId: string): Promise<AuditEventRow[]> {
+      return db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('actor_user_id', '=', userId),
+            eb.and([eb('target_type', '=', 'user'), eb('target_id', '=', userId)]),
+          ]),
+        )
+        .orderBy('id')
+        .execute();
+    },
+
+    async distinctActions(): Promise<string[]> {
+      const rows = await db
+        .selectFrom('audit_events')
+        .select('action')
+        .distinct()
+        .orderBy('action')
+        .execute();
+      return rows.map((row) => row.action);
+    },
+  };
+}
+
+export type AuditRepository = ReturnType<typeof createAuditRepository>;

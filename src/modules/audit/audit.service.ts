@@ -1,0 +1,73 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { RequestContext } from '../../web/request-context.ts';
+import {
+  assertCan,
+  organisationScope,
+  type Actor,
+  type OrganisationScope,
+} from '../access/policy.ts';
+import type { AuditFilters, AuditRepository } from './audit.repository.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** What happened, to what, and how it ended. `details` must never hold secrets or passwords. */
+export interface AuditEvent {
+  action: string;
+  outcome?: 'success' | 'failure' | 'refused';
+  actorUserId: string | null;
+  targetType?: string;
+  targetId?: string;
+  organisationCode?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The audit log: an append-only record of authentication events, membership and role changes and
+ * admin actions — who, what, when, and from where.
+ */
+export function createAuditService(
+  repository: AuditRepository,
+  db: Kysely<Database>,
+  options: { now?: () => Date } = {},
+) {
+  const now = options.now ?? (() => new Date());
+  return {
+    /** Records an event; pass the caller's transaction so the record commits with the change. */
+    async record(
+      event: AuditEvent,
+      context: RequestContext | null,
+      executor: Executor = db,
+    ): Promise<void> {
+      await repository.insert(executor, {
+        occurredAt: now().toISOString(),
+        actorUserId: event.actorUserId,
+        action: event.action,
+        outcome: event.outcome ?? 'success',
+        targetType: event.targetType,
+        targetId: event.targetId,
+        organisationCode: event.organisationCode ?? null,
+        ip: context?.ip ?? null,
+        userAgent: context?.userAgent ?? null,
+        details: event.details ?? null,
+      });
+    },
+
+    /** Platform admins read everything; organisation and ICS admins read what concerns their organisations. */
+    async listEvents(actor: Actor | null, filters: AuditFilters) {
+      const scope: OrganisationScope =
+        actor?.isPlatformAdmin && actor.twoFactorEnabled
+          ? { kind: 'all' }
+          : organisationScope(actor, 'organisation.view_audit');
+      if (scope.kind === 'some' && scope.codes.length === 0) {
+        assertCan(actor, 'platform.view_audit', { kind: 'platform' });
+      }
+      return repository.find(scope, filters);
+    },
+
+    distinctActions: () => repository.distinctActions(),
+    findForUser: (userId: string) => repository.findForActorOrTarget(userId),
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../logger.ts';
+import type { EmailRepository, Executor } from './email.repository.ts';
+import type { MailTransport } from './mail-transport.ts';
+
+export interface EmailToSend {
+  kind: string;
+  to: string;
+  subject: string;
+  text: string;
+  headers?: Record<string, string>;
+}
+
+/** After this many failed attempts a message is marked failed and left for an operator. */
+const MAX_ATTEMPTS = 10;
+const FIRST_RETRY_SECONDS = 30;
+const LONGEST_RETRY_SECONDS = 6 * 60 * 60;
+const LEASE_SECONDS = 120;
+
+/** Seconds to wait before attempt n+1: doubling from 30 s, capped at 6 hours. */
+export function retryDelaySeconds(failedAttempts: number): number {
+  return Math.min(
+    LONGEST_RETRY_SECONDS,
+    FIRST_RETRY_SECONDS * 2 ** Math.max(0, failedAttempts - 1),
+  );
+}
+
+export interface EmailServiceOptions {
+  now?: () => Date;
+  logger?: Logger;
+}
+
+/**
+ * Email goes out from a queue in the database. Queueing happens inside the caller's transaction,
+ * so an email exists if and only if the change that caused it was committed; delivery happens
+ * afterwards, with retries, so a mail server outage loses nothing.
+ */
+export function createEmailService(
+  repository: EmailRepository,
+  transport: MailTransport,
+  options: EmailServiceOptions = {},
+) {
+  const now = options.now ?? (() => new Date());
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+
+  async function deliverDue(limit = 50): Promise<{ sent: number; failed: number }> {
+    const started = now();
+    const claimed = await repository.claimDue(
+      started.toISOString(),
+      new Date(started.getTime() + LEASE_SECONDS * 1000).toISOString(),
+      limit,
+    );
+    let sent = 0;
+    let failed = 0;
+    for (const message of claimed) {
+      try {
+        await transport.send({
+          id: message.id,
+          to: message.to_address,
+          subject: message.subject,
+          text: message.text_body,
+          headers: message.headers
+            ? (JSON.parse(message.headers) as Record<string, string>)
+            : undefined,
+        });
+        await repository.markSent(message.id, now().toISOString());
+        sent++;
+      } catch (error) {
+        failed++;
+        const attempts = message.attempts + 1;
+        const giveUp = attempts >= MAX_ATTEMPTS;
+        const next = new Date(now().getTime() + retryDelaySeconds(attempts) * 1000).toISOString();
+        const reason = error instanceof Error ? error.message : String(error);
+        await repository.markAttemptFailed(message.id, attempts, next, reason, giveUp);
+        options.logger?.warn(
+          { emailId: message.id, kind: message.kind, attempts, giveUp, reason },
+          'email delivery failed',
+        );
+      }
+    }
+    return { sent, failed };
+  }
+
+  return {
+    transportDescription: transport.description,
+
+    /** Adds a message to the queue as part of the caller's transaction. */
+    async queue(executor: Executor, email: EmailToSend): Promise<string> {
+      const id = randomUUID();
+      await repository.enqueue(
+        executor,
+        {
+          id,
+          kind: email.kind,
+          toAddress: email.to,
+          subject: email.subject,
+          textBody: email.text,
+          headers: email.headers,
+        },
+        now().toISOString(),
+      );
+      return id;
+    },
+
+    /** Sends every message that is due now. Used by the worker, and by tests to deliver at once. */
+    deliverDue,
+
+    /** Runs delivery now and then every `intervalMs`, one run at a time. */
+    startWorker(intervalMs: number): void {
+      if (timer) return;
+      const tick = () => {
+        running ??= deliverDue()
+          .catch((error: unknown) =>
+            options.logger?.error({ err: error }, 'email worker run failed'),
+          )
+          .finally(() => (running = undefined));
+      };
+      tick();
+      timer = setInterval(tick, intervalMs);
+      timer.unref();
+    },
+
+    /** Asks the worker to run soon, after a message has been queued. */
+    nudge(): void {
+      if (!timer) return;
+      setImmediate(() => {
+        running ??= deliverDue()
+          .catch((error: unknown) =>
+            options.logger?.error({ err: error }, 'email worker run failed'),
+          )
+          .finally(() => (running = undefined));
+      });
+    },
+
+    async stopWorker(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running;
+      transport.close();
+    },
+
+    countByStatus: () => repository.countByStatus(),
+    findByRecipient: (address: string) => repository.findByRecipient(address),
+  };
+}
+
+export type EmailService = ReturnType<typeof createEmailService>;

@@ -1,0 +1,292 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ValidationFailed } from '../../lib/validation.ts';
+import type { Services } from '../../services.ts';
+import { formErrorContext, formFields } from '../../web/forms.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
+import { requestContextOf } from '../../web/request-context.ts';
+import { roleDefinitions } from '../access/roles.ts';
+
+type CodeParams = { Params: { code: string } };
+type MemberParams = { Params: { code: string; userId: string } };
+type RequestParams = { Params: { code: string; requestId: string } };
+type InvitationParams = { Params: { code: string; invitationId: string } };
+
+const signedIn = { config: { access: 'signed-in' as const } };
+const codePattern = /^[A-Z0-9]{2,9}$/;
+const idPattern = /^[0-9a-f-]{36}$/;
+
+function checkCode(code: string): string {
+  if (!codePattern.test(code)) throw new NotFoundError();
+  return code;
+}
+
+function checkId(id: string): string {
+  if (!idPattern.test(id)) throw new NotFoundError();
+  return id;
+}
+
+function organisationBreadcrumbs(code: string, name: string) {
+  return [
+    { href: '/', text: 'Home' },
+    { href: '/organisations', text: 'Organisations' },
+    { href: `/organisations/${code}`, text: name },
+  ];
+}
+
+/** Joining organisations, their member lists, join requests and invitations. */
+export function registerMembershipRoutes(app: FastifyInstance, services: Services): void {
+  async function renderMembers(
+    request: FastifyRequest<CodeParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const code = checkCode(request.params.code);
+    const listing = await services.memberships.listMembers(request.actor, code);
+    return reply.code(status).render('memberships/views/members.njk', {
+      ...listing,
+      roleOptions: listing.assignableRoles.map((role) => ({
+        value: role,
+        text: roleDefinitions[role].label,
+      })),
+      breadcrumbs: organisationBreadcrumbs(code, listing.organisation.name),
+      pageTitle: `Members of ${listing.organisation.name}`,
+      ...extra,
+    });
+  }
+
+  app.get<CodeParams>('/organisations/:code/join', signedIn, async (request, reply) => {
+    const code = checkCode(request.params.code);
+    const organisation = await services.organisations.findOrganisationSummary(code);
+    if (!organisation) throw new NotFoundError();
+    const access = await services.memberships.describeAccess(request.actor, code);
+    return reply.render('memberships/views/join.njk', {
+      organisation,
+      access,
+      values: {},
+      breadcrumbs: organisationBreadcrumbs(code, organisation.name),
+    });
+  });
+
+  app.post<CodeParams>('/organisations/:code/join', signedIn, async (request, reply) => {
+    const code = checkCode(request.params.code);
+    const fields = formFields(request, ['message']);
+    try {
+      await services.memberships.requestToJoin(
+        request.actor,
+        code,
+        fields.message,
+        requestContextOf(request),
+      );
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const organisation = await services.organisations.findOrganisationSummary(code);
+      return reply.code(400).render('memberships/views/join.njk', {
+        organisation,
+        access: await services.memberships.describeAccess(request.actor, code),
+        values: fields,
+        breadcrumbs: organisationBreadcrumbs(code, organisation?.name ?? code),
+        ...formErrorContext(error.fieldErrors, ['message']),
+      });
+    }
+    return reply.redirect(`/organisations/${code}?requested=1`, 303);
+  });
+
+  app.get<CodeParams>('/organisations/:code/members', signedIn, async (request, reply) =>
+    renderMembers(request, reply),
+  );
+
+  app.post<MemberParams>(
+    '/organisations/:code/members/:userId/role',
+    signedIn,
+    async (request, reply) => {
+      const code = checkCode(request.params.code);
+      const fields = formFields(request, ['role']);
+      try {
+        await services.memberships.changeRole(
+          request.actor,
+          code,
+          checkId(request.params.userId),
+          fields.role,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderMembers(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(`/organisations/${code}/members`, 303);
+    },
+  );
+
+  app.post<MemberParams>(
+    '/organisations/:code/members/:userId/remove',
+    signedIn,
+    async (request, reply) => {
+      const code = checkCode(request.params.code);
+      try {
+        await services.memberships.removeMember(
+          request.actor,
+          code,
+          checkId(request.params.userId),
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderMembers(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(`/organisations/${code}/members`, 303);
+    },
+  );
+
+  async function renderJoinRequests(
+    request: FastifyRequest<CodeParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const code = checkCode(request.params.code);
+    const requests = await services.memberships.listJoinRequests(request.actor, code);
+    const listing = await services.memberships.listMembers(request.actor, code);
+    return reply.code(status).render('memberships/views/join-requests.njk', {
+      organisation: listing.organisation,
+      requests,
+      roleOptions: listing.assignableRoles.map((role) => ({
+        value: role,
+        text: roleDefinitions[role].label,
+      })),
+      breadcrumbs: organisationBreadcrumbs(code, listing.organisation.name),
+      ...extra,
+    });
+  }
+
+  app.get<CodeParams>('/organisations/:code/join-requests', signedIn, async (request, reply) =>
+    renderJoinRequests(request, reply),
+  );
+
+  app.post<RequestParams>(
+    '/organisations/:code/join-requests/:requestId/decision',
+    signedIn,
+    async (request, reply) => {
+      const code = checkCode(request.params.code);
+      const fields = formFields(request, ['decision', 'role', 'note']);
+      if (fields.decision !== 'approve' && fields.decision !== 'decline') {
+        return renderJoinRequests(
+          request,
+          reply,
+          formErrorContext({ decision: 'Choose whether to approve or decline the request' }),
+          400,
+        );
+      }
+      try {
+        await services.memberships.decideJoinRequest(
+          request.actor,
+          code,
+          checkId(request.params.requestId),
+          {
+            approve: fields.decision === 'approve',
+            role: fields.role || 'member',
+            note: fields.note,
+          },
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderJoinRequests(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(`/organisations/${code}/join-requests`, 303);
+    },
+  );
+
+  async function renderInvitations(
+    request: FastifyRequest<CodeParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const code = checkCode(request.params.code);
+    const invitations = await services.memberships.listInvitations(request.actor, code);
+    const listing = await services.memberships.listMembers(request.actor, code);
+    return reply.code(status).render('memberships/views/invitations.njk', {
+      organisation: listing.organisation,
+      invitations,
+      roleOptions: listing.assignableRoles.map((role) => ({
+        value: role,
+        text: roleDefinitions[role].label,
+      })),
+      values: {},
+      breadcrumbs: organisationBreadcrumbs(code, listing.organisation.name),
+      ...extra,
+    });
+  }
+
+  app.get<CodeParams>('/organisations/:code/invitations', signedIn, async (request, reply) =>
+    renderInvitations(request, reply),
+  );
+
+  app.post<CodeParams>('/organisations/:code/invitations', signedIn, async (request, reply) => {
+    const code = checkCode(request.params.code);
+    const fields = formFields(request, ['email', 'role']);
+    try {
+      await services.memberships.invite(request.actor, code, fields, requestContextOf(request));
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderInvitations(
+        request,
+        reply,
+        { values: fields, ...formErrorContext(error.fieldErrors, ['email', 'role']) },
+        400,
+      );
+    }
+    return renderInvitations(request, reply, {
+      notice: `Invitation sent to ${fields.email.trim().toLowerCase()}.`,
+    });
+  });
+
+  app.post<InvitationParams>(
+    '/organisations/:code/invitations/:invitationId/revoke',
+    signedIn,
+    async (request, reply) => {
+      const code = checkCode(request.params.code);
+      await services.memberships.revokeInvitation(
+        request.actor,
+        code,
+        checkId(request.params.invitationId),
+        requestContextOf(request),
+      );
+      return reply.redirect(`/organisations/${code}/invitations`, 303);
+    },
+  );
+
+  app.get<{ Querystring: { token?: string } }>(
+    '/invitations/accept',
+    { config: { access: 'public' } },
+    async (request, reply) => {
+      const token = typeof request.query.token === 'string' ? request.query.token : '';
+      const invitation = await services.memberships.describeInvitation(token);
+      return reply.code(invitation ? 200 : 400).render('memberships/views/accept-invitation.njk', {
+        invitation,
+        token,
+        returnTo: `/invitations/accept?token=${encodeURIComponent(token)}`,
+      });
+    },
+  );
+
+  app.post('/invitations/accept', signedIn, async (request, reply) => {
+    const fields = formFields(request, ['token']);
+    try {
+      const { organisationCode } = await services.memberships.acceptInvitation(
+        request.actor,
+        fields.token,
+        requestContextOf(request),
+      );
+      return reply.redirect(`/organisations/${organisationCode}?joined=1`, 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return reply.code(400).render('memberships/views/accept-invitation.njk', {
+        invitation: null,
+        token: fields.token,
+        problem: Object.values(error.fieldErrors)[0],
+      });
+    }
+  });
+}

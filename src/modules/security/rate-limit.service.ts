@@ -1,0 +1,87 @@
+import { sha256Hex } from '../../lib/crypto.ts';
+import type { RateLimitRepository } from './rate-limit.repository.ts';
+
+/**
+ * Limits on actions that an attacker would repeat: guessing passwords, creating accounts, sending
+ * reset emails and invitations. Fixed windows, counted per key (an address, an email, a user).
+ */
+export const rateLimitRules = {
+  signInPerAccount: { limit: 10, windowSeconds: 60 },
+  signInPerAddress: { limit: 30, windowSeconds: 60 },
+  secondFactorPerUser: { limit: 10, windowSeconds: 300 },
+  signUpPerAddress: { limit: 10, windowSeconds: 3600 },
+  passwordResetPerAccount: { limit: 5, windowSeconds: 3600 },
+  passwordResetPerAddress: { limit: 20, windowSeconds: 3600 },
+  invitationPerUser: { limit: 50, windowSeconds: 3600 },
+  joinRequestPerUser: { limit: 20, windowSeconds: 3600 },
+} as const satisfies Record<string, { limit: number; windowSeconds: number }>;
+
+export type RateLimitRule = keyof typeof rateLimitRules;
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  retryAfterSeconds: number;
+}
+
+export class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many attempts');
+  }
+}
+
+export function createRateLimitService(
+  repository: RateLimitRepository,
+  options: { now?: () => Date } = {},
+) {
+  const now = options.now ?? (() => new Date());
+
+  function windowOf(rule: RateLimitRule) {
+    const { windowSeconds } = rateLimitRules[rule];
+    const windowMs = windowSeconds * 1000;
+    const current = now().getTime();
+    const start = Math.floor(current / windowMs) * windowMs;
+    return {
+      start: new Date(start).toISOString(),
+      retryAfterSeconds: Math.ceil((start + windowMs - current) / 1000),
+    };
+  }
+
+  // Keys are hashed so the table holds no email addresses.
+  const bucketKey = (rule: RateLimitRule, key: string) => `${rule}:${sha256Hex(key.toLowerCase())}`;
+
+  return {
+    /** Counts an attempt and says whether it is within the limit. */
+    async hit(rule: RateLimitRule, key: string): Promise<RateLimitDecision> {
+      const window = windowOf(rule);
+      const hits = await repository.increment(bucketKey(rule, key), window.start);
+      return {
+        allowed: hits <= rateLimitRules[rule].limit,
+        retryAfterSeconds: window.retryAfterSeconds,
+      };
+    },
+
+    /** Counts an attempt against several limits at once; refused if any is exceeded. */
+    async hitAll(checks: [RateLimitRule, string][]): Promise<RateLimitDecision> {
+      let decision: RateLimitDecision = { allowed: true, retryAfterSeconds: 0 };
+      for (const [rule, key] of checks) {
+        const result = await this.hit(rule, key);
+        if (!result.allowed) {
+          decision = {
+            allowed: false,
+            retryAfterSeconds: Math.max(decision.retryAfterSeconds, result.retryAfterSeconds),
+          };
+        }
+      }
+      return decision;
+    },
+
+    /** Removes counters older than a day; run from time to time by the background worker. */
+    async prune(): Promise<void> {
+      await repository.deleteOlderThan(new Date(now().getTime() - 24 * 3600 * 1000).toISOString());
+    },
+  };
+}
+
+export type RateLimitService = ReturnType<typeof createRateLimitService>;

@@ -1,0 +1,219 @@
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { constantTimeEqual, deriveKey, hmacSha256, randomToken, sha256Hex } from '../lib/crypto.ts';
+import { requiresTwoFactor, type Actor } from '../modules/access/policy.ts';
+import type { Services } from '../services.ts';
+
+/**
+ * How every route says who may reach it. A route without an `access` setting cannot be registered
+ * (see `requireAccessDeclarations`), so a new route is never public by accident.
+ *
+ * - `public`: anyone; services still ask the policy module about the resource itself.
+ * - `signed-in`: a fully signed-in user (password and, if they have one, second factor).
+ * - `second-factor-pending`: someone who has given their password and now owes their code.
+ * - `development-only`: outside production only (the email outbox), and 404 in production.
+ */
+export type RouteAccess = 'public' | 'signed-in' | 'second-factor-pending' | 'development-only';
+
+export interface CurrentSession {
+  id: string;
+  userId: string;
+  complete: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+    /** Routes an admin can use before setting up the two-factor authentication their role needs. */
+    allowedBeforeTwoFactorSetup?: boolean;
+  }
+  interface FastifyRequest {
+    actor: Actor | null;
+    currentSession: CurrentSession | null;
+    csrfToken: string;
+  }
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export class CsrfError extends Error {
+  override name = 'CsrfError';
+  readonly statusCode = 403;
+}
+
+/** Cookie names: the `__Host-` prefix (Secure, no Domain, Path=/) whenever the request came over HTTPS. */
+export function cookieNames(request: FastifyRequest) {
+  const secure = request.protocol === 'https';
+  return {
+    secure,
+    session: secure ? '__Host-gs_session' : 'gs_session',
+    csrf: secure ? '__Host-gs_csrf' : 'gs_csrf',
+  };
+}
+
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+): void {
+  const names = cookieNames(request);
+  reply.setCookie(names.session, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: names.secure,
+  });
+}
+
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
+  const names = cookieNames(request);
+  reply.clearCookie(names.session, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: names.secure,
+  });
+}
+
+export function sessionTokenOf(request: FastifyRequest): string | undefined {
+  return request.cookies[cookieNames(request).session];
+}
+
+/** A local path to return to after signing in; anything else (another site, `//host`) becomes `/`. */
+export function safeReturnPath(value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    !value.startsWith('/') ||
+    value.startsWith('//') ||
+    value.startsWith('/\\')
+  )
+    return '/';
+  return value.length > 500 ? '/' : value;
+}
+
+/**
+ * Loads the session and the user behind it on every request, issues the CSRF token, enforces each
+ * route's declared access and checks the CSRF token on every state-changing request.
+ */
+export async function registerAuthentication(
+  app: FastifyInstance,
+  services: Services,
+  secretKey: string,
+): Promise<void> {
+  const csrfKey = deriveKey(secretKey, 'csrf');
+  await app.register(fastifyCookie);
+  app.decorateRequest('actor', null);
+  app.decorateRequest('currentSession', null);
+  app.decorateRequest('csrfToken', '');
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (
+      request.url.startsWith('/assets/') ||
+      request.url === '/healthz' ||
+      request.url === '/readyz'
+    )
+      return;
+    const names = cookieNames(request);
+    const resolved = await services.auth.resolveSession(request.cookies[names.session]);
+    if (resolved) {
+      const complete = resolved.session.second_factor_verified === 1;
+      request.currentSession = { id: resolved.session.id, userId: resolved.user.id, complete };
+      if (complete) {
+        request.actor = {
+          userId: resolved.user.id,
+          email: resolved.user.email ?? '',
+          displayName: resolved.user.display_name,
+          isPlatformAdmin: resolved.user.is_platform_admin === 1,
+          twoFactorEnabled: resolved.user.totp_enabled_at !== null,
+          memberships: await services.memberships.loadActorMemberships(resolved.user.id),
+          workspaceIds: [],
+        };
+      }
+    } else if (request.cookies[names.session]) {
+      clearSessionCookie(request, reply);
+    }
+
+    // The CSRF token is an HMAC of a random per-browser cookie and the session, so a token from
+    // before sign-in (or from another session) does not work after it.
+    let browserSecret = request.cookies[names.csrf];
+    if (!browserSecret || !/^[A-Za-z0-9_-]{40,60}$/.test(browserSecret)) {
+      browserSecret = randomToken(32);
+      reply.setCookie(names.csrf, browserSecret, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: names.secure,
+      });
+    }
+    request.csrfToken = hmacSha256(
+      csrfKey,
+      `${browserSecret}|${request.currentSession?.id ?? 'anonymous'}`,
+    );
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    const config = request.routeOptions.config;
+    const access = config.access;
+    if (access === undefined) return; // static assets and Fastify's own 404 route
+
+    if (UNSAFE_METHODS.has(request.method)) {
+      const body = request.body as Record<string, unknown> | undefined;
+      const submitted =
+        typeof body?._csrf === 'string' ? body._csrf : request.headers['x-csrf-token'];
+      if (typeof submitted !== 'string' || !constantTimeEqual(submitted, request.csrfToken)) {
+        throw new CsrfError('The form could not be accepted');
+      }
+    }
+
+    if (access === 'development-only') {
+      if (services.config.environment === 'production') return reply.callNotFound();
+      return;
+    }
+    if (access === 'second-factor-pending') {
+      if (!request.currentSession || request.currentSession.complete)
+        return reply.redirect('/sign-in', 303);
+      return;
+    }
+    if (access === 'signed-in') {
+      if (!request.actor) {
+        if (request.currentSession && !request.currentSession.complete)
+          return reply.redirect('/sign-in/two-factor', 303);
+        const returnTo =
+          request.method === 'GET' ? `?returnTo=${encodeURIComponent(request.url)}` : '';
+        return reply.redirect(`/sign-in${returnTo}`, 303);
+      }
+      if (
+        requiresTwoFactor(request.actor) &&
+        !request.actor.twoFactorEnabled &&
+        !config.allowedBeforeTwoFactorSetup
+      ) {
+        return reply.redirect('/account/two-factor?required=1', 303);
+      }
+    }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    // Pages for a signed-in user may hold personal data: never store them in a shared cache.
+    if (request.currentSession) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+}
+
+/** Makes every route declare its access; registering one that does not is a start-up error. */
+export function requireAccessDeclarations(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const url = route.url ?? route.path ?? '';
+    if (url.startsWith('/assets')) return;
+    const access = (route.config as { access?: RouteAccess } | undefined)?.access;
+    if (!access) {
+      throw new Error(
+        `Route ${String(route.method)} ${url} must declare config.access (see src/web/authentication.ts)`,
+      );
+    }
+  });
+}
+
+/** The session id as stored (the SHA-256 of the cookie), for "sign out everywhere else". */
+export function sessionIdOfToken(token: string): string {
+  return sha256Hex(token);
+}

@@ -1,0 +1,41 @@
+import type { FastifyRequest } from 'fastify';
+import { BadRequestError } from './http-errors.ts';
+
+/**
+ * A submitted form as plain strings. A field sent twice, or anything that is not text, is refused:
+ * our forms never do that, so it can only be tampering.
+ */
+export function formFields<const K extends string>(
+  request: FastifyRequest,
+  allowed: readonly K[],
+): Record<K, string> {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const fields = {} as Record<K, string>;
+  for (const name of allowed) {
+    const value = body[name];
+    if (value === undefined) {
+      fields[name] = '';
+    } else if (typeof value === 'string') {
+      fields[name] = value;
+    } else {
+      throw new BadRequestError([`The "${name}" field must be sent once, as text.`]);
+    }
+  }
+  return fields;
+}
+
+/** What a page needs to show the NHS error summary and the message beside each field. */
+export function formErrorContext(
+  fieldErrors: Record<string, string>,
+  fieldOrder: readonly string[] = [],
+) {
+  const ordered = [
+    ...fieldOrder.filter((field) => field in fieldErrors),
+    ...Object.keys(fieldErrors).filter((field) => !fieldOrder.includes(field)),
+  ];
+  return {
+    errors: fieldErrors,
+    errorList: ordered.map((field) => ({ text: fieldErrors[field], href: `#${field}` })),
+    pageError: ordered.length > 0,
+  };
+}
