@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type AppConfig } from '../../src/config.ts';
 import type { Dialect } from '../../src/db/database.ts';
-import { createServices, type Services } from '../../src/services.ts';
+import { createServices, type ServiceOptions, type Services } from '../../src/services.ts';
 import {
   createTestDatabase,
   type TestDatabase,
@@ -21,7 +21,10 @@ export interface TestApp {
 /** The whole application on a private database, driven through `app.inject`. */
 export async function createTestApp(
   dialect: Dialect,
-  options: TestDatabaseOptions & { configOverrides?: Partial<AppConfig> } = {},
+  options: TestDatabaseOptions & {
+    configOverrides?: Partial<AppConfig>;
+    services?: ServiceOptions;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect, options);
   const config: AppConfig = {
@@ -30,7 +33,7 @@ export async function createTestApp(
     referenceDataDir,
     ...options.configOverrides,
   };
-  const services = createServices(database.handle, config);
+  const services = createServices(database.handle, config, options.services);
   const app = await buildApp(config, services, { logger: false });
   return {
     app,
@@ -39,6 +42,7 @@ export async function createTestApp(
     config,
     async close() {
       await app.close();
+      await services.email.stopWorker();
       await database.destroy();
     },
   };

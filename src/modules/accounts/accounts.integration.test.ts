@@ -1,0 +1,451 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildUser, currentTotp, TEST_PASSWORD } from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import { sha256Hex } from '../../lib/crypto.ts';
+
+/** The last link in the last email sent to an address. */
+async function lastLinkTo(testApp: TestApp, address: string): Promise<string> {
+  const messages = await testApp.services.email.findByRecipient(address.toLowerCase());
+  const last = messages.at(-1);
+  if (!last) throw new Error(`No email to ${address}`);
+  const links = last.text_body.match(/https?:\/\/\S+/g) ?? [];
+  return links.at(-1)!;
+}
+
+function pathOf(link: string): string {
+  const url = new URL(link);
+  return `${url.pathname}${url.search}`;
+}
+
+function tokenOf(link: string): string {
+  return new URL(link).searchParams.get('token')!;
+}
+
+describe.each(testDialects)('accounts on %s', (dialect) => {
+  let testApp: TestApp;
+  let clock: Date | undefined;
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect, { services: { now: () => clock ?? new Date() } });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  beforeEach(() => {
+    clock = undefined;
+  });
+
+  const agent = () => new HttpAgent(testApp.app);
+
+  it('signs up, confirms the email from the emailed link, and signs in', async () => {
+    const browser = agent();
+    const email = `new.starter.${dialect}@example.nhs.net`;
+    const signUp = await browser.post('/sign-up', {
+      displayName: 'New Starter',
+      email,
+      password: TEST_PASSWORD,
+    });
+    expect(signUp.statusCode).toBe(200);
+    expect(signUp.body).toContain('Check your email');
+
+    const stored = await testApp.services.accounts.findUserByEmail(email);
+    expect(stored?.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(stored?.email_verified_at).toBeNull();
+
+    // Before confirming, signing in sends a new link instead.
+    const early = await browser.post('/sign-in', { email, password: TEST_PASSWORD });
+    expect(early.body).toContain('Confirm your email address');
+    expect(browser.sessionCookie()).toBeUndefined();
+
+    const link = await lastLinkTo(testApp, email);
+    const confirmPage = await browser.get(pathOf(link));
+    expect(confirmPage.body).toContain('Confirm my email address');
+    const confirmed = await browser.post('/verify-email', { token: tokenOf(link) });
+    expect(confirmed.body).toContain('Your email address is confirmed');
+
+    const reused = await browser.post('/verify-email', { token: tokenOf(link) });
+    expect(reused.statusCode).toBe(400);
+    expect(reused.body).toContain('This link cannot be used');
+
+    const signedIn = await browser.post('/sign-in', {
+      email,
+      password: TEST_PASSWORD,
+      returnTo: '/account',
+    });
+    expect(signedIn.statusCode).toBe(303);
+    expect(signedIn.headers.location).toBe('/account');
+    const account = await browser.get('/account');
+    expect(account.statusCode).toBe(200);
+    expect(account.body).toContain(email);
+    expect(account.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a weak or common password and names the field', async () => {
+    const response = await agent().post('/sign-up', {
+      displayName: 'Weak',
+      email: 'weak@example.nhs.net',
+      password: 'password1',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('There is a problem');
+    expect(response.body).toContain('href="#password"');
+    expect(response.body).toContain('one of the most common passwords');
+    const short = await agent().post('/sign-up', {
+      displayName: 'Short',
+      email: 'short@example.nhs.net',
+      password: 'abc',
+    });
+    expect(short.body).toContain('Password must be 8 characters or more');
+  });
+
+  it('does not reveal whether an email address has an account', async () => {
+    const user = await buildUser(testApp.services);
+    const existing = await agent().post('/sign-up', {
+      displayName: 'Someone',
+      email: user.email,
+      password: TEST_PASSWORD,
+    });
+    const fresh = await agent().post('/sign-up', {
+      displayName: 'Someone',
+      email: `fresh.${dialect}@example.nhs.net`,
+      password: TEST_PASSWORD,
+    });
+    expect(existing.statusCode).toBe(fresh.statusCode);
+    const normalise = (body: string, address: string) =>
+      body
+        .replace(address, 'ADDRESS')
+        .replace(/nonce="[^"]+"/g, '')
+        .replace(/name="_csrf" value="[^"]+"/g, '');
+    expect(normalise(existing.body, user.email)).toBe(
+      normalise(fresh.body, `fresh.${dialect}@example.nhs.net`),
+    );
+    expect(existing.body).toContain('Check your email');
+    // The owner is told someone tried, rather than a second account being made.
+    const owner = await testApp.services.email.findByRecipient(user.email);
+    expect(owner.at(-1)?.subject).toContain('tried to create a Greenspace account');
+
+    const wrongPassword = await agent().post('/sign-in', {
+      email: user.email,
+      password: 'not the password at all',
+    });
+    const noAccount = await agent().post('/sign-in', {
+      email: `nobody.${dialect}@example.nhs.net`,
+      password: 'not the password at all',
+    });
+    expect(wrongPassword.statusCode).toBe(400);
+    expect(noAccount.statusCode).toBe(400);
+    expect(wrongPassword.body).toContain('Enter a correct email address and password');
+    expect(noAccount.body).toContain('Enter a correct email address and password');
+
+    const resetKnown = await agent().post('/forgot-password', { email: user.email });
+    const resetUnknown = await agent().post('/forgot-password', {
+      email: `nobody.${dialect}@example.nhs.net`,
+    });
+    expect(resetKnown.statusCode).toBe(200);
+    expect(resetUnknown.statusCode).toBe(200);
+    expect(resetKnown.body).toContain('If ');
+    expect(resetUnknown.body).toContain('If ');
+  });
+
+  it('gives a new session id at sign-in, and a session replayed after sign-out fails', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await browser.get('/');
+    await signInAs(browser, user);
+    const first = browser.sessionCookie();
+    expect(first).toBeDefined();
+    await signInAs(browser, user);
+    const second = browser.sessionCookie();
+    expect(second).not.toBe(first);
+    // The old session is gone from the database, not just from the browser.
+    expect(await testApp.services.auth.resolveSession(first)).toBeNull();
+
+    const signOut = await browser.post('/sign-out');
+    expect(signOut.body).toContain('You have signed out');
+    const replay = await testApp.app.inject({
+      method: 'GET',
+      url: '/account',
+      headers: { cookie: `gs_session=${second}` },
+    });
+    expect(replay.statusCode).toBe(303);
+    expect(replay.headers.location).toBe('/sign-in?returnTo=%2Faccount');
+  });
+
+  it('refuses a POST without a CSRF token with 403', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    const response = await browser.post(
+      '/account/name',
+      { displayName: 'Changed' },
+      { csrf: false },
+    );
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain('The form has expired');
+    const forged = await browser.post(
+      '/account/name',
+      { displayName: 'Changed' },
+      { csrf: 'forged-token' },
+    );
+    expect(forged.statusCode).toBe(403);
+    expect((await testApp.services.accounts.findUserById(user.id))?.display_name).toBe(
+      user.displayName,
+    );
+  });
+
+  it('answers 20 failed sign-ins in a minute with 429, and audits every one', async () => {
+    const user = await buildUser(testApp.services);
+    clock = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 1_000);
+    const browser = agent();
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      statuses.push(
+        (
+          await browser.post('/sign-in', {
+            email: user.email,
+            password: `wrong password ${attempt}`,
+          })
+        ).statusCode,
+      );
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 400)).toBe(true);
+    expect(statuses.slice(10).every((status) => status === 429)).toBe(true);
+    const blocked = browser.lastResponse!;
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(blocked.body).toContain('Too many attempts');
+    // Even the right password is refused while the limit lasts.
+    expect(
+      (await browser.post('/sign-in', { email: user.email, password: user.password })).statusCode,
+    ).toBe(429);
+
+    const audit = await testApp.services.audit.findForUser(user.id);
+    const attempts = audit.filter(
+      (event) => event.action === 'auth.sign_in' && event.outcome !== 'success',
+    );
+    expect(attempts).toHaveLength(21);
+    expect(attempts.filter((event) => event.outcome === 'failure')).toHaveLength(10);
+    expect(attempts.filter((event) => event.outcome === 'refused')).toHaveLength(11);
+    expect(
+      attempts.every(
+        (event) => event.ip === '127.0.0.1' && event.user_agent === 'greenspace-tests',
+      ),
+    ).toBe(true);
+
+    // A minute later the account can sign in again.
+    clock = new Date(clock.getTime() + 60_000);
+    expect(
+      (await browser.post('/sign-in', { email: user.email, password: user.password })).statusCode,
+    ).toBe(303);
+  });
+
+  it('resets a forgotten password once, ending every session', async () => {
+    const user = await buildUser(testApp.services);
+    const other = agent();
+    await signInAs(other, user);
+    const browser = agent();
+    await browser.post('/forgot-password', { email: user.email });
+    const link = await lastLinkTo(testApp, user.email);
+    expect((await browser.get(pathOf(link))).body).toContain('Choose a new password');
+
+    const mismatch = await browser.post('/reset-password', {
+      token: tokenOf(link),
+      password: 'a brand new passphrase',
+      confirmPassword: 'something else',
+    });
+    expect(mismatch.body).toContain('The passwords do not match');
+    const done = await browser.post('/reset-password', {
+      token: tokenOf(link),
+      password: 'a brand new passphrase',
+      confirmPassword: 'a brand new passphrase',
+    });
+    expect(done.body).toContain('Your password has been changed');
+    expect((await other.get('/account')).statusCode).toBe(303);
+    expect((await browser.get(pathOf(link))).statusCode).toBe(400);
+    expect(
+      (await agent().post('/sign-in', { email: user.email, password: user.password })).statusCode,
+    ).toBe(400);
+    expect(
+      (await agent().post('/sign-in', { email: user.email, password: 'a brand new passphrase' }))
+        .statusCode,
+    ).toBe(303);
+  });
+
+  it('refuses an expired or tampered reset link with the same message', async () => {
+    const user = await buildUser(testApp.services);
+    await agent().post('/forgot-password', { email: user.email });
+    const link = await lastLinkTo(testApp, user.email);
+    clock = new Date(Date.now() + 61 * 60_000);
+    const expired = await agent().get(pathOf(link));
+    const tampered = await agent().get(`/reset-password?token=${tokenOf(link).slice(0, -2)}xx`);
+    expect(expired.statusCode).toBe(400);
+    expect(tampered.statusCode).toBe(400);
+    expect(expired.body).toContain('This link has expired or has already been used');
+    expect(tampered.body).toContain('This link has expired or has already been used');
+  });
+
+  it('ends a session after 30 idle minutes and after 12 hours however active', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    const start = Date.now();
+    clock = new Date(start);
+    await signInAs(browser, user);
+    clock = new Date(start + 29 * 60_000);
+    expect((await browser.get('/account')).statusCode).toBe(200);
+    clock = new Date(start + 29 * 60_000 + 31 * 60_000);
+    expect((await browser.get('/account')).statusCode).toBe(303);
+
+    clock = new Date(start);
+    await signInAs(browser, user);
+    for (let minutes = 25; minutes < 12 * 60; minutes += 25) {
+      clock = new Date(start + minutes * 60_000);
+      expect((await browser.get('/account')).statusCode, `after ${minutes} minutes`).toBe(200);
+    }
+    clock = new Date(start + 12 * 60 * 60_000 + 60_000);
+    expect((await browser.get('/account')).statusCode).toBe(303);
+  });
+
+  it('signs out every other session on request', async () => {
+    const user = await buildUser(testApp.services);
+    const laptop = agent();
+    const phone = agent();
+    await signInAs(laptop, user);
+    await signInAs(phone, user);
+    const response = await laptop.post('/account/sessions/sign-out-others');
+    expect(response.statusCode).toBe(303);
+    expect((await phone.get('/account')).statusCode).toBe(303);
+    expect((await laptop.get('/account')).statusCode).toBe(200);
+  });
+
+  it('turns on two-factor authentication, then needs a code at sign-in, refusing a replayed code', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    await browser.post('/account/two-factor/start');
+    const setup = await browser.get('/account/two-factor');
+    const secret = /data-testid="totp-secret">([A-Z2-7 ]+)</
+      .exec(setup.body)![1]!
+      .replaceAll(' ', '');
+    expect(setup.body).toContain('<svg role="img"');
+    const wrong = await browser.post('/account/two-factor/confirm', { code: '000000' });
+    expect(wrong.statusCode).toBe(400);
+    const withSecret = { ...user, totpSecret: secret };
+    const enabled = await browser.post('/account/two-factor/confirm', {
+      code: currentTotp(withSecret, -1),
+    });
+    const codes = [
+      ...enabled.body.matchAll(/<li><code>([a-z0-9]{5}-[a-z0-9]{5})<\/code><\/li>/g),
+    ].map((match) => match[1]!);
+    expect(codes).toHaveLength(10);
+
+    const next = agent();
+    const password = await next.post('/sign-in', { email: user.email, password: user.password });
+    expect(password.headers.location).toBe('/sign-in/two-factor?returnTo=%2F');
+    expect((await next.get('/account')).headers.location).toBe('/sign-in/two-factor');
+    const code = currentTotp(withSecret);
+    expect(
+      (await next.post('/sign-in/two-factor', { code, returnTo: '/account' })).statusCode,
+    ).toBe(303);
+    expect((await next.get('/account')).statusCode).toBe(200);
+
+    const replay = agent();
+    await replay.post('/sign-in', { email: user.email, password: user.password });
+    expect((await replay.post('/sign-in/two-factor', { code })).statusCode).toBe(400);
+    // A recovery code works once.
+    expect(
+      (await replay.post('/sign-in/two-factor', { code: codes[0]!, returnTo: '/account' }))
+        .statusCode,
+    ).toBe(303);
+    const again = agent();
+    await again.post('/sign-in', { email: user.email, password: user.password });
+    expect((await again.post('/sign-in/two-factor', { code: codes[0]! })).statusCode).toBe(400);
+  });
+
+  it('keeps the TOTP secret encrypted at rest', async () => {
+    const user = await buildUser(testApp.services, { twoFactor: true });
+    const stored = await testApp.services.accounts.findUserById(user.id);
+    expect(stored?.totp_secret_encrypted).toMatch(/^v1\./);
+    expect(stored?.totp_secret_encrypted).not.toContain(user.totpSecret!);
+  });
+
+  it('changes the email address only when the new address confirms it', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    const newEmail = `moved.${dialect}@example.nhs.net`;
+    const wrongPassword = await browser.post('/account/email', {
+      newEmail,
+      password: 'not my password',
+    });
+    expect(wrongPassword.statusCode).toBe(400);
+    expect(
+      (await browser.post('/account/email', { newEmail, password: user.password })).statusCode,
+    ).toBe(303);
+    expect((await testApp.services.accounts.findUserById(user.id))?.email).toBe(user.email);
+    const notice = await testApp.services.email.findByRecipient(user.email);
+    expect(notice.at(-1)?.subject).toContain('change of email address was requested');
+    const link = await lastLinkTo(testApp, newEmail);
+    expect((await agent().post('/account/email/confirm', { token: tokenOf(link) })).body).toContain(
+      'Your email address has been changed',
+    );
+    expect((await testApp.services.accounts.findUserById(user.id))?.email).toBe(newEmail);
+  });
+
+  it('downloads everything held about the user as JSON', async () => {
+    const user = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82001', role: 'member' }],
+    });
+    const browser = agent();
+    await signInAs(browser, user);
+    const response = await browser.get('/account/data');
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.headers['content-disposition']).toContain('attachment');
+    const data = response.json();
+    expect(data.account.email).toBe(user.email);
+    expect(data.memberships).toEqual([
+      expect.objectContaining({ organisationCode: 'C82001', role: 'member' }),
+    ]);
+    expect(data.sessions.length).toBeGreaterThan(0);
+    expect(
+      data.auditEvents.some((event: { action: string }) => event.action === 'auth.sign_in'),
+    ).toBe(true);
+    expect(JSON.stringify(data)).not.toContain('argon2');
+  });
+
+  it('deletes an account, keeping its audit trail attributed to a deleted user', async () => {
+    const user = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82002', role: 'editor' }],
+    });
+    const browser = agent();
+    await signInAs(browser, user);
+    const refused = await browser.post('/account/delete', { password: 'wrong' });
+    expect(refused.statusCode).toBe(400);
+    const deleted = await browser.post('/account/delete', { password: user.password });
+    expect(deleted.body).toContain('Your account has been deleted');
+    const row = await testApp.services.accounts.findUserById(user.id);
+    expect(row).toMatchObject({
+      email: null,
+      display_name: 'Deleted user',
+      password_hash: null,
+      status: 'deleted',
+    });
+    expect((await testApp.services.audit.findForUser(user.id)).length).toBeGreaterThan(2);
+    expect(
+      (await agent().post('/sign-in', { email: user.email, password: user.password })).statusCode,
+    ).toBe(400);
+    expect((await browser.get('/account')).statusCode).toBe(303);
+  });
+
+  it('stores only the hash of session tokens', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    const token = browser.sessionCookie()!;
+    const resolved = await testApp.services.auth.resolveSession(token);
+    expect(resolved?.session.id).toBe(sha256Hex(token));
+    expect(resolved?.session.id).not.toContain(token);
+  });
+});
