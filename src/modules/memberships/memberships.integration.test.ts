@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildUser, currentTotp, type TestUser } from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+
+describe.each(testDialects)('memberships on %s', (dialect) => {
+  let testApp: TestApp;
+  let clock: Date | undefined;
+  let practiceAdmin: TestUser;
+  let icsAdmin: TestUser;
+  let platformAdmin: TestUser;
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect, { services: { now: () => clock ?? new Date() } });
+    practiceAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82001', role: 'org_admin' }],
+    });
+    icsAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    platformAdmin = await buildUser(testApp.services, { platformAdmin: true });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  // A TOTP code works once, so each user signs in once and keeps their browser.
+  const browsers = new Map<string, HttpAgent>();
+  async function signedIn(user: TestUser): Promise<HttpAgent> {
+    const existing = browsers.get(user.id);
+    if (existing) return existing;
+    const agent = new HttpAgent(testApp.app);
+    await signInAs(agent, user, () => currentTotp(user));
+    browsers.set(user.id, agent);
+    return agent;
+  }
+
+  async function emailsTo(address: string) {
+    return testApp.services.email.findByRecipient(address.toLowerCase());
+  }
+
+  it('lets a user ask to join, tells the admins, and makes them a member when an admin approves', async () => {
+    const requester = await buildUser(testApp.services);
+    const browser = await signedIn(requester);
+    expect((await browser.get('/organisations/C82001/members')).statusCode).toBe(403);
+    const page = await browser.get('/organisations/C82001');
+    expect(page.body).toContain('href="/organisations/C82001/join"');
+
+    const asked = await browser.post('/organisations/C82001/join', {
+      message: 'Practice manager, leading our green group',
+    });
+    expect(asked.statusCode).toBe(303);
+    expect((await browser.follow(asked)).body).toContain('Your request has been sent');
+    const again = await browser.post('/organisations/C82001/join', { message: '' });
+    expect(again.statusCode).toBe(400);
+    expect(again.body).toContain('You have already asked to join');
+
+    for (const admin of [practiceAdmin, icsAdmin]) {
+      expect(
+        (await emailsTo(admin.email)).some((message) => message.kind === 'join_request_received'),
+      ).toBe(true);
+    }
+
+    const admin = await signedIn(practiceAdmin);
+    const requests = await admin.get('/organisations/C82001/join-requests');
+    expect(requests.statusCode).toBe(200);
+    expect(requests.body).toContain(requester.displayName);
+    const requestId = /join-requests\/([0-9a-f-]{36})\/decision/.exec(requests.body)![1]!;
+    const approved = await admin.post(`/organisations/C82001/join-requests/${requestId}/decision`, {
+      decision: 'approve',
+      role: 'member',
+      note: 'Welcome!',
+    });
+    expect(approved.statusCode).toBe(303);
+    const told = (await emailsTo(requester.email)).at(-1);
+    expect(told?.kind).toBe('join_request_approved');
+    expect(told?.text_body).toContain('Welcome!');
+
+    const members = await browser.get('/organisations/C82001/members');
+    expect(members.statusCode).toBe(200);
+    expect(members.body).toContain(requester.displayName);
+    // Members see names, not email addresses; admins see both.
+    expect(members.body).not.toContain(practiceAdmin.email);
+    expect((await admin.get('/organisations/C82001/members')).body).toContain(requester.email);
+
+    // A request cannot be decided twice.
+    const twice = await admin.post(`/organisations/C82001/join-requests/${requestId}/decision`, {
+      decision: 'decline',
+    });
+    expect(twice.statusCode).toBe(400);
+  });
+
+  it('keeps each admin to their own organisations', async () => {
+    const requester = await buildUser(testApp.services);
+    const browser = await signedIn(requester);
+    await browser.post('/organisations/C82002/join', { message: '' });
+    const practiceAdminBrowser = await signedIn(practiceAdmin);
+    // An admin of C82001 has no business with C82002's requests or members.
+    expect((await practiceAdminBrowser.get('/organisations/C82002/join-requests')).statusCode).toBe(
+      403,
+    );
+    expect((await practiceAdminBrowser.get('/organisations/C82002/members')).statusCode).toBe(403);
+
+    // The ICS admin manages every practice of the ICS.
+    const ics = await signedIn(icsAdmin);
+    const requests = await ics.get('/organisations/C82002/join-requests');
+    expect(requests.statusCode).toBe(200);
+    const requestId = /join-requests\/([0-9a-f-]{36})\/decision/.exec(requests.body)![1]!;
+    // A request id used under another organisation's address finds nothing.
+    expect(
+      (
+        await practiceAdminBrowser.post(
+          `/organisations/C82001/join-requests/${requestId}/decision`,
+          { decision: 'approve' },
+        )
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (
+        await ics.post(`/organisations/C82002/join-requests/${requestId}/decision`, {
+          decision: 'decline',
+          note: 'Not our practice',
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect((await emailsTo(requester.email)).at(-1)?.kind).toBe('join_request_declined');
+
+    // But not an organisation under another ICB: EMAS (RX9) sits under Nottingham and Nottinghamshire ICB.
+    expect((await ics.get('/organisations/RX9/members')).statusCode).toBe(403);
+  });
+
+  it('invites by email: the link works once, for the invited address, for 28 days', async () => {
+    const admin = await signedIn(practiceAdmin);
+    const invitee = await buildUser(testApp.services);
+    const sent = await admin.post('/organisations/C82001/invitations', {
+      email: invitee.email,
+      role: 'editor',
+    });
+    expect(sent.statusCode).toBe(200);
+    expect(sent.body).toContain(`Invitation sent to ${invitee.email}`);
+    const link = (await emailsTo(invitee.email)).at(-1)!.text_body.match(/https?:\/\/\S+/)![0];
+    const token = new URL(link).searchParams.get('token')!;
+
+    // Someone else who gets hold of the link cannot use it.
+    const stranger = await signedIn(await buildUser(testApp.services));
+    const wrongPerson = await stranger.post('/invitations/accept', { token });
+    expect(wrongPerson.statusCode).toBe(400);
+    expect(wrongPerson.body).toContain('sent to a different email address');
+
+    const browser = await signedIn(invitee);
+    expect((await browser.get(`/invitations/accept?token=${token}`)).body).toContain(
+      'Accept the invitation',
+    );
+    const accepted = await browser.post('/invitations/accept', { token });
+    expect(accepted.statusCode).toBe(303);
+    expect(accepted.headers.location).toBe('/organisations/C82001?joined=1');
+    const reused = await browser.post('/invitations/accept', { token });
+    expect(reused.statusCode).toBe(400);
+    expect(reused.body).toContain('has already been used');
+    expect((await admin.get('/organisations/C82001/members')).body).toMatch(
+      new RegExp(`${invitee.displayName}[\\s\\S]*?Editor`),
+    );
+
+    const late = await buildUser(testApp.services);
+    await admin.post('/organisations/C82001/invitations', { email: late.email, role: 'member' });
+    const lateToken = new URL(
+      (await emailsTo(late.email)).at(-1)!.text_body.match(/https?:\/\/\S+/)![0],
+    ).searchParams.get('token')!;
+    clock = new Date(Date.now() + 29 * 86_400_000);
+    try {
+      const expired = await new HttpAgent(testApp.app).get(
+        `/invitations/accept?token=${lateToken}`,
+      );
+      expect(expired.statusCode).toBe(400);
+      expect(expired.body).toContain('This invitation cannot be used');
+    } finally {
+      clock = undefined;
+    }
+  });
+
+  it('refuses to let an admin give a role that reaches beyond their own organisation', async () => {
+    const admin = await signedIn(practiceAdmin);
+    const member = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82001', role: 'member' }],
+    });
+    const escalation = await admin.post(`/organisations/C82001/members/${member.id}/role`, {
+      role: 'ics_admin',
+    });
+    expect(escalation.statusCode).toBe(400);
+    const icbAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'org_admin' }],
+    });
+    const icbAdminBrowser = await signedIn(icbAdmin);
+    const colleague = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'member' }],
+    });
+    // An organisation admin of the ICB itself still cannot make someone an ICS admin.
+    expect(
+      (
+        await icbAdminBrowser.post(`/organisations/QK1/members/${colleague.id}/role`, {
+          role: 'ics_admin',
+        })
+      ).statusCode,
+    ).toBe(400);
+    const ics = await signedIn(icsAdmin);
+    expect(
+      (await ics.post(`/organisations/QK1/members/${colleague.id}/role`, { role: 'ics_admin' }))
+        .statusCode,
+    ).toBe(303);
+  });
+
+  it('keeps at least one admin: the only admin cannot demote or remove themselves', async () => {
+    const soleAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82003', role: 'org_admin' }],
+    });
+    const browser = await signedIn(soleAdmin);
+    expect(
+      (await browser.post(`/organisations/C82003/members/${soleAdmin.id}/role`, { role: 'member' }))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (await browser.post(`/organisations/C82003/members/${soleAdmin.id}/remove`)).statusCode,
+    ).toBe(400);
+  });
+
+  it('makes admins set up two-factor authentication before using admin pages', async () => {
+    const admin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82005', role: 'org_admin' }],
+      twoFactor: false,
+    });
+    const browser = await signedIn(admin);
+    const redirected = await browser.get('/organisations/C82005/members');
+    expect(redirected.statusCode).toBe(303);
+    expect(redirected.headers.location).toBe('/account/two-factor?required=1');
+    expect((await browser.get('/account/two-factor?required=1')).body).toContain(
+      'Admins must use two-factor authentication',
+    );
+  });
+
+  it('records membership changes in the audit log, which each admin sees only for their organisations', async () => {
+    const member = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82001', role: 'member' }],
+    });
+    const admin = await signedIn(practiceAdmin);
+    await admin.post(`/organisations/C82001/members/${member.id}/role`, { role: 'editor' });
+    const log = await admin.get('/admin/audit?action=membership.role_changed');
+    expect(log.statusCode).toBe(200);
+    expect(log.body).toContain('membership.role_changed');
+    expect(log.body).toContain('C82001');
+    // Events of other organisations do not appear for a practice admin.
+    const other = await admin.get('/admin/audit?organisation=C82002');
+    expect(other.body).toContain('0 events');
+
+    const platform = await signedIn(platformAdmin);
+    const everything = await platform.get('/admin/audit?organisation=C82002');
+    expect(everything.body).not.toContain('>0 events<');
+
+    const plainMember = await signedIn(member);
+    expect((await plainMember.get('/admin/audit')).statusCode).toBe(403);
+    expect((await plainMember.get('/admin')).statusCode).toBe(403);
+  });
+
+  it('lets a platform admin disable an account, which ends its sessions at once', async () => {
+    const user = await buildUser(testApp.services);
+    const userBrowser = await signedIn(user);
+    const platform = await signedIn(platformAdmin);
+    expect((await platform.get(`/admin/users?q=${encodeURIComponent(user.email)}`)).body).toContain(
+      user.email,
+    );
+    expect((await platform.post(`/admin/users/${user.id}/disable`)).statusCode).toBe(303);
+    expect((await userBrowser.get('/account')).statusCode).toBe(303);
+    expect(
+      (
+        await new HttpAgent(testApp.app).post('/sign-in', {
+          email: user.email,
+          password: user.password,
+        })
+      ).statusCode,
+    ).toBe(400);
+    const events = await testApp.services.audit.findForUser(user.id);
+    expect(
+      events.some(
+        (event) =>
+          event.action === 'admin.user_disabled' && event.actor_user_id === platformAdmin.id,
+      ),
+    ).toBe(true);
+    expect((await platform.post(`/admin/users/${user.id}/enable`)).statusCode).toBe(303);
+    expect(
+      (
+        await new HttpAgent(testApp.app).post('/sign-in', {
+          email: user.email,
+          password: user.password,
+        })
+      ).statusCode,
+    ).toBe(303);
+  });
+});
