@@ -16,6 +16,7 @@ import { registerHomeRoutes } from './modules/home/home.routes.ts';
 import { registerOrganisationRoutes } from './modules/organisations/organisation.routes.ts';
 import { registerInformationRoutes } from './modules/information/information.routes.ts';
 import { registerAreaOfFocusRoutes } from './modules/areas-of-focus/area-of-focus.routes.ts';
+import { registerPrescribingRoutes } from './modules/prescribing/prescribing.routes.ts';
 import { assetsDir, ensureAssetsBuilt } from './web/assets.ts';
 import { BadRequestError, NotFoundError } from './web/http-errors.ts';
 import {
@@ -148,6 +149,7 @@ export async function buildApp(
   registerHomeRoutes(app, services);
   registerOrganisationRoutes(app, services);
   registerAreaOfFocusRoutes(app);
+  registerPrescribingRoutes(app, services);
   registerInformationRoutes(app, services);
   registerAuthRoutes(app, services);
   registerAccountRoutes(app, services);

@@ -1,0 +1,327 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputFileError } from '../../lib/csv.ts';
+import {
+  createTestDatabase,
+  testDialects,
+  type TestDatabase,
+} from '../../../test/support/test-database.ts';
+import { generateSyntheticEpd } from './epd-synthetic.ts';
+import { loadInhalerReference } from './inhaler-reference.ts';
+import { createPrescribingRepository } from './prescribing.repository.ts';
+import { createPrescribingService, type PrescribingService } from './prescribing.service.ts';
+
+const fixtureDir = path.join(import.meta.dirname, 'test-fixtures');
+const fixture = fs.readFileSync(
+  path.join(fixtureDir, 'epd_201709_bnf_chapter3_subset.csv'),
+  'utf8',
+);
+const sample2016 = fs.readFileSync(path.join(fixtureDir, 'EPD_201601_fixture_sample.csv'), 'utf8');
+const reference = loadInhalerReference();
+
+/** A minimal zip writer (deflate), enough to test the importer's zip support. */
+function makeZip(entries: { name: string; data: Buffer }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const compressed = zlib.deflateRawSync(entry.data);
+    const name = Buffer.from(entry.name);
+    const crc = zlib.crc32(entry.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(compressed.length, 18);
+    local.writeUInt32LE(entry.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(compressed.length, 20);
+    central.writeUInt32LE(entry.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, compressed);
+    centrals.push(central, name);
+    offset += local.length + name.length + compressed.length;
+  }
+  const centralSize = centrals.reduce((sum, part) => sum + part.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
+}
+
+async function problemsOf(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputFileError);
+    return (error as InputFileError).problems;
+  }
+  throw new Error('expected the import to fail');
+}
+
+describe.each(testDialects)('EPD import on %s', (dialect) => {
+  let database: TestDatabase;
+  let service: PrescribingService;
+  let workDir: string;
+  const write = (name: string, content: string | Buffer) => {
+    const file = path.join(workDir, name);
+    fs.writeFileSync(file, content);
+    return file;
+  };
+  const snapshot = async () => {
+    const db = database.handle.db;
+    const lines = await db
+      .selectFrom('epd_chapter3_lines')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const imports = await db.selectFrom('epd_imports').selectAll().orderBy('month').execute();
+    const kg = await db
+      .selectFrom('epd_measure_rollups')
+      .select(['month', 'value'])
+      .where('level', '=', 'national')
+      .where('measure_id', '=', 'inhaler-kgco2e')
+      .orderBy('month')
+      .execute();
+    return {
+      lines: Number(lines.n),
+      imports: imports.map((row) => [row.month, row.file_name, row.rows_read]),
+      kg,
+    };
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    service = createPrescribingService(
+      createPrescribingRepository(database.handle.db, dialect),
+      reference,
+    );
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-epd-test-'));
+    await service.importEpd([path.join(fixtureDir, 'epd_201709_bnf_chapter3_subset.csv')]);
+  });
+
+  afterAll(async () => {
+    await database?.destroy();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('reads a byte-order mark, CRLF line ends and quoted commas', async () => {
+    const file = write('bom-crlf.csv', `\uFEFF${sample2016.replace(/\r?\n/g, '\r\n')}`);
+    const [summary] = await service.importEpd([file]);
+    expect(summary!.months[0]).toMatchObject({
+      month: '2016-01',
+      rowsRead: 11,
+      chapter3Rows: 1,
+      practices: 1,
+    });
+    const practiceMonths = await database.handle.db
+      .selectFrom('epd_practice_months')
+      .select('practice_name')
+      .where('month', '=', '2016-01')
+      .execute();
+    expect(practiceMonths.map((row) => row.practice_name)).toEqual(['DR CHAN']);
+  });
+
+  it('refuses a month already imported, naming the file, line and column, and keeps the data', async () => {
+    const before = await snapshot();
+    const file = write('again.csv', fixture);
+    const problems = await problemsOf(service.importEpd([file]));
+    expect(problems[0]).toMatchObject({ file, line: 2, field: 'YEAR_MONTH' });
+    expect(problems[0]!.message).toMatch(/2017-09 is already imported.*--replace/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('reports a truncated file with its last line, and keeps the data', async () => {
+    const before = await snapshot();
+    const cut = fixture.slice(0, fixture.length - 60);
+    const lastLine = cut.split('\n').length;
+    const file = write('truncated.csv', cut);
+    const problems = await problemsOf(service.importEpd([file], { replace: true }));
+    expect(problems[0]).toMatchObject({ file, line: lastLine });
+    expect(problems[0]!.message).toMatch(/truncated/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('reports a truncated gzip file, and keeps the data', async () => {
+    const before = await snapshot();
+    const gz = zlib.gzipSync(Buffer.from(fixture));
+    const file = write('truncated.csv.gz', gz.subarray(0, Math.floor(gz.length / 2)));
+    const problems = await problemsOf(service.importEpd([file], { replace: true }));
+    expect(problems[0]!.file).toBe(file);
+    expect(problems[0]!.message).toMatch(/truncated|damaged/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('reports missing and renamed columns on line 1', async () => {
+    const renamed = write('renamed.csv', fixture.replace('TOTAL_QUANTITY', 'TOTAL_QTY'));
+    const problems = await problemsOf(service.importEpd([renamed], { replace: true }));
+    expect(problems[0]).toMatchObject({ file: renamed, line: 1, field: 'TOTAL_QUANTITY' });
+    expect(problems[0]!.message).toMatch(/found "TOTAL_QTY" instead/);
+    const header = fixture.split('\n')[0]!;
+    const missing = write(
+      'missing.csv',
+      fixture.replace(header, header.replace(',ACTUAL_COST', ',X')),
+    );
+    expect((await problemsOf(service.importEpd([missing], { replace: true })))[0]!.message).toMatch(
+      /ACTUAL_COST/,
+    );
+  });
+
+  it('reports non-numeric quantities with file, line and column, and keeps the data', async () => {
+    const before = await snapshot();
+    const lines = fixture.split('\n');
+    // Line 5 of the file is the fourth data row; its TOTAL_QUANTITY (26.0) becomes "twenty".
+    lines[4] = lines[4]!.replace(',13,26.0,', ',13,twenty,');
+    const file = write('non-numeric.csv', lines.join('\n'));
+    const problems = await problemsOf(service.importEpd([file], { replace: true }));
+    expect(problems[0]).toMatchObject({ file, line: 5, field: 'TOTAL_QUANTITY' });
+    expect(problems[0]!.message).toMatch(/twenty/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('replaces a month atomically with --replace, and reads gzip and zip files', async () => {
+    const gz = write('fixture.csv.gz', zlib.gzipSync(Buffer.from(fixture)));
+    const [gzSummary] = await service.importEpd([gz], { replace: true });
+    expect(gzSummary!.months[0]).toMatchObject({
+      month: '2017-09',
+      replaced: true,
+      chapter3Lines: 361,
+    });
+    const zip = write(
+      'fixture.zip',
+      makeZip([{ name: 'EPD_201709.csv', data: Buffer.from(fixture) }]),
+    );
+    const [zipSummary] = await service.importEpd([zip], { replace: true });
+    expect(zipSummary!.file).toBe(`${zip} › EPD_201709.csv`);
+    expect((await snapshot()).imports).toContainEqual(['2017-09', `${zip} › EPD_201709.csv`, 597]);
+    const brokenZip = write('broken.zip', fs.readFileSync(zip).subarray(0, 200));
+    expect(
+      (await problemsOf(service.importEpd([brokenZip], { replace: true })))[0]!.message,
+    ).toMatch(/not a complete zip file/);
+  });
+
+  it('leaves the previous data intact when an import fails half way through writing', async () => {
+    const before = await snapshot();
+    const repository = createPrescribingRepository(database.handle.db, dialect);
+    const failing = createPrescribingService(
+      {
+        ...repository,
+        async insertPracticeMeasures() {
+          throw new Error('simulated crash after the lines were written');
+        },
+      },
+      reference,
+    );
+    await expect(
+      failing.importEpd([path.join(fixtureDir, 'epd_201709_bnf_chapter3_subset.csv')], {
+        replace: true,
+      }),
+    ).rejects.toThrow(/simulated crash/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('downloads over HTTP, and refuses a download that breaks half way', async () => {
+    const body = Buffer.from(fixture.replace(/2017_09/g, '2017_10'));
+    const server = http.createServer((request, response) => {
+      if (request.url === '/broken.csv') {
+        response.writeHead(200, { 'content-length': body.length, 'content-type': 'text/csv' });
+        response.write(body.subarray(0, Math.floor(body.length / 2)));
+        setTimeout(() => response.destroy(), 20);
+        return;
+      }
+      if (request.url === '/moved.csv') {
+        response.writeHead(302, { location: '/epd.csv' });
+        response.end();
+        return;
+      }
+      if (request.url !== '/epd.csv') {
+        response.writeHead(404);
+        response.end();
+        return;
+      }
+      response.writeHead(200, { 'content-length': body.length, 'content-type': 'text/csv' });
+      response.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const broken = await problemsOf(service.importEpd([`${base}/broken.csv`]));
+      expect(broken[0]!.file).toBe(`${base}/broken.csv`);
+      expect(broken[0]!.message).toMatch(/download broke after \d+ (bytes )?of \d+/);
+      expect((await snapshot()).imports.map(([month]) => month)).not.toContain('2017-10');
+      expect((await problemsOf(service.importEpd([`${base}/missing.csv`])))[0]!.message).toMatch(
+        /404/,
+      );
+
+      const [summary] = await service.importEpd([`${base}/moved.csv`]);
+      expect(summary!.months[0]).toMatchObject({
+        month: '2017-10',
+        chapter3Lines: 361,
+        practices: 4,
+      });
+      // No temporary download is left behind.
+      expect(
+        fs
+          .readdirSync(os.tmpdir())
+          .filter((name) => name.startsWith('greenspace-epd-') && name !== path.basename(workDir)),
+      ).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('imports synthetic files of both ICB-era layouts, rolling up to ICB and region', async () => {
+    for (const [layout, month] of [
+      ['epd-icb', '2024-01'],
+      ['epd-snomed', '2024-02'],
+    ] as const) {
+      const file = path.join(workDir, `${layout}.csv`);
+      await generateSyntheticEpd({
+        file,
+        layout,
+        months: [month],
+        rowsPerMonth: 20_000,
+        practices: 150,
+        seed: 7,
+      });
+      const [summary] = await service.importEpd([file]);
+      expect(summary!.months[0]).toMatchObject({ month, rowsRead: 20_000 });
+      expect(summary!.months[0]!.unclassified).toEqual([]);
+      const icbs = await service.exportMeasure({
+        measureId: 'inhaler-kgco2e',
+        level: 'icb',
+        month,
+      });
+      expect(icbs.map((row) => row.code)).toContain('QK1');
+      // LLR practices take their PCN from the organisation reference data.
+      const pcns = await service.exportMeasure({
+        measureId: 'mdi-share-non-salbutamol',
+        level: 'pcn',
+        month,
+      });
+      expect(pcns.length).toBeGreaterThan(0);
+      const perPatient = await service.exportMeasure({
+        measureId: 'inhaler-kgco2e-per-1000-patients',
+        level: 'icb',
+        code: 'QK1',
+        month,
+      });
+      expect(perPatient[0]!.denominator).toBeGreaterThan(100_000);
+    }
+  });
+});
