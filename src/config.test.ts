@@ -28,6 +28,16 @@ describe('loadConfig', () => {
       trustProxy: false,
       shutdownTimeoutMs: 10_000,
       referenceDataDir: path.join(projectRoot, 'data', 'reference'),
+      publicUrl: 'http://localhost:3000',
+      secretKey: undefined,
+      session: { idleTimeoutMinutes: 30, absoluteTimeoutHours: 12 },
+      email: {
+        smtpUrl: undefined,
+        from: 'Greenspace <no-reply@greenspace.invalid>',
+        outboxDir: path.join(projectRoot, 'var', 'outbox'),
+        workerIntervalMs: 5000,
+      },
+      oidc: undefined,
     });
   });
 
@@ -54,6 +64,18 @@ describe('loadConfig', () => {
       TRUST_PROXY: 'true',
       SHUTDOWN_TIMEOUT_MS: '2500',
       REFERENCE_DATA_DIR: '/srv/reference',
+      PUBLIC_URL: 'https://greenspace.example.nhs.uk/',
+      SECRET_KEY: 'a'.repeat(40),
+      SESSION_IDLE_TIMEOUT_MINUTES: '15',
+      SESSION_ABSOLUTE_TIMEOUT_HOURS: '8',
+      SMTP_URL: 'smtp://mailer:pw@mail.example:587',
+      MAIL_FROM: 'Greenspace <greenspace@example.nhs.uk>',
+      OUTBOX_DIR: '/srv/outbox',
+      EMAIL_WORKER_INTERVAL_MS: '1000',
+      OIDC_ISSUER: 'https://login.example.nhs.uk/tenant/v2.0',
+      OIDC_CLIENT_ID: 'greenspace',
+      OIDC_CLIENT_SECRET: 'client-secret',
+      OIDC_DISPLAY_NAME: 'NHSmail',
     });
     expect(config).toEqual({
       environment: 'production',
@@ -68,7 +90,38 @@ describe('loadConfig', () => {
       trustProxy: true,
       shutdownTimeoutMs: 2500,
       referenceDataDir: '/srv/reference',
+      publicUrl: 'https://greenspace.example.nhs.uk',
+      secretKey: 'a'.repeat(40),
+      session: { idleTimeoutMinutes: 15, absoluteTimeoutHours: 8 },
+      email: {
+        smtpUrl: 'smtp://mailer:pw@mail.example:587',
+        from: 'Greenspace <greenspace@example.nhs.uk>',
+        outboxDir: '/srv/outbox',
+        workerIntervalMs: 1000,
+      },
+      oidc: {
+        issuer: 'https://login.example.nhs.uk/tenant/v2.0',
+        clientId: 'greenspace',
+        clientSecret: 'client-secret',
+        displayName: 'NHSmail',
+        allowHttp: false,
+      },
     });
+  });
+
+  it('refuses to start in production without a secret key', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /SECRET_KEY must be set in production/,
+    );
+  });
+
+  it('refuses half a single sign-on configuration, and http issuers in production', () => {
+    expect(() => loadConfig({ OIDC_ISSUER: 'https://login.example' })).toThrow(
+      /OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET/,
+    );
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'b'.repeat(32), OIDC_ALLOW_HTTP: 'true' }),
+    ).toThrow(/OIDC_ALLOW_HTTP cannot be used in production/);
   });
 
   it('puts the default SQLite file under the data directory that was given', () => {

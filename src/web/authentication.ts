@@ -21,9 +21,29 @@ export interface CurrentSession {
   complete: boolean;
 }
 
+/**
+ * Who a signed-in route is for, so the access tests know who must be refused: `self` (your own
+ * account), `any-user` (anyone signed in may do it, e.g. ask to join), `organisation-member`,
+ * `organisation-admin` and `platform-admin`.
+ */
+export type RouteAudience =
+  'self' | 'any-user' | 'organisation-member' | 'organisation-admin' | 'platform-admin';
+
+export interface RouteTableEntry {
+  method: string;
+  url: string;
+  access: RouteAccess;
+  audience: RouteAudience | undefined;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its declared access, for the generated access tests. */
+    routeTable: RouteTableEntry[];
+  }
   interface FastifyContextConfig {
     access?: RouteAccess;
+    audience?: RouteAudience;
     /** Routes an admin can use before setting up the two-factor authentication their role needs. */
     allowedBeforeTwoFactorSetup?: boolean;
   }
@@ -199,16 +219,30 @@ export async function registerAuthentication(
   });
 }
 
-/** Makes every route declare its access; registering one that does not is a start-up error. */
+/**
+ * Makes every route declare its access (and, when signed-in, its audience); registering one that
+ * does not is a start-up error. Records each route in `app.routeTable`.
+ */
 export function requireAccessDeclarations(app: FastifyInstance): void {
+  const table: RouteTableEntry[] = [];
+  app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path ?? '';
     if (url.startsWith('/assets')) return;
-    const access = (route.config as { access?: RouteAccess } | undefined)?.access;
-    if (!access) {
+    const config = route.config as { access?: RouteAccess; audience?: RouteAudience } | undefined;
+    if (!config?.access) {
       throw new Error(
         `Route ${String(route.method)} ${url} must declare config.access (see src/web/authentication.ts)`,
       );
+    }
+    if (config.access === 'signed-in' && !config.audience) {
+      throw new Error(
+        `Signed-in route ${String(route.method)} ${url} must declare config.audience (see src/web/authentication.ts)`,
+      );
+    }
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      table.push({ method, url, access: config.access, audience: config.audience });
     }
   });
 }

@@ -11,10 +11,14 @@ import { InvalidTokenError } from './account.service.ts';
 import { invalidLinkPage } from './auth.routes.ts';
 import { commonPasswordCount, MINIMUM_PASSWORD_LENGTH } from './password.ts';
 
-const signedIn = { config: { access: 'signed-in' as const } };
+const signedIn = { config: { access: 'signed-in' as const, audience: 'self' as const } };
 /** Pages an admin must still reach to set up the second factor their role requires. */
 const signedInBeforeTwoFactor = {
-  config: { access: 'signed-in' as const, allowedBeforeTwoFactorSetup: true },
+  config: {
+    access: 'signed-in' as const,
+    audience: 'self' as const,
+    allowedBeforeTwoFactorSetup: true,
+  },
 };
 
 const accountBreadcrumbs = [

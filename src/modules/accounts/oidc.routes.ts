@@ -55,8 +55,10 @@ export function registerSingleSignOnRoutes(app: FastifyInstance, services: Servi
     async (request, reply) => start(request, reply, safeReturnPath(request.query.returnTo)),
   );
 
-  app.get('/account/sso/link', { config: { access: 'signed-in' } }, async (request, reply) =>
-    start(request, reply, '/account', request.actor!.userId),
+  app.get(
+    '/account/sso/link',
+    { config: { access: 'signed-in', audience: 'self' } },
+    async (request, reply) => start(request, reply, '/account', request.actor!.userId),
   );
 
   app.get('/auth/oidc/callback', { config: { access: 'public' } }, async (request, reply) => {

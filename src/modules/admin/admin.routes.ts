@@ -8,7 +8,12 @@ import { optionalCode, optionalText, pageNumber, parseQuery } from '../../web/qu
 import { requestContextOf } from '../../web/request-context.ts';
 import { can, organisationScope } from '../access/policy.ts';
 
-const signedIn = { config: { access: 'signed-in' as const } };
+const organisationAdmin = {
+  config: { access: 'signed-in' as const, audience: 'organisation-admin' as const },
+};
+const platformAdmin = {
+  config: { access: 'signed-in' as const, audience: 'platform-admin' as const },
+};
 const PAGE_SIZE = 50;
 const adminBreadcrumbs = [
   { href: '/', text: 'Home' },
@@ -44,7 +49,7 @@ const usersQuery = z.object({ q: optionalText(100), page: pageNumber });
 
 /** Admin pages: what needs deciding, the users of the platform and the audit log. */
 export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
-  app.get('/admin', signedIn, async (request, reply) => {
+  app.get('/admin', organisationAdmin, async (request, reply) => {
     const actor = request.actor!;
     const canManageSomewhere = organisationScope(actor, 'organisation.manage_members');
     const isPlatformAdmin = can(actor, 'platform.manage_users', { kind: 'platform' });
@@ -71,7 +76,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     });
   });
 
-  app.get('/admin/users', signedIn, async (request, reply) => {
+  app.get('/admin/users', platformAdmin, async (request, reply) => {
     const query = parseQuery(usersQuery, request.query);
     const result = await services.accounts.listUsers(request.actor, {
       text: query.q,
@@ -93,7 +98,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
   ] as const) {
     app.post<{ Params: { userId: string } }>(
       `/admin/users/:userId/${path}`,
-      signedIn,
+      platformAdmin,
       async (request, reply) => {
         if (!/^[0-9a-f-]{36}$/.test(request.params.userId)) throw new NotFoundError();
         try {
@@ -114,7 +119,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     );
   }
 
-  app.get('/admin/audit', signedIn, async (request, reply) => {
+  app.get('/admin/audit', organisationAdmin, async (request, reply) => {
     const query = parseQuery(auditQuery, request.query);
     const to = query.to
       ? new Date(new Date(`${query.to}T00:00:00Z`).getTime() + 86_400_000).toISOString()

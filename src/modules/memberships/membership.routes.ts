@@ -11,7 +11,13 @@ type MemberParams = { Params: { code: string; userId: string } };
 type RequestParams = { Params: { code: string; requestId: string } };
 type InvitationParams = { Params: { code: string; invitationId: string } };
 
-const signedIn = { config: { access: 'signed-in' as const } };
+const anyUser = { config: { access: 'signed-in' as const, audience: 'any-user' as const } };
+const organisationMember = {
+  config: { access: 'signed-in' as const, audience: 'organisation-member' as const },
+};
+const organisationAdmin = {
+  config: { access: 'signed-in' as const, audience: 'organisation-admin' as const },
+};
 const codePattern = /^[A-Z0-9]{2,9}$/;
 const idPattern = /^[0-9a-f-]{36}$/;
 
@@ -55,7 +61,7 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     });
   }
 
-  app.get<CodeParams>('/organisations/:code/join', signedIn, async (request, reply) => {
+  app.get<CodeParams>('/organisations/:code/join', anyUser, async (request, reply) => {
     const code = checkCode(request.params.code);
     const organisation = await services.organisations.findOrganisationSummary(code);
     if (!organisation) throw new NotFoundError();
@@ -68,7 +74,7 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     });
   });
 
-  app.post<CodeParams>('/organisations/:code/join', signedIn, async (request, reply) => {
+  app.post<CodeParams>('/organisations/:code/join', anyUser, async (request, reply) => {
     const code = checkCode(request.params.code);
     const fields = formFields(request, ['message']);
     try {
@@ -92,13 +98,13 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     return reply.redirect(`/organisations/${code}?requested=1`, 303);
   });
 
-  app.get<CodeParams>('/organisations/:code/members', signedIn, async (request, reply) =>
+  app.get<CodeParams>('/organisations/:code/members', organisationMember, async (request, reply) =>
     renderMembers(request, reply),
   );
 
   app.post<MemberParams>(
     '/organisations/:code/members/:userId/role',
-    signedIn,
+    organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
       const fields = formFields(request, ['role']);
@@ -120,7 +126,7 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
 
   app.post<MemberParams>(
     '/organisations/:code/members/:userId/remove',
-    signedIn,
+    organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
       try {
@@ -159,13 +165,15 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     });
   }
 
-  app.get<CodeParams>('/organisations/:code/join-requests', signedIn, async (request, reply) =>
-    renderJoinRequests(request, reply),
+  app.get<CodeParams>(
+    '/organisations/:code/join-requests',
+    organisationAdmin,
+    async (request, reply) => renderJoinRequests(request, reply),
   );
 
   app.post<RequestParams>(
     '/organisations/:code/join-requests/:requestId/decision',
-    signedIn,
+    organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
       const fields = formFields(request, ['decision', 'role', 'note']);
@@ -219,32 +227,38 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     });
   }
 
-  app.get<CodeParams>('/organisations/:code/invitations', signedIn, async (request, reply) =>
-    renderInvitations(request, reply),
+  app.get<CodeParams>(
+    '/organisations/:code/invitations',
+    organisationAdmin,
+    async (request, reply) => renderInvitations(request, reply),
   );
 
-  app.post<CodeParams>('/organisations/:code/invitations', signedIn, async (request, reply) => {
-    const code = checkCode(request.params.code);
-    const fields = formFields(request, ['email', 'role']);
-    try {
-      await services.memberships.invite(request.actor, code, fields, requestContextOf(request));
-    } catch (error) {
-      if (!(error instanceof ValidationFailed)) throw error;
-      return renderInvitations(
-        request,
-        reply,
-        { values: fields, ...formErrorContext(error.fieldErrors, ['email', 'role']) },
-        400,
-      );
-    }
-    return renderInvitations(request, reply, {
-      notice: `Invitation sent to ${fields.email.trim().toLowerCase()}.`,
-    });
-  });
+  app.post<CodeParams>(
+    '/organisations/:code/invitations',
+    organisationAdmin,
+    async (request, reply) => {
+      const code = checkCode(request.params.code);
+      const fields = formFields(request, ['email', 'role']);
+      try {
+        await services.memberships.invite(request.actor, code, fields, requestContextOf(request));
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderInvitations(
+          request,
+          reply,
+          { values: fields, ...formErrorContext(error.fieldErrors, ['email', 'role']) },
+          400,
+        );
+      }
+      return renderInvitations(request, reply, {
+        notice: `Invitation sent to ${fields.email.trim().toLowerCase()}.`,
+      });
+    },
+  );
 
   app.post<InvitationParams>(
     '/organisations/:code/invitations/:invitationId/revoke',
-    signedIn,
+    organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
       await services.memberships.revokeInvitation(
@@ -271,7 +285,7 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     },
   );
 
-  app.post('/invitations/accept', signedIn, async (request, reply) => {
+  app.post('/invitations/accept', anyUser, async (request, reply) => {
     const fields = formFields(request, ['token']);
     try {
       const { organisationCode } = await services.memberships.acceptInvitation(

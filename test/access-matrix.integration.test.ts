@@ -1,0 +1,196 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteTableEntry } from '../src/web/authentication.ts';
+import { actorFor, buildUser, currentTotp, type TestUser } from './support/factories.ts';
+import { HttpAgent, signInAs } from './support/http-agent.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+import { testDialects } from './support/test-database.ts';
+
+/**
+ * Generated from the route table: every route that needs a signed-in user, and every route that
+ * changes state, is tried by people who must be refused — an anonymous visitor, someone with the
+ * wrong role, someone from another organisation — and must answer with a redirect to sign in, 403
+ * or 404, changing nothing. A route added later is covered without touching this file; one with a
+ * path parameter this file has no example for fails until one is added below.
+ */
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const TARGET_ORGANISATION = 'C82001';
+
+/** Plausible form fields, so a refusal cannot come from a validation error instead of the policy. */
+const plausibleFields: Record<string, string> = {
+  role: 'member',
+  decision: 'approve',
+  note: 'note',
+  email: 'someone.new@example.nhs.net',
+  message: 'Please let me join',
+  displayName: 'Changed Name',
+  newEmail: 'changed@example.nhs.net',
+  password: 'Correct horse battery staple 42',
+  currentPassword: 'Correct horse battery staple 42',
+  newPassword: 'Another long passphrase 99',
+  confirmPassword: 'Another long passphrase 99',
+  code: '123456',
+};
+
+function isRefusal(response: LightMyRequestResponse): boolean {
+  if (response.statusCode === 403 || response.statusCode === 404) return true;
+  return response.statusCode === 303 && String(response.headers.location).startsWith('/sign-in');
+}
+
+describe.each(testDialects)('access to every route on %s', (dialect) => {
+  let testApp: TestApp;
+  let routes: RouteTableEntry[];
+  let params: Record<string, string>;
+  const people: Record<string, TestUser> = {};
+  const browsers: Record<string, HttpAgent> = {};
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+    routes = testApp.app.routeTable;
+    const { services } = testApp;
+    people.admin = await buildUser(services, {
+      memberships: [{ organisationCode: TARGET_ORGANISATION, role: 'org_admin' }],
+    });
+    people.member = await buildUser(services, {
+      memberships: [{ organisationCode: TARGET_ORGANISATION, role: 'member' }],
+    });
+    people.outsider = await buildUser(services);
+    people.otherAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: 'C82002', role: 'org_admin' }],
+    });
+    people.platformAdmin = await buildUser(services, { platformAdmin: true });
+    people.requester = await buildUser(services);
+    const context = { ip: '127.0.0.1', userAgent: 'matrix' };
+    await services.memberships.requestToJoin(
+      await actorFor(services, people.requester.id),
+      TARGET_ORGANISATION,
+      'hello',
+      context,
+    );
+    const adminActor = await actorFor(services, people.admin.id);
+    await services.memberships.invite(
+      adminActor,
+      TARGET_ORGANISATION,
+      { email: 'invited@example.nhs.net', role: 'member' },
+      context,
+    );
+    const [pending] = await services.memberships.listJoinRequests(adminActor, TARGET_ORGANISATION);
+    const [invitation] = await services.memberships.listInvitations(
+      adminActor,
+      TARGET_ORGANISATION,
+    );
+    params = {
+      code: TARGET_ORGANISATION,
+      userId: people.member.id,
+      requestId: pending!.id,
+      invitationId: invitation!.id,
+    };
+
+    browsers.anonymous = new HttpAgent(testApp.app);
+    await browsers.anonymous.get('/');
+    for (const name of ['admin', 'member', 'outsider', 'otherAdmin', 'platformAdmin'] as const) {
+      const person = people[name]!;
+      browsers[name] = new HttpAgent(testApp.app);
+      await signInAs(browsers[name]!, person, () => currentTotp(person));
+    }
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  function concreteUrl(route: RouteTableEntry): string {
+    return route.url.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
+      const value = params[name];
+      if (!value)
+        throw new Error(
+          `No example value for :${name} in ${route.url}: add one to the access matrix`,
+        );
+      return value;
+    });
+  }
+
+  async function attempt(
+    browser: HttpAgent,
+    route: RouteTableEntry,
+    options: { csrf?: boolean } = {},
+  ) {
+    const url = concreteUrl(route);
+    if (route.method === 'GET') return browser.get(url);
+    return browser.post(url, plausibleFields, { csrf: options.csrf ?? true });
+  }
+
+  /** Who must be refused by a route, given its declared audience. */
+  function mustRefuse(route: RouteTableEntry): string[] {
+    const hasOrganisation = route.url.includes(':code');
+    switch (route.audience) {
+      case 'self':
+      case 'any-user':
+        return ['anonymous'];
+      case 'organisation-member':
+        return ['anonymous', 'outsider', ...(hasOrganisation ? ['otherAdmin'] : [])];
+      case 'organisation-admin':
+        return ['anonymous', 'member', ...(hasOrganisation ? ['otherAdmin'] : [])];
+      case 'platform-admin':
+        return ['anonymous', 'member', 'admin'];
+      default:
+        return [];
+    }
+  }
+
+  it('has a route table that declares every signed-in route with its audience', () => {
+    expect(routes.length).toBeGreaterThan(30);
+    for (const route of routes.filter((entry) => entry.access === 'signed-in')) {
+      expect(route.audience, `${route.method} ${route.url}`).toBeDefined();
+    }
+  });
+
+  it('refuses anonymous, wrong-role and other-organisation users on every signed-in route', async () => {
+    const checked: string[] = [];
+    for (const route of routes.filter((entry) => entry.access === 'signed-in')) {
+      for (const who of mustRefuse(route)) {
+        const response = await attempt(browsers[who]!, route);
+        expect(
+          isRefusal(response),
+          `${who} → ${route.method} ${route.url} answered ${response.statusCode}`,
+        ).toBe(true);
+        if (who === 'anonymous')
+          expect(response.statusCode, `${route.method} ${route.url}`).toBe(303);
+        checked.push(`${who} ${route.method} ${route.url}`);
+      }
+    }
+    expect(checked.length).toBeGreaterThan(40);
+  });
+
+  it('refuses every state-changing request that lacks the CSRF token, even from someone allowed', async () => {
+    const unsafe = routes.filter((entry) => UNSAFE.has(entry.method));
+    expect(unsafe.length).toBeGreaterThan(15);
+    for (const route of unsafe) {
+      const who = route.access === 'signed-in' ? 'platformAdmin' : 'anonymous';
+      const response = await attempt(browsers[who]!, route, { csrf: false });
+      expect(response.statusCode, `${route.method} ${route.url}`).toBe(403);
+      expect(response.body, `${route.method} ${route.url}`).toContain('The form has expired');
+    }
+  });
+
+  it('changed nothing while refusing', async () => {
+    const { services } = testApp;
+    const adminActor = await actorFor(services, people.admin.id);
+    const members = await services.memberships.listMembers(adminActor, TARGET_ORGANISATION);
+    expect(members.members.find((member) => member.userId === people.member.id)?.role).toBe(
+      'member',
+    );
+    expect(
+      await services.memberships.listJoinRequests(adminActor, TARGET_ORGANISATION),
+    ).toHaveLength(1);
+    expect(
+      (await services.memberships.listInvitations(adminActor, TARGET_ORGANISATION))[0]?.state,
+    ).toBe('open');
+    for (const name of ['admin', 'member', 'outsider', 'platformAdmin'] as const) {
+      const user = await services.accounts.findUserById(people[name]!.id);
+      expect(user?.status, name).toBe('active');
+      expect(user?.display_name, name).toBe(people[name]!.displayName);
+    }
+  });
+});
