@@ -68,7 +68,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       'hello',
       context,
     );
-    const adminActor = await actorFor(services, people.admin.id);
+    const adminActor = await actorFor(services, people.admin!.id);
     await services.memberships.invite(
       adminActor,
       TARGET_ORGANISATION,
@@ -176,9 +176,9 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
 
   it('changed nothing while refusing', async () => {
     const { services } = testApp;
-    const adminActor = await actorFor(services, people.admin.id);
+    const adminActor = await actorFor(services, people.admin!.id);
     const members = await services.memberships.listMembers(adminActor, TARGET_ORGANISATION);
-    expect(members.members.find((member) => member.userId === people.member.id)?.role).toBe(
+    expect(members.members.find((member) => member.userId === people.member!.id)?.role).toBe(
       'member',
     );
     expect(
