@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type AppConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
 import type { Dialect } from '../../src/db/database.ts';
 import { createServices, type ServiceOptions, type Services } from '../../src/services.ts';
 import {
@@ -34,7 +35,7 @@ export async function createTestApp(
     ...options.configOverrides,
   };
   const services = createServices(database.handle, config, options.services);
-  const app = await buildApp(config, services, { logger: false });
+  const app = await buildApp(config, services, { logger: options.logger ?? false });
   return {
     app,
     services,
