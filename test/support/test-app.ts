@@ -25,6 +25,8 @@ export async function createTestApp(
   options: TestDatabaseOptions & {
     configOverrides?: Partial<AppConfig>;
     services?: ServiceOptions;
+    /** A logger to capture what the app logs; silent by default. */
+    logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect, options);
