@@ -283,9 +283,13 @@ export async function scanEpdFile(
            WHERE ym = $ym AND practice IS NOT NULL ORDER BY practice, bnf`,
           { ym: key },
         );
+        // Ask for the next chunk before handing this one over, so the engine reads while the
+        // caller writes to the app database.
+        let next = result.fetchChunk();
         for (;;) {
-          const chunk = await result.fetchChunk();
+          const chunk = await next;
           if (!chunk || chunk.rowCount === 0) break;
+          next = result.fetchChunk();
           const [practices, bnfs, items, quantities, costs, nics] = chunk.getColumns() as [
             string[],
             string[],

@@ -26,12 +26,54 @@ export interface PracticeHierarchyRow {
   registered_patients: number | null;
 }
 
+/** Column order of the tuples given to `insertLineTuples`. */
+export const lineColumns = [
+  'month',
+  'practice_code',
+  'bnf_code',
+  'items',
+  'quantity',
+  'actual_cost',
+  'nic',
+  'inhalers',
+  'kgco2e',
+  'quantity_rule',
+] as const satisfies readonly (keyof EpdChapter3LinesTable)[];
+
 /** Every query of the prescribing module. SQL only: callers decide what to ask and why. */
 export function createPrescribingRepository(db: Kysely<Database>, dialect: Dialect) {
   /**
    * Inserts many rows with one prepared statement text per batch. Building each batch through the
    * query builder costs more than the insert itself at national scale, so the SQL is written once.
    */
+  /** Like insertMany, for rows already laid out as value arrays in column order. */
+  async function insertTuples(
+    trx: Executor,
+    table: keyof Database & string,
+    columns: readonly string[],
+    tuples: readonly unknown[][],
+  ): Promise<void> {
+    const perInsert = Math.max(
+      1,
+      Math.floor((dialect === 'postgres' ? 30_000 : 30_000) / columns.length),
+    );
+    for (let start = 0; start < tuples.length; start += perInsert) {
+      const batch = tuples.slice(start, start + perInsert);
+      const parameters: unknown[] = [];
+      const groups: string[] = [];
+      for (const tuple of batch) {
+        const placeholders: string[] = [];
+        for (const value of tuple) {
+          parameters.push(value);
+          placeholders.push(dialect === 'postgres' ? `$${parameters.length}` : '?');
+        }
+        groups.push(`(${placeholders.join(',')})`);
+      }
+      const text = `insert into ${table} (${columns.join(',')}) values ${groups.join(',')}`;
+      await trx.executeQuery(CompiledQuery.raw(text, parameters));
+    }
+  }
+
   async function insertMany<T extends object>(
     trx: Executor,
     table: keyof Database & string,
@@ -144,6 +186,11 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
         ],
         rows,
       );
+    },
+
+    /** Chapter 3 lines as value arrays in `lineColumns` order: the import's hot path. */
+    async insertLineTuples(trx: Executor, tuples: readonly unknown[][]): Promise<void> {
+      await insertTuples(trx, 'epd_chapter3_lines', lineColumns, tuples);
     },
 
     async insertLines(trx: Executor, rows: readonly EpdChapter3LinesTable[]): Promise<void> {

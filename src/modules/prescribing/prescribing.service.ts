@@ -1,6 +1,5 @@
 import { InputFileError } from '../../lib/csv.ts';
 import type {
-  EpdChapter3LinesTable,
   EpdMeasureRollupsTable,
   EpdPracticeMeasuresTable,
   EpdPracticeMonthsTable,
@@ -202,7 +201,7 @@ export function createPrescribingService(
       let dosesUnknown = 0;
       let kgCo2e = 0;
       for await (const chunk of scan.readLines(month)) {
-        const rows: EpdChapter3LinesTable[] = new Array(chunk.length);
+        const rows: unknown[][] = new Array(chunk.length);
         for (let index = 0; index < chunk.length; index += 1) {
           const line = chunk[index]!;
           if (line.practiceCode !== currentPractice) {
@@ -230,20 +229,21 @@ export function createPrescribingService(
               kgCo2e: carbon.kgCo2e,
             });
           }
-          rows[index] = {
+          // In the order of `lineColumns`.
+          rows[index] = [
             month,
-            practice_code: line.practiceCode,
-            bnf_code: line.bnfCode,
-            items: line.items,
-            quantity: line.quantity,
-            actual_cost: line.actualCost,
-            nic: line.nic,
+            line.practiceCode,
+            line.bnfCode,
+            line.items,
+            line.quantity,
+            line.actualCost,
+            line.nic,
             inhalers,
-            kgco2e: lineKg,
-            quantity_rule: rule,
-          };
+            lineKg,
+            rule,
+          ];
         }
-        await repository.insertLines(trx, rows);
+        await repository.insertLineTuples(trx, rows);
         linesWritten += rows.length;
         context.onProgress?.({ phase: 'write', file: scan.file.displayName, month, linesWritten });
       }
