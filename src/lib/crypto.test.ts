@@ -122,7 +122,7 @@ describe('encryptText and decryptText', () => {
    * sealed value (the OIDC state cookie, for one) then needs about 2^32 tries, not 2^128, to
    * forge one. Node 23+ deprecates such short tags for this reason (DEP0182).
    */
-  it.fails('refuses a sealed value whose tag has been cut short', () => {
+  it('refuses a sealed value whose tag has been cut short', () => {
     const sealed = encryptText(key, 'state=abc123');
     const truncated = alterPart(sealed, 2, (tag) => tag.subarray(0, 4));
     expect(() => decryptText(key, truncated)).toThrow();
@@ -132,7 +132,7 @@ describe('encryptText and decryptText', () => {
    * Suspected bug (minor): anything after a fourth dot is ignored, so `v1.<iv>.<tag>.<ct>.junk`
    * decrypts as if the junk were not there, though it is not in the documented format.
    */
-  it.fails('refuses a sealed value with a fifth part', () => {
+  it('refuses a sealed value with a fifth part', () => {
     const sealed = encryptText(key, 'state=abc123');
     expect(() => decryptText(key, `${sealed}.junk`)).toThrow();
   });

@@ -48,13 +48,23 @@ export function encryptText(key: Buffer, plaintext: string): string {
 }
 
 export function decryptText(key: Buffer, sealed: string): string {
-  const [version, iv, tag, ciphertext] = sealed.split('.');
-  if (version !== 'v1' || !iv || !tag || ciphertext === undefined)
+  const parts = sealed.split('.');
+  const base64url = /^[A-Za-z0-9_-]*$/;
+  if (
+    parts.length !== 4 ||
+    parts[0] !== 'v1' ||
+    !parts.slice(1).every((part) => base64url.test(part))
+  ) {
     throw new Error('Unrecognised encrypted value');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  }
+  const iv = Buffer.from(parts[1]!, 'base64url');
+  const tag = Buffer.from(parts[2]!, 'base64url');
+  // GCM accepts short tags unless told otherwise; a short tag would make forgery far easier.
+  if (iv.length !== 12 || tag.length !== 16) throw new Error('Unrecognised encrypted value');
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  decipher.setAuthTag(tag);
   return Buffer.concat([
-    decipher.update(Buffer.from(ciphertext, 'base64url')),
+    decipher.update(Buffer.from(parts[3]!, 'base64url')),
     decipher.final(),
   ]).toString('utf8');
 }

@@ -99,16 +99,22 @@ export function sessionTokenOf(request: FastifyRequest): string | undefined {
   return request.cookies[cookieNames(request).session];
 }
 
-/** A local path to return to after signing in; anything else (another site, `//host`) becomes `/`. */
+/**
+ * A local path to return to after signing in; anything else (another site, `//host`, `/\\host`, or
+ * a path with tabs or line breaks, which browsers strip before resolving) becomes `/`.
+ */
 export function safeReturnPath(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 500) return '/';
+  // Browsers drop tabs and line breaks from addresses, so `/\t/evil.example` would become `//evil.example`.
   if (
-    typeof value !== 'string' ||
     !value.startsWith('/') ||
-    value.startsWith('//') ||
-    value.startsWith('/\\')
-  )
+    [...value].some((character) => character.charCodeAt(0) < 0x20 || character === '\u007f')
+  ) {
     return '/';
-  return value.length > 500 ? '/' : value;
+  }
+  if (value.startsWith('//')) return '/';
+  const base = 'https://greenspace.invalid';
+  return new URL(value, base).origin === base ? value : '/';
 }
 
 /**

@@ -30,8 +30,10 @@ export function formErrorContext(
   fieldOrder: readonly string[] = [],
 ) {
   const ordered = [
-    ...fieldOrder.filter((field) => field in fieldErrors),
-    ...Object.keys(fieldErrors).filter((field) => !fieldOrder.includes(field)),
+    ...new Set([
+      ...fieldOrder.filter((field) => Object.hasOwn(fieldErrors, field)),
+      ...Object.keys(fieldErrors),
+    ]),
   ];
   return {
     errors: fieldErrors,

@@ -60,7 +60,7 @@ function isCommonPassword(password: string): boolean {
       .map((line) => line.trim().toLowerCase())
       .filter(Boolean),
   );
-  return commonPasswords.has(password.toLowerCase());
+  return commonPasswords.has(password.trim().toLowerCase());
 }
 
 /** The number of common passwords refused, for the help text and tests. */
@@ -76,12 +76,14 @@ export function commonPasswordCount(): number {
  */
 export function findPasswordProblem(
   password: string,
-  context: { email?: string | null; name?: string | null } = {},
+  context: { email?: string | null } = {},
 ): string | null {
-  if (password.length < MINIMUM_PASSWORD_LENGTH) {
+  // Characters as people count them (code points), not UTF-16 units: an emoji is one character.
+  const length = [...password].length;
+  if (length < MINIMUM_PASSWORD_LENGTH) {
     return `Password must be ${MINIMUM_PASSWORD_LENGTH} characters or more`;
   }
-  if (password.length > MAXIMUM_PASSWORD_LENGTH) {
+  if (length > MAXIMUM_PASSWORD_LENGTH) {
     return `Password must be ${MAXIMUM_PASSWORD_LENGTH} characters or fewer`;
   }
   if (isCommonPassword(password)) {
