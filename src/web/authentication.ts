@@ -114,7 +114,11 @@ export function safeReturnPath(value: unknown): string {
   }
   if (value.startsWith('//')) return '/';
   const base = 'https://greenspace.invalid';
-  return new URL(value, base).origin === base ? value : '/';
+  try {
+    return new URL(value, base).origin === base ? value : '/';
+  } catch {
+    return '/'; // `/\\` and the like resolve to an address with no host
+  }
 }
 
 /**
