@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
+import { LARGEST_UPLOAD_BYTES } from './modules/files/file-types.ts';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
@@ -109,6 +111,17 @@ export async function buildApp(
     crossOriginEmbedderPolicy: false,
   });
   await app.register(fastifyFormbody);
+  // Uploads stream straight into the file store; the parser's own limit is the largest any purpose
+  // allows, and each purpose checks its own (src/modules/files/file-types.ts).
+  await app.register(fastifyMultipart, {
+    limits: {
+      fileSize: LARGEST_UPLOAD_BYTES,
+      files: 10,
+      fields: 50,
+      fieldSize: 100_000,
+      parts: 60,
+    },
+  });
   await app.register(fastifyStatic, {
     root: assetsDir,
     prefix: '/assets/',

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
         outboxDir: path.join(projectRoot, 'var', 'outbox'),
         workerIntervalMs: 5000,
       },
+      files: { store: 'disk', dir: path.join(projectRoot, 'var', 'files') },
       oidc: undefined,
     });
   });
@@ -72,6 +73,8 @@ describe('loadConfig', () => {
       MAIL_FROM: 'Greenspace <greenspace@example.nhs.uk>',
       OUTBOX_DIR: '/srv/outbox',
       EMAIL_WORKER_INTERVAL_MS: '1000',
+      FILE_STORE: 'database',
+      FILES_DIR: '/srv/files',
       OIDC_ISSUER: 'https://login.example.nhs.uk/tenant/v2.0',
       OIDC_CLIENT_ID: 'greenspace',
       OIDC_CLIENT_SECRET: 'client-secret',
@@ -99,6 +102,7 @@ describe('loadConfig', () => {
         outboxDir: '/srv/outbox',
         workerIntervalMs: 1000,
       },
+      files: { store: 'database', dir: '/srv/files' },
       oidc: {
         issuer: 'https://login.example.nhs.uk/tenant/v2.0',
         clientId: 'greenspace',

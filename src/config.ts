@@ -30,6 +30,12 @@ export interface AppConfig {
     /** How often the delivery worker looks for messages to send. */
     workerIntervalMs: number;
   };
+  files: {
+    /** `disk` (default) or `database`, for several app instances sharing one PostgreSQL database. */
+    store: 'disk' | 'database';
+    /** Where the disk store keeps files; outside any folder the web server serves. */
+    dir: string;
+  };
   oidc:
     | {
         issuer: string;
@@ -84,6 +90,8 @@ const environmentSchema = z.object({
   MAIL_FROM: z.string().min(3).default('Greenspace <no-reply@greenspace.invalid>'),
   OUTBOX_DIR: z.string().min(1).optional(),
   EMAIL_WORKER_INTERVAL_MS: wholeNumber('a whole number of milliseconds').default(5000),
+  FILE_STORE: z.enum(['disk', 'database']).default('disk'),
+  FILES_DIR: z.string().min(1).optional(),
   OIDC_ISSUER: z.url({ error: 'must be the issuer address of the OpenID provider' }).optional(),
   OIDC_CLIENT_ID: z.string().min(1).optional(),
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
@@ -138,6 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       from: values.MAIL_FROM,
       outboxDir: path.resolve(values.OUTBOX_DIR ?? path.join(dataDir, 'outbox')),
       workerIntervalMs: values.EMAIL_WORKER_INTERVAL_MS,
+    },
+    files: {
+      store: values.FILE_STORE,
+      dir: path.resolve(values.FILES_DIR ?? path.join(dataDir, 'files')),
     },
     oidc:
       values.OIDC_ISSUER && values.OIDC_CLIENT_ID && values.OIDC_CLIENT_SECRET

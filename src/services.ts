@@ -15,6 +15,8 @@ import {
   createSmtpTransport,
   type MailTransport,
 } from './modules/email/mail-transport.ts';
+import { createDatabaseFileStore, createDiskFileStore } from './modules/files/file-store.ts';
+import { createFileService } from './modules/files/file.service.ts';
 import { createMembershipRepository } from './modules/memberships/membership.repository.ts';
 import { createMembershipService } from './modules/memberships/membership.service.ts';
 import { createOrganisationRepository } from './modules/organisations/organisation.repository.ts';
@@ -45,6 +47,14 @@ export function createServices(
   const now = options.now;
   const secretKey = resolveSecretKey(config);
   const organisations = createOrganisationService(createOrganisationRepository(db), { now });
+  const files = createFileService({
+    db,
+    store:
+      config.files.store === 'database'
+        ? createDatabaseFileStore(db)
+        : createDiskFileStore(config.files.dir),
+    now,
+  });
   const audit = createAuditService(createAuditRepository(db), db, { now });
   const rateLimits = createRateLimitService(createRateLimitRepository(db), { now });
   const mailTransport =
@@ -114,6 +124,7 @@ export function createServices(
     audit,
     rateLimits,
     email,
+    files,
     memberships,
     accounts,
     auth,

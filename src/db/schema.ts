@@ -26,6 +26,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   rate_limit_counters: RateLimitCountersTable;
   email_messages: EmailMessagesTable;
+  stored_files: StoredFilesTable;
+  file_chunks: FileChunksTable;
 }
 
 export const organisationTypes = [
@@ -357,3 +359,30 @@ export interface EpdMeasureRollupsTable {
   value: number | null;
   practices: number;
 }
+
+// --- uploaded files (migration 0004) ---
+
+export interface StoredFilesTable {
+  id: string;
+  /** `disk` or `database`: where the bytes are. */
+  store: string;
+  /** The generated name the store knows the bytes by; never the uploader's file name. */
+  storage_key: string;
+  purpose: string;
+  original_name: string;
+  /** The type found by reading the content, not the one the browser claimed. */
+  content_type: string;
+  extension: string;
+  size_bytes: number;
+  sha256: string;
+  uploaded_by: string | null;
+  uploaded_at: string;
+}
+
+export interface FileChunksTable {
+  storage_key: string;
+  chunk_index: number;
+  data: Buffer;
+}
+
+export type StoredFileRow = Selectable<StoredFilesTable>;

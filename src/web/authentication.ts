@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
+import type { Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { constantTimeEqual, deriveKey, hmacSha256, randomToken, sha256Hex } from '../lib/crypto.ts';
 import { requiresTwoFactor, type Actor } from '../modules/access/policy.ts';
@@ -51,6 +52,11 @@ declare module 'fastify' {
     actor: Actor | null;
     currentSession: CurrentSession | null;
     csrfToken: string;
+    /**
+     * The rest of a multipart form, after its first part (the CSRF token, checked here). Routes
+     * that accept uploads read their fields and files from this.
+     */
+    multipartParts: AsyncIterableIterator<Multipart> | null;
   }
 }
 
@@ -135,6 +141,7 @@ export async function registerAuthentication(
   app.decorateRequest('actor', null);
   app.decorateRequest('currentSession', null);
   app.decorateRequest('csrfToken', '');
+  app.decorateRequest('multipartParts', null);
 
   app.addHook('onRequest', async (request, reply) => {
     if (
@@ -187,9 +194,20 @@ export async function registerAuthentication(
     if (access === undefined) return; // static assets and Fastify's own 404 route
 
     if (UNSAFE_METHODS.has(request.method)) {
-      const body = request.body as Record<string, unknown> | undefined;
-      const submitted =
-        typeof body?._csrf === 'string' ? body._csrf : request.headers['x-csrf-token'];
+      let submitted: unknown;
+      if (request.isMultipart()) {
+        // A file upload streams, so its body is not parsed yet. Our forms put the token first;
+        // read that part now and leave the rest for the route.
+        const parts = request.parts();
+        const first = await parts.next();
+        if (!first.done && first.value.type === 'field' && first.value.fieldname === '_csrf') {
+          submitted = first.value.value;
+        }
+        request.multipartParts = parts;
+      } else {
+        const body = request.body as Record<string, unknown> | undefined;
+        submitted = typeof body?._csrf === 'string' ? body._csrf : request.headers['x-csrf-token'];
+      }
       if (typeof submitted !== 'string' || !constantTimeEqual(submitted, request.csrfToken)) {
         throw new CsrfError('The form could not be accepted');
       }

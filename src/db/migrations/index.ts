@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as organisations from './0001-organisations.ts';
 import * as prescribing from './0003-prescribing.ts';
+import * as files from './0004-files.ts';
 import * as accounts from './0002-accounts.ts';
 
 /**
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0001-organisations': organisations,
   '0002-accounts': accounts,
   '0003-prescribing': prescribing,
+  '0004-files': files,
 };

@@ -1,0 +1,349 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpAgent } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import {
+  createTestDatabase,
+  testDialects,
+  type TestDatabase,
+} from '../../../test/support/test-database.ts';
+import {
+  createDatabaseFileStore,
+  createDiskFileStore,
+  DATABASE_CHUNK_BYTES,
+  type FileStore,
+} from './file-store.ts';
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A stream of `size` bytes delivered in uneven pieces, as a network would. */
+function streamOf(bytes: Buffer, pieceSize = 65_537): Readable {
+  return Readable.from(
+    (function* () {
+      for (let offset = 0; offset < bytes.length; offset += pieceSize)
+        yield bytes.subarray(offset, offset + pieceSize);
+    })(),
+  );
+}
+
+function failingStream(bytesBeforeFailure: number): Readable {
+  return Readable.from(
+    (async function* () {
+      yield randomBytes(bytesBeforeFailure);
+      throw new Error('connection lost');
+    })(),
+  );
+}
+
+const stores: { name: string; make: (database: TestDatabase, dir: string) => FileStore }[] = [
+  { name: 'disk store', make: (_database, dir) => createDiskFileStore(dir) },
+  { name: 'database store', make: (database) => createDatabaseFileStore(database.handle.db) },
+];
+
+describe.each(testDialects)('file stores on %s', (dialect) => {
+  describe.each(stores)('the $name', ({ name, make }) => {
+    let database: TestDatabase;
+    let dir: string;
+    let store: FileStore;
+
+    beforeAll(async () => {
+      database = await createTestDatabase(dialect);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-files-'));
+      store = make(database, dir);
+    });
+
+    afterAll(async () => {
+      await database.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('writes a stream and reads it back byte for byte', async () => {
+      const bytes = randomBytes(DATABASE_CHUNK_BYTES * 3 + 12_345);
+      const key = await store.write(streamOf(bytes));
+      const back = await readAll(await store.read(key));
+      expect(createHash('sha256').update(back).digest('hex')).toBe(
+        createHash('sha256').update(bytes).digest('hex'),
+      );
+    });
+
+    it('reads any byte range, across chunk boundaries', async () => {
+      const bytes = randomBytes(DATABASE_CHUNK_BYTES * 2 + 777);
+      const key = await store.write(streamOf(bytes));
+      await fc.assert(
+        fc.asyncProperty(fc.nat(bytes.length - 1), fc.nat(bytes.length - 1), async (a, b) => {
+          const start = Math.min(a, b);
+          const end = Math.max(a, b);
+          const part = await readAll(await store.read(key, { start, end }));
+          expect(part.equals(bytes.subarray(start, end + 1))).toBe(true);
+        }),
+        { numRuns: 25 },
+      );
+      const edge = await readAll(
+        await store.read(key, { start: DATABASE_CHUNK_BYTES - 1, end: DATABASE_CHUNK_BYTES }),
+      );
+      expect(edge.equals(bytes.subarray(DATABASE_CHUNK_BYTES - 1, DATABASE_CHUNK_BYTES + 1))).toBe(
+        true,
+      );
+    });
+
+    it('leaves nothing behind when the incoming stream breaks', async () => {
+      await expect(store.write(failingStream(DATABASE_CHUNK_BYTES * 2 + 10))).rejects.toThrow(
+        'connection lost',
+      );
+      if (name === 'database store') {
+        const rows = await database.handle.db
+          .selectFrom('file_chunks')
+          .select('storage_key')
+          .execute();
+        const keys = new Set(rows.map((row) => row.storage_key));
+        // Only the files written by the other tests in this block remain.
+        expect(keys.size).toBeLessThanOrEqual(2);
+      } else {
+        const leftovers: string[] = [];
+        const walk = (folder: string) => {
+          for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+            if (entry.isDirectory()) walk(path.join(folder, entry.name));
+            else leftovers.push(entry.name);
+          }
+        };
+        walk(dir);
+        expect(leftovers.filter((file) => file.endsWith('.partial'))).toEqual([]);
+      }
+    });
+
+    it('removes a file, after which it cannot be read', async () => {
+      const key = await store.write(streamOf(randomBytes(1000)));
+      await store.remove(key);
+      await expect(store.read(key)).rejects.toThrow();
+    });
+  });
+});
+
+const PNG_SIGNATURE = Buffer.from([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52,
+]);
+const PDF = Buffer.concat([
+  Buffer.from('%PDF-1.7\n%âãÏÓ\n1 0 obj\n<< /Type /Catalog >>\nendobj\n'),
+  randomBytes(5000),
+  Buffer.from('\n%%EOF\n'),
+]);
+
+/** A multipart body with the CSRF token first, as our forms send it. */
+function multipart(
+  csrf: string | null,
+  file: { name: string; type: string; bytes: Buffer },
+  purpose: string,
+) {
+  const boundary = `----greenspace${randomBytes(8).toString('hex')}`;
+  const parts: Buffer[] = [];
+  if (csrf !== null)
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`,
+      ),
+    );
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\n${purpose}\r\n`,
+    ),
+  );
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`,
+    ),
+  );
+  parts.push(file.bytes, Buffer.from(`\r\n--${boundary}--\r\n`));
+  return {
+    payload: Buffer.concat(parts),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}
+
+describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-uploads-'));
+    testApp = await createTestApp(dialect, {
+      configOverrides: { files: { store: dialect === 'postgres' ? 'database' : 'disk', dir } },
+    });
+    const { app, services } = testApp;
+    // A minimal upload route, as feature modules build theirs: checked, stored, recorded.
+    app.post('/__test/upload', { config: { access: 'public' } }, async (request, reply) => {
+      let purpose = 'evidence';
+      for await (const part of request.multipartParts!) {
+        if (part.type === 'field' && part.fieldname === 'purpose') purpose = String(part.value);
+        if (part.type === 'file') {
+          try {
+            const pending = await services.files.receiveUpload(
+              part.file,
+              purpose as 'evidence',
+              part.filename,
+            );
+            const row = await services.files.recordUpload(services.database.db, pending, null);
+            return reply.send({ id: row.id, contentType: row.content_type, size: row.size_bytes });
+          } catch (error) {
+            return reply.code(400).send({ error: (error as Error).message });
+          }
+        }
+      }
+      return reply.code(400).send({ error: 'no file' });
+    });
+    app.get<{ Params: { id: string } }>(
+      '/__test/files/:id',
+      { config: { access: 'public' } },
+      async (request, reply) => {
+        const file = await services.files.findFile(request.params.id);
+        if (!file) return reply.code(404).send();
+        return services.files.sendFile(request, reply, file);
+      },
+    );
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  async function upload(
+    file: { name: string; type: string; bytes: Buffer },
+    purpose = 'evidence',
+    csrf: 'valid' | 'missing' = 'valid',
+  ) {
+    const browser = new HttpAgent(testApp.app);
+    const token = csrf === 'valid' ? await browser.csrfToken() : null;
+    const body = multipart(token, file, purpose);
+    return testApp.app.inject({
+      method: 'POST',
+      url: '/__test/upload',
+      headers: {
+        'content-type': body.contentType,
+        cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+      payload: body.payload,
+    });
+  }
+
+  it('accepts a PDF by its content and serves it back as a download, with byte ranges', async () => {
+    const response = await upload({
+      name: 'Board report.pdf',
+      type: 'application/pdf',
+      bytes: PDF,
+    });
+    expect(response.statusCode).toBe(200);
+    const { id, contentType, size } = response.json();
+    expect(contentType).toBe('application/pdf');
+    expect(size).toBe(PDF.length);
+
+    const download = await testApp.app.inject({ method: 'GET', url: `/__test/files/${id}` });
+    expect(download.statusCode).toBe(200);
+    expect(download.headers['content-type']).toBe('application/pdf');
+    expect(download.headers['content-disposition']).toBe(
+      `attachment; filename="Board report.pdf"; filename*=UTF-8''Board%20report.pdf`,
+    );
+    expect(download.rawPayload.equals(PDF)).toBe(true);
+
+    const partial = await testApp.app.inject({
+      method: 'GET',
+      url: `/__test/files/${id}`,
+      headers: { range: 'bytes=100-199' },
+    });
+    expect(partial.statusCode).toBe(206);
+    expect(partial.headers['content-range']).toBe(`bytes 100-199/${PDF.length}`);
+    expect(partial.rawPayload.equals(PDF.subarray(100, 200))).toBe(true);
+    const tail = await testApp.app.inject({
+      method: 'GET',
+      url: `/__test/files/${id}`,
+      headers: { range: 'bytes=-10' },
+    });
+    expect(tail.rawPayload.equals(PDF.subarray(PDF.length - 10))).toBe(true);
+    const beyond = await testApp.app.inject({
+      method: 'GET',
+      url: `/__test/files/${id}`,
+      headers: { range: `bytes=${PDF.length}-` },
+    });
+    expect(beyond.statusCode).toBe(416);
+    expect(beyond.headers['content-range']).toBe(`bytes */${PDF.length}`);
+  });
+
+  it('refuses a file whose content is not the type its name claims', async () => {
+    const response = await upload({
+      name: 'evidence.pdf',
+      type: 'application/pdf',
+      bytes: Buffer.from('<html><script>alert(1)</script></html>'),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatch(
+      /^The selected file must be a PDF, PNG image, JPEG image/,
+    );
+    const executable = await upload({
+      name: 'photo.png',
+      type: 'image/png',
+      bytes: Buffer.concat([Buffer.from('MZ'), randomBytes(5000)]),
+    });
+    expect(executable.statusCode).toBe(400);
+  });
+
+  it('refuses a file over the size limit of its purpose, storing none of it', async () => {
+    const before = await testApp.services.database.db
+      .selectFrom('stored_files')
+      .select('id')
+      .execute();
+    const big = Buffer.concat([PNG_SIGNATURE, randomBytes(5 * 1024 * 1024 + 1)]);
+    const response = await upload({ name: 'huge.png', type: 'image/png', bytes: big }, 'image');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toBe('The selected file must be smaller than 5 MB');
+    const after = await testApp.services.database.db
+      .selectFrom('stored_files')
+      .select('id')
+      .execute();
+    expect(after).toHaveLength(before.length);
+  });
+
+  it('refuses an empty file', async () => {
+    const response = await upload({
+      name: 'empty.pdf',
+      type: 'application/pdf',
+      bytes: Buffer.alloc(0),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toBe('The selected file is empty');
+  });
+
+  it('accepts WebVTT captions as text that starts with WEBVTT, and refuses other text', async () => {
+    const captions = Buffer.from('WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nHello\n');
+    expect(
+      (await upload({ name: 'captions.vtt', type: 'text/vtt', bytes: captions }, 'captions'))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await upload(
+          {
+            name: 'captions.vtt',
+            type: 'text/vtt',
+            bytes: Buffer.from('1\n00:00:00,000 --> 00:00:02,000\nHi\n'),
+          },
+          'captions',
+        )
+      ).statusCode,
+    ).toBe(400);
+  });
+
+  it('refuses an upload whose first part is not the CSRF token', async () => {
+    const response = await upload(
+      { name: 'a.pdf', type: 'application/pdf', bytes: PDF },
+      'evidence',
+      'missing',
+    );
+    expect(response.statusCode).toBe(403);
+  });
+});
