@@ -9,6 +9,7 @@ import { isOrganisationRole, organisationRoles } from './modules/access/roles.ts
 import { createLogger, type Logger } from './logger.ts';
 import { addPrescribingCommands } from './modules/prescribing/prescribing.cli.ts';
 import { createServices } from './services.ts';
+import { runContentSeeds } from './seeds.ts';
 import { startServer } from './server.ts';
 import { ensureAssetsBuilt } from './web/assets.ts';
 
@@ -40,6 +41,7 @@ export function buildCli(): Command {
           { organisations: summary.organisations },
           'reference data loaded into the new database',
         );
+        await runContentSeeds(services, (line) => logger.info(line));
       }
       await serve(config, logger, database);
     });
@@ -109,6 +111,7 @@ export function buildCli(): Command {
             `  ${dataset.key}: ${dataset.rows} rows${dataset.changed ? ' (new or changed)' : ''}`,
           );
         }
+        await runContentSeeds(services, (line) => console.log(line));
       } finally {
         await database.close();
       }

@@ -1,0 +1,23 @@
+import type { Services } from './services.ts';
+
+/**
+ * Example content loaded by `greenspace seed` (and by `greenspace start` on a new database), after
+ * the reference data. Each seed goes through the same services as the web pages, is clearly
+ * labelled as example content, and is idempotent: running it again changes nothing.
+ */
+export type ContentSeed = {
+  name: string;
+  run(services: Services): Promise<{ created: number; unchanged: number }>;
+};
+
+export const contentSeeds: ContentSeed[] = [];
+
+export async function runContentSeeds(
+  services: Services,
+  log: (line: string) => void,
+): Promise<void> {
+  for (const seed of contentSeeds) {
+    const result = await seed.run(services);
+    log(`${seed.name}: ${result.created} created, ${result.unchanged} unchanged.`);
+  }
+}
