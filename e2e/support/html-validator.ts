@@ -33,39 +33,70 @@ export interface HtmlProblem {
 /**
  * Validates the HTML the server sends (not the DOM after scripts ran) with the W3C Nu HTML checker.
  * Pages are collected as journeys visit them and checked together in one run at the end, because
- * starting Java takes seconds.
+ * starting Java takes seconds. A page is either an address, fetched anonymously at the end, or a
+ * document exactly as the browser received it (a signed-in page, or the page a form post answered
+ * with, which fetching its address again would not reproduce).
  */
 export class HtmlValidator {
   private readonly pageUrls = new Set<string>();
+  private readonly documents = new Map<Promise<string>, string>();
+  private checkedCount = 0;
 
   /** Adds a page address (absolute, on the app under test) to check; repeats are checked once. */
   add(pageUrl: string): void {
-    const url = new URL(pageUrl);
-    url.hash = '';
-    this.pageUrls.add(url.toString());
+    this.pageUrls.add(withoutHash(pageUrl));
   }
 
+  /**
+   * Adds a document the browser received at `pageUrl`, as its body will be once read. The same
+   * body added twice is checked once, as are identical bodies; a body that cannot be read fails the
+   * check.
+   */
+  addDocument(pageUrl: string, html: Promise<string>): void {
+    if (!this.documents.has(html)) this.documents.set(html, withoutHash(pageUrl));
+  }
+
+  /** How many pages (addresses and documents) have been added. */
   get size(): number {
-    return this.pageUrls.size;
+    return this.pageUrls.size + this.documents.size;
   }
 
-  /** Fetches every page collected so far and returns the checker's errors; throws if it cannot run. */
+  /** Fetches or reads every page collected so far and returns the checker's errors; throws if it cannot run. */
   async findProblems(): Promise<HtmlProblem[]> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-vnu-'));
     try {
       const fileToUrl = new Map<string, string>();
-      let index = 0;
+      const write = (label: string, html: string) => {
+        const file = `page-${String(fileToUrl.size + 1).padStart(3, '0')}.html`;
+        fs.writeFileSync(path.join(dir, file), html);
+        fileToUrl.set(file, label);
+      };
       for (const pageUrl of this.pageUrls) {
-        index += 1;
         const response = await fetch(pageUrl, { redirect: 'manual' });
         const contentType = response.headers.get('content-type') ?? '';
         if (!contentType.startsWith('text/html')) {
           throw new Error(`${pageUrl} answered ${response.status} with ${contentType}, not HTML`);
         }
-        const file = path.join(dir, `page-${String(index).padStart(3, '0')}.html`);
-        fs.writeFileSync(file, await response.text());
-        fileToUrl.set(path.basename(file), pageUrl);
+        write(pageUrl, await response.text());
       }
+      const seen = new Set<string>();
+      const versions = new Map<string, number>();
+      for (const [body, pageUrl] of this.documents) {
+        let html: string;
+        try {
+          html = await body;
+        } catch (error) {
+          throw new Error(`The HTML the browser received for ${pageUrl} could not be read`, {
+            cause: error,
+          });
+        }
+        if (seen.has(`${pageUrl}\n${html}`)) continue;
+        seen.add(`${pageUrl}\n${html}`);
+        const version = (versions.get(pageUrl) ?? 0) + 1;
+        versions.set(pageUrl, version);
+        write(version === 1 ? pageUrl : `${pageUrl} (version ${version} seen there)`, html);
+      }
+      this.checkedCount = fileToUrl.size;
       if (fileToUrl.size === 0) return [];
       const messages = await runVnu([...fileToUrl.keys()].map((name) => path.join(dir, name)));
       return messages.map((message) => ({
@@ -85,15 +116,21 @@ export class HtmlValidator {
    * error with every line:column where it occurs and the markup around the first one.
    */
   async assertAllValid(): Promise<void> {
-    if (this.pageUrls.size === 0) throw new Error('No pages were collected for HTML validation');
+    if (this.size === 0) throw new Error('No pages were collected for HTML validation');
     const problems = await this.findProblems();
     if (problems.length > 0) {
       throw new Error(
-        `The W3C Nu HTML checker found ${problems.length} error(s) in ${this.pageUrls.size} page(s):\n` +
+        `The W3C Nu HTML checker found ${problems.length} error(s) in ${this.checkedCount} page(s):\n` +
           formatProblems(problems),
       );
     }
   }
+}
+
+function withoutHash(address: string): string {
+  const url = new URL(address);
+  url.hash = '';
+  return url.toString();
 }
 
 /** Groups problems by page, then by message, so one repeated mistake reads as one entry. */

@@ -19,8 +19,9 @@ function withoutHash(address: string): string {
 
 /**
  * One person's browser: a private browser context and page on the app under test. It sees every
- * page the visitor lands on, so it can insist that each one was checked with axe, hands each
- * address to the HTML validator, and records every request so none may leave localhost.
+ * page the visitor lands on, so it can insist that each one was checked with axe, hands the HTML of
+ * each to the validator exactly as the server sent it, and records every request so none may leave
+ * localhost.
  */
 export class Visitor {
   readonly page: Page;
@@ -28,6 +29,10 @@ export class Visitor {
   private readonly visited = new Set<string>();
   private readonly checked = new Set<string>();
   private readonly documentStatuses = new Map<string, number>();
+  /** The body of the latest document received at each address, as it is being read. */
+  private readonly documentBodies = new Map<string, Promise<string>>();
+  /** Every body being read, so the context is not closed under a read that has not finished. */
+  private readonly bodyReads: Promise<unknown>[] = [];
   private readonly browserErrors: string[] = [];
   private auditContext: BrowserContext | undefined;
 
@@ -42,17 +47,28 @@ export class Visitor {
   ) {
     this.page = page;
     this.javaScriptEnabled = javaScriptEnabled;
+    // A document's response arrives before the frame commits to it, so by the time the frame has
+    // navigated, the body the browser received (signed in, or answering a form) is being read.
+    page.on('response', (response: Response) => {
+      const request: Request = response.request();
+      if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+        const address = withoutHash(response.url());
+        this.documentStatuses.set(address, response.status());
+        if (response.status() < 300 || response.status() >= 400) {
+          const body = response.text();
+          // A body that cannot be read is reported by the validator, not here.
+          this.bodyReads.push(body.catch(() => undefined));
+          this.documentBodies.set(address, body);
+        }
+      }
+    });
     page.on('framenavigated', (frame) => {
       if (frame !== page.mainFrame() || !frame.url().startsWith('http')) return;
       const address = withoutHash(frame.url());
       this.visited.add(address);
-      this.validator.add(address);
-    });
-    page.on('response', (response: Response) => {
-      const request: Request = response.request();
-      if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
-        this.documentStatuses.set(withoutHash(response.url()), response.status());
-      }
+      const body = this.documentBodies.get(address);
+      if (body) this.validator.addDocument(address, body);
+      else this.validator.add(address);
     });
     page.on('pageerror', (error) => this.browserErrors.push(`uncaught ${error.message}`));
     page.on('console', (message) => {
@@ -194,6 +210,7 @@ export class Visitor {
       }
       if (problems.length > 0) throw new Error(problems.join('\n'));
     } finally {
+      await Promise.all(this.bodyReads);
       await this.auditContext?.close();
       await this.context.close();
     }

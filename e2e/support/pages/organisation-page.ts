@@ -1,5 +1,5 @@
 import type { Visitor } from '../visitor.ts';
-import { normaliseSpace, textOf } from './text.ts';
+import { normaliseSpace, textOf, textsOf } from './text.ts';
 
 export interface Link {
   text: string;
@@ -78,5 +78,34 @@ export class OrganisationPage {
       .locator('section[aria-labelledby="practices-heading"] tbody a')
       .evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href') ?? ''));
     return hrefs.map((href) => href.replace('/organisations/', ''));
+  }
+
+  private get membershipPanel() {
+    return this.visitor.page.locator('section[aria-labelledby="membership-heading"]');
+  }
+
+  /** What the "Members on Greenspace" panel says about the visitor's membership, if anything. */
+  async membershipStatus(): Promise<string[]> {
+    return textsOf(this.membershipPanel.locator('p'));
+  }
+
+  /** The links in the "Members on Greenspace" panel ("Members", "Ask to join …", …). */
+  async membershipLinks(): Promise<string[]> {
+    return textsOf(this.membershipPanel.locator('li a'));
+  }
+
+  /** Follows a link in the "Members on Greenspace" panel and waits for its page. */
+  async followMembershipLink(name: string, path: string): Promise<void> {
+    await this.visitor.navigate(
+      () => this.membershipPanel.getByRole('link', { name, exact: true }).click(),
+      path,
+    );
+  }
+
+  /** The text of the notification banner at the top of the page, or undefined if there is none. */
+  async notice(): Promise<string | undefined> {
+    const banner = this.visitor.page.locator('main .nhsuk-notification-banner');
+    if ((await banner.count()) === 0) return undefined;
+    return textOf(banner.locator('.nhsuk-notification-banner__content'));
   }
 }

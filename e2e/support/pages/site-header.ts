@@ -1,4 +1,4 @@
-import type { Visitor } from '../visitor.ts';
+import type { UrlMatcher, Visitor } from '../visitor.ts';
 
 /** The NHS.UK header every page shares: service name, organisation search and navigation. */
 export class SiteHeader {
@@ -22,6 +22,25 @@ export class SiteHeader {
     await this.visitor.navigate(
       () => page.getByRole('contentinfo').getByRole('link', { name, exact: true }).click(),
       path,
+    );
+  }
+
+  private get accountNavigation() {
+    return this.visitor.page.getByRole('navigation', { name: 'Account' });
+  }
+
+  /** The account links in the header: "Sign in" and "Create an account", or the name and "Sign out". */
+  async accountLinks(): Promise<string[]> {
+    return (await this.accountNavigation.getByRole('link').allTextContents()).map((text) =>
+      text.replace(/\s+/g, ' ').trim(),
+    );
+  }
+
+  /** Follows an account link in the header ("Sign out", "Admin", …) and waits for its page. */
+  async followAccountLink(name: string, to: UrlMatcher): Promise<void> {
+    await this.visitor.navigate(
+      () => this.accountNavigation.getByRole('link', { name, exact: true }).click(),
+      to,
     );
   }
 }
