@@ -45,7 +45,7 @@ describe('SVG charts', () => {
           const ticks = niceTicks(min, min + span);
           expect(ticks[0]!).toBeLessThanOrEqual(min);
           expect(ticks[ticks.length - 1]!).toBeGreaterThanOrEqual(min + span);
-          expect(ticks.length).toBeLessThanOrEqual(52);
+          expect(ticks.length).toBeLessThanOrEqual(60);
         },
       ),
     );

@@ -17,7 +17,7 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
     max = max > 0 ? max : 0;
   }
   const span = max - min;
-  if (!(span > 1e-9)) return [Math.floor(min), Math.floor(min) + 1];
+  if (!(span > 1e-9)) return [Math.floor(min), Math.max(Math.floor(min) + 1, Math.ceil(max))];
   const rough = span / Math.max(1, target);
   const power = 10 ** Math.floor(Math.log10(rough));
   const step =
@@ -28,8 +28,10 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
     ticks.push(Number(value.toPrecision(12)));
     if (ticks.length > 50) break;
   }
-  if (ticks[ticks.length - 1]! < max)
-    ticks.push(Number((start + ticks.length * step).toPrecision(12)));
+  // Rounding (or a tiny value underflowing to zero) may leave an end of the data off the axis.
+  while (ticks[0]! > min) ticks.unshift(ticks[0]! - step);
+  while (ticks[ticks.length - 1]! < max && ticks.length < 60)
+    ticks.push(ticks[ticks.length - 1]! + step);
   return ticks;
 }
 
