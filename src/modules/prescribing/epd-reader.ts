@@ -64,6 +64,8 @@ export interface EpdScan {
   months: EpdMonthTotals[];
   /** BNF code → description as published, for every chapter 3 code in the file. */
   descriptions: Map<string, string>;
+  /** The chapter 3 codes present in each month. */
+  codesByMonth: Map<string, Set<string>>;
   practicesByMonth: Map<string, EpdPracticeInfo[]>;
   /** Streams the month's chapter 3 lines, ordered by practice then BNF code, a chunk at a time. */
   readLines(month: string): AsyncGenerator<EpdLine[]>;
@@ -234,12 +236,19 @@ export async function scanEpdFile(
     }
 
     const descriptions = new Map<string, string>();
+    const codesByMonth = new Map<string, Set<string>>();
     const descriptionRows = (
       await connection.runAndReadAll(
-        `SELECT bnf, any_value(description) AS description FROM agg WHERE bnf IS NOT NULL GROUP BY bnf`,
+        `SELECT ym, bnf, any_value(description) AS description FROM agg WHERE bnf IS NOT NULL GROUP BY ym, bnf`,
       )
-    ).getRowObjectsJS() as { bnf: string; description: string | null }[];
-    for (const row of descriptionRows) descriptions.set(row.bnf, row.description ?? '');
+    ).getRowObjectsJS() as { ym: string; bnf: string; description: string | null }[];
+    for (const row of descriptionRows) {
+      if (!descriptions.has(row.bnf)) descriptions.set(row.bnf, row.description ?? '');
+      const month = normaliseEpdMonth(row.ym)!;
+      const codes = codesByMonth.get(month) ?? new Set<string>();
+      codes.add(row.bnf);
+      codesByMonth.set(month, codes);
+    }
 
     const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
     const practiceRows = (
@@ -274,6 +283,7 @@ export async function scanEpdFile(
       detected,
       months: [...totals.values()],
       descriptions,
+      codesByMonth,
       practicesByMonth,
       async *readLines(month: string) {
         const key = monthKeys.get(month);

@@ -158,18 +158,19 @@ export function createPrescribingService(
       );
     }
     const referenceVersion = reference.version;
-    const presentations: EpdPresentationsTable[] = [...scan.descriptions].map(
-      ([bnfCode, description]) =>
-        presentationRow(
-          month,
-          bnfCode,
-          description,
-          context.classifications.get(bnfCode)!,
-          referenceVersion,
-        ),
+    const monthCodes = [...(scan.codesByMonth.get(month) ?? [])].sort();
+    const presentations: EpdPresentationsTable[] = monthCodes.map((bnfCode) =>
+      presentationRow(
+        month,
+        bnfCode,
+        scan.descriptions.get(bnfCode) ?? '',
+        context.classifications.get(bnfCode)!,
+        referenceVersion,
+      ),
     );
     const unclassified: UnclassifiedCode[] = [];
-    for (const [bnfCode, classification] of context.classifications) {
+    for (const bnfCode of monthCodes) {
+      const classification = context.classifications.get(bnfCode)!;
       if (classification.kind === 'unclassified') {
         unclassified.push({
           bnfCode,
@@ -252,8 +253,8 @@ export function createPrescribingService(
       const { practiceRows, rollupRows } = buildMeasureRows(month, practices, measuresByPractice);
       await repository.insertPracticeMeasures(trx, practiceRows);
       await repository.insertRollups(trx, rollupRows);
-      const inhalerCodes = [...context.classifications.values()].filter(
-        (c) => c.kind === 'inhaler',
+      const inhalerCodes = monthCodes.filter(
+        (code) => context.classifications.get(code)?.kind === 'inhaler',
       ).length;
       await repository.insertImport(trx, {
         month,
@@ -268,7 +269,7 @@ export function createPrescribingService(
         actual_cost: totals.actualCost,
         chapter3_actual_cost: totals.chapter3ActualCost,
         practices: practices.size,
-        chapter3_codes: scan.descriptions.size,
+        chapter3_codes: monthCodes.length,
         unclassified_codes: unclassified.length,
         doses_converted_lines: dosesConverted,
         doses_unknown_lines: dosesUnknown,
@@ -283,7 +284,7 @@ export function createPrescribingService(
         chapter3Rows: totals.chapter3Rows,
         chapter3Lines: linesWritten,
         practices: practices.size,
-        chapter3Codes: scan.descriptions.size,
+        chapter3Codes: monthCodes.length,
         inhalerCodes,
         unclassified,
         dosesConvertedLines: dosesConverted,
