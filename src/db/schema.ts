@@ -28,6 +28,21 @@ export interface Database {
   email_messages: EmailMessagesTable;
   stored_files: StoredFilesTable;
   file_chunks: FileChunksTable;
+  green_plans: GreenPlansTable;
+  green_plan_areas: GreenPlanAreasTable;
+  green_plan_actions: GreenPlanActionsTable;
+  green_plan_action_partners: GreenPlanActionPartnersTable;
+  green_plan_milestones: GreenPlanMilestonesTable;
+  green_plan_updates: GreenPlanUpdatesTable;
+  green_plan_update_files: GreenPlanUpdateFilesTable;
+  green_plan_update_links: GreenPlanUpdateLinksTable;
+  green_plan_action_changes: GreenPlanActionChangesTable;
+  action_comments: ActionCommentsTable;
+  green_plan_kpis: GreenPlanKpisTable;
+  green_plan_kpi_targets: GreenPlanKpiTargetsTable;
+  green_plan_kpi_data_points: GreenPlanKpiDataPointsTable;
+  green_plan_kpi_actions: GreenPlanKpiActionsTable;
+  green_plan_imports: GreenPlanImportsTable;
 }
 
 export const organisationTypes = [
@@ -386,3 +401,176 @@ export interface FileChunksTable {
 }
 
 export type StoredFileRow = Selectable<StoredFilesTable>;
+
+// --- Green Plans (migration 0005) ---
+
+export interface GreenPlansTable {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  owner_organisation_code: string;
+  period_start: string;
+  period_end: string;
+  /** draft | published */
+  status: string;
+  /** 1 for example content loaded by the seed. */
+  is_example: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GreenPlanAreasTable {
+  id: string;
+  plan_id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  national_slug: string | null;
+  position: number;
+}
+
+export interface GreenPlanActionsTable {
+  id: string;
+  plan_id: string;
+  /** The external reference that imports match on, unique within the plan. */
+  reference: string;
+  parent_id: string | null;
+  area_id: string;
+  title: string;
+  description: string;
+  lead_organisation_code: string;
+  owner_user_id: string | null;
+  start_date: string | null;
+  due_date: string | null;
+  status: string;
+  /** The action's own progress; a parent shows the weighted mean of its children instead. */
+  progress_percent: number;
+  weight: number;
+  position: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GreenPlanActionPartnersTable {
+  action_id: string;
+  organisation_code: string;
+}
+
+export interface GreenPlanMilestonesTable {
+  id: string;
+  action_id: string;
+  title: string;
+  due_date: string;
+  done_on: string | null;
+  position: number;
+}
+
+export interface GreenPlanUpdatesTable {
+  id: string;
+  action_id: string;
+  author_user_id: string | null;
+  update_date: string;
+  narrative: string;
+  status: string;
+  progress_percent: number;
+  created_at: string;
+}
+
+export interface GreenPlanUpdateFilesTable {
+  update_id: string;
+  file_id: string;
+  position: number;
+}
+
+export interface GreenPlanUpdateLinksTable {
+  id: string;
+  update_id: string;
+  url: string;
+  title: string;
+  position: number;
+}
+
+export interface GreenPlanActionChangesTable {
+  id: Generated<number>;
+  action_id: string;
+  changed_by: string | null;
+  recorded_at: string;
+  effective_on: string;
+  kind: string;
+  /** JSON array of { field, from, to }. */
+  changes: string;
+}
+
+export interface ActionCommentsTable {
+  id: string;
+  action_id: string;
+  author_user_id: string | null;
+  body: string;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+}
+
+export interface GreenPlanKpisTable {
+  id: string;
+  plan_id: string;
+  reference: string;
+  name: string;
+  description: string;
+  unit: string;
+  /** decrease | increase */
+  direction: string;
+  baseline_value: number;
+  baseline_date: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GreenPlanKpiTargetsTable {
+  id: string;
+  kpi_id: string;
+  target_date: string;
+  target_value: number;
+  label: string | null;
+}
+
+export interface GreenPlanKpiDataPointsTable {
+  id: string;
+  kpi_id: string;
+  observed_on: string;
+  value: number;
+  source: string;
+  note: string | null;
+  recorded_by: string | null;
+  recorded_at: string;
+}
+
+export interface GreenPlanKpiActionsTable {
+  kpi_id: string;
+  action_id: string;
+}
+
+export interface GreenPlanImportsTable {
+  id: string;
+  plan_id: string;
+  file_id: string | null;
+  file_name: string;
+  uploaded_by: string | null;
+  uploaded_at: string;
+  status: string;
+  row_count: number;
+  summary: string;
+  committed_at: string | null;
+}
+
+export type GreenPlanRow = Selectable<GreenPlansTable>;
+export type GreenPlanAreaRow = Selectable<GreenPlanAreasTable>;
+export type GreenPlanActionRow = Selectable<GreenPlanActionsTable>;
+export type GreenPlanMilestoneRow = Selectable<GreenPlanMilestonesTable>;
+export type GreenPlanUpdateRow = Selectable<GreenPlanUpdatesTable>;
+export type GreenPlanKpiRow = Selectable<GreenPlanKpisTable>;
+export type GreenPlanKpiTargetRow = Selectable<GreenPlanKpiTargetsTable>;
+export type GreenPlanKpiDataPointRow = Selectable<GreenPlanKpiDataPointsTable>;
+export type ActionCommentRow = Selectable<ActionCommentsTable>;

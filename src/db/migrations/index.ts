@@ -3,6 +3,7 @@ import * as organisations from './0001-organisations.ts';
 import * as prescribing from './0003-prescribing.ts';
 import * as files from './0004-files.ts';
 import * as accounts from './0002-accounts.ts';
+import * as greenPlans from './0005-green-plans.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0002-accounts': accounts,
   '0003-prescribing': prescribing,
   '0004-files': files,
+  '0005-green-plans': greenPlans,
 };
