@@ -157,27 +157,33 @@ export async function scanEpdFile(
         detected.columns.find((candidate) => candidate.toUpperCase() === name) ?? name,
       );
     const hierarchy = detected.layout.hierarchyColumns;
-    const optionalColumn = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
     const chapter3 = `starts_with(${column('BNF_CODE')}, '03')`;
+    // Practice details are the same on every row of a practice, so they are kept only on the one
+    // group per practice that collects its rows outside chapter 3; the chapter 3 groups (hundreds
+    // of thousands) then carry no copies of them.
+    const metadata = (name: string | null) =>
+      name ? `any_value(CASE WHEN NOT ${chapter3} THEN ${column(name)} END)` : 'NULL';
+    const metadataColumns = (pick: (name: string | null) => string) => `
+        ${pick('PRACTICE_NAME')} AS practice_name,
+        ${pick('POSTCODE')} AS postcode,
+        ${pick('PCO_CODE')} AS pco_code,
+        ${pick('PCO_NAME')} AS pco_name,
+        ${pick(hierarchy.icbCode)} AS icb_code,
+        ${pick(hierarchy.icbName)} AS icb_name,
+        ${pick(hierarchy.areaTeamCode)} AS area_team_code,
+        ${pick('REGIONAL_OFFICE_CODE')} AS region_code,
+        ${pick('REGIONAL_OFFICE_NAME')} AS region_name`;
     const sql = `CREATE TABLE agg AS
       SELECT ${column('YEAR_MONTH')} AS ym,
-        CASE WHEN ${chapter3} THEN ${column('PRACTICE_CODE')} END AS practice,
+        ${column('PRACTICE_CODE')} AS practice,
         CASE WHEN ${chapter3} THEN ${column('BNF_CODE')} END AS bnf,
         count(*)::DOUBLE AS row_count,
         coalesce(sum(${column('ITEMS')}), 0)::DOUBLE AS items,
         coalesce(sum(${column('TOTAL_QUANTITY')}), 0)::DOUBLE AS quantity,
         coalesce(sum(${column('ACTUAL_COST')}), 0)::DOUBLE AS actual_cost,
         coalesce(sum(${column('NIC')}), 0)::DOUBLE AS nic,
-        any_value(${column('BNF_DESCRIPTION')}) AS description,
-        any_value(${column('PRACTICE_NAME')}) AS practice_name,
-        any_value(${column('POSTCODE')}) AS postcode,
-        any_value(${column('PCO_CODE')}) AS pco_code,
-        any_value(${column('PCO_NAME')}) AS pco_name,
-        ${optionalColumn(hierarchy.icbCode)} AS icb_code,
-        ${optionalColumn(hierarchy.icbName)} AS icb_name,
-        ${optionalColumn(hierarchy.areaTeamCode)} AS area_team_code,
-        any_value(${column('REGIONAL_OFFICE_CODE')}) AS region_code,
-        any_value(${column('REGIONAL_OFFICE_NAME')}) AS region_name
+        any_value(CASE WHEN ${chapter3} THEN ${column('BNF_DESCRIPTION')} END) AS description,
+        ${metadataColumns(metadata)}
       FROM ${readCsvCall(file, detected)}
       GROUP BY ALL`;
     await runWithProgress(connection, sql, file, options.onProgress);
@@ -186,7 +192,7 @@ export async function scanEpdFile(
     if (problems.length > 0) throw new InputFileError(problems);
 
     const monthRows = (
-      await connection.runAndReadAll(`SELECT ym, practice IS NOT NULL AS ch3,
+      await connection.runAndReadAll(`SELECT ym, bnf IS NOT NULL AS ch3,
         sum(row_count)::DOUBLE AS rows, sum(items)::DOUBLE AS items, sum(actual_cost)::DOUBLE AS cost
         FROM agg GROUP BY ALL ORDER BY ym`)
     ).getRowObjectsJS() as {
@@ -251,14 +257,38 @@ export async function scanEpdFile(
     }
 
     const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
-    const practiceRows = (
-      await connection.runAndReadAll(`SELECT ym, practice,
+    await connection.run(`CREATE TABLE practices AS SELECT ym, practice,
         any_value(practice_name) AS practice_name, any_value(postcode) AS postcode,
         any_value(pco_code) AS pco_code, any_value(pco_name) AS pco_name,
         any_value(icb_code) AS icb_code, any_value(icb_name) AS icb_name,
         any_value(area_team_code) AS area_team_code,
-        any_value(region_code) AS region_code, any_value(region_name) AS region_name
-        FROM agg WHERE practice IS NOT NULL GROUP BY ym, practice ORDER BY ym, practice`)
+        any_value(region_code) AS region_code, any_value(region_name) AS region_name,
+        bool_or(bnf IS NULL) AS has_other_rows
+        FROM agg GROUP BY ym, practice HAVING bool_or(bnf IS NOT NULL)`);
+    // A practice with chapter 3 rows only (an extract, not a whole EPD month) has no group that
+    // kept its details: read them from its own rows, a second pass that whole files never need.
+    const missing = (
+      await connection.runAndReadAll(
+        'SELECT count(*)::DOUBLE AS n FROM practices WHERE NOT has_other_rows',
+      )
+    ).getRowObjectsJS()[0] as { n: number };
+    if (missing.n > 0) {
+      const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
+      await connection.run(`CREATE TABLE practice_details AS
+        SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
+          ${metadataColumns(anyValue)}
+        FROM ${readCsvCall(file, detected).replace(', store_rejects = true', '')}
+        WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM practices WHERE NOT has_other_rows)
+        GROUP BY ALL`);
+      await connection.run(`UPDATE practices SET practice_name = d.practice_name,
+          postcode = d.postcode, pco_code = d.pco_code, pco_name = d.pco_name,
+          icb_code = d.icb_code, icb_name = d.icb_name, area_team_code = d.area_team_code,
+          region_code = d.region_code, region_name = d.region_name
+        FROM practice_details d
+        WHERE practices.ym = d.ym AND practices.practice = d.practice AND NOT practices.has_other_rows`);
+    }
+    const practiceRows = (
+      await connection.runAndReadAll('SELECT * FROM practices ORDER BY ym, practice')
     ).getRowObjectsJS() as Record<string, string | null>[];
     for (const row of practiceRows) {
       const month = normaliseEpdMonth(row.ym!)!;
@@ -290,7 +320,7 @@ export async function scanEpdFile(
         if (key === undefined) return;
         const result = await connection.stream(
           `SELECT practice, bnf, items, quantity, actual_cost, nic FROM agg
-           WHERE ym = $ym AND practice IS NOT NULL ORDER BY practice, bnf`,
+           WHERE ym = $ym AND bnf IS NOT NULL ORDER BY practice, bnf`,
           { ym: key },
         );
         // Ask for the next chunk before handing this one over, so the engine reads while the
