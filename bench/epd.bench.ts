@@ -80,7 +80,9 @@ async function warmPageCache(file: string): Promise<void> {
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22 })) void chunk;
 }
 
-async function importRun(file: string): Promise<{ seconds: number; peakMb: number }> {
+async function importRun(
+  file: string,
+): Promise<{ seconds: number; cpuSeconds: number; peakMb: number }> {
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-bench-db-'));
   const env = { DATABASE_URL: `sqlite:${path.join(dbDir, 'bench.sqlite')}`, LOG_LEVEL: 'silent' };
   try {
@@ -91,19 +93,27 @@ async function importRun(file: string): Promise<{ seconds: number; peakMb: numbe
       env,
     );
     const peak = /peak memory (\d+) MB/.exec(result.stdout);
-    return { seconds: result.ms / 1000, peakMb: peak ? Number(peak[1]) : Number.NaN };
+    const cpu = /\(CPU ([\d.]+) s\)/.exec(result.stdout);
+    return {
+      seconds: result.ms / 1000,
+      cpuSeconds: cpu ? Number(cpu[1]) : Number.NaN,
+      peakMb: peak ? Number(peak[1]) : Number.NaN,
+    };
   } finally {
     fs.rmSync(dbDir, { recursive: true, force: true });
   }
 }
 
-async function baselineRun(file: string): Promise<{ seconds: number; groups: number }> {
+async function baselineRun(
+  file: string,
+): Promise<{ seconds: number; cpuSeconds: number; groups: number }> {
   const result = await run(process.execPath, ['--import', 'tsx', 'bench/duckdb-baseline.ts', file]);
   const parsed = JSON.parse(result.stdout.trim().split('\n').pop()!) as {
     ms: number;
+    cpuMs: number;
     groups: number;
   };
-  return { seconds: parsed.ms / 1000, groups: parsed.groups };
+  return { seconds: parsed.ms / 1000, cpuSeconds: parsed.cpuMs / 1000, groups: parsed.groups };
 }
 
 fs.mkdirSync(benchDir, { recursive: true });
@@ -113,19 +123,33 @@ console.log(
     .map((load) => load.toFixed(1))
     .join(' ')}`,
 );
-const results: { multiple: number; a: number; b: number; peakMb: number }[] = [];
+const results: {
+  multiple: number;
+  a: number;
+  b: number;
+  aCpu: number;
+  bCpu: number;
+  peakMb: number;
+}[] = [];
 for (const multiple of sizes) {
   const file = await ensureFile(multiple);
   const sizeGb = fs.statSync(file).size / 1e9;
   await warmPageCache(file);
   const b = await baselineRun(file);
   const a = await importRun(file);
-  results.push({ multiple, a: a.seconds, b: b.seconds, peakMb: a.peakMb });
+  results.push({
+    multiple,
+    a: a.seconds,
+    b: b.seconds,
+    aCpu: a.cpuSeconds,
+    bCpu: b.cpuSeconds,
+    peakMb: a.peakMb,
+  });
   console.log(
     `${multiple}× (${(rowsPerMonth * multiple).toLocaleString('en-GB')} rows, ${sizeGb.toFixed(2)} GB): ` +
-      `(a) import-epd ${a.seconds.toFixed(1)} s, peak ${a.peakMb} MB; ` +
-      `(b) DuckDB read_csv + group by ${b.seconds.toFixed(1)} s (${b.groups.toLocaleString('en-GB')} groups); ` +
-      `a/b = ${(a.seconds / b.seconds).toFixed(2)}`,
+      `(a) import-epd ${a.seconds.toFixed(1)} s (CPU ${a.cpuSeconds.toFixed(1)} s), peak ${a.peakMb} MB; ` +
+      `(b) DuckDB read_csv + group by ${b.seconds.toFixed(1)} s (CPU ${b.cpuSeconds.toFixed(1)} s, ${b.groups.toLocaleString('en-GB')} groups); ` +
+      `a/b = ${(a.seconds / b.seconds).toFixed(2)} (CPU ${(a.cpuSeconds / b.cpuSeconds).toFixed(2)})`,
   );
   if (multiple !== 1 && !keep) fs.rmSync(file, { force: true });
 }
@@ -133,8 +157,10 @@ const one = results.find((result) => result.multiple === 1);
 if (one) {
   for (const result of results.filter((entry) => entry.multiple !== 1)) {
     const growth = result.a / one.a;
+    const cpuGrowth = result.aCpu / one.aCpu;
     console.log(
-      `linearity: ${result.multiple}× took ${growth.toFixed(2)}× the 1× time (${((growth / result.multiple - 1) * 100).toFixed(0)}% from linear)`,
+      `linearity: ${result.multiple}× took ${growth.toFixed(2)}× the 1× time (${((growth / result.multiple - 1) * 100).toFixed(0)}% from linear) ` +
+        `and ${cpuGrowth.toFixed(2)}× the CPU (${((cpuGrowth / result.multiple - 1) * 100).toFixed(0)}% from linear)`,
     );
   }
   console.log(

@@ -170,7 +170,10 @@ function printImportSummary(summaries: FileImportSummary[], elapsedMs: number): 
     }
   }
   const peakMb = process.resourceUsage().maxRSS / 1024;
-  console.log(`Done in ${(elapsedMs / 1000).toFixed(1)} s; peak memory ${peakMb.toFixed(0)} MB.`);
+  const cpu = process.cpuUsage();
+  console.log(
+    `Done in ${(elapsedMs / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s); peak memory ${peakMb.toFixed(0)} MB.`,
+  );
 }
 
 function choice<const T extends readonly string[]>(choices: T) {
