@@ -36,6 +36,7 @@ import { registerSingleSignOnRoutes } from './modules/accounts/oidc.routes.ts';
 import { registerMembershipRoutes } from './modules/memberships/membership.routes.ts';
 import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
 import { registerOutboxRoutes } from './modules/email/outbox.routes.ts';
+import { registerContentRoutes } from './modules/content/content.routes.ts';
 import { createViewEnvironment } from './web/views.ts';
 
 declare module 'fastify' {
@@ -170,6 +171,7 @@ export async function buildApp(
   registerMembershipRoutes(app, services);
   registerAdminRoutes(app, services);
   registerOutboxRoutes(app, services);
+  registerContentRoutes(app, services);
 
   app.setNotFoundHandler((request, reply) => {
     if (wantsJson(request)) return reply.code(404).send({ error: 'Not found' });

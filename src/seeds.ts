@@ -1,3 +1,4 @@
+import { knowledgeHubSeed } from './modules/content/content.seed.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -10,7 +11,7 @@ export type ContentSeed = {
   run(services: Services): Promise<{ created: number; unchanged: number }>;
 };
 
-export const contentSeeds: ContentSeed[] = [];
+export const contentSeeds: ContentSeed[] = [knowledgeHubSeed];
 
 export async function runContentSeeds(
   services: Services,

@@ -17,6 +17,10 @@ import {
 } from './modules/email/mail-transport.ts';
 import { createDatabaseFileStore, createDiskFileStore } from './modules/files/file-store.ts';
 import { createFileService } from './modules/files/file.service.ts';
+import { createContentRepository } from './modules/content/content.repository.ts';
+import { createContentService } from './modules/content/content.service.ts';
+import { createWorkspaceRepository } from './modules/workspaces/workspace.repository.ts';
+import { createWorkspaceService } from './modules/workspaces/workspace.service.ts';
 import { createMembershipRepository } from './modules/memberships/membership.repository.ts';
 import { createMembershipService } from './modules/memberships/membership.service.ts';
 import { createOrganisationRepository } from './modules/organisations/organisation.repository.ts';
@@ -75,6 +79,15 @@ export function createServices(
     publicUrl: config.publicUrl,
     now,
   });
+  const workspaces = createWorkspaceService(createWorkspaceRepository(db), { now });
+  const content = createContentService({
+    repository: createContentRepository(db, database.dialect),
+    organisations,
+    workspaces,
+    files,
+    audit,
+    now,
+  });
   const accountRepository = createAccountRepository(db);
   const accounts = createAccountService({
     repository: accountRepository,
@@ -84,7 +97,10 @@ export function createServices(
     publicUrl: config.publicUrl,
     secretKey,
     now,
-    onAccountDeleted: (trx, userId) => memberships.removeEverythingOfUser(trx, userId),
+    onAccountDeleted: async (trx, userId) => {
+      await memberships.removeEverythingOfUser(trx, userId);
+      await workspaces.removeMembershipsOfUser(trx, userId);
+    },
     collectPersonalData: async (userId) => {
       const user = await accountRepository.findUserById(userId);
       return memberships.collectPersonalData(userId, user?.email ?? null);
@@ -125,6 +141,8 @@ export function createServices(
     rateLimits,
     email,
     files,
+    workspaces,
+    content,
     memberships,
     accounts,
     auth,

@@ -80,11 +80,29 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       adminActor,
       TARGET_ORGANISATION,
     );
+    const contentItem = await services.content.create(
+      adminActor,
+      'case_study',
+      {
+        title: 'Access matrix case study',
+        summary: 'Owned by the target organisation',
+        body: '',
+        privacy: 'public',
+        workspaceId: '',
+        organisationCode: TARGET_ORGANISATION,
+        areas: [],
+        organisationTags: '',
+        tags: '',
+        details: {},
+      },
+      context,
+    );
     params = {
       code: TARGET_ORGANISATION,
       userId: people.member.id,
       requestId: pending!.id,
       invitationId: invitation!.id,
+      id: contentItem.id,
     };
 
     browsers.anonymous = new HttpAgent(testApp.app);
@@ -134,8 +152,13 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
         return ['anonymous', 'member', ...(hasOrganisation ? ['otherAdmin'] : [])];
       case 'platform-admin':
         return ['anonymous', 'member', 'admin'];
+      case 'content-editor':
+        // `:id` is a content item of the target organisation: an editor elsewhere may not touch it.
+        return ['anonymous', 'member', ...(route.url.includes(':id') ? ['otherAdmin'] : [])];
       default:
-        return [];
+        throw new Error(
+          `No refusal rule for the audience "${route.audience}" of ${route.url}: add one here`,
+        );
     }
   }
 

@@ -43,6 +43,15 @@ export interface Database {
   green_plan_kpi_data_points: GreenPlanKpiDataPointsTable;
   green_plan_kpi_actions: GreenPlanKpiActionsTable;
   green_plan_imports: GreenPlanImportsTable;
+  workspaces: WorkspacesTable;
+  workspace_members: WorkspaceMembersTable;
+  content_items: ContentItemsTable;
+  content_areas: ContentAreasTable;
+  content_organisation_tags: ContentOrganisationTagsTable;
+  content_tags: ContentTagsTable;
+  content_revisions: ContentRevisionsTable;
+  content_files: ContentFilesTable;
+  content_search: ContentSearchTable;
 }
 
 export const organisationTypes = [
@@ -401,6 +410,117 @@ export interface FileChunksTable {
 }
 
 export type StoredFileRow = Selectable<StoredFilesTable>;
+
+// --- workspaces and the knowledge hub (migration 0006) ---
+
+export type WorkspacePrivacy = 'open' | 'restricted' | 'private';
+
+export interface WorkspacesTable {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  privacy: WorkspacePrivacy;
+  /** The ICB of an ICS workspace; null for the regional workspace. */
+  organisation_code: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkspaceMembersTable {
+  workspace_id: string;
+  user_id: string;
+  role: 'member' | 'manager';
+  joined_at: string;
+}
+
+export type ContentStatus = 'draft' | 'published';
+export type ContentPrivacy = 'public' | 'workspace' | 'organisation';
+
+export interface ContentItemsTable {
+  id: string;
+  content_type: string;
+  slug: string;
+  title: string;
+  summary: string;
+  /** Markdown; rendered and sanitised on output, never stored as HTML. */
+  body: string;
+  /** JSON object of the fields particular to the content type. */
+  details: string;
+  status: ContentStatus;
+  privacy: ContentPrivacy;
+  workspace_id: string | null;
+  /** The organisation that owns the content; its editors may change it. */
+  organisation_code: string;
+  is_example: Generated<number>;
+  /** A stable reference for seeded content, so re-seeding updates rather than duplicates. */
+  external_ref: string | null;
+  revision: number;
+  published_at: string | null;
+  /** For events: when they start (UK local time, `YYYY-MM-DDTHH:MM`), for ordering. */
+  starts_at: string | null;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ContentAreasTable {
+  content_id: string;
+  area_slug: string;
+}
+
+export interface ContentOrganisationTagsTable {
+  content_id: string;
+  organisation_code: string;
+}
+
+export interface ContentTagsTable {
+  content_id: string;
+  tag: string;
+}
+
+export interface ContentRevisionsTable {
+  id: string;
+  content_id: string;
+  revision_number: number;
+  title: string;
+  summary: string;
+  body: string;
+  details: string;
+  privacy: ContentPrivacy;
+  status: ContentStatus;
+  note: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
+export type ContentFileRole = 'attachment' | 'document_version' | 'video' | 'captions' | 'poster';
+
+export interface ContentFilesTable {
+  id: string;
+  content_id: string;
+  file_id: string;
+  role: ContentFileRole;
+  title: string;
+  /** For document versions: 1, 2, 3… */
+  version_number: number | null;
+  note: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
+/** Search rows for published content (FTS5 table on SQLite; tsvector table on PostgreSQL). */
+export interface ContentSearchTable {
+  content_id: string;
+  title: string;
+  body: string;
+}
+
+export type ContentItemRow = Selectable<ContentItemsTable>;
+export type ContentRevisionRow = Selectable<ContentRevisionsTable>;
+export type ContentFileRow = Selectable<ContentFilesTable>;
+export type WorkspaceRow = Selectable<WorkspacesTable>;
 
 // --- Green Plans (migration 0005) ---
 

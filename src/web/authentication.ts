@@ -25,10 +25,18 @@ export interface CurrentSession {
 /**
  * Who a signed-in route is for, so the access tests know who must be refused: `self` (your own
  * account), `any-user` (anyone signed in may do it, e.g. ask to join), `organisation-member`,
- * `organisation-admin` and `platform-admin`.
+ * `organisation-admin`, `platform-admin` and `content-editor` (editors of the organisation that owns the
+ * content, or of any organisation for pages that create content).
+ * `organisation-editor`: editors of the organisation that a plan or an action belongs to.
  */
 export type RouteAudience =
-  'self' | 'any-user' | 'organisation-member' | 'organisation-admin' | 'platform-admin';
+  | 'self'
+  | 'any-user'
+  | 'organisation-member'
+  | 'organisation-editor'
+  | 'organisation-admin'
+  | 'platform-admin'
+  | 'content-editor';
 
 export interface RouteTableEntry {
   method: string;
@@ -163,7 +171,7 @@ export async function registerAuthentication(
           isPlatformAdmin: resolved.user.is_platform_admin === 1,
           twoFactorEnabled: resolved.user.totp_enabled_at !== null,
           memberships: await services.memberships.loadActorMemberships(resolved.user.id),
-          workspaceIds: [],
+          workspaceIds: await services.workspaces.workspaceIdsOfUser(resolved.user.id),
         };
       }
     } else if (request.cookies[names.session]) {

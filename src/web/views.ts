@@ -2,6 +2,7 @@ import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { nhsukFrontendDist } from './assets.ts';
 import { formatOrganisationName } from '../modules/organisations/organisation-name.ts';
+import { formatBytes } from '../modules/files/file-types.ts';
 
 const srcDir = path.resolve(import.meta.dirname, '..');
 
@@ -43,6 +44,7 @@ export function createViewEnvironment(options: { watch?: boolean } = {}): nunjuc
   environment.addFilter('longDate', (value: unknown) => formatDate(value, longDate));
   environment.addFilter('monthYear', (value: unknown) => formatDate(value, monthYear));
   environment.addFilter('longDateTime', (value: unknown) => formatDate(value, longDateTime));
+  environment.addFilter('fileSize', (value: unknown) => formatBytes(Number(value)));
   environment.addFilter('orgName', (value: unknown) =>
     typeof value === 'string' ? formatOrganisationName(value) : value,
   );

@@ -85,7 +85,7 @@ export async function actorFor(services: Services, userId: string): Promise<Acto
     isPlatformAdmin: user.is_platform_admin === 1,
     twoFactorEnabled: user.totp_enabled_at !== null,
     memberships: await services.memberships.loadActorMemberships(user.id),
-    workspaceIds: [],
+    workspaceIds: await services.workspaces.workspaceIdsOfUser(user.id),
   };
 }
 

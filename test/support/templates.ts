@@ -8,6 +8,9 @@ import { connectDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createOrganisationRepository } from '../../src/modules/organisations/organisation.repository.ts';
 import { createOrganisationService } from '../../src/modules/organisations/organisation.service.ts';
+import { loadConfig } from '../../src/config.ts';
+import { runContentSeeds } from '../../src/seeds.ts';
+import { createServices } from '../../src/services.ts';
 
 export interface DatabaseTemplates {
   sqliteFile: string;
@@ -18,14 +21,18 @@ export interface DatabaseTemplates {
 const projectRoot = path.resolve(import.meta.dirname, '..', '..');
 export const referenceDataDir = path.join(projectRoot, 'data', 'reference');
 
-/** Changes whenever a migration or a reference file changes, so a stale template is never used. */
+/**
+ * Changes whenever the source code or a reference file changes: migrations, reference data and the
+ * seeds (and the services they go through) decide what a template holds, so a stale one is never used.
+ */
 function templateFingerprint(): string {
   const hash = createHash('sha256');
-  for (const dir of [path.join(projectRoot, 'src', 'db', 'migrations'), referenceDataDir]) {
-    for (const file of listFiles(dir)) {
-      hash.update(path.relative(projectRoot, file));
-      hash.update(fs.readFileSync(file));
-    }
+  const sources = listFiles(path.join(projectRoot, 'src')).filter(
+    (file) => file.endsWith('.ts') && !file.endsWith('.test.ts'),
+  );
+  for (const file of [...sources, ...listFiles(referenceDataDir)]) {
+    hash.update(path.relative(projectRoot, file));
+    hash.update(fs.readFileSync(file));
   }
   return hash.digest('hex').slice(0, 12);
 }
@@ -40,11 +47,21 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
+/** As `greenspace seed` does: migrations, reference data, then the example-content seeds. */
 async function migrateAndSeed(handle: DatabaseHandle): Promise<void> {
   await migrateToLatest(handle);
   await createOrganisationService(createOrganisationRepository(handle.db)).loadReferenceData(
     referenceDataDir,
   );
+  const services = createServices(handle, {
+    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+    database:
+      handle.dialect === 'sqlite'
+        ? { kind: 'sqlite', filename: '' }
+        : { kind: 'postgres', connectionString: '' },
+  });
+  await runContentSeeds(services, () => {});
+  await services.email.stopWorker();
 }
 
 export async function prepareTemplates(): Promise<DatabaseTemplates> {

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as organisations from './0001-organisations.ts';
 import * as prescribing from './0003-prescribing.ts';
 import * as files from './0004-files.ts';
+import * as content from './0006-content.ts';
 import * as accounts from './0002-accounts.ts';
 import * as greenPlans from './0005-green-plans.ts';
 
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0003-prescribing': prescribing,
   '0004-files': files,
   '0005-green-plans': greenPlans,
+  '0006-content': content,
 };

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/**
+ * The kinds of content the knowledge hub holds, as data: their names, where they live, and the
+ * fields particular to each. Common fields (title, summary, body, privacy, tags) are on every item.
+ */
+
+const optionalMarkdown = (max: number) =>
+  z
+    .string()
+    .max(max, `must be ${max.toLocaleString('en-GB')} characters or fewer`)
+    .default('');
+
+/** A non-negative amount, written as people write numbers ("1,250", "12.5"); blank means not known. */
+const optionalAmount = z
+  .union([z.number(), z.string()])
+  .transform((value) => (typeof value === 'string' ? value.replace(/[,£\s]/g, '') : String(value)))
+  .refine((value) => value === '' || /^\d+(\.\d+)?$/.test(value), 'must be a number, like 12.5')
+  .transform((value) => (value === '' ? null : Number(value)))
+  .nullable()
+  .default(null);
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .refine(
+    (value) => value === '' || /^https:\/\/[^\s<>"]+$/.test(value),
+    'must be a web address starting https://',
+  )
+  .default('');
+
+/** `YYYY-MM-DDTHH:MM`, as a date-time field sends it, in UK time. */
+const localDateTime = z
+  .string()
+  .trim()
+  .refine(
+    (value) => value === '' || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value),
+    'must be a date and time',
+  )
+  .refine((value) => value === '' || isRealDateTime(value), 'must be a real date and time')
+  .default('');
+
+export const caseStudyDetails = z.object({
+  problem: optionalMarkdown(20_000),
+  whatWasDone: optionalMarkdown(20_000),
+  results: optionalMarkdown(20_000),
+  tco2eSavedPerYear: optionalAmount,
+  moneySavedPerYearGbp: optionalAmount,
+  benefitToPeople: optionalMarkdown(5_000),
+  contactName: z.string().trim().max(200).default(''),
+  contactEmail: z
+    .string()
+    .trim()
+    .refine(
+      (value) => value === '' || /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(value),
+      'must be an email address',
+    )
+    .default(''),
+});
+
+export const videoDetails = z.object({
+  speaker: z.string().trim().max(200).default(''),
+  externalUrl: optionalUrl,
+  transcript: optionalMarkdown(100_000),
+  durationMinutes: optionalAmount,
+});
+
+export const documentDetails = z.object({
+  documentKind: z.string().trim().max(100).default(''),
+});
+
+export const newsDetails = z.object({});
+
+export const eventDetails = z
+  .object({
+    startsAt: localDateTime,
+    endsAt: localDateTime,
+    location: z.string().trim().max(300).default(''),
+    onlineUrl: optionalUrl,
+  })
+  .refine(
+    (event) => event.startsAt === '' || event.endsAt === '' || event.endsAt >= event.startsAt,
+    {
+      message: 'must be after the start',
+      path: ['endsAt'],
+    },
+  );
+
+export const pageDetails = z.object({});
+
+export const contentTypes = {
+  case_study: {
+    label: 'Case study',
+    plural: 'Case studies',
+    path: 'case-studies',
+    description:
+      'Best practice from across the Midlands: the problem, what was done and the results, with numbers.',
+    details: caseStudyDetails,
+  },
+  video: {
+    label: 'Video',
+    plural: 'Videos',
+    path: 'videos',
+    description: 'Short videos on how the NHS is going green, each with captions and a transcript.',
+    details: videoDetails,
+  },
+  document: {
+    label: 'Document',
+    plural: 'Documents',
+    path: 'documents',
+    description: 'Green plans, strategies and guidance, with every version kept.',
+    details: documentDetails,
+  },
+  news: {
+    label: 'News',
+    plural: 'News',
+    path: 'news',
+    description: 'News from the Green Plan teams of the Midlands.',
+    details: newsDetails,
+  },
+  event: {
+    label: 'Event',
+    plural: 'Events',
+    path: 'events',
+    description: 'Webinars, workshops and meetings, in person and online.',
+    details: eventDetails,
+  },
+  page: {
+    label: 'Page',
+    plural: 'Pages',
+    path: 'pages',
+    description: 'Workspace pages.',
+    details: pageDetails,
+  },
+} as const satisfies Record<
+  string,
+  { label: string; plural: string; path: string; description: string; details: z.ZodType }
+>;
+
+export type ContentType = keyof typeof contentTypes;
+export const contentTypeKeys = Object.keys(contentTypes) as ContentType[];
+
+export function isContentType(value: string): value is ContentType {
+  return Object.hasOwn(contentTypes, value);
+}
+
+export function contentTypeForPath(path: string): ContentType | undefined {
+  return contentTypeKeys.find((key) => contentTypes[key].path === path);
+}
+
+export type CaseStudyDetails = z.output<typeof caseStudyDetails>;
+export type VideoDetails = z.output<typeof videoDetails>;
+export type EventDetails = z.output<typeof eventDetails>;
+
+export function isRealDateTime(value: string): boolean {
+  const [date, time] = value.split('T');
+  if (!date || !time) return false;
+  const parsed = new Date(`${date}T${time}:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 16) === `${date}T${time}`;
+}
+
+/** A URL slug from a title: lower case, words joined by hyphens, at most 80 characters. */
+export function slugify(title: string): string {
+  const slug = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/&/g, ' and ')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80)
+    .replace(/-+$/, '');
+  return slug || 'item';
+}

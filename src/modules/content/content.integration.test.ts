@@ -1,0 +1,569 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  actorFor,
+  buildUser,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
+import { findActiveContent } from '../../../test/support/html.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import { xssPayloads } from '../../../test/fixtures/xss-payloads.ts';
+import type { ContentType } from './content-types.ts';
+import type { ContentInput } from './content.service.ts';
+
+const context = { ip: '127.0.0.1', userAgent: 'content tests' };
+
+function input(overrides: Partial<ContentInput> = {}): ContentInput {
+  return {
+    title: 'A title',
+    summary: 'A summary',
+    body: '',
+    privacy: 'public',
+    workspaceId: '',
+    organisationCode: 'C82001',
+    areas: [],
+    organisationTags: '',
+    tags: '',
+    details: {},
+    ...overrides,
+  };
+}
+
+function nonceOf(html: string): string | undefined {
+  return /<script nonce="([^"]+)"/.exec(html)?.[1];
+}
+
+describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
+  let testApp: TestApp;
+  let editor: TestUser;
+  let otherEditor: TestUser;
+  let member: TestUser;
+  let outsider: TestUser;
+  let icsAdmin: TestUser;
+  let workspaceMember: TestUser;
+  let llrWorkspaceId: string;
+  const browsers = new Map<string, HttpAgent>();
+
+  async function as(user: TestUser | null): Promise<HttpAgent> {
+    const key = user?.id ?? 'anonymous';
+    const existing = browsers.get(key);
+    if (existing) return existing;
+    const browser = new HttpAgent(testApp.app);
+    if (user) await signInAs(browser, user, () => currentTotp(user));
+    browsers.set(key, browser);
+    return browser;
+  }
+
+  async function create(
+    user: TestUser,
+    type: ContentType,
+    values: Partial<ContentInput>,
+    publish = true,
+  ) {
+    const actor = await actorFor(testApp.services, user.id);
+    const item = await testApp.services.content.create(actor, type, input(values), context);
+    if (publish) await testApp.services.content.publish(actor, item.id, context);
+    return item;
+  }
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+    const { services } = testApp;
+    editor = await buildUser(services, {
+      memberships: [{ organisationCode: 'C82001', role: 'editor' }],
+    });
+    otherEditor = await buildUser(services, {
+      memberships: [{ organisationCode: 'C82002', role: 'editor' }],
+    });
+    member = await buildUser(services, {
+      memberships: [{ organisationCode: 'C82001', role: 'member' }],
+    });
+    outsider = await buildUser(services);
+    icsAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    workspaceMember = await buildUser(services);
+    const llr = await services.workspaces.findBySlug('llr');
+    llrWorkspaceId = llr!.id;
+    await services.database.db.transaction().execute(async (trx) => {
+      await services.workspaces.addMember(trx, llrWorkspaceId, workspaceMember.id);
+      await services.workspaces.addMember(trx, llrWorkspaceId, editor.id);
+    });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  describe('the workspace content from the seed', () => {
+    it('shows the latest of each kind on the home page, with the seeded pages linked', async () => {
+      const home = await (await as(null)).get('/');
+      expect(home.body).toContain('href="/pages/llr-ics-green-plan"');
+      expect(home.body).toContain('href="/documents/llr-ics-green-plan-2022-2025"');
+      expect(home.body).toContain('href="/videos/dr-anna-murphy-on-green-inhalers"');
+      expect(home.body).toContain('href="/videos/dr-gurnak-dosanjh-on-virtual-wards"');
+      expect(home.body).toContain(
+        'LLR ICS Green Plan sets out the system’s path to a net zero NHS',
+      );
+      expect(home.body.match(/href="\/case-studies\/example-[a-z-]+"/g)?.length).toBe(3);
+    });
+
+    it('publishes the videos as entries with a clearly marked transcript placeholder, not as fake videos', async () => {
+      const page = await (await as(null)).get('/videos/dr-anna-murphy-on-green-inhalers');
+      expect(page.statusCode).toBe(200);
+      expect(page.body).not.toContain('<video');
+      expect(page.body).toContain('The video file is not available on Greenspace yet');
+      expect(page.body).toContain('<strong>Transcript placeholder.</strong>');
+    });
+
+    it('labels example content as such', async () => {
+      const page = await (
+        await as(null)
+      ).get('/case-studies/example-reviewing-inhalers-in-a-city-practice');
+      expect(page.body).toContain('<strong>Example content.</strong>');
+      expect(page.body).toContain('42.0 tCO2e a year');
+    });
+
+    it('says the Green Plan document file has not been uploaded, rather than pretending', async () => {
+      const page = await (await as(null)).get('/documents/llr-ics-green-plan-2022-2025');
+      expect(page.body).toContain('The document file has not been uploaded to Greenspace yet.');
+    });
+  });
+
+  describe('authoring', () => {
+    it('keeps a draft private until an editor publishes it, recording every revision and its differences', async () => {
+      const browser = await as(editor);
+      const created = await browser.post('/content', {
+        type: 'case_study',
+        action: 'save',
+        title: 'Reusable theatre caps',
+        summary: 'Theatre staff moved to reusable caps.',
+        body: 'Staff chose **washable** caps.',
+        privacy: 'public',
+        organisationCode: 'C82001',
+        areas: 'supply-chain-and-procurement',
+        'details-tco2eSavedPerYear': '1.5',
+      });
+      expect(created.statusCode).toBe(303);
+      const manage = String(created.headers.location).split('?')[0]!;
+      const id = manage.split('/').pop()!;
+      expect((await (await as(null)).get('/case-studies/reusable-theatre-caps')).statusCode).toBe(
+        404,
+      );
+
+      const edited = await browser.post(manage, {
+        type: 'case_study',
+        action: 'save',
+        title: 'Reusable theatre caps',
+        summary: 'Theatre staff moved to reusable caps.',
+        body: 'Staff chose **washable** cotton caps.',
+        privacy: 'public',
+        organisationCode: 'C82001',
+        areas: 'supply-chain-and-procurement',
+        'details-tco2eSavedPerYear': '1.5',
+        note: 'Said what the caps are made of',
+      });
+      expect(edited.statusCode).toBe(303);
+      expect((await browser.post(`${manage}/publish`)).statusCode).toBe(303);
+      const published = await (await as(null)).get('/case-studies/reusable-theatre-caps');
+      expect(published.statusCode).toBe(200);
+      expect(published.body).toContain('Staff chose <strong>washable</strong> cotton caps.');
+
+      const revisions = await browser.get(`${manage}/revisions`);
+      expect(revisions.body).toContain('Said what the caps are made of');
+      const compare = await browser.get(`/content/${id}/revisions/compare?from=1&to=2`);
+      expect(compare.statusCode).toBe(200);
+      expect(compare.body).toContain('<ins>cotton </ins>');
+    });
+
+    it('previews Markdown without saving', async () => {
+      const browser = await as(editor);
+      const preview = await browser.post('/content', {
+        type: 'news',
+        action: 'preview',
+        title: 'Preview only',
+        summary: 'Not saved',
+        body: '## A heading\n\n<script>alert(1)</script> and **bold**',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      });
+      expect(preview.statusCode).toBe(200);
+      expect(preview.body).toContain('<h2>A heading</h2>');
+      expect(preview.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(findActiveContent(preview.body, nonceOf(preview.body))).toEqual([]);
+      const drafts = await browser.get('/content');
+      expect(drafts.body).not.toContain('Preview only');
+    });
+
+    it('refuses a malformed date and names the field', async () => {
+      const response = await (
+        await as(editor)
+      ).post('/content', {
+        type: 'event',
+        action: 'save',
+        title: 'Bad date',
+        summary: 'x',
+        privacy: 'public',
+        organisationCode: 'C82001',
+        'details-startsAt': '2027-02-30T10:00',
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain('href="#details-startsAt"');
+      expect(response.body).toContain('must be a real date and time');
+    });
+
+    it('lets editors publish only for organisations where they are editors', async () => {
+      const response = await (
+        await as(editor)
+      ).post('/content', {
+        type: 'news',
+        action: 'save',
+        title: 'Not mine',
+        summary: 'x',
+        privacy: 'public',
+        organisationCode: 'C82002',
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain(
+        'You can only publish for organisations where you are an editor',
+      );
+      const item = await create(editor, 'news', { title: 'Owned by C82001' }, false);
+      expect((await (await as(otherEditor)).get(`/content/${item.id}`)).statusCode).toBe(403);
+      expect((await (await as(member)).get(`/content/${item.id}/edit`)).statusCode).toBe(403);
+      // An ICS admin of the LLR ICB may edit the practice's content.
+      expect((await (await as(icsAdmin)).get(`/content/${item.id}`)).statusCode).toBe(200);
+    });
+
+    it('will not publish an uploaded video without captions, nor a video entry without a transcript', async () => {
+      const actor = await actorFor(testApp.services, editor.id);
+      const item = await create(
+        editor,
+        'video',
+        { title: 'Captions needed', details: { transcript: '' } },
+        false,
+      );
+      await expect(testApp.services.content.publish(actor, item.id, context)).rejects.toThrow(
+        'Add a transcript before publishing the video',
+      );
+      await testApp.services.content.update(
+        actor,
+        item.id,
+        input({ title: 'Captions needed', details: { transcript: 'Hello.' } }),
+        context,
+      );
+      const mp4 = Buffer.concat([
+        Buffer.from([0, 0, 0, 0x18]),
+        Buffer.from('ftypmp42'),
+        Buffer.alloc(4),
+        Buffer.from('mp42isom'),
+        randomBytes(4000),
+      ]);
+      const upload = await testApp.services.files.receiveUpload(streamOf(mp4), 'video', 'talk.mp4');
+      await testApp.services.content.attachFile(
+        actor,
+        item.id,
+        'video',
+        upload,
+        'The talk',
+        '',
+        context,
+      );
+      await expect(testApp.services.content.publish(actor, item.id, context)).rejects.toThrow(
+        'Add a WebVTT captions file before publishing the video',
+      );
+      const captions = await testApp.services.files.receiveUpload(
+        streamOf(Buffer.from('WEBVTT\n\n00:00.000 --> 00:02.000\nHello.\n')),
+        'captions',
+        'talk.vtt',
+      );
+      await testApp.services.content.attachFile(
+        actor,
+        item.id,
+        'captions',
+        captions,
+        'English',
+        '',
+        context,
+      );
+      await testApp.services.content.publish(actor, item.id, context);
+      const page = await (await as(null)).get('/videos/captions-needed');
+      expect(page.body).toMatch(/<video class="gs-video" controls/);
+      expect(page.body).toMatch(
+        /<track kind="captions" src="\/content\/[0-9a-f-]+\/files\/[0-9a-f-]+" srclang="en" label="English" default>/,
+      );
+      const trackUrl = /<track kind="captions" src="([^"]+)"/.exec(page.body)![1]!;
+      const track = await (await as(null)).get(trackUrl);
+      expect(track.headers['content-type']).toBe('text/vtt');
+      expect(track.body).toContain('WEBVTT');
+    });
+
+    it('keeps every version of a document', async () => {
+      const actor = await actorFor(testApp.services, editor.id);
+      const item = await create(editor, 'document', { title: 'Practice green policy' }, false);
+      for (const version of ['one', 'two']) {
+        const pdf = Buffer.from(`%PDF-1.4\n% version ${version}\n${'x'.repeat(100)}\n%%EOF\n`);
+        const upload = await testApp.services.files.receiveUpload(
+          streamOf(pdf),
+          'document',
+          `policy-${version}.pdf`,
+        );
+        await testApp.services.content.attachFile(
+          actor,
+          item.id,
+          'document_version',
+          upload,
+          '',
+          `Version ${version}`,
+          context,
+        );
+      }
+      await testApp.services.content.publish(actor, item.id, context);
+      const page = await (await as(null)).get('/documents/practice-green-policy');
+      expect(page.body).toContain('policy-two.pdf');
+      expect(page.body).toContain('policy-one.pdf');
+      expect(page.body.indexOf('policy-two.pdf')).toBeLessThan(page.body.indexOf('policy-one.pdf'));
+      const latest = /<a class="nhsuk-button" href="([^"]+)" download>/.exec(page.body)![1]!;
+      const download = await (await as(null)).get(latest);
+      expect(download.headers['content-disposition']).toContain('policy-two.pdf');
+      expect(download.body).toContain('version two');
+    });
+  });
+
+  describe('privacy', () => {
+    let publicItem: string;
+    let workspaceItem: string;
+    let organisationItem: string;
+
+    beforeAll(async () => {
+      await create(editor, 'case_study', {
+        title: 'Heat pump retrofit public',
+        summary: 'zeolite public',
+        body: 'zeolite in every sentence',
+      });
+      await create(editor, 'case_study', {
+        title: 'Heat pump retrofit workspace',
+        summary: 'zeolite workspace',
+        body: 'zeolite',
+        privacy: 'workspace',
+        workspaceId: llrWorkspaceId,
+      });
+      await create(editor, 'case_study', {
+        title: 'Heat pump retrofit organisation',
+        summary: 'zeolite organisation',
+        body: 'zeolite',
+        privacy: 'organisation',
+      });
+      publicItem = '/case-studies/heat-pump-retrofit-public';
+      workspaceItem = '/case-studies/heat-pump-retrofit-workspace';
+      organisationItem = '/case-studies/heat-pump-retrofit-organisation';
+    });
+
+    const cases: [string, () => TestUser | null, boolean, boolean][] = [
+      ['an anonymous visitor', () => null, false, false],
+      ['someone from no organisation', () => outsider, false, false],
+      ['a workspace member', () => workspaceMember, true, false],
+      ['a member of the owning practice', () => member, false, true],
+      ['an editor of another practice', () => otherEditor, false, false],
+      ['an ICS admin above the practice', () => icsAdmin, false, true],
+    ];
+
+    it.each(cases)(
+      'lets %s see exactly what their access allows: pages, listings and search',
+      async (_who, user, seesWorkspace, seesOrganisation) => {
+        const browser = await as(user());
+        expect((await browser.get(publicItem)).statusCode).toBe(200);
+        expect((await browser.get(workspaceItem)).statusCode).toBe(seesWorkspace ? 200 : 404);
+        expect((await browser.get(organisationItem)).statusCode).toBe(seesOrganisation ? 200 : 404);
+
+        const listing = (await browser.get('/case-studies?tag=')).body;
+        expect(listing.includes('Heat pump retrofit workspace')).toBe(seesWorkspace);
+        expect(listing.includes('Heat pump retrofit organisation')).toBe(seesOrganisation);
+
+        const search = (await browser.get('/search?q=zeolite')).body;
+        expect(search).toContain('Heat pump retrofit public');
+        expect(search.includes('Heat pump retrofit workspace')).toBe(seesWorkspace);
+        expect(search.includes('Heat pump retrofit organisation')).toBe(seesOrganisation);
+        const expected = 1 + (seesWorkspace ? 1 : 0) + (seesOrganisation ? 1 : 0);
+        expect(search).toContain(`${expected} result${expected === 1 ? '' : 's'} for`);
+      },
+    );
+
+    it('does not let anyone download a file of content they may not read', async () => {
+      const actor = await actorFor(testApp.services, editor.id);
+      const item = await create(
+        editor,
+        'case_study',
+        { title: 'Private with attachment', privacy: 'organisation' },
+        true,
+      );
+      const pdf = Buffer.from('%PDF-1.4\nprivate\n%%EOF\n');
+      const upload = await testApp.services.files.receiveUpload(
+        streamOf(pdf),
+        'document',
+        'private.pdf',
+      );
+      await testApp.services.content.attachFile(
+        actor,
+        item.id,
+        'attachment',
+        upload,
+        'Private file',
+        '',
+        context,
+      );
+      const page = await (await as(member)).get('/case-studies/private-with-attachment');
+      const href = /href="(\/content\/[^"]+\/files\/[^"]+)" download/.exec(page.body)![1]!;
+      expect((await (await as(member)).get(href)).statusCode).toBe(200);
+      expect((await (await as(null)).get(href)).statusCode).toBe(404);
+      expect((await (await as(otherEditor)).get(href)).statusCode).toBe(404);
+    });
+  });
+
+  describe('search', () => {
+    beforeAll(async () => {
+      await create(editor, 'news', {
+        title: 'Quokka conservation news',
+        summary: 'About quokkas.',
+        body: 'A short note.',
+      });
+      await create(editor, 'case_study', {
+        title: 'Energy saving in the surgery',
+        summary: 'Lighting upgrade.',
+        body: 'quokka quokka quokka quokka quokka quokka appears often in this body',
+        areas: ['estates-and-facilities'],
+      });
+      await create(
+        editor,
+        'news',
+        { title: 'Draft about quokkas', summary: 'Unpublished.' },
+        false,
+      );
+    });
+
+    it('finds content by words in its body, ranking title matches first, with highlighted snippets', async () => {
+      const page = await (await as(null)).get('/search?q=quokka');
+      const order = [
+        page.body.indexOf('Quokka conservation news'),
+        page.body.indexOf('Energy saving in the surgery'),
+      ];
+      expect(order.every((position) => position > 0)).toBe(true);
+      expect(order[0]).toBeLessThan(order[1]!);
+      expect(page.body).toContain('<mark>quokka</mark>');
+      expect(page.body).not.toContain('Draft about quokkas');
+    });
+
+    it('filters by type, area of focus, organisation and date', async () => {
+      const browser = await as(null);
+      expect((await browser.get('/search?q=quokka&type=news')).body).not.toContain(
+        'Energy saving in the surgery',
+      );
+      expect(
+        (await browser.get('/search?q=quokka&area=estates-and-facilities')).body,
+      ).not.toContain('Quokka conservation news');
+      expect((await browser.get('/search?q=quokka&organisation=C82002')).body).toContain(
+        '0 results',
+      );
+      expect((await browser.get('/search?q=quokka&from=2000-01-01&to=2000-12-31')).body).toContain(
+        '0 results',
+      );
+    });
+
+    it('treats search syntax as plain words', async () => {
+      for (const query of [
+        'quokka"',
+        'quokka OR',
+        'NEAR(quokka)',
+        'quokka*',
+        "'; drop table content_items; --",
+        'title:quokka',
+        '!!!',
+      ]) {
+        const response = await (await as(null)).get(`/search?q=${encodeURIComponent(query)}`);
+        expect(response.statusCode, query).toBe(200);
+      }
+    });
+
+    it('says which search parameter is malformed', async () => {
+      const response = await (await as(null)).get('/search?q=x&from=yesterday');
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain(
+        'The &quot;from&quot; parameter must be a date written YYYY-MM-DD',
+      );
+    });
+  });
+
+  describe('feeds', () => {
+    it('offers an Atom feed of public news that is well-formed XML', async () => {
+      const feed = await (await as(null)).get('/news/feed.atom');
+      expect(feed.headers['content-type']).toBe('application/atom+xml; charset=utf-8');
+      expect(XMLValidator.validate(feed.body)).toBe(true);
+      expect(feed.body).toContain('<feed xmlns="http://www.w3.org/2005/Atom">');
+      expect(feed.body).toContain(
+        'LLR ICS Green Plan sets out the system’s path to a net zero NHS',
+      );
+      expect(feed.body.match(/<entry>/g)!.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('offers an iCalendar file for each event', async () => {
+      const ics = await (
+        await as(null)
+      ).get('/events/example-llr-green-champions-network-meeting/event.ics');
+      expect(ics.headers['content-type']).toBe('text/calendar; charset=utf-8');
+      expect(ics.body.startsWith('BEGIN:VCALENDAR\r\n')).toBe(true);
+      expect(ics.body).toContain('DTSTART;TZID=Europe/London:20270120T130000\r\n');
+      expect(ics.body).toContain('DTEND;TZID=Europe/London:20270120T143000\r\n');
+      expect(ics.body.split('\r\n').every((line) => Buffer.byteLength(line) <= 75)).toBe(true);
+    });
+  });
+
+  describe('stored XSS', () => {
+    it(`renders ${xssPayloads.length} attack payloads inert in every text field`, async () => {
+      expect(xssPayloads.length).toBeGreaterThanOrEqual(50);
+      const actor = await actorFor(testApp.services, editor.id);
+      for (const [index, payload] of xssPayloads.entries()) {
+        const item = await testApp.services.content.create(
+          actor,
+          'case_study',
+          input({
+            title: `XSS ${index} ${payload}`.slice(0, 200),
+            summary: payload,
+            body: `${payload}\n\n${payload}`,
+            tags: payload.replace(/,/g, ' ').slice(0, 40),
+            details: {
+              problem: payload,
+              whatWasDone: payload,
+              results: payload,
+              benefitToPeople: payload,
+              contactName: payload.slice(0, 200),
+            },
+          }),
+          context,
+        );
+        await testApp.services.content.publish(actor, item.id, context);
+        for (const url of [
+          `/case-studies/${item.slug}`,
+          '/case-studies',
+          `/search?q=xss+${index}`,
+        ]) {
+          const response = await (await as(null)).get(url);
+          expect(response.statusCode, `${url} for payload ${index}`).toBe(200);
+          expect(
+            findActiveContent(response.body, nonceOf(response.body)),
+            `${url} for payload ${index}: ${payload}`,
+          ).toEqual([]);
+        }
+      }
+      const editorView = await (await as(editor)).get('/content');
+      expect(findActiveContent(editorView.body, nonceOf(editorView.body))).toEqual([]);
+    });
+  });
+});
+
+function streamOf(bytes: Buffer): Readable {
+  return Readable.from([bytes]);
+}

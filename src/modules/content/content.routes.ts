@@ -1,0 +1,687 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ValidationFailed } from '../../lib/validation.ts';
+import type { Services } from '../../services.ts';
+import { formErrorContext } from '../../web/forms.ts';
+import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
+import { buildPageHref, buildPagination } from '../../web/pagination.ts';
+import {
+  optionalChoice,
+  optionalCode,
+  optionalText,
+  pageNumber,
+  parseQuery,
+} from '../../web/query.ts';
+import { requestContextOf } from '../../web/request-context.ts';
+import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import { ForbiddenError, organisationScope } from '../access/policy.ts';
+import { UploadRejected } from '../files/file.service.ts';
+import type { ContentFileRole } from '../../db/schema.ts';
+import { contentTypes, isContentType, type ContentType } from './content-types.ts';
+import { fileRolePurposes, privacyLabels, type ContentInput } from './content.service.ts';
+import { buildAtomFeed, buildICalendar } from './feeds.ts';
+
+const PAGE_SIZE = 20;
+const publicRoute = { config: { access: 'public' as const } };
+const contentEditor = {
+  config: { access: 'signed-in' as const, audience: 'content-editor' as const },
+};
+
+const day = z
+  .string({ error: 'must be given once' })
+  .refine(
+    (value) => value === '' || /^\d{4}-\d{2}-\d{2}$/.test(value),
+    'must be a date written YYYY-MM-DD',
+  )
+  .refine(
+    (value) => value === '' || !Number.isNaN(new Date(`${value}T00:00:00Z`).getTime()),
+    'must be a real date',
+  )
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const areaSlugs = nationalAreasOfFocus.map((area) => area.slug) as [string, ...string[]];
+const listingFilters = {
+  area: optionalChoice(areaSlugs),
+  organisation: optionalCode(/^[A-Z0-9]{2,9}$/, 'an ODS code such as QK1'),
+  tag: optionalText(40),
+  from: day,
+  to: day,
+  page: pageNumber,
+};
+const listingQuery = z.object({
+  ...listingFilters,
+  when: optionalChoice(['upcoming', 'past'] as const),
+});
+const searchQuery = z.object({
+  q: optionalText(200),
+  type: optionalChoice(Object.keys(contentTypes) as [string, ...string[]]),
+  ...listingFilters,
+});
+
+const contentFields = [
+  'title',
+  'summary',
+  'body',
+  'privacy',
+  'workspaceId',
+  'organisationCode',
+  'organisationTags',
+  'tags',
+  'note',
+  'action',
+  'type',
+] as const;
+const detailFields = [
+  'problem',
+  'whatWasDone',
+  'results',
+  'tco2eSavedPerYear',
+  'moneySavedPerYearGbp',
+  'benefitToPeople',
+  'contactName',
+  'contactEmail',
+  'speaker',
+  'externalUrl',
+  'transcript',
+  'durationMinutes',
+  'documentKind',
+  'startsAt',
+  'endsAt',
+  'location',
+  'onlineUrl',
+] as const;
+
+/** Reads the authoring form: text fields once each, areas of focus as a list of checkboxes. */
+function readContentForm(request: FastifyRequest): {
+  input: ContentInput;
+  action: string;
+  type: string;
+} {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const text = (name: string): string => {
+    const value = body[name];
+    if (value === undefined) return '';
+    if (typeof value !== 'string')
+      throw new BadRequestError([`The "${name}" field must be sent once, as text.`]);
+    return value;
+  };
+  const areasValue = body.areas;
+  const areas =
+    areasValue === undefined
+      ? []
+      : Array.isArray(areasValue)
+        ? areasValue.map(String)
+        : [String(areasValue)];
+  const fields = Object.fromEntries(contentFields.map((name) => [name, text(name)])) as Record<
+    (typeof contentFields)[number],
+    string
+  >;
+  const details = Object.fromEntries(detailFields.map((name) => [name, text(`details-${name}`)]));
+  return {
+    action: fields.action,
+    type: fields.type,
+    input: {
+      title: fields.title,
+      summary: fields.summary,
+      body: fields.body,
+      privacy: fields.privacy,
+      workspaceId: fields.workspaceId,
+      organisationCode: fields.organisationCode,
+      areas,
+      organisationTags: fields.organisationTags,
+      tags: fields.tags,
+      details,
+      note: fields.note,
+    },
+  };
+}
+
+/** The knowledge hub's pages: listings, items, search, feeds, downloads and authoring. */
+export function registerContentRoutes(app: FastifyInstance, services: Services): void {
+  const { content } = services;
+
+  async function renderListing(request: FastifyRequest, reply: FastifyReply, type: ContentType) {
+    const query = parseQuery(listingQuery, request.query);
+    const upcoming = type === 'event' && query.when !== 'past';
+    const { items, total } = await content.list(request.actor, {
+      type,
+      area: query.area,
+      organisation: query.organisation,
+      tag: query.tag,
+      from: query.from,
+      to: query.to,
+      upcoming: type === 'event' ? upcoming : undefined,
+      limit: PAGE_SIZE,
+      offset: (query.page - 1) * PAGE_SIZE,
+    });
+    const pageCount = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const path = `/${contentTypes[type].path}`;
+    const filters = {
+      area: query.area,
+      organisation: query.organisation,
+      tag: query.tag,
+      from: query.from,
+      to: query.to,
+      when: query.when,
+    };
+    return reply.code(query.page > pageCount ? 404 : 200).render('content/views/listing.njk', {
+      type,
+      typeInfo: contentTypes[type],
+      items,
+      total,
+      query: filters,
+      page: query.page,
+      pageCount,
+      areas: nationalAreasOfFocus,
+      paginationParams: buildPagination(path, filters, query.page, pageCount),
+      firstPageHref: buildPageHref(path, filters, 1),
+      path,
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  }
+
+  for (const type of Object.keys(contentTypes) as ContentType[]) {
+    if (type === 'page') continue;
+    app.get(`/${contentTypes[type].path}`, publicRoute, async (request, reply) =>
+      renderListing(request, reply, type),
+    );
+  }
+
+  app.get('/news/feed.atom', publicRoute, async (_request, reply) => {
+    // The feed is public: only public news, whoever asks, so it can be shared and cached.
+    const { items } = await content.list(null, { type: 'news', limit: 50, offset: 0 });
+    const base = services.config.publicUrl;
+    const xml = buildAtomFeed(
+      {
+        id: `${base}/news`,
+        title: 'Greenspace news',
+        url: `${base}/news`,
+        selfUrl: `${base}/news/feed.atom`,
+        updated: items[0]?.publishedAt ?? new Date(0).toISOString(),
+      },
+      items.map((item) => ({
+        id: `${base}${item.href}`,
+        title: item.title,
+        summary: item.summary,
+        url: `${base}${item.href}`,
+        published: item.publishedAt ?? new Date(0).toISOString(),
+        updated: item.publishedAt ?? new Date(0).toISOString(),
+        author: item.organisationName,
+      })),
+    );
+    return reply.type('application/atom+xml; charset=utf-8').send(xml);
+  });
+
+  for (const type of Object.keys(contentTypes) as ContentType[]) {
+    app.get<{ Params: { slug: string } }>(
+      `/${contentTypes[type].path}/:slug`,
+      publicRoute,
+      async (request, reply) => {
+        if (!/^[a-z0-9-]{1,100}$/.test(request.params.slug)) throw new NotFoundError();
+        const page = await content.getPage(request.actor, type, request.params.slug);
+        return reply.render('content/views/item.njk', {
+          ...page,
+          pageTitle: page.item.title,
+          breadcrumbs: [
+            { href: '/', text: 'Home' },
+            ...(type === 'page'
+              ? []
+              : [{ href: `/${contentTypes[type].path}`, text: contentTypes[type].plural }]),
+          ],
+        });
+      },
+    );
+  }
+
+  app.get<{ Params: { slug: string } }>(
+    '/events/:slug/event.ics',
+    publicRoute,
+    async (request, reply) => {
+      if (!/^[a-z0-9-]{1,100}$/.test(request.params.slug)) throw new NotFoundError();
+      const page = await content.getPage(request.actor, 'event', request.params.slug);
+      const details = page.fields as {
+        startsAt: string;
+        endsAt: string;
+        location: string;
+        onlineUrl: string;
+      };
+      const base = services.config.publicUrl;
+      const ics = buildICalendar({
+        uid: `${page.item.id}@greenspace`,
+        title: page.item.title,
+        description: `${page.item.summary}\n\n${base}/events/${page.item.slug}`,
+        startsAt: details.startsAt,
+        endsAt: details.endsAt,
+        location: details.location || details.onlineUrl,
+        url: `${base}/events/${page.item.slug}`,
+        stamp: page.item.updated_at,
+      });
+      return reply
+        .type('text/calendar; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${page.item.slug}.ics"`)
+        .send(ics);
+    },
+  );
+
+  app.get<{ Params: { id: string; fileId: string } }>(
+    '/content/:id/files/:fileId',
+    publicRoute,
+    async (request, reply) => {
+      const { file, role } = await content.findFileForDownload(
+        request.actor,
+        request.params.id,
+        request.params.fileId,
+      );
+      // Videos, captions and posters are shown in the page; documents are downloads.
+      return services.files.sendFile(request, reply, file, {
+        inline: role === 'video' || role === 'captions' || role === 'poster',
+      });
+    },
+  );
+
+  app.get<{ Params: { slug: string } }>(
+    '/areas-of-focus/:slug',
+    publicRoute,
+    async (request, reply) => {
+      const area = nationalAreasOfFocus.find((candidate) => candidate.slug === request.params.slug);
+      if (!area) throw new NotFoundError();
+      const query = parseQuery(z.object({ page: pageNumber }), request.query);
+      const { items, total } = await content.list(request.actor, {
+        area: area.slug,
+        limit: PAGE_SIZE,
+        offset: (query.page - 1) * PAGE_SIZE,
+      });
+      const pageCount = Math.max(1, Math.ceil(total / PAGE_SIZE));
+      return reply.code(query.page > pageCount ? 404 : 200).render('content/views/area.njk', {
+        area,
+        items,
+        total,
+        paginationParams: buildPagination(
+          `/areas-of-focus/${area.slug}`,
+          {},
+          query.page,
+          pageCount,
+        ),
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/areas-of-focus', text: 'Areas of focus' },
+        ],
+      });
+    },
+  );
+
+  app.get('/search', publicRoute, async (request, reply) => {
+    const query = parseQuery(searchQuery, request.query);
+    const filters = {
+      type: query.type,
+      area: query.area,
+      organisation: query.organisation,
+      tag: query.tag,
+      from: query.from,
+      to: query.to,
+    };
+    const result = query.q
+      ? await content.search(request.actor, query.q, filters, {
+          limit: PAGE_SIZE,
+          offset: (query.page - 1) * PAGE_SIZE,
+        })
+      : { words: [], total: 0, items: [] };
+    const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    const linkFilters = { q: query.q, ...filters };
+    return reply.render('content/views/search.njk', {
+      query: linkFilters,
+      result,
+      types: Object.entries(contentTypes).map(([value, info]) => ({ value, text: info.plural })),
+      areas: nationalAreasOfFocus,
+      paginationParams: buildPagination('/search', linkFilters, query.page, pageCount),
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  });
+
+  // --- authoring ---
+
+  async function renderForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    context: Record<string, unknown>,
+    status = 200,
+  ) {
+    const options = await content.authoringOptions(request.actor!);
+    return reply.code(status).render('content/views/form.njk', {
+      ...options,
+      privacyLabels,
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/content', text: 'Your content' },
+      ],
+      ...context,
+    });
+  }
+
+  /** Authoring pages are for people who are an editor somewhere. */
+  function requireSomewhereToPublish(request: FastifyRequest) {
+    const scope = organisationScope(request.actor, 'organisation.edit_content');
+    if (scope.kind === 'some' && scope.codes.length === 0)
+      throw new ForbiddenError('Not an editor anywhere');
+  }
+
+  app.get('/content', contentEditor, async (request, reply) => {
+    requireSomewhereToPublish(request);
+    const items = await content.listEditable(request.actor);
+    return reply.render('content/views/dashboard.njk', {
+      items: items.map((item) => ({
+        ...item,
+        typeLabel: isContentType(item.content_type)
+          ? contentTypes[item.content_type].label
+          : item.content_type,
+      })),
+      types: Object.entries(contentTypes).map(([value, info]) => ({ value, text: info.label })),
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  });
+
+  app.get<{ Querystring: { type?: string } }>(
+    '/content/new',
+    contentEditor,
+    async (request, reply) => {
+      requireSomewhereToPublish(request);
+      const type =
+        parseQuery(
+          z.object({ type: optionalChoice(Object.keys(contentTypes) as [string, ...string[]]) }),
+          request.query,
+        ).type ?? 'case_study';
+      const options = await content.authoringOptions(request.actor!);
+      return renderForm(request, reply, {
+        type,
+        typeInfo: contentTypes[type as ContentType],
+        values: {
+          privacy: 'public',
+          organisationCode: options.organisations[0]?.code,
+          areas: [],
+          details: {},
+        },
+        action: '/content',
+      });
+    },
+  );
+
+  app.post('/content', contentEditor, async (request, reply) => {
+    requireSomewhereToPublish(request);
+    const form = readContentForm(request);
+    if (!isContentType(form.type))
+      throw new BadRequestError(['The "type" field must be a kind of content.']);
+    const type = form.type;
+    if (form.action === 'preview') {
+      return renderForm(request, reply, {
+        type,
+        typeInfo: contentTypes[type],
+        values: formValues(form.input),
+        action: '/content',
+        previewHtml: content.preview(form.input.body),
+      });
+    }
+    try {
+      const item = await content.create(request.actor, type, form.input, requestContextOf(request));
+      return reply.redirect(`/content/${item.id}?saved=1`, 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderForm(
+        request,
+        reply,
+        {
+          type,
+          typeInfo: contentTypes[type],
+          values: formValues(form.input),
+          action: '/content',
+          ...formErrorContext(error.fieldErrors, ['title', 'summary', 'body']),
+        },
+        400,
+      );
+    }
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
+    '/content/:id',
+    contentEditor,
+    async (request, reply) => {
+      const page = await content.getForEditing(request.actor, request.params.id);
+      const notices: Record<string, string> = {
+        saved: 'Your changes have been saved.',
+        published: 'Published.',
+        unpublished: 'Unpublished: it is a draft again.',
+        uploaded: 'The file has been added.',
+      };
+      const notice = Object.keys(notices).find((key) => request.query[key] === '1');
+      return reply.render('content/views/manage.njk', {
+        ...page,
+        notice: notice ? notices[notice] : undefined,
+        fileRoles: fileRolesFor(page.type),
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/content', text: 'Your content' },
+        ],
+      });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/content/:id/edit',
+    contentEditor,
+    async (request, reply) => {
+      const page = await content.getForEditing(request.actor, request.params.id);
+      return renderForm(request, reply, {
+        type: page.type,
+        typeInfo: page.typeInfo,
+        item: page.item,
+        values: {
+          title: page.item.title,
+          summary: page.item.summary,
+          body: page.item.body,
+          privacy: page.item.privacy,
+          workspaceId: page.item.workspace_id,
+          organisationCode: page.item.organisation_code,
+          areas: page.tags.areas.map((area) => area.slug),
+          organisationTags: page.tags.organisations
+            .map((organisation) => organisation.code)
+            .join(', '),
+          tags: page.tags.tags.join(', '),
+          details: page.fields,
+        },
+        action: `/content/${page.item.id}`,
+      });
+    },
+  );
+
+  app.post<{ Params: { id: string } }>('/content/:id', contentEditor, async (request, reply) => {
+    const page = await content.getForEditing(request.actor, request.params.id);
+    const form = readContentForm(request);
+    const context = {
+      type: page.type,
+      typeInfo: page.typeInfo,
+      item: page.item,
+      values: formValues(form.input),
+      action: `/content/${page.item.id}`,
+    };
+    if (form.action === 'preview')
+      return renderForm(request, reply, {
+        ...context,
+        previewHtml: content.preview(form.input.body),
+      });
+    try {
+      await content.update(request.actor, page.item.id, form.input, requestContextOf(request));
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderForm(
+        request,
+        reply,
+        { ...context, ...formErrorContext(error.fieldErrors, ['title', 'summary', 'body']) },
+        400,
+      );
+    }
+    return reply.redirect(`/content/${page.item.id}?saved=1`, 303);
+  });
+
+  for (const [path, operation] of [
+    ['publish', 'published'],
+    ['unpublish', 'unpublished'],
+  ] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/content/:id/${path}`,
+      contentEditor,
+      async (request, reply) => {
+        try {
+          if (path === 'publish')
+            await content.publish(request.actor, request.params.id, requestContextOf(request));
+          else await content.unpublish(request.actor, request.params.id, requestContextOf(request));
+        } catch (error) {
+          if (!(error instanceof ValidationFailed)) throw error;
+          const page = await content.getForEditing(request.actor, request.params.id);
+          return reply.code(400).render('content/views/manage.njk', {
+            ...page,
+            fileRoles: fileRolesFor(page.type),
+            ...formErrorContext(error.fieldErrors),
+            breadcrumbs: [
+              { href: '/', text: 'Home' },
+              { href: '/content', text: 'Your content' },
+            ],
+          });
+        }
+        return reply.redirect(`/content/${request.params.id}?${operation}=1`, 303);
+      },
+    );
+  }
+
+  app.post<{ Params: { id: string } }>(
+    '/content/:id/files',
+    contentEditor,
+    async (request, reply) => {
+      const page = await content.getForEditing(request.actor, request.params.id);
+      const fields: Record<string, string> = {};
+      let problem: string | undefined;
+      for await (const part of request.multipartParts ?? []) {
+        if (part.type === 'field') {
+          fields[part.fieldname] = String(part.value);
+          continue;
+        }
+        const role = fields.role as ContentFileRole;
+        if (!fileRolesFor(page.type).some((option) => option.value === role)) {
+          part.file.resume();
+          problem = 'Choose what kind of file this is';
+          continue;
+        }
+        if (!part.filename) {
+          part.file.resume();
+          problem = 'Select a file';
+          continue;
+        }
+        try {
+          const upload = await services.files.receiveUpload(
+            part.file,
+            fileRolePurposes[role],
+            part.filename,
+          );
+          await content.attachFile(
+            request.actor,
+            page.item.id,
+            role,
+            upload,
+            fields.title ?? '',
+            fields.note ?? '',
+            requestContextOf(request),
+          );
+          return reply.redirect(`/content/${page.item.id}?uploaded=1`, 303);
+        } catch (error) {
+          if (error instanceof UploadRejected) problem = error.message;
+          else if (error instanceof ValidationFailed) problem = Object.values(error.fieldErrors)[0];
+          else throw error;
+        }
+      }
+      return reply.code(400).render('content/views/manage.njk', {
+        ...page,
+        fileRoles: fileRolesFor(page.type),
+        ...formErrorContext({ file: problem ?? 'Select a file' }),
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/content', text: 'Your content' },
+        ],
+      });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/content/:id/revisions',
+    contentEditor,
+    async (request, reply) => {
+      const { item, revisions } = await content.listRevisions(request.actor, request.params.id);
+      return reply.render('content/views/revisions.njk', {
+        item,
+        revisions,
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/content', text: 'Your content' },
+          { href: `/content/${item.id}`, text: item.title },
+        ],
+      });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/content/:id/revisions/compare',
+    contentEditor,
+    async (request, reply) => {
+      // Who may see the revisions is decided before what the address asks for is looked at.
+      await content.listRevisions(request.actor, request.params.id);
+      const revisionNumber = z
+        .string({ error: 'must be given once' })
+        .regex(/^\d{1,6}$/, 'must be a revision number')
+        .transform(Number);
+      const query = parseQuery(
+        z.object({ from: revisionNumber, to: revisionNumber }),
+        request.query,
+      );
+      const comparison = await content.compareRevisions(
+        request.actor,
+        request.params.id,
+        query.from,
+        query.to,
+      );
+      return reply.render('content/views/compare.njk', {
+        ...comparison,
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/content', text: 'Your content' },
+          { href: `/content/${comparison.item.id}`, text: comparison.item.title },
+          { href: `/content/${comparison.item.id}/revisions`, text: 'Revisions' },
+        ],
+      });
+    },
+  );
+}
+
+function formValues(input: ContentInput) {
+  return { ...input, details: input.details };
+}
+
+function fileRolesFor(type: ContentType): { value: ContentFileRole; text: string }[] {
+  const attachment = {
+    value: 'attachment' as const,
+    text: 'A document to go with it (PDF or Office file)',
+  };
+  switch (type) {
+    case 'document':
+      return [
+        { value: 'document_version', text: 'A new version of the document (PDF or Office file)' },
+        attachment,
+      ];
+    case 'video':
+      return [
+        { value: 'video', text: 'The video (MP4 or WebM)' },
+        { value: 'captions', text: 'Captions (WebVTT)' },
+        { value: 'poster', text: 'Poster image (PNG, JPEG, GIF or WebP)' },
+        attachment,
+      ];
+    default:
+      return [attachment];
+  }
+}

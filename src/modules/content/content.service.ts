@@ -1,0 +1,877 @@
+import { randomUUID } from 'node:crypto';
+import { diffWords } from 'diff';
+import type { ContentFileRole, ContentItemRow, ContentPrivacy, Database } from '../../db/schema.ts';
+import type { Transaction } from 'kysely';
+import { ValidationFailed } from '../../lib/validation.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
+import type { RequestContext } from '../../web/request-context.ts';
+import { assertCan, can, organisationScope, type Actor } from '../access/policy.ts';
+import { findAreaOfFocus, nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { FileService, PendingUpload } from '../files/file.service.ts';
+import type { UploadPurpose } from '../files/file-types.ts';
+import type { OrganisationService } from '../organisations/organisation.service.ts';
+import type { WorkspaceService } from '../workspaces/workspace.service.ts';
+import type {
+  ContentListFilters,
+  ContentRepository,
+  ReadScope,
+  SearchHit,
+} from './content.repository.ts';
+import { HIGHLIGHT_END, HIGHLIGHT_START } from './content.repository.ts';
+import { contentTypes, isContentType, slugify, type ContentType } from './content-types.ts';
+import { markdownToPlainText, renderMarkdown } from './markdown.ts';
+
+/** The user id to record for an actor; the seeding system actor has none. */
+function recordedUserId(actor: Actor): string | null {
+  return actor.userId === '' ? null : actor.userId;
+}
+
+export const privacyLabels: Record<ContentPrivacy, string> = {
+  public: 'Everyone (public)',
+  workspace: 'Members of a workspace',
+  organisation: 'Members of one organisation',
+};
+
+/** What an author submits; strings as typed, lists already split. */
+export interface ContentInput {
+  title: string;
+  summary: string;
+  body: string;
+  privacy: string;
+  workspaceId: string;
+  organisationCode: string;
+  areas: string[];
+  organisationTags: string;
+  tags: string;
+  details: Record<string, string>;
+  note?: string;
+}
+
+/** Which upload purpose each kind of file attached to content must meet. */
+export const fileRolePurposes: Record<ContentFileRole, UploadPurpose> = {
+  attachment: 'document',
+  document_version: 'document',
+  video: 'video',
+  captions: 'captions',
+  poster: 'image',
+};
+
+const MAX_TITLE = 200;
+const MAX_SUMMARY = 600;
+const MAX_BODY = 100_000;
+
+export interface ContentServiceDependencies {
+  repository: ContentRepository;
+  organisations: OrganisationService;
+  workspaces: WorkspaceService;
+  files: FileService;
+  audit: AuditService;
+  now?: () => Date;
+}
+
+/**
+ * The knowledge hub: case studies, videos, documents, news, events and pages. Authors write
+ * Markdown; every save is a revision; publishing makes content visible to its privacy level and
+ * searchable. Who may read and change what is decided by the policy module.
+ */
+export function createContentService(deps: ContentServiceDependencies) {
+  const { repository, audit } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  function readScopeFor(actor: Actor | null): ReadScope {
+    if (actor?.isPlatformAdmin) return { kind: 'all' };
+    const scope = organisationScope(actor, 'organisation.read_members_only');
+    if (scope.kind === 'all') return { kind: 'all' };
+    return {
+      kind: 'some',
+      workspaceIds: actor?.workspaceIds ?? [],
+      organisationCodes: scope.codes,
+      underAncestors: scope.underAncestors,
+    };
+  }
+
+  function editScopeFor(actor: Actor | null): ReadScope {
+    const scope = organisationScope(actor, 'organisation.edit_content');
+    if (scope.kind === 'all' || actor?.isPlatformAdmin) return { kind: 'all' };
+    return {
+      kind: 'some',
+      workspaceIds: [],
+      organisationCodes: scope.codes,
+      underAncestors: scope.underAncestors,
+    };
+  }
+
+  async function resourceOf(
+    item: Pick<ContentItemRow, 'privacy' | 'organisation_code' | 'workspace_id'>,
+  ) {
+    const owner = await deps.organisations.findOrganisationSummary(item.organisation_code);
+    return {
+      kind: 'content' as const,
+      privacy: item.privacy,
+      organisation: owner
+        ? { kind: 'organisation' as const, code: owner.code, ancestorPath: owner.ancestorPath }
+        : null,
+      workspaceId: item.workspace_id,
+    };
+  }
+
+  async function requireEditable(actor: Actor | null, id: string): Promise<ContentItemRow> {
+    const item = /^[0-9a-f-]{36}$/.test(id) ? await repository.findItem(id) : undefined;
+    if (!item) throw new NotFoundError('That content was not found.');
+    assertCan(actor, 'content.edit', await resourceOf(item));
+    return item;
+  }
+
+  function parseDetails(type: ContentType, raw: unknown) {
+    return contentTypes[type].details.parse(raw) as Record<string, unknown>;
+  }
+
+  /** Checks an author's input; returns clean values or throws ValidationFailed naming each field. */
+  async function validateInput(actor: Actor, type: ContentType, input: ContentInput) {
+    const errors: Record<string, string> = {};
+    const title = input.title.trim();
+    if (title === '') errors.title = 'Enter a title';
+    else if (title.length > MAX_TITLE)
+      errors.title = `Title must be ${MAX_TITLE} characters or fewer`;
+    const summary = input.summary.trim();
+    if (summary === '') errors.summary = 'Enter a short summary';
+    else if (summary.length > MAX_SUMMARY)
+      errors.summary = `Summary must be ${MAX_SUMMARY} characters or fewer`;
+    if (input.body.length > MAX_BODY)
+      errors.body = `The text must be ${MAX_BODY.toLocaleString('en-GB')} characters or fewer`;
+
+    const owner = await deps.organisations.findOrganisationSummary(
+      input.organisationCode.trim().toUpperCase(),
+    );
+    if (!owner) errors.organisationCode = 'Choose the organisation this belongs to';
+    else if (
+      !can(actor, 'organisation.edit_content', {
+        kind: 'organisation',
+        code: owner.code,
+        ancestorPath: owner.ancestorPath,
+      })
+    ) {
+      errors.organisationCode = 'You can only publish for organisations where you are an editor';
+    }
+
+    let privacy: ContentPrivacy = 'public';
+    let workspaceId: string | null = null;
+    if (
+      input.privacy === 'public' ||
+      input.privacy === 'workspace' ||
+      input.privacy === 'organisation'
+    )
+      privacy = input.privacy;
+    else errors.privacy = 'Choose who can see this';
+    if (privacy === 'workspace') {
+      const workspace = input.workspaceId
+        ? await deps.workspaces.findById(input.workspaceId)
+        : undefined;
+      if (!workspace) errors.workspaceId = 'Choose the workspace whose members can see this';
+      else if (!actor.isPlatformAdmin && !actor.workspaceIds.includes(workspace.id))
+        errors.workspaceId = 'You can only share with workspaces you belong to';
+      else workspaceId = workspace.id;
+    }
+
+    const areas = [...new Set(input.areas.filter(Boolean))];
+    for (const area of areas)
+      if (!findAreaOfFocus(area)) errors.areas = 'Choose areas of focus from the list';
+
+    const organisationTags = [
+      ...new Set(
+        input.organisationTags
+          .split(/[\s,]+/)
+          .map((code) => code.trim().toUpperCase())
+          .filter(Boolean),
+      ),
+    ];
+    for (const code of organisationTags) {
+      if (
+        !/^[A-Z0-9]{2,9}$/.test(code) ||
+        !(await deps.organisations.findOrganisationSummary(code))
+      ) {
+        errors.organisationTags = `"${code}" is not an ODS code of an organisation in Greenspace`;
+        break;
+      }
+    }
+    const tags = [
+      ...new Set(
+        input.tags
+          .split(',')
+          .map((tag) => tag.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    ];
+    if (tags.length > 20) errors.tags = 'Use 20 tags or fewer';
+    for (const tag of tags)
+      if (tag.length > 40) errors.tags = 'Each tag must be 40 characters or fewer';
+
+    let details: Record<string, unknown> = {};
+    const parsed = contentTypes[type].details.safeParse(input.details);
+    if (parsed.success) details = parsed.data as Record<string, unknown>;
+    else
+      for (const issue of parsed.error.issues)
+        errors[`details-${String(issue.path[0])}`] =
+          `${detailLabel(String(issue.path[0]))} ${issue.message}`;
+
+    if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+    return {
+      title,
+      summary,
+      body: input.body,
+      privacy,
+      workspaceId,
+      organisationCode: owner!.code,
+      areas,
+      organisationTags,
+      tags,
+      details,
+    };
+  }
+
+  async function writeRevision(
+    trx: Transaction<Database>,
+    item: ContentItemRow,
+    actorId: string | null,
+    note: string | null,
+  ) {
+    await repository.insertRevision(trx, {
+      id: randomUUID(),
+      content_id: item.id,
+      revision_number: item.revision,
+      title: item.title,
+      summary: item.summary,
+      body: item.body,
+      details: item.details,
+      privacy: item.privacy,
+      status: item.status,
+      note,
+      created_by: actorId,
+      created_at: item.updated_at,
+    });
+  }
+
+  function searchText(item: Pick<ContentItemRow, 'summary' | 'body' | 'details'>): string {
+    const details = JSON.parse(item.details) as Record<string, unknown>;
+    const detailText = Object.values(details).filter(
+      (value): value is string => typeof value === 'string',
+    );
+    return [
+      item.summary,
+      markdownToPlainText(item.body),
+      ...detailText.map(markdownToPlainText),
+    ].join('\n');
+  }
+
+  async function uniqueSlug(type: ContentType, title: string, exceptId?: string): Promise<string> {
+    const base = slugify(title);
+    let slug = base;
+    for (let suffix = 2; await repository.slugExists(type, slug, exceptId); suffix++)
+      slug = `${base}-${suffix}`;
+    return slug;
+  }
+
+  function linkOf(item: { content_type: string; slug: string }): string {
+    return isContentType(item.content_type)
+      ? `/${contentTypes[item.content_type].path}/${item.slug}`
+      : '/';
+  }
+
+  function listEntry(item: {
+    content_type: string;
+    slug: string;
+    title: string;
+    summary: string;
+    organisation_name: string;
+    published_at: string | null;
+    starts_at: string | null;
+    is_example: number;
+    privacy: string;
+  }) {
+    return {
+      type: item.content_type,
+      typeLabel: isContentType(item.content_type)
+        ? contentTypes[item.content_type].label
+        : item.content_type,
+      href: linkOf(item),
+      title: item.title,
+      summary: item.summary,
+      organisationName: item.organisation_name,
+      publishedAt: item.published_at,
+      startsAt: item.starts_at,
+      isExample: item.is_example === 1,
+      privacy: item.privacy,
+    };
+  }
+
+  return {
+    readScopeFor,
+    linkOf,
+
+    async list(actor: Actor | null, filters: ContentListFilters) {
+      const result = await repository.list(
+        readScopeFor(actor),
+        filters,
+        now().toISOString().slice(0, 16),
+      );
+      return { items: result.items.map(listEntry), total: result.total };
+    },
+
+    /** The latest published items of each type the visitor may read, for the home page. */
+    async latestForHome(actor: Actor | null) {
+      const today = now().toISOString().slice(0, 16);
+      const scope = readScopeFor(actor);
+      const [caseStudies, videos, news, documents, events] = await Promise.all([
+        repository.list(scope, { type: 'case_study', limit: 3, offset: 0 }, today),
+        repository.list(scope, { type: 'video', limit: 4, offset: 0 }, today),
+        repository.list(scope, { type: 'news', limit: 3, offset: 0 }, today),
+        repository.list(scope, { type: 'document', limit: 3, offset: 0 }, today),
+        repository.list(scope, { type: 'event', upcoming: true, limit: 3, offset: 0 }, today),
+      ]);
+      return {
+        caseStudies: caseStudies.items.map(listEntry),
+        videos: videos.items.map(listEntry),
+        news: news.items.map(listEntry),
+        documents: documents.items.map(listEntry),
+        events: events.items.map(listEntry),
+      };
+    },
+
+    /** Full-text search, with highlighted snippets, over what the visitor may read. */
+    async search(
+      actor: Actor | null,
+      query: string,
+      filters: Omit<ContentListFilters, 'limit' | 'offset'>,
+      page: { limit: number; offset: number },
+    ) {
+      const words = searchWords(query);
+      const result = await repository.search(
+        readScopeFor(actor),
+        words,
+        filters,
+        page,
+        now().toISOString().slice(0, 16),
+      );
+      return {
+        words,
+        total: result.total,
+        items: result.items.map((hit: SearchHit) => ({
+          ...listEntry(hit),
+          snippetHtml: highlight(hit.snippet.includes(HIGHLIGHT_START) ? hit.snippet : hit.summary),
+        })),
+      };
+    },
+
+    /** Everything a content page shows, or NotFoundError when the visitor may not read it. */
+    async getPage(actor: Actor | null, type: ContentType, slug: string) {
+      const item = await repository.findReadable(readScopeFor(actor), type, slug);
+      if (!item) throw new NotFoundError();
+      return this.describe(actor, item);
+    },
+
+    async describe(actor: Actor | null, item: ContentItemRow) {
+      const type = item.content_type as ContentType;
+      const [tags, files, owner, workspace] = await Promise.all([
+        repository.findTags(item.id),
+        repository.findContentFiles(item.id),
+        deps.organisations.findOrganisationSummary(item.organisation_code),
+        item.workspace_id
+          ? deps.workspaces.findById(item.workspace_id)
+          : Promise.resolve(undefined),
+      ]);
+      const details = parseDetails(type, JSON.parse(item.details));
+      const renderedDetails: Record<string, string> = {};
+      for (const [key, value] of Object.entries(details)) {
+        if (
+          typeof value === 'string' &&
+          ['problem', 'whatWasDone', 'results', 'benefitToPeople', 'transcript'].includes(key)
+        ) {
+          renderedDetails[key] = renderMarkdown(value);
+        }
+      }
+      const fileHref = (fileId: string) => `/content/${item.id}/files/${fileId}`;
+      const byRole = (role: ContentFileRole) =>
+        files
+          .filter((file) => file.role === role)
+          .map((file) => ({ ...file, href: fileHref(file.file_id) }));
+      return {
+        item,
+        type,
+        typeInfo: contentTypes[type],
+        // Named `fields` because `details` is the NHS.UK details component in every template.
+        fields: details,
+        renderedDetails,
+        bodyHtml: renderMarkdown(item.body),
+        tags: {
+          ...tags,
+          areas: tags.areas.map(
+            (slug) =>
+              nationalAreasOfFocus.find((area) => area.slug === slug) ?? { slug, name: slug },
+          ),
+        },
+        owner,
+        workspace,
+        video: byRole('video')[0],
+        captions: byRole('captions')[0],
+        poster: byRole('poster')[0],
+        attachments: byRole('attachment'),
+        versions: byRole('document_version'),
+        canEdit: can(actor, 'content.edit', await resourceOf(item)),
+        privacyLabel: privacyLabels[item.privacy],
+      };
+    },
+
+    /** A stored file of a content item, if the visitor may read the item (or edit it, for drafts). */
+    async findFileForDownload(actor: Actor | null, contentId: string, fileId: string) {
+      const item = /^[0-9a-f-]{36}$/.test(contentId)
+        ? await repository.findItem(contentId)
+        : undefined;
+      if (!item) throw new NotFoundError();
+      const resource = await resourceOf(item);
+      const readable = item.status === 'published' && can(actor, 'content.read', resource);
+      if (!readable && !can(actor, 'content.edit', resource)) throw new NotFoundError();
+      const link = await repository.findContentFile(contentId, fileId);
+      if (!link) throw new NotFoundError();
+      const file = await deps.files.findFile(fileId);
+      if (!file) throw new NotFoundError();
+      return { file, role: link.role };
+    },
+
+    /** What the authoring form offers this actor: organisations they edit for, workspaces they are in. */
+    async authoringOptions(actor: Actor) {
+      const scope = organisationScope(actor, 'organisation.edit_content');
+      const organisations = actor.memberships
+        .filter(
+          (membership) => scope.kind === 'all' || scope.codes.includes(membership.organisationCode),
+        )
+        .map((membership) => ({
+          code: membership.organisationCode,
+          name: membership.organisationName,
+        }));
+      const workspaces = (await deps.workspaces.listWorkspaces()).filter(
+        (workspace) => actor.isPlatformAdmin || actor.workspaceIds.includes(workspace.id),
+      );
+      return { organisations, workspaces, areas: nationalAreasOfFocus };
+    },
+
+    async create(
+      actor: Actor | null,
+      type: ContentType,
+      input: ContentInput,
+      context: RequestContext,
+      options: { isExample?: boolean; externalRef?: string } = {},
+    ) {
+      if (!actor) throw new NotFoundError();
+      const clean = await validateInput(actor, type, input);
+      const at = now().toISOString();
+      const item: ContentItemRow = {
+        id: randomUUID(),
+        content_type: type,
+        slug: await uniqueSlug(type, clean.title),
+        title: clean.title,
+        summary: clean.summary,
+        body: clean.body,
+        details: JSON.stringify(clean.details),
+        status: 'draft',
+        privacy: clean.privacy,
+        workspace_id: clean.workspaceId,
+        organisation_code: clean.organisationCode,
+        is_example: options.isExample ? 1 : 0,
+        external_ref: options.externalRef ?? null,
+        revision: 1,
+        published_at: null,
+        starts_at: type === 'event' ? (clean.details.startsAt as string) || null : null,
+        created_by: recordedUserId(actor),
+        updated_by: recordedUserId(actor),
+        created_at: at,
+        updated_at: at,
+      };
+      await repository.transaction(async (trx) => {
+        await repository.insertItem(trx, item);
+        await repository.replaceTags(trx, item.id, {
+          areas: clean.areas,
+          organisations: clean.organisationTags,
+          tags: clean.tags,
+        });
+        await writeRevision(trx, item, recordedUserId(actor), input.note?.trim() || 'Created');
+        await audit.record(
+          {
+            action: 'content.created',
+            actorUserId: recordedUserId(actor),
+            targetType: 'content',
+            targetId: item.id,
+            organisationCode: item.organisation_code,
+            details: { type },
+          },
+          context,
+          trx,
+        );
+      });
+      return item;
+    },
+
+    async update(actor: Actor | null, id: string, input: ContentInput, context: RequestContext) {
+      const existing = await requireEditable(actor, id);
+      const type = existing.content_type as ContentType;
+      const clean = await validateInput(actor!, type, input);
+      const at = now().toISOString();
+      const item: ContentItemRow = {
+        ...existing,
+        title: clean.title,
+        summary: clean.summary,
+        body: clean.body,
+        details: JSON.stringify(clean.details),
+        privacy: clean.privacy,
+        workspace_id: clean.workspaceId,
+        organisation_code: clean.organisationCode,
+        revision: existing.revision + 1,
+        starts_at: type === 'event' ? (clean.details.startsAt as string) || null : null,
+        updated_by: recordedUserId(actor!),
+        updated_at: at,
+      };
+      // A change of owner needs edit rights on the new owner too (checked in validateInput).
+      await repository.transaction(async (trx) => {
+        await repository.updateItem(trx, id, item);
+        await repository.replaceTags(trx, id, {
+          areas: clean.areas,
+          organisations: clean.organisationTags,
+          tags: clean.tags,
+        });
+        await writeRevision(trx, item, recordedUserId(actor!), input.note?.trim() || null);
+        if (item.status === 'published')
+          await repository.upsertSearchRow(trx, id, item.title, searchText(item));
+        await audit.record(
+          {
+            action: 'content.updated',
+            actorUserId: recordedUserId(actor!),
+            targetType: 'content',
+            targetId: id,
+            organisationCode: item.organisation_code,
+            details: { revision: item.revision },
+          },
+          context,
+          trx,
+        );
+      });
+      return item;
+    },
+
+    /** Publishes content: it becomes visible at its privacy level and searchable. */
+    async publish(actor: Actor | null, id: string, context: RequestContext) {
+      const item = await requireEditable(actor, id);
+      const files = await repository.findContentFiles(id);
+      const problems = publishProblems(
+        item,
+        files.map((file) => file.role),
+      );
+      if (problems.length > 0) throw new ValidationFailed({ publish: problems.join('. ') });
+      const at = now().toISOString();
+      const published: ContentItemRow = {
+        ...item,
+        status: 'published',
+        published_at: item.published_at ?? at,
+        revision: item.revision + 1,
+        updated_at: at,
+        updated_by: recordedUserId(actor!),
+      };
+      await repository.transaction(async (trx) => {
+        await repository.updateItem(trx, id, {
+          status: 'published',
+          published_at: published.published_at,
+          revision: published.revision,
+          updated_at: at,
+          updated_by: recordedUserId(actor!),
+        });
+        await writeRevision(trx, published, recordedUserId(actor!), 'Published');
+        await repository.upsertSearchRow(trx, id, item.title, searchText(item));
+        await audit.record(
+          {
+            action: 'content.published',
+            actorUserId: recordedUserId(actor!),
+            targetType: 'content',
+            targetId: id,
+            organisationCode: item.organisation_code,
+          },
+          context,
+          trx,
+        );
+      });
+      return published;
+    },
+
+    async unpublish(actor: Actor | null, id: string, context: RequestContext) {
+      const item = await requireEditable(actor, id);
+      const at = now().toISOString();
+      const draft: ContentItemRow = {
+        ...item,
+        status: 'draft',
+        revision: item.revision + 1,
+        updated_at: at,
+        updated_by: recordedUserId(actor!),
+      };
+      await repository.transaction(async (trx) => {
+        await repository.updateItem(trx, id, {
+          status: 'draft',
+          revision: draft.revision,
+          updated_at: at,
+          updated_by: recordedUserId(actor!),
+        });
+        await writeRevision(trx, draft, recordedUserId(actor!), 'Unpublished');
+        await repository.deleteSearchRow(trx, id);
+        await audit.record(
+          {
+            action: 'content.unpublished',
+            actorUserId: recordedUserId(actor!),
+            targetType: 'content',
+            targetId: id,
+            organisationCode: item.organisation_code,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** The item for its editor (drafts included). */
+    async getForEditing(actor: Actor | null, id: string) {
+      const item = await requireEditable(actor, id);
+      return this.describe(actor, item);
+    },
+
+    async listEditable(actor: Actor | null) {
+      return repository.findEditable(editScopeFor(actor), 200);
+    },
+
+    /** Renders Markdown as the page would, without saving: the author's preview. */
+    preview(markdown: string): string {
+      return renderMarkdown(markdown);
+    },
+
+    async listRevisions(actor: Actor | null, id: string) {
+      const item = await requireEditable(actor, id);
+      return { item, revisions: await repository.findRevisions(id) };
+    },
+
+    /** The difference between two revisions, field by field: words added and removed. */
+    async compareRevisions(actor: Actor | null, id: string, from: number, to: number) {
+      const item = await requireEditable(actor, id);
+      const [older, newer] = await Promise.all([
+        repository.findRevision(id, from),
+        repository.findRevision(id, to),
+      ]);
+      if (!older || !newer) throw new NotFoundError('That revision was not found.');
+      const olderDetails = JSON.parse(older.details) as Record<string, unknown>;
+      const newerDetails = JSON.parse(newer.details) as Record<string, unknown>;
+      const fields: { label: string; before: string; after: string }[] = [
+        { label: 'Title', before: older.title, after: newer.title },
+        { label: 'Summary', before: older.summary, after: newer.summary },
+        { label: 'Text', before: older.body, after: newer.body },
+        {
+          label: 'Who can see it',
+          before: privacyLabels[older.privacy],
+          after: privacyLabels[newer.privacy],
+        },
+        { label: 'Status', before: older.status, after: newer.status },
+        ...[...new Set([...Object.keys(olderDetails), ...Object.keys(newerDetails)])].map(
+          (key) => ({
+            label: detailLabel(key),
+            before: stringify(olderDetails[key]),
+            after: stringify(newerDetails[key]),
+          }),
+        ),
+      ];
+      return {
+        item,
+        older,
+        newer,
+        changes: fields
+          .filter((field) => field.before !== field.after)
+          .map((field) => ({
+            label: field.label,
+            parts: diffWords(field.before, field.after).map((part) => ({
+              value: part.value,
+              added: part.added === true,
+              removed: part.removed === true,
+            })),
+          })),
+      };
+    },
+
+    /**
+     * Attaches an uploaded file to content: an attachment, a new document version (older ones are
+     * kept), or the video, captions or poster of a video (replacing the previous one).
+     */
+    async attachFile(
+      actor: Actor | null,
+      id: string,
+      role: ContentFileRole,
+      upload: PendingUpload,
+      title: string,
+      note: string,
+      context: RequestContext,
+    ) {
+      let item: ContentItemRow;
+      try {
+        item = await requireEditable(actor, id);
+        if (role === 'document_version' && item.content_type !== 'document')
+          throw new ValidationFailed({ file: 'Only documents have versions' });
+        if (['video', 'captions', 'poster'].includes(role) && item.content_type !== 'video')
+          throw new ValidationFailed({
+            file: 'Only videos have a video file, captions and a poster image',
+          });
+        if (upload.purpose !== fileRolePurposes[role])
+          throw new ValidationFailed({ file: 'That file is not allowed here' });
+      } catch (error) {
+        await deps.files.discardUpload(upload);
+        throw error;
+      }
+      try {
+        await repository.transaction(async (trx) => {
+          const record = await deps.files.recordUpload(trx, upload, recordedUserId(actor!));
+          const replaced = ['video', 'captions', 'poster'].includes(role)
+            ? await repository.deleteContentFilesOfRole(trx, id, role)
+            : [];
+          const versionNumber =
+            role === 'document_version' ? await repository.nextVersionNumber(trx, id) : null;
+          await repository.insertContentFile(trx, {
+            id: randomUUID(),
+            content_id: id,
+            file_id: record.id,
+            role,
+            title: title.trim() || upload.originalName,
+            version_number: versionNumber,
+            note: note.trim() || null,
+            created_by: recordedUserId(actor!),
+            created_at: now().toISOString(),
+          });
+          await audit.record(
+            {
+              action: 'content.file_added',
+              actorUserId: recordedUserId(actor!),
+              targetType: 'content',
+              targetId: id,
+              organisationCode: item.organisation_code,
+              details: {
+                role,
+                fileId: record.id,
+                version: versionNumber,
+                replaced: replaced.length,
+              },
+            },
+            context,
+            trx,
+          );
+        });
+      } catch (error) {
+        await deps.files.discardUpload(upload);
+        throw error;
+      }
+    },
+
+    /** Creates or updates seeded content by its external reference, publishing it; idempotent. */
+    async upsertSeededContent(
+      actor: Actor,
+      seed: { externalRef: string; type: ContentType; input: ContentInput; isExample: boolean },
+      context: RequestContext,
+    ): Promise<'created' | 'unchanged' | 'updated'> {
+      const existing = await repository.findItemByExternalRef(seed.externalRef);
+      if (!existing) {
+        const created = await this.create(actor, seed.type, seed.input, context, {
+          isExample: seed.isExample,
+          externalRef: seed.externalRef,
+        });
+        await this.publish(actor, created.id, context);
+        return 'created';
+      }
+      const clean = await validateInput(actor, seed.type, seed.input);
+      const same =
+        existing.title === clean.title &&
+        existing.summary === clean.summary &&
+        existing.body === clean.body &&
+        existing.details === JSON.stringify(clean.details) &&
+        existing.privacy === clean.privacy &&
+        existing.status === 'published';
+      if (same) return 'unchanged';
+      await this.update(actor, existing.id, seed.input, context);
+      if (existing.status !== 'published') await this.publish(actor, existing.id, context);
+      return 'updated';
+    },
+  };
+}
+
+export type ContentService = ReturnType<typeof createContentService>;
+
+/**
+ * Why content cannot be published yet. A video with its own file needs WebVTT captions; a video
+ * entry with no file needs a transcript, so that it reads well with no video at all.
+ */
+export function publishProblems(
+  item: Pick<ContentItemRow, 'content_type' | 'details'>,
+  fileRoles: string[],
+): string[] {
+  const problems: string[] = [];
+  if (item.content_type === 'video') {
+    const details = JSON.parse(item.details) as { transcript?: string; externalUrl?: string };
+    if (fileRoles.includes('video') && !fileRoles.includes('captions'))
+      problems.push('Add a WebVTT captions file before publishing the video');
+    if (!details.transcript?.trim()) problems.push('Add a transcript before publishing the video');
+  }
+  if (item.content_type === 'event') {
+    const details = JSON.parse(item.details) as {
+      startsAt?: string;
+      location?: string;
+      onlineUrl?: string;
+    };
+    if (!details.startsAt) problems.push('Add the date and time the event starts');
+    if (!details.location && !details.onlineUrl)
+      problems.push('Add where the event is, or its online link');
+  }
+  return problems;
+}
+
+/** Search input as plain words (letters and digits only), at most 10. */
+export function searchWords(query: string): string[] {
+  return query
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word.length > 0)
+    .slice(0, 10);
+}
+
+/** Escapes a snippet, then turns the search engine's markers into <mark>. */
+export function highlight(snippet: string): string {
+  const escaped = snippet.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+  return escaped.split(HIGHLIGHT_START).join('<mark>').split(HIGHLIGHT_END).join('</mark>');
+}
+
+const detailLabels: Record<string, string> = {
+  problem: 'The problem',
+  whatWasDone: 'What was done',
+  results: 'Results',
+  tco2eSavedPerYear: 'Carbon saved (tCO2e a year)',
+  moneySavedPerYearGbp: 'Money saved (£ a year)',
+  benefitToPeople: 'Benefit to patients or staff',
+  contactName: 'Contact name',
+  contactEmail: 'Contact email',
+  speaker: 'Speaker',
+  externalUrl: 'Link to the video',
+  transcript: 'Transcript',
+  durationMinutes: 'Length (minutes)',
+  documentKind: 'Kind of document',
+  startsAt: 'Starts',
+  endsAt: 'Ends',
+  location: 'Place',
+  onlineUrl: 'Online link',
+};
+
+export function detailLabel(key: string): string {
+  return detailLabels[key] ?? key;
+}
+
+function stringify(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return String(value);
+}

@@ -1,0 +1,73 @@
+import { marked } from 'marked';
+import sanitizeHtml from 'sanitize-html';
+
+/**
+ * Markdown is stored as written and turned into HTML only on output, through an allowlist: no
+ * scripts, no event handlers, no styles, no frames, and links only to http(s), mailto and local
+ * addresses. Whatever someone types, what reaches the page is inert.
+ */
+const allowedTags = [
+  'p',
+  'br',
+  'hr',
+  'h2',
+  'h3',
+  'h4',
+  'strong',
+  'em',
+  'code',
+  'pre',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'a',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'del',
+];
+
+export function renderMarkdown(markdown: string): string {
+  const html = marked.parse(markdown, { async: false, gfm: true, breaks: false });
+  return sanitizeHtml(html, {
+    allowedTags,
+    allowedAttributes: { a: ['href', 'title'], th: ['scope'], td: [], ol: ['start'] },
+    allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemesAppliedToAttributes: ['href'],
+    allowProtocolRelative: false,
+    disallowedTagsMode: 'escape',
+    // Headings start at level 2: the page title is the only h1.
+    transformTags: {
+      h1: 'h2',
+      a: (tagName, attributes) => ({
+        tagName,
+        attribs: {
+          ...attributes,
+          ...(isExternal(attributes.href) ? { rel: 'noopener noreferrer' } : {}),
+        },
+      }),
+    },
+    exclusiveFilter: (frame) => frame.tag === 'a' && !frame.attribs.href,
+  });
+}
+
+function isExternal(href: string | undefined): boolean {
+  return typeof href === 'string' && /^https?:/i.test(href);
+}
+
+/** The words of a Markdown text without markup, for search and summaries. */
+export function markdownToPlainText(markdown: string): string {
+  const html = marked.parse(markdown, { async: false, gfm: true });
+  return sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} })
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ')
+    .trim();
+}
