@@ -19,6 +19,7 @@ import { registerOrganisationRoutes } from './modules/organisations/organisation
 import { registerInformationRoutes } from './modules/information/information.routes.ts';
 import { registerAreaOfFocusRoutes } from './modules/areas-of-focus/area-of-focus.routes.ts';
 import { registerPrescribingRoutes } from './modules/prescribing/prescribing.routes.ts';
+import { registerGreenPlanRoutes } from './modules/green-plans/plan.routes.ts';
 import { assetsDir, ensureAssetsBuilt } from './web/assets.ts';
 import { BadRequestError, NotFoundError } from './web/http-errors.ts';
 import {
@@ -164,6 +165,7 @@ export async function buildApp(
   registerOrganisationRoutes(app, services);
   registerAreaOfFocusRoutes(app);
   registerPrescribingRoutes(app, services);
+  registerGreenPlanRoutes(app, services);
   registerInformationRoutes(app, services);
   registerAuthRoutes(app, services);
   registerAccountRoutes(app, services);

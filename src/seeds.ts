@@ -1,4 +1,5 @@
 import { knowledgeHubSeed } from './modules/content/content.seed.ts';
+import { llrGreenPlanSeed } from './modules/green-plans/llr-green-plan.seed.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -11,7 +12,7 @@ export type ContentSeed = {
   run(services: Services): Promise<{ created: number; unchanged: number }>;
 };
 
-export const contentSeeds: ContentSeed[] = [knowledgeHubSeed];
+export const contentSeeds: ContentSeed[] = [knowledgeHubSeed, llrGreenPlanSeed];
 
 export async function runContentSeeds(
   services: Services,

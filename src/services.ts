@@ -17,6 +17,8 @@ import {
 } from './modules/email/mail-transport.ts';
 import { createDatabaseFileStore, createDiskFileStore } from './modules/files/file-store.ts';
 import { createFileService } from './modules/files/file.service.ts';
+import { createGreenPlanRepository } from './modules/green-plans/plan.repository.ts';
+import { createGreenPlanService } from './modules/green-plans/plan.service.ts';
 import { createContentRepository } from './modules/content/content.repository.ts';
 import { createContentService } from './modules/content/content.service.ts';
 import { createWorkspaceRepository } from './modules/workspaces/workspace.repository.ts';
@@ -119,6 +121,15 @@ export function createServices(
     createPrescribingRepository(database.db, database.dialect),
     loadInhalerReference(),
   );
+  const greenPlans = createGreenPlanService({
+    repository: createGreenPlanRepository(db),
+    organisations,
+    accounts,
+    memberships,
+    files,
+    audit,
+    now,
+  });
   const oidc = config.oidc
     ? createOidcService(
         {
@@ -147,6 +158,7 @@ export function createServices(
     accounts,
     auth,
     prescribing,
+    greenPlans,
   };
 }
 

@@ -4,6 +4,10 @@ export interface LineSeries {
   label: string;
   /** One value per category; null leaves a gap. */
   values: (number | null)[];
+  /** Join the points either side of a gap instead of breaking the line (for irregular dates). */
+  connectGaps?: boolean;
+  /** Draw the line dashed, for a path to a target rather than measured values. */
+  dashed?: boolean;
 }
 
 export interface LineChartOptions {
@@ -19,6 +23,11 @@ export interface LineChartOptions {
   height?: number;
   /** Start the value axis at zero (default true). */
   fromZero?: boolean;
+  /**
+   * Where each category sits on the horizontal axis, such as day numbers for dates that are not
+   * evenly spaced; by default categories are spaced evenly.
+   */
+  xValues?: number[];
 }
 
 /** Colours with at least 4.5:1 contrast on white, distinguishable without colour by markers. */
@@ -60,8 +69,13 @@ export function renderLineChart(options: LineChartOptions): string {
   const y = (value: number) =>
     margin.top + plotHeight - ((value - low) / (high - low || 1)) * plotHeight;
   const count = options.categories.length;
+  const xValues = options.xValues?.length === count ? options.xValues : undefined;
+  const xMin = xValues ? Math.min(...xValues) : 0;
+  const xSpan = xValues ? Math.max(...xValues) - xMin : 0;
   const x = (index: number) =>
-    margin.left + (count <= 1 ? plotWidth / 2 : (index / (count - 1)) * plotWidth);
+    xValues && xSpan > 0
+      ? margin.left + ((xValues[index]! - xMin) / xSpan) * plotWidth
+      : margin.left + (count <= 1 ? plotWidth / 2 : (index / (count - 1)) * plotWidth);
   const titleId = `${options.id}-title`;
   const descId = `${options.id}-desc`;
   const parts: string[] = [
@@ -93,13 +107,16 @@ export function renderLineChart(options: LineChartOptions): string {
     let drawing = false;
     series.values.forEach((value, index) => {
       if (value === null) {
-        drawing = false;
+        if (!series.connectGaps) drawing = false;
         return;
       }
       path += `${drawing ? 'L' : 'M'}${x(index).toFixed(1)} ${y(value).toFixed(1)}`;
       drawing = true;
     });
-    if (path) parts.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2.5"/>`);
+    if (path)
+      parts.push(
+        `<path d="${path}" fill="none" stroke="${colour}" stroke-width="2.5"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      );
     series.values.forEach((value, index) => {
       if (value !== null)
         parts.push(marker(shape, Number(x(index).toFixed(1)), Number(y(value).toFixed(1)), colour));

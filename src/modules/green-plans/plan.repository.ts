@@ -1,0 +1,581 @@
+import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import type {
+  ActionCommentsTable,
+  Database,
+  GreenPlanActionsTable,
+  GreenPlanAreasTable,
+  GreenPlanImportsTable,
+  GreenPlanKpisTable,
+  GreenPlanMilestonesTable,
+  GreenPlansTable,
+  GreenPlanUpdatesTable,
+} from '../../db/schema.ts';
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface PlanListRow {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  owner_organisation_code: string;
+  owner_organisation_name: string;
+  owner_ancestor_path: string;
+  period_start: string;
+  period_end: string;
+  status: string;
+  is_example: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ActionListRow {
+  id: string;
+  plan_id: string;
+  reference: string;
+  parent_id: string | null;
+  area_id: string;
+  title: string;
+  description: string;
+  lead_organisation_code: string;
+  lead_organisation_name: string;
+  lead_ancestor_path: string;
+  owner_user_id: string | null;
+  owner_name: string | null;
+  owner_email: string | null;
+  start_date: string | null;
+  due_date: string | null;
+  status: string;
+  progress_percent: number;
+  weight: number;
+  position: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const planColumns = [
+  'p.id',
+  'p.slug',
+  'p.title',
+  'p.description',
+  'p.owner_organisation_code',
+  'o.name as owner_organisation_name',
+  'o.ancestor_path as owner_ancestor_path',
+  'p.period_start',
+  'p.period_end',
+  'p.status',
+  'p.is_example',
+  'p.created_at',
+  'p.updated_at',
+] as const;
+
+/**
+ * Every query of the Green Plan tracker. Lookups of anything inside a plan also take the plan's id,
+ * so an id from another plan finds nothing.
+ */
+export function createGreenPlanRepository(db: Kysely<Database>) {
+  function actionsQuery(executor: Executor) {
+    return executor
+      .selectFrom('green_plan_actions as a')
+      .innerJoin('organisations as o', 'o.code', 'a.lead_organisation_code')
+      .leftJoin('users as u', 'u.id', 'a.owner_user_id')
+      .select([
+        'a.id',
+        'a.plan_id',
+        'a.reference',
+        'a.parent_id',
+        'a.area_id',
+        'a.title',
+        'a.description',
+        'a.lead_organisation_code',
+        'o.name as lead_organisation_name',
+        'o.ancestor_path as lead_ancestor_path',
+        'a.owner_user_id',
+        'u.display_name as owner_name',
+        'u.email as owner_email',
+        'a.start_date',
+        'a.due_date',
+        'a.status',
+        'a.progress_percent',
+        'a.weight',
+        'a.position',
+        'a.created_at',
+        'a.updated_at',
+      ]);
+  }
+
+  return {
+    db,
+
+    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      return db.transaction().execute(work);
+    },
+
+    // --- plans ---
+
+    async listPlans(): Promise<PlanListRow[]> {
+      return db
+        .selectFrom('green_plans as p')
+        .innerJoin('organisations as o', 'o.code', 'p.owner_organisation_code')
+        .select(planColumns)
+        .orderBy('p.period_start', 'desc')
+        .orderBy('p.title')
+        .execute();
+    },
+
+    async findPlan(id: string, executor: Executor = db): Promise<PlanListRow | undefined> {
+      return executor
+        .selectFrom('green_plans as p')
+        .innerJoin('organisations as o', 'o.code', 'p.owner_organisation_code')
+        .select(planColumns)
+        .where('p.id', '=', id)
+        .executeTakeFirst();
+    },
+
+    async findPlanBySlug(slug: string, executor: Executor = db): Promise<PlanListRow | undefined> {
+      return executor
+        .selectFrom('green_plans as p')
+        .innerJoin('organisations as o', 'o.code', 'p.owner_organisation_code')
+        .select(planColumns)
+        .where('p.slug', '=', slug)
+        .executeTakeFirst();
+    },
+
+    async insertPlan(executor: Executor, row: Insertable<GreenPlansTable>): Promise<void> {
+      await executor.insertInto('green_plans').values(row).execute();
+    },
+
+    async updatePlan(
+      executor: Executor,
+      id: string,
+      patch: Updateable<GreenPlansTable>,
+    ): Promise<void> {
+      await executor.updateTable('green_plans').set(patch).where('id', '=', id).execute();
+    },
+
+    // --- areas ---
+
+    async findAreas(planId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_areas')
+        .selectAll()
+        .where('plan_id', '=', planId)
+        .orderBy('position')
+        .execute();
+    },
+
+    async insertArea(executor: Executor, row: Insertable<GreenPlanAreasTable>): Promise<void> {
+      await executor.insertInto('green_plan_areas').values(row).execute();
+    },
+
+    // --- actions ---
+
+    async findActions(planId: string, executor: Executor = db): Promise<ActionListRow[]> {
+      return actionsQuery(executor)
+        .where('a.plan_id', '=', planId)
+        .orderBy('a.position')
+        .orderBy('a.reference')
+        .execute();
+    },
+
+    async findAction(
+      planId: string,
+      actionId: string,
+      executor: Executor = db,
+    ): Promise<ActionListRow | undefined> {
+      return actionsQuery(executor)
+        .where('a.plan_id', '=', planId)
+        .where('a.id', '=', actionId)
+        .executeTakeFirst();
+    },
+
+    async findActionsOwnedBy(userId: string): Promise<(ActionListRow & { plan_title: string })[]> {
+      return actionsQuery(db)
+        .innerJoin('green_plans as p', 'p.id', 'a.plan_id')
+        .select('p.title as plan_title')
+        .where('a.owner_user_id', '=', userId)
+        .orderBy('a.due_date')
+        .orderBy('a.reference')
+        .execute();
+    },
+
+    async maxActionPosition(planId: string, executor: Executor = db): Promise<number> {
+      const row = await executor
+        .selectFrom('green_plan_actions')
+        .select((eb) => eb.fn.max<number | null>('position').as('position'))
+        .where('plan_id', '=', planId)
+        .executeTakeFirst();
+      return Number(row?.position ?? 0);
+    },
+
+    async insertAction(executor: Executor, row: Insertable<GreenPlanActionsTable>): Promise<void> {
+      await executor.insertInto('green_plan_actions').values(row).execute();
+    },
+
+    async updateAction(
+      executor: Executor,
+      planId: string,
+      actionId: string,
+      patch: Updateable<GreenPlanActionsTable>,
+    ): Promise<void> {
+      await executor
+        .updateTable('green_plan_actions')
+        .set(patch)
+        .where('plan_id', '=', planId)
+        .where('id', '=', actionId)
+        .execute();
+    },
+
+    async findPartners(
+      planId: string,
+      executor: Executor = db,
+    ): Promise<{ action_id: string; organisation_code: string; organisation_name: string }[]> {
+      return executor
+        .selectFrom('green_plan_action_partners as ap')
+        .innerJoin('green_plan_actions as a', 'a.id', 'ap.action_id')
+        .innerJoin('organisations as o', 'o.code', 'ap.organisation_code')
+        .select(['ap.action_id', 'ap.organisation_code', 'o.name as organisation_name'])
+        .where('a.plan_id', '=', planId)
+        .orderBy('ap.organisation_code')
+        .execute();
+    },
+
+    async replacePartners(executor: Executor, actionId: string, codes: string[]): Promise<void> {
+      await executor
+        .deleteFrom('green_plan_action_partners')
+        .where('action_id', '=', actionId)
+        .execute();
+      if (codes.length > 0)
+        await executor
+          .insertInto('green_plan_action_partners')
+          .values(codes.map((code) => ({ action_id: actionId, organisation_code: code })))
+          .execute();
+    },
+
+    // --- milestones ---
+
+    async findMilestones(planId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_milestones as m')
+        .innerJoin('green_plan_actions as a', 'a.id', 'm.action_id')
+        .selectAll('m')
+        .where('a.plan_id', '=', planId)
+        .orderBy('m.action_id')
+        .orderBy('m.position')
+        .execute();
+    },
+
+    async insertMilestone(
+      executor: Executor,
+      row: Insertable<GreenPlanMilestonesTable>,
+    ): Promise<void> {
+      await executor.insertInto('green_plan_milestones').values(row).execute();
+    },
+
+    async setMilestoneDone(
+      executor: Executor,
+      actionId: string,
+      milestoneId: string,
+      doneOn: string,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('green_plan_milestones')
+        .set({ done_on: doneOn })
+        .where('id', '=', milestoneId)
+        .where('action_id', '=', actionId)
+        .where('done_on', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async deleteMilestonesOfAction(executor: Executor, actionId: string): Promise<void> {
+      await executor
+        .deleteFrom('green_plan_milestones')
+        .where('action_id', '=', actionId)
+        .execute();
+    },
+
+    // --- progress updates ---
+
+    async insertUpdate(executor: Executor, row: Insertable<GreenPlanUpdatesTable>): Promise<void> {
+      await executor.insertInto('green_plan_updates').values(row).execute();
+    },
+
+    async insertUpdateFile(
+      executor: Executor,
+      updateId: string,
+      fileId: string,
+      position: number,
+    ): Promise<void> {
+      await executor
+        .insertInto('green_plan_update_files')
+        .values({ update_id: updateId, file_id: fileId, position })
+        .execute();
+    },
+
+    async insertUpdateLink(
+      executor: Executor,
+      row: { id: string; update_id: string; url: string; title: string; position: number },
+    ): Promise<void> {
+      await executor.insertInto('green_plan_update_links').values(row).execute();
+    },
+
+    async findUpdates(planId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_updates as up')
+        .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
+        .leftJoin('users as u', 'u.id', 'up.author_user_id')
+        .selectAll('up')
+        .select('u.display_name as author_name')
+        .where('a.plan_id', '=', planId)
+        .orderBy('up.update_date', 'desc')
+        .orderBy('up.created_at', 'desc')
+        .execute();
+    },
+
+    async findUpdateFiles(updateIds: string[]) {
+      if (updateIds.length === 0) return [];
+      return db
+        .selectFrom('green_plan_update_files as uf')
+        .innerJoin('stored_files as f', 'f.id', 'uf.file_id')
+        .select([
+          'uf.update_id',
+          'f.id as file_id',
+          'f.original_name',
+          'f.content_type',
+          'f.extension',
+          'f.size_bytes',
+        ])
+        .where('uf.update_id', 'in', updateIds)
+        .orderBy('uf.position')
+        .execute();
+    },
+
+    async findUpdateLinks(updateIds: string[]) {
+      if (updateIds.length === 0) return [];
+      return db
+        .selectFrom('green_plan_update_links')
+        .selectAll()
+        .where('update_id', 'in', updateIds)
+        .orderBy('position')
+        .execute();
+    },
+
+    /** The evidence file, if it belongs to an update of an action of this plan. */
+    async findEvidenceFileId(planId: string, fileId: string): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('green_plan_update_files as uf')
+        .innerJoin('green_plan_updates as up', 'up.id', 'uf.update_id')
+        .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
+        .select('uf.file_id')
+        .where('a.plan_id', '=', planId)
+        .where('uf.file_id', '=', fileId)
+        .executeTakeFirst();
+      return row?.file_id;
+    },
+
+    // --- history ---
+
+    async insertChange(
+      executor: Executor,
+      row: {
+        action_id: string;
+        changed_by: string | null;
+        recorded_at: string;
+        effective_on: string;
+        kind: string;
+        changes: string;
+      },
+    ): Promise<void> {
+      await executor.insertInto('green_plan_action_changes').values(row).execute();
+    },
+
+    async findChanges(planId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_action_changes as c')
+        .innerJoin('green_plan_actions as a', 'a.id', 'c.action_id')
+        .leftJoin('users as u', 'u.id', 'c.changed_by')
+        .select([
+          'c.id',
+          'c.action_id',
+          'c.changed_by',
+          'u.display_name as changed_by_name',
+          'c.recorded_at',
+          'c.effective_on',
+          'c.kind',
+          'c.changes',
+        ])
+        .where('a.plan_id', '=', planId)
+        .orderBy('c.id')
+        .execute();
+    },
+
+    async countChanges(planId: string, executor: Executor = db): Promise<number> {
+      const row = await executor
+        .selectFrom('green_plan_action_changes as c')
+        .innerJoin('green_plan_actions as a', 'a.id', 'c.action_id')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('a.plan_id', '=', planId)
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
+    },
+
+    // --- comments ---
+
+    async insertComment(executor: Executor, row: Insertable<ActionCommentsTable>): Promise<void> {
+      await executor.insertInto('action_comments').values(row).execute();
+    },
+
+    async findComments(actionId: string) {
+      return db
+        .selectFrom('action_comments as c')
+        .leftJoin('users as u', 'u.id', 'c.author_user_id')
+        .selectAll('c')
+        .select(['u.display_name as author_name', 'u.status as author_status'])
+        .where('c.action_id', '=', actionId)
+        .where('c.deleted_at', 'is', null)
+        .orderBy('c.created_at')
+        .execute();
+    },
+
+    // --- KPIs ---
+
+    async findKpis(planId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_kpis')
+        .selectAll()
+        .where('plan_id', '=', planId)
+        .orderBy('reference')
+        .execute();
+    },
+
+    async insertKpi(executor: Executor, row: Insertable<GreenPlanKpisTable>): Promise<void> {
+      await executor.insertInto('green_plan_kpis').values(row).execute();
+    },
+
+    async findTargets(kpiIds: string[], executor: Executor = db) {
+      if (kpiIds.length === 0) return [];
+      return executor
+        .selectFrom('green_plan_kpi_targets')
+        .selectAll()
+        .where('kpi_id', 'in', kpiIds)
+        .orderBy('target_date')
+        .execute();
+    },
+
+    async insertTarget(
+      executor: Executor,
+      row: {
+        id: string;
+        kpi_id: string;
+        target_date: string;
+        target_value: number;
+        label: string | null;
+      },
+    ): Promise<void> {
+      await executor.insertInto('green_plan_kpi_targets').values(row).execute();
+    },
+
+    async findDataPoints(kpiIds: string[], executor: Executor = db) {
+      if (kpiIds.length === 0) return [];
+      return executor
+        .selectFrom('green_plan_kpi_data_points')
+        .selectAll()
+        .where('kpi_id', 'in', kpiIds)
+        .orderBy('observed_on')
+        .execute();
+    },
+
+    async findDataPoint(kpiId: string, observedOn: string, source: string, executor: Executor) {
+      return executor
+        .selectFrom('green_plan_kpi_data_points')
+        .selectAll()
+        .where('kpi_id', '=', kpiId)
+        .where('observed_on', '=', observedOn)
+        .where('source', '=', source)
+        .executeTakeFirst();
+    },
+
+    async insertDataPoint(
+      executor: Executor,
+      row: {
+        id: string;
+        kpi_id: string;
+        observed_on: string;
+        value: number;
+        source: string;
+        note: string | null;
+        recorded_by: string | null;
+        recorded_at: string;
+      },
+    ): Promise<void> {
+      await executor.insertInto('green_plan_kpi_data_points').values(row).execute();
+    },
+
+    async updateDataPoint(
+      executor: Executor,
+      id: string,
+      patch: {
+        value: number;
+        note: string | null;
+        recorded_by: string | null;
+        recorded_at: string;
+      },
+    ): Promise<void> {
+      await executor
+        .updateTable('green_plan_kpi_data_points')
+        .set(patch)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async findKpiActionLinks(planId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_kpi_actions as ka')
+        .innerJoin('green_plan_kpis as k', 'k.id', 'ka.kpi_id')
+        .select(['ka.kpi_id', 'ka.action_id'])
+        .where('k.plan_id', '=', planId)
+        .execute();
+    },
+
+    async linkKpiAction(executor: Executor, kpiId: string, actionId: string): Promise<void> {
+      await executor
+        .insertInto('green_plan_kpi_actions')
+        .values({ kpi_id: kpiId, action_id: actionId })
+        .onConflict((conflict) => conflict.columns(['kpi_id', 'action_id']).doNothing())
+        .execute();
+    },
+
+    // --- imports ---
+
+    async insertImport(executor: Executor, row: Insertable<GreenPlanImportsTable>): Promise<void> {
+      await executor.insertInto('green_plan_imports').values(row).execute();
+    },
+
+    async findImport(planId: string, importId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('green_plan_imports')
+        .selectAll()
+        .where('plan_id', '=', planId)
+        .where('id', '=', importId)
+        .executeTakeFirst();
+    },
+
+    async markImportCommitted(
+      executor: Executor,
+      importId: string,
+      summary: string,
+      at: string,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('green_plan_imports')
+        .set({ status: 'committed', committed_at: at, summary })
+        .where('id', '=', importId)
+        .where('status', '=', 'ready')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+  };
+}
+
+export type GreenPlanRepository = ReturnType<typeof createGreenPlanRepository>;

@@ -1,0 +1,1017 @@
+import type { Multipart } from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ValidationFailed } from '../../lib/validation.ts';
+import type { Services } from '../../services.ts';
+import { formErrorContext, formFields } from '../../web/forms.ts';
+import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
+import { optionalChoice, optionalText, parseQuery } from '../../web/query.ts';
+import { requestContextOf } from '../../web/request-context.ts';
+import { UploadRejected, type PendingUpload } from '../files/file.service.ts';
+import { buildBoardReport } from './board-report.ts';
+import { renderBoardReportPdf } from './board-report.pdf.ts';
+import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-charts.ts';
+import { exportCsv, exportXlsx } from './plan-export.ts';
+import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
+import { planStatuses, type UpdateInput } from './plan.service.ts';
+import {
+  actionStatuses,
+  actionStatusLabels,
+  actionStatusRag,
+  parseQuarterKey,
+  quarterOf,
+  quartersBetween,
+  trajectoryStandingLabels,
+  type ActionStatus,
+} from './progress.calculations.ts';
+
+type PlanParams = { Params: { planId: string } };
+type ActionParams = { Params: { planId: string; actionId: string } };
+type MilestoneParams = { Params: { planId: string; actionId: string; milestoneId: string } };
+type KpiParams = { Params: { planId: string; kpiId: string } };
+type AreaParams = { Params: { planId: string; areaSlug: string } };
+type FileParams = { Params: { planId: string; fileId: string } };
+
+const publicRoute = { config: { access: 'public' as const } };
+const anyUser = { config: { access: 'signed-in' as const, audience: 'any-user' as const } };
+const organisationEditor = {
+  config: { access: 'signed-in' as const, audience: 'organisation-editor' as const },
+};
+const organisationMember = {
+  config: { access: 'signed-in' as const, audience: 'organisation-member' as const },
+};
+
+const idPattern = /^[0-9a-f-]{36}$/;
+
+function checkId(id: string): string {
+  if (!idPattern.test(id)) throw new NotFoundError();
+  return id;
+}
+
+const actionFormFields = [...importColumnNames] as ImportColumn[];
+
+const filterSchema = z.object({
+  area: optionalText(80),
+  organisation: optionalText(12),
+  status: optionalChoice(actionStatuses),
+  owner: optionalText(40),
+  due: optionalChoice(['overdue', 'next-30-days', 'next-90-days', 'this-quarter'] as const),
+});
+
+const quarterSchema = z.object({ quarter: optionalText(12) });
+
+export const statusTagClasses: Record<ActionStatus, string> = {
+  not_started: 'nhsuk-tag--grey',
+  on_track: 'nhsuk-tag--green',
+  at_risk: 'nhsuk-tag--orange',
+  off_track: 'nhsuk-tag--red',
+  complete: 'nhsuk-tag--blue',
+  cancelled: 'nhsuk-tag--white',
+};
+
+function plansCrumbs(plan?: { id: string; title: string }) {
+  const crumbs = [
+    { href: '/', text: 'Home' },
+    { href: '/green-plans', text: 'Green Plans' },
+  ];
+  if (plan) crumbs.push({ href: `/green-plans/${plan.id}`, text: plan.title });
+  return crumbs;
+}
+
+/** The shared view context: status choices, tag classes and labels. */
+const common = {
+  statusOptions: actionStatuses.map((status) => ({
+    value: status,
+    text: actionStatusLabels[status],
+  })),
+  statusTagClasses,
+  statusLabels: actionStatusLabels,
+  statusRag: actionStatusRag,
+  standingLabels: trajectoryStandingLabels,
+};
+
+/** Reads the remaining multipart parts: text fields, and files handed to `onFile` as they stream. */
+async function readMultipart(
+  request: FastifyRequest,
+  onFile: (part: Multipart & { type: 'file' }) => Promise<void>,
+): Promise<Record<string, string>> {
+  if (!request.multipartParts)
+    throw new BadRequestError(['The form must be sent as multipart/form-data.']);
+  const fields: Record<string, string> = {};
+  for await (const part of request.multipartParts) {
+    if (part.type === 'file') {
+      if (!part.filename) {
+        part.file.resume();
+        continue;
+      }
+      await onFile(part as Multipart & { type: 'file' });
+    } else {
+      if (Object.hasOwn(fields, part.fieldname))
+        throw new BadRequestError([`The "${part.fieldname}" field must be sent once.`]);
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  return fields;
+}
+
+/** The Green Plan tracker's pages. */
+export function registerGreenPlanRoutes(app: FastifyInstance, services: Services): void {
+  const plans = services.greenPlans;
+
+  // --- plans ---
+
+  app.get('/green-plans', publicRoute, async (request, reply) => {
+    const list = await plans.listPlans(request.actor);
+    const canCreate = request.actor
+      ? (await plans.listPlanOwnerOptions(request.actor)).length > 0
+      : false;
+    return reply.render('green-plans/views/plans.njk', {
+      plans: list,
+      canCreate,
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  });
+
+  app.get('/green-plans/my-actions', anyUser, async (request, reply) => {
+    const actions = await plans.listMyActions(request.actor);
+    return reply.render('green-plans/views/my-actions.njk', {
+      ...common,
+      actions,
+      breadcrumbs: plansCrumbs(),
+    });
+  });
+
+  async function renderPlanForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const owners = await plans.listPlanOwnerOptions(request.actor);
+    return reply.code(status).render('green-plans/views/plan-form.njk', {
+      ownerOptions: owners.map((owner) => ({ value: owner.code, text: owner.name })),
+      statusOptions: planStatuses.map((value) => ({
+        value,
+        text:
+          value === 'draft'
+            ? 'Draft: only members of the organisation can see it'
+            : 'Published: anyone can see it',
+      })),
+      breadcrumbs: plansCrumbs(),
+      ...extra,
+    });
+  }
+
+  app.get('/green-plans/new', organisationEditor, async (request, reply) => {
+    await plans.assertCanCreatePlans(request.actor);
+    return renderPlanForm(request, reply, { values: { status: 'draft' }, isNew: true });
+  });
+
+  app.post('/green-plans', organisationEditor, async (request, reply) => {
+    await plans.assertCanCreatePlans(request.actor);
+    const fields = formFields(request, [
+      'title',
+      'description',
+      'ownerOrganisationCode',
+      'periodStart',
+      'periodEnd',
+      'status',
+    ]);
+    try {
+      const id = await plans.createPlan(request.actor, fields, requestContextOf(request));
+      return reply.redirect(`/green-plans/${id}`, 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderPlanForm(
+        request,
+        reply,
+        {
+          values: fields,
+          isNew: true,
+          ...formErrorContext(error.fieldErrors, [
+            'title',
+            'description',
+            'ownerOrganisationCode',
+            'periodStart',
+            'periodEnd',
+            'status',
+          ]),
+        },
+        400,
+      );
+    }
+  });
+
+  app.get<PlanParams>('/green-plans/:planId/edit', organisationEditor, async (request, reply) => {
+    const plan = await plans.getPlanForEdit(request.actor, request.params.planId);
+    return renderPlanForm(request, reply, {
+      plan,
+      isNew: false,
+      values: { ...plan, ownerOrganisationCode: plan.ownerOrganisationCode },
+      breadcrumbs: plansCrumbs(plan),
+    });
+  });
+
+  app.post<PlanParams>('/green-plans/:planId/edit', organisationEditor, async (request, reply) => {
+    const plan = await plans.getPlanForEdit(request.actor, request.params.planId);
+    const fields = formFields(request, [
+      'title',
+      'description',
+      'periodStart',
+      'periodEnd',
+      'status',
+    ]);
+    try {
+      await plans.updatePlan(request.actor, plan.id, fields, requestContextOf(request));
+      return reply.redirect(`/green-plans/${plan.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderPlanForm(
+        request,
+        reply,
+        {
+          plan,
+          isNew: false,
+          values: { ...fields, ownerOrganisationCode: plan.ownerOrganisationCode },
+          breadcrumbs: plansCrumbs(plan),
+          ...formErrorContext(error.fieldErrors, [
+            'title',
+            'description',
+            'periodStart',
+            'periodEnd',
+            'status',
+          ]),
+        },
+        400,
+      );
+    }
+  });
+
+  app.post<PlanParams>('/green-plans/:planId/areas', organisationEditor, async (request, reply) => {
+    const plan = await plans.getPlanForEdit(request.actor, request.params.planId);
+    const fields = formFields(request, ['name', 'description']);
+    try {
+      const slug = await plans.addArea(request.actor, plan.id, fields, requestContextOf(request));
+      return reply.redirect(`/green-plans/${plan.id}/areas/${slug}`, 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderPlanForm(
+        request,
+        reply,
+        {
+          plan,
+          isNew: false,
+          values: plan,
+          areaValues: fields,
+          breadcrumbs: plansCrumbs(plan),
+          ...formErrorContext(error.fieldErrors, ['name', 'description']),
+        },
+        400,
+      );
+    }
+  });
+
+  app.get<PlanParams>('/green-plans/:planId', publicRoute, async (request, reply) => {
+    const overview = await plans.getPlanOverview(request.actor, request.params.planId);
+    const statusCounts = actionStatuses.map((status) => ({
+      status,
+      label: actionStatusLabels[status],
+      count: overview.summary.counts[status],
+    }));
+    return reply.render('green-plans/views/plan.njk', {
+      ...common,
+      ...overview,
+      statusCounts,
+      areaChart: progressByAreaChart('area-progress', overview.areas),
+      statusChart: statusCountChart('status-counts', statusCounts),
+      pageTitle: overview.plan.title,
+      breadcrumbs: plansCrumbs(),
+    });
+  });
+
+  app.get<PlanParams>('/green-plans/:planId/actions', publicRoute, async (request, reply) => {
+    const filters = parseQuery(filterSchema, request.query);
+    const listing = await plans.listActions(request.actor, request.params.planId, filters);
+    return reply.render('green-plans/views/actions.njk', {
+      ...common,
+      ...listing,
+      filters,
+      filtered: Object.values(filters).some((value) => value !== undefined),
+      breadcrumbs: plansCrumbs(listing.plan),
+    });
+  });
+
+  app.get<AreaParams>(
+    '/green-plans/:planId/areas/:areaSlug',
+    publicRoute,
+    async (request, reply) => {
+      if (!/^[a-z0-9-]{1,80}$/.test(request.params.areaSlug)) throw new NotFoundError();
+      const area = await plans.getArea(
+        request.actor,
+        request.params.planId,
+        request.params.areaSlug,
+      );
+      return reply.render('green-plans/views/area.njk', {
+        ...common,
+        ...area,
+        statusCounts: actionStatuses.map((status) => ({
+          status,
+          label: actionStatusLabels[status],
+          count: area.summary.counts[status],
+        })),
+        breadcrumbs: plansCrumbs(area.plan),
+      });
+    },
+  );
+
+  // --- actions ---
+
+  async function renderActionForm(
+    request: FastifyRequest<PlanParams>,
+    reply: FastifyReply,
+    parentReference: string | undefined,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const form = await plans.getNewActionForm(
+      request.actor,
+      request.params.planId,
+      parentReference,
+    );
+    return reply.code(status).render('green-plans/views/action-form.njk', {
+      ...common,
+      ...form,
+      isNew: true,
+      columns: importColumns,
+      breadcrumbs: plansCrumbs(form.plan),
+      ...extra,
+    });
+  }
+
+  app.get<PlanParams & { Querystring: { parent?: string } }>(
+    '/green-plans/:planId/actions/new',
+    organisationEditor,
+    async (request, reply) => {
+      const { parent } = parseQuery(z.object({ parent: optionalText(40) }), request.query);
+      return renderActionForm(request, reply, parent, {
+        values: {
+          parent_reference: parent ?? '',
+          status: 'not_started',
+          progress_percent: '0',
+          weight: '1',
+        },
+      });
+    },
+  );
+
+  app.post<PlanParams>(
+    '/green-plans/:planId/actions',
+    organisationEditor,
+    async (request, reply) => {
+      const fields = formFields(request, actionFormFields);
+      // Permission first, so that a refusal is never hidden behind a form error.
+      await plans.getNewActionForm(
+        request.actor,
+        request.params.planId,
+        fields.parent_reference || undefined,
+      );
+      try {
+        const id = await plans.createAction(
+          request.actor,
+          request.params.planId,
+          fields,
+          requestContextOf(request),
+        );
+        return reply.redirect(`/green-plans/${request.params.planId}/actions/${id}`, 303);
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderActionForm(
+          request,
+          reply,
+          fields.parent_reference || undefined,
+          { values: fields, ...formErrorContext(error.fieldErrors, actionFormFields) },
+          400,
+        );
+      }
+    },
+  );
+
+  app.get<ActionParams>(
+    '/green-plans/:planId/actions/:actionId',
+    publicRoute,
+    async (request, reply) => {
+      const detail = await plans.getAction(
+        request.actor,
+        request.params.planId,
+        checkId(request.params.actionId),
+      );
+      return reply.render('green-plans/views/action.njk', {
+        ...common,
+        ...detail,
+        kpiCharts: detail.kpis.map((kpi, index) => ({
+          kpi,
+          chart: trajectoryChart(`kpi-${index}`, kpi),
+        })),
+        pageTitle: `${detail.action.reference} ${detail.action.title}`,
+        breadcrumbs: [
+          ...plansCrumbs(detail.plan),
+          {
+            href: `/green-plans/${detail.plan.id}/areas/${detail.action.areaSlug}`,
+            text: detail.action.areaName,
+          },
+        ],
+        values: {},
+      });
+    },
+  );
+
+  async function renderActionEdit(
+    request: FastifyRequest<ActionParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const form = await plans.getActionForChange(
+      request.actor,
+      request.params.planId,
+      checkId(request.params.actionId),
+    );
+    return reply.code(status).render('green-plans/views/action-form.njk', {
+      ...common,
+      ...form,
+      isNew: false,
+      columns: importColumns,
+      breadcrumbs: [
+        ...plansCrumbs(form.plan),
+        {
+          href: `/green-plans/${form.plan.id}/actions/${form.action.id}`,
+          text: form.action.reference,
+        },
+      ],
+      ...extra,
+    });
+  }
+
+  app.get<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/edit',
+    organisationEditor,
+    async (request, reply) => renderActionEdit(request, reply, {}),
+  );
+
+  app.post<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/edit',
+    organisationEditor,
+    async (request, reply) => {
+      const actionId = checkId(request.params.actionId);
+      await plans.assertCanChangeAction(request.actor, request.params.planId, actionId);
+      const fields = formFields(request, actionFormFields);
+      try {
+        await plans.updateAction(
+          request.actor,
+          request.params.planId,
+          actionId,
+          fields,
+          requestContextOf(request),
+        );
+        return reply.redirect(`/green-plans/${request.params.planId}/actions/${actionId}`, 303);
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderActionEdit(
+          request,
+          reply,
+          { values: fields, ...formErrorContext(error.fieldErrors, actionFormFields) },
+          400,
+        );
+      }
+    },
+  );
+
+  async function renderUpdateForm(
+    request: FastifyRequest<ActionParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const form = await plans.getActionForChange(
+      request.actor,
+      request.params.planId,
+      checkId(request.params.actionId),
+    );
+    return reply.code(status).render('green-plans/views/update-form.njk', {
+      ...common,
+      ...form,
+      today: new Date().toISOString().slice(0, 10),
+      breadcrumbs: [
+        ...plansCrumbs(form.plan),
+        {
+          href: `/green-plans/${form.plan.id}/actions/${form.action.id}`,
+          text: form.action.reference,
+        },
+      ],
+      ...extra,
+    });
+  }
+
+  app.get<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/updates/new',
+    organisationEditor,
+    async (request, reply) => renderUpdateForm(request, reply, { values: {} }),
+  );
+
+  app.post<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/updates',
+    organisationEditor,
+    async (request, reply) => {
+      const { planId } = request.params;
+      const actionId = checkId(request.params.actionId);
+      // Refuse before reading a single byte of any file.
+      await plans.assertCanChangeAction(request.actor, planId, actionId);
+      const uploads: PendingUpload[] = [];
+      let uploadError: string | undefined;
+      let fields: Record<string, string>;
+      try {
+        fields = await readMultipart(request, async (part) => {
+          if (uploadError || uploads.length >= 5) {
+            part.file.resume();
+            if (!uploadError) uploadError = 'Add at most 5 files to one update';
+            return;
+          }
+          try {
+            uploads.push(await services.files.receiveUpload(part.file, 'evidence', part.filename));
+          } catch (error) {
+            if (!(error instanceof UploadRejected)) throw error;
+            uploadError = `${part.filename}: ${error.message}`;
+          }
+        });
+      } catch (error) {
+        await Promise.all(uploads.map((upload) => services.files.discardUpload(upload)));
+        throw error;
+      }
+      const input: UpdateInput = {
+        updateDate: fields.updateDate ?? '',
+        narrative: fields.narrative ?? '',
+        status: fields.status ?? '',
+        progressPercent: fields.progressPercent ?? '',
+        links: fields.links ?? '',
+      };
+      try {
+        if (uploadError) throw new ValidationFailed({ evidence: uploadError });
+        await plans.postUpdate(
+          request.actor,
+          planId,
+          actionId,
+          input,
+          uploads,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        await Promise.all(uploads.map((upload) => services.files.discardUpload(upload)));
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderUpdateForm(
+          request,
+          reply,
+          {
+            values: input,
+            ...formErrorContext(error.fieldErrors, [
+              'updateDate',
+              'status',
+              'progressPercent',
+              'narrative',
+              'evidence',
+              'links',
+            ]),
+          },
+          400,
+        );
+      }
+      return reply.redirect(`/green-plans/${planId}/actions/${actionId}?updated=1`, 303);
+    },
+  );
+
+  async function renderActionWithErrors(
+    request: FastifyRequest<ActionParams>,
+    reply: FastifyReply,
+    error: ValidationFailed,
+    values: Record<string, string>,
+  ) {
+    const detail = await plans.getAction(
+      request.actor,
+      request.params.planId,
+      checkId(request.params.actionId),
+    );
+    return reply.code(400).render('green-plans/views/action.njk', {
+      ...common,
+      ...detail,
+      kpiCharts: detail.kpis.map((kpi, index) => ({
+        kpi,
+        chart: trajectoryChart(`kpi-${index}`, kpi),
+      })),
+      pageTitle: `${detail.action.reference} ${detail.action.title}`,
+      breadcrumbs: plansCrumbs(detail.plan),
+      values,
+      ...formErrorContext(error.fieldErrors),
+    });
+  }
+
+  app.post<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/milestones',
+    organisationEditor,
+    async (request, reply) => {
+      const actionId = checkId(request.params.actionId);
+      await plans.assertCanChangeAction(request.actor, request.params.planId, actionId);
+      const fields = formFields(request, ['milestoneTitle', 'milestoneDueDate']);
+      try {
+        await plans.addMilestone(
+          request.actor,
+          request.params.planId,
+          actionId,
+          { title: fields.milestoneTitle, dueDate: fields.milestoneDueDate },
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderActionWithErrors(request, reply, error, fields);
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/actions/${actionId}#milestones`,
+        303,
+      );
+    },
+  );
+
+  app.post<MilestoneParams>(
+    '/green-plans/:planId/actions/:actionId/milestones/:milestoneId/done',
+    organisationEditor,
+    async (request, reply) => {
+      const actionId = checkId(request.params.actionId);
+      await plans.assertCanChangeAction(request.actor, request.params.planId, actionId);
+      const fields = formFields(request, ['doneOn']);
+      try {
+        await plans.completeMilestone(
+          request.actor,
+          request.params.planId,
+          actionId,
+          checkId(request.params.milestoneId),
+          fields,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderActionWithErrors(request, reply, error, fields);
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/actions/${actionId}#milestones`,
+        303,
+      );
+    },
+  );
+
+  app.post<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/comments',
+    organisationMember,
+    async (request, reply) => {
+      const actionId = checkId(request.params.actionId);
+      const fields = formFields(request, ['comment']);
+      try {
+        await plans.addComment(request.actor, request.params.planId, actionId, fields.comment);
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderActionWithErrors(request, reply, error, fields);
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/actions/${actionId}#timeline`,
+        303,
+      );
+    },
+  );
+
+  app.get<FileParams>(
+    '/green-plans/:planId/evidence/:fileId',
+    publicRoute,
+    async (request, reply) => {
+      const file = await plans.findEvidenceFile(
+        request.actor,
+        request.params.planId,
+        request.params.fileId,
+      );
+      return services.files.sendFile(request, reply, file);
+    },
+  );
+
+  // --- KPIs ---
+
+  async function renderKpiForm(
+    request: FastifyRequest<PlanParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
+    return reply.code(status).render('green-plans/views/kpi-form.njk', {
+      plan,
+      breadcrumbs: plansCrumbs(plan),
+      values: { direction: 'decrease' },
+      ...extra,
+    });
+  }
+
+  app.get<PlanParams>('/green-plans/:planId/kpis/new', organisationEditor, async (request, reply) =>
+    renderKpiForm(request, reply, {}),
+  );
+
+  app.post<PlanParams>('/green-plans/:planId/kpis', organisationEditor, async (request, reply) => {
+    await plans.assertCanEditPlan(request.actor, request.params.planId);
+    const names = [
+      'reference',
+      'name',
+      'description',
+      'unit',
+      'direction',
+      'baselineValue',
+      'baselineDate',
+      'targets',
+    ] as const;
+    const fields = formFields(request, names);
+    try {
+      const id = await plans.createKpi(
+        request.actor,
+        request.params.planId,
+        fields,
+        requestContextOf(request),
+      );
+      return reply.redirect(`/green-plans/${request.params.planId}/kpis/${id}`, 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderKpiForm(
+        request,
+        reply,
+        { values: fields, ...formErrorContext(error.fieldErrors, names) },
+        400,
+      );
+    }
+  });
+
+  async function renderKpi(
+    request: FastifyRequest<KpiParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const detail = await plans.getKpi(
+      request.actor,
+      request.params.planId,
+      checkId(request.params.kpiId),
+    );
+    return reply.code(status).render('green-plans/views/kpi.njk', {
+      ...common,
+      ...detail,
+      chart: trajectoryChart('trajectory', detail.kpi),
+      pageTitle: detail.kpi.name,
+      breadcrumbs: plansCrumbs(detail.plan),
+      values: {},
+      ...extra,
+    });
+  }
+
+  app.get<KpiParams>('/green-plans/:planId/kpis/:kpiId', publicRoute, async (request, reply) =>
+    renderKpi(request, reply, {}),
+  );
+
+  app.post<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/data-points',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const fields = formFields(request, ['observedOn', 'value', 'note']);
+      try {
+        await plans.recordDataPoint(
+          request.actor,
+          request.params.planId,
+          checkId(request.params.kpiId),
+          fields,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderKpi(
+          request,
+          reply,
+          {
+            values: fields,
+            ...formErrorContext(error.fieldErrors, ['observedOn', 'value', 'note']),
+          },
+          400,
+        );
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
+        303,
+      );
+    },
+  );
+
+  app.post<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/actions',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const fields = formFields(request, ['action']);
+      try {
+        await plans.linkKpiToAction(
+          request.actor,
+          request.params.planId,
+          checkId(request.params.kpiId),
+          fields.action,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderKpi(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
+        303,
+      );
+    },
+  );
+
+  // --- import and export ---
+
+  app.get<PlanParams>('/green-plans/:planId/import', organisationEditor, async (request, reply) => {
+    const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
+    return reply.render('green-plans/views/import.njk', {
+      plan,
+      columns: importColumns,
+      breadcrumbs: plansCrumbs(plan),
+    });
+  });
+
+  app.post<PlanParams>(
+    '/green-plans/:planId/import',
+    organisationEditor,
+    async (request, reply) => {
+      const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
+      let upload: PendingUpload | undefined;
+      let problem: string | undefined;
+      await readMultipart(request, async (part) => {
+        if (upload || problem) {
+          part.file.resume();
+          return;
+        }
+        try {
+          upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
+        } catch (error) {
+          if (!(error instanceof UploadRejected)) throw error;
+          problem = error.message.replace('a Excel workbook', 'an Excel workbook');
+        }
+      });
+      if (!upload || problem) {
+        return reply.code(400).render('green-plans/views/import.njk', {
+          plan,
+          columns: importColumns,
+          breadcrumbs: plansCrumbs(plan),
+          ...formErrorContext({
+            file: problem ?? 'Select a CSV file or an Excel workbook (.xlsx)',
+          }),
+        });
+      }
+      const preview = await plans.previewImport(
+        request.actor,
+        plan.id,
+        upload,
+        requestContextOf(request),
+      );
+      return reply
+        .code(preview.problems.length > 0 ? 400 : 200)
+        .render('green-plans/views/import-preview.njk', {
+          ...preview,
+          breadcrumbs: plansCrumbs(plan),
+        });
+    },
+  );
+
+  app.post<PlanParams>(
+    '/green-plans/:planId/import/commit',
+    organisationEditor,
+    async (request, reply) => {
+      const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const fields = formFields(request, ['importId']);
+      try {
+        const summary = await plans.commitImport(
+          request.actor,
+          plan.id,
+          fields.importId,
+          requestContextOf(request),
+        );
+        return reply.redirect(
+          `/green-plans/${plan.id}?imported=${summary.created}-${summary.changed}-${summary.unchanged}`,
+          303,
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return reply.code(400).render('green-plans/views/import.njk', {
+          plan,
+          columns: importColumns,
+          breadcrumbs: plansCrumbs(plan),
+          ...formErrorContext({ file: Object.values(error.fieldErrors)[0]! }),
+        });
+      }
+    },
+  );
+
+  app.get<PlanParams>(
+    '/green-plans/:planId/export.csv',
+    organisationEditor,
+    async (request, reply) => {
+      const { plan, actions } = await plans.exportPlan(request.actor, request.params.planId);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${plan.slug}-actions.csv"`)
+        .send(exportCsv(actions));
+    },
+  );
+
+  app.get<PlanParams>(
+    '/green-plans/:planId/export.xlsx',
+    organisationEditor,
+    async (request, reply) => {
+      const { plan, actions } = await plans.exportPlan(request.actor, request.params.planId);
+      return reply
+        .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+        .header('content-disposition', `attachment; filename="${plan.slug}-actions.xlsx"`)
+        .send(await exportXlsx(actions, plan.title));
+    },
+  );
+
+  // --- board report ---
+
+  async function loadReport(request: FastifyRequest<PlanParams>) {
+    const { quarter: key } = parseQuery(quarterSchema, request.query);
+    const data = await plans.loadReportData(request.actor, request.params.planId);
+    const today = new Date().toISOString().slice(0, 10);
+    const lastDay = data.plan.periodEnd < today ? data.plan.periodEnd : today;
+    const quarters = quartersBetween(
+      data.plan.periodStart,
+      lastDay < data.plan.periodStart ? data.plan.periodStart : lastDay,
+    ).reverse();
+    const quarter = key ? parseQuarterKey(key) : (quarters[0] ?? quarterOf(today));
+    if (!quarter)
+      throw new BadRequestError([
+        `The "quarter" parameter must be a financial-year quarter such as ${quarters[0]?.key ?? '2024-25-q1'} (the address has "${key}").`,
+      ]);
+    const report = buildBoardReport(
+      {
+        plan: data.plan,
+        areas: data.areas,
+        actions: data.state.actions,
+        changes: data.changes,
+        updates: data.updates,
+        kpis: data.kpis,
+      },
+      quarter,
+    );
+    return { data, report, quarters, today };
+  }
+
+  app.get<PlanParams>('/green-plans/:planId/board-report', publicRoute, async (request, reply) => {
+    const { data, report, quarters } = await loadReport(request);
+    const statusCounts = report.ragCounts.map((item) => ({ label: item.label, count: item.count }));
+    return reply.render('green-plans/views/board-report.njk', {
+      ...common,
+      plan: data.plan,
+      report,
+      quarterOptions: quarters.map((quarter) => ({
+        value: quarter.key,
+        text: quarter.label,
+        selected: quarter.key === report.quarter.key,
+      })),
+      areaChart: progressByAreaChart('report-area-progress', report.areas),
+      statusChart: statusCountChart('report-status-counts', statusCounts),
+      kpiCharts: data.kpis.map((kpi, index) => ({
+        kpi,
+        chart: trajectoryChart(`report-kpi-${index}`, {
+          ...kpi,
+          dataPoints: kpi.dataPoints.filter((point) => point.date <= report.quarter.end),
+        }),
+      })),
+      pageTitle: `Board report ${report.quarter.label}: ${data.plan.title}`,
+      breadcrumbs: plansCrumbs(data.plan),
+    });
+  });
+
+  app.get<PlanParams>(
+    '/green-plans/:planId/board-report.pdf',
+    publicRoute,
+    async (request, reply) => {
+      const { data, report, today } = await loadReport(request);
+      const pdf = await renderBoardReportPdf(report, data.plan, today);
+      return reply
+        .type('application/pdf')
+        .header(
+          'content-disposition',
+          `attachment; filename="${data.plan.slug}-board-report-${report.quarter.key}.pdf"`,
+        )
+        .send(pdf);
+    },
+  );
+}

@@ -1,0 +1,2374 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { ValidationFailed } from '../../lib/validation.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
+import type { RequestContext } from '../../web/request-context.ts';
+import { can, ForbiddenError, type Actor, type OrganisationResource } from '../access/policy.ts';
+import type { AccountService } from '../accounts/account.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import type { FileService, PendingUpload } from '../files/file.service.ts';
+import type { MembershipService } from '../memberships/membership.service.ts';
+import type { OrganisationService } from '../organisations/organisation.service.ts';
+import {
+  actionFieldsEqual,
+  describeDifferences,
+  fieldLabels,
+  formatMilestones,
+  importColumnNames,
+  parentsFirst,
+  planImportChanges,
+  readSpreadsheet,
+  splitCodes,
+  SpreadsheetRefused,
+  validateImportRows,
+  type ExistingAction,
+  type ImportColumn,
+  type ImportProblem,
+  type ImportedAction,
+  type RawRow,
+} from './plan-import.ts';
+import type { ExportAction } from './plan-export.ts';
+import type { ActionListRow, GreenPlanRepository, PlanListRow } from './plan.repository.ts';
+import {
+  actionStatusLabels,
+  actionStatuses,
+  addDays,
+  countByStatus,
+  expectedValueOn,
+  isActionOverdue,
+  isActionStatus,
+  isIsoDate,
+  isMilestoneOverdue,
+  overallProgress,
+  quarterOf,
+  rollUpProgress,
+  trajectoryPath,
+  trajectoryStanding,
+  type ActionStatus,
+  type FieldChange,
+  type TrajectoryPoint,
+} from './progress.calculations.ts';
+
+/** Organisation types that may own a plan: an ICB (for its ICS) or an NHS trust. */
+export const planOwnerTypes = ['icb', 'nhs_trust'] as const;
+export const planStatuses = ['draft', 'published'] as const;
+export type PlanStatus = (typeof planStatuses)[number];
+
+export const MAX_EVIDENCE_FILES = 5;
+export const MAX_LINKS = 5;
+
+export interface GreenPlanServiceDependencies {
+  repository: GreenPlanRepository;
+  organisations: OrganisationService;
+  accounts: AccountService;
+  memberships: MembershipService;
+  files: FileService;
+  audit: AuditService;
+  now?: () => Date;
+}
+
+/** Who is acting: a signed-in person, or the system itself (seeds). */
+type Performer = { actor: Actor; userId: string } | { actor: null; userId: null; system: true };
+
+export interface PlanFormInput {
+  title: string;
+  description: string;
+  ownerOrganisationCode: string;
+  periodStart: string;
+  periodEnd: string;
+  status: string;
+}
+
+export type ActionFormInput = Partial<Record<ImportColumn, string>>;
+
+export interface UpdateInput {
+  updateDate: string;
+  narrative: string;
+  status: string;
+  progressPercent: string;
+  /** One link a line: "Title | https://…" or just the address. */
+  links: string;
+}
+
+export interface KpiInput {
+  reference: string;
+  name: string;
+  description: string;
+  unit: string;
+  direction: string;
+  baselineValue: string;
+  baselineDate: string;
+  /** One target a line: "YYYY-MM-DD value" and an optional label after the value. */
+  targets: string;
+}
+
+export interface ActionFilters {
+  area?: string;
+  organisation?: string;
+  status?: ActionStatus;
+  owner?: string;
+  due?: 'overdue' | 'next-30-days' | 'next-90-days' | 'this-quarter';
+}
+
+export interface ActionView {
+  id: string;
+  reference: string;
+  parentId: string | null;
+  depth: number;
+  areaId: string;
+  areaName: string;
+  areaSlug: string;
+  title: string;
+  description: string;
+  leadOrganisationCode: string;
+  leadOrganisationName: string;
+  partners: { code: string; name: string }[];
+  ownerUserId: string | null;
+  /** Shown only to people who may see names (members of the plan's or the lead organisation). */
+  ownerName: string | null;
+  ownerEmail: string | null;
+  startDate: string | null;
+  dueDate: string | null;
+  status: ActionStatus;
+  statusLabel: string;
+  ownProgress: number;
+  progress: number;
+  weight: number;
+  overdue: boolean;
+  childIds: string[];
+  milestones: {
+    id: string;
+    title: string;
+    dueDate: string;
+    doneOn: string | null;
+    overdue: boolean;
+  }[];
+  leadAncestorPath: string;
+}
+
+export interface PlanView {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  ownerOrganisationCode: string;
+  ownerOrganisationName: string;
+  periodStart: string;
+  periodEnd: string;
+  status: PlanStatus;
+  isExample: boolean;
+  updatedAt: string;
+}
+
+function toPlanView(row: PlanListRow): PlanView {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    description: row.description,
+    ownerOrganisationCode: row.owner_organisation_code,
+    ownerOrganisationName: row.owner_organisation_name,
+    periodStart: row.period_start,
+    periodEnd: row.period_end,
+    status: row.status === 'published' ? 'published' : 'draft',
+    isExample: row.is_example === 1,
+    updatedAt: row.updated_at,
+  };
+}
+
+function ownerResource(plan: PlanListRow): OrganisationResource {
+  return {
+    kind: 'organisation',
+    code: plan.owner_organisation_code,
+    ancestorPath: plan.owner_ancestor_path,
+  };
+}
+
+function leadResource(action: {
+  lead_organisation_code: string;
+  lead_ancestor_path: string;
+}): OrganisationResource {
+  return {
+    kind: 'organisation',
+    code: action.lead_organisation_code,
+    ancestorPath: action.lead_ancestor_path,
+  };
+}
+
+export function slugify(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60)
+      .replace(/-+$/g, '') || 'plan'
+  );
+}
+
+const fieldHistoryLabels: Record<string, string> = {
+  reference: 'Reference',
+  parent_reference: 'Parent action',
+  area: 'Area of focus',
+  title: 'Title',
+  description: 'Description',
+  lead_organisation: 'Lead organisation',
+  partner_organisations: 'Partner organisations',
+  owner: 'Owner',
+  start_date: 'Start date',
+  due_date: 'Due date',
+  status: 'Status',
+  progress_percent: 'Progress (%)',
+  weight: 'Weight',
+  milestones: 'Milestones',
+};
+
+/**
+ * The Green Plan tracker: plans and their areas of focus, nested actions with milestones, progress
+ * updates with evidence, comments, KPIs, spreadsheet import and export, and the data behind every
+ * page and the board report. Every change is checked against the policy module here, recorded in
+ * the action's history and audited in the same transaction.
+ */
+export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
+  const { repository, audit } = deps;
+  const now = deps.now ?? (() => new Date());
+  const today = () => now().toISOString().slice(0, 10);
+
+  // --- access ---
+
+  function canReadPlan(actor: Actor | null, plan: PlanListRow): boolean {
+    return (
+      plan.status === 'published' ||
+      can(actor, 'organisation.read_members_only', ownerResource(plan))
+    );
+  }
+
+  function canEditPlan(actor: Actor | null, plan: PlanListRow): boolean {
+    return can(actor, 'organisation.edit_content', ownerResource(plan));
+  }
+
+  function canChangeAction(
+    actor: Actor | null,
+    action: { lead_organisation_code: string; lead_ancestor_path: string },
+  ): boolean {
+    return can(actor, 'organisation.edit_content', leadResource(action));
+  }
+
+  /** Owners' names are for the people working on the plan, not for every visitor. */
+  function canSeeNames(actor: Actor | null, plan: PlanListRow): boolean {
+    return can(actor, 'organisation.read_members_only', ownerResource(plan));
+  }
+
+  function canSeeActionNames(
+    actor: Actor | null,
+    plan: PlanListRow,
+    action: ActionListRow,
+  ): boolean {
+    return (
+      canSeeNames(actor, plan) || can(actor, 'organisation.read_members_only', leadResource(action))
+    );
+  }
+
+  async function organisationResourceOf(
+    code: string,
+  ): Promise<(OrganisationResource & { name: string; type: string }) | undefined> {
+    const summary = await deps.organisations.findOrganisationSummary(code);
+    return summary
+      ? {
+          kind: 'organisation',
+          code: summary.code,
+          ancestorPath: summary.ancestorPath,
+          name: summary.name,
+          type: summary.type,
+        }
+      : undefined;
+  }
+
+  /** A plan the actor may read; 404 otherwise, so a draft's existence is not revealed. */
+  async function requireReadablePlan(actor: Actor | null, planId: string): Promise<PlanListRow> {
+    const plan = /^[0-9a-f-]{36}$/.test(planId) ? await repository.findPlan(planId) : undefined;
+    if (!plan || !canReadPlan(actor, plan)) throw new NotFoundError('That plan was not found.');
+    return plan;
+  }
+
+  async function requireEditablePlan(actor: Actor | null, planId: string): Promise<PlanListRow> {
+    const plan = /^[0-9a-f-]{36}$/.test(planId) ? await repository.findPlan(planId) : undefined;
+    if (!plan) throw new NotFoundError('That plan was not found.');
+    if (!canEditPlan(actor, plan)) {
+      if (!canReadPlan(actor, plan)) throw new NotFoundError('That plan was not found.');
+      throw new ForbiddenError('Not allowed: change this plan');
+    }
+    return plan;
+  }
+
+  async function requireAction(plan: PlanListRow, actionId: string): Promise<ActionListRow> {
+    const action = /^[0-9a-f-]{36}$/.test(actionId)
+      ? await repository.findAction(plan.id, actionId)
+      : undefined;
+    if (!action) throw new NotFoundError('That action was not found.');
+    return action;
+  }
+
+  /** An action the actor may change: editors, org admins of its lead organisation, and ICS admins above it. */
+  async function requireChangeableAction(actor: Actor | null, planId: string, actionId: string) {
+    const plan = await requireReadablePlan(actor, planId).catch((error: unknown) => {
+      if (error instanceof NotFoundError && actor === null) throw new ForbiddenError('Sign in');
+      throw error;
+    });
+    const action = await requireAction(plan, actionId);
+    if (!canChangeAction(actor, action))
+      throw new ForbiddenError('Not allowed: change this action');
+    return { plan, action };
+  }
+
+  function performerOf(actor: Actor | null): Performer {
+    if (!actor) throw new ForbiddenError('Sign in');
+    return { actor, userId: actor.userId };
+  }
+
+  // --- loading a whole plan ---
+
+  async function loadPlanState(plan: PlanListRow, actor: Actor | null) {
+    const [areas, rows, partners, milestones] = await Promise.all([
+      repository.findAreas(plan.id),
+      repository.findActions(plan.id),
+      repository.findPartners(plan.id),
+      repository.findMilestones(plan.id),
+    ]);
+    const day = today();
+    const areaById = new Map(areas.map((area) => [area.id, area]));
+    const nodes = rows.map((row) => ({
+      id: row.id,
+      parentId: row.parent_id,
+      status: (isActionStatus(row.status) ? row.status : 'not_started') as ActionStatus,
+      progressPercent: row.progress_percent,
+      weight: row.weight,
+    }));
+    const effective = rollUpProgress(nodes);
+    const childIds = new Map<string, string[]>();
+    for (const row of rows) {
+      if (row.parent_id)
+        childIds.set(row.parent_id, [...(childIds.get(row.parent_id) ?? []), row.id]);
+    }
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const depthOf = (row: ActionListRow, guard = 0): number =>
+      row.parent_id && byId.has(row.parent_id) && guard < rows.length
+        ? depthOf(byId.get(row.parent_id)!, guard + 1) + 1
+        : 0;
+    const seeNamesForPlan = canSeeNames(actor, plan);
+    const actions: ActionView[] = rows.map((row) => {
+      const status = (isActionStatus(row.status) ? row.status : 'not_started') as ActionStatus;
+      const area = areaById.get(row.area_id);
+      const seeNames =
+        seeNamesForPlan || can(actor, 'organisation.read_members_only', leadResource(row));
+      return {
+        id: row.id,
+        reference: row.reference,
+        parentId: row.parent_id,
+        depth: depthOf(row),
+        areaId: row.area_id,
+        areaName: area?.name ?? '',
+        areaSlug: area?.slug ?? '',
+        title: row.title,
+        description: row.description,
+        leadOrganisationCode: row.lead_organisation_code,
+        leadOrganisationName: row.lead_organisation_name,
+        partners: partners
+          .filter((partner) => partner.action_id === row.id)
+          .map((partner) => ({ code: partner.organisation_code, name: partner.organisation_name })),
+        ownerUserId: row.owner_user_id,
+        ownerName: seeNames ? row.owner_name : null,
+        ownerEmail: seeNames ? row.owner_email : null,
+        startDate: row.start_date,
+        dueDate: row.due_date,
+        status,
+        statusLabel: actionStatusLabels[status],
+        ownProgress: row.progress_percent,
+        progress: Math.round((effective.get(row.id) ?? row.progress_percent) * 10) / 10,
+        weight: row.weight,
+        overdue: isActionOverdue({ dueDate: row.due_date, status }, day),
+        childIds: childIds.get(row.id) ?? [],
+        milestones: milestones
+          .filter((milestone) => milestone.action_id === row.id)
+          .map((milestone) => ({
+            id: milestone.id,
+            title: milestone.title,
+            dueDate: milestone.due_date,
+            doneOn: milestone.done_on,
+            overdue: isMilestoneOverdue(
+              { dueDate: milestone.due_date, doneOn: milestone.done_on },
+              day,
+            ),
+          })),
+        leadAncestorPath: row.lead_ancestor_path,
+      };
+    });
+    // Tree order: each action followed by its sub-actions.
+    const ordered: ActionView[] = [];
+    const viewById = new Map(actions.map((action) => [action.id, action]));
+    const visit = (action: ActionView) => {
+      if (ordered.includes(action)) return;
+      ordered.push(action);
+      for (const childId of action.childIds) visit(viewById.get(childId)!);
+    };
+    for (const action of actions)
+      if (action.parentId === null || !viewById.has(action.parentId)) visit(action);
+    for (const action of actions) visit(action);
+    return { plan, areas, actions: ordered, nodes, effective, rows };
+  }
+
+  type PlanState = Awaited<ReturnType<typeof loadPlanState>>;
+
+  function summariseActions(state: PlanState, actions: ActionView[]) {
+    const ids = new Set(actions.map((action) => action.id));
+    const topLevel = state.nodes.filter(
+      (node) => ids.has(node.id) && (node.parentId === null || !ids.has(node.parentId)),
+    );
+    const progress = overallProgress(topLevel, state.effective);
+    return {
+      progress: Math.round(progress * 10) / 10,
+      counts: countByStatus(actions),
+      total: actions.length,
+      overdue: actions.filter((action) => action.overdue),
+      exceptions: actions.filter(
+        (action) => action.status === 'at_risk' || action.status === 'off_track',
+      ),
+    };
+  }
+
+  function areaSummaries(state: PlanState) {
+    return state.areas.map((area) => {
+      const actions = state.actions.filter((action) => action.areaId === area.id);
+      return {
+        id: area.id,
+        slug: area.slug,
+        name: area.name,
+        isNational: area.national_slug !== null,
+        ...summariseActions(state, actions),
+      };
+    });
+  }
+
+  function existingFields(state: PlanState, milestonesOf = true): ExistingAction[] {
+    const referenceById = new Map(state.actions.map((action) => [action.id, action.reference]));
+    return state.actions.map((action) => ({
+      id: action.id,
+      reference: action.reference,
+      parentReference: action.parentId ? (referenceById.get(action.parentId) ?? null) : null,
+      areaId: action.areaId,
+      title: action.title,
+      description: action.description,
+      leadOrganisationCode: action.leadOrganisationCode,
+      partnerOrganisationCodes: action.partners.map((partner) => partner.code).sort(),
+      ownerUserId: action.ownerUserId,
+      startDate: action.startDate,
+      dueDate: action.dueDate,
+      status: action.status,
+      progressPercent: action.ownProgress,
+      weight: action.weight,
+      milestones: milestonesOf
+        ? action.milestones.map((m) => ({ dueDate: m.dueDate, title: m.title, doneOn: m.doneOn }))
+        : [],
+    }));
+  }
+
+  /** Looks up every organisation and owner a set of rows names, for validation. */
+  async function buildImportContext(
+    plan: PlanListRow,
+    state: PlanState,
+    rows: readonly RawRow[],
+    performer: Performer,
+  ) {
+    const codes = new Set<string>();
+    const emails = new Set<string>();
+    for (const row of rows) {
+      if (row.values.lead_organisation)
+        codes.add(row.values.lead_organisation.trim().toUpperCase());
+      for (const code of splitCodes(row.values.partner_organisations)) codes.add(code);
+      if (row.values.owner_email) emails.add(row.values.owner_email.trim().toLowerCase());
+    }
+    for (const action of state.actions) codes.add(action.leadOrganisationCode);
+    const organisations = new Map<string, { code: string; name: string; ancestorPath: string }>();
+    for (const code of codes) {
+      if (!/^[A-Z0-9]{2,10}$/.test(code)) continue;
+      const found = await organisationResourceOf(code);
+      if (found)
+        organisations.set(code, {
+          code: found.code,
+          name: found.name,
+          ancestorPath: found.ancestorPath,
+        });
+    }
+    const owners = new Map<string, { userId: string; organisationCodes: string[] }>();
+    for (const email of emails) {
+      if (email.length > 254) continue;
+      const user = await deps.accounts.findUserByEmail(email);
+      if (!user || user.status !== 'active') continue;
+      const memberships = await deps.memberships.loadActorMemberships(user.id);
+      owners.set(email, {
+        userId: user.id,
+        organisationCodes: memberships.map((membership) => membership.organisationCode),
+      });
+    }
+    return {
+      areas: state.areas.map((area) => ({ id: area.id, slug: area.slug, name: area.name })),
+      existing: existingFields(state),
+      organisations,
+      owners,
+      planOrganisationCode: plan.owner_organisation_code,
+      canChangeActionsLedBy: (code: string) => {
+        if (performer.actor === null) return true;
+        const organisation = organisations.get(code);
+        return (
+          organisation !== undefined &&
+          can(performer.actor, 'organisation.edit_content', {
+            kind: 'organisation',
+            code,
+            ancestorPath: organisation.ancestorPath,
+          })
+        );
+      },
+    };
+  }
+
+  /** Writes validated actions in the caller's transaction; returns what it did. */
+  async function applyActions(
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    state: PlanState,
+    actions: readonly ImportedAction[],
+    performer: Performer,
+    kind: 'imported' | 'created' | 'edited',
+  ) {
+    const existing = existingFields(state);
+    const plan_ = planImportChanges(actions, existing);
+    const idByReference = new Map(existing.map((action) => [action.reference, action.id]));
+    const at = now().toISOString();
+    const effectiveOn = at.slice(0, 10);
+    let position = await repository.maxActionPosition(plan.id, trx);
+    const created: string[] = [];
+    for (const action of parentsFirst(plan_.create)) {
+      const id = randomUUID();
+      idByReference.set(action.reference, id);
+      created.push(id);
+      await repository.insertAction(trx, {
+        id,
+        plan_id: plan.id,
+        reference: action.reference,
+        parent_id: action.parentReference ? idByReference.get(action.parentReference)! : null,
+        area_id: action.areaId,
+        title: action.title,
+        description: action.description,
+        lead_organisation_code: action.leadOrganisationCode,
+        owner_user_id: action.ownerUserId,
+        start_date: action.startDate,
+        due_date: action.dueDate,
+        status: action.status,
+        progress_percent: action.progressPercent,
+        weight: action.weight,
+        position: ++position,
+        created_at: at,
+        updated_at: at,
+      });
+      await repository.replacePartners(trx, id, action.partnerOrganisationCodes);
+      for (const [index, milestone] of action.milestones.entries()) {
+        await repository.insertMilestone(trx, {
+          id: randomUUID(),
+          action_id: id,
+          title: milestone.title,
+          due_date: milestone.dueDate,
+          done_on: milestone.doneOn,
+          position: index,
+        });
+      }
+      await repository.insertChange(trx, {
+        action_id: id,
+        changed_by: performer.userId,
+        recorded_at: at,
+
+        // An action takes effect from its start, so board reports for earlier quarters include it.
+        effective_on:
+          action.startDate && action.startDate < effectiveOn ? action.startDate : effectiveOn,
+        kind: kind === 'edited' ? 'created' : kind,
+        changes: JSON.stringify(describeDifferences(null, action)),
+      });
+    }
+    for (const { action, existing: before } of plan_.change) {
+      const id = before.id;
+      await repository.updateAction(trx, plan.id, id, {
+        parent_id: action.parentReference ? idByReference.get(action.parentReference)! : null,
+        area_id: action.areaId,
+        title: action.title,
+        description: action.description,
+        lead_organisation_code: action.leadOrganisationCode,
+        owner_user_id: action.ownerUserId,
+        start_date: action.startDate,
+        due_date: action.dueDate,
+        status: action.status,
+        progress_percent: action.progressPercent,
+        weight: action.weight,
+        updated_at: at,
+      });
+      if (before.partnerOrganisationCodes.join(';') !== action.partnerOrganisationCodes.join(';'))
+        await repository.replacePartners(trx, id, action.partnerOrganisationCodes);
+      if (formatMilestones(before.milestones) !== formatMilestones(action.milestones)) {
+        await repository.deleteMilestonesOfAction(trx, id);
+        for (const [index, milestone] of action.milestones.entries()) {
+          await repository.insertMilestone(trx, {
+            id: randomUUID(),
+            action_id: id,
+            title: milestone.title,
+            due_date: milestone.dueDate,
+            done_on: milestone.doneOn,
+            position: index,
+          });
+        }
+      }
+      await repository.insertChange(trx, {
+        action_id: id,
+        changed_by: performer.userId,
+        recorded_at: at,
+        effective_on: effectiveOn,
+        kind,
+        changes: JSON.stringify(describeDifferences(before, action)),
+      });
+    }
+    if (plan_.create.length > 0 || plan_.change.length > 0)
+      await repository.updatePlan(trx, plan.id, { updated_at: at });
+    return {
+      created: plan_.create.length,
+      changed: plan_.change.length,
+      unchanged: plan_.unchanged.length,
+      createdIds: created,
+    };
+  }
+
+  function formProblemsToFieldErrors(problems: ImportProblem[]): Record<string, string> {
+    const errors: Record<string, string> = {};
+    for (const problem of problems) {
+      const field = problem.field ?? 'reference';
+      if (!errors[field]) errors[field] = problem.message;
+    }
+    return errors;
+  }
+
+  function rawRowFromForm(values: ActionFormInput): RawRow {
+    const row = {} as Record<ImportColumn, string>;
+    for (const column of importColumnNames)
+      row[column] = (values[column] ?? '').replace(/\r\n?/g, '\n').trim();
+    return { row: 1, values: row };
+  }
+
+  async function nextReference(state: PlanState, areaId: string): Promise<string> {
+    const area = state.areas.find((item) => item.id === areaId);
+    const prefix =
+      (area?.slug ?? 'action')
+        .split('-')
+        .filter((word) => !['and', 'of', 'to'].includes(word))
+        .map((word) => word[0]!.toUpperCase())
+        .join('')
+        .slice(0, 4) || 'A';
+    const taken = new Set(state.actions.map((action) => action.reference));
+    for (let number = 1; ; number++) {
+      const candidate = `${prefix}-${String(number).padStart(2, '0')}`;
+      if (!taken.has(candidate)) return candidate;
+    }
+  }
+
+  function validatePlanInput(input: PlanFormInput): {
+    errors: Record<string, string>;
+    values: PlanFormInput;
+  } {
+    const values: PlanFormInput = {
+      title: input.title.trim(),
+      description: input.description.replace(/\r\n?/g, '\n').trim(),
+      ownerOrganisationCode: input.ownerOrganisationCode.trim().toUpperCase(),
+      periodStart: input.periodStart.trim(),
+      periodEnd: input.periodEnd.trim(),
+      status: input.status.trim(),
+    };
+    const errors: Record<string, string> = {};
+    if (values.title === '') errors.title = 'Enter a title for the plan';
+    else if (values.title.length > 200) errors.title = 'The title must be 200 characters or fewer';
+    if (values.description.length > 5000)
+      errors.description = 'The description must be 5,000 characters or fewer';
+    if (!isIsoDate(values.periodStart))
+      errors.periodStart = 'Enter the start of the plan period as a real date, YYYY-MM-DD';
+    if (!isIsoDate(values.periodEnd))
+      errors.periodEnd = 'Enter the end of the plan period as a real date, YYYY-MM-DD';
+    else if (!errors.periodStart && values.periodEnd <= values.periodStart)
+      errors.periodEnd = 'The end of the plan period must be after its start';
+    if (!(planStatuses as readonly string[]).includes(values.status))
+      errors.status = 'Choose whether the plan is a draft or published';
+    return { errors, values };
+  }
+
+  /** Checks a new plan's fields and its owner; lookups happen here, outside any transaction. */
+  async function preparePlan(performer: Performer, input: PlanFormInput) {
+    const { errors, values } = validatePlanInput(input);
+    const owner = values.ownerOrganisationCode
+      ? await organisationResourceOf(values.ownerOrganisationCode)
+      : undefined;
+    if (!values.ownerOrganisationCode)
+      errors.ownerOrganisationCode = 'Choose the organisation that owns the plan';
+    else if (!owner)
+      errors.ownerOrganisationCode = `No organisation in Greenspace has the ODS code ${values.ownerOrganisationCode.slice(0, 20)}`;
+    else if (!(planOwnerTypes as readonly string[]).includes(owner.type))
+      errors.ownerOrganisationCode = 'A plan is owned by an integrated care board or an NHS trust';
+    else if (performer.actor && !can(performer.actor, 'organisation.edit_content', owner))
+      throw new ForbiddenError('Not allowed: create a plan for this organisation');
+    if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+    return { values, ownerCode: owner!.code };
+  }
+
+  /**
+   * Writes a prepared plan with the nine national areas of focus, in the caller's transaction.
+   * Only the transaction is used inside: on SQLite a query outside it would wait for it forever.
+   */
+  async function insertPlan(
+    trx: Transaction<Database>,
+    performer: Performer,
+    prepared: Awaited<ReturnType<typeof preparePlan>>,
+    options: {
+      isExample?: boolean;
+      slug?: string;
+      context?: RequestContext | null;
+      planId?: string;
+      areaIds?: string[];
+    } = {},
+  ): Promise<string> {
+    const { values, ownerCode } = prepared;
+    let slug = options.slug ?? slugify(values.title);
+    for (let suffix = 2; await repository.findPlanBySlug(slug, trx); suffix++)
+      slug = `${options.slug ?? slugify(values.title)}-${suffix}`;
+    const id = options.planId ?? randomUUID();
+    const at = now().toISOString();
+    await repository.insertPlan(trx, {
+      id,
+      slug,
+      title: values.title,
+      description: values.description,
+      owner_organisation_code: ownerCode,
+      period_start: values.periodStart,
+      period_end: values.periodEnd,
+      status: values.status,
+      is_example: options.isExample ? 1 : 0,
+      created_by: performer.userId,
+      created_at: at,
+      updated_at: at,
+    });
+    for (const [index, area] of nationalAreasOfFocus.entries()) {
+      await repository.insertArea(trx, {
+        id: options.areaIds?.[index] ?? randomUUID(),
+        plan_id: id,
+        slug: area.slug,
+        name: area.name,
+        description: area.summary,
+        national_slug: area.slug,
+        position: index + 1,
+      });
+    }
+    await audit.record(
+      {
+        action: 'green_plan.created',
+        actorUserId: performer.userId,
+        targetType: 'green_plan',
+        targetId: id,
+        organisationCode: ownerCode,
+        details: { status: values.status },
+      },
+      options.context ?? null,
+      trx,
+    );
+    return id;
+  }
+
+  /** Parses, checks and summarises an uploaded spreadsheet against the plan as it is now. */
+  async function evaluateSpreadsheet(
+    plan: PlanListRow,
+    bytes: Buffer,
+    kind: 'csv' | 'xlsx',
+    performer: Performer,
+  ) {
+    let read: { rows: RawRow[]; problems: ImportProblem[] };
+    try {
+      read = await readSpreadsheet(bytes, kind);
+    } catch (error) {
+      if (error instanceof SpreadsheetRefused)
+        return {
+          rowCount: 0,
+          problems: [{ message: error.message }] as ImportProblem[],
+          actions: [] as ImportedAction[],
+          state: null,
+        };
+      throw error;
+    }
+    const state = await loadPlanState(plan, performer.actor);
+    if (read.problems.length > 0)
+      return {
+        rowCount: read.rows.length,
+        problems: read.problems,
+        actions: [] as ImportedAction[],
+        state,
+      };
+    const context = await buildImportContext(plan, state, read.rows, performer);
+    const { problems, actions } = validateImportRows(read.rows, context);
+    return { rowCount: read.rows.length, problems, actions, state };
+  }
+
+  function describeProblem(problem: ImportProblem) {
+    return {
+      row: problem.row ?? null,
+      field: problem.field ? fieldLabels[problem.field] : null,
+      column: problem.field ?? null,
+      message: problem.message,
+    };
+  }
+
+  // --- KPIs ---
+
+  function parseTargets(
+    text: string,
+    baselineDate: string | null,
+  ): { targets: { date: string; value: number; label: string | null }[] } | { error: string } {
+    const targets: { date: string; value: number; label: string | null }[] = [];
+    for (const line of text
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .map((item) => item.trim())
+      .filter(Boolean)) {
+      const match = /^(\S+)\s+(-?\d+(?:\.\d+)?)(?:\s+(.+))?$/.exec(line);
+      if (!match || !isIsoDate(match[1]!))
+        return {
+          error: `"${line.slice(0, 60)}" is not a target: write one per line as "YYYY-MM-DD value", with a label after the value if you like`,
+        };
+      if (baselineDate && match[1]! <= baselineDate)
+        return {
+          error: `The target dated ${match[1]} must be after the baseline date (${baselineDate})`,
+        };
+      if (targets.some((target) => target.date === match[1]))
+        return { error: `There are two targets dated ${match[1]}` };
+      targets.push({
+        date: match[1]!,
+        value: Number(match[2]),
+        label: match[3]?.slice(0, 100) ?? null,
+      });
+    }
+    return { targets: targets.sort((a, b) => (a.date < b.date ? -1 : 1)) };
+  }
+
+  async function loadKpis(plan: PlanListRow) {
+    const kpis = await repository.findKpis(plan.id);
+    const ids = kpis.map((kpi) => kpi.id);
+    const [targets, points, links] = await Promise.all([
+      repository.findTargets(ids),
+      repository.findDataPoints(ids),
+      repository.findKpiActionLinks(plan.id),
+    ]);
+    return kpis.map((kpi) => {
+      const kpiTargets = targets.filter((target) => target.kpi_id === kpi.id);
+      const kpiPoints = points.filter((point) => point.kpi_id === kpi.id);
+      const baseline: TrajectoryPoint = { date: kpi.baseline_date, value: kpi.baseline_value };
+      const path = trajectoryPath(
+        baseline,
+        kpiTargets.map((target) => ({ date: target.target_date, value: target.target_value })),
+      );
+      const latest = kpiPoints.at(-1);
+      const direction = kpi.direction === 'increase' ? 'increase' : 'decrease';
+      const standing = trajectoryStanding(
+        path,
+        latest ? { date: latest.observed_on, value: latest.value } : undefined,
+        direction,
+      );
+      return {
+        id: kpi.id,
+        reference: kpi.reference,
+        name: kpi.name,
+        description: kpi.description,
+        unit: kpi.unit,
+        direction: direction as 'increase' | 'decrease',
+        baseline,
+        targets: kpiTargets.map((target) => ({
+          id: target.id,
+          date: target.target_date,
+          value: target.target_value,
+          label: target.label,
+        })),
+        dataPoints: kpiPoints.map((point) => ({
+          id: point.id,
+          date: point.observed_on,
+          value: point.value,
+          source: point.source,
+          note: point.note,
+          expected: expectedValueOn(path, point.observed_on),
+        })),
+        path,
+        latest: latest ? { date: latest.observed_on, value: latest.value } : null,
+        standing: standing.standing,
+        expectedAtLatest: standing.expected,
+        actionIds: links.filter((link) => link.kpi_id === kpi.id).map((link) => link.action_id),
+      };
+    });
+  }
+
+  // --- timeline ---
+
+  async function buildTimeline(
+    plan: PlanListRow,
+    action: ActionListRow,
+    actor: Actor | null,
+    state: PlanState,
+  ) {
+    const seeNames = canSeeActionNames(actor, plan, action);
+    const [updates, changes, comments] = await Promise.all([
+      repository.findUpdates(plan.id),
+      repository.findChanges(plan.id),
+      repository.findComments(action.id),
+    ]);
+    const ownUpdates = updates.filter((update) => update.action_id === action.id);
+    const updateIds = ownUpdates.map((update) => update.id);
+    const [files, links] = await Promise.all([
+      repository.findUpdateFiles(updateIds),
+      repository.findUpdateLinks(updateIds),
+    ]);
+    const areaName = new Map(state.areas.map((area) => [area.id, area.name]));
+    const ownerName = new Map(
+      state.rows
+        .filter((row) => row.owner_user_id)
+        .map((row) => [row.owner_user_id!, row.owner_name ?? 'someone']),
+    );
+    const show = (field: string, value: string | null): string => {
+      if (value === null || value === '') return '—';
+      if (field === 'area') return areaName.get(value) ?? value;
+      if (field === 'status') return isActionStatus(value) ? actionStatusLabels[value] : value;
+      if (field === 'owner')
+        return seeNames ? (ownerName.get(value) ?? 'a former owner') : 'an owner';
+      if (field === 'progress_percent') return `${value}%`;
+      return value;
+    };
+    const entries: {
+      kind: 'update' | 'change' | 'comment';
+      date: string;
+      at: string;
+      title: string;
+      by: string | null;
+      text?: string;
+      statusLabel?: string;
+      progress?: number;
+      files?: { id: string; name: string; sizeBytes: number; extension: string }[];
+      links?: { url: string; title: string }[];
+      changes?: { label: string; from: string; to: string }[];
+    }[] = [];
+    for (const update of ownUpdates) {
+      entries.push({
+        kind: 'update',
+        date: update.update_date,
+        at: update.created_at,
+        title: 'Progress update',
+        by: seeNames ? update.author_name : null,
+        text: update.narrative,
+        statusLabel: isActionStatus(update.status)
+          ? actionStatusLabels[update.status]
+          : update.status,
+        progress: update.progress_percent,
+        files: files
+          .filter((file) => file.update_id === update.id)
+          .map((file) => ({
+            id: file.file_id,
+            name: file.original_name,
+            sizeBytes: Number(file.size_bytes),
+            extension: file.extension,
+          })),
+        links: links
+          .filter((link) => link.update_id === update.id)
+          .map((link) => ({ url: link.url, title: link.title })),
+      });
+    }
+    const kindTitles: Record<string, string> = {
+      created: 'Action added',
+      imported: 'Changed by a spreadsheet import',
+      edited: 'Action changed',
+      progress_update: 'Status and progress changed by an update',
+      milestone_added: 'Milestone added',
+      milestone_done: 'Milestone done',
+    };
+    for (const change of changes.filter((item) => item.action_id === action.id)) {
+      const items = JSON.parse(change.changes) as FieldChange[];
+      const isCreation =
+        items.every((item) => item.from === null) &&
+        (change.kind === 'created' || change.kind === 'imported');
+      entries.push({
+        kind: 'change',
+        date: change.effective_on,
+        at: change.recorded_at,
+        title: isCreation
+          ? change.kind === 'imported'
+            ? 'Action added by a spreadsheet import'
+            : 'Action added'
+          : (kindTitles[change.kind] ?? 'Changed'),
+        by: seeNames ? change.changed_by_name : null,
+        changes: isCreation
+          ? []
+          : items.map((item) => ({
+              label: fieldHistoryLabels[item.field] ?? item.field,
+              from: show(item.field, item.from),
+              to: show(item.field, item.to),
+            })),
+      });
+    }
+    for (const comment of comments) {
+      entries.push({
+        kind: 'comment',
+        date: comment.created_at.slice(0, 10),
+        at: comment.created_at,
+        title: 'Comment',
+        by: seeNames
+          ? comment.author_status === 'deleted'
+            ? 'A deleted user'
+            : comment.author_name
+          : null,
+        text: comment.body,
+      });
+    }
+    return entries.sort((a, b) =>
+      a.date !== b.date ? (a.date < b.date ? 1 : -1) : a.at < b.at ? 1 : a.at > b.at ? -1 : 0,
+    );
+  }
+
+  return {
+    canReadPlan,
+    canEditPlan,
+
+    /** Plans the actor may see: published ones, and drafts of their organisations. */
+    async listPlans(actor: Actor | null) {
+      const rows = await repository.listPlans();
+      return rows
+        .filter((row) => canReadPlan(actor, row))
+        .map((row) => ({ ...toPlanView(row), canEdit: canEditPlan(actor, row) }));
+    },
+
+    /** The seeded LLR plan, if it exists and is published, for the home page's link. */
+    async findPublishedPlanBySlug(slug: string) {
+      const row = await repository.findPlanBySlug(slug);
+      return row && row.status === 'published' ? toPlanView(row) : undefined;
+    },
+
+    /** Organisations for which the actor may create a plan (ICBs and trusts they edit for). */
+    async listPlanOwnerOptions(actor: Actor | null) {
+      if (!actor) return [];
+      const codes = new Set<string>();
+      for (const membership of actor.memberships) codes.add(membership.organisationCode);
+      const options: { code: string; name: string }[] = [];
+      const candidates = new Set(codes);
+      // ICS admins reach the trusts under their ICB too; platform admins every ICB and trust.
+      const reachingIcbs = actor.memberships
+        .filter((membership) => membership.role === 'ics_admin')
+        .map((membership) => membership.organisationCode);
+      if (actor.isPlatformAdmin) {
+        const { icbs } = await deps.organisations.getDirectoryFilterOptions();
+        for (const icb of icbs) candidates.add(icb.code);
+        const trusts = await deps.organisations.searchDirectory({
+          type: 'nhs_trust',
+          page: 1,
+          pageSize: 500,
+        });
+        for (const trust of trusts.items) candidates.add(trust.code);
+      }
+      for (const icb of reachingIcbs) {
+        const trusts = await deps.organisations.searchDirectory({
+          type: 'nhs_trust',
+          icb,
+          page: 1,
+          pageSize: 500,
+        });
+        for (const trust of trusts.items) candidates.add(trust.code);
+      }
+      for (const code of candidates) {
+        const organisation = await organisationResourceOf(code);
+        if (
+          organisation &&
+          (planOwnerTypes as readonly string[]).includes(organisation.type) &&
+          can(actor, 'organisation.edit_content', organisation)
+        )
+          options.push({ code: organisation.code, name: organisation.name });
+      }
+      return options.sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    /** Refuses someone who can create no plan at all. */
+    async assertCanCreatePlans(actor: Actor | null) {
+      if ((await this.listPlanOwnerOptions(actor)).length === 0)
+        throw new ForbiddenError('Not allowed: create a plan');
+    },
+
+    async createPlan(
+      actor: Actor | null,
+      input: PlanFormInput,
+      context: RequestContext,
+    ): Promise<string> {
+      const performer = performerOf(actor);
+      const prepared = await preparePlan(performer, input);
+      return repository.transaction((trx) => insertPlan(trx, performer, prepared, { context }));
+    },
+
+    async getPlanForEdit(actor: Actor | null, planId: string) {
+      return toPlanView(await requireEditablePlan(actor, planId));
+    },
+
+    async updatePlan(
+      actor: Actor | null,
+      planId: string,
+      input: Omit<PlanFormInput, 'ownerOrganisationCode'>,
+      context: RequestContext,
+    ) {
+      const plan = await requireEditablePlan(actor, planId);
+      const { errors, values } = validatePlanInput({
+        ...input,
+        ownerOrganisationCode: plan.owner_organisation_code,
+      });
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      await repository.transaction(async (trx) => {
+        const changed = (
+          ['title', 'description', 'period_start', 'period_end', 'status'] as const
+        ).filter((field) => {
+          const next = {
+            title: values.title,
+            description: values.description,
+            period_start: values.periodStart,
+            period_end: values.periodEnd,
+            status: values.status,
+          }[field];
+          return plan[field] !== next;
+        });
+        await repository.updatePlan(trx, plan.id, {
+          title: values.title,
+          description: values.description,
+          period_start: values.periodStart,
+          period_end: values.periodEnd,
+          status: values.status,
+          updated_at: now().toISOString(),
+        });
+        await audit.record(
+          {
+            action: 'green_plan.changed',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan',
+            targetId: plan.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { fields: changed },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async addArea(
+      actor: Actor | null,
+      planId: string,
+      input: { name: string; description: string },
+      context: RequestContext,
+    ) {
+      const plan = await requireEditablePlan(actor, planId);
+      const name = input.name.trim();
+      const description = input.description.trim();
+      const areas = await repository.findAreas(plan.id);
+      if (name === '') throw new ValidationFailed({ name: 'Enter a name for the area of focus' });
+      if (name.length > 100)
+        throw new ValidationFailed({ name: 'The name must be 100 characters or fewer' });
+      if (description.length > 1000)
+        throw new ValidationFailed({
+          description: 'The description must be 1,000 characters or fewer',
+        });
+      if (areas.some((area) => area.name.toLowerCase() === name.toLowerCase()))
+        throw new ValidationFailed({
+          name: 'The plan already has an area of focus with this name',
+        });
+      let slug = slugify(name);
+      for (let suffix = 2; areas.some((area) => area.slug === slug); suffix++)
+        slug = `${slugify(name)}-${suffix}`;
+      await repository.transaction(async (trx) => {
+        const id = randomUUID();
+        await repository.insertArea(trx, {
+          id,
+          plan_id: plan.id,
+          slug,
+          name,
+          description: description || null,
+          national_slug: null,
+          position: areas.length + 1,
+        });
+        await audit.record(
+          {
+            action: 'green_plan.area_added',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan',
+            targetId: plan.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { area: name },
+          },
+          context,
+          trx,
+        );
+      });
+      return slug;
+    },
+
+    /** Everything the plan overview shows. */
+    async getPlanOverview(actor: Actor | null, planId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const state = await loadPlanState(plan, actor);
+      const summary = summariseActions(state, state.actions);
+      return {
+        plan: toPlanView(plan),
+        canEdit: canEditPlan(actor, plan),
+        canSeeNames: canSeeNames(actor, plan),
+        summary,
+        areas: areaSummaries(state),
+        kpis: await loadKpis(plan),
+        currentQuarter: quarterOf(today()),
+      };
+    },
+
+    /** The plan's actions, filtered, in tree order, with the choices the filters offer. */
+    async listActions(actor: Actor | null, planId: string, filters: ActionFilters) {
+      const plan = await requireReadablePlan(actor, planId);
+      const state = await loadPlanState(plan, actor);
+      const day = today();
+      const quarter = quarterOf(day);
+      const ownerId = filters.owner === 'me' ? actor?.userId : filters.owner;
+      const matches = state.actions.filter((action) => {
+        if (filters.area && action.areaSlug !== filters.area) return false;
+        if (
+          filters.organisation &&
+          action.leadOrganisationCode !== filters.organisation &&
+          !action.partners.some((partner) => partner.code === filters.organisation)
+        )
+          return false;
+        if (filters.status && action.status !== filters.status) return false;
+        if (
+          filters.owner &&
+          (!ownerId ||
+            action.ownerUserId !== ownerId ||
+            (!canSeeNames(actor, plan) && filters.owner !== 'me'))
+        )
+          return false;
+        if (filters.due) {
+          if (filters.due === 'overdue') return action.overdue;
+          if (!action.dueDate || action.status === 'complete' || action.status === 'cancelled')
+            return false;
+          const end =
+            filters.due === 'next-30-days'
+              ? addDays(day, 30)
+              : filters.due === 'next-90-days'
+                ? addDays(day, 90)
+                : quarter.end;
+          return action.dueDate >= day && action.dueDate <= end;
+        }
+        return true;
+      });
+      const organisations = new Map<string, string>();
+      for (const action of state.actions) {
+        organisations.set(action.leadOrganisationCode, action.leadOrganisationName);
+        for (const partner of action.partners) organisations.set(partner.code, partner.name);
+      }
+      const owners = new Map<string, string>();
+      if (canSeeNames(actor, plan))
+        for (const action of state.actions)
+          if (action.ownerUserId && action.ownerName)
+            owners.set(action.ownerUserId, action.ownerName);
+      return {
+        plan: toPlanView(plan),
+        canEdit: canEditPlan(actor, plan),
+        actions: matches,
+        total: state.actions.length,
+        summary: summariseActions(state, matches),
+        options: {
+          areas: state.areas.map((area) => ({ value: area.slug, text: area.name })),
+          organisations: [...organisations]
+            .map(([code, name]) => ({ value: code, text: name }))
+            .sort((a, b) => a.text.localeCompare(b.text)),
+          owners: [...owners]
+            .map(([id, name]) => ({ value: id, text: name }))
+            .sort((a, b) => a.text.localeCompare(b.text)),
+        },
+      };
+    },
+
+    async getArea(actor: Actor | null, planId: string, areaSlug: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const state = await loadPlanState(plan, actor);
+      const area = state.areas.find((item) => item.slug === areaSlug);
+      if (!area) throw new NotFoundError('That area of focus was not found in this plan.');
+      const actions = state.actions.filter((action) => action.areaId === area.id);
+      const kpis = (await loadKpis(plan)).filter((kpi) =>
+        kpi.actionIds.some((id) => actions.some((action) => action.id === id)),
+      );
+      return {
+        plan: toPlanView(plan),
+        canEdit: canEditPlan(actor, plan),
+        area: {
+          id: area.id,
+          slug: area.slug,
+          name: area.name,
+          description: area.description,
+          isNational: area.national_slug !== null,
+        },
+        actions,
+        summary: summariseActions(state, actions),
+        kpis,
+      };
+    },
+
+    /** The action page: the action, its sub-actions, milestones, KPIs and timeline. */
+    async getAction(actor: Actor | null, planId: string, actionId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const row = await requireAction(plan, actionId);
+      const state = await loadPlanState(plan, actor);
+      const action = state.actions.find((item) => item.id === row.id)!;
+      const children = state.actions.filter((item) => item.parentId === action.id);
+      const parent = action.parentId
+        ? state.actions.find((item) => item.id === action.parentId)
+        : undefined;
+      const kpis = (await loadKpis(plan)).filter((kpi) => kpi.actionIds.includes(action.id));
+      const partnerResources = await Promise.all(
+        action.partners.map((partner) => organisationResourceOf(partner.code)),
+      );
+      const canComment =
+        actor !== null &&
+        (can(actor, 'organisation.read_members_only', leadResource(row)) ||
+          can(actor, 'organisation.read_members_only', ownerResource(plan)) ||
+          partnerResources.some(
+            (resource) =>
+              resource !== undefined && can(actor, 'organisation.read_members_only', resource),
+          ));
+      return {
+        plan: toPlanView(plan),
+        action,
+        parent,
+        children,
+        kpis,
+        timeline: await buildTimeline(plan, row, actor, state),
+        canChange: canChangeAction(actor, row),
+        canComment,
+        canEditPlan: canEditPlan(actor, plan),
+        isParent: children.length > 0,
+      };
+    },
+
+    /** The page to add a progress update; refuses anyone who may not change the action. */
+    async getActionForChange(actor: Actor | null, planId: string, actionId: string) {
+      const { plan } = await requireChangeableAction(actor, planId, actionId);
+      const state = await loadPlanState(plan, actor);
+      const action = state.actions.find((item) => item.id === actionId)!;
+      const referenceById = new Map(state.actions.map((item) => [item.id, item.reference]));
+      const descendants = new Set<string>();
+      const collect = (id: string) => {
+        for (const child of state.actions.filter((item) => item.parentId === id)) {
+          descendants.add(child.id);
+          collect(child.id);
+        }
+      };
+      collect(action.id);
+      return {
+        plan: toPlanView(plan),
+        action,
+        isParent: action.childIds.length > 0,
+        latestUpdateDate:
+          (await repository.findUpdates(plan.id)).find((update) => update.action_id === action.id)
+            ?.update_date ?? null,
+        areas: state.areas.map((area) => ({ value: area.slug, text: area.name })),
+        parentOptions: state.actions
+          .filter((item) => item.id !== action.id && !descendants.has(item.id))
+          .map((item) => ({ value: item.reference, text: `${item.reference} ${item.title}` })),
+        values: {
+          reference: action.reference,
+          parent_reference: action.parentId ? (referenceById.get(action.parentId) ?? '') : '',
+          area: action.areaSlug,
+          title: action.title,
+          description: action.description,
+          lead_organisation: action.leadOrganisationCode,
+          partner_organisations: action.partners.map((partner) => partner.code).join('; '),
+          owner_email: action.ownerEmail ?? '',
+          start_date: action.startDate ?? '',
+          due_date: action.dueDate ?? '',
+          status: action.status,
+          progress_percent: String(action.ownProgress),
+          weight: String(action.weight),
+          milestones: formatMilestones(action.milestones),
+        } satisfies Record<ImportColumn, string>,
+      };
+    },
+
+    /** The form to add an action: for plan editors (top level) or those who may change the parent. */
+    async getNewActionForm(actor: Actor | null, planId: string, parentReference?: string) {
+      const plan = await requireReadablePlan(actor, planId).catch((error: unknown) => {
+        if (error instanceof NotFoundError && actor === null) throw new ForbiddenError('Sign in');
+        throw error;
+      });
+      const state = await loadPlanState(plan, actor);
+      const parent = parentReference
+        ? state.actions.find((action) => action.reference === parentReference)
+        : undefined;
+      if (parentReference && !parent) throw new NotFoundError('That parent action was not found.');
+      const allowed = parent
+        ? canChangeAction(actor, {
+            lead_organisation_code: parent.leadOrganisationCode,
+            lead_ancestor_path: parent.leadAncestorPath,
+          }) || canEditPlan(actor, plan)
+        : canEditPlan(actor, plan);
+      if (!allowed) throw new ForbiddenError('Not allowed: add an action here');
+      return {
+        plan: toPlanView(plan),
+        parent,
+        areas: state.areas.map((area) => ({ value: area.slug, text: area.name })),
+        parentOptions: state.actions.map((item) => ({
+          value: item.reference,
+          text: `${item.reference} ${item.title}`,
+        })),
+      };
+    },
+
+    /** Adds an action from the web form, through the same checks as an import row. */
+    async createAction(
+      actor: Actor | null,
+      planId: string,
+      input: ActionFormInput,
+      context: RequestContext,
+    ): Promise<string> {
+      const performer = performerOf(actor);
+      const form = await this.getNewActionForm(actor, planId, input.parent_reference || undefined);
+      const plan = (await repository.findPlan(form.plan.id))!;
+      const state = await loadPlanState(plan, actor);
+      const raw = rawRowFromForm(input);
+      if (raw.values.reference === '' && raw.values.area) {
+        const area = state.areas.find(
+          (item) => item.slug === raw.values.area || item.name === raw.values.area,
+        );
+        if (area) raw.values.reference = await nextReference(state, area.id);
+      }
+      if (
+        raw.values.reference !== '' &&
+        state.actions.some((action) => action.reference === raw.values.reference)
+      )
+        throw new ValidationFailed({
+          reference: `The plan already has an action with the reference ${raw.values.reference}`,
+        });
+      if (raw.values.weight === '') raw.values.weight = '1';
+      if (raw.values.progress_percent === '') raw.values.progress_percent = '0';
+      if (raw.values.status === '') raw.values.status = 'not_started';
+      const importContext = await buildImportContext(plan, state, [raw], performer);
+      const { problems, actions } = validateImportRows([raw], importContext);
+      if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
+      return repository.transaction(async (trx) => {
+        const result = await applyActions(trx, plan, state, actions, performer, 'edited');
+        const id = result.createdIds[0]!;
+        await audit.record(
+          {
+            action: 'green_plan.action_added',
+            actorUserId: performer.userId,
+            targetType: 'green_plan_action',
+            targetId: id,
+            organisationCode: actions[0]!.leadOrganisationCode,
+            details: { plan: plan.id, reference: actions[0]!.reference },
+          },
+          context,
+          trx,
+        );
+        return id;
+      });
+    },
+
+    /** Changes an action from the web form; its reference and milestones stay as they are. */
+    async updateAction(
+      actor: Actor | null,
+      planId: string,
+      actionId: string,
+      input: ActionFormInput,
+      context: RequestContext,
+    ) {
+      const performer = performerOf(actor);
+      const { plan } = await requireChangeableAction(actor, planId, actionId);
+      const state = await loadPlanState(plan, actor);
+      const before = existingFields(state).find((action) => action.id === actionId)!;
+      const raw = rawRowFromForm({
+        ...input,
+        reference: before.reference,
+        milestones: formatMilestones(before.milestones),
+      });
+      if (raw.values.weight === '') raw.values.weight = '1';
+      // Someone who may not see names keeps the owner as it is.
+      if (input.owner_email === undefined)
+        raw.values.owner_email = state.actions.find((a) => a.id === actionId)!.ownerEmail ?? '';
+      const importContext = await buildImportContext(plan, state, [raw], performer);
+      const { problems, actions } = validateImportRows([raw], importContext);
+      if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
+      if (actionFieldsEqual(before, actions[0]!)) return;
+      await repository.transaction(async (trx) => {
+        await applyActions(trx, plan, state, actions, performer, 'edited');
+        await audit.record(
+          {
+            action: 'green_plan.action_changed',
+            actorUserId: performer.userId,
+            targetType: 'green_plan_action',
+            targetId: actionId,
+            organisationCode: actions[0]!.leadOrganisationCode,
+            details: {
+              fields: describeDifferences(before, actions[0]!).map((change) => change.field),
+            },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** Checks, before any file is read, that the actor may post an update on this action. */
+    async assertCanChangeAction(actor: Actor | null, planId: string, actionId: string) {
+      await requireChangeableAction(actor, planId, actionId);
+    },
+
+    /**
+     * Posts a progress update: the narrative, status and progress (a parent's progress is its
+     * children's, so only its status changes), evidence files already received, and links. The
+     * action takes the update's status and progress, and its history records the change.
+     */
+    async postUpdate(
+      actor: Actor | null,
+      planId: string,
+      actionId: string,
+      input: UpdateInput,
+      uploads: PendingUpload[],
+      context: RequestContext | null,
+      options: { system?: boolean } = {},
+    ) {
+      const performer: Performer = options.system
+        ? { actor: null, userId: null, system: true }
+        : performerOf(actor);
+      const plan = options.system
+        ? (await repository.findPlan(planId))!
+        : (await requireChangeableAction(actor, planId, actionId)).plan;
+      const action = await requireAction(plan, actionId);
+      const state = await loadPlanState(plan, actor);
+      const isParent = state.actions.some((item) => item.parentId === action.id);
+      const errors: Record<string, string> = {};
+      const updateDate = input.updateDate.trim() || today();
+      const narrative = input.narrative.replace(/\r\n?/g, '\n').trim();
+      const status = input.status.trim();
+      const progressText = input.progressPercent.trim().replace(/%$/, '');
+      const latest = (await repository.findUpdates(plan.id)).find(
+        (update) => update.action_id === action.id,
+      );
+      if (!isIsoDate(updateDate))
+        errors.updateDate = 'Enter the date of the update as a real date, YYYY-MM-DD';
+      else if (updateDate > today())
+        errors.updateDate = 'The date of the update cannot be in the future';
+      else if (latest && updateDate < latest.update_date)
+        errors.updateDate = `The date of the update cannot be before the latest update (${latest.update_date})`;
+      else if (action.start_date && updateDate < addDays(action.start_date, -366))
+        errors.updateDate = 'The date of the update is long before the action starts';
+      if (narrative === '') errors.narrative = 'Enter what has happened since the last update';
+      else if (narrative.length > 5000)
+        errors.narrative = 'The update must be 5,000 characters or fewer';
+      if (!isActionStatus(status)) errors.status = 'Choose a status';
+      let progress = action.progress_percent;
+      if (!isParent) {
+        if (!/^\d{1,3}$/.test(progressText) || Number(progressText) > 100)
+          errors.progressPercent = 'The progress must be a whole number from 0 to 100';
+        else progress = Number(progressText);
+        if (!errors.progressPercent && status === 'complete' && progress !== 100)
+          errors.progressPercent = 'A complete action must be at 100% progress';
+      }
+      const links: { url: string; title: string }[] = [];
+      for (const line of input.links
+        .replace(/\r\n?/g, '\n')
+        .split('\n')
+        .map((item) => item.trim())
+        .filter(Boolean)) {
+        const [first, second] = line.includes('|')
+          ? line.split('|').map((part) => part.trim())
+          : [null, line];
+        let url: URL | undefined;
+        try {
+          url = new URL(second ?? '');
+        } catch {
+          url = undefined;
+        }
+        if (
+          !url ||
+          (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+          (second ?? '').length > 500
+        ) {
+          errors.links = `"${line.slice(0, 60)}" is not a web address: write one link a line, as "Title | https://…" or just the address`;
+          break;
+        }
+        links.push({ url: url.toString(), title: (first || url.hostname).slice(0, 200) });
+      }
+      if (links.length > MAX_LINKS) errors.links = `Add at most ${MAX_LINKS} links to one update`;
+      if (uploads.length > MAX_EVIDENCE_FILES)
+        errors.evidence = `Add at most ${MAX_EVIDENCE_FILES} files to one update`;
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      const newStatus = status as ActionStatus;
+      await repository.transaction(async (trx) => {
+        const id = randomUUID();
+        const at = now().toISOString();
+        await repository.insertUpdate(trx, {
+          id,
+          action_id: action.id,
+          author_user_id: performer.userId,
+          update_date: updateDate,
+          narrative,
+          status: newStatus,
+          progress_percent: progress,
+          created_at: at,
+        });
+        for (const [index, upload] of uploads.entries()) {
+          const file = await deps.files.recordUpload(trx, upload, performer.userId);
+          await repository.insertUpdateFile(trx, id, file.id, index);
+        }
+        for (const [index, link] of links.entries())
+          await repository.insertUpdateLink(trx, {
+            id: randomUUID(),
+            update_id: id,
+            url: link.url,
+            title: link.title,
+            position: index,
+          });
+        const changes: FieldChange[] = [];
+        if (action.status !== newStatus)
+          changes.push({ field: 'status', from: action.status, to: newStatus });
+        if (action.progress_percent !== progress)
+          changes.push({
+            field: 'progress_percent',
+            from: String(action.progress_percent),
+            to: String(progress),
+          });
+        if (changes.length > 0) {
+          await repository.updateAction(trx, plan.id, action.id, {
+            status: newStatus,
+            progress_percent: progress,
+            updated_at: at,
+          });
+          await repository.insertChange(trx, {
+            action_id: action.id,
+            changed_by: performer.userId,
+            recorded_at: at,
+            effective_on: updateDate,
+            kind: 'progress_update',
+            changes: JSON.stringify(changes),
+          });
+        }
+        await repository.updatePlan(trx, plan.id, { updated_at: at });
+        await audit.record(
+          {
+            action: 'green_plan.update_posted',
+            actorUserId: performer.userId,
+            targetType: 'green_plan_action',
+            targetId: action.id,
+            organisationCode: action.lead_organisation_code,
+            details: { files: uploads.length, links: links.length, status: newStatus },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async addMilestone(
+      actor: Actor | null,
+      planId: string,
+      actionId: string,
+      input: { title: string; dueDate: string },
+      context: RequestContext | null,
+    ) {
+      const { plan, action } = await requireChangeableAction(actor, planId, actionId);
+      const title = input.title.trim();
+      const dueDate = input.dueDate.trim();
+      const errors: Record<string, string> = {};
+      if (title === '') errors.milestoneTitle = 'Enter what the milestone is';
+      else if (title.length > 200)
+        errors.milestoneTitle = 'The milestone must be 200 characters or fewer';
+      if (!isIsoDate(dueDate))
+        errors.milestoneDueDate = 'Enter the milestone’s due date as a real date, YYYY-MM-DD';
+      else if (action.start_date && dueDate < action.start_date)
+        errors.milestoneDueDate = `The milestone cannot be due before the action starts (${action.start_date})`;
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        const existing = (await repository.findMilestones(plan.id, trx)).filter(
+          (m) => m.action_id === action.id,
+        );
+        const before = existing.map((m) => ({
+          dueDate: m.due_date,
+          title: m.title,
+          doneOn: m.done_on,
+        }));
+        await repository.insertMilestone(trx, {
+          id: randomUUID(),
+          action_id: action.id,
+          title,
+          due_date: dueDate,
+          done_on: null,
+          position: existing.length,
+        });
+        const after = [...before, { dueDate, title, doneOn: null }];
+        await repository.insertChange(trx, {
+          action_id: action.id,
+          changed_by: actor!.userId,
+          recorded_at: at,
+          effective_on: at.slice(0, 10),
+          kind: 'milestone_added',
+          changes: JSON.stringify([
+            {
+              field: 'milestones',
+              from: formatMilestones(before) || null,
+              to: formatMilestones(after),
+            },
+          ]),
+        });
+        await audit.record(
+          {
+            action: 'green_plan.milestone_added',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan_action',
+            targetId: action.id,
+            organisationCode: action.lead_organisation_code,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async completeMilestone(
+      actor: Actor | null,
+      planId: string,
+      actionId: string,
+      milestoneId: string,
+      input: { doneOn: string },
+      context: RequestContext | null,
+    ) {
+      const { plan, action } = await requireChangeableAction(actor, planId, actionId);
+      const doneOn = input.doneOn.trim() || today();
+      if (!isIsoDate(doneOn))
+        throw new ValidationFailed({
+          doneOn: 'Enter the date the milestone was done as a real date, YYYY-MM-DD',
+        });
+      if (doneOn > today())
+        throw new ValidationFailed({
+          doneOn: 'The date the milestone was done cannot be in the future',
+        });
+      await repository.transaction(async (trx) => {
+        const milestones = (await repository.findMilestones(plan.id, trx)).filter(
+          (m) => m.action_id === action.id,
+        );
+        const milestone = milestones.find((m) => m.id === milestoneId);
+        if (!milestone) throw new NotFoundError('That milestone was not found.');
+        if (!(await repository.setMilestoneDone(trx, action.id, milestoneId, doneOn)))
+          throw new ValidationFailed({ doneOn: 'This milestone is already done' });
+        const at = now().toISOString();
+        const before = milestones.map((m) => ({
+          dueDate: m.due_date,
+          title: m.title,
+          doneOn: m.done_on,
+        }));
+        const after = milestones.map((m) => ({
+          dueDate: m.due_date,
+          title: m.title,
+          doneOn: m.id === milestoneId ? doneOn : m.done_on,
+        }));
+        await repository.insertChange(trx, {
+          action_id: action.id,
+          changed_by: actor!.userId,
+          recorded_at: at,
+          effective_on: doneOn,
+          kind: 'milestone_done',
+          changes: JSON.stringify([
+            { field: 'milestones', from: formatMilestones(before), to: formatMilestones(after) },
+          ]),
+        });
+        await audit.record(
+          {
+            action: 'green_plan.milestone_done',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan_action',
+            targetId: action.id,
+            organisationCode: action.lead_organisation_code,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /**
+     * Adds a comment. Members of the lead organisation, of a partner organisation or of the plan's
+     * organisation may comment (their admins and ICS admins above them too).
+     */
+    async addComment(actor: Actor | null, planId: string, actionId: string, body: string) {
+      const detail = await this.getAction(actor, planId, actionId).catch((error: unknown) => {
+        if (error instanceof NotFoundError && actor === null) throw new ForbiddenError('Sign in');
+        throw error;
+      });
+      if (!detail.canComment) throw new ForbiddenError('Not allowed: comment on this action');
+      const text = body.replace(/\r\n?/g, '\n').trim();
+      if (text === '') throw new ValidationFailed({ comment: 'Enter a comment' });
+      if (text.length > 2000)
+        throw new ValidationFailed({ comment: 'The comment must be 2,000 characters or fewer' });
+      await repository.transaction(async (trx) => {
+        await repository.insertComment(trx, {
+          id: randomUUID(),
+          action_id: detail.action.id,
+          author_user_id: actor!.userId,
+          body: text,
+          created_at: now().toISOString(),
+          edited_at: null,
+          deleted_at: null,
+        });
+      });
+    },
+
+    /** An evidence file of a plan the actor may read, for download. */
+    async findEvidenceFile(actor: Actor | null, planId: string, fileId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      if (!/^[0-9a-f-]{36}$/.test(fileId)) throw new NotFoundError('That file was not found.');
+      const id = await repository.findEvidenceFileId(plan.id, fileId);
+      const file = id ? await deps.files.findFile(id) : undefined;
+      if (!file) throw new NotFoundError('That file was not found.');
+      return file;
+    },
+
+    /** The actions a user owns, across the plans they may read. */
+    async listMyActions(actor: Actor | null) {
+      if (!actor) throw new ForbiddenError('Sign in');
+      const rows = await repository.findActionsOwnedBy(actor.userId);
+      const result: (ActionView & { planId: string; planTitle: string })[] = [];
+      for (const planId of [...new Set(rows.map((row) => row.plan_id))]) {
+        const plan = await repository.findPlan(planId);
+        if (!plan || !canReadPlan(actor, plan)) continue;
+        const state = await loadPlanState(plan, actor);
+        for (const action of state.actions)
+          if (action.ownerUserId === actor.userId)
+            result.push({ ...action, planId: plan.id, planTitle: plan.title });
+      }
+      return result.sort((a, b) =>
+        (a.dueDate ?? '9999') < (b.dueDate ?? '9999')
+          ? -1
+          : (a.dueDate ?? '9999') > (b.dueDate ?? '9999')
+            ? 1
+            : a.reference.localeCompare(b.reference),
+      );
+    },
+
+    // --- KPIs ---
+
+    async listKpis(actor: Actor | null, planId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      return {
+        plan: toPlanView(plan),
+        kpis: await loadKpis(plan),
+        canEdit: canEditPlan(actor, plan),
+      };
+    },
+
+    async getKpi(actor: Actor | null, planId: string, kpiId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const kpi = (await loadKpis(plan)).find((item) => item.id === kpiId);
+      if (!kpi) throw new NotFoundError('That KPI was not found.');
+      const state = await loadPlanState(plan, actor);
+      return {
+        plan: toPlanView(plan),
+        kpi,
+        actions: state.actions.filter((action) => kpi.actionIds.includes(action.id)),
+        actionOptions: state.actions
+          .filter((action) => !kpi.actionIds.includes(action.id))
+          .map((action) => ({
+            value: action.reference,
+            text: `${action.reference} ${action.title}`,
+          })),
+        canEdit: canEditPlan(actor, plan),
+      };
+    },
+
+    async assertCanEditPlan(actor: Actor | null, planId: string) {
+      return toPlanView(await requireEditablePlan(actor, planId));
+    },
+
+    /** Adds a KPI with its baseline and targets. */
+    async createKpi(
+      actor: Actor | null,
+      planId: string,
+      input: KpiInput,
+      context: RequestContext | null,
+      options: { system?: boolean; trx?: Transaction<Database> } = {},
+    ) {
+      const plan = options.system
+        ? (await repository.findPlan(planId, options.trx))!
+        : await requireEditablePlan(actor, planId);
+      const userId = options.system ? null : actor!.userId;
+      const values = {
+        reference: input.reference.trim(),
+        name: input.name.trim(),
+        description: input.description.replace(/\r\n?/g, '\n').trim(),
+        unit: input.unit.trim(),
+        direction: input.direction.trim(),
+        baselineValue: input.baselineValue.trim(),
+        baselineDate: input.baselineDate.trim(),
+      };
+      const errors: Record<string, string> = {};
+      const existing = await repository.findKpis(plan.id, options.trx);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/.test(values.reference))
+        errors.reference =
+          'Enter a reference of at most 40 letters, digits, dots, dashes or slashes';
+      else if (existing.some((kpi) => kpi.reference === values.reference))
+        errors.reference = `The plan already has a KPI with the reference ${values.reference}`;
+      if (values.name === '') errors.name = 'Enter what the KPI measures';
+      else if (values.name.length > 200) errors.name = 'The name must be 200 characters or fewer';
+      if (values.description.length > 2000)
+        errors.description = 'The description must be 2,000 characters or fewer';
+      if (values.unit === '') errors.unit = 'Enter the unit, such as tCO2e or %';
+      else if (values.unit.length > 40) errors.unit = 'The unit must be 40 characters or fewer';
+      if (values.direction !== 'decrease' && values.direction !== 'increase')
+        errors.direction = 'Choose whether lower or higher is better';
+      if (values.baselineValue === '' || !Number.isFinite(Number(values.baselineValue)))
+        errors.baselineValue = 'Enter the baseline as a number';
+      if (!isIsoDate(values.baselineDate))
+        errors.baselineDate = 'Enter the baseline date as a real date, YYYY-MM-DD';
+      const parsed = parseTargets(
+        input.targets,
+        isIsoDate(values.baselineDate) ? values.baselineDate : null,
+      );
+      if ('error' in parsed) errors.targets = parsed.error;
+      else if (parsed.targets.length === 0) errors.targets = 'Enter at least one target';
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      const work = async (trx: Transaction<Database>) => {
+        const id = randomUUID();
+        const at = now().toISOString();
+        await repository.insertKpi(trx, {
+          id,
+          plan_id: plan.id,
+          reference: values.reference,
+          name: values.name,
+          description: values.description,
+          unit: values.unit,
+          direction: values.direction,
+          baseline_value: Number(values.baselineValue),
+          baseline_date: values.baselineDate,
+          created_at: at,
+          updated_at: at,
+        });
+        for (const target of (
+          parsed as { targets: { date: string; value: number; label: string | null }[] }
+        ).targets)
+          await repository.insertTarget(trx, {
+            id: randomUUID(),
+            kpi_id: id,
+            target_date: target.date,
+            target_value: target.value,
+            label: target.label,
+          });
+        await audit.record(
+          {
+            action: 'green_plan.kpi_added',
+            actorUserId: userId,
+            targetType: 'green_plan_kpi',
+            targetId: id,
+            organisationCode: plan.owner_organisation_code,
+          },
+          context,
+          trx,
+        );
+        return id;
+      };
+      return options.trx ? work(options.trx) : repository.transaction(work);
+    },
+
+    /**
+     * Records a KPI value for a date, entered by hand (`manual`) or supplied by another module
+     * (its name as the source). A second value for the same date and source replaces the first.
+     */
+    async recordDataPoint(
+      actor: Actor | null,
+      planId: string,
+      kpiId: string,
+      input: { observedOn: string; value: string; note: string },
+      context: RequestContext | null,
+      options: { system?: boolean; source?: string; trx?: Transaction<Database> } = {},
+    ) {
+      const plan = options.system
+        ? (await repository.findPlan(planId, options.trx))!
+        : await requireEditablePlan(actor, planId);
+      const kpi = (await repository.findKpis(plan.id, options.trx)).find(
+        (item) => item.id === kpiId,
+      );
+      if (!kpi) throw new NotFoundError('That KPI was not found.');
+      const observedOn = input.observedOn.trim();
+      const valueText = input.value.trim().replace(/,/g, '');
+      const note = input.note.trim();
+      const errors: Record<string, string> = {};
+      if (!isIsoDate(observedOn))
+        errors.observedOn = 'Enter the date of the value as a real date, YYYY-MM-DD';
+      else if (observedOn > today())
+        errors.observedOn = 'The date of the value cannot be in the future';
+      if (valueText === '' || !Number.isFinite(Number(valueText)))
+        errors.value = 'Enter the value as a number';
+      if (note.length > 500) errors.note = 'The note must be 500 characters or fewer';
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      const source = options.source ?? 'manual';
+      const userId = options.system ? null : actor!.userId;
+      const work = async (trx: Transaction<Database>) => {
+        const at = now().toISOString();
+        const existing = await repository.findDataPoint(kpi.id, observedOn, source, trx);
+        if (existing)
+          await repository.updateDataPoint(trx, existing.id, {
+            value: Number(valueText),
+            note: note || null,
+            recorded_by: userId,
+            recorded_at: at,
+          });
+        else
+          await repository.insertDataPoint(trx, {
+            id: randomUUID(),
+            kpi_id: kpi.id,
+            observed_on: observedOn,
+            value: Number(valueText),
+            source,
+            note: note || null,
+            recorded_by: userId,
+            recorded_at: at,
+          });
+        await audit.record(
+          {
+            action: 'green_plan.kpi_value_recorded',
+            actorUserId: userId,
+            targetType: 'green_plan_kpi',
+            targetId: kpi.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { observedOn, source },
+          },
+          context,
+          trx,
+        );
+      };
+      return options.trx ? work(options.trx) : repository.transaction(work);
+    },
+
+    /** Links a KPI to an action that moves it. */
+    async linkKpiToAction(
+      actor: Actor | null,
+      planId: string,
+      kpiId: string,
+      actionReference: string,
+      context: RequestContext | null,
+      options: { system?: boolean; trx?: Transaction<Database> } = {},
+    ) {
+      const plan = options.system
+        ? (await repository.findPlan(planId, options.trx))!
+        : await requireEditablePlan(actor, planId);
+      const kpi = (await repository.findKpis(plan.id, options.trx)).find(
+        (item) => item.id === kpiId,
+      );
+      if (!kpi) throw new NotFoundError('That KPI was not found.');
+      const action = (await repository.findActions(plan.id, options.trx)).find(
+        (item) => item.reference === actionReference.trim(),
+      );
+      if (!action) throw new ValidationFailed({ action: 'Choose an action of this plan' });
+      const work = async (trx: Transaction<Database>) => {
+        await repository.linkKpiAction(trx, kpi.id, action.id);
+        await audit.record(
+          {
+            action: 'green_plan.kpi_linked',
+            actorUserId: options.system ? null : actor!.userId,
+            targetType: 'green_plan_kpi',
+            targetId: kpi.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { action: action.reference },
+          },
+          context,
+          trx,
+        );
+      };
+      return options.trx ? work(options.trx) : repository.transaction(work);
+    },
+
+    // --- import and export ---
+
+    /**
+     * Checks an uploaded spreadsheet and keeps it for the commit: every invalid row and field is
+     * listed with its reason; nothing in the plan changes.
+     */
+    async previewImport(
+      actor: Actor | null,
+      planId: string,
+      upload: PendingUpload,
+      context: RequestContext,
+    ) {
+      const performer = performerOf(actor);
+      const plan = await requireEditablePlan(actor, planId);
+      const kind = upload.type.extension === 'xlsx' ? 'xlsx' : 'csv';
+      const file = await deps.files.recordUpload(repository.db, upload, performer.userId);
+      const bytes = await deps.files.readSmallFile(file);
+      const result = await evaluateSpreadsheet(plan, bytes, kind, performer);
+      const counts =
+        result.problems.length === 0 && result.state
+          ? planImportChanges(result.actions, existingFields(result.state))
+          : null;
+      const id = randomUUID();
+      const summary = counts
+        ? {
+            create: counts.create.length,
+            change: counts.change.length,
+            unchanged: counts.unchanged.length,
+          }
+        : { problems: result.problems.length };
+      await repository.transaction(async (trx) => {
+        await repository.insertImport(trx, {
+          id,
+          plan_id: plan.id,
+          file_id: file.id,
+          file_name: file.original_name,
+          uploaded_by: performer.userId,
+          uploaded_at: now().toISOString(),
+          status: counts ? 'ready' : 'invalid',
+          row_count: result.rowCount,
+          summary: JSON.stringify(summary),
+          committed_at: null,
+        });
+        await audit.record(
+          {
+            action: 'green_plan.import_checked',
+            outcome: counts ? 'success' : 'failure',
+            actorUserId: performer.userId,
+            targetType: 'green_plan',
+            targetId: plan.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { import: id, rows: result.rowCount, ...summary },
+          },
+          context,
+          trx,
+        );
+      });
+      return {
+        plan: toPlanView(plan),
+        importId: id,
+        fileName: file.original_name,
+        rowCount: result.rowCount,
+        problems: result.problems.map(describeProblem),
+        invalidRows: new Set(
+          result.problems
+            .filter((problem) => problem.row !== undefined)
+            .map((problem) => problem.row),
+        ).size,
+        changes: counts
+          ? {
+              create: counts.create.map((action) => ({
+                row: action.row,
+                reference: action.reference,
+                title: action.title,
+              })),
+              change: counts.change.map(({ action, existing }) => ({
+                row: action.row,
+                reference: action.reference,
+                title: action.title,
+                fields: describeDifferences(existing, action).map(
+                  (change) => fieldHistoryLabels[change.field] ?? change.field,
+                ),
+              })),
+              unchanged: counts.unchanged.length,
+            }
+          : null,
+      };
+    },
+
+    /**
+     * Commits a checked import in one transaction: the file is read and checked again against the
+     * plan as it is now, then every action is created or changed, or nothing is.
+     */
+    async commitImport(
+      actor: Actor | null,
+      planId: string,
+      importId: string,
+      context: RequestContext,
+    ) {
+      const performer = performerOf(actor);
+      const plan = await requireEditablePlan(actor, planId);
+      const record = /^[0-9a-f-]{36}$/.test(importId)
+        ? await repository.findImport(plan.id, importId)
+        : undefined;
+      if (!record || !record.file_id) throw new NotFoundError('That import was not found.');
+      if (record.status !== 'ready')
+        throw new ValidationFailed({
+          import:
+            record.status === 'committed'
+              ? 'This import has already been committed'
+              : 'This file has problems: correct them and upload it again',
+        });
+      const file = await deps.files.findFile(record.file_id);
+      if (!file) throw new NotFoundError('That import was not found.');
+      const bytes = await deps.files.readSmallFile(file);
+      const result = await evaluateSpreadsheet(
+        plan,
+        bytes,
+        file.extension === 'xlsx' ? 'xlsx' : 'csv',
+        performer,
+      );
+      if (result.problems.length > 0 || !result.state)
+        throw new ValidationFailed({
+          import: `The plan has changed since the file was checked, and ${result.problems.length} problem(s) now stop it: upload it again to see them`,
+        });
+      return repository.transaction(async (trx) => {
+        const applied = await applyActions(
+          trx,
+          plan,
+          result.state!,
+          result.actions,
+          performer,
+          'imported',
+        );
+        const summary = {
+          created: applied.created,
+          changed: applied.changed,
+          unchanged: applied.unchanged,
+        };
+        if (
+          !(await repository.markImportCommitted(
+            trx,
+            record.id,
+            JSON.stringify(summary),
+            now().toISOString(),
+          ))
+        )
+          throw new ValidationFailed({ import: 'This import has already been committed' });
+        await audit.record(
+          {
+            action: 'green_plan.imported',
+            actorUserId: performer.userId,
+            targetType: 'green_plan',
+            targetId: plan.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { import: record.id, ...summary },
+          },
+          context,
+          trx,
+        );
+        return summary;
+      });
+    },
+
+    /** The plan's actions in the import format (parents before their sub-actions). */
+    async exportPlan(
+      actor: Actor | null,
+      planId: string,
+    ): Promise<{ plan: PlanView; actions: ExportAction[] }> {
+      const plan = await requireEditablePlan(actor, planId);
+      const state = await loadPlanState(plan, actor);
+      const areaName = new Map(state.areas.map((area) => [area.id, area.name]));
+      const emailById = new Map(state.rows.map((row) => [row.id, row.owner_email]));
+      const actions = existingFields(state).map((action) => ({
+        ...action,
+        areaName: areaName.get(action.areaId) ?? '',
+        ownerEmail: emailById.get(action.id) ?? null,
+      }));
+      return { plan: toPlanView(plan), actions: parentsFirst(actions) };
+    },
+
+    // --- board report ---
+
+    /** What the board report needs: the plan state now, its history, updates and KPIs. */
+    async loadReportData(actor: Actor | null, planId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const state = await loadPlanState(plan, actor);
+      const [changes, updates, kpis] = await Promise.all([
+        repository.findChanges(plan.id),
+        repository.findUpdates(plan.id),
+        loadKpis(plan),
+      ]);
+      return { plan: toPlanView(plan), state, changes, updates, kpis, areas: state.areas };
+    },
+
+    // --- seeds ---
+
+    /**
+     * Creates a plan and its actions as the system (for example content), through the same
+     * validation and writes as a spreadsheet import, in one transaction.
+     */
+    async seedPlan(
+      input: PlanFormInput & { slug: string },
+      rows: RawRow[],
+    ): Promise<{ planId: string; created: boolean }> {
+      const performer: Performer = { actor: null, userId: null, system: true };
+      const existing = await repository.findPlanBySlug(input.slug);
+      if (existing) return { planId: existing.id, created: false };
+      // Everything is looked up and checked first; the transaction then only writes.
+      const prepared = await preparePlan(performer, input);
+      const planId = randomUUID();
+      const areaIds = nationalAreasOfFocus.map(() => randomUUID());
+      const at = now().toISOString();
+      const draftPlan: PlanListRow = {
+        id: planId,
+        slug: input.slug,
+        title: prepared.values.title,
+        description: prepared.values.description,
+        owner_organisation_code: prepared.ownerCode,
+        owner_organisation_name: '',
+        owner_ancestor_path: '/',
+        period_start: prepared.values.periodStart,
+        period_end: prepared.values.periodEnd,
+        status: prepared.values.status,
+        is_example: 1,
+        created_at: at,
+        updated_at: at,
+      };
+      const areas = nationalAreasOfFocus.map((area, index) => ({
+        id: areaIds[index]!,
+        plan_id: planId,
+        slug: area.slug,
+        name: area.name,
+        description: area.summary,
+        national_slug: area.slug,
+        position: index + 1,
+      }));
+      const state: PlanState = {
+        plan: draftPlan,
+        areas,
+        actions: [],
+        nodes: [],
+        effective: new Map(),
+        rows: [],
+      };
+      const context = await buildImportContext(draftPlan, state, rows, performer);
+      const { problems, actions } = validateImportRows(rows, context);
+      if (problems.length > 0)
+        throw new ValidationFailed({
+          seed: problems.map((problem) => `row ${problem.row}: ${problem.message}`).join('; '),
+        });
+      await repository.transaction(async (trx) => {
+        await insertPlan(trx, performer, prepared, {
+          isExample: true,
+          slug: input.slug,
+          planId,
+          areaIds,
+        });
+        await applyActions(trx, draftPlan, state, actions, performer, 'created');
+      });
+      return { planId, created: true };
+    },
+
+    /** Looks up an action's id by its reference, for seeds and tests. */
+    async findActionIdByReference(planId: string, reference: string): Promise<string | undefined> {
+      return (await repository.findActions(planId)).find((action) => action.reference === reference)
+        ?.id;
+    },
+
+    statusOptions: actionStatuses.map((status) => ({
+      value: status,
+      text: actionStatusLabels[status],
+    })),
+  };
+}
+
+export type GreenPlanService = ReturnType<typeof createGreenPlanService>;
