@@ -44,6 +44,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
   let params: Record<string, string>;
   const people: Record<string, TestUser> = {};
   const browsers: Record<string, HttpAgent> = {};
+  const greenPlan = { planId: '', actionId: '' };
 
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
@@ -97,7 +98,66 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       },
       context,
     );
+    // A published plan of the ICB with an action led by the target organisation: only its editors,
+    // its admins and the ICS admins may change the action.
+    const platformActor = await actorFor(services, people.platformAdmin.id);
+    greenPlan.planId = await services.greenPlans.createPlan(
+      platformActor,
+      {
+        title: 'Access matrix plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2027-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    greenPlan.actionId = await services.greenPlans.createAction(
+      platformActor,
+      greenPlan.planId,
+      {
+        reference: 'AM-01',
+        area: 'medicines',
+        title: 'Access matrix action',
+        lead_organisation: TARGET_ORGANISATION,
+        status: 'on_track',
+        progress_percent: '10',
+      },
+      context,
+    );
+    await services.greenPlans.addMilestone(
+      platformActor,
+      greenPlan.planId,
+      greenPlan.actionId,
+      { title: 'Access matrix milestone', dueDate: '2026-12-31' },
+      context,
+    );
+    const kpiId = await services.greenPlans.createKpi(
+      platformActor,
+      greenPlan.planId,
+      {
+        reference: 'AM-KPI',
+        name: 'Access matrix KPI',
+        description: '',
+        unit: 'tCO2e',
+        direction: 'decrease',
+        baselineValue: '100',
+        baselineDate: '2024-04-01',
+        targets: '2030-03-31 20',
+      },
+      context,
+    );
+    const planAction = await services.greenPlans.getAction(
+      platformActor,
+      greenPlan.planId,
+      greenPlan.actionId,
+    );
     params = {
+      planId: greenPlan.planId,
+      actionId: greenPlan.actionId,
+      milestoneId: planAction.action.milestones[0]!.id,
+      kpiId,
       code: TARGET_ORGANISATION,
       userId: people.member.id,
       requestId: pending!.id,
@@ -141,7 +201,8 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
 
   /** Who must be refused by a route, given its declared audience. */
   function mustRefuse(route: RouteTableEntry): string[] {
-    const hasOrganisation = route.url.includes(':code');
+    // A plan and everything in it belong to the target organisation (or the ICB above it).
+    const hasOrganisation = route.url.includes(':code') || route.url.includes(':planId');
     switch (route.audience) {
       case 'self':
       case 'any-user':
@@ -152,6 +213,8 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
         return ['anonymous', 'member', ...(hasOrganisation ? ['otherAdmin'] : [])];
       case 'platform-admin':
         return ['anonymous', 'member', 'admin'];
+      case 'organisation-editor':
+        return ['anonymous', 'member', 'outsider', ...(hasOrganisation ? ['otherAdmin'] : [])];
       case 'content-editor':
         // `:id` is a content item of the target organisation: an editor elsewhere may not touch it.
         return ['anonymous', 'member', ...(route.url.includes(':id') ? ['otherAdmin'] : [])];
@@ -210,6 +273,14 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
     expect(
       (await services.memberships.listInvitations(adminActor, TARGET_ORGANISATION))[0]?.state,
     ).toBe('open');
+    const planAction = await services.greenPlans.getAction(
+      await actorFor(services, people.platformAdmin!.id),
+      greenPlan.planId,
+      greenPlan.actionId,
+    );
+    expect(planAction.action).toMatchObject({ title: 'Access matrix action', ownProgress: 10 });
+    expect(planAction.action.milestones.every((milestone) => milestone.doneOn === null)).toBe(true);
+    expect(planAction.timeline.filter((entry) => entry.kind !== 'change')).toEqual([]);
     for (const name of ['admin', 'member', 'outsider', 'platformAdmin'] as const) {
       const user = await services.accounts.findUserById(people[name]!.id);
       expect(user?.status, name).toBe('active');
