@@ -1,15 +1,31 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { connectDatabase } from '../../db/database.ts';
+import { connectDatabase, type DatabaseHandle } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { createServices } from '../../services.ts';
 import { measureIds, type MeasureId } from './measures.calculations.ts';
 import { rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
 import type { FileImportSummary } from './prescribing.service.ts';
 import { createProgressBar } from './progress-bar.ts';
 
 const exportLevels = ['practice', ...rollupLevels] as const;
+
+/**
+ * Only the prescribing service, loaded when a command runs: these commands need neither the web
+ * application nor the other modules, and a long import should not pay for loading them.
+ */
+async function openPrescribingService(database: DatabaseHandle) {
+  const [{ createPrescribingService }, { createPrescribingRepository }, { loadInhalerReference }] =
+    await Promise.all([
+      import('./prescribing.service.ts'),
+      import('./prescribing.repository.ts'),
+      import('./inhaler-reference.ts'),
+    ]);
+  return createPrescribingService(
+    createPrescribingRepository(database.db, database.dialect),
+    loadInhalerReference(),
+  );
+}
 
 /** Adds `import-epd` and `export-measures` to the `greenspace` command. */
 export function addPrescribingCommands(program: Command): void {
@@ -33,9 +49,9 @@ export function addPrescribingCommands(program: Command): void {
         const bar = options.quiet ? null : createProgressBar();
         try {
           await migrateToLatest(database);
-          const services = createServices(database, config);
+          const prescribing = await openPrescribingService(database);
           const started = performance.now();
-          const summaries = await services.prescribing.importEpd(inputs, {
+          const summaries = await prescribing.importEpd(inputs, {
             replace: options.replace,
             threads: options.threads,
             memoryLimit: options.memoryLimit,
@@ -96,8 +112,8 @@ export function addPrescribingCommands(program: Command): void {
         const database = await connectDatabase(config.database);
         try {
           await migrateToLatest(database);
-          const services = createServices(database, config);
-          const rows = await services.prescribing.exportMeasure({
+          const prescribing = await openPrescribingService(database);
+          const rows = await prescribing.exportMeasure({
             measureId: options.measure,
             level: options.level,
             code: options.code?.toUpperCase(),
