@@ -1,0 +1,557 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  actorFor,
+  buildUser,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import { multipartBody, SMALL_PDF } from './green-plan.test-helpers.ts';
+
+const context = { ip: '127.0.0.1', userAgent: 'route-tests' };
+
+describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialect) => {
+  let testApp: TestApp;
+  const people: Record<string, TestUser> = {};
+  const browsers: Record<string, HttpAgent> = {};
+  let publishedPlan: string;
+  let draftPlan: string;
+  let parentAction: string;
+  let childAction: string;
+
+  async function postUpdate(
+    who: string,
+    actionId: string,
+    fields: Record<string, string>,
+    files: { name: string; type: string; bytes: Buffer }[] = [],
+  ) {
+    const agent = browsers[who]!;
+    const body = multipartBody(
+      await agent.csrfToken(),
+      fields,
+      files.map((file) => ({ field: 'evidence', ...file })),
+    );
+    return testApp.app.inject({
+      method: 'POST',
+      url: `/green-plans/${publishedPlan}/actions/${actionId}/updates`,
+      headers: {
+        'content-type': body.contentType,
+        cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      payload: body.payload,
+    });
+  }
+
+  async function count(table: 'green_plan_updates' | 'stored_files' | 'action_comments') {
+    return (await testApp.services.database.db.selectFrom(table).select('id').execute()).length;
+  }
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+    const { services } = testApp;
+    people.icsAdmin = await buildUser(services, {
+      displayName: 'Ina ICS',
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    people.icbEditor = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'editor' }],
+    });
+    people.icbMember = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'member' }],
+    });
+    people.leadEditor = await buildUser(services, {
+      displayName: 'Lee Editor',
+      memberships: [{ organisationCode: 'RWE', role: 'editor' }],
+    });
+    people.leadMember = await buildUser(services, {
+      displayName: 'Lena Member',
+      memberships: [{ organisationCode: 'RWE', role: 'member' }],
+    });
+    people.otherEditor = await buildUser(services, {
+      memberships: [{ organisationCode: 'RT5', role: 'editor' }],
+    });
+    people.outsider = await buildUser(services);
+    const ics = await actorFor(services, people.icsAdmin.id);
+    const plan = {
+      description: '',
+      ownerOrganisationCode: 'QK1',
+      periodStart: '2024-04-01',
+      periodEnd: '2027-03-31',
+    };
+    publishedPlan = await services.greenPlans.createPlan(
+      ics,
+      { ...plan, title: 'Route test plan', status: 'published' },
+      context,
+    );
+    draftPlan = await services.greenPlans.createPlan(
+      ics,
+      { ...plan, title: 'Secret draft plan', status: 'draft' },
+      context,
+    );
+    parentAction = await services.greenPlans.createAction(
+      ics,
+      publishedPlan,
+      {
+        reference: 'R-1',
+        area: 'estates-and-facilities',
+        title: 'Decarbonise heat',
+        lead_organisation: 'RWE',
+        owner_email: people.leadMember.email,
+        start_date: '2024-04-01',
+        due_date: '2024-06-30',
+        status: 'on_track',
+        progress_percent: '0',
+      },
+      context,
+    );
+    childAction = await services.greenPlans.createAction(
+      ics,
+      publishedPlan,
+      {
+        reference: 'R-1.1',
+        parent_reference: 'R-1',
+        area: 'estates-and-facilities',
+        title: 'Heat pump at the first site',
+        lead_organisation: 'RWE',
+        status: 'on_track',
+        progress_percent: '20',
+      },
+      context,
+    );
+    for (const [name, person] of Object.entries(people)) {
+      browsers[name] = new HttpAgent(testApp.app);
+      await signInAs(
+        browsers[name]!,
+        person,
+        person.totpSecret ? () => currentTotp(person) : undefined,
+      );
+    }
+    browsers.anonymous = new HttpAgent(testApp.app);
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('shows published plans to everyone and drafts only to the plan’s organisation', async () => {
+    expect((await browsers.anonymous!.get(`/green-plans/${publishedPlan}`)).statusCode).toBe(200);
+    for (const who of ['anonymous', 'leadEditor', 'outsider']) {
+      const response = await browsers[who]!.get(`/green-plans/${draftPlan}`);
+      expect(response.statusCode, who).toBe(404);
+      expect(response.body).not.toContain('Secret draft plan');
+      expect((await browsers[who]!.get('/green-plans')).body).not.toContain('Secret draft plan');
+      expect(
+        (await browsers[who]!.get(`/green-plans/${draftPlan}/board-report.pdf`)).statusCode,
+      ).toBe(404);
+    }
+    for (const who of ['icbMember', 'icsAdmin']) {
+      expect((await browsers[who]!.get(`/green-plans/${draftPlan}`)).statusCode, who).toBe(200);
+    }
+    expect((await browsers.anonymous!.get('/green-plans/not-a-plan')).statusCode).toBe(404);
+    expect(
+      (await browsers.anonymous!.get(`/green-plans/${publishedPlan}/actions?status=bad`))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (await browsers.anonymous!.get(`/green-plans/${publishedPlan}/board-report?quarter=2024-q9`))
+        .statusCode,
+    ).toBe(400);
+  });
+
+  it('hides owners’ names from people outside the plan’s and the lead organisation', async () => {
+    const publicPage = await browsers.anonymous!.get(
+      `/green-plans/${publishedPlan}/actions/${parentAction}`,
+    );
+    expect(publicPage.body).not.toContain('Lena Member');
+    expect(publicPage.body).toContain('Not shown');
+    const memberPage = await browsers.leadMember!.get(
+      `/green-plans/${publishedPlan}/actions/${parentAction}`,
+    );
+    expect(memberPage.body).toContain('Lena Member');
+  });
+
+  it('lets only editors of the lead organisation and ICS admins post updates', async () => {
+    const fields = {
+      updateDate: '',
+      status: 'at_risk',
+      progressPercent: '30',
+      narrative: 'Boiler survey late',
+      links: '',
+    };
+    const before = await count('green_plan_updates');
+    for (const who of ['leadMember', 'otherEditor', 'icbEditor', 'icbMember', 'outsider']) {
+      const response = await postUpdate(who, childAction, fields);
+      expect(response.statusCode, who).toBe(403);
+    }
+    const anonymous = await postUpdate('anonymous', childAction, fields);
+    expect(anonymous.statusCode).toBe(303);
+    expect(anonymous.headers.location).toMatch(/^\/sign-in/);
+    for (const who of ['leadMember', 'otherEditor', 'outsider']) {
+      expect(
+        (
+          await browsers[who]!.get(
+            `/green-plans/${publishedPlan}/actions/${childAction}/updates/new`,
+          )
+        ).statusCode,
+        who,
+      ).toBe(403);
+      expect(
+        (
+          await browsers[who]!.post(`/green-plans/${publishedPlan}/actions/${childAction}/edit`, {
+            title: 'Hijacked',
+          })
+        ).statusCode,
+        who,
+      ).toBe(403);
+      expect(
+        (
+          await browsers[who]!.post(
+            `/green-plans/${publishedPlan}/actions/${childAction}/milestones`,
+            { milestoneTitle: 'x', milestoneDueDate: '2025-01-01' },
+          )
+        ).statusCode,
+        who,
+      ).toBe(403);
+      expect(
+        (await browsers[who]!.post(`/green-plans/${publishedPlan}/edit`, { title: 'Hijacked' }))
+          .statusCode,
+        who,
+      ).toBe(403);
+    }
+    expect(await count('green_plan_updates')).toBe(before);
+    expect(
+      (
+        await browsers.icsAdmin!.get(
+          `/green-plans/${publishedPlan}/actions/${childAction}/updates/new`,
+        )
+      ).statusCode,
+    ).toBe(200);
+  });
+
+  it('takes an update with an evidence file and a link from a lead editor, and shows the progress to a signed-out visitor', async () => {
+    const response = await postUpdate(
+      'leadEditor',
+      childAction,
+      {
+        updateDate: '',
+        status: 'at_risk',
+        progressPercent: '60',
+        narrative: 'Heat pump installed; commissioning next.',
+        links: 'Survey report | https://example.nhs.uk/survey',
+      },
+      [{ name: 'Commissioning plan.pdf', type: 'application/pdf', bytes: SMALL_PDF }],
+    );
+    expect(response.statusCode).toBe(303);
+    const page = await browsers.anonymous!.get(
+      `/green-plans/${publishedPlan}/actions/${childAction}`,
+    );
+    expect(page.body).toContain('<span data-testid="action-progress">60%</span>');
+    expect(page.body).toContain('Heat pump installed; commissioning next.');
+    expect(page.body).toContain('href="https://example.nhs.uk/survey"');
+    expect(page.body).toContain('Status: On track → At risk');
+    // The parent's progress is the mean of its only child.
+    const parent = await browsers.anonymous!.get(
+      `/green-plans/${publishedPlan}/actions/${parentAction}`,
+    );
+    expect(parent.body).toContain('<span data-testid="action-progress">60%</span>');
+    const fileId = /\/evidence\/([0-9a-f-]{36})"/.exec(page.body)![1]!;
+    const download = await browsers.anonymous!.get(
+      `/green-plans/${publishedPlan}/evidence/${fileId}`,
+    );
+    expect(download.statusCode).toBe(200);
+    expect(download.headers['content-type']).toBe('application/pdf');
+    expect(download.headers['content-disposition']).toMatch(
+      /^attachment; filename="Commissioning plan.pdf"/,
+    );
+    expect(download.rawPayload.equals(SMALL_PDF)).toBe(true);
+    // An evidence file is found only through its own plan.
+    expect(
+      (await browsers.anonymous!.get(`/green-plans/${draftPlan}/evidence/${fileId}`)).statusCode,
+    ).toBe(404);
+  });
+
+  it('refuses bad updates whole: wrong file type, progress out of range, future dates, bad links', async () => {
+    const updates = await count('green_plan_updates');
+    const files = await count('stored_files');
+    const good = {
+      updateDate: '',
+      status: 'on_track',
+      progressPercent: '70',
+      narrative: 'More done',
+      links: '',
+    };
+    const fake = await postUpdate('leadEditor', childAction, good, [
+      { name: 'photo.png', type: 'image/png', bytes: SMALL_PDF.subarray(0, 100) },
+      {
+        name: 'evidence.pdf',
+        type: 'application/pdf',
+        bytes: Buffer.from('<html><script>alert(1)</script></html>'),
+      },
+    ]);
+    expect(fake.statusCode).toBe(400);
+    expect(fake.body).toContain('evidence.pdf: The selected file must be a PDF, PNG image');
+    const cases: [Record<string, string>, string][] = [
+      [{ ...good, progressPercent: '150' }, 'The progress must be a whole number from 0 to 100'],
+      [{ ...good, progressPercent: '-1' }, 'The progress must be a whole number from 0 to 100'],
+      [
+        { ...good, status: 'complete', progressPercent: '90' },
+        'A complete action must be at 100% progress',
+      ],
+      [{ ...good, updateDate: '2999-01-01' }, 'The date of the update cannot be in the future'],
+      [{ ...good, updateDate: '2024-02-30' }, 'Enter the date of the update as a real date'],
+      [{ ...good, narrative: '  ' }, 'Enter what has happened since the last update'],
+      [{ ...good, links: 'javascript:alert(1)' }, 'is not a web address'],
+      [{ ...good, status: 'done' }, 'Choose a status'],
+    ];
+    for (const [fields, message] of cases) {
+      const response = await postUpdate('leadEditor', childAction, fields, [
+        { name: 'ok.pdf', type: 'application/pdf', bytes: SMALL_PDF },
+      ]);
+      expect(response.statusCode, message).toBe(400);
+      expect(response.body, message).toContain(message);
+    }
+    expect(await count('green_plan_updates')).toBe(updates);
+    expect(await count('stored_files')).toBe(files);
+  });
+
+  it('refuses bad actions: dates out of order, unknown owners and organisations, percentages out of range, cycles', async () => {
+    const url = `/green-plans/${publishedPlan}/actions`;
+    const base = {
+      area: 'medicines',
+      title: 'Green inhalers',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+    };
+    const cases: [Record<string, string>, string][] = [
+      [
+        { ...base, start_date: '2025-01-01', due_date: '2024-01-01' },
+        'The due date (2024-01-01) must be on or after the start date (2025-01-01)',
+      ],
+      [
+        { ...base, owner_email: 'ghost@example.nhs.net' },
+        'No active Greenspace account has the email address ghost@example.nhs.net',
+      ],
+      [
+        { ...base, owner_email: people.otherEditor!.email },
+        'is not a member of the lead organisation, a partner organisation or the plan&#39;s organisation',
+      ],
+      [
+        { ...base, lead_organisation: 'NOPE1' },
+        'No organisation in Greenspace has the ODS code NOPE1',
+      ],
+      [
+        { ...base, partner_organisations: 'RT5; BAD9' },
+        'No organisation in Greenspace has the ODS code BAD9',
+      ],
+      [{ ...base, progress_percent: '101' }, 'The progress must be a whole number from 0 to 100'],
+      [{ ...base, weight: '-2' }, 'The weight must be a number above 0'],
+      [
+        { ...base, parent_reference: 'R-1', area: 'medicines' },
+        'A sub-action is in the same area as its parent',
+      ],
+    ];
+    for (const [fields, message] of cases) {
+      const response = await browsers.icsAdmin!.post(url, fields);
+      expect(response.statusCode, message).toBe(400);
+      expect(response.body, message).toContain(message);
+    }
+    // Making R-1 a sub-action of its own sub-action would make a loop.
+    const cycle = await browsers.icsAdmin!.post(
+      `/green-plans/${publishedPlan}/actions/${parentAction}/edit`,
+      {
+        parent_reference: 'R-1.1',
+        area: 'estates-and-facilities',
+        title: 'Decarbonise heat',
+        lead_organisation: 'RWE',
+        status: 'on_track',
+        progress_percent: '0',
+        weight: '1',
+      },
+    );
+    expect(cycle.statusCode).toBe(400);
+    expect(cycle.body).toContain('The parent references go round in a loop: R-1 → R-1.1 → R-1');
+    const listing = await testApp.services.greenPlans.listActions(null, publishedPlan, {});
+    expect(listing.actions.map((action) => action.reference)).toEqual(['R-1', 'R-1.1']);
+    // An editor of the lead organisation who does not edit for the plan cannot add a top-level action.
+    expect((await browsers.leadEditor!.post(url, base)).statusCode).toBe(403);
+    // …but may add a sub-action under an action their organisation leads.
+    const sub = await browsers.leadEditor!.post(url, {
+      ...base,
+      parent_reference: 'R-1',
+      area: 'estates-and-facilities',
+      reference: 'R-1.2',
+    });
+    expect(sub.statusCode).toBe(303);
+  });
+
+  it('refuses plans with dates out of order or an owner that cannot own a plan', async () => {
+    const fields = {
+      title: 'New plan',
+      description: '',
+      ownerOrganisationCode: 'QK1',
+      periodStart: '2025-04-01',
+      periodEnd: '2024-04-01',
+      status: 'draft',
+    };
+    const outOfOrder = await browsers.icsAdmin!.post('/green-plans', fields);
+    expect(outOfOrder.statusCode).toBe(400);
+    expect(outOfOrder.body).toContain('The end of the plan period must be after its start');
+    const practice = await browsers.icsAdmin!.post('/green-plans', {
+      ...fields,
+      periodEnd: '2027-03-31',
+      ownerOrganisationCode: 'C82001',
+    });
+    expect(practice.statusCode).toBe(400);
+    expect(practice.body).toContain('A plan is owned by an integrated care board or an NHS trust');
+    expect(
+      (
+        await browsers.otherEditor!.post('/green-plans', {
+          ...fields,
+          periodEnd: '2027-03-31',
+          ownerOrganisationCode: 'RWE',
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect((await browsers.leadMember!.get('/green-plans/new')).statusCode).toBe(403);
+    const trustPlan = await browsers.otherEditor!.post('/green-plans', {
+      ...fields,
+      periodEnd: '2027-03-31',
+      ownerOrganisationCode: 'RT5',
+    });
+    expect(trustPlan.statusCode).toBe(303);
+  });
+
+  it('takes comments from members of the organisations involved, and no one else', async () => {
+    const url = `/green-plans/${publishedPlan}/actions/${parentAction}/comments`;
+    const before = await count('action_comments');
+    expect((await browsers.outsider!.post(url, { comment: 'Hello' })).statusCode).toBe(403);
+    expect((await browsers.otherEditor!.post(url, { comment: 'Hello' })).statusCode).toBe(403);
+    expect((await browsers.anonymous!.post(url, { comment: 'Hello' })).statusCode).toBe(303);
+    expect((await browsers.leadMember!.post(url, { comment: '   ' })).statusCode).toBe(400);
+    expect(await count('action_comments')).toBe(before);
+    expect(
+      (await browsers.leadMember!.post(url, { comment: 'Survey booked for May.' })).statusCode,
+    ).toBe(303);
+    expect((await browsers.icbMember!.post(url, { comment: 'Thanks.' })).statusCode).toBe(303);
+    const page = await browsers.anonymous!.get(
+      `/green-plans/${publishedPlan}/actions/${parentAction}`,
+    );
+    expect(page.body).toContain('Survey booked for May.');
+  });
+
+  it('records milestones and KPIs, refusing dates out of order', async () => {
+    const action = `/green-plans/${publishedPlan}/actions/${childAction}`;
+    const early = await browsers.leadEditor!.post(
+      `/green-plans/${publishedPlan}/actions/${parentAction}/milestones`,
+      { milestoneTitle: 'Design', milestoneDueDate: '2020-01-01' },
+    );
+    expect(early.statusCode).toBe(400);
+    expect(early.body).toContain(
+      'The milestone cannot be due before the action starts (2024-04-01)',
+    );
+    expect(
+      (
+        await browsers.leadEditor!.post(`${action}/milestones`, {
+          milestoneTitle: 'Commissioned',
+          milestoneDueDate: '2025-01-31',
+        })
+      ).statusCode,
+    ).toBe(303);
+    const detail = await testApp.services.greenPlans.getAction(null, publishedPlan, childAction);
+    const milestone = detail.action.milestones.find((item) => item.title === 'Commissioned')!;
+    expect(milestone.overdue).toBe(true);
+    expect(
+      (
+        await browsers.leadEditor!.post(`${action}/milestones/${milestone.id}/done`, {
+          doneOn: '2025-01-20',
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect(
+      (
+        await browsers.leadEditor!.post(`${action}/milestones/${milestone.id}/done`, {
+          doneOn: '2025-01-21',
+        })
+      ).statusCode,
+    ).toBe(400);
+
+    const kpiFields = {
+      reference: 'K-1',
+      name: 'Gas use',
+      description: '',
+      unit: 'MWh',
+      direction: 'decrease',
+      baselineValue: '1000',
+      baselineDate: '2024-04-01',
+      targets: '2023-03-31 500',
+    };
+    const backwards = await browsers.icsAdmin!.post(
+      `/green-plans/${publishedPlan}/kpis`,
+      kpiFields,
+    );
+    expect(backwards.statusCode).toBe(400);
+    expect(backwards.body).toContain('must be after the baseline date (2024-04-01)');
+    expect(
+      (
+        await browsers.leadEditor!.post(`/green-plans/${publishedPlan}/kpis`, {
+          ...kpiFields,
+          targets: '2030-03-31 200',
+        })
+      ).statusCode,
+    ).toBe(403);
+    const created = await browsers.icsAdmin!.post(`/green-plans/${publishedPlan}/kpis`, {
+      ...kpiFields,
+      targets: '2030-03-31 200 80% cut',
+    });
+    expect(created.statusCode).toBe(303);
+    const kpiUrl = created.headers.location as string;
+    expect(
+      (
+        await browsers.icsAdmin!.post(`${kpiUrl}/data-points`, {
+          observedOn: '2025-04-01',
+          value: 'lots',
+          note: '',
+        })
+      ).statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await browsers.icsAdmin!.post(`${kpiUrl}/data-points`, {
+          observedOn: '2025-04-01',
+          value: '700',
+          note: 'Meter readings',
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect((await browsers.icsAdmin!.post(`${kpiUrl}/actions`, { action: 'R-1' })).statusCode).toBe(
+      303,
+    );
+    const page = await browsers.anonymous!.get(kpiUrl);
+    expect(page.body).toContain('Ahead of trajectory');
+    expect(page.body).toContain('Decarbonise heat');
+  });
+
+  it('lists my actions and filters by owner only for people who may see names', async () => {
+    const mine = await browsers.leadMember!.get('/green-plans/my-actions');
+    expect(mine.statusCode).toBe(200);
+    expect(mine.body).toContain('R-1 Decarbonise heat');
+    expect((await browsers.anonymous!.get('/green-plans/my-actions')).statusCode).toBe(303);
+    const leadMember = await actorFor(testApp.services, people.leadMember!.id);
+    const filtered = await testApp.services.greenPlans.listActions(leadMember, publishedPlan, {
+      owner: 'me',
+    });
+    expect(filtered.actions.map((action) => action.reference)).toEqual(['R-1']);
+    const overdue = await testApp.services.greenPlans.listActions(null, publishedPlan, {
+      due: 'overdue',
+    });
+    expect(overdue.actions.map((action) => action.reference)).toEqual(['R-1']);
+    const publicOwner = await testApp.services.greenPlans.listActions(null, publishedPlan, {
+      owner: people.leadMember!.id,
+    });
+    expect(publicOwner.actions).toEqual([]);
+  });
+});
