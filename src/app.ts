@@ -163,7 +163,7 @@ export async function buildApp(
   registerHealthRoutes(app, services);
   registerHomeRoutes(app, services);
   registerOrganisationRoutes(app, services);
-  registerAreaOfFocusRoutes(app);
+  registerAreaOfFocusRoutes(app, services);
   registerPrescribingRoutes(app, services);
   registerGreenPlanRoutes(app, services);
   registerInformationRoutes(app, services);

@@ -49,6 +49,16 @@ describe.each(testDialects)('the seeded LLR Green Plan on %s', (dialect) => {
     expect(before.actions.length).toBeGreaterThan(20);
   });
 
+  it('is linked from the home page and from each area of focus', async () => {
+    const visitor = new HttpAgent(testApp.app);
+    const home = await visitor.get('/');
+    expect(home.body).toContain(`<a href="/green-plans/${planId}">The live plan tracker</a>`);
+    expect(home.body).not.toContain('The live plan tracker <strong');
+    const areas = await visitor.get('/areas-of-focus');
+    expect(areas.body).toContain(`href="/green-plans/${planId}/areas/medicines"`);
+    expect(areas.body).toContain(`href="/green-plans/${planId}/areas/adaptation"`);
+  });
+
   it('shows every public page of the plan to a signed-out visitor, labelled as example content', async () => {
     const visitor = new HttpAgent(testApp.app);
     const overview = await visitor.get(`/green-plans/${planId}`);
