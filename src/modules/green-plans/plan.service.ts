@@ -2268,10 +2268,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const state = await loadPlanState(plan, actor);
       const areaName = new Map(state.areas.map((area) => [area.id, area.name]));
       const emailById = new Map(state.rows.map((row) => [row.id, row.owner_email]));
-      const actions = existingFields(state).map((action) => ({
+      const actions = existingFields(state).map(({ id, ...action }) => ({
         ...action,
         areaName: areaName.get(action.areaId) ?? '',
-        ownerEmail: emailById.get(action.id) ?? null,
+        ownerEmail: emailById.get(id) ?? null,
       }));
       return { plan: toPlanView(plan), actions: parentsFirst(actions) };
     },

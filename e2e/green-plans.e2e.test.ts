@@ -1,0 +1,125 @@
+import { expect, it } from 'vitest';
+import { buildUser, currentTotp } from '../test/support/factories.ts';
+import { SMALL_PDF } from '../src/modules/green-plans/green-plan.test-helpers.ts';
+import { describeJourneys } from './support/journeys.ts';
+import {
+  ActionPage,
+  NewActionPage,
+  NewPlanPage,
+  PlanOverviewPage,
+  signInThrough,
+  UpdateFormPage,
+} from './support/pages/green-plan-pages.ts';
+
+describeJourneys('Green Plan tracker journeys', (suite) => {
+  it('an ICS admin creates a plan and an action, a member of the lead organisation posts an update with evidence, and a signed-out visitor sees the progress', async () => {
+    const { services } = suite.server;
+    const icsAdmin = await buildUser(services, {
+      displayName: 'Imani Shah',
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    const leadEditor = await buildUser(services, {
+      displayName: 'Owen Clarke',
+      memberships: [{ organisationCode: 'RWE', role: 'editor' }],
+    });
+
+    // 1. The ICS admin signs in with their security code and creates a published plan.
+    const admin = await suite.openVisitor();
+    await signInThrough(admin, icsAdmin, '/green-plans/new', () => currentTotp(icsAdmin));
+    await admin.checkPage();
+    const planPath = await new NewPlanPage(admin).create({
+      title: 'LLR hospitals heat and power plan',
+      owner: 'NHS Leicester, Leicestershire and Rutland Integrated Care Board',
+      periodStart: '2025-04-01',
+      periodEnd: '2028-03-31',
+      published: true,
+    });
+    await admin.checkPage();
+    const overview = new PlanOverviewPage(admin);
+    expect(await overview.heading()).toBe('LLR hospitals heat and power plan');
+    expect(await overview.overallProgress()).toBe('0.0%');
+
+    // 2. …and adds an action led by the hospital trust, owned by one of its editors.
+    await overview.openAddAction(planPath);
+    await admin.checkPage();
+    const actionPath = await new NewActionPage(admin).add({
+      area: 'Estates and facilities',
+      title: 'Heat pumps at Leicester General Hospital',
+      lead: 'RWE',
+      ownerEmail: leadEditor.email,
+      startDate: '2025-04-01',
+      dueDate: '2027-03-31',
+      status: 'On track',
+    });
+    await admin.checkPage();
+    expect(await new ActionPage(admin).heading()).toBe(
+      'EF-01 Heat pumps at Leicester General Hospital',
+    );
+
+    // 3. A member of the lead organisation (an editor there) posts an update with an evidence file.
+    const member = await suite.openVisitor();
+    await signInThrough(member, leadEditor, actionPath);
+    await member.checkPage();
+    const action = new ActionPage(member);
+    await action.openUpdateForm(actionPath);
+    await member.checkPage();
+    await new UpdateFormPage(member).post(actionPath, {
+      status: 'At risk',
+      progress: '40',
+      narrative: 'Survey complete; the grid connection needs an upgrade before installation.',
+      file: { name: 'Heat pump survey.pdf', mimeType: 'application/pdf', buffer: SMALL_PDF },
+    });
+    await member.checkPage();
+    expect(await action.progress()).toBe('40%');
+    expect(await action.evidenceLinks()).toEqual(['Heat pump survey.pdf']);
+    expect(await action.timelineHeadings()).toContain('Progress update: At risk, 40%');
+
+    // 4. A signed-out visitor sees the new progress on the plan and the action.
+    const visitor = await suite.openVisitor();
+    expect(await visitor.goto(planPath)).toBe(200);
+    await visitor.checkPage();
+    const publicOverview = new PlanOverviewPage(visitor);
+    expect(await publicOverview.overallProgress()).toBe('40.0%');
+    await publicOverview.openAction('EF-01 Heat pumps at Leicester General Hospital');
+    await visitor.checkPage();
+    const publicAction = new ActionPage(visitor);
+    expect(await publicAction.progress()).toBe('40%');
+    expect(await visitor.page.locator('main').textContent()).toContain(
+      'Survey complete; the grid connection needs an upgrade before installation.',
+    );
+    expect(await visitor.page.locator('main').textContent()).not.toContain('Owen Clarke');
+    expect(await visitor.goto(`${planPath}/board-report`)).toBe(200);
+    await visitor.checkPage();
+  });
+
+  it('a visitor without JavaScript reads the seeded LLR plan, its charts, a KPI and the board report', async () => {
+    const visitor = await suite.openVisitor({ javaScriptEnabled: false });
+    expect(await visitor.goto('/green-plans')).toBe(200);
+    await visitor.checkPage();
+    await visitor.navigate(
+      () => visitor.page.getByRole('link', { name: 'LLR ICS Green Plan' }).click(),
+      (url) => /^\/green-plans\/[0-9a-f-]{36}$/.test(url.pathname),
+    );
+    await visitor.checkPage();
+    const planPath = visitor.url.pathname;
+    expect(await visitor.page.locator('main').textContent()).toContain('Example content');
+    await visitor.navigate(
+      () =>
+        visitor.page
+          .getByRole('link', { name: 'Metered-dose inhalers as a share of inhalers prescribed' })
+          .first()
+          .click(),
+      (url) => url.pathname.includes('/kpis/'),
+    );
+    await visitor.checkPage();
+    expect(await visitor.page.locator('main svg title').first().textContent()).toContain(
+      'actual against trajectory',
+    );
+    expect(await visitor.goto(`${planPath}/areas/medicines`)).toBe(200);
+    await visitor.checkPage();
+    expect(await visitor.goto(`${planPath}/actions?status=off_track`)).toBe(200);
+    await visitor.checkPage();
+    expect(await visitor.goto(`${planPath}/board-report?quarter=2024-25-q2`)).toBe(200);
+    await visitor.checkPage();
+  });
+});
