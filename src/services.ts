@@ -105,7 +105,10 @@ export function createServices(
     },
     collectPersonalData: async (userId) => {
       const user = await accountRepository.findUserById(userId);
-      return memberships.collectPersonalData(userId, user?.email ?? null);
+      return {
+        ...(await memberships.collectPersonalData(userId, user?.email ?? null)),
+        greenPlans: await greenPlans.collectPersonalData(userId),
+      };
     },
   });
   const auth = createAuthService({

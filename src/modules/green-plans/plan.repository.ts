@@ -438,6 +438,37 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .execute();
     },
 
+    /** What a person wrote in the tracker, for their personal data download. */
+    async findContributionsOf(userId: string) {
+      const [updates, comments] = await Promise.all([
+        db
+          .selectFrom('green_plan_updates as up')
+          .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
+          .innerJoin('green_plans as p', 'p.id', 'a.plan_id')
+          .select([
+            'p.title as plan_title',
+            'a.reference',
+            'up.update_date',
+            'up.narrative',
+            'up.status',
+            'up.progress_percent',
+            'up.created_at',
+          ])
+          .where('up.author_user_id', '=', userId)
+          .orderBy('up.created_at')
+          .execute(),
+        db
+          .selectFrom('action_comments as c')
+          .innerJoin('green_plan_actions as a', 'a.id', 'c.action_id')
+          .innerJoin('green_plans as p', 'p.id', 'a.plan_id')
+          .select(['p.title as plan_title', 'a.reference', 'c.body', 'c.created_at'])
+          .where('c.author_user_id', '=', userId)
+          .orderBy('c.created_at')
+          .execute(),
+      ]);
+      return { updates, comments };
+    },
+
     // --- KPIs ---
 
     async findKpis(planId: string, executor: Executor = db) {

@@ -554,4 +554,27 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     });
     expect(publicOwner.actions).toEqual([]);
   });
+
+  it('includes a person’s updates, comments and owned actions in their personal data download', async () => {
+    const editorData = await testApp.services.accounts.exportPersonalData(
+      await actorFor(testApp.services, people.leadEditor!.id),
+    );
+    expect(editorData.greenPlans).toMatchObject({
+      progressUpdates: [
+        expect.objectContaining({
+          action: 'R-1.1',
+          narrative: 'Heat pump installed; commissioning next.',
+        }),
+      ],
+    });
+    const memberData = await testApp.services.accounts.exportPersonalData(
+      await actorFor(testApp.services, people.leadMember!.id),
+    );
+    expect(memberData.greenPlans).toMatchObject({
+      actionsOwned: [{ plan: 'Route test plan', reference: 'R-1', title: 'Decarbonise heat' }],
+      actionComments: [
+        expect.objectContaining({ action: 'R-1', comment: 'Survey booked for May.' }),
+      ],
+    });
+  });
 });

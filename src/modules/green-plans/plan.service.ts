@@ -2358,6 +2358,36 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return { planId, created: true };
     },
 
+    /** This module's part of a user's personal data download. */
+    async collectPersonalData(userId: string): Promise<Record<string, unknown>> {
+      const [{ updates, comments }, owned] = await Promise.all([
+        repository.findContributionsOf(userId),
+        repository.findActionsOwnedBy(userId),
+      ]);
+      return {
+        actionsOwned: owned.map((row) => ({
+          plan: row.plan_title,
+          reference: row.reference,
+          title: row.title,
+        })),
+        progressUpdates: updates.map((row) => ({
+          plan: row.plan_title,
+          action: row.reference,
+          date: row.update_date,
+          narrative: row.narrative,
+          status: row.status,
+          progressPercent: row.progress_percent,
+          postedAt: row.created_at,
+        })),
+        actionComments: comments.map((row) => ({
+          plan: row.plan_title,
+          action: row.reference,
+          comment: row.body,
+          postedAt: row.created_at,
+        })),
+      };
+    },
+
     /** Looks up an action's id by its reference, for seeds and tests. */
     async findActionIdByReference(planId: string, reference: string): Promise<string | undefined> {
       return (await repository.findActions(planId)).find((action) => action.reference === reference)
