@@ -38,6 +38,8 @@ import { registerMembershipRoutes } from './modules/memberships/membership.route
 import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
 import { registerOutboxRoutes } from './modules/email/outbox.routes.ts';
 import { registerContentRoutes } from './modules/content/content.routes.ts';
+import { registerDiscussionRoutes } from './modules/discussions/discussion.routes.ts';
+import { registerNotificationRoutes } from './modules/notifications/notification.routes.ts';
 import { createViewEnvironment } from './web/views.ts';
 
 declare module 'fastify' {
@@ -132,6 +134,13 @@ export async function buildApp(
   });
 
   await registerAuthentication(app, services, services.secretKey);
+  // The unread count in the header, for pages shown to a signed-in person.
+  app.decorateRequest('unreadNotifications', 0);
+  app.addHook('preHandler', async (request) => {
+    if (request.actor && request.method === 'GET') {
+      request.unreadNotifications = await services.notifications.countUnread(request.actor.userId);
+    }
+  });
 
   app.decorateReply('render', function render(this: FastifyReply, template: string, context = {}) {
     const request = this.request;
@@ -142,6 +151,7 @@ export async function buildApp(
       currentSection: path === '/' ? 'home' : path.split('/')[1],
       requestId: request.id,
       actor: request.actor,
+      unreadNotifications: request.unreadNotifications,
       showAdminLink:
         request.actor !== null &&
         (request.actor.isPlatformAdmin ||
@@ -174,6 +184,8 @@ export async function buildApp(
   registerAdminRoutes(app, services);
   registerOutboxRoutes(app, services);
   registerContentRoutes(app, services);
+  registerDiscussionRoutes(app, services);
+  registerNotificationRoutes(app, services);
 
   app.setNotFoundHandler((request, reply) => {
     if (wantsJson(request)) return reply.code(404).send({ error: 'Not found' });
@@ -210,6 +222,7 @@ export async function buildApp(
         .header('retry-after', String(error.retryAfterSeconds))
         .render('errors/rate-limited.njk', {
           minutes: Math.max(1, Math.ceil(error.retryAfterSeconds / 60)),
+          explanation: error.explanation,
         });
     }
     if (error instanceof ValidationFailed) {

@@ -56,6 +56,18 @@ export async function startServer(
     );
   }, 3_600_000);
   maintenance.unref();
+  // Daily and weekly notification digests: each person's is sent once it is due, so a check every
+  // quarter of an hour sends it within fifteen minutes of the time, and a restart never repeats one.
+  let digestRun: Promise<unknown> | undefined;
+  const sendDigests = () => {
+    digestRun ??= services.notifications
+      .sendDueDigests()
+      .catch((error: unknown) => logger.warn({ err: error }, 'digest run failed'))
+      .finally(() => (digestRun = undefined));
+  };
+  const digests = setInterval(sendDigests, 900_000);
+  digests.unref();
+  sendDigests();
   logger.info({ url, database: database.description }, 'Greenspace is listening');
 
   let closing: Promise<void> | undefined;
@@ -76,8 +88,10 @@ export async function startServer(
         }, config.shutdownTimeoutMs);
         timer.unref();
         clearInterval(maintenance);
+        clearInterval(digests);
         try {
           await app.close();
+          await digestRun;
           await services.email.stopWorker();
         } finally {
           clearTimeout(timer);

@@ -2,6 +2,11 @@ import type { AppConfig } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
 import { resolveSecretKey } from './lib/secrets.ts';
 import type { Logger } from './logger.ts';
+import { createActorService } from './modules/access/actor.service.ts';
+import { createDiscussionRepository } from './modules/discussions/discussion.repository.ts';
+import { createDiscussionService } from './modules/discussions/discussion.service.ts';
+import { createNotificationRepository } from './modules/notifications/notification.repository.ts';
+import { createNotificationService } from './modules/notifications/notification.service.ts';
 import { createAccountRepository } from './modules/accounts/account.repository.ts';
 import { createAccountService } from './modules/accounts/account.service.ts';
 import { createAuthService } from './modules/accounts/auth.service.ts';
@@ -91,6 +96,47 @@ export function createServices(
     now,
   });
   const accountRepository = createAccountRepository(db);
+  const actors = createActorService({
+    findUser: (userId) => accountRepository.findUserById(userId),
+    memberships,
+    workspaces,
+  });
+  const notifications = createNotificationService({
+    repository: createNotificationRepository(db),
+    email,
+    actors,
+    audit,
+    db,
+    publicUrl: config.publicUrl,
+    secretKey,
+    now,
+  });
+  const discussions = createDiscussionService({
+    repository: createDiscussionRepository(db, database.dialect),
+    workspaces,
+    content,
+    notifications,
+    actors,
+    audit,
+    email,
+    rateLimits,
+    findUserByHandle: (handle) => accountRepository.findUserByHandle(handle),
+    findUserByEmail: (address) => accountRepository.findUserByEmail(address),
+    findUserCreatedAt: async (userId) => (await accountRepository.findUserById(userId))?.created_at,
+    publicUrl: config.publicUrl,
+    now,
+  });
+  content.onFirstPublished(async (item, areas, link) => {
+    // The publication has committed; a failure to notify is logged, not shown to the publisher.
+    try {
+      await discussions.notifyContentPublished(item, areas, link);
+    } catch (error) {
+      options.logger?.error(
+        { err: error, contentId: item.id },
+        'could not notify about new content',
+      );
+    }
+  });
   const accounts = createAccountService({
     repository: accountRepository,
     email,
@@ -102,12 +148,16 @@ export function createServices(
     onAccountDeleted: async (trx, userId) => {
       await memberships.removeEverythingOfUser(trx, userId);
       await workspaces.removeMembershipsOfUser(trx, userId);
+      await discussions.removeEverythingOfUser(trx, userId);
+      await notifications.removeForUser(trx, userId);
     },
     collectPersonalData: async (userId) => {
       const user = await accountRepository.findUserById(userId);
       return {
         ...(await memberships.collectPersonalData(userId, user?.email ?? null)),
         greenPlans: await greenPlans.collectPersonalData(userId),
+        discussions: await discussions.collectPersonalData(userId),
+        notificationPreferences: await notifications.preferencesOf(userId),
       };
     },
   });
@@ -157,6 +207,9 @@ export function createServices(
     files,
     workspaces,
     content,
+    actors,
+    notifications,
+    discussions,
     memberships,
     accounts,
     auth,

@@ -1,7 +1,13 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteTableEntry } from '../src/web/authentication.ts';
-import { actorFor, buildUser, currentTotp, type TestUser } from './support/factories.ts';
+import {
+  actorFor,
+  buildUser,
+  createPrivateWorkspace,
+  currentTotp,
+  type TestUser,
+} from './support/factories.ts';
 import { HttpAgent, signInAs } from './support/http-agent.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 import { testDialects } from './support/test-database.ts';
@@ -45,6 +51,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
   const people: Record<string, TestUser> = {};
   const browsers: Record<string, HttpAgent> = {};
   const greenPlan = { planId: '', actionId: '' };
+  const discussion = { threadId: '', postId: '' };
 
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
@@ -153,7 +160,33 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       greenPlan.planId,
       greenPlan.actionId,
     );
+    // A private workspace: the target organisation's admin manages it and its member belongs to
+    // it; everyone else must not even learn that it exists.
+    const matrixWorkspace = await createPrivateWorkspace(services, 'matrix-private');
+    await services.database.db.transaction().execute(async (trx) => {
+      await services.workspaces.addMember(trx, matrixWorkspace.id, people.admin!.id, 'manager');
+      await services.workspaces.addMember(trx, matrixWorkspace.id, people.member!.id, 'member');
+    });
+    const managerActor = await actorFor(services, people.admin.id);
+    const { threadId } = await services.discussions.createThread(
+      managerActor,
+      'matrix-private',
+      { title: 'Matrix thread', kind: 'question', body: 'The opening post', area: '' },
+      context,
+    );
+    const { postId } = await services.discussions.reply(
+      await actorFor(services, people.member.id),
+      { threadSlug: 'matrix-private', threadId },
+      { body: 'A reply' },
+      context,
+    );
+    discussion.threadId = threadId;
+    discussion.postId = postId;
     params = {
+      slug: 'matrix-private',
+      threadId,
+      postId,
+      workspaceRequestId: '00000000-0000-4000-8000-000000000000',
       planId: greenPlan.planId,
       actionId: greenPlan.actionId,
       milestoneId: planAction.action.milestones[0]!.id,
@@ -215,6 +248,11 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
         return ['anonymous', 'member', 'admin'];
       case 'organisation-editor':
         return ['anonymous', 'member', 'outsider', ...(hasOrganisation ? ['otherAdmin'] : [])];
+      case 'workspace-member':
+        // `:slug` is a private workspace and `:postId` a post in it: outsiders must not get in.
+        return ['anonymous', 'outsider', 'otherAdmin'];
+      case 'workspace-manager':
+        return ['anonymous', 'member', 'outsider', 'otherAdmin'];
       case 'content-editor':
         // `:id` is a content item of the target organisation: an editor elsewhere may not touch it.
         return ['anonymous', 'member', ...(route.url.includes(':id') ? ['otherAdmin'] : [])];
@@ -250,7 +288,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
   });
 
   it('refuses every state-changing request that lacks the CSRF token, even from someone allowed', async () => {
-    const unsafe = routes.filter((entry) => UNSAFE.has(entry.method));
+    const unsafe = routes.filter((entry) => UNSAFE.has(entry.method) && entry.csrf === undefined);
     expect(unsafe.length).toBeGreaterThan(15);
     for (const route of unsafe) {
       const who = route.access === 'signed-in' ? 'platformAdmin' : 'anonymous';
@@ -258,6 +296,28 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       expect(response.statusCode, `${route.method} ${route.url}`).toBe(403);
       expect(response.body, `${route.method} ${route.url}`).toContain('The form has expired');
     }
+  });
+
+  it('exempts from CSRF only public routes authorised by a signed link, which refuse a bad signature', async () => {
+    const exempt = routes.filter((entry) => entry.csrf !== undefined);
+    expect(exempt.map((entry) => `${entry.method} ${entry.url}`)).toEqual([
+      'POST /notifications/unsubscribe',
+    ]);
+    for (const route of exempt) {
+      expect(route.access).toBe('public');
+      const forged = await browsers.anonymous!.post(
+        `${route.url}?user=${people.member!.id}&kind=reply&token=${'0'.repeat(64)}`,
+        {},
+        { csrf: false },
+      );
+      expect(forged.statusCode).toBe(400);
+    }
+    const preferences = await testApp.services.notifications.preferences(
+      await actorFor(testApp.services, people.member!.id),
+    );
+    expect(preferences.find((preference) => preference.kind === 'reply')?.frequency).toBe(
+      'immediately',
+    );
   });
 
   it('changed nothing while refusing', async () => {
@@ -281,6 +341,27 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
     expect(planAction.action).toMatchObject({ title: 'Access matrix action', ownProgress: 10 });
     expect(planAction.action.milestones.every((milestone) => milestone.doneOn === null)).toBe(true);
     expect(planAction.timeline.filter((entry) => entry.kind !== 'change')).toEqual([]);
+    const thread = await services.discussions.threadPage(
+      await actorFor(services, people.admin!.id),
+      'matrix-private',
+      discussion.threadId,
+    );
+    expect(thread.thread).toMatchObject({ pinned: 0, hidden: 0, accepted_post_id: null });
+    expect(thread.conversation.locked).toBe(0);
+    expect(thread.posts.map((post) => [post.hidden, post.usefulCount, post.editedAt])).toEqual([
+      [false, 0, null],
+      [false, 0, null],
+    ]);
+    const workspaceMembers = await services.discussions.workspaceMembers(
+      await actorFor(services, people.admin!.id),
+      'matrix-private',
+    );
+    expect(workspaceMembers.members.map((member) => [member.id, member.role]).sort()).toEqual(
+      [
+        [people.admin!.id, 'manager'],
+        [people.member!.id, 'member'],
+      ].sort(),
+    );
     for (const name of ['admin', 'member', 'outsider', 'platformAdmin'] as const) {
       const user = await services.accounts.findUserById(people[name]!.id);
       expect(user?.status, name).toBe('active');

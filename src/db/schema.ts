@@ -52,6 +52,17 @@ export interface Database {
   content_revisions: ContentRevisionsTable;
   content_files: ContentFilesTable;
   content_search: ContentSearchTable;
+  workspace_requests: WorkspaceRequestsTable;
+  conversations: ConversationsTable;
+  discussion_threads: DiscussionThreadsTable;
+  posts: PostsTable;
+  post_revisions: PostRevisionsTable;
+  post_reactions: PostReactionsTable;
+  post_reports: PostReportsTable;
+  follows: FollowsTable;
+  notifications: NotificationsTable;
+  notification_preferences: NotificationPreferencesTable;
+  discussion_search: DiscussionSearchTable;
 }
 
 export const organisationTypes = [
@@ -131,6 +142,8 @@ export type UserStatus = 'active' | 'disabled' | 'deleted';
 
 export interface UsersTable {
   id: string;
+  /** Unique, for @mentions: letters, digits, dots and hyphens. */
+  handle: string | null;
   /** Lower-cased; null once the account is deleted. */
   email: string | null;
   email_verified_at: string | null;
@@ -694,3 +707,132 @@ export type GreenPlanKpiRow = Selectable<GreenPlanKpisTable>;
 export type GreenPlanKpiTargetRow = Selectable<GreenPlanKpiTargetsTable>;
 export type GreenPlanKpiDataPointRow = Selectable<GreenPlanKpiDataPointsTable>;
 export type ActionCommentRow = Selectable<ActionCommentsTable>;
+
+// --- discussions, comments and notifications (migration 0007) ---
+
+export interface WorkspaceRequestsTable {
+  id: string;
+  workspace_id: string;
+  user_id: string;
+  /** `request` (asked to join a restricted workspace) or `invitation` (a manager invited them). */
+  kind: 'request' | 'invitation';
+  status: 'pending' | 'approved' | 'declined' | 'accepted' | 'withdrawn';
+  token_hash: string | null;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+/** What people talk about: a forum thread, a content item, or a Green Plan action. */
+export type ConversationSubject = 'thread' | 'content' | 'plan_action';
+
+export interface ConversationsTable {
+  id: string;
+  subject_type: ConversationSubject;
+  subject_id: string;
+  workspace_id: string | null;
+  locked: number;
+  created_at: string;
+  last_post_at: string;
+}
+
+export interface DiscussionThreadsTable {
+  id: string;
+  workspace_id: string;
+  conversation_id: string;
+  title: string;
+  kind: 'discussion' | 'question';
+  area_slug: string | null;
+  author_id: string | null;
+  pinned: number;
+  hidden: number;
+  accepted_post_id: string | null;
+  created_at: string;
+}
+
+export interface PostsTable {
+  id: string;
+  conversation_id: string;
+  author_id: string | null;
+  /** Markdown, rendered and sanitised on output. */
+  body: string;
+  quoted_post_id: string | null;
+  created_at: string;
+  edited_at: string | null;
+  hidden_at: string | null;
+  hidden_by: string | null;
+  hidden_reason: string | null;
+}
+
+export interface PostRevisionsTable {
+  id: string;
+  post_id: string;
+  body: string;
+  edited_by: string | null;
+  edited_at: string;
+}
+
+export interface PostReactionsTable {
+  post_id: string;
+  user_id: string;
+  reaction: 'useful';
+  created_at: string;
+}
+
+export interface PostReportsTable {
+  id: string;
+  post_id: string;
+  reporter_id: string | null;
+  reason: string;
+  status: 'open' | 'resolved';
+  created_at: string;
+  resolved_by: string | null;
+  resolved_at: string | null;
+  outcome: string | null;
+}
+
+export interface FollowsTable {
+  user_id: string;
+  subject_type: 'conversation' | 'area' | 'workspace';
+  subject_id: string;
+  created_at: string;
+}
+
+export type NotificationKind =
+  'reply' | 'mention' | 'followed_activity' | 'new_content' | 'moderation' | 'workspace';
+
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  kind: NotificationKind;
+  title: string;
+  body: string;
+  link: string;
+  actor_id: string | null;
+  /** One notification per user per event, however many times the event is processed. */
+  dedupe_key: string;
+  created_at: string;
+  read_at: string | null;
+  /** `pending` (to email now), `digest` (waits for a digest), `sent`, or `skipped` (email off). */
+  email_status: 'pending' | 'digest' | 'sent' | 'skipped';
+  emailed_at: string | null;
+}
+
+export interface NotificationPreferencesTable {
+  user_id: string;
+  kind: string;
+  frequency: 'immediately' | 'daily' | 'weekly' | 'off';
+}
+
+export interface DiscussionSearchTable {
+  thread_id: string;
+  title: string;
+  body: string;
+}
+
+export type ConversationRow = Selectable<ConversationsTable>;
+export type DiscussionThreadRow = Selectable<DiscussionThreadsTable>;
+export type PostRow = Selectable<PostsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

@@ -28,6 +28,8 @@ export interface CurrentSession {
  * `organisation-admin`, `platform-admin` and `content-editor` (editors of the organisation that owns the
  * content, or of any organisation for pages that create content).
  * `organisation-editor`: editors of the organisation that a plan or an action belongs to.
+ * `workspace-member` and `workspace-manager`: members (or managers) of the workspace in the address,
+ * or of the workspace a post in the address belongs to.
  */
 export type RouteAudience =
   | 'self'
@@ -36,13 +38,17 @@ export type RouteAudience =
   | 'organisation-editor'
   | 'organisation-admin'
   | 'platform-admin'
-  | 'content-editor';
+  | 'content-editor'
+  | 'workspace-member'
+  | 'workspace-manager';
 
 export interface RouteTableEntry {
   method: string;
   url: string;
   access: RouteAccess;
   audience: RouteAudience | undefined;
+  /** Set on the few state-changing routes authorised by a signed link instead of a CSRF token. */
+  csrf?: 'signed-link';
 }
 
 declare module 'fastify' {
@@ -55,9 +61,17 @@ declare module 'fastify' {
     audience?: RouteAudience;
     /** Routes an admin can use before setting up the two-factor authentication their role needs. */
     allowedBeforeTwoFactorSetup?: boolean;
+    /**
+     * `signed-link`: a public route that changes state only when its address carries a valid HMAC
+     * signature (one-click unsubscribe, which mail programs POST without a form). It needs no CSRF
+     * token because a forged request cannot know the signature; the route must check it.
+     */
+    csrf?: 'signed-link';
   }
   interface FastifyRequest {
     actor: Actor | null;
+    /** How many unread notifications the signed-in person has (shown in the header). */
+    unreadNotifications: number;
     currentSession: CurrentSession | null;
     csrfToken: string;
     /**
@@ -163,17 +177,7 @@ export async function registerAuthentication(
     if (resolved) {
       const complete = resolved.session.second_factor_verified === 1;
       request.currentSession = { id: resolved.session.id, userId: resolved.user.id, complete };
-      if (complete) {
-        request.actor = {
-          userId: resolved.user.id,
-          email: resolved.user.email ?? '',
-          displayName: resolved.user.display_name,
-          isPlatformAdmin: resolved.user.is_platform_admin === 1,
-          twoFactorEnabled: resolved.user.totp_enabled_at !== null,
-          memberships: await services.memberships.loadActorMemberships(resolved.user.id),
-          workspaceIds: await services.workspaces.workspaceIdsOfUser(resolved.user.id),
-        };
-      }
+      if (complete) request.actor = await services.actors.fromUser(resolved.user);
     } else if (request.cookies[names.session]) {
       clearSessionCookie(request, reply);
     }
@@ -201,7 +205,10 @@ export async function registerAuthentication(
     const access = config.access;
     if (access === undefined) return; // static assets and Fastify's own 404 route
 
-    if (UNSAFE_METHODS.has(request.method)) {
+    if (
+      UNSAFE_METHODS.has(request.method) &&
+      !(config.csrf === 'signed-link' && access === 'public')
+    ) {
       let submitted: unknown;
       if (request.isMultipart()) {
         // A file upload streams, so its body is not parsed yet. Our forms put the token first;
@@ -265,7 +272,8 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path ?? '';
     if (url.startsWith('/assets')) return;
-    const config = route.config as { access?: RouteAccess; audience?: RouteAudience } | undefined;
+    const config = route.config as
+      { access?: RouteAccess; audience?: RouteAudience; csrf?: 'signed-link' } | undefined;
     if (!config?.access) {
       throw new Error(
         `Route ${String(route.method)} ${url} must declare config.access (see src/web/authentication.ts)`,
@@ -278,7 +286,13 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
     }
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
-      table.push({ method, url, access: config.access, audience: config.audience });
+      table.push({
+        method,
+        url,
+        access: config.access,
+        audience: config.audience,
+        ...(config.csrf ? { csrf: config.csrf } : {}),
+      });
     }
   });
 }

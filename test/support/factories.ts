@@ -12,6 +12,8 @@ export interface TestUser {
   email: string;
   password: string;
   displayName: string;
+  /** The @handle others mention them by. */
+  handle: string;
   /** Set when the user has two-factor authentication on. */
   totpSecret?: string;
   recoveryCodes?: string[];
@@ -23,6 +25,8 @@ export interface UserOverrides {
   password?: string;
   platformAdmin?: boolean;
   memberships?: { organisationCode: string; role: OrganisationRole }[];
+  /** Workspaces (by slug) to add the user to, directly. */
+  workspaces?: { slug: string; role?: 'member' | 'manager' }[];
   twoFactor?: boolean;
 }
 
@@ -52,7 +56,23 @@ export async function buildUser(
       null,
     );
   }
-  const user: TestUser = { id: created.userId, email, password, displayName };
+  for (const workspace of overrides.workspaces ?? []) {
+    const row = await services.workspaces.findBySlug(workspace.slug);
+    if (!row) throw new Error(`No workspace ${workspace.slug}`);
+    await services.database.db
+      .transaction()
+      .execute((trx) =>
+        services.workspaces.addMember(trx, row.id, created.userId, workspace.role ?? 'member'),
+      );
+  }
+  const stored = await services.accounts.findUserById(created.userId);
+  const user: TestUser = {
+    id: created.userId,
+    email,
+    password,
+    displayName,
+    handle: stored!.handle!,
+  };
   const needsTwoFactor =
     overrides.twoFactor ??
     (overrides.platformAdmin === true ||
@@ -76,21 +96,30 @@ export async function buildUser(
 
 /** The policy's view of a user, as the web layer builds it for each request. */
 export async function actorFor(services: Services, userId: string): Promise<Actor> {
-  const user = await services.accounts.findUserById(userId);
-  if (!user) throw new Error(`No user ${userId}`);
-  return {
-    userId: user.id,
-    email: user.email ?? '',
-    displayName: user.display_name,
-    isPlatformAdmin: user.is_platform_admin === 1,
-    twoFactorEnabled: user.totp_enabled_at !== null,
-    memberships: await services.memberships.loadActorMemberships(user.id),
-    workspaceIds: await services.workspaces.workspaceIdsOfUser(user.id),
-  };
+  const actor = await services.actors.load(userId);
+  if (!actor) throw new Error(`No active user ${userId}`);
+  return actor;
 }
 
 /** The current code of a test user's authenticator app. */
 export function currentTotp(user: TestUser, offsetSteps = 0): string {
   if (!user.totpSecret) throw new Error(`${user.email} has no two-factor authentication`);
   return totpCode(user.totpSecret, timeStepAt(Date.now()) + offsetSteps);
+}
+
+/** A private workspace (by invitation only), created directly for tests. */
+export async function createPrivateWorkspace(services: Services, slug: string) {
+  const at = new Date().toISOString();
+  const row = {
+    id: randomUUID(),
+    slug,
+    name: `Private workspace ${slug}`,
+    description: 'A private workspace for tests.',
+    privacy: 'private' as const,
+    organisation_code: null,
+    created_at: at,
+    updated_at: at,
+  };
+  await services.database.db.insertInto('workspaces').values(row).execute();
+  return row;
 }

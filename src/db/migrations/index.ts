@@ -3,6 +3,7 @@ import * as organisations from './0001-organisations.ts';
 import * as prescribing from './0003-prescribing.ts';
 import * as files from './0004-files.ts';
 import * as content from './0006-content.ts';
+import * as discussions from './0007-discussions.ts';
 import * as accounts from './0002-accounts.ts';
 import * as greenPlans from './0005-green-plans.ts';
 
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0004-files': files,
   '0005-green-plans': greenPlans,
   '0006-content': content,
+  '0007-discussions': discussions,
 };

@@ -25,6 +25,8 @@ export interface Actor {
   memberships: ActorMembership[];
   /** Workspaces the user belongs to, for content shared with "members of the workspace". */
   workspaceIds: string[];
+  /** Workspaces the user manages (a subset of workspaceIds). */
+  managedWorkspaceIds?: string[];
 }
 
 export type PrivacyLevel = 'public' | 'workspace' | 'organisation';
@@ -53,7 +55,15 @@ export interface UserResource {
   userId: string;
 }
 
-export type Resource = OrganisationResource | ContentResource | PlatformResource | UserResource;
+export interface WorkspaceResource {
+  kind: 'workspace';
+  id: string;
+  /** open: anyone may read; restricted: anyone may ask to join; private: by invitation only. */
+  privacy: 'open' | 'restricted' | 'private';
+}
+
+export type Resource =
+  OrganisationResource | ContentResource | PlatformResource | UserResource | WorkspaceResource;
 
 export type Action =
   | OrganisationPermission
@@ -62,7 +72,12 @@ export type Action =
   | 'content.edit'
   | 'platform.manage_users'
   | 'platform.view_audit'
-  | 'user.manage_own_account';
+  | 'user.manage_own_account'
+  | 'workspace.read'
+  | 'workspace.post'
+  | 'workspace.join'
+  | 'workspace.request_to_join'
+  | 'workspace.manage';
 
 /** Permissions that need a second factor: anything that manages other people or reads the audit log. */
 const adminPermissions: ReadonlySet<Action> = new Set([
@@ -120,6 +135,41 @@ export function can(actor: Actor | null, action: Action, resource: Resource): bo
 
     case 'user.manage_own_account':
       return actor !== null && resource.kind === 'user' && resource.userId === actor.userId;
+
+    case 'workspace.read':
+      if (resource.kind !== 'workspace') return false;
+      if (resource.privacy === 'open') return true;
+      return actor !== null && (actor.isPlatformAdmin || actor.workspaceIds.includes(resource.id));
+
+    case 'workspace.post':
+      return (
+        resource.kind === 'workspace' &&
+        actor !== null &&
+        (actor.isPlatformAdmin || actor.workspaceIds.includes(resource.id))
+      );
+
+    case 'workspace.join':
+      return (
+        resource.kind === 'workspace' &&
+        actor !== null &&
+        resource.privacy === 'open' &&
+        !actor.workspaceIds.includes(resource.id)
+      );
+
+    case 'workspace.request_to_join':
+      return (
+        resource.kind === 'workspace' &&
+        actor !== null &&
+        resource.privacy === 'restricted' &&
+        !actor.workspaceIds.includes(resource.id)
+      );
+
+    case 'workspace.manage':
+      return (
+        resource.kind === 'workspace' &&
+        actor !== null &&
+        (actor.isPlatformAdmin || (actor.managedWorkspaceIds ?? []).includes(resource.id))
+      );
   }
 }
 

@@ -11,6 +11,7 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 
 export interface NewUser {
   id: string;
+  handle: string;
   email: string;
   displayName: string;
   passwordHash: string | null;
@@ -44,6 +45,7 @@ export function createAccountRepository(db: Kysely<Database>) {
         .insertInto('users')
         .values({
           id: user.id,
+          handle: user.handle,
           email: user.email,
           email_verified_at: user.emailVerifiedAt,
           display_name: user.displayName,
@@ -62,6 +64,35 @@ export function createAccountRepository(db: Kysely<Database>) {
 
     async findUserById(id: string, executor: Executor = db): Promise<UserRow | undefined> {
       return executor.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async findUserByHandle(handle: string, executor: Executor = db): Promise<UserRow | undefined> {
+      return executor
+        .selectFrom('users')
+        .selectAll()
+        .where('handle', '=', handle.toLowerCase())
+        .executeTakeFirst();
+    },
+
+    /** A free handle from a person's name: `anna.murphy`, or `anna.murphy2` if taken. */
+    async freeHandle(displayName: string, executor: Executor = db): Promise<string> {
+      const base =
+        displayName
+          .normalize('NFKD')
+          .replace(/[\u0300-\u036f]/g, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '.')
+          .replace(/^\.+|\.+$/g, '')
+          .slice(0, 30) || 'member';
+      for (let suffix = 1; ; suffix++) {
+        const candidate = suffix === 1 ? base : `${base}${suffix}`;
+        const taken = await executor
+          .selectFrom('users')
+          .select('id')
+          .where('handle', '=', candidate)
+          .executeTakeFirst();
+        if (!taken) return candidate;
+      }
     },
 
     async findUserByEmail(email: string, executor: Executor = db): Promise<UserRow | undefined> {

@@ -182,6 +182,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
         const id = randomUUID();
         await repository.insertUser(trx, {
           id,
+          handle: await repository.freeHandle(displayName, trx),
           email: address,
           displayName,
           passwordHash,
@@ -744,6 +745,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
         await repository.updateUser(trx, user.id, {
           email: null,
           email_verified_at: null,
+          handle: `deleted-${user.id.slice(0, 8)}`,
           display_name: 'Deleted user',
           password_hash: null,
           totp_secret_encrypted: null,
@@ -792,6 +794,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
         const at = now().toISOString();
         await repository.insertUser(trx, {
           id,
+          handle: await repository.freeHandle(input.displayName.trim(), trx),
           email: address,
           displayName: input.displayName.trim(),
           passwordHash: null,

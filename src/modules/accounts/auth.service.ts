@@ -355,6 +355,10 @@ export function createAuthService(deps: AuthServiceDependencies) {
           const at = now().toISOString();
           await repository.insertUser(trx, {
             id: userId,
+            handle: await repository.freeHandle(
+              identity.name?.trim() || address.split('@')[0]!,
+              trx,
+            ),
             email: address,
             displayName: identity.name?.trim() || address,
             passwordHash: null,

@@ -219,17 +219,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
       publicRoute,
       async (request, reply) => {
         if (!/^[a-z0-9-]{1,100}$/.test(request.params.slug)) throw new NotFoundError();
-        const page = await content.getPage(request.actor, type, request.params.slug);
-        return reply.render('content/views/item.njk', {
-          ...page,
-          pageTitle: page.item.title,
-          breadcrumbs: [
-            { href: '/', text: 'Home' },
-            ...(type === 'page'
-              ? []
-              : [{ href: `/${contentTypes[type].path}`, text: contentTypes[type].plural }]),
-          ],
-        });
+        return renderContentItem(request, reply, services, type, request.params.slug);
       },
     );
   }
@@ -657,6 +647,52 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
       });
     },
   );
+}
+
+/** Content people can comment on, with the same posts as a workspace's discussions. */
+const commentableTypes: ReadonlySet<ContentType> = new Set([
+  'case_study',
+  'video',
+  'news',
+  'document',
+]);
+
+/**
+ * A content item's page, with its comments. Also used to show the page again with the problem
+ * when a comment could not be posted.
+ */
+export async function renderContentItem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+  type: ContentType,
+  slug: string,
+  context: Record<string, unknown> = {},
+  status = 200,
+) {
+  const page = await services.content.getPage(request.actor, type, slug);
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const comments = commentableTypes.has(type)
+    ? await services.discussions.commentsFor(request.actor, page.item.id)
+    : undefined;
+  const quoted =
+    comments && typeof query.quote === 'string'
+      ? comments.posts.find((post) => post.id === query.quote && !post.hidden)
+      : undefined;
+  return reply.code(status).render('content/views/item.njk', {
+    ...page,
+    comments,
+    quoted,
+    commentPosted: query.done === 'posted',
+    pageTitle: page.item.title,
+    breadcrumbs: [
+      { href: '/', text: 'Home' },
+      ...(type === 'page'
+        ? []
+        : [{ href: `/${contentTypes[type].path}`, text: contentTypes[type].plural }]),
+    ],
+    ...context,
+  });
 }
 
 function formValues(input: ContentInput) {

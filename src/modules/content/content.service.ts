@@ -61,6 +61,13 @@ const MAX_TITLE = 200;
 const MAX_SUMMARY = 600;
 const MAX_BODY = 100_000;
 
+/** Told once an item is first published, after the publication has committed. */
+export type PublishedListener = (
+  item: ContentItemRow,
+  areas: string[],
+  link: string,
+) => Promise<void>;
+
 export interface ContentServiceDependencies {
   repository: ContentRepository;
   organisations: OrganisationService;
@@ -77,6 +84,7 @@ export interface ContentServiceDependencies {
  */
 export function createContentService(deps: ContentServiceDependencies) {
   const { repository, audit } = deps;
+  const publishedListeners: PublishedListener[] = [];
   const now = deps.now ?? (() => new Date());
 
   function readScopeFor(actor: Actor | null): ReadScope {
@@ -309,6 +317,11 @@ export function createContentService(deps: ContentServiceDependencies) {
     readScopeFor,
     linkOf,
 
+    /** Registers something to be told when an item is first published (notifications). */
+    onFirstPublished(listener: PublishedListener): void {
+      publishedListeners.push(listener);
+    },
+
     async list(actor: Actor | null, filters: ContentListFilters) {
       const result = await repository.list(
         readScopeFor(actor),
@@ -361,6 +374,30 @@ export function createContentService(deps: ContentServiceDependencies) {
           snippetHtml: highlight(hit.snippet.includes(HIGHLIGHT_START) ? hit.snippet : hit.summary),
         })),
       };
+    },
+
+    /** Whether someone may read a content item (published, at its privacy level). */
+    async canRead(actor: Actor | null, contentId: string): Promise<boolean> {
+      const item = /^[0-9a-f-]{36}$/.test(contentId)
+        ? await repository.findItem(contentId)
+        : undefined;
+      return (
+        item !== undefined &&
+        item.status === 'published' &&
+        can(actor, 'content.read', await resourceOf(item))
+      );
+    },
+
+    /** Whether someone may edit a content item: they moderate its comments too. */
+    async canEdit(actor: Actor | null, contentId: string): Promise<boolean> {
+      const item = /^[0-9a-f-]{36}$/.test(contentId)
+        ? await repository.findItem(contentId)
+        : undefined;
+      return item !== undefined && can(actor, 'content.edit', await resourceOf(item));
+    },
+
+    async findById(contentId: string) {
+      return /^[0-9a-f-]{36}$/.test(contentId) ? repository.findItem(contentId) : undefined;
     },
 
     /** Everything a content page shows, or NotFoundError when the visitor may not read it. */
@@ -597,6 +634,12 @@ export function createContentService(deps: ContentServiceDependencies) {
           trx,
         );
       });
+      if (item.published_at === null) {
+        const { areas } = await repository.findTags(id);
+        for (const listener of publishedListeners) {
+          await listener(published, areas, linkOf(published));
+        }
+      }
       return published;
     },
 

@@ -14,6 +14,10 @@ export const rateLimitRules = {
   passwordResetPerAddress: { limit: 20, windowSeconds: 3600 },
   invitationPerUser: { limit: 50, windowSeconds: 3600 },
   joinRequestPerUser: { limit: 20, windowSeconds: 3600 },
+  /** Accounts younger than a week post less, which blunts spam from new sign-ups. */
+  postPerNewAccount: { limit: 10, windowSeconds: 3600 },
+  postPerAccount: { limit: 120, windowSeconds: 3600 },
+  reportPerUser: { limit: 30, windowSeconds: 3600 },
 } as const satisfies Record<string, { limit: number; windowSeconds: number }>;
 
 export type RateLimitRule = keyof typeof rateLimitRules;
@@ -26,7 +30,11 @@ export interface RateLimitDecision {
 export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
   readonly statusCode = 429;
-  constructor(readonly retryAfterSeconds: number) {
+  /** `explanation` says, in plain words, which limit was reached (shown on the 429 page). */
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly explanation?: string,
+  ) {
     super('Too many attempts');
   }
 }

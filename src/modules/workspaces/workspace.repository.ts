@@ -17,6 +17,14 @@ export function createWorkspaceRepository(db: Kysely<Database>) {
       return db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
+    async findWorkspaceRolesOfUser(userId: string) {
+      return db
+        .selectFrom('workspace_members')
+        .select(['workspace_id', 'role'])
+        .where('user_id', '=', userId)
+        .execute();
+    },
+
     async findWorkspaceIdsOfUser(userId: string): Promise<string[]> {
       const rows = await db
         .selectFrom('workspace_members')

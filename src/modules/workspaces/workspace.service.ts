@@ -37,6 +37,7 @@ export function createWorkspaceService(
     findBySlug: (slug: string) => repository.findBySlug(slug),
     findById: (id: string) => repository.findById(id),
     workspaceIdsOfUser: (userId: string) => repository.findWorkspaceIdsOfUser(userId),
+    workspaceRolesOfUser: (userId: string) => repository.findWorkspaceRolesOfUser(userId),
 
     async addMember(
       executor: Transaction<Database>,

@@ -1,0 +1,646 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ValidationFailed } from '../../lib/validation.ts';
+import type { Services } from '../../services.ts';
+import { formErrorContext, formFields } from '../../web/forms.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
+import { buildPagination } from '../../web/pagination.ts';
+import { optionalText, pageNumber, parseQuery } from '../../web/query.ts';
+import { requestContextOf } from '../../web/request-context.ts';
+import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import { isContentType } from '../content/content-types.ts';
+import { renderContentItem } from '../content/content.routes.ts';
+import { renderMarkdown } from '../content/markdown.ts';
+import { linkMentions } from './mentions.ts';
+
+const THREADS_PER_PAGE = 20;
+const publicRoute = { config: { access: 'public' as const } };
+const anyUser = { config: { access: 'signed-in' as const, audience: 'any-user' as const } };
+const author = { config: { access: 'signed-in' as const, audience: 'self' as const } };
+const workspaceMember = {
+  config: { access: 'signed-in' as const, audience: 'workspace-member' as const },
+};
+const workspaceManager = {
+  config: { access: 'signed-in' as const, audience: 'workspace-manager' as const },
+};
+
+type SlugParams = { Params: { slug: string } };
+type ThreadParams = { Params: { slug: string; threadId: string } };
+type PostParams = { Params: { postId: string } };
+
+const privacyLabels = {
+  open: 'Open: anyone can read it; anyone signed in can join',
+  restricted: 'Restricted: members only; anyone signed in can ask to join',
+  private: 'Private: members only, by invitation; hidden from everyone else',
+} as const;
+
+const notices: Record<string, string> = {
+  joined: 'You have joined the workspace.',
+  left: 'You have left the workspace.',
+  requested:
+    'You have asked to join. A manager of the workspace will decide, and you will be told.',
+  followed: 'You are now following this. You will be notified of new activity.',
+  unfollowed: 'You are no longer following this.',
+  invited: 'The invitation has been sent.',
+  decided: 'The request has been decided and the person told.',
+  role: 'The role has been changed.',
+  settings: 'The workspace settings have been saved.',
+  accepted: 'Welcome: you are now a member of the workspace.',
+  posted: 'Your post has been published.',
+  edited: 'Your post has been updated.',
+  reported: 'Thank you. The post has been reported to the moderators.',
+  moderated: 'Done. The author has been told.',
+};
+
+function noticeOf(request: FastifyRequest): string | undefined {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const key = typeof query.done === 'string' ? query.done : undefined;
+  return key && Object.hasOwn(notices, key) ? notices[key] : undefined;
+}
+
+/** Whether a form's yes/no field says yes. */
+function isYes(value: string): boolean {
+  return value === '1' || value === 'true' || value === 'yes';
+}
+
+/**
+ * Workspaces and their forums, comments on content, moderation and people's profiles. Pages
+ * parse and render; every rule (who may read, post, moderate) lives in the discussion service.
+ */
+export function registerDiscussionRoutes(app: FastifyInstance, services: Services): void {
+  const { discussions } = services;
+
+  app.get('/workspaces', publicRoute, async (request, reply) => {
+    const workspaces = await discussions.listWorkspaces(request.actor);
+    return reply.render('discussions/views/workspaces.njk', {
+      workspaces: workspaces.map((workspace) => ({
+        ...workspace,
+        privacyLabel: privacyLabels[workspace.privacy],
+      })),
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  });
+
+  app.get<SlugParams>('/workspaces/:slug', publicRoute, async (request, reply) => {
+    const query = parseQuery(z.object({ page: pageNumber }), request.query);
+    const page = await discussions.workspacePage(
+      request.actor,
+      request.params.slug,
+      query.page,
+      THREADS_PER_PAGE,
+    );
+    const pageCount = Math.max(1, Math.ceil(page.total / THREADS_PER_PAGE));
+    return reply
+      .code(query.page > pageCount ? 404 : 200)
+      .render('discussions/views/workspace.njk', {
+        ...page,
+        descriptionHtml: renderMarkdown(page.workspace.description),
+        privacyLabel: privacyLabels[page.workspace.privacy],
+        notice: noticeOf(request),
+        paginationParams: buildPagination(
+          `/workspaces/${page.workspace.slug}`,
+          {},
+          query.page,
+          pageCount,
+        ),
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/workspaces', text: 'Workspaces' },
+        ],
+      });
+  });
+
+  for (const [path, operation, done, options] of [
+    ['join', 'join', 'joined', anyUser],
+    ['request', 'requestToJoin', 'requested', anyUser],
+    ['leave', 'leave', 'left', workspaceMember],
+  ] as const) {
+    app.post<SlugParams>(`/workspaces/:slug/${path}`, options, async (request, reply) => {
+      await discussions[operation](request.actor, request.params.slug, requestContextOf(request));
+      return reply.redirect(`/workspaces/${request.params.slug}?done=${done}`, 303);
+    });
+  }
+
+  app.get<SlugParams>('/workspaces/:slug/members', workspaceMember, async (request, reply) => {
+    const page = await discussions.workspaceMembers(request.actor, request.params.slug);
+    return renderMembers(request, reply, page);
+  });
+
+  async function renderMembers(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    page: Awaited<ReturnType<typeof discussions.workspaceMembers>>,
+    context: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    return reply.code(status).render('discussions/views/members.njk', {
+      ...page,
+      notice: noticeOf(request),
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+        { href: `/workspaces/${page.workspace.slug}`, text: page.workspace.name },
+      ],
+      ...context,
+    });
+  }
+
+  app.post<{ Params: { slug: string; workspaceRequestId: string } }>(
+    '/workspaces/:slug/requests/:workspaceRequestId',
+    workspaceManager,
+    async (request, reply) => {
+      const fields = formFields(request, ['decision']);
+      try {
+        await discussions.decideRequest(
+          request.actor,
+          request.params.slug,
+          request.params.workspaceRequestId,
+          fields.decision,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        const page = await discussions.workspaceMembers(request.actor, request.params.slug);
+        return renderMembers(request, reply, page, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(`/workspaces/${request.params.slug}/members?done=decided`, 303);
+    },
+  );
+
+  app.post<SlugParams>(
+    '/workspaces/:slug/invitations',
+    workspaceManager,
+    async (request, reply) => {
+      const fields = formFields(request, ['email']);
+      try {
+        await discussions.invite(
+          request.actor,
+          request.params.slug,
+          fields.email,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        const page = await discussions.workspaceMembers(request.actor, request.params.slug);
+        return renderMembers(
+          request,
+          reply,
+          page,
+          { ...formErrorContext(error.fieldErrors), values: fields },
+          400,
+        );
+      }
+      return reply.redirect(`/workspaces/${request.params.slug}/members?done=invited`, 303);
+    },
+  );
+
+  app.post<{ Params: { slug: string; userId: string } }>(
+    '/workspaces/:slug/members/:userId/role',
+    workspaceManager,
+    async (request, reply) => {
+      const fields = formFields(request, ['role']);
+      try {
+        await discussions.setMemberRole(
+          request.actor,
+          request.params.slug,
+          request.params.userId,
+          fields.role,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        const page = await discussions.workspaceMembers(request.actor, request.params.slug);
+        return renderMembers(request, reply, page, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(`/workspaces/${request.params.slug}/members?done=role`, 303);
+    },
+  );
+
+  async function renderSettings(
+    request: FastifyRequest<SlugParams>,
+    reply: FastifyReply,
+    context: Record<string, unknown>,
+    status = 200,
+  ) {
+    const page = await discussions.workspacePage(request.actor, request.params.slug, 1, 1);
+    if (!page.manages) throw new NotFoundError();
+    return reply.code(status).render('discussions/views/settings.njk', {
+      workspace: page.workspace,
+      privacyOptions: Object.entries(privacyLabels).map(([value, text]) => ({ value, text })),
+      values: { description: page.workspace.description, privacy: page.workspace.privacy },
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+        { href: `/workspaces/${page.workspace.slug}`, text: page.workspace.name },
+      ],
+      ...context,
+    });
+  }
+
+  app.get<SlugParams>('/workspaces/:slug/settings', workspaceManager, async (request, reply) =>
+    renderSettings(request, reply, {}),
+  );
+
+  app.post<SlugParams>('/workspaces/:slug/settings', workspaceManager, async (request, reply) => {
+    const fields = formFields(request, ['description', 'privacy']);
+    try {
+      await discussions.updateSettings(
+        request.actor,
+        request.params.slug,
+        fields,
+        requestContextOf(request),
+      );
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderSettings(
+        request,
+        reply,
+        { values: fields, ...formErrorContext(error.fieldErrors, ['description', 'privacy']) },
+        400,
+      );
+    }
+    return reply.redirect(`/workspaces/${request.params.slug}?done=settings`, 303);
+  });
+
+  app.get<SlugParams>('/workspaces/:slug/invitation', publicRoute, async (request, reply) => {
+    const query = parseQuery(
+      z.object({ token: optionalText(200), email: optionalText(320) }),
+      request.query,
+    );
+    const workspace = await services.workspaces.findBySlug(request.params.slug);
+    if (!workspace) throw new NotFoundError();
+    return reply.render('discussions/views/invitation.njk', {
+      workspace,
+      token: query.token ?? '',
+      email: query.email ?? '',
+      returnTo: request.url,
+    });
+  });
+
+  app.post<SlugParams>('/workspaces/:slug/invitation', anyUser, async (request, reply) => {
+    const fields = formFields(request, ['token', 'email']);
+    try {
+      await discussions.acceptInvitation(
+        request.actor,
+        request.params.slug,
+        fields.token,
+        fields.email,
+        requestContextOf(request),
+      );
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const workspace = await services.workspaces.findBySlug(request.params.slug);
+      return reply.code(400).render('discussions/views/invitation.njk', {
+        workspace,
+        problem: Object.values(error.fieldErrors)[0],
+      });
+    }
+    return reply.redirect(`/workspaces/${request.params.slug}?done=accepted`, 303);
+  });
+
+  // --- threads ---
+
+  async function renderNewThread(
+    request: FastifyRequest<SlugParams>,
+    reply: FastifyReply,
+    context: Record<string, unknown>,
+    status = 200,
+  ) {
+    const page = await discussions.workspacePage(request.actor, request.params.slug, 1, 1);
+    if (!page.canPost) throw new NotFoundError();
+    return reply.code(status).render('discussions/views/new-thread.njk', {
+      workspace: page.workspace,
+      areas: nationalAreasOfFocus,
+      values: { kind: 'question' },
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+        { href: `/workspaces/${page.workspace.slug}`, text: page.workspace.name },
+      ],
+      ...context,
+    });
+  }
+
+  app.get<SlugParams>('/workspaces/:slug/threads/new', workspaceMember, async (request, reply) =>
+    renderNewThread(request, reply, {}),
+  );
+
+  app.post<SlugParams>('/workspaces/:slug/threads', workspaceMember, async (request, reply) => {
+    const fields = formFields(request, ['title', 'kind', 'body', 'area', 'action']);
+    if (fields.action === 'preview') {
+      return renderNewThread(request, reply, {
+        values: fields,
+        previewHtml: renderMarkdown(linkMentions(fields.body)),
+      });
+    }
+    try {
+      const { threadId } = await discussions.createThread(
+        request.actor,
+        request.params.slug,
+        fields,
+        requestContextOf(request),
+      );
+      return reply.redirect(
+        `/workspaces/${request.params.slug}/threads/${threadId}?done=posted`,
+        303,
+      );
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderNewThread(
+        request,
+        reply,
+        {
+          values: fields,
+          ...formErrorContext(error.fieldErrors, ['title', 'kind', 'area', 'body']),
+        },
+        400,
+      );
+    }
+  });
+
+  async function renderThread(
+    request: FastifyRequest<ThreadParams>,
+    reply: FastifyReply,
+    context: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const query = parseQuery(
+      z.object({ quote: optionalText(36), done: optionalText(20) }),
+      request.query,
+    );
+    const page = await discussions.threadPage(
+      request.actor,
+      request.params.slug,
+      request.params.threadId,
+    );
+    const quoted = query.quote
+      ? page.posts.find((post) => post.id === query.quote && !post.hidden)
+      : undefined;
+    return reply.code(status).render('discussions/views/thread.njk', {
+      ...page,
+      pageTitle: page.thread.title,
+      quoted,
+      notice: noticeOf(request),
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+        { href: `/workspaces/${page.workspace.slug}`, text: page.workspace.name },
+      ],
+      ...context,
+    });
+  }
+
+  app.get<ThreadParams>(
+    '/workspaces/:slug/threads/:threadId',
+    publicRoute,
+    async (request, reply) => renderThread(request, reply),
+  );
+
+  app.post<ThreadParams>(
+    '/workspaces/:slug/threads/:threadId/replies',
+    workspaceMember,
+    async (request, reply) => {
+      const fields = formFields(request, ['body', 'quotedPostId', 'action']);
+      if (fields.action === 'preview') {
+        return renderThread(request, reply, {
+          values: fields,
+          previewHtml: renderMarkdown(linkMentions(fields.body)),
+        });
+      }
+      try {
+        const { link } = await discussions.reply(
+          request.actor,
+          { threadSlug: request.params.slug, threadId: request.params.threadId },
+          { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
+          requestContextOf(request),
+        );
+        return reply.redirect(link.replace('#', '?done=posted#'), 303);
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderThread(
+          request,
+          reply,
+          { values: fields, ...formErrorContext(error.fieldErrors, ['body']) },
+          400,
+        );
+      }
+    },
+  );
+
+  app.post<ThreadParams>(
+    '/workspaces/:slug/threads/:threadId/accepted-answer',
+    workspaceMember,
+    async (request, reply) => {
+      const fields = formFields(request, ['postId']);
+      await discussions.acceptAnswer(
+        request.actor,
+        request.params.slug,
+        request.params.threadId,
+        fields.postId,
+        requestContextOf(request),
+      );
+      return reply.redirect(
+        `/workspaces/${request.params.slug}/threads/${request.params.threadId}#post-${fields.postId}`,
+        303,
+      );
+    },
+  );
+
+  app.post<ThreadParams>(
+    '/workspaces/:slug/threads/:threadId/moderation',
+    workspaceManager,
+    async (request, reply) => {
+      const fields = formFields(request, ['flag', 'value']);
+      try {
+        await discussions.setThreadFlag(
+          request.actor,
+          request.params.slug,
+          request.params.threadId,
+          fields.flag,
+          isYes(fields.value),
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderThread(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(
+        `/workspaces/${request.params.slug}/threads/${request.params.threadId}?done=moderated`,
+        303,
+      );
+    },
+  );
+
+  app.get<SlugParams>('/workspaces/:slug/moderation', workspaceManager, async (request, reply) => {
+    const queue = await discussions.moderationQueue(request.actor, request.params.slug);
+    return reply.render('discussions/views/moderation.njk', {
+      ...queue,
+      notice: noticeOf(request),
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+        { href: `/workspaces/${queue.workspace.slug}`, text: queue.workspace.name },
+      ],
+    });
+  });
+
+  app.get(
+    '/admin/moderation',
+    { config: { access: 'signed-in', audience: 'platform-admin' } },
+    async (request, reply) => {
+      const queue = await discussions.moderationQueueAll(request.actor);
+      return reply.render('discussions/views/moderation.njk', {
+        ...queue,
+        notice: noticeOf(request),
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/admin', text: 'Admin' },
+        ],
+      });
+    },
+  );
+
+  // --- following ---
+
+  app.post('/follows', anyUser, async (request, reply) => {
+    const fields = formFields(request, ['type', 'id', 'follow', 'returnTo']);
+    if (fields.type !== 'conversation' && fields.type !== 'area' && fields.type !== 'workspace') {
+      throw new NotFoundError();
+    }
+    const follow = isYes(fields.follow);
+    await discussions.setFollowing(request.actor, { type: fields.type, id: fields.id }, follow);
+    // Only a local path is a place to return to.
+    const back = /^\/(?![/\\])[\x21-\x7e]*$/.test(fields.returnTo) ? fields.returnTo : '/';
+    const [path, anchor] = back.split('#');
+    const separator = path!.includes('?') ? '&' : '?';
+    return reply.redirect(
+      `${path}${separator}done=${follow ? 'followed' : 'unfollowed'}${anchor ? `#${anchor}` : ''}`,
+      303,
+    );
+  });
+
+  // --- posts ---
+
+  app.get<PostParams>('/posts/:postId/edit', author, async (request, reply) => {
+    const post = await discussions.postForEditing(request.actor, request.params.postId);
+    return reply.render('discussions/views/edit-post.njk', { post, values: { body: post.body } });
+  });
+
+  app.post<PostParams>('/posts/:postId/edit', author, async (request, reply) => {
+    const fields = formFields(request, ['body', 'action']);
+    const post = await discussions.postForEditing(request.actor, request.params.postId);
+    if (fields.action === 'preview') {
+      return reply.render('discussions/views/edit-post.njk', {
+        post,
+        values: fields,
+        previewHtml: renderMarkdown(linkMentions(fields.body)),
+      });
+    }
+    try {
+      const link = await discussions.editPost(
+        request.actor,
+        request.params.postId,
+        fields.body,
+        requestContextOf(request),
+      );
+      return reply.redirect(link.replace('#', '?done=edited#'), 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return reply.code(400).render('discussions/views/edit-post.njk', {
+        post,
+        values: fields,
+        ...formErrorContext(error.fieldErrors, ['body']),
+      });
+    }
+  });
+
+  app.get<PostParams>('/posts/:postId/history', publicRoute, async (request, reply) => {
+    const history = await discussions.postHistory(request.actor, request.params.postId);
+    return reply.render('discussions/views/post-history.njk', history);
+  });
+
+  app.post<PostParams>('/posts/:postId/useful', anyUser, async (request, reply) => {
+    const link = await discussions.toggleUseful(request.actor, request.params.postId);
+    return reply.redirect(link, 303);
+  });
+
+  app.get<PostParams>('/posts/:postId/report', anyUser, async (request, reply) => {
+    const post = await discussions.postForReporting(request.actor, request.params.postId);
+    return reply.render('discussions/views/report.njk', { post, values: {} });
+  });
+
+  app.post<PostParams>('/posts/:postId/report', anyUser, async (request, reply) => {
+    const fields = formFields(request, ['reason']);
+    try {
+      const link = await discussions.report(
+        request.actor,
+        request.params.postId,
+        fields.reason,
+        requestContextOf(request),
+      );
+      return reply.redirect(link.replace('#', '?done=reported#'), 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const post = await discussions.postForReporting(request.actor, request.params.postId);
+      return reply.code(400).render('discussions/views/report.njk', {
+        post,
+        values: fields,
+        ...formErrorContext(error.fieldErrors, ['reason']),
+      });
+    }
+  });
+
+  app.post<PostParams>('/posts/:postId/visibility', workspaceManager, async (request, reply) => {
+    const fields = formFields(request, ['hidden', 'reason']);
+    const link = await discussions.setPostHidden(
+      request.actor,
+      request.params.postId,
+      isYes(fields.hidden),
+      fields.reason,
+      requestContextOf(request),
+    );
+    return reply.redirect(link.replace('#', '?done=moderated#'), 303);
+  });
+
+  // --- comments on content ---
+
+  app.post<{ Params: { id: string } }>('/content/:id/comments', anyUser, async (request, reply) => {
+    const fields = formFields(request, ['body', 'quotedPostId']);
+    try {
+      const { link } = await discussions.reply(
+        request.actor,
+        { contentId: request.params.id },
+        { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
+        requestContextOf(request),
+      );
+      return reply.redirect(link.replace('#', '?done=posted#'), 303);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const item = await services.content.findById(request.params.id);
+      if (!item || !isContentType(item.content_type)) throw new NotFoundError();
+      return renderContentItem(
+        request,
+        reply,
+        services,
+        item.content_type,
+        item.slug,
+        { values: fields, ...formErrorContext(error.fieldErrors, ['body']) },
+        400,
+      );
+    }
+  });
+
+  // --- people ---
+
+  app.get<{ Params: { handle: string } }>(
+    '/people/:handle',
+    publicRoute,
+    async (request, reply) => {
+      const profile = await discussions.profile(request.actor, request.params.handle);
+      return reply.render('discussions/views/profile.njk', {
+        profile,
+        breadcrumbs: [{ href: '/', text: 'Home' }],
+      });
+    },
+  );
+}

@@ -1,0 +1,1564 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { randomToken, sha256Hex } from '../../lib/crypto.ts';
+import { isPlausibleEmail, normaliseEmail, ValidationFailed } from '../../lib/validation.ts';
+import type {
+  ConversationRow,
+  ConversationSubject,
+  Database,
+  WorkspaceRow,
+} from '../../db/schema.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
+import type { RequestContext } from '../../web/request-context.ts';
+import {
+  assertCan,
+  can,
+  ForbiddenError,
+  type Actor,
+  type WorkspaceResource,
+} from '../access/policy.ts';
+import type { ActorService } from '../access/actor.service.ts';
+import { roleDefinitions } from '../access/roles.ts';
+import { findAreaOfFocus, nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { ContentService } from '../content/content.service.ts';
+import { highlight, searchWords } from '../content/content.service.ts';
+import { markdownToPlainText, renderMarkdown } from '../content/markdown.ts';
+import type { EmailService } from '../email/email.service.ts';
+import type {
+  NotificationService,
+  PreparedNotification,
+} from '../notifications/notification.service.ts';
+import {
+  RateLimitedError,
+  rateLimitRules,
+  type RateLimitService,
+} from '../security/rate-limit.service.ts';
+import type { WorkspaceService } from '../workspaces/workspace.service.ts';
+import type { DiscussionRepository } from './discussion.repository.ts';
+import { extractMentions, linkMentions } from './mentions.ts';
+
+const MAX_TITLE = 200;
+const MAX_POST = 20_000;
+const NEW_ACCOUNT_DAYS = 7;
+const INVITATION_DAYS = 28;
+const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
+
+export interface DiscussionServiceDependencies {
+  repository: DiscussionRepository;
+  workspaces: WorkspaceService;
+  content: ContentService;
+  notifications: NotificationService;
+  actors: ActorService;
+  audit: AuditService;
+  email: EmailService;
+  rateLimits: RateLimitService;
+  findUserByHandle: (
+    handle: string,
+  ) => Promise<
+    | {
+        id: string;
+        display_name: string;
+        handle: string | null;
+        status: string;
+        created_at: string;
+      }
+    | undefined
+  >;
+  findUserByEmail: (email: string) => Promise<{ id: string; created_at: string } | undefined>;
+  findUserCreatedAt: (userId: string) => Promise<string | undefined>;
+  publicUrl: string;
+  now?: () => Date;
+}
+
+async function filterAsync<T>(items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
+  const kept: T[] = [];
+  for (const item of items) if (await keep(item)) kept.push(item);
+  return kept;
+}
+
+function workspaceResource(workspace: WorkspaceRow): WorkspaceResource {
+  return { kind: 'workspace', id: workspace.id, privacy: workspace.privacy };
+}
+
+/**
+ * Discussions in workspaces, and comments on content, on one machinery: a conversation of posts.
+ * Posts are Markdown with quoting and @mentions; threads can be pinned, locked and answered;
+ * managers moderate; everyone involved is notified, but only ever about what they may read.
+ */
+export function createDiscussionService(deps: DiscussionServiceDependencies) {
+  const { repository, notifications } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function requireWorkspace(slug: string): Promise<WorkspaceRow> {
+    const workspace = /^[a-z0-9-]{1,60}$/.test(slug)
+      ? await deps.workspaces.findBySlug(slug)
+      : undefined;
+    if (!workspace) throw new NotFoundError();
+    return workspace;
+  }
+
+  /** A workspace the actor may read; private workspaces answer 404 to outsiders, as if absent. */
+  async function readableWorkspace(actor: Actor | null, slug: string): Promise<WorkspaceRow> {
+    const workspace = await requireWorkspace(slug);
+    if (!can(actor, 'workspace.read', workspaceResource(workspace))) {
+      if (workspace.privacy === 'private') throw new NotFoundError();
+      throw new ForbiddenError('Members only');
+    }
+    return workspace;
+  }
+
+  async function requireThread(actor: Actor | null, slug: string, threadId: string) {
+    const workspace = await readableWorkspace(actor, slug);
+    const thread = /^[0-9a-f-]{36}$/.test(threadId)
+      ? await repository.findThread(workspace.id, threadId)
+      : undefined;
+    const manages = can(actor, 'workspace.manage', workspaceResource(workspace));
+    if (!thread || (thread.hidden && !manages)) throw new NotFoundError();
+    const conversation = (await repository.findConversation(thread.conversation_id))!;
+    return { workspace, thread, conversation, manages };
+  }
+
+  /** Whether someone may read a conversation: the rule of what it is about. */
+  async function canReadConversation(
+    actor: Actor | null,
+    conversation: ConversationRow,
+  ): Promise<boolean> {
+    if (conversation.subject_type === 'thread') {
+      const thread = await repository.findThreadByConversation(conversation.id);
+      const workspace = thread ? await deps.workspaces.findById(thread.workspace_id) : undefined;
+      if (!thread || !workspace) return false;
+      if (thread.hidden) return can(actor, 'workspace.manage', workspaceResource(workspace));
+      return can(actor, 'workspace.read', workspaceResource(workspace));
+    }
+    if (conversation.subject_type === 'content')
+      return deps.content.canRead(actor, conversation.subject_id);
+    return false;
+  }
+
+  /** Who moderates a conversation: the workspace's managers, or the editors of the content. */
+  async function canModerate(actor: Actor | null, conversation: ConversationRow): Promise<boolean> {
+    if (!actor) return false;
+    if (conversation.subject_type === 'thread' && conversation.workspace_id) {
+      const workspace = await deps.workspaces.findById(conversation.workspace_id);
+      return (
+        workspace !== undefined && can(actor, 'workspace.manage', workspaceResource(workspace))
+      );
+    }
+    if (conversation.subject_type === 'content')
+      return deps.content.canEdit(actor, conversation.subject_id);
+    return actor.isPlatformAdmin;
+  }
+
+  async function canPost(actor: Actor | null, conversation: ConversationRow): Promise<boolean> {
+    if (!actor) return false;
+    if (conversation.subject_type === 'thread' && conversation.workspace_id) {
+      const workspace = await deps.workspaces.findById(conversation.workspace_id);
+      return workspace !== undefined && can(actor, 'workspace.post', workspaceResource(workspace));
+    }
+    return canReadConversation(actor, conversation);
+  }
+
+  async function linkFor(conversation: ConversationRow, postId?: string): Promise<string> {
+    const anchor = postId ? `#post-${postId}` : '';
+    if (conversation.subject_type === 'thread') {
+      const thread = await repository.findThreadByConversation(conversation.id);
+      const workspace = thread ? await deps.workspaces.findById(thread.workspace_id) : undefined;
+      return workspace && thread
+        ? `/workspaces/${workspace.slug}/threads/${thread.id}${anchor}`
+        : '/';
+    }
+    const item = await deps.content.findById(conversation.subject_id);
+    return item ? `${deps.content.linkOf(item)}${anchor || '#comments'}` : '/';
+  }
+
+  async function checkPostRate(actor: Actor): Promise<void> {
+    const created = await deps.findUserCreatedAt(actor.userId);
+    const isNew =
+      !created || now().getTime() - new Date(created).getTime() < NEW_ACCOUNT_DAYS * 86_400_000;
+    const rule = isNew ? 'postPerNewAccount' : 'postPerAccount';
+    const decision = await deps.rateLimits.hit(rule, actor.userId);
+    if (!decision.allowed) {
+      const { limit } = rateLimitRules[rule];
+      throw new RateLimitedError(
+        decision.retryAfterSeconds,
+        isNew
+          ? `You have posted ${limit} times in the last hour. Accounts less than ${NEW_ACCOUNT_DAYS} days old can post up to ${limit} times an hour, to keep the workspaces free of spam.`
+          : `You have posted ${limit} times in the last hour, which is the most anyone can post in an hour.`,
+      );
+    }
+  }
+
+  function validateBody(body: string, field = 'body'): string {
+    const text = body.trim();
+    if (text === '') throw new ValidationFailed({ [field]: 'Write your message' });
+    if (text.length > MAX_POST)
+      throw new ValidationFailed({
+        [field]: `Your message must be ${MAX_POST.toLocaleString('en-GB')} characters or fewer`,
+      });
+    return text;
+  }
+
+  /**
+   * Who a new post concerns — the people it replies to, mentions, or who follow the conversation —
+   * prepared before the transaction (reads happen outside it), each told once.
+   */
+  async function preparePostNotifications(
+    actor: Actor,
+    canRead: (recipient: Actor) => Promise<boolean> | boolean,
+    post: { id: string; body: string; link: string },
+    groups: { replyTo: string[]; followers: string[] },
+    summary: string,
+  ): Promise<PreparedNotification[]> {
+    const excerpt = markdownToPlainText(post.body).slice(0, 300);
+    const mentioned: string[] = [];
+    for (const handle of extractMentions(post.body)) {
+      const user = await deps.findUserByHandle(handle);
+      if (user && user.status === 'active') mentioned.push(user.id);
+    }
+    const told = new Set<string>();
+    const prepared: PreparedNotification[] = [];
+    for (const [kind, recipients, title] of [
+      ['mention', mentioned, `${actor.displayName} mentioned you: ${summary}`],
+      ['reply', groups.replyTo, `${actor.displayName} replied: ${summary}`],
+      ['followed_activity', groups.followers, `New post: ${summary}`],
+    ] as const) {
+      const batch = await notifications.prepare(
+        recipients.filter((userId) => !told.has(userId)),
+        {
+          kind,
+          title,
+          body: `${actor.displayName} wrote:\n\n${excerpt}`,
+          link: post.link,
+          actorId: actor.userId,
+          dedupeKey: `post:${post.id}`,
+        },
+        canRead,
+      );
+      for (const entry of batch) told.add(entry.userId);
+      prepared.push(...batch);
+    }
+    return prepared;
+  }
+
+  async function describeReports(
+    reports: Awaited<ReturnType<DiscussionRepository['findOpenReports']>>,
+  ) {
+    const described = [];
+    for (const report of reports) {
+      const conversation = await repository.findConversation(report.conversation_id);
+      described.push({
+        ...report,
+        excerpt: markdownToPlainText(report.body).slice(0, 300),
+        link: conversation ? await linkFor(conversation, report.post_id) : '/',
+      });
+    }
+    return described;
+  }
+
+  async function ensureConversation(
+    trx: Transaction<Database>,
+    subject: ConversationSubject,
+    subjectId: string,
+    workspaceId: string | null,
+  ): Promise<ConversationRow> {
+    const existing = await repository.findConversationBySubject(subject, subjectId, trx);
+    if (existing) return existing;
+    const at = now().toISOString();
+    const row: ConversationRow = {
+      id: randomUUID(),
+      subject_type: subject,
+      subject_id: subjectId,
+      workspace_id: workspaceId,
+      locked: 0,
+      created_at: at,
+      last_post_at: at,
+    };
+    await repository.insertConversation(trx, row);
+    return row;
+  }
+
+  async function renderPosts(
+    actor: Actor | null,
+    conversation: ConversationRow,
+    moderator: boolean,
+  ) {
+    const posts = await repository.listPosts(conversation.id, actor?.userId ?? null);
+    const byId = new Map(posts.map((post) => [post.id, post]));
+    return posts.map((post) => {
+      const quoted = post.quoted_post_id ? byId.get(post.quoted_post_id) : undefined;
+      const hidden = post.hidden_at !== null;
+      return {
+        id: post.id,
+        authorName:
+          post.author_status === 'deleted' || !post.author_name ? 'Deleted user' : post.author_name,
+        authorHandle: post.author_status === 'deleted' ? null : post.author_handle,
+        createdAt: post.created_at,
+        editedAt: post.edited_at,
+        hidden,
+        hiddenReason: post.hidden_reason,
+        // Hidden posts are shown to moderators (marked), and to everyone else as a placeholder.
+        bodyHtml: hidden && !moderator ? '' : renderMarkdown(linkMentions(post.body)),
+        rawBody: actor && actor.userId === post.author_id ? post.body : '',
+        quote:
+          quoted && !quoted.hidden_at
+            ? {
+                author: quoted.author_name ?? 'Deleted user',
+                text: markdownToPlainText(quoted.body).slice(0, 300),
+              }
+            : null,
+        usefulCount: post.useful_count,
+        viewerFoundUseful: post.viewer_found_useful > 0,
+        isOwn: actor !== null && actor.userId === post.author_id,
+      };
+    });
+  }
+
+  return {
+    canReadConversation,
+
+    // --- workspaces ---
+
+    async listWorkspaces(actor: Actor | null) {
+      const workspaces = await deps.workspaces.listWorkspaces();
+      return workspaces
+        .filter(
+          (workspace) =>
+            workspace.privacy !== 'private' ||
+            can(actor, 'workspace.read', workspaceResource(workspace)),
+        )
+        .map((workspace) => ({
+          ...workspace,
+          isMember: actor?.workspaceIds.includes(workspace.id) ?? false,
+        }));
+    },
+
+    async workspacePage(actor: Actor | null, slug: string, page: number, pageSize: number) {
+      const workspace = await requireWorkspace(slug);
+      const resource = workspaceResource(workspace);
+      const readable = can(actor, 'workspace.read', resource);
+      if (!readable && workspace.privacy === 'private') throw new NotFoundError();
+      const manages = can(actor, 'workspace.manage', resource);
+      const pendingRequest =
+        actor && !readable
+          ? await repository.findPendingWorkspaceRequest(workspace.id, actor.userId)
+          : undefined;
+      const base = {
+        workspace,
+        readable,
+        manages,
+        isMember: actor?.workspaceIds.includes(workspace.id) ?? false,
+        canJoin: can(actor, 'workspace.join', resource),
+        canRequest: can(actor, 'workspace.request_to_join', resource) && !pendingRequest,
+        hasPendingRequest: pendingRequest !== undefined,
+        canPost: can(actor, 'workspace.post', resource),
+        following: actor
+          ? await repository.isFollowing(actor.userId, 'workspace', workspace.id)
+          : false,
+      };
+      const members = (await repository.findWorkspaceMembers(workspace.id)).length;
+      if (!readable) return { ...base, threads: [], total: 0, activity: [], members };
+      const [{ items, total }, recent] = await Promise.all([
+        repository.listThreads(workspace.id, {
+          includeHidden: manages,
+          limit: pageSize,
+          offset: (page - 1) * pageSize,
+        }),
+        repository.recentActivity(workspace.id, manages, 10),
+      ]);
+      // One feed, newest first: posts in the workspace's discussions and content shared with it.
+      const activity = [
+        ...recent.posts.map((post) => ({
+          text: `${post.author_name ?? 'Deleted user'} posted in “${post.title}”`,
+          href: `/workspaces/${workspace.slug}/threads/${post.thread_id}#post-${post.id}`,
+          at: post.created_at,
+        })),
+        // Content shared with an open workspace may still be for its members only.
+        ...(await filterAsync(recent.content, (item) => deps.content.canRead(actor, item.id))).map(
+          (item) => ({
+            text: `${item.title} was shared with the workspace`,
+            href: deps.content.linkOf(item),
+            at: item.published_at ?? '',
+          }),
+        ),
+      ]
+        .sort((a, b) => b.at.localeCompare(a.at))
+        .slice(0, 10);
+      return { ...base, threads: items, total, activity, members };
+    },
+
+    async workspaceMembers(actor: Actor | null, slug: string) {
+      const workspace = await requireWorkspace(slug);
+      // The member list is for members: it says who is in a conversation.
+      if (!actor || (!actor.workspaceIds.includes(workspace.id) && !actor.isPlatformAdmin)) {
+        if (workspace.privacy === 'private') throw new NotFoundError();
+        throw new ForbiddenError('Members only');
+      }
+      const manages = can(actor, 'workspace.manage', workspaceResource(workspace));
+      return {
+        workspace,
+        manages,
+        members: await repository.findWorkspaceMembers(workspace.id),
+        requests: manages ? await repository.findWorkspaceRequests(workspace.id) : [],
+      };
+    },
+
+    async join(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.join', workspaceResource(workspace));
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        await repository.addWorkspaceMember(trx, workspace.id, actor!.userId, 'member', at);
+        await repository.follow(trx, actor!.userId, 'workspace', workspace.id, at);
+        await deps.audit.record(
+          {
+            action: 'workspace.joined',
+            actorUserId: actor!.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async leave(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
+      const workspace = await readableWorkspace(actor, slug);
+      if (!actor || !actor.workspaceIds.includes(workspace.id))
+        throw new ForbiddenError('You are not a member of this workspace');
+      const managers = (await repository.findWorkspaceMembers(workspace.id)).filter(
+        (member) => member.role === 'manager',
+      );
+      if (managers.length === 1 && managers[0]!.id === actor.userId) {
+        throw new ValidationFailed({
+          workspace:
+            'You are the only manager of this workspace. Make someone else a manager before you leave',
+        });
+      }
+      await repository.transaction(async (trx) => {
+        await repository.removeWorkspaceMember(trx, workspace.id, actor.userId);
+        await repository.unfollow(trx, actor.userId, 'workspace', workspace.id);
+        await deps.audit.record(
+          {
+            action: 'workspace.left',
+            actorUserId: actor.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async requestToJoin(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.request_to_join', workspaceResource(workspace));
+      if (await repository.findPendingWorkspaceRequest(workspace.id, actor!.userId)) {
+        throw new ValidationFailed({
+          workspace: 'You have already asked to join. A manager will reply',
+        });
+      }
+      const limit = await deps.rateLimits.hit('joinRequestPerUser', actor!.userId);
+      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      const id = randomUUID();
+      const managers = (await repository.findWorkspaceMembers(workspace.id))
+        .filter((member) => member.role === 'manager')
+        .map((member) => member.id);
+      const prepared = await notifications.prepare(
+        managers,
+        {
+          kind: 'workspace',
+          title: `${actor!.displayName} asked to join ${workspace.name}`,
+          body: `${actor!.displayName} asked to join the ${workspace.name} workspace.`,
+          link: `/workspaces/${workspace.slug}/members`,
+          actorId: actor!.userId,
+          dedupeKey: `workspace-request:${id}`,
+        },
+        () => true,
+      );
+      await repository.transaction(async (trx) => {
+        await repository.insertWorkspaceRequest(trx, {
+          id,
+          workspace_id: workspace.id,
+          user_id: actor!.userId,
+          kind: 'request',
+          status: 'pending',
+          token_hash: null,
+          created_by: actor!.userId,
+          created_at: now().toISOString(),
+          expires_at: null,
+          decided_by: null,
+          decided_at: null,
+        });
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: 'workspace.join_requested',
+            actorUserId: actor!.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async decideRequest(
+      actor: Actor | null,
+      slug: string,
+      requestId: string,
+      decision: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      if (decision !== 'approve' && decision !== 'decline')
+        throw new ValidationFailed({
+          decision: 'Choose whether to approve or decline the request',
+        });
+      const approve = decision === 'approve';
+      const request = /^[0-9a-f-]{36}$/.test(requestId)
+        ? await repository.findWorkspaceRequest(workspace.id, requestId)
+        : undefined;
+      if (!request || request.kind !== 'request')
+        throw new NotFoundError('That request was not found.');
+      const prepared = await notifications.prepare(
+        [request.user_id],
+        {
+          kind: 'workspace',
+          title: approve
+            ? `You are now a member of ${workspace.name}`
+            : `Your request to join ${workspace.name}`,
+          body: approve
+            ? `Your request to join the ${workspace.name} workspace was approved.`
+            : `Your request to join the ${workspace.name} workspace was declined.`,
+          link: `/workspaces/${workspace.slug}`,
+          actorId: actor!.userId,
+          dedupeKey: `workspace-request-decision:${request.id}`,
+        },
+        () => true,
+      );
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        if (
+          !(await repository.decideWorkspaceRequest(
+            trx,
+            request.id,
+            approve ? 'approved' : 'declined',
+            actor!.userId,
+            at,
+          ))
+        ) {
+          throw new ValidationFailed({ request: 'This request has already been decided' });
+        }
+        if (approve) {
+          await repository.addWorkspaceMember(trx, workspace.id, request.user_id, 'member', at);
+          await repository.follow(trx, request.user_id, 'workspace', workspace.id, at);
+        }
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: approve ? 'workspace.join_approved' : 'workspace.join_declined',
+            actorUserId: actor!.userId,
+            targetType: 'user',
+            targetId: request.user_id,
+            details: { workspace: workspace.slug },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** A manager invites someone by email; the link works once, for 28 days. */
+    async invite(
+      actor: Actor | null,
+      slug: string,
+      rawEmail: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      const address = normaliseEmail(rawEmail);
+      if (!isPlausibleEmail(address))
+        throw new ValidationFailed({
+          email: 'Enter an email address in the correct format, like name@nhs.net',
+        });
+      const limit = await deps.rateLimits.hit('invitationPerUser', actor!.userId);
+      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      const invitee = await deps.findUserByEmail(address);
+      const token = randomToken();
+      await repository.transaction(async (trx) => {
+        const at = now();
+        await repository.insertWorkspaceRequest(trx, {
+          id: randomUUID(),
+          workspace_id: workspace.id,
+          user_id: invitee?.id ?? actor!.userId,
+          kind: 'invitation',
+          status: 'pending',
+          token_hash: sha256Hex(`${token}:${address}`),
+          created_by: actor!.userId,
+          created_at: at.toISOString(),
+          expires_at: new Date(at.getTime() + INVITATION_DAYS * 86_400_000).toISOString(),
+          decided_by: null,
+          decided_at: null,
+        });
+        await deps.email.queue(trx, {
+          kind: 'workspace_invitation',
+          to: address,
+          subject: `${actor!.displayName} has invited you to the ${workspace.name} workspace on Greenspace`,
+          text: `${actor!.displayName} has invited you to join the ${workspace.name} workspace on Greenspace.\n\nAccept the invitation here (sign in, or create an account with this email address, first):\n\n${deps.publicUrl}/workspaces/${workspace.slug}/invitation?token=${encodeURIComponent(token)}&email=${encodeURIComponent(address)}\n\nThe link works for ${INVITATION_DAYS} days.${signature}`,
+        });
+        await deps.audit.record(
+          {
+            action: 'workspace.invited',
+            actorUserId: actor!.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+          trx,
+        );
+      });
+      deps.email.nudge();
+    },
+
+    async acceptInvitation(
+      actor: Actor | null,
+      slug: string,
+      token: string,
+      address: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      if (!actor) throw new ForbiddenError('Sign in first');
+      const refused = new ValidationFailed({
+        token:
+          'This invitation has expired or has already been used. Ask a manager of the workspace for a new one.',
+      });
+      if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw refused;
+      if (normaliseEmail(address) !== actor.email.toLowerCase()) {
+        throw new ValidationFailed({
+          token:
+            'This invitation was sent to a different email address. Sign in with the account for that address',
+        });
+      }
+      await repository.transaction(async (trx) => {
+        const invitation = await repository.findWorkspaceInvitationByToken(
+          sha256Hex(`${token}:${normaliseEmail(address)}`),
+          trx,
+        );
+        const at = now().toISOString();
+        if (
+          !invitation ||
+          invitation.workspace_id !== workspace.id ||
+          invitation.status !== 'pending' ||
+          (invitation.expires_at ?? '') <= at
+        )
+          throw refused;
+        if (
+          !(await repository.decideWorkspaceRequest(
+            trx,
+            invitation.id,
+            'accepted',
+            actor.userId,
+            at,
+          ))
+        )
+          throw refused;
+        await repository.addWorkspaceMember(trx, workspace.id, actor.userId, 'member', at);
+        await repository.follow(trx, actor.userId, 'workspace', workspace.id, at);
+        await deps.audit.record(
+          {
+            action: 'workspace.invitation_accepted',
+            actorUserId: actor.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** A manager makes a member a manager, or a manager a member; a workspace keeps at least one manager. */
+    async setMemberRole(
+      actor: Actor | null,
+      slug: string,
+      userId: string,
+      role: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      if (role !== 'member' && role !== 'manager')
+        throw new ValidationFailed({ role: 'Choose member or manager' });
+      const members = await repository.findWorkspaceMembers(workspace.id);
+      const member = members.find((candidate) => candidate.id === userId);
+      if (!member) throw new NotFoundError('That person is not a member of this workspace.');
+      if (
+        role === 'member' &&
+        member.role === 'manager' &&
+        members.filter((candidate) => candidate.role === 'manager').length === 1
+      ) {
+        throw new ValidationFailed({
+          role: 'A workspace needs at least one manager. Make someone else a manager first',
+        });
+      }
+      await repository.transaction(async (trx) => {
+        await repository.setWorkspaceMemberRole(trx, workspace.id, userId, role);
+        await deps.audit.record(
+          {
+            action: 'workspace.role_changed',
+            actorUserId: actor!.userId,
+            targetType: 'user',
+            targetId: userId,
+            details: { workspace: workspace.slug, role },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** A manager changes the about text and the privacy level of a workspace. */
+    async updateSettings(
+      actor: Actor | null,
+      slug: string,
+      input: { description: string; privacy: string },
+      context: RequestContext,
+    ): Promise<void> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      const errors: Record<string, string> = {};
+      const description = input.description.trim();
+      if (description === '') errors.description = 'Describe what the workspace is for';
+      else if (description.length > 5000)
+        errors.description = 'The description must be 5,000 characters or fewer';
+      if (!['open', 'restricted', 'private'].includes(input.privacy))
+        errors.privacy = 'Choose who may read the workspace';
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      await repository.transaction(async (trx) => {
+        await repository.updateWorkspace(trx, workspace.id, {
+          description,
+          privacy: input.privacy as WorkspaceRow['privacy'],
+          updated_at: now().toISOString(),
+        });
+        await deps.audit.record(
+          {
+            action: 'workspace.settings_changed',
+            actorUserId: actor!.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+            details: { privacy: input.privacy },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    removeEverythingOfUser: (trx: Transaction<Database>, userId: string) =>
+      repository.removeEverythingOfUser(trx, userId),
+    collectPersonalData: (userId: string) => repository.collectPersonalData(userId),
+
+    // --- threads and posts ---
+
+    async createThread(
+      actor: Actor | null,
+      slug: string,
+      input: { title: string; kind: string; body: string; area: string },
+      context: RequestContext,
+    ): Promise<{ threadId: string }> {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.post', workspaceResource(workspace));
+      const errors: Record<string, string> = {};
+      const title = input.title.trim();
+      if (title === '') errors.title = 'Enter a title';
+      else if (title.length > MAX_TITLE)
+        errors.title = `Title must be ${MAX_TITLE} characters or fewer`;
+      if (input.kind !== 'discussion' && input.kind !== 'question')
+        errors.kind = 'Choose whether this is a question or a discussion';
+      if (input.area && !findAreaOfFocus(input.area))
+        errors.area = 'Choose an area of focus from the list';
+      let body = '';
+      try {
+        body = validateBody(input.body);
+      } catch (error) {
+        if (error instanceof ValidationFailed) Object.assign(errors, error.fieldErrors);
+        else throw error;
+      }
+      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      await checkPostRate(actor!);
+      const threadId = randomUUID();
+      const postId = randomUUID();
+      const link = `/workspaces/${workspace.slug}/threads/${threadId}`;
+      // A new thread is readable by whoever may read its workspace.
+      const canRead = (recipient: Actor) =>
+        can(recipient, 'workspace.read', workspaceResource(workspace));
+      const prepared = [
+        ...(await preparePostNotifications(
+          actor!,
+          canRead,
+          { id: postId, body, link: `${link}#post-${postId}` },
+          { replyTo: [], followers: [] },
+          title,
+        )),
+        ...(await notifications.prepare(
+          await repository.followers('workspace', workspace.id),
+          {
+            kind: 'new_content',
+            title: `New in ${workspace.name}: ${title}`,
+            body: `${actor!.displayName} started a ${input.kind}: ${title}`,
+            link,
+            actorId: actor!.userId,
+            dedupeKey: `post:${postId}`,
+          },
+          canRead,
+        )),
+        ...(input.area
+          ? await notifications.prepare(
+              await repository.followers('area', input.area),
+              {
+                kind: 'followed_activity',
+                title: `New on ${findAreaOfFocus(input.area)!.name}: ${title}`,
+                body: `${actor!.displayName} started a ${input.kind} in ${workspace.name}.`,
+                link,
+                actorId: actor!.userId,
+                dedupeKey: `post:${postId}`,
+              },
+              canRead,
+            )
+          : []),
+      ];
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        const conversation: ConversationRow = {
+          id: randomUUID(),
+          subject_type: 'thread',
+          subject_id: threadId,
+          workspace_id: workspace.id,
+          locked: 0,
+          created_at: at,
+          last_post_at: at,
+        };
+        await repository.insertConversation(trx, conversation);
+        await repository.insertThread(trx, {
+          id: threadId,
+          workspace_id: workspace.id,
+          conversation_id: conversation.id,
+          title,
+          kind: input.kind as 'discussion' | 'question',
+          area_slug: input.area || null,
+          author_id: actor!.userId,
+          pinned: 0,
+          hidden: 0,
+          accepted_post_id: null,
+          created_at: at,
+        });
+        await repository.insertPost(trx, {
+          id: postId,
+          conversation_id: conversation.id,
+          author_id: actor!.userId,
+          body,
+          quoted_post_id: null,
+          created_at: at,
+          edited_at: null,
+          hidden_at: null,
+          hidden_by: null,
+          hidden_reason: null,
+        });
+        await repository.upsertThreadSearch(trx, threadId, title, markdownToPlainText(body));
+        await repository.follow(trx, actor!.userId, 'conversation', conversation.id, at);
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: 'discussion.thread_created',
+            actorUserId: actor!.userId,
+            targetType: 'thread',
+            targetId: threadId,
+            details: { workspace: workspace.slug },
+          },
+          context,
+          trx,
+        );
+      });
+      return { threadId };
+    },
+
+    async threadPage(actor: Actor | null, slug: string, threadId: string) {
+      const { workspace, thread, conversation, manages } = await requireThread(
+        actor,
+        slug,
+        threadId,
+      );
+      const posts = await renderPosts(actor, conversation, manages);
+      return {
+        workspace,
+        thread,
+        conversation,
+        manages,
+        posts,
+        canPost:
+          can(actor, 'workspace.post', workspaceResource(workspace)) && conversation.locked === 0,
+        isAuthor: actor !== null && actor.userId === thread.author_id,
+        following: actor
+          ? await repository.isFollowing(actor.userId, 'conversation', conversation.id)
+          : false,
+        area: thread.area_slug ? findAreaOfFocus(thread.area_slug) : undefined,
+      };
+    },
+
+    /** Comments on a content item: the same posts, on the item's own conversation. */
+    async commentsFor(actor: Actor | null, contentId: string) {
+      const conversation = await repository.findConversationBySubject('content', contentId);
+      const moderator = await deps.content.canEdit(actor, contentId);
+      const canComment =
+        actor !== null &&
+        (await deps.content.canRead(actor, contentId)) &&
+        (!conversation || conversation.locked === 0);
+      return {
+        conversationId: conversation?.id ?? null,
+        locked: conversation?.locked === 1,
+        posts: conversation ? await renderPosts(actor, conversation, moderator) : [],
+        canComment,
+        moderator,
+        following:
+          actor && conversation
+            ? await repository.isFollowing(actor.userId, 'conversation', conversation.id)
+            : false,
+      };
+    },
+
+    /** A reply in a thread or a comment on content; refused on locked or hidden conversations. */
+    async reply(
+      actor: Actor | null,
+      target: { threadSlug: string; threadId: string } | { contentId: string },
+      input: { body: string; quotedPostId?: string },
+      context: RequestContext,
+    ): Promise<{ postId: string; link: string }> {
+      if (!actor) throw new ForbiddenError('Sign in to post');
+      let conversation: ConversationRow | undefined;
+      let replyTo: string[] = [];
+      let summary: string;
+      let canRead: (recipient: Actor) => Promise<boolean> | boolean;
+      let baseLink: string;
+      let contentItem: { id: string; workspace_id: string | null } | undefined;
+      if ('threadId' in target) {
+        const found = await requireThread(actor, target.threadSlug, target.threadId);
+        if (found.thread.hidden)
+          throw new ValidationFailed({
+            body: 'This discussion has been hidden by a moderator, so it cannot be replied to',
+          });
+        if (!can(actor, 'workspace.post', workspaceResource(found.workspace)))
+          throw new ForbiddenError('Join the workspace to reply');
+        conversation = found.conversation;
+        replyTo = found.thread.author_id ? [found.thread.author_id] : [];
+        summary = found.thread.title;
+        const workspace = found.workspace;
+        canRead = (recipient) => can(recipient, 'workspace.read', workspaceResource(workspace));
+        baseLink = `/workspaces/${workspace.slug}/threads/${found.thread.id}`;
+      } else {
+        if (!(await deps.content.canRead(actor, target.contentId))) throw new NotFoundError();
+        const item = (await deps.content.findById(target.contentId))!;
+        contentItem = item;
+        conversation = await repository.findConversationBySubject('content', item.id);
+        replyTo = item.created_by ? [item.created_by] : [];
+        summary = item.title;
+        canRead = (recipient) => deps.content.canRead(recipient, item.id);
+        baseLink = deps.content.linkOf(item);
+      }
+      if (conversation?.locked)
+        throw new ValidationFailed({
+          body: 'This conversation is locked, so it cannot be replied to',
+        });
+      const body = validateBody(input.body);
+      let quotedPostId: string | null = null;
+      if (input.quotedPostId) {
+        const quoted = /^[0-9a-f-]{36}$/.test(input.quotedPostId)
+          ? await repository.findPost(input.quotedPostId)
+          : undefined;
+        if (
+          !quoted ||
+          !conversation ||
+          quoted.conversation_id !== conversation.id ||
+          quoted.hidden_at
+        ) {
+          throw new ValidationFailed({ body: 'The post you quoted is not in this conversation' });
+        }
+        quotedPostId = quoted.id;
+        if (quoted.author_id) replyTo = [...replyTo, quoted.author_id];
+      }
+      await checkPostRate(actor);
+      const postId = randomUUID();
+      const link = `${baseLink}#post-${postId}`;
+      const followers = conversation
+        ? await repository.followers('conversation', conversation.id)
+        : [];
+      const prepared = await preparePostNotifications(
+        actor,
+        canRead,
+        { id: postId, body, link },
+        { replyTo, followers },
+        summary,
+      );
+      await repository.transaction(async (trx) => {
+        const current =
+          conversation ??
+          (await ensureConversation(trx, 'content', contentItem!.id, contentItem!.workspace_id));
+        const fresh = (await repository.findConversation(current.id, trx))!;
+        if (fresh.locked)
+          throw new ValidationFailed({
+            body: 'This conversation is locked, so it cannot be replied to',
+          });
+        const at = now().toISOString();
+        await repository.insertPost(trx, {
+          id: postId,
+          conversation_id: current.id,
+          author_id: actor.userId,
+          body,
+          quoted_post_id: quotedPostId,
+          created_at: at,
+          edited_at: null,
+          hidden_at: null,
+          hidden_by: null,
+          hidden_reason: null,
+        });
+        await repository.updateConversation(trx, current.id, { last_post_at: at });
+        await repository.follow(trx, actor.userId, 'conversation', current.id, at);
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: 'discussion.posted',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: postId,
+            details: { conversation: current.id },
+          },
+          context,
+          trx,
+        );
+      });
+      return { postId, link };
+    },
+
+    /** A post its author is about to edit, with where it lives. */
+    async postForEditing(actor: Actor | null, postId: string) {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!actor || !post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      if (post.author_id !== actor.userId)
+        throw new ForbiddenError('Only the author can edit a post');
+      return {
+        id: post.id,
+        body: post.body,
+        hidden: post.hidden_at !== null,
+        locked: conversation.locked === 1,
+        link: await linkFor(conversation, post.id),
+      };
+    },
+
+    /** A post someone is about to report: only one they can read. */
+    async postForReporting(actor: Actor | null, postId: string) {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!actor || !post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canReadConversation(actor, conversation)) || post.hidden_at)
+        throw new NotFoundError();
+      return {
+        id: post.id,
+        excerpt: markdownToPlainText(post.body).slice(0, 300),
+        link: await linkFor(conversation, post.id),
+      };
+    },
+
+    /** Edits a post; the previous text is kept in its history. */
+    async editPost(
+      actor: Actor | null,
+      postId: string,
+      body: string,
+      context: RequestContext,
+    ): Promise<string> {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!actor || !post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      // Someone who has left a workspace no longer changes what is said in it.
+      if (!(await canPost(actor, conversation))) throw new ForbiddenError('Only members can edit their posts');
+      if (post.author_id !== actor.userId)
+        throw new ForbiddenError('Only the author can edit a post');
+      if (post.hidden_at) throw new ValidationFailed({ body: 'A hidden post cannot be edited' });
+      if (conversation.locked) throw new ValidationFailed({ body: 'This conversation is locked' });
+      const text = validateBody(body);
+      const thread = await repository.findThreadByConversation(conversation.id);
+      const isOpeningPost =
+        thread !== undefined &&
+        (await repository.listPosts(conversation.id, null))[0]?.id === post.id;
+      await repository.transaction(async (trx) => {
+        const at = now().toISOString();
+        await repository.insertPostRevision(trx, {
+          id: randomUUID(),
+          post_id: post.id,
+          body: post.body,
+          edited_by: actor.userId,
+          edited_at: at,
+        });
+        await repository.updatePost(trx, post.id, { body: text, edited_at: at });
+        if (thread && isOpeningPost)
+          await repository.upsertThreadSearch(
+            trx,
+            thread.id,
+            thread.title,
+            markdownToPlainText(text),
+          );
+        await deps.audit.record(
+          {
+            action: 'discussion.post_edited',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+          },
+          context,
+          trx,
+        );
+      });
+      return linkFor(conversation, post.id);
+    },
+
+    async postHistory(actor: Actor | null, postId: string) {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      if (post.hidden_at && !(await canModerate(actor, conversation))) throw new NotFoundError();
+      return {
+        current: {
+          bodyHtml: renderMarkdown(linkMentions(post.body)),
+          editedAt: post.edited_at ?? post.created_at,
+        },
+        revisions: (await repository.findPostRevisions(post.id)).map((revision) => ({
+          ...revision,
+          bodyHtml: renderMarkdown(linkMentions(revision.body)),
+        })),
+        link: await linkFor(conversation, post.id),
+      };
+    },
+
+    async toggleUseful(actor: Actor | null, postId: string): Promise<string> {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!actor || !post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canReadConversation(actor, conversation)) || post.hidden_at)
+        throw new NotFoundError();
+      await repository.transaction((trx) =>
+        repository.toggleReaction(trx, post.id, actor.userId, now().toISOString()),
+      );
+      return linkFor(conversation, post.id);
+    },
+
+    async acceptAnswer(
+      actor: Actor | null,
+      slug: string,
+      threadId: string,
+      postId: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const { thread, conversation, workspace } = await requireThread(actor, slug, threadId);
+      if (!actor || actor.userId !== thread.author_id)
+        throw new ForbiddenError('Only the person who asked can accept an answer');
+      if (thread.kind !== 'question')
+        throw new ValidationFailed({ answer: 'Only questions have an accepted answer' });
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!post || post.conversation_id !== conversation.id || post.hidden_at)
+        throw new NotFoundError();
+      const accepted = thread.accepted_post_id === post.id ? null : post.id;
+      const prepared =
+        accepted && post.author_id
+          ? await notifications.prepare(
+              [post.author_id],
+              {
+                kind: 'reply',
+                title: `Your answer was accepted: ${thread.title}`,
+                body: `${actor.displayName} marked your answer as the accepted answer.`,
+                link: `/workspaces/${workspace.slug}/threads/${thread.id}#post-${post.id}`,
+                actorId: actor.userId,
+                dedupeKey: `accepted:${post.id}`,
+              },
+              (recipient) => can(recipient, 'workspace.read', workspaceResource(workspace)),
+            )
+          : [];
+      await repository.transaction(async (trx) => {
+        await repository.updateThread(trx, thread.id, { accepted_post_id: accepted });
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: accepted ? 'discussion.answer_accepted' : 'discussion.answer_unaccepted',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async setThreadFlag(
+      actor: Actor | null,
+      slug: string,
+      threadId: string,
+      requestedFlag: string,
+      value: boolean,
+      context: RequestContext,
+    ): Promise<void> {
+      const { thread, conversation, manages, workspace } = await requireThread(
+        actor,
+        slug,
+        threadId,
+      );
+      if (!manages) throw new ForbiddenError('Only workspace managers moderate');
+      if (requestedFlag !== 'pinned' && requestedFlag !== 'locked' && requestedFlag !== 'hidden')
+        throw new ValidationFailed({ flag: 'Choose pin, lock or hide' });
+      const flag: 'pinned' | 'locked' | 'hidden' = requestedFlag;
+      const opening =
+        flag === 'hidden' && !value
+          ? (await repository.listPosts(conversation.id, null))[0]
+          : undefined;
+      const prepared =
+        flag === 'hidden' && thread.author_id
+          ? await notifications.prepare(
+              [thread.author_id],
+              {
+                kind: 'moderation',
+                title: value
+                  ? `Your discussion was hidden: ${thread.title}`
+                  : `Your discussion was restored: ${thread.title}`,
+                body: value
+                  ? `A manager of ${workspace.name} hid your discussion.`
+                  : `A manager of ${workspace.name} restored your discussion.`,
+                link: `/workspaces/${workspace.slug}/threads/${thread.id}`,
+                actorId: actor!.userId,
+                dedupeKey: `thread-${value ? 'hidden' : 'restored'}:${thread.id}:${now().toISOString()}`,
+              },
+              () => true,
+            )
+          : [];
+      await repository.transaction(async (trx) => {
+        if (flag === 'locked')
+          await repository.updateConversation(trx, conversation.id, { locked: value ? 1 : 0 });
+        else await repository.updateThread(trx, thread.id, { [flag]: value ? 1 : 0 });
+        if (flag === 'hidden') {
+          if (value) await repository.deleteThreadSearch(trx, thread.id);
+          else
+            await repository.upsertThreadSearch(
+              trx,
+              thread.id,
+              thread.title,
+              markdownToPlainText(opening?.body ?? ''),
+            );
+        }
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: `discussion.thread_${flag}`,
+            actorUserId: actor!.userId,
+            targetType: 'thread',
+            targetId: thread.id,
+            details: { value },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    async report(
+      actor: Actor | null,
+      postId: string,
+      reason: string,
+      context: RequestContext,
+    ): Promise<string> {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!actor || !post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      const text = reason.trim();
+      if (text === '')
+        throw new ValidationFailed({ reason: 'Say why you are reporting this post' });
+      if (text.length > 1000)
+        throw new ValidationFailed({ reason: 'The reason must be 1,000 characters or fewer' });
+      const limit = await deps.rateLimits.hit('reportPerUser', actor.userId);
+      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      const reportId = randomUUID();
+      const workspace = conversation.workspace_id
+        ? await deps.workspaces.findById(conversation.workspace_id)
+        : undefined;
+      // Reports go to whoever moderates the conversation: a workspace's managers, or the person
+      // who published the content (platform admins see every report at /admin/moderation).
+      const contentItem =
+        conversation.subject_type === 'content'
+          ? await deps.content.findById(conversation.subject_id)
+          : undefined;
+      const moderators =
+        workspace && conversation.subject_type === 'thread'
+          ? (await repository.findWorkspaceMembers(workspace.id))
+              .filter((member) => member.role === 'manager')
+              .map((member) => member.id)
+          : contentItem?.created_by
+            ? [contentItem.created_by]
+            : [];
+      const reportLink =
+        workspace && conversation.subject_type === 'thread'
+          ? `/workspaces/${workspace.slug}/moderation`
+          : await linkFor(conversation, post.id);
+      const prepared = await notifications.prepare(
+        moderators,
+        {
+          kind: 'moderation',
+          title: 'A post was reported',
+          body: `${actor.displayName} reported a post: ${text}`,
+          link: reportLink,
+          actorId: actor.userId,
+          dedupeKey: `report:${reportId}`,
+        },
+        (recipient) => canModerate(recipient, conversation),
+      );
+      await repository.transaction(async (trx) => {
+        await repository.insertReport(trx, {
+          id: reportId,
+          post_id: post.id,
+          reporter_id: actor.userId,
+          reason: text,
+          created_at: now().toISOString(),
+        });
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: 'discussion.post_reported',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+          },
+          context,
+          trx,
+        );
+      });
+      return linkFor(conversation, post.id);
+    },
+
+    /** Hides or restores a post; its author is told; open reports on it are resolved. */
+    async setPostHidden(
+      actor: Actor | null,
+      postId: string,
+      hidden: boolean,
+      reason: string,
+      context: RequestContext,
+    ): Promise<string> {
+      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+      if (!actor || !post) throw new NotFoundError();
+      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!(await canModerate(actor, conversation)))
+        throw new ForbiddenError('Only moderators hide posts');
+      const link = await linkFor(conversation, post.id);
+      const at = now().toISOString();
+      const prepared = post.author_id
+        ? await notifications.prepare(
+            [post.author_id],
+            {
+              kind: 'moderation',
+              title: hidden ? 'A moderator hid your post' : 'A moderator restored your post',
+              body: hidden
+                ? `Your post was hidden.${reason.trim() ? ` Reason: ${reason.trim()}` : ''}`
+                : 'Your post is visible again.',
+              link,
+              actorId: actor.userId,
+              dedupeKey: `post-${hidden ? 'hidden' : 'restored'}:${post.id}:${at}`,
+            },
+            () => true,
+          )
+        : [];
+      await repository.transaction(async (trx) => {
+        await repository.updatePost(
+          trx,
+          post.id,
+          hidden
+            ? { hidden_at: at, hidden_by: actor.userId, hidden_reason: reason.trim() || null }
+            : { hidden_at: null, hidden_by: null, hidden_reason: null },
+        );
+        await repository.resolveReportsOfPost(
+          trx,
+          post.id,
+          actor.userId,
+          at,
+          hidden ? 'hidden' : 'kept',
+        );
+        await notifications.record(trx, prepared);
+        await deps.audit.record(
+          {
+            action: hidden ? 'discussion.post_hidden' : 'discussion.post_restored',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+          },
+          context,
+          trx,
+        );
+      });
+      return link;
+    },
+
+    async moderationQueue(actor: Actor | null, slug: string) {
+      const workspace = await requireWorkspace(slug);
+      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      return {
+        workspace,
+        reports: await describeReports(await repository.findOpenReports([workspace.id])),
+      };
+    },
+
+    /** Every open report, for platform admins: comments on content have no workspace managers. */
+    async moderationQueueAll(actor: Actor | null) {
+      if (!actor?.isPlatformAdmin) throw new ForbiddenError('Platform admins only');
+      return { reports: await describeReports(await repository.findOpenReports('all')) };
+    },
+
+    async setFollowing(
+      actor: Actor | null,
+      subject: { type: 'conversation' | 'area' | 'workspace'; id: string },
+      follow: boolean,
+    ): Promise<void> {
+      if (!actor) throw new ForbiddenError('Sign in to follow');
+      if (subject.type === 'area' && !findAreaOfFocus(subject.id)) throw new NotFoundError();
+      if (subject.type === 'conversation') {
+        const conversation = /^[0-9a-f-]{36}$/.test(subject.id)
+          ? await repository.findConversation(subject.id)
+          : undefined;
+        if (!conversation || !(await canReadConversation(actor, conversation)))
+          throw new NotFoundError();
+      }
+      if (subject.type === 'workspace') {
+        const workspace = await deps.workspaces.findById(subject.id);
+        if (!workspace || !can(actor, 'workspace.read', workspaceResource(workspace)))
+          throw new NotFoundError();
+      }
+      await repository.transaction(async (trx) => {
+        if (follow)
+          await repository.follow(trx, actor.userId, subject.type, subject.id, now().toISOString());
+        else await repository.unfollow(trx, actor.userId, subject.type, subject.id);
+      });
+    },
+
+    async followedAreas(actor: Actor | null) {
+      if (!actor) return [];
+      const followed = new Set(await repository.followedAreas(actor.userId));
+      return nationalAreasOfFocus.map((area) => ({ ...area, following: followed.has(area.slug) }));
+    },
+
+    /** Someone's profile: their organisations and roles, and what they wrote that the viewer may read. */
+    async profile(viewer: Actor | null, handle: string) {
+      const user = /^[a-z0-9][a-z0-9.-]{0,60}$/.test(handle)
+        ? await deps.findUserByHandle(handle)
+        : undefined;
+      if (!user || user.status !== 'active') throw new NotFoundError();
+      const person = await deps.actors.load(user.id);
+      if (!person) throw new NotFoundError();
+      const contributions = [];
+      for (const post of await repository.findPostsByAuthor(user.id, 50)) {
+        const conversation = (await repository.findConversation(post.conversation_id))!;
+        if (!(await canReadConversation(viewer, conversation))) continue;
+        contributions.push({
+          excerpt: markdownToPlainText(post.body).slice(0, 200),
+          createdAt: post.created_at,
+          link: await linkFor(conversation, post.id),
+        });
+        if (contributions.length >= 20) break;
+      }
+      return {
+        displayName: user.display_name,
+        handle: user.handle,
+        // Organisations and roles are for signed-in colleagues, not the public web.
+        memberships: viewer
+          ? person.memberships.map((membership) => ({
+              code: membership.organisationCode,
+              name: membership.organisationName,
+              role: membership.role,
+              roleLabel: roleDefinitions[membership.role].label,
+            }))
+          : [],
+        contributions,
+      };
+    },
+
+    /** Discussions matching a search, in the workspaces the searcher may read. */
+    async searchThreads(actor: Actor | null, query: string) {
+      const readable = (await deps.workspaces.listWorkspaces()).filter((workspace) =>
+        can(actor, 'workspace.read', workspaceResource(workspace)),
+      );
+      const hits = await repository.searchThreads(
+        readable.map((workspace) => workspace.id),
+        searchWords(query),
+        10,
+      );
+      return hits.map((hit) => ({
+        title: hit.title,
+        href: `/workspaces/${hit.workspace_slug}/threads/${hit.id}`,
+        workspaceName: hit.workspace_name,
+        snippetHtml: highlight(hit.snippet),
+        createdAt: hit.created_at,
+      }));
+    },
+
+    /**
+     * Tells workspace members and area followers about newly published content they may read. Runs
+     * after the publication has committed; the dedupe key makes a repeated call harmless.
+     */
+    async notifyContentPublished(
+      item: {
+        id: string;
+        title: string;
+        summary: string;
+        workspace_id: string | null;
+        created_by: string | null;
+      },
+      areas: string[],
+      link: string,
+    ): Promise<void> {
+      const canRead = (recipient: Actor) => deps.content.canRead(recipient, item.id);
+      if (item.workspace_id) {
+        const workspace = await deps.workspaces.findById(item.workspace_id);
+        await notifications.notifyNow(
+          await repository.followers('workspace', item.workspace_id),
+          {
+            kind: 'new_content',
+            title: `New in ${workspace?.name ?? 'your workspace'}: ${item.title}`,
+            body: item.summary,
+            link,
+            actorId: item.created_by,
+            dedupeKey: `content:${item.id}:published`,
+          },
+          canRead,
+        );
+      }
+      for (const area of areas) {
+        await notifications.notifyNow(
+          await repository.followers('area', area),
+          {
+            kind: 'followed_activity',
+            title: `New on ${findAreaOfFocus(area)?.name ?? area}: ${item.title}`,
+            body: item.summary,
+            link,
+            actorId: item.created_by,
+            dedupeKey: `content:${item.id}:published`,
+          },
+          canRead,
+        );
+      }
+    },
+  };
+}
+
+export type DiscussionService = ReturnType<typeof createDiscussionService>;

@@ -1,0 +1,130 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, NotificationRow } from '../../db/schema.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export function createNotificationRepository(db: Kysely<Database>) {
+  return {
+    /** Inserts a notification unless this user already has one for the same event; true if inserted. */
+    async insert(executor: Executor, row: NotificationRow): Promise<boolean> {
+      const result = await executor
+        .insertInto('notifications')
+        .values(row)
+        .onConflict((conflict) => conflict.columns(['user_id', 'dedupe_key']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    },
+
+    async markEmailed(executor: Executor, ids: string[], at: string): Promise<void> {
+      if (ids.length === 0) return;
+      await executor
+        .updateTable('notifications')
+        .set({ email_status: 'sent', emailed_at: at })
+        .where('id', 'in', ids)
+        .execute();
+    },
+
+    async findForUser(userId: string, limit: number, offset: number): Promise<NotificationRow[]> {
+      return db
+        .selectFrom('notifications')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .offset(offset)
+        .execute();
+    },
+
+    async countUnread(userId: string): Promise<number> {
+      const row = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .where('user_id', '=', userId)
+        .where('read_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.total);
+    },
+
+    async countAll(userId: string): Promise<number> {
+      const row = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
+      return Number(row.total);
+    },
+
+    async markRead(userId: string, id: string | null, at: string): Promise<void> {
+      let query = db
+        .updateTable('notifications')
+        .set({ read_at: at })
+        .where('user_id', '=', userId)
+        .where('read_at', 'is', null);
+      if (id) query = query.where('id', '=', id);
+      await query.execute();
+    },
+
+    async findPreferences(userId: string, executor: Executor = db) {
+      return executor
+        .selectFrom('notification_preferences')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .execute();
+    },
+
+    async setPreference(
+      executor: Executor,
+      userId: string,
+      kind: string,
+      frequency: 'immediately' | 'daily' | 'weekly' | 'off',
+    ) {
+      await executor
+        .insertInto('notification_preferences')
+        .values({ user_id: userId, kind, frequency })
+        .onConflict((conflict) => conflict.columns(['user_id', 'kind']).doUpdateSet({ frequency }))
+        .execute();
+    },
+
+    /** Users with notifications waiting for a digest. */
+    async findUsersWithDigestNotifications(): Promise<string[]> {
+      const rows = await db
+        .selectFrom('notifications')
+        .select('user_id')
+        .distinct()
+        .where('email_status', '=', 'digest')
+        .execute();
+      return rows.map((row) => row.user_id);
+    },
+
+    async findDigestNotifications(executor: Executor, userId: string): Promise<NotificationRow[]> {
+      return executor
+        .selectFrom('notifications')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('email_status', '=', 'digest')
+        .orderBy('created_at')
+        .execute();
+    },
+
+    /** When this user was last sent a digest of this frequency (the latest `emailed_at` of one). */
+    async lastDigestAt(userId: string, kinds: string[]): Promise<string | null> {
+      if (kinds.length === 0) return null;
+      const row = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.max('emailed_at').as('latest'))
+        .where('user_id', '=', userId)
+        .where('kind', 'in', kinds as NotificationRow['kind'][])
+        .where('email_status', '=', 'sent')
+        .executeTakeFirst();
+      return (row?.latest as string | null | undefined) ?? null;
+    },
+
+    async deleteForUser(executor: Executor, userId: string): Promise<void> {
+      await executor.deleteFrom('notifications').where('user_id', '=', userId).execute();
+      await executor.deleteFrom('notification_preferences').where('user_id', '=', userId).execute();
+    },
+  };
+}
+
+export type NotificationRepository = ReturnType<typeof createNotificationRepository>;

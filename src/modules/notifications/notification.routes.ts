@@ -1,0 +1,180 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { BadRequestError } from '../../web/http-errors.ts';
+import { buildPagination } from '../../web/pagination.ts';
+import { optionalText, pageNumber, parseQuery } from '../../web/query.ts';
+import { requestContextOf } from '../../web/request-context.ts';
+import { frequencies, notificationKinds } from './notification.service.ts';
+
+const PAGE_SIZE = 25;
+const ownAccount = { config: { access: 'signed-in' as const, audience: 'self' as const } };
+
+const frequencyLabels = {
+  immediately: 'Email me straight away',
+  daily: 'Email me a daily digest',
+  weekly: 'Email me a weekly digest',
+  off: 'No emails (still listed here)',
+} as const;
+
+const unsubscribeQuery = z.object({
+  user: optionalText(36),
+  kind: optionalText(40),
+  token: optionalText(128),
+});
+
+/** The submitted form as a map of field names to lists of values (checkboxes repeat). */
+function formValues(request: FastifyRequest): Record<string, string[]> {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const values: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(body)) {
+    const list = Array.isArray(value) ? value : [value];
+    if (!list.every((entry) => typeof entry === 'string')) {
+      throw new BadRequestError([`The "${name}" field must be text.`]);
+    }
+    values[name] = list as string[];
+  }
+  return values;
+}
+
+/** The notification list, preferences, what someone follows, and one-click unsubscribe. */
+export function registerNotificationRoutes(app: FastifyInstance, services: Services): void {
+  const { notifications, discussions } = services;
+
+  app.get('/notifications', ownAccount, async (request, reply) => {
+    const query = parseQuery(z.object({ page: pageNumber, done: optionalText(20) }), request.query);
+    const { items, total, unread } = await notifications.list(
+      request.actor!,
+      query.page,
+      PAGE_SIZE,
+    );
+    const pageCount = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    return reply.code(query.page > pageCount ? 404 : 200).render('notifications/views/list.njk', {
+      items,
+      total,
+      unread,
+      kinds: notificationKinds,
+      notice:
+        query.done === 'read'
+          ? 'Marked as read.'
+          : query.done === 'settings'
+            ? 'Your notification settings have been saved.'
+            : undefined,
+      paginationParams: buildPagination('/notifications', {}, query.page, pageCount),
+      breadcrumbs: [{ href: '/', text: 'Home' }],
+    });
+  });
+
+  app.post('/notifications/read', ownAccount, async (request, reply) => {
+    const values = formValues(request);
+    const id = values.id?.[0];
+    if (id !== undefined && !/^[0-9a-f-]{36}$/.test(id)) {
+      throw new BadRequestError(['The "id" field must be a notification.']);
+    }
+    // Reading state is personal and not security-relevant, so it is not written to the audit log.
+    await notifications.markRead(request.actor!, id ?? null);
+    return reply.redirect('/notifications?done=read', 303);
+  });
+
+  async function renderSettings(request: FastifyRequest, status = 200, context = {}) {
+    const [preferences, areas] = await Promise.all([
+      notifications.preferences(request.actor!),
+      discussions.followedAreas(request.actor),
+    ]);
+    return {
+      status,
+      context: {
+        preferences,
+        areas,
+        frequencyOptions: frequencies.map((value) => ({ value, text: frequencyLabels[value] })),
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/notifications', text: 'Notifications' },
+        ],
+        ...context,
+      },
+    };
+  }
+
+  app.get('/notifications/settings', ownAccount, async (request, reply) => {
+    const { context } = await renderSettings(request);
+    return reply.render('notifications/views/settings.njk', context);
+  });
+
+  app.post('/notifications/settings', ownAccount, async (request, reply) => {
+    const values = formValues(request);
+    const choices: Record<string, string> = {};
+    const problems: string[] = [];
+    for (const kind of Object.keys(notificationKinds)) {
+      const value = values[kind]?.[0];
+      if (value === undefined) continue;
+      if (!(frequencies as string[]).includes(value)) {
+        problems.push(`The "${kind}" field must be one of: ${frequencies.join(', ')}.`);
+      }
+      choices[kind] = value;
+    }
+    const chosenAreas = new Set(values.areas ?? []);
+    const knownAreas = await discussions.followedAreas(request.actor);
+    for (const area of chosenAreas) {
+      if (!knownAreas.some((known) => known.slug === area)) {
+        problems.push(`"${area.slice(0, 60)}" is not an area of focus.`);
+      }
+    }
+    if (problems.length > 0) throw new BadRequestError(problems);
+    for (const area of knownAreas) {
+      const wanted = chosenAreas.has(area.slug);
+      if (wanted !== area.following) {
+        await discussions.setFollowing(request.actor, { type: 'area', id: area.slug }, wanted);
+      }
+    }
+    await notifications.setPreferences(request.actor!, choices, requestContextOf(request), {
+      areas: [...chosenAreas].sort().join(','),
+    });
+    return reply.redirect('/notifications?done=settings', 303);
+  });
+
+  app.get(
+    '/notifications/unsubscribe',
+    { config: { access: 'public' } },
+    async (request, reply) => {
+      const query = parseQuery(unsubscribeQuery, request.query);
+      const valid = notifications.verifyUnsubscribe(
+        query.user ?? '',
+        query.kind ?? '',
+        query.token ?? '',
+      );
+      return reply.code(valid ? 200 : 400).render('notifications/views/unsubscribe.njk', {
+        valid,
+        kindLabel: valid
+          ? notificationKinds[query.kind as keyof typeof notificationKinds].label
+          : '',
+        action: `/notifications/unsubscribe?${new URLSearchParams({
+          user: query.user ?? '',
+          kind: query.kind ?? '',
+          token: query.token ?? '',
+        }).toString()}`,
+      });
+    },
+  );
+
+  // One-click unsubscribe (RFC 8058): mail programs POST to the address in the List-Unsubscribe
+  // header, without a form or cookies. The signature in the address is the authority.
+  app.post(
+    '/notifications/unsubscribe',
+    { config: { access: 'public', csrf: 'signed-link' } },
+    async (request, reply) => {
+      const query = parseQuery(unsubscribeQuery, request.query);
+      const user = query.user ?? '';
+      const kind = query.kind ?? '';
+      if (!notifications.verifyUnsubscribe(user, kind, query.token ?? '')) {
+        return reply.code(400).render('notifications/views/unsubscribe.njk', { valid: false });
+      }
+      await notifications.unsubscribe(user, kind, requestContextOf(request));
+      return reply.render('notifications/views/unsubscribe.njk', {
+        valid: true,
+        done: true,
+        kindLabel: notificationKinds[kind as keyof typeof notificationKinds].label,
+      });
+    },
+  );
+}
