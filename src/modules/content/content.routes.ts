@@ -317,11 +317,18 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
           offset: (query.page - 1) * PAGE_SIZE,
         })
       : { words: [], total: 0, items: [] };
+    // Discussions match too, on the first page when no content filter narrows the search.
+    const unfiltered = Object.values(filters).every((value) => value === undefined);
+    const discussions =
+      query.q && unfiltered && query.page === 1
+        ? await services.discussions.searchThreads(request.actor, query.q)
+        : [];
     const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
     const linkFilters = { q: query.q, ...filters };
     return reply.render('content/views/search.njk', {
       query: linkFilters,
       result,
+      discussions,
       types: Object.entries(contentTypes).map(([value, info]) => ({ value, text: info.plural })),
       areas: nationalAreasOfFocus,
       paginationParams: buildPagination('/search', linkFilters, query.page, pageCount),
