@@ -17,6 +17,7 @@ import {
   type TrajectoryPoint,
   type TrajectoryStanding,
 } from './progress.calculations.ts';
+import { formatOrganisationName } from '../organisations/organisation-name.ts';
 
 /**
  * The quarterly board report, built from the plan as it stands, its history and its KPIs: each
@@ -232,7 +233,7 @@ export function buildBoardReport(input: ReportInput, quarter: Quarter): BoardRep
         id: action.id,
         title: action.title,
         areaName: areaName.get(action.areaId) ?? '',
-        leadOrganisationName: action.leadOrganisationName,
+        leadOrganisationName: formatOrganisationName(action.leadOrganisationName),
         status: action.status,
         statusLabel: actionStatusLabels[action.status],
         progress: action.progress,
