@@ -141,11 +141,14 @@ describeJourneys('account and membership journeys', (suite) => {
     const memberHeader = new SiteHeader(member);
     expect(await memberHeader.accountLinks()).toEqual([person.displayName, 'Sign out']);
 
-    // 4. Find the practice with the header search, and ask to join it.
-    await memberHeader.searchOrganisations(practiceCode);
+    // 4. Find the practice in the organisation directory, from the header, and ask to join it.
+    await memberHeader.followNavigationLink('Organisations', '/organisations');
     expect(member.status()).toBe(200);
     await member.checkPage();
     const directory = new DirectoryPage(member);
+    await directory.search(practiceCode);
+    expect(member.status()).toBe(200);
+    await member.checkPage();
     const results = await directory.rows();
     expect(results.map((row) => row.code)).toEqual([practiceCode]);
     await directory.openResult(results[0]!);

@@ -26,6 +26,12 @@ export class DirectoryPage {
     return this.visitor.goto(`/organisations${query}`);
   }
 
+  /** Types a name or ODS code, presses "Apply filters" and waits for the results of that search. */
+  async search(text: string): Promise<void> {
+    await this.fillName(text);
+    await this.applyFilters({ q: text });
+  }
+
   async fillName(text: string): Promise<void> {
     await this.form.getByLabel('Name or ODS code', { exact: true }).fill(text);
   }

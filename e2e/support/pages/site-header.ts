@@ -1,18 +1,29 @@
 import type { UrlMatcher, Visitor } from '../visitor.ts';
 
-/** The NHS.UK header every page shares: service name, organisation search and navigation. */
+/** The NHS.UK header every page shares: service name, content search and navigation. */
 export class SiteHeader {
   constructor(private readonly visitor: Visitor) {}
 
-  /** Searches the organisation directory from the header and waits for the results page. */
-  async searchOrganisations(text: string): Promise<void> {
-    const { page } = this.visitor;
-    await page
-      .getByRole('searchbox', { name: 'Search organisations by name or ODS code' })
-      .fill(text);
+  /** Follows a link of the header's navigation ("Organisations"…) and waits for its page. */
+  async followNavigationLink(name: string, path: string): Promise<void> {
     await this.visitor.navigate(
-      () => page.getByRole('button', { name: 'Search organisations' }).click(),
-      (url) => url.pathname === '/organisations' && url.searchParams.get('q') === text,
+      () =>
+        this.visitor.page
+          .getByRole('banner')
+          .getByRole('navigation', { name: 'Menu' })
+          .getByRole('link', { name, exact: true })
+          .click(),
+      path,
+    );
+  }
+
+  /** Searches Greenspace's content from the header's search box and waits for the results page. */
+  async searchGreenspace(text: string): Promise<void> {
+    const banner = this.visitor.page.getByRole('banner');
+    await banner.getByRole('searchbox', { name: 'Search Greenspace', exact: true }).fill(text);
+    await this.visitor.navigate(
+      () => banner.getByRole('button', { name: 'Search', exact: true }).click(),
+      (url) => url.pathname === '/search' && url.searchParams.get('q') === text,
     );
   }
 
