@@ -139,7 +139,11 @@ describeJourneys('account and membership journeys', (suite) => {
     expect(member.status()).toBe(200);
     await member.checkPage();
     const memberHeader = new SiteHeader(member);
-    expect(await memberHeader.accountLinks()).toEqual([person.displayName, 'Sign out']);
+    expect(await memberHeader.accountLinks()).toEqual([
+      person.displayName,
+      'Notifications',
+      'Sign out',
+    ]);
 
     // 4. Find the practice in the organisation directory, from the header, and ask to join it.
     await memberHeader.followNavigationLink('Organisations', '/organisations');
@@ -304,7 +308,7 @@ describeJourneys('account and membership journeys', (suite) => {
     await signIn.signIn(user.email, user.password, '/');
     expect(visitor.status()).toBe(200);
     await visitor.checkPage();
-    expect(await header.accountLinks()).toEqual([user.displayName, 'Sign out']);
+    expect(await header.accountLinks()).toEqual([user.displayName, 'Notifications', 'Sign out']);
 
     // Signing out asks first (a link cannot change anything), then confirms.
     await header.followAccountLink('Sign out', '/sign-out');

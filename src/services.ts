@@ -183,6 +183,7 @@ export function createServices(
     audit,
     now,
   });
+  discussions.registerCommentSubject('plan_action', greenPlans.commentSubject);
   const oidc = config.oidc
     ? createOidcService(
         {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
@@ -41,6 +41,158 @@ describe.each(testDialects)('migrations on %s', (dialect) => {
         .values({ practice_code: 'X99999', updated_at: new Date().toISOString() })
         .execute(),
     ).rejects.toThrow(/foreign key/i);
+  });
+});
+
+describe.each(testDialects)('moving action comments to discussions on %s', (dialect) => {
+  it('turns each comment into a post on its action’s conversation, keeping ids, authors and times', async () => {
+    const database = await createTestDatabase(dialect, { contents: 'empty' });
+    try {
+      const migrator = new Migrator({
+        db: database.handle.db,
+        provider: { getMigrations: async () => migrations },
+      });
+      const { error } = await migrator.migrateTo('0007-discussions');
+      expect(error).toBeUndefined();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema before 0008
+      const db = database.handle.db as Kysely<any>;
+      const at = '2025-01-01T09:00:00.000Z';
+      await db
+        .insertInto('organisations')
+        .values({
+          code: 'QK1',
+          org_type: 'icb',
+          name: 'LLR ICB',
+          parent_code: null,
+          ancestor_path: '/QK1/',
+          source_dataset: 'test',
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      await db
+        .insertInto('users')
+        .values({
+          id: '11111111-1111-4111-8111-111111111111',
+          email: 'commenter@example.nhs.net',
+          display_name: 'Commenter',
+          status: 'active',
+          created_at: at,
+          updated_at: at,
+          handle: 'commenter',
+        })
+        .execute();
+      await db
+        .insertInto('green_plans')
+        .values({
+          id: '22222222-2222-4222-8222-222222222222',
+          slug: 'plan',
+          title: 'Plan',
+          description: '',
+          owner_organisation_code: 'QK1',
+          period_start: '2024-04-01',
+          period_end: '2027-03-31',
+          status: 'published',
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      const areaId = '33333333-3333-4333-8333-333333333333';
+      await db
+        .insertInto('green_plan_areas')
+        .values({
+          id: areaId,
+          plan_id: '22222222-2222-4222-8222-222222222222',
+          slug: 'medicines',
+          name: 'Medicines',
+          national_slug: 'medicines',
+          position: 1,
+        })
+        .execute();
+      const actionId = '44444444-4444-4444-8444-444444444444';
+      await db
+        .insertInto('green_plan_actions')
+        .values({
+          id: actionId,
+          plan_id: '22222222-2222-4222-8222-222222222222',
+          reference: 'M-1',
+          area_id: areaId,
+          title: 'Inhalers',
+          description: '',
+          lead_organisation_code: 'QK1',
+          status: 'on_track',
+          progress_percent: 10,
+          weight: 1,
+          position: 1,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      const comment = (id: string, createdAt: string, deletedAt: string | null) => ({
+        id,
+        action_id: actionId,
+        author_user_id: '11111111-1111-4111-8111-111111111111',
+        body: `Comment ${id.slice(0, 4)}`,
+        created_at: createdAt,
+        edited_at: null,
+        deleted_at: deletedAt,
+      });
+      await db
+        .insertInto('action_comments')
+        .values([
+          comment('55555555-5555-4555-8555-555555555555', '2025-02-01T10:00:00.000Z', null),
+          comment(
+            '66666666-6666-4666-8666-666666666666',
+            '2025-02-02T10:00:00.000Z',
+            '2025-02-03T10:00:00.000Z',
+          ),
+        ])
+        .execute();
+
+      expect(await migrateToLatest(database.handle)).toContain('0008-action-comments-as-posts');
+
+      const conversations = await database.handle.db
+        .selectFrom('conversations')
+        .selectAll()
+        .execute();
+      expect(conversations).toEqual([
+        expect.objectContaining({
+          subject_type: 'plan_action',
+          subject_id: actionId,
+          created_at: '2025-02-01T10:00:00.000Z',
+          last_post_at: '2025-02-02T10:00:00.000Z',
+        }),
+      ]);
+      const posts = await database.handle.db
+        .selectFrom('posts')
+        .select(['id', 'conversation_id', 'author_id', 'body', 'created_at', 'hidden_at'])
+        .orderBy('created_at')
+        .execute();
+      expect(posts).toEqual([
+        {
+          id: '55555555-5555-4555-8555-555555555555',
+          conversation_id: conversations[0]!.id,
+          author_id: '11111111-1111-4111-8111-111111111111',
+          body: 'Comment 5555',
+          created_at: '2025-02-01T10:00:00.000Z',
+          hidden_at: null,
+        },
+        {
+          id: '66666666-6666-4666-8666-666666666666',
+          conversation_id: conversations[0]!.id,
+          author_id: '11111111-1111-4111-8111-111111111111',
+          body: 'Comment 6666',
+          created_at: '2025-02-02T10:00:00.000Z',
+          hidden_at: '2025-02-03T10:00:00.000Z',
+        },
+      ]);
+      const tables = (await database.handle.db.introspection.getTables()).map(
+        (table) => table.name,
+      );
+      expect(tables).not.toContain('action_comments');
+    } finally {
+      await database.destroy();
+    }
   });
 });
 

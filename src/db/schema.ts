@@ -37,7 +37,6 @@ export interface Database {
   green_plan_update_files: GreenPlanUpdateFilesTable;
   green_plan_update_links: GreenPlanUpdateLinksTable;
   green_plan_action_changes: GreenPlanActionChangesTable;
-  action_comments: ActionCommentsTable;
   green_plan_kpis: GreenPlanKpisTable;
   green_plan_kpi_targets: GreenPlanKpiTargetsTable;
   green_plan_kpi_data_points: GreenPlanKpiDataPointsTable;
@@ -636,16 +635,6 @@ export interface GreenPlanActionChangesTable {
   changes: string;
 }
 
-export interface ActionCommentsTable {
-  id: string;
-  action_id: string;
-  author_user_id: string | null;
-  body: string;
-  created_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-}
-
 export interface GreenPlanKpisTable {
   id: string;
   plan_id: string;
@@ -706,7 +695,6 @@ export type GreenPlanUpdateRow = Selectable<GreenPlanUpdatesTable>;
 export type GreenPlanKpiRow = Selectable<GreenPlanKpisTable>;
 export type GreenPlanKpiTargetRow = Selectable<GreenPlanKpiTargetsTable>;
 export type GreenPlanKpiDataPointRow = Selectable<GreenPlanKpiDataPointsTable>;
-export type ActionCommentRow = Selectable<ActionCommentsTable>;
 
 // --- discussions, comments and notifications (migration 0007) ---
 

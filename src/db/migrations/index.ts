@@ -4,6 +4,7 @@ import * as prescribing from './0003-prescribing.ts';
 import * as files from './0004-files.ts';
 import * as content from './0006-content.ts';
 import * as discussions from './0007-discussions.ts';
+import * as actionCommentsAsPosts from './0008-action-comments-as-posts.ts';
 import * as accounts from './0002-accounts.ts';
 import * as greenPlans from './0005-green-plans.ts';
 
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005-green-plans': greenPlans,
   '0006-content': content,
   '0007-discussions': discussions,
+  '0008-action-comments-as-posts': actionCommentsAsPosts,
 };

@@ -680,7 +680,7 @@ export async function renderContentItem(
   const page = await services.content.getPage(request.actor, type, slug);
   const query = (request.query ?? {}) as Record<string, unknown>;
   const comments = commentableTypes.has(type)
-    ? await services.discussions.commentsFor(request.actor, page.item.id)
+    ? await services.discussions.commentsFor(request.actor, 'content', page.item.id)
     : undefined;
   const quoted =
     comments && typeof query.quote === 'string'

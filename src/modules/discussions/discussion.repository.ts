@@ -378,8 +378,11 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .leftJoin('users as reporter', 'reporter.id', 'r.reporter_id')
         .leftJoin('users as author', 'author.id', 'p.author_id')
         .where('r.status', '=', 'open');
+      // A workspace's managers moderate its discussions; comments on content go to its editors.
       if (workspaceIds !== 'all')
-        query = query.where('c.workspace_id', 'in', workspaceIds.length > 0 ? workspaceIds : ['-']);
+        query = query
+          .where('c.subject_type', '=', 'thread')
+          .where('c.workspace_id', 'in', workspaceIds.length > 0 ? workspaceIds : ['-']);
       return query
         .select([
           'r.id',

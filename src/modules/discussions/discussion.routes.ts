@@ -609,7 +609,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     try {
       const { link } = await discussions.reply(
         request.actor,
-        { contentId: request.params.id },
+        { subject: 'content', id: request.params.id },
         { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
         requestContextOf(request),
       );

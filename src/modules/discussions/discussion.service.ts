@@ -44,6 +44,21 @@ const NEW_ACCOUNT_DAYS = 7;
 const INVITATION_DAYS = 28;
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
 
+export type CommentSubjectType = Exclude<ConversationSubject, 'thread'>;
+
+/** The rules of something people comment on: who reads, comments and moderates, and its page. */
+export interface CommentSubject {
+  /** Its title, page, the people to tell of new comments, and its workspace if any. */
+  describe(
+    id: string,
+  ): Promise<
+    { title: string; link: string; authorIds: string[]; workspaceId: string | null } | undefined
+  >;
+  canRead(actor: Actor | null, id: string): Promise<boolean>;
+  canComment(actor: Actor, id: string): Promise<boolean>;
+  canModerate(actor: Actor | null, id: string): Promise<boolean>;
+}
+
 export interface DiscussionServiceDependencies {
   repository: DiscussionRepository;
   workspaces: WorkspaceService;
@@ -53,9 +68,7 @@ export interface DiscussionServiceDependencies {
   audit: AuditService;
   email: EmailService;
   rateLimits: RateLimitService;
-  findUserByHandle: (
-    handle: string,
-  ) => Promise<
+  findUserByHandle: (handle: string) => Promise<
     | {
         id: string;
         display_name: string;
@@ -89,6 +102,35 @@ function workspaceResource(workspace: WorkspaceRow): WorkspaceResource {
 export function createDiscussionService(deps: DiscussionServiceDependencies) {
   const { repository, notifications } = deps;
   const now = deps.now ?? (() => new Date());
+  // What comments can be attached to, and the rules each follows. Content is known here; other
+  // modules (the Green Plan tracker's actions) register theirs.
+  const subjects = new Map<string, CommentSubject>([
+    [
+      'content',
+      {
+        async describe(id) {
+          const item = await deps.content.findById(id);
+          return item
+            ? {
+                title: item.title,
+                link: deps.content.linkOf(item),
+                authorIds: item.created_by ? [item.created_by] : [],
+                workspaceId: item.workspace_id,
+              }
+            : undefined;
+        },
+        canRead: (actor, id) => deps.content.canRead(actor, id),
+        canComment: (actor, id) => deps.content.canRead(actor, id),
+        canModerate: (actor, id) => deps.content.canEdit(actor, id),
+      },
+    ],
+  ]);
+
+  function requireSubject(type: CommentSubjectType): CommentSubject {
+    const subject = subjects.get(type);
+    if (!subject) throw new Error(`No comment rules registered for ${type}`);
+    return subject;
+  }
 
   async function requireWorkspace(slug: string): Promise<WorkspaceRow> {
     const workspace = /^[a-z0-9-]{1,60}$/.test(slug)
@@ -131,9 +173,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       if (thread.hidden) return can(actor, 'workspace.manage', workspaceResource(workspace));
       return can(actor, 'workspace.read', workspaceResource(workspace));
     }
-    if (conversation.subject_type === 'content')
-      return deps.content.canRead(actor, conversation.subject_id);
-    return false;
+    const subject = subjects.get(conversation.subject_type);
+    return subject ? subject.canRead(actor, conversation.subject_id) : false;
   }
 
   /** Who moderates a conversation: the workspace's managers, or the editors of the content. */
@@ -145,8 +186,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         workspace !== undefined && can(actor, 'workspace.manage', workspaceResource(workspace))
       );
     }
-    if (conversation.subject_type === 'content')
-      return deps.content.canEdit(actor, conversation.subject_id);
+    const subject = subjects.get(conversation.subject_type);
+    if (subject) return subject.canModerate(actor, conversation.subject_id);
     return actor.isPlatformAdmin;
   }
 
@@ -156,7 +197,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const workspace = await deps.workspaces.findById(conversation.workspace_id);
       return workspace !== undefined && can(actor, 'workspace.post', workspaceResource(workspace));
     }
-    return canReadConversation(actor, conversation);
+    const subject = subjects.get(conversation.subject_type);
+    return subject ? subject.canComment(actor, conversation.subject_id) : false;
   }
 
   async function linkFor(conversation: ConversationRow, postId?: string): Promise<string> {
@@ -168,8 +210,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         ? `/workspaces/${workspace.slug}/threads/${thread.id}${anchor}`
         : '/';
     }
-    const item = await deps.content.findById(conversation.subject_id);
-    return item ? `${deps.content.linkOf(item)}${anchor || '#comments'}` : '/';
+    const about = await subjects.get(conversation.subject_type)?.describe(conversation.subject_id);
+    return about ? `${about.link}${anchor || '#comments'}` : '/';
   }
 
   async function checkPostRate(actor: Actor): Promise<void> {
@@ -316,6 +358,14 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
   return {
     canReadConversation,
+
+    /** Lets another module take comments on its things (e.g. plan actions), with its own rules. */
+    registerCommentSubject(
+      type: Exclude<CommentSubjectType, 'content'>,
+      subject: CommentSubject,
+    ): void {
+      subjects.set(type, subject);
+    },
 
     // --- workspaces ---
 
@@ -912,13 +962,17 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       };
     },
 
-    /** Comments on a content item: the same posts, on the item's own conversation. */
-    async commentsFor(actor: Actor | null, contentId: string) {
-      const conversation = await repository.findConversationBySubject('content', contentId);
-      const moderator = await deps.content.canEdit(actor, contentId);
+    /**
+     * Comments on something (a content item, a plan action): the same posts, on its own
+     * conversation. The caller has already decided the actor may read the page they are on.
+     */
+    async commentsFor(actor: Actor | null, type: CommentSubjectType, subjectId: string) {
+      const subject = requireSubject(type);
+      const conversation = await repository.findConversationBySubject(type, subjectId);
+      const moderator = await subject.canModerate(actor, subjectId);
       const canComment =
         actor !== null &&
-        (await deps.content.canRead(actor, contentId)) &&
+        (await subject.canComment(actor, subjectId)) &&
         (!conversation || conversation.locked === 0);
       return {
         conversationId: conversation?.id ?? null,
@@ -936,7 +990,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     /** A reply in a thread or a comment on content; refused on locked or hidden conversations. */
     async reply(
       actor: Actor | null,
-      target: { threadSlug: string; threadId: string } | { contentId: string },
+      target:
+        { threadSlug: string; threadId: string } | { subject: CommentSubjectType; id: string },
       input: { body: string; quotedPostId?: string },
       context: RequestContext,
     ): Promise<{ postId: string; link: string }> {
@@ -946,7 +1001,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       let summary: string;
       let canRead: (recipient: Actor) => Promise<boolean> | boolean;
       let baseLink: string;
-      let contentItem: { id: string; workspace_id: string | null } | undefined;
+      let commented:
+        { type: CommentSubjectType; id: string; workspaceId: string | null } | undefined;
       if ('threadId' in target) {
         const found = await requireThread(actor, target.threadSlug, target.threadId);
         if (found.thread.hidden)
@@ -962,14 +1018,20 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         canRead = (recipient) => can(recipient, 'workspace.read', workspaceResource(workspace));
         baseLink = `/workspaces/${workspace.slug}/threads/${found.thread.id}`;
       } else {
-        if (!(await deps.content.canRead(actor, target.contentId))) throw new NotFoundError();
-        const item = (await deps.content.findById(target.contentId))!;
-        contentItem = item;
-        conversation = await repository.findConversationBySubject('content', item.id);
-        replyTo = item.created_by ? [item.created_by] : [];
-        summary = item.title;
-        canRead = (recipient) => deps.content.canRead(recipient, item.id);
-        baseLink = deps.content.linkOf(item);
+        const subject = requireSubject(target.subject);
+        const about = /^[0-9a-f-]{36}$/.test(target.id)
+          ? await subject.describe(target.id)
+          : undefined;
+        if (!about || !(await subject.canRead(actor, target.id))) throw new NotFoundError();
+        if (!(await subject.canComment(actor, target.id))) {
+          throw new ForbiddenError('Not allowed to comment here');
+        }
+        commented = { type: target.subject, id: target.id, workspaceId: about.workspaceId };
+        conversation = await repository.findConversationBySubject(target.subject, target.id);
+        replyTo = about.authorIds;
+        summary = about.title;
+        canRead = (recipient) => subject.canRead(recipient, target.id);
+        baseLink = about.link;
       }
       if (conversation?.locked)
         throw new ValidationFailed({
@@ -1008,7 +1070,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       await repository.transaction(async (trx) => {
         const current =
           conversation ??
-          (await ensureConversation(trx, 'content', contentItem!.id, contentItem!.workspace_id));
+          (await ensureConversation(trx, commented!.type, commented!.id, commented!.workspaceId));
         const fresh = (await repository.findConversation(current.id, trx))!;
         if (fresh.locked)
           throw new ValidationFailed({
@@ -1088,7 +1150,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const conversation = (await repository.findConversation(post.conversation_id))!;
       if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
       // Someone who has left a workspace no longer changes what is said in it.
-      if (!(await canPost(actor, conversation))) throw new ForbiddenError('Only members can edit their posts');
+      if (!(await canPost(actor, conversation)))
+        throw new ForbiddenError('Only members can edit their posts');
       if (post.author_id !== actor.userId)
         throw new ForbiddenError('Only the author can edit a post');
       if (post.hidden_at) throw new ValidationFailed({ body: 'A hidden post cannot be edited' });
@@ -1299,18 +1362,16 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         : undefined;
       // Reports go to whoever moderates the conversation: a workspace's managers, or the person
       // who published the content (platform admins see every report at /admin/moderation).
-      const contentItem =
-        conversation.subject_type === 'content'
-          ? await deps.content.findById(conversation.subject_id)
-          : undefined;
+      const about =
+        conversation.subject_type === 'thread'
+          ? undefined
+          : await subjects.get(conversation.subject_type)?.describe(conversation.subject_id);
       const moderators =
         workspace && conversation.subject_type === 'thread'
           ? (await repository.findWorkspaceMembers(workspace.id))
               .filter((member) => member.role === 'manager')
               .map((member) => member.id)
-          : contentItem?.created_by
-            ? [contentItem.created_by]
-            : [];
+          : (about?.authorIds ?? []);
       const reportLink =
         workspace && conversation.subject_type === 'thread'
           ? `/workspaces/${workspace.slug}/moderation`

@@ -1,6 +1,5 @@
 import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
 import type {
-  ActionCommentsTable,
   Database,
   GreenPlanActionsTable,
   GreenPlanAreasTable,
@@ -420,53 +419,35 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
       return Number(row?.count ?? 0);
     },
 
-    // --- comments ---
-
-    async insertComment(executor: Executor, row: Insertable<ActionCommentsTable>): Promise<void> {
-      await executor.insertInto('action_comments').values(row).execute();
-    },
-
-    async findComments(actionId: string) {
-      return db
-        .selectFrom('action_comments as c')
-        .leftJoin('users as u', 'u.id', 'c.author_user_id')
-        .selectAll('c')
-        .select(['u.display_name as author_name', 'u.status as author_status'])
-        .where('c.action_id', '=', actionId)
-        .where('c.deleted_at', 'is', null)
-        .orderBy('c.created_at')
-        .execute();
+    /** The plan an action belongs to (comments on actions are found by the action alone). */
+    async findPlanIdOfAction(actionId: string): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('green_plan_actions')
+        .select('plan_id')
+        .where('id', '=', actionId)
+        .executeTakeFirst();
+      return row?.plan_id;
     },
 
     /** What a person wrote in the tracker, for their personal data download. */
     async findContributionsOf(userId: string) {
-      const [updates, comments] = await Promise.all([
-        db
-          .selectFrom('green_plan_updates as up')
-          .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
-          .innerJoin('green_plans as p', 'p.id', 'a.plan_id')
-          .select([
-            'p.title as plan_title',
-            'a.reference',
-            'up.update_date',
-            'up.narrative',
-            'up.status',
-            'up.progress_percent',
-            'up.created_at',
-          ])
-          .where('up.author_user_id', '=', userId)
-          .orderBy('up.created_at')
-          .execute(),
-        db
-          .selectFrom('action_comments as c')
-          .innerJoin('green_plan_actions as a', 'a.id', 'c.action_id')
-          .innerJoin('green_plans as p', 'p.id', 'a.plan_id')
-          .select(['p.title as plan_title', 'a.reference', 'c.body', 'c.created_at'])
-          .where('c.author_user_id', '=', userId)
-          .orderBy('c.created_at')
-          .execute(),
-      ]);
-      return { updates, comments };
+      const updates = await db
+        .selectFrom('green_plan_updates as up')
+        .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
+        .innerJoin('green_plans as p', 'p.id', 'a.plan_id')
+        .select([
+          'p.title as plan_title',
+          'a.reference',
+          'up.update_date',
+          'up.narrative',
+          'up.status',
+          'up.progress_percent',
+          'up.created_at',
+        ])
+        .where('up.author_user_id', '=', userId)
+        .orderBy('up.created_at')
+        .execute();
+      return { updates };
     },
 
     // --- KPIs ---

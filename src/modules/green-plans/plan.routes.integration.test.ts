@@ -44,7 +44,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     });
   }
 
-  async function count(table: 'green_plan_updates' | 'stored_files' | 'action_comments') {
+  async function count(table: 'green_plan_updates' | 'stored_files' | 'posts') {
     return (await testApp.services.database.db.selectFrom(table).select('id').execute()).length;
   }
 
@@ -427,19 +427,31 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
 
   it('takes comments from members of the organisations involved, and no one else', async () => {
     const url = `/green-plans/${publishedPlan}/actions/${parentAction}/comments`;
-    const before = await count('action_comments');
-    expect((await browsers.outsider!.post(url, { comment: 'Hello' })).statusCode).toBe(403);
-    expect((await browsers.otherEditor!.post(url, { comment: 'Hello' })).statusCode).toBe(403);
-    expect((await browsers.anonymous!.post(url, { comment: 'Hello' })).statusCode).toBe(303);
-    expect((await browsers.leadMember!.post(url, { comment: '   ' })).statusCode).toBe(400);
-    expect(await count('action_comments')).toBe(before);
-    expect(
-      (await browsers.leadMember!.post(url, { comment: 'Survey booked for May.' })).statusCode,
-    ).toBe(303);
-    expect((await browsers.icbMember!.post(url, { comment: 'Thanks.' })).statusCode).toBe(303);
+    const before = await count('posts');
+    expect((await browsers.outsider!.post(url, { body: 'Hello' })).statusCode).toBe(403);
+    expect((await browsers.otherEditor!.post(url, { body: 'Hello' })).statusCode).toBe(403);
+    expect((await browsers.anonymous!.post(url, { body: 'Hello' })).statusCode).toBe(303);
+    const empty = await browsers.leadMember!.post(url, { body: '   ' });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.body).toContain('Write your message');
+    expect(await count('posts')).toBe(before);
+    const posted = await browsers.leadMember!.post(url, { body: 'Survey booked for May.' });
+    expect(posted.statusCode).toBe(303);
+    expect(String(posted.headers.location)).toMatch(
+      new RegExp(`^/green-plans/${publishedPlan}/actions/${parentAction}\\?done=posted#post-`),
+    );
+    expect((await browsers.icbMember!.post(url, { body: 'Thanks.' })).statusCode).toBe(303);
+    // Comments on actions are the shared discussion posts: quoting, reporting and history too.
+    const outsiderView = await browsers.outsider!.get(
+      `/green-plans/${publishedPlan}/actions/${parentAction}`,
+    );
+    expect(outsiderView.body).toContain(
+      'Comments are for the people of the organisations working on this action.',
+    );
     const page = await browsers.anonymous!.get(
       `/green-plans/${publishedPlan}/actions/${parentAction}`,
     );
+    expect(page.body).toContain('Comments (2)');
     expect(page.body).toContain('Survey booked for May.');
   });
 
@@ -572,9 +584,10 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     );
     expect(memberData.greenPlans).toMatchObject({
       actionsOwned: [{ plan: 'Route test plan', reference: 'R-1', title: 'Decarbonise heat' }],
-      actionComments: [
-        expect.objectContaining({ action: 'R-1', comment: 'Survey booked for May.' }),
-      ],
+    });
+    // Comments on actions are posts, downloaded with the person's other posts.
+    expect(memberData.discussions).toMatchObject({
+      posts: [expect.objectContaining({ body: 'Survey booked for May.' })],
     });
   });
 });

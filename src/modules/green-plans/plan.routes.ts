@@ -408,6 +408,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       return reply.render('green-plans/views/action.njk', {
         ...common,
         ...detail,
+        ...(await commentsContext(request, detail.action.id)),
         kpiCharts: detail.kpis.map((kpi, index) => ({
           kpi,
           chart: trajectoryChart(`kpi-${index}`, kpi),
@@ -588,6 +589,20 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     },
   );
 
+  /** The action's comments, on the shared discussion machinery. */
+  async function commentsContext(request: FastifyRequest, actionId: string) {
+    const comments = await services.discussions.commentsFor(request.actor, 'plan_action', actionId);
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    return {
+      comments,
+      quoted:
+        typeof query.quote === 'string'
+          ? comments.posts.find((post) => post.id === query.quote && !post.hidden)
+          : undefined,
+      commentPosted: query.done === 'posted',
+    };
+  }
+
   async function renderActionWithErrors(
     request: FastifyRequest<ActionParams>,
     reply: FastifyReply,
@@ -602,6 +617,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     return reply.code(400).render('green-plans/views/action.njk', {
       ...common,
       ...detail,
+      ...(await commentsContext(request, detail.action.id)),
       kpiCharts: detail.kpis.map((kpi, index) => ({
         kpi,
         chart: trajectoryChart(`kpi-${index}`, kpi),
@@ -671,17 +687,19 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     organisationMember,
     async (request, reply) => {
       const actionId = checkId(request.params.actionId);
-      const fields = formFields(request, ['comment']);
+      const fields = formFields(request, ['body', 'quotedPostId']);
       try {
-        await plans.addComment(request.actor, request.params.planId, actionId, fields.comment);
+        const { link } = await services.discussions.reply(
+          request.actor,
+          { subject: 'plan_action', id: actionId },
+          { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
+          requestContextOf(request),
+        );
+        return reply.redirect(link.replace('#', '?done=posted#'), 303);
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderActionWithErrors(request, reply, error, fields);
       }
-      return reply.redirect(
-        `/green-plans/${request.params.planId}/actions/${actionId}#timeline`,
-        303,
-      );
     },
   );
 

@@ -288,6 +288,42 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       : undefined;
   }
 
+  /**
+   * Members of the lead organisation, of a partner organisation or of the plan's organisation may
+   * comment on an action (their admins and ICS admins above them too).
+   */
+  async function canCommentOn(
+    actor: Actor | null,
+    plan: PlanListRow,
+    action: ActionListRow,
+    partners: { code: string }[],
+  ): Promise<boolean> {
+    if (actor === null || !canReadPlan(actor, plan)) return false;
+    if (
+      can(actor, 'organisation.read_members_only', leadResource(action)) ||
+      can(actor, 'organisation.read_members_only', ownerResource(plan))
+    ) {
+      return true;
+    }
+    const partnerResources = await Promise.all(
+      partners.map((partner) => organisationResourceOf(partner.code)),
+    );
+    return partnerResources.some(
+      (resource) =>
+        resource !== undefined && can(actor, 'organisation.read_members_only', resource),
+    );
+  }
+
+  /** An action with its plan, found by the action's id alone; undefined when either is missing. */
+  async function findActionWithPlan(actionId: string) {
+    const planId = /^[0-9a-f-]{36}$/.test(actionId)
+      ? await repository.findPlanIdOfAction(actionId)
+      : undefined;
+    const plan = planId ? await repository.findPlan(planId) : undefined;
+    const action = plan ? await repository.findAction(plan.id, actionId) : undefined;
+    return plan && action ? { plan, action } : undefined;
+  }
+
   /** A plan the actor may read; 404 otherwise, so a draft's existence is not revealed. */
   async function requireReadablePlan(actor: Actor | null, planId: string): Promise<PlanListRow> {
     const plan = /^[0-9a-f-]{36}$/.test(planId) ? await repository.findPlan(planId) : undefined;
@@ -924,10 +960,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     state: PlanState,
   ) {
     const seeNames = canSeeActionNames(actor, plan, action);
-    const [updates, changes, comments] = await Promise.all([
+    const [updates, changes] = await Promise.all([
       repository.findUpdates(plan.id),
       repository.findChanges(plan.id),
-      repository.findComments(action.id),
     ]);
     const ownUpdates = updates.filter((update) => update.action_id === action.id);
     const updateIds = ownUpdates.map((update) => update.id);
@@ -951,7 +986,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return value;
     };
     const entries: {
-      kind: 'update' | 'change' | 'comment';
+      kind: 'update' | 'change';
       date: string;
       at: string;
       title: string;
@@ -1018,20 +1053,6 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
               from: show(item.field, item.from),
               to: show(item.field, item.to),
             })),
-      });
-    }
-    for (const comment of comments) {
-      entries.push({
-        kind: 'comment',
-        date: comment.created_at.slice(0, 10),
-        at: comment.created_at,
-        title: 'Comment',
-        by: seeNames
-          ? comment.author_status === 'deleted'
-            ? 'A deleted user'
-            : comment.author_name
-          : null,
-        text: comment.body,
       });
     }
     return entries.sort((a, b) =>
@@ -1335,17 +1356,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         ? state.actions.find((item) => item.id === action.parentId)
         : undefined;
       const kpis = (await loadKpis(plan)).filter((kpi) => kpi.actionIds.includes(action.id));
-      const partnerResources = await Promise.all(
-        action.partners.map((partner) => organisationResourceOf(partner.code)),
-      );
-      const canComment =
-        actor !== null &&
-        (can(actor, 'organisation.read_members_only', leadResource(row)) ||
-          can(actor, 'organisation.read_members_only', ownerResource(plan)) ||
-          partnerResources.some(
-            (resource) =>
-              resource !== undefined && can(actor, 'organisation.read_members_only', resource),
-          ));
+      const canComment = await canCommentOn(actor, plan, row, action.partners);
       return {
         plan: toPlanView(plan),
         action,
@@ -1806,30 +1817,40 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     },
 
     /**
-     * Adds a comment. Members of the lead organisation, of a partner organisation or of the plan's
-     * organisation may comment (their admins and ICS admins above them too).
+     * The rules of comments on actions, which live with the shared discussions: readers of the
+     * plan read them; people of the organisations involved comment; the action's editors and the
+     * plan's editors moderate; the action's owner is told of new comments.
      */
-    async addComment(actor: Actor | null, planId: string, actionId: string, body: string) {
-      const detail = await this.getAction(actor, planId, actionId).catch((error: unknown) => {
-        if (error instanceof NotFoundError && actor === null) throw new ForbiddenError('Sign in');
-        throw error;
-      });
-      if (!detail.canComment) throw new ForbiddenError('Not allowed: comment on this action');
-      const text = body.replace(/\r\n?/g, '\n').trim();
-      if (text === '') throw new ValidationFailed({ comment: 'Enter a comment' });
-      if (text.length > 2000)
-        throw new ValidationFailed({ comment: 'The comment must be 2,000 characters or fewer' });
-      await repository.transaction(async (trx) => {
-        await repository.insertComment(trx, {
-          id: randomUUID(),
-          action_id: detail.action.id,
-          author_user_id: actor!.userId,
-          body: text,
-          created_at: now().toISOString(),
-          edited_at: null,
-          deleted_at: null,
-        });
-      });
+    commentSubject: {
+      async describe(actionId: string) {
+        const found = await findActionWithPlan(actionId);
+        if (!found) return undefined;
+        return {
+          title: `${found.action.reference} ${found.action.title}`,
+          link: `/green-plans/${found.plan.id}/actions/${found.action.id}`,
+          authorIds: found.action.owner_user_id ? [found.action.owner_user_id] : [],
+          workspaceId: null,
+        };
+      },
+      async canRead(actor: Actor | null, actionId: string) {
+        const found = await findActionWithPlan(actionId);
+        return found !== undefined && canReadPlan(actor, found.plan);
+      },
+      async canComment(actor: Actor, actionId: string) {
+        const found = await findActionWithPlan(actionId);
+        if (!found) return false;
+        const partners = (await repository.findPartners(found.plan.id))
+          .filter((partner) => partner.action_id === found.action.id)
+          .map((partner) => ({ code: partner.organisation_code }));
+        return canCommentOn(actor, found.plan, found.action, partners);
+      },
+      async canModerate(actor: Actor | null, actionId: string) {
+        const found = await findActionWithPlan(actionId);
+        return (
+          found !== undefined &&
+          (canChangeAction(actor, found.action) || canEditPlan(actor, found.plan))
+        );
+      },
     },
 
     /** An evidence file of a plan the actor may read, for download. */
@@ -2360,7 +2381,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
 
     /** This module's part of a user's personal data download. */
     async collectPersonalData(userId: string): Promise<Record<string, unknown>> {
-      const [{ updates, comments }, owned] = await Promise.all([
+      const [{ updates }, owned] = await Promise.all([
         repository.findContributionsOf(userId),
         repository.findActionsOwnedBy(userId),
       ]);
@@ -2377,12 +2398,6 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           narrative: row.narrative,
           status: row.status,
           progressPercent: row.progress_percent,
-          postedAt: row.created_at,
-        })),
-        actionComments: comments.map((row) => ({
-          plan: row.plan_title,
-          action: row.reference,
-          comment: row.body,
           postedAt: row.created_at,
         })),
       };
