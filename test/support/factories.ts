@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/modules/access/policy.ts';
 import type { OrganisationRole } from '../../src/modules/access/roles.ts';
 import { timeStepAt, totpCode } from '../../src/modules/accounts/totp.ts';
+import type { ContentInput } from '../../src/modules/content/content.service.ts';
 import type { Services } from '../../src/services.ts';
 
 /** A password that passes the rules, for test accounts. */
@@ -122,4 +123,21 @@ export async function createPrivateWorkspace(services: Services, slug: string) {
   };
   await services.database.db.insertInto('workspaces').values(row).execute();
   return row;
+}
+
+/** The fields of a content item, public and owned by C82001 unless the test says otherwise. */
+export function contentInput(overrides: Partial<ContentInput> = {}): ContentInput {
+  return {
+    title: 'A title',
+    summary: 'A summary',
+    body: '',
+    privacy: 'public',
+    workspaceId: '',
+    organisationCode: 'C82001',
+    areas: [],
+    organisationTags: '',
+    tags: '',
+    details: {},
+    ...overrides,
+  };
 }

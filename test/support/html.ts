@@ -75,3 +75,8 @@ export function findActiveContent(html: string, nonce: string | undefined): Acti
   parser.end();
   return found;
 }
+
+/** The CSP nonce of a page's own scripts, to tell them from anything injected. */
+export function nonceOf(html: string): string | undefined {
+  return /<script nonce="([^"]+)"/.exec(html)?.[1];
+}

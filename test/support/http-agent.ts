@@ -110,3 +110,22 @@ export async function signInAs(
   }
   return response;
 }
+
+/**
+ * One signed-in browser per test user (and one signed-out), made on first use and kept, so a test
+ * file can say `await as(user)` wherever it acts as someone.
+ */
+export function browsersFor<
+  User extends { id: string; email: string; password: string; totpSecret?: string },
+>(app: () => FastifyInstance, secondFactor: (user: User) => string) {
+  const browsers = new Map<string, HttpAgent>();
+  return async function as(user: User | null): Promise<HttpAgent> {
+    const key = user?.id ?? 'anonymous';
+    const existing = browsers.get(key);
+    if (existing) return existing;
+    const browser = new HttpAgent(app());
+    if (user) await signInAs(browser, user, () => secondFactor(user));
+    browsers.set(key, browser);
+    return browser;
+  };
+}

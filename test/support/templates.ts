@@ -87,15 +87,21 @@ export async function prepareTemplates(): Promise<DatabaseTemplates> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    const existing = await admin.query<{ datname: string }>(
-      `select datname from pg_database where datname like 'gs\\_template\\_%'`,
+    // Test runs from other checkouts (other fingerprints) may be using their templates right now,
+    // so only templates unused for a day are removed; each run marks its own as used.
+    const existing = await admin.query<{ datname: string; used: string | null }>(
+      `select datname, shobj_description(oid, 'pg_database') as used
+       from pg_database where datname like 'gs\\_template\\_%'`,
     );
-    for (const { datname } of existing.rows) {
-      if (datname !== postgresTemplate)
+    const staleBefore = Date.now() - 24 * 3_600_000;
+    for (const { datname, used } of existing.rows) {
+      const usedAt = used ? Date.parse(used) : Number.NaN;
+      const stale = Number.isNaN(usedAt) || usedAt < staleBefore;
+      if (datname !== postgresTemplate && stale)
         await admin.query(`drop database if exists "${datname}" with (force)`);
     }
     if (!existing.rows.some((row) => row.datname === postgresTemplate)) {
-      const building = `${postgresTemplate}_building`;
+      const building = `${postgresTemplate}_building_${process.pid}`;
       await admin.query(`drop database if exists "${building}" with (force)`);
       await admin.query(`create database "${building}"`);
       const handle = await connectDatabase({
@@ -104,8 +110,18 @@ export async function prepareTemplates(): Promise<DatabaseTemplates> {
       });
       await migrateAndSeed(handle);
       await handle.close();
-      await admin.query(`alter database "${building}" rename to "${postgresTemplate}"`);
+      try {
+        await admin.query(`alter database "${building}" rename to "${postgresTemplate}"`);
+      } catch (error) {
+        // Another run built the same template meanwhile: use theirs.
+        await admin.query(`drop database if exists "${building}" with (force)`);
+        const again = await admin.query(`select 1 from pg_database where datname = $1`, [
+          postgresTemplate,
+        ]);
+        if (again.rowCount === 0) throw error;
+      }
     }
+    await admin.query(`comment on database "${postgresTemplate}" is '${new Date().toISOString()}'`);
   } finally {
     await admin.end();
   }

@@ -4,12 +4,13 @@ import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   actorFor,
+  contentInput,
   buildUser,
   currentTotp,
   type TestUser,
 } from '../../../test/support/factories.ts';
-import { findActiveContent } from '../../../test/support/html.ts';
-import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { findActiveContent, nonceOf } from '../../../test/support/html.ts';
+import { browsersFor } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 import { xssPayloads } from '../../../test/fixtures/xss-payloads.ts';
@@ -17,26 +18,6 @@ import type { ContentType } from './content-types.ts';
 import type { ContentInput } from './content.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'content tests' };
-
-function input(overrides: Partial<ContentInput> = {}): ContentInput {
-  return {
-    title: 'A title',
-    summary: 'A summary',
-    body: '',
-    privacy: 'public',
-    workspaceId: '',
-    organisationCode: 'C82001',
-    areas: [],
-    organisationTags: '',
-    tags: '',
-    details: {},
-    ...overrides,
-  };
-}
-
-function nonceOf(html: string): string | undefined {
-  return /<script nonce="([^"]+)"/.exec(html)?.[1];
-}
 
 describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
   let testApp: TestApp;
@@ -47,17 +28,10 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
   let icsAdmin: TestUser;
   let workspaceMember: TestUser;
   let llrWorkspaceId: string;
-  const browsers = new Map<string, HttpAgent>();
-
-  async function as(user: TestUser | null): Promise<HttpAgent> {
-    const key = user?.id ?? 'anonymous';
-    const existing = browsers.get(key);
-    if (existing) return existing;
-    const browser = new HttpAgent(testApp.app);
-    if (user) await signInAs(browser, user, () => currentTotp(user));
-    browsers.set(key, browser);
-    return browser;
-  }
+  const as = browsersFor<TestUser>(
+    () => testApp.app,
+    (user) => currentTotp(user),
+  );
 
   async function create(
     user: TestUser,
@@ -66,7 +40,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
     publish = true,
   ) {
     const actor = await actorFor(testApp.services, user.id);
-    const item = await testApp.services.content.create(actor, type, input(values), context);
+    const item = await testApp.services.content.create(actor, type, contentInput(values), context);
     if (publish) await testApp.services.content.publish(actor, item.id, context);
     return item;
   }
@@ -253,7 +227,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       await testApp.services.content.update(
         actor,
         item.id,
-        input({ title: 'Captions needed', details: { transcript: 'Hello.' } }),
+        contentInput({ title: 'Captions needed', details: { transcript: 'Hello.' } }),
         context,
       );
       const mp4 = Buffer.concat([
@@ -529,7 +503,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         const item = await testApp.services.content.create(
           actor,
           'case_study',
-          input({
+          contentInput({
             title: `XSS ${index} ${payload}`.slice(0, 200),
             summary: payload,
             body: `${payload}\n\n${payload}`,

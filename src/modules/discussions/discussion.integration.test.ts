@@ -1,40 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   actorFor,
+  contentInput,
   buildUser,
   createPrivateWorkspace,
   currentTotp,
   type TestUser,
 } from '../../../test/support/factories.ts';
 import { xssPayloads } from '../../../test/fixtures/xss-payloads.ts';
-import { findActiveContent } from '../../../test/support/html.ts';
-import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { findActiveContent, nonceOf } from '../../../test/support/html.ts';
+import { browsersFor, HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
-import type { ContentInput } from '../content/content.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'discussion tests' };
 const SECRET_WORD = 'quetiapinezebra';
-
-function contentInput(overrides: Partial<ContentInput>): ContentInput {
-  return {
-    title: 'A title',
-    summary: 'A summary',
-    body: '',
-    privacy: 'public',
-    workspaceId: '',
-    organisationCode: 'C82001',
-    areas: [],
-    organisationTags: '',
-    tags: '',
-    details: {},
-    ...overrides,
-  };
-}
-
-function nonceOf(html: string): string | undefined {
-  return /<script nonce="([^"]+)"/.exec(html)?.[1];
-}
 
 describe.each(testDialects)('discussions, comments and notifications on %s', (dialect) => {
   let testApp: TestApp;
@@ -45,17 +25,10 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
   let editor: TestUser;
   let newcomer: TestUser;
   let privateMember: TestUser;
-  const browsers = new Map<string, HttpAgent>();
-
-  async function as(user: TestUser | null): Promise<HttpAgent> {
-    const key = user?.id ?? 'anonymous';
-    const existing = browsers.get(key);
-    if (existing) return existing;
-    const browser = new HttpAgent(testApp.app);
-    if (user) await signInAs(browser, user, () => currentTotp(user));
-    browsers.set(key, browser);
-    return browser;
-  }
+  const as = browsersFor<TestUser>(
+    () => testApp.app,
+    (user) => currentTotp(user),
+  );
 
   async function emailsTo(address: string) {
     return testApp.services.database.db

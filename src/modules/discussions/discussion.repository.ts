@@ -507,19 +507,17 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .executeTakeFirst();
     },
 
-    async addWorkspaceMember(
+    /** Adds a member; someone who already belongs keeps their role (a manager stays a manager). */
+    async addWorkspaceMemberIfAbsent(
       executor: Executor,
       workspaceId: string,
       userId: string,
-      role: 'member' | 'manager',
       at: string,
     ) {
       await executor
         .insertInto('workspace_members')
-        .values({ workspace_id: workspaceId, user_id: userId, role, joined_at: at })
-        .onConflict((conflict) =>
-          conflict.columns(['workspace_id', 'user_id']).doUpdateSet({ role }),
-        )
+        .values({ workspace_id: workspaceId, user_id: userId, role: 'member', joined_at: at })
+        .onConflict((conflict) => conflict.columns(['workspace_id', 'user_id']).doNothing())
         .execute();
     },
 

@@ -145,25 +145,51 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     });
   }
 
+  /**
+   * A manager's change on the members page: done, back to the page with a notice; refused for a
+   * reason, the page again with the reason beside the field.
+   */
+  async function changeMembers(
+    request: FastifyRequest<SlugParams>,
+    reply: FastifyReply,
+    change: () => Promise<void>,
+    done: string,
+    values: Record<string, string> = {},
+  ) {
+    try {
+      await change();
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const page = await discussions.workspaceMembers(request.actor, request.params.slug);
+      return renderMembers(
+        request,
+        reply,
+        page,
+        { ...formErrorContext(error.fieldErrors), values },
+        400,
+      );
+    }
+    return reply.redirect(`/workspaces/${request.params.slug}/members?done=${done}`, 303);
+  }
+
   app.post<{ Params: { slug: string; workspaceRequestId: string } }>(
     '/workspaces/:slug/requests/:workspaceRequestId',
     workspaceManager,
     async (request, reply) => {
       const fields = formFields(request, ['decision']);
-      try {
-        await discussions.decideRequest(
-          request.actor,
-          request.params.slug,
-          request.params.workspaceRequestId,
-          fields.decision,
-          requestContextOf(request),
-        );
-      } catch (error) {
-        if (!(error instanceof ValidationFailed)) throw error;
-        const page = await discussions.workspaceMembers(request.actor, request.params.slug);
-        return renderMembers(request, reply, page, formErrorContext(error.fieldErrors), 400);
-      }
-      return reply.redirect(`/workspaces/${request.params.slug}/members?done=decided`, 303);
+      return changeMembers(
+        request,
+        reply,
+        () =>
+          discussions.decideRequest(
+            request.actor,
+            request.params.slug,
+            request.params.workspaceRequestId,
+            fields.decision,
+            requestContextOf(request),
+          ),
+        'decided',
+      );
     },
   );
 
@@ -172,25 +198,19 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     workspaceManager,
     async (request, reply) => {
       const fields = formFields(request, ['email']);
-      try {
-        await discussions.invite(
-          request.actor,
-          request.params.slug,
-          fields.email,
-          requestContextOf(request),
-        );
-      } catch (error) {
-        if (!(error instanceof ValidationFailed)) throw error;
-        const page = await discussions.workspaceMembers(request.actor, request.params.slug);
-        return renderMembers(
-          request,
-          reply,
-          page,
-          { ...formErrorContext(error.fieldErrors), values: fields },
-          400,
-        );
-      }
-      return reply.redirect(`/workspaces/${request.params.slug}/members?done=invited`, 303);
+      return changeMembers(
+        request,
+        reply,
+        () =>
+          discussions.invite(
+            request.actor,
+            request.params.slug,
+            fields.email,
+            requestContextOf(request),
+          ),
+        'invited',
+        fields,
+      );
     },
   );
 
@@ -199,20 +219,19 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     workspaceManager,
     async (request, reply) => {
       const fields = formFields(request, ['role']);
-      try {
-        await discussions.setMemberRole(
-          request.actor,
-          request.params.slug,
-          request.params.userId,
-          fields.role,
-          requestContextOf(request),
-        );
-      } catch (error) {
-        if (!(error instanceof ValidationFailed)) throw error;
-        const page = await discussions.workspaceMembers(request.actor, request.params.slug);
-        return renderMembers(request, reply, page, formErrorContext(error.fieldErrors), 400);
-      }
-      return reply.redirect(`/workspaces/${request.params.slug}/members?done=role`, 303);
+      return changeMembers(
+        request,
+        reply,
+        () =>
+          discussions.setMemberRole(
+            request.actor,
+            request.params.slug,
+            request.params.userId,
+            fields.role,
+            requestContextOf(request),
+          ),
+        'role',
+      );
     },
   );
 

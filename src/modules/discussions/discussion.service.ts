@@ -458,7 +458,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       assertCan(actor, 'workspace.join', workspaceResource(workspace));
       await repository.transaction(async (trx) => {
         const at = now().toISOString();
-        await repository.addWorkspaceMember(trx, workspace.id, actor!.userId, 'member', at);
+        await repository.addWorkspaceMemberIfAbsent(trx, workspace.id, actor!.userId, at);
         await repository.follow(trx, actor!.userId, 'workspace', workspace.id, at);
         await deps.audit.record(
           {
@@ -605,7 +605,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           throw new ValidationFailed({ request: 'This request has already been decided' });
         }
         if (approve) {
-          await repository.addWorkspaceMember(trx, workspace.id, request.user_id, 'member', at);
+          await repository.addWorkspaceMemberIfAbsent(trx, workspace.id, request.user_id, at);
           await repository.follow(trx, request.user_id, 'workspace', workspace.id, at);
         }
         await notifications.record(trx, prepared);
@@ -719,7 +719,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           ))
         )
           throw refused;
-        await repository.addWorkspaceMember(trx, workspace.id, actor.userId, 'member', at);
+        await repository.addWorkspaceMemberIfAbsent(trx, workspace.id, actor.userId, at);
         await repository.follow(trx, actor.userId, 'workspace', workspace.id, at);
         await deps.audit.record(
           {
