@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/modules/access/policy.ts';
-import type { OrganisationRole } from '../../src/modules/access/roles.ts';
+import { roleDefinitions, type OrganisationRole } from '../../src/modules/access/roles.ts';
 import { timeStepAt, totpCode } from '../../src/modules/accounts/totp.ts';
 import type { ContentInput } from '../../src/modules/content/content.service.ts';
 import type { Services } from '../../src/services.ts';
@@ -77,7 +77,7 @@ export async function buildUser(
   const needsTwoFactor =
     overrides.twoFactor ??
     (overrides.platformAdmin === true ||
-      (overrides.memberships ?? []).some((m) => m.role === 'org_admin' || m.role === 'ics_admin'));
+      (overrides.memberships ?? []).some((m) => roleDefinitions[m.role].requiresTwoFactor));
   if (needsTwoFactor) {
     const actor = await actorFor(services, created.userId);
     const { secret } = await services.accounts.beginTwoFactorSetup(actor);

@@ -6,9 +6,11 @@ import {
   ForbiddenError,
   organisationScope,
   requiresTwoFactor,
+  verificationConflict,
   type Action,
   type Actor,
   type ActorMembership,
+  type AssessmentSubmissionResource,
   type ContentResource,
   type OrganisationResource,
   type OrganisationScope,
@@ -44,6 +46,7 @@ const everyOrganisation = [
 const adminActions: Action[] = [
   'organisation.manage_members',
   'organisation.view_audit',
+  'organisation.verify_assessments',
   'platform.manage_users',
   'platform.view_audit',
 ];
@@ -141,28 +144,52 @@ describe('can: organisation permissions held through a role', () => {
       'organisation.edit_content': false,
       'organisation.manage_members': false,
       'organisation.view_audit': false,
+      'organisation.manage_assessment': false,
+      'organisation.verify_assessments': false,
+    },
+    green_champion: {
+      'organisation.read_members_only': true,
+      'organisation.edit_content': false,
+      'organisation.manage_members': false,
+      'organisation.view_audit': false,
+      'organisation.manage_assessment': true,
+      'organisation.verify_assessments': false,
     },
     editor: {
       'organisation.read_members_only': true,
       'organisation.edit_content': true,
       'organisation.manage_members': false,
       'organisation.view_audit': false,
+      'organisation.manage_assessment': false,
+      'organisation.verify_assessments': false,
     },
     org_admin: {
       'organisation.read_members_only': true,
       'organisation.edit_content': true,
       'organisation.manage_members': true,
       'organisation.view_audit': true,
+      'organisation.manage_assessment': true,
+      'organisation.verify_assessments': false,
+    },
+    ics_verifier: {
+      'organisation.read_members_only': true,
+      'organisation.edit_content': false,
+      'organisation.manage_members': false,
+      'organisation.view_audit': false,
+      'organisation.manage_assessment': false,
+      'organisation.verify_assessments': true,
     },
     ics_admin: {
       'organisation.read_members_only': true,
       'organisation.edit_content': true,
       'organisation.manage_members': true,
       'organisation.view_audit': true,
+      'organisation.manage_assessment': true,
+      'organisation.verify_assessments': true,
     },
   };
 
-  for (const role of ['member', 'editor', 'org_admin'] as const) {
+  for (const role of ['member', 'green_champion', 'editor', 'org_admin'] as const) {
     for (const permission of organisationPermissions) {
       it(`a practice ${role} ${expected[role][permission] ? 'holds' : 'does not hold'} ${permission} on their own practice`, () => {
         expect(can(roleAt(practiceC82001, role), permission, practiceC82001)).toBe(
@@ -527,6 +554,82 @@ describe('can: user.manage_own_account', () => {
   it('does not need two-factor', () => {
     const actor = buildActor({ userId: 'user-7', twoFactorEnabled: false });
     expect(can(actor, 'user.manage_own_account', { kind: 'user', userId: 'user-7' })).toBe(true);
+  });
+});
+
+describe('can: Greener General Practice champions and verifiers', () => {
+  function submission(
+    practice: OrganisationResource,
+    submittedBy: string | null = 'champion-1',
+  ): AssessmentSubmissionResource {
+    return { kind: 'assessment_submission', practice, submittedBy };
+  }
+
+  it("a green champion keeps their own practice's assessment and nobody else's", () => {
+    const champion = roleAt(practiceC82001, 'green_champion');
+    expect(can(champion, 'organisation.manage_assessment', practiceC82001)).toBe(true);
+    expect(can(champion, 'organisation.manage_assessment', practiceC82002)).toBe(false);
+    expect(can(champion, 'organisation.edit_content', practiceC82001)).toBe(false);
+    expect(can(champion, 'assessment.verify', submission(practiceC82001))).toBe(false);
+  });
+
+  it('an ICS verifier of QK1 verifies the practices of the ICS, and only that reaches below', () => {
+    const verifier = roleAt(icbQk1, 'ics_verifier');
+    for (const practice of [practiceC82001, practiceC82002]) {
+      expect(can(verifier, 'organisation.verify_assessments', practice)).toBe(true);
+      expect(can(verifier, 'assessment.verify', submission(practice))).toBe(true);
+      expect(can(verifier, 'organisation.read_members_only', practice)).toBe(false);
+      expect(can(verifier, 'organisation.manage_assessment', practice)).toBe(false);
+    }
+    expect(can(verifier, 'organisation.read_members_only', icbQk1)).toBe(true);
+    for (const outsider of [practiceUnderQt1, practiceUnderQk10, icbQt1]) {
+      expect(can(verifier, 'assessment.verify', submission(outsider))).toBe(false);
+    }
+  });
+
+  it('an ICS verifier never verifies a practice they belong to, in any role', () => {
+    for (const role of organisationRoles.filter((candidate) => candidate !== 'ics_admin')) {
+      if (role === 'ics_verifier') continue;
+      const verifier = buildActor({
+        memberships: [membership(icbQk1, 'ics_verifier'), membership(practiceC82001, role)],
+      });
+      const resource = submission(practiceC82001);
+      expect(can(verifier, 'assessment.verify', resource), role).toBe(false);
+      expect(verificationConflict(verifier, resource), role).toBe('own-practice');
+      expect(can(verifier, 'assessment.verify', submission(practiceC82002)), role).toBe(true);
+    }
+  });
+
+  it('nobody verifies a submission they made, not even a platform admin', () => {
+    expect(can(platformAdmin, 'assessment.verify', submission(practiceC82001, 'admin-1'))).toBe(
+      false,
+    );
+    expect(verificationConflict(platformAdmin, submission(practiceC82001, 'admin-1'))).toBe(
+      'own-submission',
+    );
+    expect(can(platformAdmin, 'assessment.verify', submission(practiceC82001, 'someone'))).toBe(
+      true,
+    );
+  });
+
+  it('verifying needs two-factor authentication and a signed-in person', () => {
+    const verifier = roleAt(icbQk1, 'ics_verifier', { twoFactorEnabled: false });
+    expect(can(verifier, 'organisation.verify_assessments', practiceC82001)).toBe(false);
+    expect(can(verifier, 'assessment.verify', submission(practiceC82001))).toBe(false);
+    expect(can(null, 'assessment.verify', submission(practiceC82001))).toBe(false);
+    expect(can(roleAt(icbQk1, 'ics_admin'), 'assessment.verify', practiceC82001)).toBe(false);
+  });
+
+  it('property: whoever may verify a submission holds the permission and does not belong to the practice', () => {
+    fc.assert(
+      fc.property(arbitraryActor, arbitraryOrganisation, (actor, practice) => {
+        const resource = submission(practice, actor.userId === 'user-1' ? null : 'someone');
+        if (can(actor, 'assessment.verify', resource)) {
+          expect(can(actor, 'organisation.verify_assessments', practice)).toBe(true);
+          expect(actor.memberships.some((m) => m.organisationCode === practice.code)).toBe(false);
+        }
+      }),
+    );
   });
 });
 

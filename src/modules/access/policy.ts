@@ -1,4 +1,9 @@
-import { roleDefinitions, type OrganisationPermission, type OrganisationRole } from './roles.ts';
+import {
+  permissionsReachingBelow,
+  roleDefinitions,
+  type OrganisationPermission,
+  type OrganisationRole,
+} from './roles.ts';
 
 /**
  * The one place that decides who may do what. Routes and services ask `can` (or `assertCan`), and
@@ -62,8 +67,21 @@ export interface WorkspaceResource {
   privacy: 'open' | 'restricted' | 'private';
 }
 
+/** A practice's Greener General Practice submission, as the verification rule sees it. */
+export interface AssessmentSubmissionResource {
+  kind: 'assessment_submission';
+  practice: OrganisationResource;
+  /** Who submitted it: they may not verify it themselves. */
+  submittedBy: string | null;
+}
+
 export type Resource =
-  OrganisationResource | ContentResource | PlatformResource | UserResource | WorkspaceResource;
+  | OrganisationResource
+  | ContentResource
+  | PlatformResource
+  | UserResource
+  | WorkspaceResource
+  | AssessmentSubmissionResource;
 
 export type Action =
   | OrganisationPermission
@@ -77,7 +95,8 @@ export type Action =
   | 'workspace.post'
   | 'workspace.join'
   | 'workspace.request_to_join'
-  | 'workspace.manage';
+  | 'workspace.manage'
+  | 'assessment.verify';
 
 /** Permissions that need a second factor: anything that manages other people or reads the audit log. */
 const adminPermissions: ReadonlySet<Action> = new Set([
@@ -85,6 +104,8 @@ const adminPermissions: ReadonlySet<Action> = new Set([
   'organisation.view_audit',
   'platform.manage_users',
   'platform.view_audit',
+  'organisation.verify_assessments',
+  'assessment.verify',
 ]);
 
 export class ForbiddenError extends Error {
@@ -100,7 +121,18 @@ export function can(actor: Actor | null, action: Action, resource: Resource): bo
     case 'organisation.edit_content':
     case 'organisation.manage_members':
     case 'organisation.view_audit':
+    case 'organisation.manage_assessment':
+    case 'organisation.verify_assessments':
       return resource.kind === 'organisation' && holdsPermission(actor, action, resource);
+
+    case 'assessment.verify':
+      // A verifier of the practice, who neither belongs to it nor submitted the assessment.
+      return (
+        resource.kind === 'assessment_submission' &&
+        actor !== null &&
+        holdsPermission(actor, 'organisation.verify_assessments', resource.practice) &&
+        verificationConflict(actor, resource) === null
+      );
 
     case 'organisation.request_to_join':
       return (
@@ -173,6 +205,23 @@ export function can(actor: Actor | null, action: Action, resource: Resource): bo
   }
 }
 
+/**
+ * Why someone who may verify submissions must not verify this one, or null: a verifier never
+ * verifies a practice they belong to (in any role), nor a submission they made themselves.
+ */
+export function verificationConflict(
+  actor: Actor,
+  resource: AssessmentSubmissionResource,
+): 'own-practice' | 'own-submission' | null {
+  if (
+    actor.memberships.some((membership) => membership.organisationCode === resource.practice.code)
+  )
+    return 'own-practice';
+  if (resource.submittedBy !== null && resource.submittedBy === actor.userId)
+    return 'own-submission';
+  return null;
+}
+
 /** Throws ForbiddenError unless `can` says yes. */
 export function assertCan(actor: Actor | null, action: Action, resource: Resource): void {
   if (!can(actor, action, resource)) throw new ForbiddenError(`Not allowed: ${action}`);
@@ -191,7 +240,7 @@ function holdsPermission(
       return false;
     if (membership.organisationCode === organisation.code) return true;
     return (
-      definition.reachesDescendants &&
+      permissionsReachingBelow(membership.role).includes(permission) &&
       organisation.ancestorPath.includes(`/${membership.organisationCode}/`)
     );
   });
@@ -220,7 +269,8 @@ export function organisationScope(
     if (!(definition.permissions as readonly OrganisationPermission[]).includes(permission))
       continue;
     codes.push(membership.organisationCode);
-    if (definition.reachesDescendants) underAncestors.push(membership.organisationCode);
+    if (permissionsReachingBelow(membership.role).includes(permission))
+      underAncestors.push(membership.organisationCode);
   }
   return { kind: 'some', codes, underAncestors };
 }

@@ -3,18 +3,34 @@ import {
   isOrganisationRole,
   organisationPermissions,
   organisationRoles,
+  permissionsReachingBelow,
   roleDefinitions,
   rolesAllowedFor,
   type OrganisationPermission,
 } from './roles.ts';
 
 describe('rolesAllowedFor', () => {
-  it('offers every role, ICS admin included, in an ICB', () => {
-    expect(rolesAllowedFor('icb')).toEqual(['member', 'editor', 'org_admin', 'ics_admin']);
+  it('offers the ICS roles, and not the green champion, in an ICB', () => {
+    expect(rolesAllowedFor('icb')).toEqual([
+      'member',
+      'editor',
+      'org_admin',
+      'ics_verifier',
+      'ics_admin',
+    ]);
   });
 
-  it.each(['gp_practice', 'pcn', 'sub_icb_location', 'trust', ''])(
-    'offers every role but ICS admin in an organisation of type "%s"',
+  it('offers the green champion role in a GP practice only', () => {
+    expect(rolesAllowedFor('gp_practice')).toEqual([
+      'member',
+      'green_champion',
+      'editor',
+      'org_admin',
+    ]);
+  });
+
+  it.each(['pcn', 'sub_icb_location', 'trust', ''])(
+    'offers member, editor and org admin in an organisation of type "%s"',
     (organisationType) => {
       const roles = rolesAllowedFor(organisationType);
       expect(roles).toEqual(['member', 'editor', 'org_admin']);
@@ -72,19 +88,23 @@ describe('roleDefinitions', () => {
     }
   });
 
-  it('requires two-factor for exactly the roles that manage people or read the audit log', () => {
+  it('requires two-factor for exactly the roles that manage people, read the audit log or verify awards', () => {
     for (const role of organisationRoles) {
       const permissions: readonly OrganisationPermission[] = roleDefinitions[role].permissions;
       const administers =
         permissions.includes('organisation.manage_members') ||
-        permissions.includes('organisation.view_audit');
+        permissions.includes('organisation.view_audit') ||
+        permissions.includes('organisation.verify_assessments');
       expect(roleDefinitions[role].requiresTwoFactor, role).toBe(administers);
     }
   });
 
-  it('lets only the ICS admin reach the organisations below', () => {
+  it('lets only the ICS roles reach the organisations below, the verifier only to verify', () => {
     const reaching = organisationRoles.filter((role) => roleDefinitions[role].reachesDescendants);
-    expect(reaching).toEqual(['ics_admin']);
+    expect(reaching).toEqual(['ics_verifier', 'ics_admin']);
+    expect(permissionsReachingBelow('ics_verifier')).toEqual(['organisation.verify_assessments']);
+    expect(permissionsReachingBelow('ics_admin')).toEqual(roleDefinitions.ics_admin.permissions);
+    expect(permissionsReachingBelow('org_admin')).toEqual([]);
   });
 
   it('gives every role a label and a description for the admin forms', () => {

@@ -4,7 +4,14 @@
  * organisation under their ICB. Platform admins hold every permission everywhere.
  */
 
-export const organisationRoles = ['member', 'editor', 'org_admin', 'ics_admin'] as const;
+export const organisationRoles = [
+  'member',
+  'green_champion',
+  'editor',
+  'org_admin',
+  'ics_verifier',
+  'ics_admin',
+] as const;
 export type OrganisationRole = (typeof organisationRoles)[number];
 
 export const organisationPermissions = [
@@ -16,6 +23,16 @@ export const organisationPermissions = [
   'organisation.manage_members',
   /** Read the audit log of the organisation. */
   'organisation.view_audit',
+  /**
+   * Keep the practice's Greener General Practice self-assessment: mark actions, attach evidence,
+   * submit for an award (see docs/greener-general-practice.md).
+   */
+  'organisation.manage_assessment',
+  /**
+   * Verify the Greener General Practice submissions of the practices: approve them or return
+   * them. Never for a practice the verifier belongs to (see `assessment.verify` in policy.ts).
+   */
+  'organisation.verify_assessments',
 ] as const;
 export type OrganisationPermission = (typeof organisationPermissions)[number];
 
@@ -44,6 +61,7 @@ export const roleDefinitions = {
       'organisation.edit_content',
       'organisation.manage_members',
       'organisation.view_audit',
+      'organisation.manage_assessment',
     ],
     reachesDescendants: false,
     requiresTwoFactor: true,
@@ -57,8 +75,30 @@ export const roleDefinitions = {
       'organisation.edit_content',
       'organisation.manage_members',
       'organisation.view_audit',
+      'organisation.manage_assessment',
+      'organisation.verify_assessments',
     ],
     reachesDescendants: true,
+    requiresTwoFactor: true,
+    allowedOrganisationTypes: ['icb'],
+  },
+  green_champion: {
+    label: 'Green champion',
+    description:
+      "Reads members-only content and keeps the practice's Greener General Practice self-assessment.",
+    permissions: ['organisation.read_members_only', 'organisation.manage_assessment'],
+    reachesDescendants: false,
+    requiresTwoFactor: false,
+    allowedOrganisationTypes: ['gp_practice'],
+  },
+  ics_verifier: {
+    label: 'ICS verifier',
+    description:
+      "Verifies the Greener General Practice submissions of the integrated care system's practices.",
+    permissions: ['organisation.read_members_only', 'organisation.verify_assessments'],
+    reachesDescendants: true,
+    // Only verification reaches the practices; members-only content stays the ICB's own.
+    descendantPermissions: ['organisation.verify_assessments'],
     requiresTwoFactor: true,
     allowedOrganisationTypes: ['icb'],
   },
@@ -70,6 +110,8 @@ export const roleDefinitions = {
     permissions: readonly OrganisationPermission[];
     /** True when the role's permissions apply to every organisation under its own. */
     reachesDescendants: boolean;
+    /** When set, only these of its permissions reach below (the rest stay on its own organisation). */
+    descendantPermissions?: readonly OrganisationPermission[];
     requiresTwoFactor: boolean;
     allowedOrganisationTypes: 'any' | readonly string[];
   }
@@ -85,4 +127,15 @@ export function rolesAllowedFor(organisationType: string): OrganisationRole[] {
     const allowed = roleDefinitions[role].allowedOrganisationTypes;
     return allowed === 'any' || (allowed as readonly string[]).includes(organisationType);
   });
+}
+
+/** The permissions a role holds on every organisation under its own: none unless it reaches below. */
+export function permissionsReachingBelow(
+  role: OrganisationRole,
+): readonly OrganisationPermission[] {
+  const definition = roleDefinitions[role];
+  if (!definition.reachesDescendants) return [];
+  return 'descendantPermissions' in definition
+    ? definition.descendantPermissions
+    : definition.permissions;
 }
