@@ -125,6 +125,9 @@ export function createEmailService(
     nudge(): void {
       if (!timer) return;
       setImmediate(() => {
+        // Stopped in the meantime: a run started now would outlive stopWorker() and meet a closed
+        // database. The message stays queued for the next worker.
+        if (!timer) return;
         running ??= deliverDue()
           .catch((error: unknown) =>
             options.logger?.error({ err: error }, 'email worker run failed'),
