@@ -15,6 +15,15 @@ export function registerInformationRoutes(app: FastifyInstance, services: Servic
 
   app.get('/data-sources', { config: { access: 'public' } }, async (_request, reply) => {
     const datasets = await services.organisations.listReferenceDatasets();
-    return reply.render('information/views/data-sources.njk', { breadcrumbs, datasets });
+    const inhalers = services.prescribing.reference;
+    return reply.render('information/views/data-sources.njk', {
+      breadcrumbs,
+      datasets,
+      inhalerReference: {
+        version: inhalers.version,
+        sha256: inhalers.sha256,
+        sources: [...inhalers.sources.values()].length,
+      },
+    });
   });
 }

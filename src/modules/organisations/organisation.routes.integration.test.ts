@@ -152,5 +152,10 @@ describe.each(testDialects)('organisation pages on %s', (dialect) => {
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('organisations/llr_gp_practices_active.csv');
     expect(response.body).toContain('Open Government Licence v3.0');
+    // The inhaler reference is named with its version, linked to every value and its source.
+    expect(response.body).toMatch(
+      /Inhaler carbon reference[\s\S]*version <strong>\d{4}-\d{2}\.\d+<\/strong>/,
+    );
+    expect(response.body).toContain('href="/prescribing/inhalers"');
   });
 });
