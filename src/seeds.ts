@@ -1,5 +1,6 @@
 import { knowledgeHubSeed } from './modules/content/content.seed.ts';
 import { llrGreenPlanSeed } from './modules/green-plans/llr-green-plan.seed.ts';
+import { greenerPracticeSeed } from './modules/greener-practice/greener-practice.seed.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -12,7 +13,11 @@ export type ContentSeed = {
   run(services: Services): Promise<{ created: number; unchanged: number }>;
 };
 
-export const contentSeeds: ContentSeed[] = [knowledgeHubSeed, llrGreenPlanSeed];
+export const contentSeeds: ContentSeed[] = [
+  knowledgeHubSeed,
+  llrGreenPlanSeed,
+  greenerPracticeSeed,
+];
 
 export async function runContentSeeds(
   services: Services,

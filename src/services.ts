@@ -37,6 +37,9 @@ import { createOrganisationService } from './modules/organisations/organisation.
 import { loadInhalerReference } from './modules/prescribing/inhaler-reference.ts';
 import { createPrescribingRepository } from './modules/prescribing/prescribing.repository.ts';
 import { createPrescribingService } from './modules/prescribing/prescribing.service.ts';
+import { createGreenerPracticeRepository } from './modules/greener-practice/greener-practice.repository.ts';
+import { createGreenerPracticeService } from './modules/greener-practice/greener-practice.service.ts';
+import { createGreenerPracticeProgrammeService } from './modules/greener-practice/programme.service.ts';
 
 /**
  * Builds every service from the open database. Wiring is explicit, with no container, so the
@@ -156,6 +159,7 @@ export function createServices(
       return {
         ...(await memberships.collectPersonalData(userId, user?.email ?? null)),
         greenPlans: await greenPlans.collectPersonalData(userId),
+        greenerGeneralPractice: await greenerPractice.collectPersonalData(userId),
         discussions: await discussions.collectPersonalData(userId),
         notificationPreferences: await notifications.preferencesOf(userId),
       };
@@ -184,6 +188,27 @@ export function createServices(
     now,
   });
   discussions.registerCommentSubject('plan_action', greenPlans.commentSubject);
+  const greenerPracticeRepository = createGreenerPracticeRepository(db);
+  const greenerPractice = createGreenerPracticeService({
+    repository: greenerPracticeRepository,
+    organisations,
+    prescribing,
+    greenPlans,
+    content,
+    accounts,
+    files,
+    audit,
+    email,
+    publicUrl: config.publicUrl,
+    now,
+  });
+  const greenerPracticeProgramme = createGreenerPracticeProgrammeService({
+    repository: greenerPracticeRepository,
+    core: greenerPractice,
+    organisations,
+    prescribing,
+    now,
+  });
   const oidc = config.oidc
     ? createOidcService(
         {
@@ -216,6 +241,8 @@ export function createServices(
     auth,
     prescribing,
     greenPlans,
+    greenerPractice,
+    greenerPracticeProgramme,
   };
 }
 

@@ -62,6 +62,14 @@ export interface Database {
   notifications: NotificationsTable;
   notification_preferences: NotificationPreferencesTable;
   discussion_search: DiscussionSearchTable;
+  ggp_framework_versions: GgpFrameworkVersionsTable;
+  ggp_assessments: GgpAssessmentsTable;
+  ggp_responses: GgpResponsesTable;
+  ggp_evidence_files: GgpEvidenceFilesTable;
+  ggp_submissions: GgpSubmissionsTable;
+  ggp_review_comments: GgpReviewCommentsTable;
+  ggp_awards: GgpAwardsTable;
+  ggp_events: GgpEventsTable;
 }
 
 export const organisationTypes = [
@@ -824,3 +832,107 @@ export type ConversationRow = Selectable<ConversationsTable>;
 export type DiscussionThreadRow = Selectable<DiscussionThreadsTable>;
 export type PostRow = Selectable<PostsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
+
+// --- Greener General Practice programme (migration 0009) ---
+
+export interface GgpFrameworkVersionsTable {
+  id: string;
+  /** NHS financial year, e.g. `2026-27`. */
+  programme_year: string;
+  version: number;
+  title: string;
+  /** The framework file (JSON), as serialiseFramework writes it. */
+  content: string;
+  sha256: string;
+  source: 'seed' | 'upload' | 'edit';
+  note: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
+export interface GgpAssessmentsTable {
+  id: string;
+  practice_code: string;
+  programme_year: string;
+  status: 'in_progress' | 'submitted' | 'returned' | 'awarded';
+  is_example: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GgpResponsesTable {
+  assessment_id: string;
+  action_code: string;
+  status: 'not_started' | 'in_progress' | 'done' | 'not_applicable';
+  note: string;
+  not_applicable_reason: string;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+export interface GgpEvidenceFilesTable {
+  id: string;
+  assessment_id: string;
+  action_code: string;
+  file_id: string;
+  added_by: string | null;
+  added_at: string;
+  removed_at: string | null;
+}
+
+export interface GgpSubmissionsTable {
+  id: string;
+  assessment_id: string;
+  framework_version_id: string;
+  level: 'bronze' | 'silver' | 'gold';
+  points: number;
+  /** JSON of SubmissionSnapshot. */
+  snapshot: string;
+  submitted_by: string | null;
+  submitted_at: string;
+  outcome: 'pending' | 'returned' | 'approved';
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_note: string | null;
+}
+
+export interface GgpReviewCommentsTable {
+  submission_id: string;
+  action_code: string;
+  comment: string;
+}
+
+export interface GgpAwardsTable {
+  id: string;
+  assessment_id: string;
+  practice_code: string;
+  programme_year: string;
+  level: 'bronze' | 'silver' | 'gold';
+  points: number;
+  submission_id: string | null;
+  framework_version_id: string;
+  approved_by: string | null;
+  awarded_at: string;
+  is_example: number;
+}
+
+export interface GgpEventsTable {
+  id: Generated<number>;
+  assessment_id: string;
+  practice_code: string;
+  programme_year: string;
+  kind: 'started' | 'answered' | 'submitted' | 'returned' | 'approved' | 'reopened';
+  action_code: string | null;
+  points: number;
+  level: 'bronze' | 'silver' | 'gold' | null;
+  user_id: string | null;
+  occurred_at: string;
+}
+
+export type GgpFrameworkVersionRow = Selectable<GgpFrameworkVersionsTable>;
+export type GgpAssessmentRow = Selectable<GgpAssessmentsTable>;
+export type GgpResponseRow = Selectable<GgpResponsesTable>;
+export type GgpSubmissionRow = Selectable<GgpSubmissionsTable>;
+export type GgpAwardRow = Selectable<GgpAwardsTable>;
+export type GgpEventRow = Selectable<GgpEventsTable>;

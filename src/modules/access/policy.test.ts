@@ -49,6 +49,7 @@ const adminActions: Action[] = [
   'organisation.verify_assessments',
   'platform.manage_users',
   'platform.view_audit',
+  'platform.manage_frameworks',
 ];
 
 function organisation(code: string, ancestorPath: string): OrganisationResource {
@@ -345,6 +346,11 @@ describe('can: two-factor authentication for admin permissions', () => {
     const icsAdmin = roleAt(icbQk1, 'ics_admin');
     expect(can(icsAdmin, 'platform.manage_users', { kind: 'platform' })).toBe(false);
     expect(can(icsAdmin, 'platform.view_audit', { kind: 'platform' })).toBe(false);
+    expect(can(platformAdmin, 'platform.manage_frameworks', { kind: 'platform' })).toBe(true);
+    expect(can(icsAdmin, 'platform.manage_frameworks', { kind: 'platform' })).toBe(false);
+    expect(
+      can(platformAdminWithoutTwoFactor, 'platform.manage_frameworks', { kind: 'platform' }),
+    ).toBe(false);
   });
 
   it('property: without two-factor no actor holds an admin permission on any resource', () => {

@@ -90,6 +90,7 @@ export type Action =
   | 'content.edit'
   | 'platform.manage_users'
   | 'platform.view_audit'
+  | 'platform.manage_frameworks'
   | 'user.manage_own_account'
   | 'workspace.read'
   | 'workspace.post'
@@ -104,6 +105,7 @@ const adminPermissions: ReadonlySet<Action> = new Set([
   'organisation.view_audit',
   'platform.manage_users',
   'platform.view_audit',
+  'platform.manage_frameworks',
   'organisation.verify_assessments',
   'assessment.verify',
 ]);
@@ -163,6 +165,7 @@ export function can(actor: Actor | null, action: Action, resource: Resource): bo
 
     case 'platform.manage_users':
     case 'platform.view_audit':
+    case 'platform.manage_frameworks':
       return actor !== null && actor.isPlatformAdmin;
 
     case 'user.manage_own_account':

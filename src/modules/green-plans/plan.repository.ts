@@ -198,6 +198,16 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .execute();
     },
 
+    async findPlanIdsWithActionsLedBy(organisationCode: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('green_plan_actions')
+        .select('plan_id')
+        .distinct()
+        .where('lead_organisation_code', '=', organisationCode)
+        .execute();
+      return rows.map((row) => row.plan_id);
+    },
+
     async maxActionPosition(planId: string, executor: Executor = db): Promise<number> {
       const row = await executor
         .selectFrom('green_plan_actions')

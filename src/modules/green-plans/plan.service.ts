@@ -1885,6 +1885,22 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       );
     },
 
+    /** The actions an organisation leads, across the plans the actor may read, for its dashboards. */
+    async listActionsLedBy(actor: Actor | null, organisationCode: string) {
+      const result: (ActionView & { planId: string; planTitle: string })[] = [];
+      for (const planId of await repository.findPlanIdsWithActionsLedBy(organisationCode)) {
+        const plan = await repository.findPlan(planId);
+        if (!plan || !canReadPlan(actor, plan)) continue;
+        const state = await loadPlanState(plan, actor);
+        for (const action of state.actions)
+          if (action.leadOrganisationCode === organisationCode)
+            result.push({ ...action, planId: plan.id, planTitle: plan.title });
+      }
+      return result.sort(
+        (a, b) => a.planTitle.localeCompare(b.planTitle) || a.reference.localeCompare(b.reference),
+      );
+    },
+
     // --- KPIs ---
 
     async listKpis(actor: Actor | null, planId: string) {

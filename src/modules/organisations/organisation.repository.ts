@@ -33,6 +33,23 @@ export interface OrganisationListItem {
   registered_patients: number | null;
 }
 
+export interface PracticeProfileListRow {
+  code: string;
+  name: string;
+  postcode: string | null;
+  ancestor_path: string;
+  sub_icb_code: string | null;
+  sub_icb_name: string | null;
+  pcn_code: string | null;
+  pcn_name: string | null;
+  registered_patients: number | null;
+  imd2019_score: number | null;
+  imd2019_decile: number | null;
+  imd2019_quintile: number | null;
+  approx_latitude: number | null;
+  approx_longitude: number | null;
+}
+
 export interface PracticeSummaryRow {
   code: string;
   name: string;
@@ -91,6 +108,37 @@ export function createOrganisationRepository(db: Kysely<Database>) {
       return practiceSummaryQuery(db)
         .where('o.parent_code', '=', subIcbCode)
         .orderBy('o.name')
+        .execute();
+    },
+
+    /** Current GP practices under an ancestor path, with their PCN, sub-ICB and profile. */
+    async findPracticesUnder(underAncestorPath: string): Promise<PracticeProfileListRow[]> {
+      return db
+        .selectFrom('organisations as o')
+        .leftJoin('practice_profiles as pp', 'pp.practice_code', 'o.code')
+        .leftJoin('organisations as sub', 'sub.code', 'o.parent_code')
+        .leftJoin('organisations as pcn', 'pcn.code', 'pp.pcn_code')
+        .where('o.org_type', '=', 'gp_practice')
+        .where('o.retired_at', 'is', null)
+        .where('o.ancestor_path', 'like', `${underAncestorPath}%`)
+        .select([
+          'o.code',
+          'o.name',
+          'o.postcode',
+          'o.ancestor_path',
+          'o.parent_code as sub_icb_code',
+          'sub.name as sub_icb_name',
+          'pp.pcn_code',
+          'pcn.name as pcn_name',
+          'pp.registered_patients',
+          'pp.imd2019_score',
+          'pp.imd2019_decile',
+          'pp.imd2019_quintile',
+          'pp.approx_latitude',
+          'pp.approx_longitude',
+        ])
+        .orderBy('o.name')
+        .orderBy('o.code')
         .execute();
     },
 

@@ -7,6 +7,7 @@ import type { OrganisationRow, OrganisationType } from '../../db/schema.ts';
 import type {
   OrganisationListItem,
   OrganisationRepository,
+  PracticeProfileListRow,
   PracticeSummaryRow,
 } from './organisation.repository.ts';
 import { formatOrganisationName } from './organisation-name.ts';
@@ -62,6 +63,24 @@ export interface PracticeDetails {
   locationBasis: string | null;
   pcn: OrganisationSummary | null;
   subIcb: OrganisationSummary | null;
+}
+
+/** A practice with everything programme dashboards group and map it by. */
+export interface PracticeProfileEntry {
+  code: string;
+  name: string;
+  postcode: string | null;
+  subIcbCode: string | null;
+  subIcbName: string | null;
+  pcnCode: string | null;
+  pcnName: string | null;
+  registeredPatients: number | null;
+  imd2019Score: number | null;
+  imd2019Decile: number | null;
+  /** National quintile among GP practices, 1 = most deprived. */
+  imd2019Quintile: number | null;
+  approxLatitude: number | null;
+  approxLongitude: number | null;
 }
 
 export interface PracticeListEntry {
@@ -346,6 +365,31 @@ export function createOrganisationService(
         page: query.page,
         pageCount: Math.max(1, Math.ceil(total / query.pageSize)),
       };
+    },
+
+    /**
+     * Every current GP practice under an organisation (an ICB, a sub-ICB location) with its PCN,
+     * list size, deprivation and approximate location; empty for an unknown code.
+     */
+    async listPracticeProfilesUnder(code: string): Promise<PracticeProfileEntry[]> {
+      const row = await repository.findOrganisation(code);
+      if (!row) return [];
+      const rows = await repository.findPracticesUnder(`${row.ancestor_path}${row.code}/`);
+      return rows.map((practice: PracticeProfileListRow) => ({
+        code: practice.code,
+        name: formatOrganisationName(practice.name),
+        postcode: practice.postcode,
+        subIcbCode: practice.sub_icb_code,
+        subIcbName: practice.sub_icb_name ? formatOrganisationName(practice.sub_icb_name) : null,
+        pcnCode: practice.pcn_code,
+        pcnName: practice.pcn_name ? formatOrganisationName(practice.pcn_name) : null,
+        registeredPatients: practice.registered_patients,
+        imd2019Score: practice.imd2019_score,
+        imd2019Decile: practice.imd2019_decile,
+        imd2019Quintile: practice.imd2019_quintile,
+        approxLatitude: practice.approx_latitude,
+        approxLongitude: practice.approx_longitude,
+      }));
     },
 
     /** ICBs and sub-ICB locations for the directory's filter menus. */
