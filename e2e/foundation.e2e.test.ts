@@ -337,12 +337,11 @@ describeJourneys('foundation journeys', (suite) => {
       ).toBe(true);
     }
 
+    // Every section fits in the header at desktop width: none is folded away behind "More".
+    const menu = page.getByRole('navigation', { name: 'Menu' });
+    expect(await menu.locator('#toggle-menu').isVisible()).toBe(false);
     await visitor.navigate(
-      () =>
-        page
-          .getByRole('navigation', { name: 'Menu' })
-          .getByRole('link', { name: 'Areas of focus', exact: true })
-          .click(),
+      () => menu.getByRole('link', { name: 'Areas of focus', exact: true }).click(),
       '/areas-of-focus',
     );
     expect(visitor.status()).toBe(200);
