@@ -8,10 +8,11 @@ import { NotFoundError } from './web/http-errors.ts';
 import { isOrganisationRole, organisationRoles } from './modules/access/roles.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { addPrescribingCommands } from './modules/prescribing/prescribing.cli.ts';
-import { createServices } from './services.ts';
-import { runContentSeeds } from './seeds.ts';
-import { startServer } from './server.ts';
-import { ensureAssetsBuilt } from './web/assets.ts';
+
+// The web application, its services and the stylesheet compiler are loaded only by the commands
+// that use them, so that `--help` and the data commands start quickly.
+const loadServices = () => import('./services.ts');
+const loadSeeds = () => import('./seeds.ts');
 
 /**
  * The `greenspace` command. Every subcommand reads its settings from the environment (see the
@@ -34,14 +35,14 @@ export function buildCli(): Command {
       const database = await connect(config, logger);
       const ran = await migrateToLatest(database);
       if (ran.length > 0) logger.info({ migrations: ran }, 'database migrated');
-      const services = createServices(database, config);
+      const services = (await loadServices()).createServices(database, config);
       if (await services.organisations.isEmpty()) {
         const summary = await services.organisations.loadReferenceData(config.referenceDataDir);
         logger.info(
           { organisations: summary.organisations },
           'reference data loaded into the new database',
         );
-        await runContentSeeds(services, (line) => logger.info(line));
+        await (await loadSeeds()).runContentSeeds(services, (line) => logger.info(line));
       }
       await serve(config, logger, database);
     });
@@ -95,7 +96,7 @@ export function buildCli(): Command {
       const database = await connectDatabase(config.database);
       try {
         await migrateToLatest(database);
-        const services = createServices(database, config);
+        const services = (await loadServices()).createServices(database, config);
         const summary = await services.organisations.loadReferenceData(
           options.dir ?? config.referenceDataDir,
         );
@@ -111,7 +112,7 @@ export function buildCli(): Command {
             `  ${dataset.key}: ${dataset.rows} rows${dataset.changed ? ' (new or changed)' : ''}`,
           );
         }
-        await runContentSeeds(services, (line) => console.log(line));
+        await (await loadSeeds()).runContentSeeds(services, (line) => console.log(line));
       } finally {
         await database.close();
       }
@@ -133,7 +134,7 @@ export function buildCli(): Command {
       const database = await connectDatabase(config.database);
       try {
         await migrateToLatest(database);
-        const services = createServices(database, config);
+        const services = (await loadServices()).createServices(database, config);
         const created = await services.accounts.createAccountByOperator({
           email: options.email,
           displayName: options.name,
@@ -169,7 +170,7 @@ export function buildCli(): Command {
       const database = await connectDatabase(config.database);
       try {
         await migrateToLatest(database);
-        const services = createServices(database, config);
+        const services = (await loadServices()).createServices(database, config);
         const user = await services.accounts.findUserByEmail(options.email);
         if (!user)
           throw new ValidationFailed({
@@ -194,7 +195,8 @@ export function buildCli(): Command {
     .description(
       'compile the stylesheet and copy NHS.UK frontend assets (done automatically on serve)',
     )
-    .action(() => {
+    .action(async () => {
+      const { ensureAssetsBuilt } = await import('./web/assets.ts');
       const { built } = ensureAssetsBuilt({ force: true });
       console.log(built ? 'Assets built.' : 'Assets were up to date.');
     });
@@ -230,6 +232,7 @@ async function connect(config: AppConfig, logger: Logger): Promise<DatabaseHandl
 }
 
 async function serve(config: AppConfig, logger: Logger, database: DatabaseHandle): Promise<void> {
+  const { startServer } = await import('./server.ts');
   const server = await startServer(config, { logger, database });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
