@@ -20,6 +20,7 @@ import { registerInformationRoutes } from './modules/information/information.rou
 import { registerAreaOfFocusRoutes } from './modules/areas-of-focus/area-of-focus.routes.ts';
 import { registerPrescribingRoutes } from './modules/prescribing/prescribing.routes.ts';
 import { registerGreenPlanRoutes } from './modules/green-plans/plan.routes.ts';
+import { registerGreenerPracticeRoutes } from './modules/greener-practice/greener-practice.routes.ts';
 import { assetsDir, ensureAssetsBuilt } from './web/assets.ts';
 import { BadRequestError, NotFoundError } from './web/http-errors.ts';
 import {
@@ -176,6 +177,7 @@ export async function buildApp(
   registerAreaOfFocusRoutes(app, services);
   registerPrescribingRoutes(app, services);
   registerGreenPlanRoutes(app, services);
+  registerGreenerPracticeRoutes(app, services);
   registerInformationRoutes(app, services);
   registerAuthRoutes(app, services);
   registerAccountRoutes(app, services);

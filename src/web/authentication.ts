@@ -30,6 +30,9 @@ export interface CurrentSession {
  * `organisation-editor`: editors of the organisation that a plan or an action belongs to.
  * `workspace-member` and `workspace-manager`: members (or managers) of the workspace in the address,
  * or of the workspace a post in the address belongs to.
+ * `green-champion`: those who keep the Greener General Practice self-assessment of the practice in
+ * the address (its green champions and admins, ICS admins above it).
+ * `assessment-verifier`: ICS verifiers (and ICS admins) of the practice a submission belongs to.
  */
 export type RouteAudience =
   | 'self'
@@ -40,7 +43,9 @@ export type RouteAudience =
   | 'platform-admin'
   | 'content-editor'
   | 'workspace-member'
-  | 'workspace-manager';
+  | 'workspace-manager'
+  | 'green-champion'
+  | 'assessment-verifier';
 
 export interface RouteTableEntry {
   method: string;

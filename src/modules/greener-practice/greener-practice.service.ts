@@ -30,6 +30,7 @@ import { measureDefinitions, type MeasureId } from '../prescribing/measures.calc
 import {
   allActions,
   awardLevelLabels,
+  awardLevels,
   countByStatus,
   findAction,
   formatProgrammeYear,
@@ -563,6 +564,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           submissions: [],
           returnedComments: new Map<string, string>(),
           targetLevel: 'bronze' as AwardLevel,
+          submittableLevels: [...awardLevels],
           targetProblems: submissionProblems(framework, new Map(), 'bronze'),
         };
       }
@@ -595,6 +597,9 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         submissions,
         returnedComments,
         targetLevel,
+        submittableLevels: targetLevel
+          ? awardLevels.filter((candidate) => levelRank(candidate) >= levelRank(targetLevel))
+          : [],
         targetProblems: targetLevel ? submissionProblems(framework, responses, targetLevel) : [],
       };
     },
@@ -1064,6 +1069,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         framework,
         frameworkVersion: version,
         snapshot,
+        claimedLevel: framework.levels.find((level) => level.id === snapshot.level)!,
         themes: framework.themes
           .map((theme) => ({
             theme,
@@ -1313,6 +1319,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const planActions = await deps.greenPlans.listActionsLedBy(actor, practice.code);
       const page = await deps.organisations.getOrganisationPage(practice.code);
       const points = framework ? pointsEarned(framework, answers.responses) : 0;
+      const standings = framework ? levelStandings(framework, answers.responses) : [];
       return {
         practice,
         profile: page?.practice ?? null,
@@ -1322,7 +1329,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         assessment: assessment ?? null,
         points,
         level: framework ? levelReached(framework, answers.responses) : null,
-        standings: framework ? levelStandings(framework, answers.responses) : [],
+        standings,
+        targetStanding: standings.find((standing) => standing.level === target) ?? null,
         currentAward,
         pastAwards: allAwards.filter((award) => award.programme_year !== year),
         targetLevel: target,

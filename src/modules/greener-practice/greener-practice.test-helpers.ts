@@ -1,3 +1,4 @@
+import { Parser } from 'htmlparser2';
 import type { Actor } from '../access/policy.ts';
 import type { Services } from '../../services.ts';
 import { allActions, type Framework } from './framework.calculations.ts';
@@ -5,11 +6,6 @@ import { allActions, type Framework } from './framework.calculations.ts';
 /** Shared by the programme's integration tests and browser journeys. */
 
 export const context = { ip: '127.0.0.1', userAgent: 'test' };
-
-/** A one-page PDF, small enough to upload as evidence. */
-export const EVIDENCE_PDF = Buffer.from(
-  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
-);
 
 /** The codes of the actions required for Bronze, and one more action, worth exactly Bronze's 60. */
 export function bronzeCodes(framework: Framework): string[] {
@@ -41,4 +37,28 @@ export async function answerDone(
       [],
       context,
     );
+}
+
+/** The text a person reads on a page: tags dropped, entities decoded, spaces collapsed. */
+export function pageText(html: string): string {
+  let text = '';
+  let skipping = 0;
+  const parser = new Parser(
+    {
+      onopentag(name) {
+        if (name === 'script' || name === 'style' || name === 'svg') skipping += 1;
+      },
+      ontext(data) {
+        if (skipping === 0) text += data;
+      },
+      onclosetag(name) {
+        if (name === 'script' || name === 'style' || name === 'svg') skipping -= 1;
+        else text += ' ';
+      },
+    },
+    { decodeEntities: true },
+  );
+  parser.write(html);
+  parser.end();
+  return text.replace(/\s+/g, ' ').trim();
 }

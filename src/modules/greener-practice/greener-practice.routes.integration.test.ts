@@ -1,0 +1,460 @@
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  actorFor,
+  buildUser,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import { multipartBody, SMALL_PDF } from '../green-plans/green-plan.test-helpers.ts';
+import { serialiseFramework } from './framework.parser.ts';
+import { answerDone, bronzeCodes, pageText as htmlText } from './greener-practice.test-helpers.ts';
+
+const PRACTICE = 'C82007';
+
+describe.each(testDialects)('Greener General Practice pages on %s', (dialect) => {
+  let testApp: TestApp;
+  const people: Record<string, TestUser> = {};
+  const browsers: Record<string, HttpAgent> = {};
+
+  async function browser(name: string): Promise<HttpAgent> {
+    if (browsers[name]) return browsers[name];
+    const agent = new HttpAgent(testApp.app);
+    if (name !== 'anonymous') {
+      const person = people[name]!;
+      await signInAs(agent, person, () => currentTotp(person));
+    }
+    browsers[name] = agent;
+    return agent;
+  }
+
+  async function postAnswer(
+    who: string,
+    actionCode: string,
+    fields: Record<string, string>,
+    files: { name: string; type: string; bytes: Buffer }[] = [],
+    options: { csrf?: boolean } = {},
+  ) {
+    const agent = await browser(who);
+    const body = multipartBody(
+      options.csrf === false ? null : await agent.csrfToken(),
+      fields,
+      files.map((file) => ({ field: 'evidence', ...file })),
+    );
+    return testApp.app.inject({
+      method: 'POST',
+      url: `/greener-practice/practices/${PRACTICE}/assessment/actions/${actionCode}`,
+      headers: {
+        'content-type': body.contentType,
+        cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      payload: body.payload,
+    });
+  }
+
+  async function count(table: 'ggp_responses' | 'ggp_evidence_files' | 'stored_files') {
+    return (await testApp.services.database.db.selectFrom(table).selectAll().execute()).length;
+  }
+
+  beforeAll(async () => {
+    testApp = await createTestApp(
+      dialect,
+      process.env.DEBUG_LOG
+        ? { logger: (await import('../../logger.ts')).createLogger({ logLevel: 'error' } as never) }
+        : {},
+    );
+    const { services } = testApp;
+    people.champion = await buildUser(services, {
+      displayName: 'Chloe Champion',
+      memberships: [{ organisationCode: PRACTICE, role: 'green_champion' }],
+    });
+    people.member = await buildUser(services, {
+      memberships: [{ organisationCode: PRACTICE, role: 'member' }],
+    });
+    people.verifier = await buildUser(services, {
+      displayName: 'Victor Verifier',
+      memberships: [{ organisationCode: 'QK1', role: 'ics_verifier' }],
+    });
+    people.conflicted = await buildUser(services, {
+      memberships: [
+        { organisationCode: 'QK1', role: 'ics_verifier' },
+        { organisationCode: PRACTICE, role: 'member' },
+      ],
+    });
+    people.platformAdmin = await buildUser(services, { platformAdmin: true });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('shows the public programme pages to a signed-out visitor', async () => {
+    const visitor = await browser('anonymous');
+    for (const url of [
+      '/greener-practice',
+      '/greener-practice/framework',
+      '/greener-practice/framework?year=2026-27',
+      '/greener-practice/awards',
+      '/greener-practice/awards?level=gold',
+      '/greener-practice/programme',
+      '/greener-practice/programme?area=04C',
+      '/greener-practice/programme?area=U30213',
+      '/greener-practice/inequalities',
+      '/greener-practice/inequalities?measure=points',
+      '/greener-practice/inequalities?measure=mdi-share-non-salbutamol&area=03W',
+      '/greener-practice/board-summary',
+      `/greener-practice/practices/${PRACTICE}`,
+    ]) {
+      const response = await visitor.get(url);
+      expect(response.statusCode, url).toBe(200);
+      expect(response.body, url).toContain('<h1');
+    }
+    const programme = await visitor.get('/greener-practice/programme');
+    expect(programme.body).toContain('<svg');
+    expect(programme.body).toContain('class="gs-map"');
+    expect(programme.body).toContain('Example');
+    const lens = htmlText((await visitor.get('/greener-practice/inequalities')).body);
+    expect(lens).toContain('The gap is quintile 1’s value minus quintile 5’s.');
+  });
+
+  it('answers a malformed address with a 400 naming the parameter, and an unknown area or practice with a 404', async () => {
+    const visitor = await browser('anonymous');
+    const badYear = await visitor.get('/greener-practice/programme?year=2026%2F27');
+    expect(badYear.statusCode).toBe(400);
+    expect(badYear.body).toContain('The &quot;year&quot; parameter must be a programme year');
+    expect((await visitor.get('/greener-practice/programme?area=ZZZ9')).statusCode).toBe(404);
+    expect((await visitor.get('/greener-practice/inequalities?measure=nonsense')).statusCode).toBe(
+      400,
+    );
+    expect((await visitor.get('/greener-practice/practices/QK1')).statusCode).toBe(404);
+    expect((await visitor.get('/greener-practice/practices/not-a-code')).statusCode).toBe(404);
+    expect((await visitor.get('/greener-practice/framework?year=2031-32')).statusCode).toBe(404);
+  });
+
+  it('exports the programme data as CSV and XLSX, one row per practice, with every measure and its decile', async () => {
+    const visitor = await browser('anonymous');
+    const csv = await visitor.get('/greener-practice/programme/export.csv?area=QK1');
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(csv.headers['content-disposition']).toContain(
+      'greener-general-practice-QK1-2026-27.csv',
+    );
+    const lines = csv.body
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines).toHaveLength(129);
+    expect(lines[0]!.split(',').slice(0, 4)).toEqual([
+      'practice_code',
+      'practice_name',
+      'pcn_code',
+      'pcn_name',
+    ]);
+    expect(lines[0]).toContain('mdi-share-non-salbutamol,mdi-share-non-salbutamol-decile');
+    const xlsx = await visitor.get('/greener-practice/programme/export.xlsx?area=04C');
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer);
+    const sheet = workbook.getWorksheet('Practices')!;
+    const subIcbPractices = (await testApp.services.organisations.listPracticeProfilesUnder('04C'))
+      .length;
+    expect(sheet.rowCount).toBe(subIcbPractices + 1);
+    expect(workbook.getWorksheet('Columns')!.getCell('A2').value).toBe('practice_code');
+  });
+
+  it('gives the board summary as a PDF', async () => {
+    const pdf = await (await browser('anonymous')).get('/greener-practice/board-summary.pdf');
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
+  });
+
+  it('refuses the assessment to people outside the practice, before anything else', async () => {
+    const visitor = await browser('anonymous');
+    const redirected = await visitor.get(`/greener-practice/practices/${PRACTICE}/assessment`);
+    expect(redirected.statusCode).toBe(303);
+    const member = await browser('member');
+    expect(
+      (await member.get(`/greener-practice/practices/${PRACTICE}/assessment`)).statusCode,
+    ).toBe(200);
+    const start = await member.post(`/greener-practice/practices/${PRACTICE}/assessment`);
+    expect(start.statusCode).toBe(403);
+    // A member's upload is refused before the file is read.
+    const before = await count('stored_files');
+    const upload = await postAnswer('member', 'LE-01', { status: 'done', note: '' }, [
+      { name: 'minutes.pdf', type: 'application/pdf', bytes: SMALL_PDF },
+    ]);
+    expect(upload.statusCode).toBe(403);
+    expect(await count('stored_files')).toBe(before);
+  });
+
+  it('lets the champion start, answer with evidence, and refuses evidence of the wrong type or size', async () => {
+    const champion = await browser('champion');
+    const start = await champion.post(`/greener-practice/practices/${PRACTICE}/assessment`);
+    expect(start.statusCode).toBe(303);
+    const saved = await postAnswer('champion', 'WR-01', { status: 'done', note: '' }, [
+      { name: 'Waste audit.pdf', type: 'application/pdf', bytes: SMALL_PDF },
+    ]);
+    expect(saved.statusCode).toBe(303);
+    const page = await champion.get(
+      `/greener-practice/practices/${PRACTICE}/assessment/actions/WR-01`,
+    );
+    expect(page.body).toContain('Waste audit.pdf');
+
+    const responsesBefore = await count('ggp_responses');
+    const filesBefore = await count('stored_files');
+    const wrongType = await postAnswer(
+      'champion',
+      'LE-01',
+      { status: 'done', note: 'Dr Patel is our champion, agreed at the partners meeting.' },
+      [
+        {
+          name: 'minutes.pdf',
+          type: 'application/pdf',
+          bytes: Buffer.from('MZ this is a program, not a PDF'),
+        },
+      ],
+    );
+    expect(wrongType.statusCode).toBe(400);
+    expect(htmlText(wrongType.body)).toContain(
+      'minutes.pdf: The selected file must be a PDF, PNG image, JPEG image, GIF image, WebP image, Word document, Excel workbook or PowerPoint presentation.',
+    );
+    const tooBig = await postAnswer(
+      'champion',
+      'LE-01',
+      { status: 'done', note: 'Dr Patel is our champion, agreed at the partners meeting.' },
+      [
+        {
+          name: 'scan.pdf',
+          type: 'application/pdf',
+          bytes: Buffer.concat([SMALL_PDF, Buffer.alloc(21 * 1024 * 1024, 0x20)]),
+        },
+      ],
+    );
+    expect(tooBig.statusCode).toBe(400);
+    expect(htmlText(tooBig.body)).toContain(
+      'scan.pdf: The selected file must be smaller than 20 MB',
+    );
+    expect(await count('ggp_responses')).toBe(responsesBefore);
+    expect(await count('stored_files')).toBe(filesBefore);
+
+    const notApplicable = await postAnswer('champion', 'MI-01', {
+      status: 'not_applicable',
+      notApplicableReason: 'We do not prescribe inhalers',
+    });
+    expect(notApplicable.statusCode).toBe(400);
+    expect(htmlText(notApplicable.body)).toContain(
+      'MI-01 is required for Bronze, so it cannot be marked not applicable',
+    );
+  });
+
+  it('shows what a submission still needs, and refuses one with required actions missing', async () => {
+    const champion = await browser('champion');
+    const check = await champion.get(`/greener-practice/practices/${PRACTICE}/assessment/submit`);
+    expect(check.statusCode).toBe(200);
+    expect(htmlText(check.body)).toContain('Not ready for Bronze yet');
+    const refused = await champion.post(
+      `/greener-practice/practices/${PRACTICE}/assessment/submit`,
+      {
+        level: 'bronze',
+        confirm: 'yes',
+      },
+    );
+    expect(refused.statusCode).toBe(400);
+    const text = htmlText(refused.body);
+    expect(text).toContain('The assessment cannot be submitted for Bronze yet');
+    expect(text).toContain(
+      'LE-01 Appoint a green champion is required for Bronze: mark it done, with evidence.',
+    );
+  });
+
+  it('submits, then refuses every change while it is being verified', async () => {
+    const { services } = testApp;
+    const actor = await actorFor(services, people.champion!.id);
+    const framework = (await services.greenerPractice.getFramework()).framework;
+    await answerDone(
+      services,
+      actor,
+      PRACTICE,
+      bronzeCodes(framework).filter((code) => code !== 'WR-01'),
+    );
+    const champion = await browser('champion');
+    const submitted = await champion.post(
+      `/greener-practice/practices/${PRACTICE}/assessment/submit`,
+      {
+        level: 'bronze',
+        confirm: 'yes',
+      },
+    );
+    expect(submitted.statusCode).toBe(303);
+    const edit = await postAnswer('champion', 'TT-01', {
+      status: 'done',
+      note: 'Staff travel survey in May 2026.',
+    });
+    expect(edit.statusCode).toBe(409);
+    expect(htmlText(edit.body)).toContain('It cannot be changed while it is being verified');
+    const page = await champion.get(
+      `/greener-practice/practices/${PRACTICE}/assessment/actions/TT-01`,
+    );
+    expect(page.body).not.toContain('enctype="multipart/form-data"');
+  });
+
+  it('refuses a verifier of the practice with a clear message, and lets another verifier return and approve', async () => {
+    const { services } = testApp;
+    const submission = (
+      await services.database.db
+        .selectFrom('ggp_submissions as s')
+        .innerJoin('ggp_assessments as a', 'a.id', 's.assessment_id')
+        .select('s.id')
+        .where('a.practice_code', '=', PRACTICE)
+        .where('s.outcome', '=', 'pending')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const conflicted = await browser('conflicted');
+    const refused = await conflicted.post(`/greener-practice/reviews/${submission}`, {
+      decision: 'approve',
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(htmlText(refused.body)).toContain(
+      'You cannot verify this submission because you are a member of',
+    );
+    const champion = await browser('champion');
+    expect((await champion.get(`/greener-practice/reviews/${submission}`)).statusCode).toBe(403);
+
+    const verifier = await browser('verifier');
+    const queue = await verifier.get('/greener-practice/reviews');
+    expect(queue.body).toContain(`/greener-practice/reviews/${submission}`);
+    const review = await verifier.get(`/greener-practice/reviews/${submission}`);
+    expect(htmlText(review.body)).toContain('Waste audit.pdf');
+    const fileLink = /href="(\/greener-practice\/practices\/[A-Z0-9]+\/evidence\/[0-9a-f-]+)"/.exec(
+      review.body,
+    )![1]!;
+    const download = await verifier.get(fileLink);
+    expect(download.statusCode).toBe(200);
+    expect(download.headers['content-type']).toBe('application/pdf');
+    expect((await (await browser('anonymous')).get(fileLink)).statusCode).toBe(303);
+
+    const noComment = await verifier.post(`/greener-practice/reviews/${submission}`, {
+      decision: 'return',
+    });
+    expect(noComment.statusCode).toBe(400);
+    const returned = await verifier.post(`/greener-practice/reviews/${submission}`, {
+      decision: 'return',
+      'comment-LE-02': 'Please attach the minutes of the second meeting.',
+    });
+    expect(returned.statusCode).toBe(303);
+    const assessment = htmlText(
+      (await champion.get(`/greener-practice/practices/${PRACTICE}/assessment`)).body,
+    );
+    expect(assessment).toContain('Returned for changes');
+    expect(assessment).toContain('LE-02: Please attach the minutes of the second meeting.');
+    const fixed = await postAnswer(
+      'champion',
+      'LE-02',
+      { status: 'done', note: 'Minutes of 4 March and 3 June meetings attached.' },
+      [{ name: 'Minutes.pdf', type: 'application/pdf', bytes: SMALL_PDF }],
+    );
+    expect(fixed.statusCode).toBe(303);
+    expect(
+      (
+        await champion.post(`/greener-practice/practices/${PRACTICE}/assessment/submit`, {
+          level: 'bronze',
+          confirm: 'yes',
+        })
+      ).statusCode,
+    ).toBe(303);
+    const again = (
+      await services.database.db
+        .selectFrom('ggp_submissions as s')
+        .innerJoin('ggp_assessments as a', 'a.id', 's.assessment_id')
+        .select('s.id')
+        .where('a.practice_code', '=', PRACTICE)
+        .where('s.outcome', '=', 'pending')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const approved = await verifier.post(`/greener-practice/reviews/${again}`, {
+      decision: 'approve',
+      note: 'Well done.',
+    });
+    expect(approved.statusCode).toBe(303);
+    expect(approved.headers.location).toBe('/greener-practice/reviews?done=approved');
+
+    const visitor = await browser('anonymous');
+    const awards = htmlText((await visitor.get('/greener-practice/awards?level=bronze')).body);
+    const practiceName = (await services.organisations.findOrganisationSummary(PRACTICE))!.name;
+    expect(awards).toContain(practiceName);
+    const dashboard = htmlText((await visitor.get(`/greener-practice/practices/${PRACTICE}`)).body);
+    expect(dashboard).toContain('Bronze 2026–27');
+    expect(dashboard).toContain('verified by the ICS');
+    const certificate = await visitor.get(
+      `/greener-practice/practices/${PRACTICE}/certificate.pdf?year=2026-27`,
+    );
+    expect(certificate.headers['content-type']).toBe('application/pdf');
+    expect(
+      (await visitor.get('/greener-practice/practices/C82001/certificate.pdf?year=2026-27'))
+        .statusCode,
+    ).toBe(404);
+    const emails = await services.database.db
+      .selectFrom('email_messages')
+      .select(['subject'])
+      .where('to_address', '=', people.champion!.email)
+      .execute();
+    expect(emails.map((email) => email.subject)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('has been returned'),
+        expect.stringContaining('has been awarded Greener General Practice Bronze'),
+      ]),
+    );
+  });
+
+  it('lets platform admins publish a framework version from a file or the edit page, refusing bad files with line and field', async () => {
+    const admin = await browser('platformAdmin');
+    expect((await admin.get('/greener-practice/framework/manage')).statusCode).toBe(200);
+    expect(
+      (await (await browser('verifier')).get('/greener-practice/framework/manage')).statusCode,
+    ).toBe(403);
+    const current = (await testApp.services.greenerPractice.getFramework()).framework;
+    const broken = serialiseFramework(current).replace(
+      '"title": "Appoint a green champion"',
+      '"title": ""',
+    );
+    const body = multipartBody(await admin.csrfToken(), { note: 'typo' }, [
+      {
+        field: 'file',
+        name: 'framework.json',
+        type: 'application/json',
+        bytes: Buffer.from(broken),
+      },
+    ]);
+    const refused = await testApp.app.inject({
+      method: 'POST',
+      url: '/greener-practice/framework/manage/upload',
+      headers: {
+        'content-type': body.contentType,
+        cookie: [...admin.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      payload: body.payload,
+    });
+    expect(refused.statusCode).toBe(400);
+    const line = broken.split('\n').findIndex((text) => text.includes('"title": ""')) + 1;
+    expect(htmlText(refused.body)).toContain(
+      `framework.json, line ${line} field "themes[0].actions[0].title": is missing: enter some text`,
+    );
+    const edit = await admin.get('/greener-practice/framework/manage/edit');
+    expect(edit.statusCode).toBe(200);
+    const published = await admin.post('/greener-practice/framework/manage/edit', {
+      content: serialiseFramework({
+        ...current,
+        title: 'Greener General Practice framework 2026–27 (revised)',
+      }),
+      note: 'New title',
+      year: '2026-27',
+    });
+    expect(published.statusCode).toBe(303);
+    expect(published.headers.location).toBe('/greener-practice/framework/manage?done=2026-27-v2');
+    const framework = await (await browser('anonymous')).get('/greener-practice/framework');
+    expect(htmlText(framework.body)).toContain(
+      'Greener General Practice framework 2026–27 (revised)',
+    );
+  });
+});
