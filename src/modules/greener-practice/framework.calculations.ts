@@ -60,6 +60,8 @@ export interface FrameworkAction {
   impact: ImpactBand;
   /** A national area of focus (its slug), to find case studies. */
   areaOfFocus: string | null;
+  /** A knowledge hub tag that finds the case studies closest to this action, within its area. */
+  caseStudyTag: string | null;
   /** An inhaler measure of the prescribing module that shows whether this action matters here. */
   measure: string | null;
   saving: SavingEstimate | null;

@@ -244,6 +244,7 @@ export function parseFramework(text: string, fileName: string): FrameworkParseRe
       'requiredFor',
       'impact',
       'areaOfFocus',
+      'caseStudyTag',
       'measure',
       'saving',
     ]);
@@ -262,6 +263,7 @@ export function parseFramework(text: string, fileName: string): FrameworkParseRe
         [...path, 'areaOfFocus'],
         `must be one of the national areas of focus: ${[...areaSlugs].join(', ')} (it is "${areaOfFocus}")`,
       );
+    const caseStudyTag = text_(entry, path, 'caseStudyTag', { required: false, max: 60 });
     const measure = choice(entry, path, 'measure', measureIds, { nullable: true });
     const saving = choice<SavingEstimate>(entry, path, 'saving', savingEstimates, {
       nullable: true,
@@ -284,6 +286,7 @@ export function parseFramework(text: string, fileName: string): FrameworkParseRe
       impact: (choice(entry, path, 'impact', impactBands, { nullable: false }) ??
         'low') as ImpactBand,
       areaOfFocus: areaOfFocus === '' ? null : areaOfFocus,
+      caseStudyTag: caseStudyTag === '' ? null : caseStudyTag.toLowerCase(),
       measure,
       saving,
     };
@@ -345,6 +348,7 @@ export function serialiseFramework(framework: Framework): string {
         requiredFor: action.requiredFor,
         impact: action.impact,
         ...(action.areaOfFocus ? { areaOfFocus: action.areaOfFocus } : {}),
+        ...(action.caseStudyTag ? { caseStudyTag: action.caseStudyTag } : {}),
         ...(action.measure ? { measure: action.measure } : {}),
         ...(action.saving ? { saving: action.saving } : {}),
       })),

@@ -38,6 +38,7 @@ export function buildAction(overrides: Partial<FrameworkAction> = {}): Framework
     requiredFor: null,
     impact: 'medium',
     areaOfFocus: null,
+    caseStudyTag: null,
     measure: null,
     saving: null,
     ...overrides,

@@ -1295,18 +1295,19 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         string,
         { title: string; href: string; isExample: boolean } | null
       >();
+      // The latest readable case study in the action's area with its tag, else in its area.
       for (const recommendation of recommendations) {
-        const area = recommendation.action.areaOfFocus;
-        if (!area || caseStudyByArea.has(area)) continue;
-        const found = await deps.content.list(actor, {
-          type: 'case_study',
-          area,
-          limit: 1,
-          offset: 0,
-        });
-        const item = found.items[0];
+        const { areaOfFocus: area, caseStudyTag: tag } = recommendation.action;
+        const key = `${area ?? ''}|${tag ?? ''}`;
+        if (!area || caseStudyByArea.has(key)) continue;
+        let item = tag
+          ? (await deps.content.list(actor, { type: 'case_study', area, tag, limit: 1, offset: 0 }))
+              .items[0]
+          : undefined;
+        item ??= (await deps.content.list(actor, { type: 'case_study', area, limit: 1, offset: 0 }))
+          .items[0];
         caseStudyByArea.set(
-          area,
+          key,
           item ? { title: item.title, href: item.href, isExample: item.isExample } : null,
         );
       }
@@ -1359,9 +1360,10 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           measureUnit: recommendation.measure
             ? (measureDefinitions[recommendation.measure.id as MeasureId]?.unit ?? '')
             : null,
-          caseStudy: recommendation.action.areaOfFocus
-            ? (caseStudyByArea.get(recommendation.action.areaOfFocus) ?? null)
-            : null,
+          caseStudy:
+            caseStudyByArea.get(
+              `${recommendation.action.areaOfFocus ?? ''}|${recommendation.action.caseStudyTag ?? ''}`,
+            ) ?? null,
         })),
         planActions,
         caseStudies: caseStudies.items,
