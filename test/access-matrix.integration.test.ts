@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteTableEntry } from '../src/web/authentication.ts';
@@ -11,6 +12,11 @@ import {
 import { HttpAgent, signInAs } from './support/http-agent.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 import { testDialects } from './support/test-database.ts';
+import { SMALL_PDF } from '../src/modules/green-plans/green-plan.test-helpers.ts';
+import {
+  answerDone,
+  bronzeCodes,
+} from '../src/modules/greener-practice/greener-practice.test-helpers.ts';
 
 /**
  * Generated from the route table: every route that needs a signed-in user, and every route that
@@ -52,6 +58,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
   const browsers: Record<string, HttpAgent> = {};
   const greenPlan = { planId: '', actionId: '' };
   const discussion = { threadId: '', postId: '' };
+  const assessment = { fileId: '', submissionId: '' };
 
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
@@ -182,6 +189,33 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
     );
     discussion.threadId = threadId;
     discussion.postId = postId;
+    // A Greener General Practice submission of the target practice, made by its admin (who keeps
+    // its assessment), with an evidence file: only ICS verifiers may decide it.
+    const ggp = services.greenerPractice;
+    await ggp.startAssessment(adminActor, TARGET_ORGANISATION, context);
+    await answerDone(
+      services,
+      adminActor,
+      TARGET_ORGANISATION,
+      bronzeCodes((await ggp.getFramework()).framework),
+    );
+    await ggp.saveAnswer(
+      adminActor,
+      TARGET_ORGANISATION,
+      'WR-01',
+      { status: 'done', note: 'Waste audit of 3 June, results attached.', notApplicableReason: '' },
+      [await services.files.receiveUpload(Readable.from([SMALL_PDF]), 'evidence', 'audit.pdf')],
+      context,
+    );
+    assessment.submissionId = await ggp.submit(
+      adminActor,
+      TARGET_ORGANISATION,
+      { level: 'bronze', confirm: 'yes' },
+      context,
+    );
+    assessment.fileId = (
+      await ggp.getActionPage(adminActor, TARGET_ORGANISATION, 'WR-01')
+    ).evidence[0]!.file_id;
     params = {
       slug: 'matrix-private',
       threadId,
@@ -196,6 +230,9 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       requestId: pending!.id,
       invitationId: invitation!.id,
       id: contentItem.id,
+      actionCode: 'WR-01',
+      fileId: assessment.fileId,
+      submissionId: assessment.submissionId,
     };
 
     browsers.anonymous = new HttpAgent(testApp.app);
@@ -253,6 +290,12 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
         return ['anonymous', 'outsider', 'otherAdmin'];
       case 'workspace-manager':
         return ['anonymous', 'member', 'outsider', 'otherAdmin'];
+      case 'green-champion':
+        // `:code` is the target practice: only those who keep its assessment may change it.
+        return ['anonymous', 'member', 'outsider', ...(hasOrganisation ? ['otherAdmin'] : [])];
+      case 'assessment-verifier':
+        // Only ICS verifiers (and ICS admins) decide submissions; a practice's own admin may not.
+        return ['anonymous', 'member', 'admin', 'outsider', 'otherAdmin'];
       case 'content-editor':
         // `:id` is a content item of the target organisation: an editor elsewhere may not touch it.
         return ['anonymous', 'member', ...(route.url.includes(':id') ? ['otherAdmin'] : [])];
@@ -362,6 +405,26 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
         [people.member!.id, 'member'],
       ].sort(),
     );
+    const review = await services.greenerPractice.getReview(
+      await actorFor(services, people.platformAdmin!.id),
+      assessment.submissionId,
+    );
+    expect(review.submission.outcome).toBe('pending');
+    expect(
+      await services.database.db
+        .selectFrom('ggp_awards')
+        .selectAll()
+        .where('practice_code', '=', TARGET_ORGANISATION)
+        .execute(),
+    ).toEqual([]);
+    const page = await services.greenerPractice.getActionPage(
+      adminActor,
+      TARGET_ORGANISATION,
+      'WR-01',
+    );
+    expect(page.evidence.map((file) => file.file_id)).toEqual([assessment.fileId]);
+    expect(page.assessment.status).toBe('submitted');
+    expect((await services.greenerPractice.getFramework()).versions).toHaveLength(1);
     for (const name of ['admin', 'member', 'outsider', 'platformAdmin'] as const) {
       const user = await services.accounts.findUserById(people[name]!.id);
       expect(user?.status, name).toBe('active');
