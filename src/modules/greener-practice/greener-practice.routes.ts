@@ -448,7 +448,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         return renderActionPage(request, reply, formErrorContext({ evidence: error.message }), 409);
       }
       return reply.redirect(
-        `${BASE}/practices/${code}/assessment/actions/${actionCode}#evidence`,
+        `${BASE}/practices/${code}/assessment/actions/${actionCode}#evidence-files`,
         303,
       );
     },
@@ -878,7 +878,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
       selected,
       charts: data.lens.map((entry) => ({
         ...entry,
-        chart: quintileChart(`chart-${entry.measure.id}`, entry.measure, entry.result),
+        chart: quintileChart(`chart-lens-${entry.measure.id}`, entry.measure, entry.result),
       })),
       areaOptions: data.areas.map((area) => ({
         value: area.code,
@@ -911,7 +911,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
       progressChart: progressChart('chart-progress', summary.progress),
       quintileCharts: summary.inequalities.map((entry) => ({
         ...entry,
-        chart: quintileChart(`chart-${entry.measure.id}`, entry.measure, entry.result),
+        chart: quintileChart(`chart-lens-${entry.measure.id}`, entry.measure, entry.result),
       })),
       yearOptions: summary.years.map((year) => ({
         value: year,

@@ -563,6 +563,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           lockedMessage: null,
           submissions: [],
           returnedComments: new Map<string, string>(),
+          returnedCommentList: [] as { code: string; comment: string }[],
           targetLevel: 'bronze' as AwardLevel,
           submittableLevels: [...awardLevels],
           targetProblems: submissionProblems(framework, new Map(), 'bronze'),
@@ -596,6 +597,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         lockedMessage: lockedMessage(state.assessment, await openYear(), latest, state.award),
         submissions,
         returnedComments,
+        returnedCommentList: [...returnedComments].map(([code, comment]) => ({ code, comment })),
         targetLevel,
         submittableLevels: targetLevel
           ? awardLevels.filter((candidate) => levelRank(candidate) >= levelRank(targetLevel))
