@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { buildUser, currentTotp } from '../test/support/factories.ts';
 import { SMALL_PDF } from '../src/modules/green-plans/green-plan.test-helpers.ts';
+import { serialiseFramework } from '../src/modules/greener-practice/framework.parser.ts';
 import { describeJourneys } from './support/journeys.ts';
 import { signInThrough } from './support/pages/green-plan-pages.ts';
 import {
@@ -208,5 +209,56 @@ describeJourneys('Greener General Practice journeys', (suite) => {
     expect(await visitor.goto('/greener-practice/board-summary')).toBe(200);
     await visitor.checkPage();
     expect(await textOf(page.locator('main h1'))).toBe('Programme summary for the ICS board');
+  });
+
+  it('a platform admin uploads a framework file with a mistake, reads each problem with its line and field, corrects it on the edit page and publishes a new version', async () => {
+    const { services } = suite.server;
+    const admin = await buildUser(services, { displayName: 'Amara Obi', platformAdmin: true });
+    const visitor = await suite.openVisitor();
+    await signInThrough(visitor, admin, '/greener-practice/framework/manage', () =>
+      currentTotp(admin),
+    );
+    await visitor.checkPage();
+    const { page } = visitor;
+    const current = await services.greenerPractice.getFramework();
+    const broken = serialiseFramework(current.framework).replace(
+      '"minimumPoints": 180',
+      '"minimumPoints": 40',
+    );
+    await page.getByLabel('Framework file (JSON)').setInputFiles({
+      name: 'framework-2026-27.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(broken),
+    });
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Check and publish' }).click(),
+      '/greener-practice/framework/manage/upload',
+    );
+    expect(visitor.status()).toBe(400);
+    await visitor.checkPage();
+    const line = broken.split('\n').findIndex((text) => text.includes('"minimumPoints": 40')) + 1;
+    expect(await textsOf(page.locator('main #problems li'))).toEqual([
+      `framework-2026-27.json, line ${line} field "levels[1].minimumPoints": must be more than the Bronze level's 60 points`,
+    ]);
+
+    await visitor.navigate(
+      () => page.getByRole('link', { name: /^Edit the 2026–27 framework/ }).click(),
+      '/greener-practice/framework/manage/edit',
+    );
+    await visitor.checkPage();
+    const editor = page.getByLabel('Framework (JSON)', { exact: true });
+    const text = await editor.inputValue();
+    await editor.fill(text.replace('"minimumPoints": 320', '"minimumPoints": 330'));
+    await page.getByLabel('What changed (optional)', { exact: true }).fill('Gold needs 330 points');
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Check and publish' }).click(),
+      '/greener-practice/framework/manage?done=2026-27-v2',
+    );
+    await visitor.checkPage();
+    expect(await visitor.goto('/greener-practice/framework')).toBe(200);
+    await visitor.checkPage();
+    expect(await textOf(page.locator('main .nhsuk-lede-text'))).toContain('Version 2');
+    const gold = page.locator('main table').first().locator('tbody tr').nth(2);
+    expect(await textOf(gold.locator('td').nth(1))).toBe('330');
   });
 });

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Transaction } from 'kysely';
-import type { InputProblem } from '../../lib/csv.ts';
+import { InputFileError, type InputProblem } from '../../lib/csv.ts';
 import type { Database, GgpAssessmentRow, GgpFrameworkVersionRow } from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
@@ -492,7 +492,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       for (const name of names) {
         const text = await fs.readFile(path.join(dir, name), 'utf8');
         const result = parseFramework(text, `greener-general-practice/${name}`);
-        if (!result.ok) throw new FrameworkRefused(result.problems);
+        // A shipped file with a problem stops the seed with every problem, file, line and field.
+        if (!result.ok) throw new InputFileError(result.problems);
         const content = serialiseFramework(result.framework);
         const sha256 = createHash('sha256').update(content).digest('hex');
         const latest = await repository.findLatestFrameworkVersion(result.framework.programmeYear);
