@@ -196,6 +196,7 @@ export function createServices(
     greenPlans,
     content,
     accounts,
+    memberships,
     files,
     audit,
     email,

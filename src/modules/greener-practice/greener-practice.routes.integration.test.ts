@@ -287,6 +287,15 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
       },
     );
     expect(submitted.statusCode).toBe(303);
+    // Verifiers are told, but not one who belongs to the practice.
+    const told = await services.database.db
+      .selectFrom('email_messages')
+      .select(['to_address', 'subject'])
+      .where('kind', '=', 'greener_practice_submitted')
+      .execute();
+    expect(told.map((email) => email.to_address)).toContain(people.verifier!.email);
+    expect(told.map((email) => email.to_address)).not.toContain(people.conflicted!.email);
+    expect(told[0]!.subject).toContain('has submitted for Greener General Practice Bronze');
     const edit = await postAnswer('champion', 'TT-01', {
       status: 'done',
       note: 'Staff travel survey in May 2026.',

@@ -23,6 +23,8 @@ import type { ContentService } from '../content/content.service.ts';
 import type { EmailService } from '../email/email.service.ts';
 import type { FileService, PendingUpload } from '../files/file.service.ts';
 import type { GreenPlanService } from '../green-plans/plan.service.ts';
+import type { MembershipService } from '../memberships/membership.service.ts';
+import { organisationRoles } from '../access/roles.ts';
 import { formatOrganisationName } from '../organisations/organisation-name.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
 import type { PrescribingService } from '../prescribing/prescribing.service.ts';
@@ -91,6 +93,7 @@ export interface GreenerPracticeServiceDependencies {
   greenPlans: GreenPlanService;
   content: ContentService;
   accounts: AccountService;
+  memberships: MembershipService;
   files: FileService;
   audit: AuditService;
   email: EmailService;
@@ -678,6 +681,35 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           )?.comment ?? null;
       const theme = framework.themes.find((candidate) => candidate.id === action.themeId)!;
       const codes = allActions(framework).map((entry) => entry.code);
+      // For an inhaler action, where the practice stands on its measure, traced on the prescribing pages.
+      let practiceData: {
+        month: string;
+        title: string;
+        unit: string;
+        value: number | null;
+        decile: number | null;
+        lowIsGood: boolean;
+        savingTonnesCo2ePerYear: number | null;
+      } | null = null;
+      if (action.measure) {
+        const prescribing = await deps.prescribing.getPracticeDashboard(practice.code);
+        const measure = prescribing?.measures.find(
+          (candidate) => candidate.definition.id === action.measure,
+        );
+        if (prescribing && measure?.latest)
+          practiceData = {
+            month: prescribing.latestMonth,
+            title: measure.definition.title,
+            unit: measure.definition.unit,
+            value: measure.latest.value,
+            decile: measure.latest.decile,
+            lowIsGood: measure.definition.lowIsGood,
+            savingTonnesCo2ePerYear:
+              action.saving === 'inhaler-switch'
+                ? prescribing.switchEstimate.savingTonnesCo2ePerYear
+                : null,
+          };
+      }
       const index = codes.indexOf(action.code);
       return {
         practice,
@@ -691,6 +723,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         canManage: canManage(actor, practice),
         editable: isEditable(state.assessment, year) && canManage(actor, practice),
         lockedMessage: lockedMessage(state.assessment, year, latest, state.award),
+        practiceData,
         previousCode: codes[index - 1] ?? null,
         nextCode: codes[index + 1] ?? null,
         levels: framework.levels,
@@ -932,6 +965,24 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
             };
           }),
       };
+      // The verifiers to tell: ICS verifiers and admins above the practice, but none who belongs to
+      // it or who is submitting (they could not decide it).
+      const ancestors = practice.ancestorPath.split('/').filter(Boolean);
+      const [verifiers, practiceMembers] = await Promise.all([
+        deps.memberships.findPeopleWithRoles(ancestors, ['ics_verifier', 'ics_admin']),
+        deps.memberships.findPeopleWithRoles([practice.code], [...organisationRoles]),
+      ]);
+      const excluded = new Set([
+        performer.userId,
+        ...practiceMembers.map((person) => person.user_id),
+      ]);
+      const recipients = [
+        ...new Map(
+          verifiers
+            .filter((person) => person.email && !excluded.has(person.user_id))
+            .map((person) => [person.user_id, person]),
+        ).values(),
+      ];
       const id = randomUUID();
       const at = now().toISOString();
       await repository.transaction(async (trx) => {
@@ -960,6 +1011,13 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           userId: performer.userId,
           at,
         });
+        for (const person of recipients)
+          await deps.email.queue(trx, {
+            kind: 'greener_practice_submitted',
+            to: person.email!,
+            subject: `${practice.name} has submitted for Greener General Practice ${awardLevelLabels[claimed]}`,
+            text: `Dear ${person.display_name},\n\n${practice.name} has submitted its ${year!.replace('-', '–')} self-assessment for ${awardLevelLabels[claimed]}, with ${points} points. Please verify it:\n\n${deps.publicUrl}/greener-practice/reviews/${id}${signature}`,
+          });
         await audit.record(
           {
             action: 'greener_practice.submitted',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorFor, buildUser } from '../../../test/support/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
+import type { Actor } from '../access/policy.ts';
 import { answerDone } from './greener-practice.test-helpers.ts';
 
 /**
@@ -77,16 +78,17 @@ function month(mdiShare: number): string {
 describe.each(testDialects)('recommended actions follow inhaler prescribing on %s', (dialect) => {
   let testApp: TestApp;
   let workDir: string;
+  let champion: Actor;
 
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-ggp-epd-'));
-    const champion = await buildUser(testApp.services, {
+    const person = await buildUser(testApp.services, {
       memberships: [{ organisationCode: PRACTICE, role: 'green_champion' }],
     });
-    const actor = await actorFor(testApp.services, champion.id);
-    await testApp.services.greenerPractice.startAssessment(actor, PRACTICE, null);
-    await answerDone(testApp.services, actor, PRACTICE, ['LE-01', 'LE-02']);
+    champion = await actorFor(testApp.services, person.id);
+    await testApp.services.greenerPractice.startAssessment(champion, PRACTICE, null);
+    await answerDone(testApp.services, champion, PRACTICE, ['LE-01', 'LE-02']);
   });
 
   afterAll(async () => {
@@ -118,6 +120,9 @@ describe.each(testDialects)('recommended actions follow inhaler prescribing on %
         .savingTonnesCo2ePerYear,
     );
     expect(dashboard.recommendations.map((entry) => entry.action.code)).not.toContain('LE-01');
+    const page = await testApp.services.greenerPractice.getActionPage(champion, PRACTICE, 'MI-02');
+    expect(page.practiceData).toMatchObject({ month: '2026-09', value: 95, decile: 10 });
+    expect(page.practiceData!.savingTonnesCo2ePerYear).toBe(first!.savingTonnesCo2ePerYear);
   });
 
   it('moves the inhaler review down when the same month is replaced by one of mostly dry-powder inhalers', async () => {

@@ -121,6 +121,14 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
   }
 
   return {
+    /**
+     * Active people who hold one of these roles in any of these organisations, for other modules'
+     * emails (the Greener General Practice programme tells verifiers of a new submission).
+     */
+    async findPeopleWithRoles(organisationCodes: string[], roles: OrganisationRole[]) {
+      return repository.findMembersWithRoles(organisationCodes, roles);
+    },
+
     /** The actor's memberships, with what the policy needs to know of each organisation. */
     async loadActorMemberships(userId: string): Promise<ActorMembership[]> {
       const rows = await repository.findMembershipsOfUser(userId);
