@@ -416,6 +416,53 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     );
   });
 
+  it('lets a practice admin make a member its green champion, and only ICS admins make ICS verifiers', async () => {
+    const { services } = testApp;
+    people.practiceAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: PRACTICE, role: 'org_admin' }],
+    });
+    people.icsAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    people.icbAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'org_admin' }],
+    });
+    people.icbMember = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'member' }],
+    });
+    const practiceAdmin = await browser('practiceAdmin');
+    const members = await practiceAdmin.get(`/organisations/${PRACTICE}/members`);
+    expect(members.body).toContain('<option value="green_champion"');
+    expect(members.body).not.toContain('<option value="ics_verifier"');
+    const given = await practiceAdmin.post(
+      `/organisations/${PRACTICE}/members/${people.member!.id}/role`,
+      { role: 'green_champion' },
+    );
+    expect(given.statusCode).toBe(303);
+    const member = await actorFor(services, people.member!.id);
+    expect(member.memberships.find((m) => m.organisationCode === PRACTICE)?.role).toBe(
+      'green_champion',
+    );
+    const icbAdmin = await browser('icbAdmin');
+    const refused = await icbAdmin.post(`/organisations/QK1/members/${people.icbMember!.id}/role`, {
+      role: 'ics_verifier',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(htmlText(refused.body)).toContain('You cannot give this role');
+    const icsAdmin = await browser('icsAdmin');
+    expect((await icsAdmin.get('/organisations/QK1/members')).body).toContain(
+      '<option value="ics_verifier"',
+    );
+    const made = await icsAdmin.post(`/organisations/QK1/members/${people.icbMember!.id}/role`, {
+      role: 'ics_verifier',
+    });
+    expect(made.statusCode).toBe(303);
+    // The new verifier must set up two-factor authentication before verifying.
+    expect(
+      services.greenerPractice.isVerifier(await actorFor(services, people.icbMember!.id)),
+    ).toBe(false);
+  });
+
   it('lets platform admins publish a framework version from a file or the edit page, refusing bad files with line and field', async () => {
     const admin = await browser('platformAdmin');
     expect((await admin.get('/greener-practice/framework/manage')).statusCode).toBe(200);
