@@ -15,8 +15,9 @@ import {
  * The Greener General Practice seed: the shipped framework (reference data, not an example), then
  * example assessments for about a third of LLR's practices so that programme dashboards, the map,
  * the league table and the inequalities lens have something to show. Every example assessment and
- * award is marked as example content and labelled so wherever it appears. The first practices in
- * code order are left alone, for people (and tests) to start their own.
+ * award is marked as example content and labelled so wherever it appears. The examples are every
+ * third practice in order of deprivation, so they spread across the quintiles; the first practices
+ * in code order are left alone, for people (and tests) to start their own.
  */
 
 const RESERVED_PRACTICES = 12;
@@ -103,16 +104,29 @@ export const greenerPracticeSeed: ContentSeed = {
     const entry = year ? await service.frameworkForYear(year) : undefined;
     if (!year || !entry) return { created, unchanged };
     const framework = entry.framework;
-    const practices = (await services.organisations.listPracticeProfilesUnder(LLR_ICB_CODE))
-      .map((practice) => practice.code)
-      .sort();
+    const profiles = await services.organisations.listPracticeProfilesUnder(LLR_ICB_CODE);
+    const reserved = new Set(
+      profiles
+        .map((practice) => practice.code)
+        .sort()
+        .slice(0, RESERVED_PRACTICES),
+    );
+    // Every third practice in order of deprivation, so the examples spread across the quintiles.
+    const practices = profiles
+      .filter((practice) => !reserved.has(practice.code))
+      .sort(
+        (a, b) =>
+          (a.imd2019Score ?? Infinity) - (b.imd2019Score ?? Infinity) ||
+          a.code.localeCompare(b.code),
+      )
+      .map((practice) => practice.code);
     const { start, end } = programmeYearBounds(year);
     const startMs = Date.parse(`${start}T09:00:00Z`);
     const limitMs = Math.min(Date.parse(`${end}T17:00:00Z`), Date.now() - 86_400_000);
     if (limitMs <= startMs) return { created, unchanged };
     const at = (fraction: number) =>
       new Date(startMs + Math.max(0, Math.min(1, fraction)) * (limitMs - startMs)).toISOString();
-    const chosen = practices.slice(RESERVED_PRACTICES).filter((_code, index) => index % 3 === 0);
+    const chosen = practices.filter((_code, index) => index % 3 === 0);
     for (const [index, practiceCode] of chosen.entries()) {
       const random = generator(index * 7919 + 17);
       const kind = kindFor(index);
