@@ -162,7 +162,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
 
   app.get(BASE, publicRoute, async (request, reply) => {
     const year = await ggp.openYear();
-    const overview = year ? await programme.getProgramme(undefined, year) : null;
+    const overview = year ? await programme.getOverview(year) : null;
     const myPractices = (request.actor?.memberships ?? []).filter(
       (membership) => membership.organisationType === 'gp_practice',
     );

@@ -372,7 +372,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     );
   }
 
-  return {
+  const service = {
     openYear,
     frameworkForYear,
 
@@ -896,7 +896,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
 
     /** The check-your-answers page before submitting: the level claimed and what is missing. */
     async getSubmitPage(actor: Actor | null, practiceCode: string) {
-      const page = await this.getAssessmentPage(actor, practiceCode);
+      const page = await service.getAssessmentPage(actor, practiceCode);
       if (!page.canManage) throw new ForbiddenError("Only the practice's green champions submit");
       return page;
     },
@@ -1087,7 +1087,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
 
     /** Submissions waiting for a decision in the practices the actor verifies, and recent decisions. */
     async listSubmissionsToVerify(actor: Actor | null) {
-      if (!actor || !this.isVerifier(actor))
+      if (!actor || !service.isVerifier(actor))
         throw new ForbiddenError('Only ICS verifiers verify submissions');
       const inScope = (row: SubmissionListRow) =>
         can(actor, 'organisation.verify_assessments', submissionResource(row).practice);
@@ -1594,6 +1594,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
 
     hasEvidence,
   };
+  return service;
 }
 
 export type GreenerPracticeService = ReturnType<typeof createGreenerPracticeService>;

@@ -219,7 +219,11 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
     return { month, byMeasure };
   }
 
-  async function buildRows(practices: PracticeProfileEntry[], year: string) {
+  async function buildRows(
+    practices: PracticeProfileEntry[],
+    year: string,
+    options: { withMeasures?: boolean } = {},
+  ) {
     const frameworkEntry = await core.frameworkForYear(year);
     const framework = frameworkEntry!.framework;
     const [assessments, responseRows, evidenceCounts, awards, measures] = await Promise.all([
@@ -227,7 +231,12 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
       repository.findResponsesOfYear(year),
       repository.countEvidenceOfYear(year),
       repository.listAwards({ programmeYear: year }),
-      latestMeasures(),
+      options.withMeasures === false
+        ? {
+            month: null,
+            byMeasure: new Map<MeasureId, Map<string, ProgrammeRow['measures'][MeasureId]>>(),
+          }
+        : latestMeasures(),
     ]);
     const evidence = new Map(
       evidenceCounts.map((row) => [`${row.assessment_id}|${row.action_code}`, row.files]),
@@ -347,7 +356,7 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
     return row.participating ? 'taking-part' : 'not-started';
   }
 
-  return {
+  const service = {
     listAreas,
     lensMeasures,
 
@@ -469,7 +478,7 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
 
     /** The programme summary for the ICS board: the ICB's figures, its parts and every gap. */
     async getBoardSummary(programmeYear: string | undefined) {
-      const programme = await this.getProgramme(LLR_ICB_CODE, programmeYear);
+      const programme = await service.getProgramme(LLR_ICB_CODE, programmeYear);
       const awardsByLevel = awardLevels.map((level) => ({
         level,
         label: awardLevelLabels[level],
@@ -477,7 +486,18 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
       }));
       return { ...programme, awardsByLevel, generatedAt: now().toISOString() };
     },
+
+    /** Participation and awards of the ICB in a year, without the inhaler measures: for the home page. */
+    async getOverview(programmeYear: string) {
+      const { practices } = await resolveArea(LLR_ICB_CODE);
+      const { rows } = await buildRows(practices, programmeYear, { withMeasures: false });
+      return {
+        summary: summariseParticipation(rows),
+        hasExamples: rows.some((row) => row.isExample),
+      };
+    },
   };
+  return service;
 }
 
 export type GreenerPracticeProgrammeService = ReturnType<
