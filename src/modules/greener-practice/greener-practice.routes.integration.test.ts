@@ -177,6 +177,19 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     expect(
       (await member.get(`/greener-practice/practices/${PRACTICE}/assessment`)).statusCode,
     ).toBe(200);
+    // Authorisation comes before validation: a malformed address still gets a refusal.
+    const champion = await browser('champion');
+    expect(
+      (await champion.get('/greener-practice/practices/C82001/assessment?year=nonsense'))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await member.post('/greener-practice/reviews/00000000-0000-4000-8000-000000000000', {
+          decision: 'approve',
+        })
+      ).statusCode,
+    ).toBe(404);
     const start = await member.post(`/greener-practice/practices/${PRACTICE}/assessment`);
     expect(start.statusCode).toBe(403);
     // A member's upload is refused before the file is read.

@@ -283,6 +283,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     organisationMember,
     async (request, reply) => {
       const code = checkPracticeCode(request.params.code);
+      await ggp.assertCanRead(request.actor, code);
       const query = parseQuery(yearQuery, request.query);
       const page = await ggp.getAssessmentPage(request.actor, code, query.year);
       const flash = (request.query as Record<string, unknown>).done;
@@ -596,6 +597,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     `${BASE}/reviews/:submissionId`,
     assessmentVerifier,
     async (request, reply) => {
+      await ggp.assertCanVerify(request.actor, request.params.submissionId);
       const body = (request.body ?? {}) as Record<string, unknown>;
       const fields = formFields(request, ['decision', 'note']);
       const comments: Record<string, string> = {};

@@ -530,6 +530,21 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       await requireManageable(actor, practiceCode);
     },
 
+    /** Checks, before the request is read further, that the actor may read the assessment. */
+    async assertCanRead(actor: Actor | null, practiceCode: string) {
+      await requireReadable(actor, practiceCode);
+    },
+
+    /** Checks, before the form is read, that the actor verifies the submission's practice. */
+    async assertCanVerify(actor: Actor | null, submissionId: string) {
+      const submission = /^[0-9a-f-]{36}$/.test(submissionId)
+        ? await repository.findSubmission(submissionId)
+        : undefined;
+      if (!submission) throw new NotFoundError('There is no such submission.');
+      if (!can(actor, 'organisation.verify_assessments', submissionResource(submission).practice))
+        throw new ForbiddenError('Only ICS verifiers of the practice decide its submissions');
+    },
+
     /** Everything the assessment page shows: answers, points, levels, problems and history. */
     async getAssessmentPage(actor: Actor | null, practiceCode: string, programmeYear?: string) {
       const practice = await requireReadable(actor, practiceCode);
