@@ -147,10 +147,10 @@ export function quintileChart(
               .join(
                 '; ',
               )}. Gap, most minus least deprived: ${result.gap === null ? 'none' : formatNumber(result.gap, digits)} ${measure.unit}.`,
-            bars: result.byQuintile.map((entry) => ({
+            // A quintile with no data has no bar (a bar at 0 would read as a value of 0).
+            bars: shown.map((entry) => ({
               label: `Quintile ${quintileLabels[entry.quintile]}`,
-              value:
-                entry.value === null ? 0 : Math.round(entry.value * 10 ** digits) / 10 ** digits,
+              value: Math.round(entry.value! * 10 ** digits) / 10 ** digits,
               highlight: entry.quintile === 1 || entry.quintile === 5,
             })),
             valueLabel: measure.unit,
