@@ -20,6 +20,7 @@ describe('loadConfig', () => {
   it('uses a working development default for every variable when none is set', () => {
     expect(loadConfig({})).toEqual({
       environment: 'development',
+      exampleContent: true,
       host: 'localhost',
       port: 3000,
       dataDir: path.join(projectRoot, 'var'),
@@ -79,9 +80,11 @@ describe('loadConfig', () => {
       OIDC_CLIENT_ID: 'greenspace',
       OIDC_CLIENT_SECRET: 'client-secret',
       OIDC_DISPLAY_NAME: 'NHSmail',
+      EXAMPLE_CONTENT: 'true',
     });
     expect(config).toEqual({
       environment: 'production',
+      exampleContent: true,
       host: '0.0.0.0',
       port: 8080,
       dataDir: '/srv/greenspace',
@@ -294,5 +297,15 @@ describe('database addresses that would mislead', () => {
       connectionString: 'postgres://db.example/gs?password=hunter2',
     });
     expect(shown).not.toContain('hunter2');
+  });
+  it('loads example content everywhere but in production, unless EXAMPLE_CONTENT says otherwise', () => {
+    const secret = { SECRET_KEY: 'c'.repeat(32) };
+    expect(loadConfig({}).exampleContent).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', ...secret }).exampleContent).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'production', EXAMPLE_CONTENT: 'true', ...secret }).exampleContent,
+    ).toBe(true);
+    expect(loadConfig({ EXAMPLE_CONTENT: 'false' }).exampleContent).toBe(false);
+    expect(() => loadConfig({ EXAMPLE_CONTENT: 'yes' })).toThrow(/EXAMPLE_CONTENT/);
   });
 });

@@ -7,6 +7,8 @@ export type DatabaseConfig =
 
 export interface AppConfig {
   environment: 'development' | 'test' | 'production';
+  /** Whether seeds load labelled example content (default: everywhere but production). */
+  exampleContent: boolean;
   host: string;
   port: number;
   dataDir: string;
@@ -97,6 +99,7 @@ const environmentSchema = z.object({
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   OIDC_DISPLAY_NAME: z.string().min(1).default('NHSmail'),
   OIDC_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
+  EXAMPLE_CONTENT: z.enum(['true', 'false']).optional(),
 });
 
 /** Reads the process environment into a typed configuration, or says exactly which variable is wrong. */
@@ -127,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   return {
     environment: values.NODE_ENV,
+    // Labelled example content helps people try the service; a live service starts without it.
+    exampleContent: (values.EXAMPLE_CONTENT ?? String(values.NODE_ENV !== 'production')) === 'true',
     host: values.HOST,
     port: values.PORT,
     dataDir,

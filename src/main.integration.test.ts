@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceDataDir } from '../test/support/templates.ts';
 import { createTestDatabase, testDialects } from '../test/support/test-database.ts';
@@ -62,6 +63,29 @@ describe('the greenspace command', () => {
       'Organisations: 0 added, 0 updated, 0 retired, 181 unchanged.',
     );
     expect(secondSeed.stdout).toContain('Practice profiles: 0 written, 128 unchanged.');
+  });
+
+  it('leaves out the labelled example content when EXAMPLE_CONTENT is false (the production default)', () => {
+    const file = path.join(workDir, 'no-examples.sqlite');
+    const seeded = runCli(['seed'], { DATABASE_URL: `sqlite:${file}`, EXAMPLE_CONTENT: 'false' });
+    expect(seeded.status, seeded.stderr).toBe(0);
+    const database = new Database(file, { readonly: true });
+    try {
+      const count = (query: string) => (database.prepare(query).get() as { n: number }).n;
+      // Real content and reference data load…
+      expect(count('select count(*) as n from organisations')).toBe(181);
+      expect(count('select count(*) as n from workspaces')).toBe(2);
+      expect(count('select count(*) as n from content_items where is_example = 0')).toBeGreaterThan(
+        0,
+      );
+      expect(count('select count(*) as n from ggp_framework_versions')).toBeGreaterThan(0);
+      // …and no example: no example case study, Green Plan or practice assessment.
+      expect(count('select count(*) as n from content_items where is_example = 1')).toBe(0);
+      expect(count('select count(*) as n from green_plans')).toBe(0);
+      expect(count('select count(*) as n from ggp_assessments')).toBe(0);
+    } finally {
+      database.close();
+    }
   });
 
   it('refuses a malformed reference file with its name and line, and changes nothing', () => {

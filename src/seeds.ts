@@ -10,8 +10,17 @@ import type { Services } from './services.ts';
  */
 export type ContentSeed = {
   name: string;
-  run(services: Services): Promise<{ created: number; unchanged: number }>;
+  run(services: Services, options: SeedOptions): Promise<{ created: number; unchanged: number }>;
 };
+
+export interface SeedOptions {
+  /**
+   * Whether to load example content (labelled examples of case studies, a Green Plan, practice
+   * assessments). Content that is real — the workspace pages, the programme framework — always
+   * loads. See `EXAMPLE_CONTENT` in the README.
+   */
+  examples: boolean;
+}
 
 export const contentSeeds: ContentSeed[] = [
   knowledgeHubSeed,
@@ -22,9 +31,10 @@ export const contentSeeds: ContentSeed[] = [
 export async function runContentSeeds(
   services: Services,
   log: (line: string) => void,
+  options: SeedOptions = { examples: services.config.exampleContent },
 ): Promise<void> {
   for (const seed of contentSeeds) {
-    const result = await seed.run(services);
+    const result = await seed.run(services, options);
     log(`${seed.name}: ${result.created} created, ${result.unchanged} unchanged.`);
   }
 }

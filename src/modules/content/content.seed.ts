@@ -1,3 +1,4 @@
+import type { SeedOptions } from '../../seeds.ts';
 import type { Services } from '../../services.ts';
 import type { Actor } from '../access/policy.ts';
 import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
@@ -347,13 +348,16 @@ function toInput(item: SeedItem): ContentInput {
 
 export const knowledgeHubSeed = {
   name: 'Knowledge hub (workspace pages, videos, news and example case studies)',
-  async run(services: Services): Promise<{ created: number; unchanged: number }> {
+  async run(
+    services: Services,
+    options: SeedOptions,
+  ): Promise<{ created: number; unchanged: number }> {
     await services.database.db
       .transaction()
       .execute((trx) => services.workspaces.ensureDefaultWorkspaces(trx));
     let created = 0;
     let unchanged = 0;
-    for (const item of seedItems) {
+    for (const item of seedItems.filter((entry) => options.examples || !entry.isExample)) {
       const outcome = await services.content.upsertSeededContent(
         SYSTEM_ACTOR,
         {

@@ -820,5 +820,7 @@ export async function seedLlrGreenPlan(
 
 export const llrGreenPlanSeed: ContentSeed = {
   name: 'LLR ICS Green Plan (example content)',
-  run: seedLlrGreenPlan,
+  // The whole plan is example content.
+  run: (services, options) =>
+    options.examples ? seedLlrGreenPlan(services) : Promise.resolve({ created: 0, unchanged: 0 }),
 };

@@ -1,4 +1,4 @@
-import type { ContentSeed } from '../../seeds.ts';
+import type { ContentSeed, SeedOptions } from '../../seeds.ts';
 import type { Services } from '../../services.ts';
 import { LLR_ICB_CODE } from '../organisations/organisation.service.ts';
 import {
@@ -95,14 +95,14 @@ export function exampleAnswers(
 
 export const greenerPracticeSeed: ContentSeed = {
   name: 'Greener General Practice',
-  async run(services: Services) {
+  async run(services: Services, options: SeedOptions) {
     const service = services.greenerPractice;
     const frameworks = await service.seedFrameworks(services.config.referenceDataDir);
     let created = frameworks.created;
     let unchanged = frameworks.unchanged;
     const year = await service.openYear();
     const entry = year ? await service.frameworkForYear(year) : undefined;
-    if (!year || !entry) return { created, unchanged };
+    if (!year || !entry || !options.examples) return { created, unchanged };
     const framework = entry.framework;
     const profiles = await services.organisations.listPracticeProfilesUnder(LLR_ICB_CODE);
     const reserved = new Set(
