@@ -92,19 +92,25 @@ export function createDatabaseFileStore(db: Kysely<Database>): FileStore {
           pendingBytes = rest.length;
         }
       };
+      // The insert under way when the source fails must finish before the clean-up, or its chunk
+      // would land after the delete and be left behind.
+      let inFlight: Promise<void> = Promise.resolve();
       const sink = new Writable({
         write(chunk: Buffer, _encoding, done) {
           pending.push(chunk);
           pendingBytes += chunk.length;
-          flush(false).then(() => done(), done);
+          inFlight = flush(false);
+          inFlight.then(() => done(), done);
         },
         final(done) {
-          flush(true).then(() => done(), done);
+          inFlight = flush(true);
+          inFlight.then(() => done(), done);
         },
       });
       try {
         await pipeline(source, sink);
       } catch (error) {
+        await inFlight.catch(() => undefined);
         await removeChunks(key);
         throw error;
       }
