@@ -1,4 +1,3 @@
-import type { Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ValidationFailed } from '../../lib/validation.ts';
@@ -8,6 +7,7 @@ import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalText, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
 import { UploadRejected, type PendingUpload } from '../files/file.service.ts';
+import { readMultipart, receiveFormWithUploads } from '../files/multipart-uploads.ts';
 import { buildBoardReport } from './board-report.ts';
 import { renderBoardReportPdf } from './board-report.pdf.ts';
 import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-charts.ts';
@@ -89,30 +89,6 @@ const common = {
   statusRag: actionStatusRag,
   standingLabels: trajectoryStandingLabels,
 };
-
-/** Reads the remaining multipart parts: text fields, and files handed to `onFile` as they stream. */
-async function readMultipart(
-  request: FastifyRequest,
-  onFile: (part: Multipart & { type: 'file' }) => Promise<void>,
-): Promise<Record<string, string>> {
-  if (!request.multipartParts)
-    throw new BadRequestError(['The form must be sent as multipart/form-data.']);
-  const fields: Record<string, string> = {};
-  for await (const part of request.multipartParts) {
-    if (part.type === 'file') {
-      if (!part.filename) {
-        part.file.resume();
-        continue;
-      }
-      await onFile(part as Multipart & { type: 'file' });
-    } else {
-      if (Object.hasOwn(fields, part.fieldname))
-        throw new BadRequestError([`The "${part.fieldname}" field must be sent once.`]);
-      fields[part.fieldname] = String(part.value);
-    }
-  }
-  return fields;
-}
 
 /** The Green Plan tracker's pages. */
 export function registerGreenPlanRoutes(app: FastifyInstance, services: Services): void {
@@ -527,27 +503,15 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       const actionId = checkId(request.params.actionId);
       // Refuse before reading a single byte of any file.
       await plans.assertCanChangeAction(request.actor, planId, actionId);
-      const uploads: PendingUpload[] = [];
-      let uploadError: string | undefined;
-      let fields: Record<string, string>;
-      try {
-        fields = await readMultipart(request, async (part) => {
-          if (uploadError || uploads.length >= 5) {
-            part.file.resume();
-            if (!uploadError) uploadError = 'Add at most 5 files to one update';
-            return;
-          }
-          try {
-            uploads.push(await services.files.receiveUpload(part.file, 'evidence', part.filename));
-          } catch (error) {
-            if (!(error instanceof UploadRejected)) throw error;
-            uploadError = `${part.filename}: ${error.message}`;
-          }
-        });
-      } catch (error) {
-        await Promise.all(uploads.map((upload) => services.files.discardUpload(upload)));
-        throw error;
-      }
+      const {
+        fields,
+        uploads,
+        problem: uploadError,
+      } = await receiveFormWithUploads(request, services.files, {
+        purpose: 'evidence',
+        maxFiles: 5,
+        tooManyMessage: 'Add at most 5 files to one update',
+      });
       const input: UpdateInput = {
         updateDate: fields.updateDate ?? '',
         narrative: fields.narrative ?? '',

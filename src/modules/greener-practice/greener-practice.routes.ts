@@ -1,4 +1,3 @@
-import type { Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { formatProblem } from '../../lib/csv.ts';
@@ -8,7 +7,7 @@ import { formErrorContext, formFields } from '../../web/forms.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalCode, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
-import { UploadRejected, type PendingUpload } from '../files/file.service.ts';
+import { readMultipart, receiveFormWithUploads } from '../files/multipart-uploads.ts';
 import {
   awardLevelLabels,
   awardLevels,
@@ -126,30 +125,6 @@ const common = {
 
 function programmeCrumbs(extra: { href: string; text: string }[] = []) {
   return [{ href: '/', text: 'Home' }, { href: BASE, text: 'Greener General Practice' }, ...extra];
-}
-
-/** Reads the rest of a multipart form: text fields, and files handed to `onFile` as they stream. */
-async function readMultipart(
-  request: FastifyRequest,
-  onFile: (part: Multipart & { type: 'file' }) => Promise<void>,
-): Promise<Record<string, string>> {
-  if (!request.multipartParts)
-    throw new BadRequestError(['The form must be sent as multipart/form-data.']);
-  const fields: Record<string, string> = {};
-  for await (const part of request.multipartParts) {
-    if (part.type === 'file') {
-      if (!part.filename) {
-        part.file.resume();
-        continue;
-      }
-      await onFile(part as Multipart & { type: 'file' });
-    } else {
-      if (Object.hasOwn(fields, part.fieldname))
-        throw new BadRequestError([`The "${part.fieldname}" field must be sent once.`]);
-      fields[part.fieldname] = String(part.value);
-    }
-  }
-  return fields;
 }
 
 /** The Greener General Practice programme's pages. */
@@ -361,27 +336,15 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
       const actionCode = checkActionCode(request.params.actionCode);
       // Refuse before reading a single byte of any file.
       await ggp.assertCanManage(request.actor, code);
-      const uploads: PendingUpload[] = [];
-      let uploadError: string | undefined;
-      let fields: Record<string, string>;
-      try {
-        fields = await readMultipart(request, async (part) => {
-          if (uploadError || uploads.length >= MAX_FILES_PER_SAVE) {
-            part.file.resume();
-            if (!uploadError) uploadError = `Add at most ${MAX_FILES_PER_SAVE} files at a time`;
-            return;
-          }
-          try {
-            uploads.push(await services.files.receiveUpload(part.file, 'evidence', part.filename));
-          } catch (error) {
-            if (!(error instanceof UploadRejected)) throw error;
-            uploadError = `${part.filename}: ${error.message}`;
-          }
-        });
-      } catch (error) {
-        await Promise.all(uploads.map((upload) => services.files.discardUpload(upload)));
-        throw error;
-      }
+      const {
+        fields,
+        uploads,
+        problem: uploadError,
+      } = await receiveFormWithUploads(request, services.files, {
+        purpose: 'evidence',
+        maxFiles: MAX_FILES_PER_SAVE,
+        tooManyMessage: `Add at most ${MAX_FILES_PER_SAVE} files at a time`,
+      });
       const input: AnswerInput = {
         status: fields.status ?? '',
         note: fields.note ?? '',
