@@ -298,6 +298,23 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     return described;
   }
 
+  /**
+   * A post and its conversation, when the actor may read them; otherwise 404, as if absent. A
+   * hidden post is found only when `hiddenToo` (its callers then decide what a hidden post allows).
+   */
+  async function readablePost(
+    actor: Actor | null,
+    postId: string,
+    options: { hiddenToo?: boolean } = {},
+  ) {
+    const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
+    if (!post) throw new NotFoundError();
+    const conversation = (await repository.findConversation(post.conversation_id))!;
+    if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+    if (post.hidden_at && !options.hiddenToo) throw new NotFoundError();
+    return { post, conversation };
+  }
+
   async function ensureConversation(
     trx: Transaction<Database>,
     subject: ConversationSubject,
@@ -1109,10 +1126,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     /** A post its author is about to edit, with where it lives. */
     async postForEditing(actor: Actor | null, postId: string) {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!actor || !post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
-      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (post.author_id !== actor.userId)
         throw new ForbiddenError('Only the author can edit a post');
       return {
@@ -1126,11 +1141,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     /** A post someone is about to report: only one they can read. */
     async postForReporting(actor: Actor | null, postId: string) {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!actor || !post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
-      if (!(await canReadConversation(actor, conversation)) || post.hidden_at)
-        throw new NotFoundError();
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId);
       return {
         id: post.id,
         excerpt: markdownToPlainText(post.body).slice(0, 300),
@@ -1145,10 +1157,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       body: string,
       context: RequestContext,
     ): Promise<string> {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!actor || !post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
-      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       // Someone who has left a workspace no longer changes what is said in it.
       if (!(await canPost(actor, conversation)))
         throw new ForbiddenError('Only members can edit their posts');
@@ -1193,10 +1203,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     },
 
     async postHistory(actor: Actor | null, postId: string) {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
-      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (post.hidden_at && !(await canModerate(actor, conversation))) throw new NotFoundError();
       return {
         current: {
@@ -1212,11 +1219,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     },
 
     async toggleUseful(actor: Actor | null, postId: string): Promise<string> {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!actor || !post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
-      if (!(await canReadConversation(actor, conversation)) || post.hidden_at)
-        throw new NotFoundError();
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId);
       await repository.transaction((trx) =>
         repository.toggleReaction(trx, post.id, actor.userId, now().toISOString()),
       );
@@ -1345,10 +1349,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       reason: string,
       context: RequestContext,
     ): Promise<string> {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!actor || !post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
-      if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId);
       const text = reason.trim();
       if (text === '')
         throw new ValidationFailed({ reason: 'Say why you are reporting this post' });
@@ -1419,9 +1421,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       reason: string,
       context: RequestContext,
     ): Promise<string> {
-      const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
-      if (!actor || !post) throw new NotFoundError();
-      const conversation = (await repository.findConversation(post.conversation_id))!;
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (!(await canModerate(actor, conversation)))
         throw new ForbiddenError('Only moderators hide posts');
       const link = await linkFor(conversation, post.id);
