@@ -199,7 +199,7 @@ export function createServices(
     memberships,
     files,
     audit,
-    email,
+    notifications,
     publicUrl: config.publicUrl,
     now,
   });

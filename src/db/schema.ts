@@ -797,7 +797,13 @@ export interface FollowsTable {
 }
 
 export type NotificationKind =
-  'reply' | 'mention' | 'followed_activity' | 'new_content' | 'moderation' | 'workspace';
+  | 'reply'
+  | 'mention'
+  | 'followed_activity'
+  | 'new_content'
+  | 'moderation'
+  | 'workspace'
+  | 'programme';
 
 export interface NotificationsTable {
   id: string;

@@ -300,15 +300,23 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
       },
     );
     expect(submitted.statusCode).toBe(303);
-    // Verifiers are told, but not one who belongs to the practice.
+    // Verifiers are told, in the service and by email, but not one who belongs to the practice.
     const told = await services.database.db
       .selectFrom('email_messages')
       .select(['to_address', 'subject'])
-      .where('kind', '=', 'greener_practice_submitted')
+      .where('kind', '=', 'notification_programme')
       .execute();
     expect(told.map((email) => email.to_address)).toContain(people.verifier!.email);
     expect(told.map((email) => email.to_address)).not.toContain(people.conflicted!.email);
     expect(told[0]!.subject).toContain('has submitted for Greener General Practice Bronze');
+    const listed = await services.database.db
+      .selectFrom('notifications')
+      .select(['user_id', 'link'])
+      .where('kind', '=', 'programme')
+      .execute();
+    expect(listed.map((entry) => entry.user_id)).toContain(people.verifier!.id);
+    expect(listed.map((entry) => entry.user_id)).not.toContain(people.conflicted!.id);
+    expect(listed[0]!.link).toMatch(/^\/greener-practice\/reviews\/[0-9a-f-]{36}$/);
     const edit = await postAnswer('champion', 'TT-01', {
       status: 'done',
       note: 'Staff travel survey in May 2026.',

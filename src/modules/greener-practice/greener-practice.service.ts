@@ -20,7 +20,7 @@ import {
 import type { AccountService } from '../accounts/account.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { ContentService } from '../content/content.service.ts';
-import type { EmailService } from '../email/email.service.ts';
+import type { NotificationService } from '../notifications/notification.service.ts';
 import type { FileService, PendingUpload } from '../files/file.service.ts';
 import type { GreenPlanService } from '../green-plans/plan.service.ts';
 import type { MembershipService } from '../memberships/membership.service.ts';
@@ -70,8 +70,6 @@ const MAX_NOTE_LENGTH = 5000;
 const MAX_REASON_LENGTH = 1000;
 const MAX_COMMENT_LENGTH = 2000;
 
-const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
-
 /** A framework file refused: every problem with its file, line and field. */
 export class FrameworkRefused extends Error {
   override name = 'FrameworkRefused';
@@ -96,7 +94,8 @@ export interface GreenerPracticeServiceDependencies {
   memberships: MembershipService;
   files: FileService;
   audit: AuditService;
-  email: EmailService;
+  /** Submissions and decisions reach people as notifications: in the service and by email. */
+  notifications: NotificationService;
   publicUrl: string;
   now?: () => Date;
 }
@@ -1000,6 +999,19 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       ];
       const id = randomUUID();
       const at = now().toISOString();
+      // Verifiers were chosen by their role above; each is told in the service and by email.
+      const toVerify = await deps.notifications.prepare(
+        recipients.map((person) => person.user_id),
+        {
+          kind: 'programme',
+          title: `${practice.name} has submitted for Greener General Practice ${awardLevelLabels[claimed]}`,
+          body: `${practice.name} has submitted its ${year!.replace('-', '–')} self-assessment for ${awardLevelLabels[claimed]}, with ${points} points. Please verify it.`,
+          link: `/greener-practice/reviews/${id}`,
+          actorId: performer.userId,
+          dedupeKey: `ggp-submitted:${id}`,
+        },
+        () => true,
+      );
       await repository.transaction(async (trx) => {
         await repository.insertSubmission(trx, {
           id,
@@ -1026,13 +1038,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           userId: performer.userId,
           at,
         });
-        for (const person of recipients)
-          await deps.email.queue(trx, {
-            kind: 'greener_practice_submitted',
-            to: person.email!,
-            subject: `${practice.name} has submitted for Greener General Practice ${awardLevelLabels[claimed]}`,
-            text: `Dear ${person.display_name},\n\n${practice.name} has submitted its ${year!.replace('-', '–')} self-assessment for ${awardLevelLabels[claimed]}, with ${points} points. Please verify it:\n\n${deps.publicUrl}/greener-practice/reviews/${id}${signature}`,
-          });
+        await deps.notifications.record(trx, toVerify);
         await audit.record(
           {
             action: 'greener_practice.submitted',
@@ -1233,6 +1239,27 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         : undefined;
       const at = now().toISOString();
       const approve = decision === 'approve';
+      const decided =
+        submitter?.status === 'active'
+          ? await deps.notifications.prepare(
+              [submitter.id],
+              {
+                kind: 'programme',
+                title: approve
+                  ? `${practiceName} has been awarded Greener General Practice ${awardLevelLabels[snapshot.level]}`
+                  : `Your Greener General Practice submission for ${practiceName} has been returned`,
+                body: approve
+                  ? `${practiceName}'s submission for ${awardLevelLabels[snapshot.level]} has been verified and approved.${note ? `\n\nA note from the verifier:\n${note}` : ''}\n\nSee the award and download the certificate.`
+                  : `The verifier has returned ${practiceName}'s submission for ${awardLevelLabels[snapshot.level]}, with comments on ${comments.length} action(s):\n\n${comments.map((entry) => `${entry.actionCode}: ${entry.comment}`).join('\n\n')}${note ? `\n\nA note from the verifier:\n${note}` : ''}\n\nMake the changes and submit again.`,
+                link: approve
+                  ? `/greener-practice/practices/${submission.practice_code}`
+                  : `/greener-practice/practices/${submission.practice_code}/assessment`,
+                actorId: actor.userId,
+                dedupeKey: `ggp-decided:${submission.id}`,
+              },
+              () => true,
+            )
+          : [];
       await repository.transaction(async (trx) => {
         const updated = await repository.decideSubmission(trx, submission.id, {
           outcome: approve ? 'approved' : 'returned',
@@ -1268,19 +1295,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           userId: actor.userId,
           at,
         });
-        if (submitter?.email && submitter.status === 'active') {
-          const link = `${deps.publicUrl}/greener-practice/practices/${submission.practice_code}/assessment`;
-          await deps.email.queue(trx, {
-            kind: approve ? 'greener_practice_approved' : 'greener_practice_returned',
-            to: submitter.email,
-            subject: approve
-              ? `${practiceName} has been awarded Greener General Practice ${awardLevelLabels[snapshot.level]}`
-              : `Your Greener General Practice submission for ${practiceName} has been returned`,
-            text: approve
-              ? `Dear ${submitter.display_name},\n\n${practiceName}'s submission for ${awardLevelLabels[snapshot.level]} has been verified and approved.${note ? `\n\nA note from the verifier:\n${note}` : ''}\n\nSee the award and download the certificate:\n\n${deps.publicUrl}/greener-practice/practices/${submission.practice_code}${signature}`
-              : `Dear ${submitter.display_name},\n\nThe verifier has returned ${practiceName}'s submission for ${awardLevelLabels[snapshot.level]}, with comments on ${comments.length} action(s):\n\n${comments.map((entry) => `${entry.actionCode}: ${entry.comment}`).join('\n\n')}${note ? `\n\nA note from the verifier:\n${note}` : ''}\n\nMake the changes and submit again:\n\n${link}${signature}`,
-          });
-        }
+        await deps.notifications.record(trx, decided);
         await audit.record(
           {
             action: approve ? 'greener_practice.approved' : 'greener_practice.returned',

@@ -48,6 +48,11 @@ export const notificationKinds: Record<
     description: 'Requests to join, invitations and decisions.',
     defaultFrequency: 'immediately',
   },
+  programme: {
+    label: 'Greener General Practice',
+    description: 'Submissions for you to verify, and decisions on the submissions you made.',
+    defaultFrequency: 'immediately',
+  },
 };
 
 const DAY_MS = 86_400_000;
