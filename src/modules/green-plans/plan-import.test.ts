@@ -119,6 +119,16 @@ function comparable(action: ExportAction) {
   return fields;
 }
 
+describe('milestones', () => {
+  it('read back a title holding a Unicode line or paragraph separator', () => {
+    const milestones = [
+      { dueDate: '2026-01-01', title: 'Survey\u2028booked', doneOn: null },
+      { dueDate: '2026-02-01', title: '( \u2029¡', doneOn: '2026-02-03' },
+    ];
+    expect(parseMilestones(formatMilestones(milestones))).toEqual(milestones);
+  });
+});
+
 describe('spreadsheet import and export', () => {
   it('reads back every field of a CSV export (property)', async () => {
     await fc.assert(

@@ -297,7 +297,9 @@ function tableToRows(table: Table): { rows: RawRow[]; problems: ImportProblem[] 
 // --- validating rows ---
 
 const referencePattern = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/;
-const milestonePattern = /^(\S+) (.+?)(?: \(done (\S+)\))?$/;
+// `s`: a title may hold any character but the newline that separates milestones, including the
+// Unicode line separators that `.` would otherwise refuse (a title exported must import again).
+const milestonePattern = /^(\S+) (.+?)(?: \(done (\S+)\))?$/s;
 
 function statusFromText(text: string): ActionStatus | undefined {
   const key = text
