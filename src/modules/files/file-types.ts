@@ -49,7 +49,11 @@ const ppt: AllowedType = {
 };
 const mp4: AllowedType = { extension: 'mp4', contentType: 'video/mp4', label: 'MP4 video' };
 const webm: AllowedType = { extension: 'webm', contentType: 'video/webm', label: 'WebM video' };
-const vtt: AllowedType = { extension: 'vtt', contentType: 'text/vtt', label: 'WebVTT captions' };
+const vtt: AllowedType = {
+  extension: 'vtt',
+  contentType: 'text/vtt',
+  label: 'WebVTT captions file',
+};
 const csv: AllowedType = { extension: 'csv', contentType: 'text/csv', label: 'CSV file' };
 
 const officeDocuments = [docx, xlsx, pptx, doc, xls, ppt];
@@ -73,11 +77,15 @@ export const LARGEST_UPLOAD_BYTES = Math.max(
 /** How many leading bytes the detectors need to see. */
 export const SNIFF_BYTES = 4100;
 
+/** The allowed types as a phrase with its article: "an Excel workbook or CSV file". */
 export function describeAllowedTypes(purpose: UploadPurpose): string {
   const labels = [
     ...new Set(uploadPurposes[purpose].types.map((type) => type.label.replace(/ 97–2003/, ''))),
   ];
-  return labels.length === 1 ? labels[0]! : `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`;
+  const list =
+    labels.length === 1 ? labels[0]! : `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`;
+  // Said aloud, "MP4" begins with a vowel sound although its letter is a consonant.
+  return `${/^(?:[AEIOU]|MP4)/i.test(list) ? 'an' : 'a'} ${list}`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -61,7 +61,7 @@ class UploadInspector extends Transform {
     if (!this.type) {
       const found = detected ? ` It is a ${detected.ext.toUpperCase()} file.` : '';
       throw new UploadRejected(
-        `The selected file must be a ${describeAllowedTypes(this.purpose)}.${found}`,
+        `The selected file must be ${describeAllowedTypes(this.purpose)}.${found}`,
       );
     }
   }
