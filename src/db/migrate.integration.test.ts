@@ -209,3 +209,56 @@ describe('the embedded SQLite database', () => {
     await database.destroy();
   });
 });
+
+describe.each(testDialects)(
+  'chapter 3 lines keyed by month, practice and code on %s',
+  (dialect) => {
+    it('keeps every line, and refuses a second line with the same key', async () => {
+      const database = await createTestDatabase(dialect, { contents: 'empty' });
+      try {
+        const migrator = new Migrator({
+          db: database.handle.db,
+          provider: { getMigrations: async () => migrations },
+        });
+        expect((await migrator.migrateTo('0009-greener-general-practice')).error).toBeUndefined();
+        const line = (practice: string, bnf: string, kg: number | null) => ({
+          month: '2024-01',
+          practice_code: practice,
+          bnf_code: bnf,
+          items: 2,
+          quantity: 400,
+          actual_cost: 10.5,
+          nic: 11,
+          inhalers: kg === null ? null : 2,
+          kgco2e: kg,
+          quantity_rule: kg === null ? null : 'doses-to-inhalers',
+        });
+        const before = [
+          line('C82001', '0301011R0AAAPAP', 45.8),
+          line('C82001', '0302000C0AAAAAA', null),
+          line('C82002', '0301011R0AAAPAP', 22.9),
+        ];
+        await database.handle.db.insertInto('epd_chapter3_lines').values(before).execute();
+
+        expect((await migrator.migrateToLatest()).error).toBeUndefined();
+        const after = await database.handle.db
+          .selectFrom('epd_chapter3_lines')
+          .selectAll()
+          .orderBy('practice_code')
+          .orderBy('bnf_code')
+          .execute();
+        expect(after).toEqual(before);
+        await expect(
+          database.handle.db.insertInto('epd_chapter3_lines').values(before[0]!).execute(),
+        ).rejects.toThrow(/unique|duplicate/i);
+        if (dialect === 'sqlite') {
+          const { rows } = await sql<{ sql: string }>`select sql from sqlite_master
+          where type = 'table' and name = 'epd_chapter3_lines'`.execute(database.handle.db);
+          expect(rows[0]!.sql).toMatch(/without rowid\s*$/i);
+        }
+      } finally {
+        await database.destroy();
+      }
+    });
+  },
+);

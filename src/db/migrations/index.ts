@@ -8,6 +8,7 @@ import * as actionCommentsAsPosts from './0008-action-comments-as-posts.ts';
 import * as accounts from './0002-accounts.ts';
 import * as greenPlans from './0005-green-plans.ts';
 import * as greenerGeneralPractice from './0009-greener-general-practice.ts';
+import * as prescribingLinesWithoutRowid from './0010-prescribing-lines-without-rowid.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0007-discussions': discussions,
   '0008-action-comments-as-posts': actionCommentsAsPosts,
   '0009-greener-general-practice': greenerGeneralPractice,
+  '0010-prescribing-lines-without-rowid': prescribingLinesWithoutRowid,
 };
