@@ -26,7 +26,7 @@ export interface PracticeHierarchyRow {
   registered_patients: number | null;
 }
 
-/** Column order of the tuples given to `insertLineTuples`. */
+/** Column order of the values given to `insertLineValues`. */
 export const lineColumns = [
   'month',
   'practice_code',
@@ -43,35 +43,43 @@ export const lineColumns = [
 /** Every query of the prescribing module. SQL only: callers decide what to ask and why. */
 export function createPrescribingRepository(db: Kysely<Database>, dialect: Dialect) {
   /**
-   * Inserts many rows with one prepared statement text per batch. Building each batch through the
-   * query builder costs more than the insert itself at national scale, so the SQL is written once.
+   * Inserts rows given as one flat list of values, row after row in column order, so that the caller
+   * allocates no array per row. SQLite runs the same statement text for every full batch (prepared
+   * once and reused, see the statement cache in db/database.ts), where a hundred rows per statement is
+   * quickest; PostgreSQL pays a round trip per statement, so it takes thousands of rows at a time.
    */
-  /** Like insertMany, for rows already laid out as value arrays in column order. */
-  async function insertTuples(
+  async function insertValues(
     trx: Executor,
     table: keyof Database & string,
     columns: readonly string[],
-    tuples: readonly unknown[][],
+    values: readonly unknown[],
   ): Promise<void> {
-    const perInsert = Math.max(
-      1,
-      Math.floor((dialect === 'postgres' ? 30_000 : 30_000) / columns.length),
-    );
-    for (let start = 0; start < tuples.length; start += perInsert) {
-      const batch = tuples.slice(start, start + perInsert);
-      const parameters: unknown[] = [];
+    const rowsPerInsert = dialect === 'postgres' ? Math.floor(30_000 / columns.length) : 100;
+    const valuesPerInsert = rowsPerInsert * columns.length;
+    for (let start = 0; start < values.length; start += valuesPerInsert) {
+      const batch = values.slice(start, start + valuesPerInsert);
+      const text = insertText(table, columns, batch.length / columns.length);
+      await trx.executeQuery(CompiledQuery.raw(text, batch));
+    }
+  }
+
+  const insertTexts = new Map<string, string>();
+  function insertText(table: string, columns: readonly string[], rowCount: number): string {
+    const key = `${table}\u0000${columns.join(',')}\u0000${rowCount}`;
+    let text = insertTexts.get(key);
+    if (text === undefined) {
       const groups: string[] = [];
-      for (const tuple of batch) {
-        const placeholders: string[] = [];
-        for (const value of tuple) {
-          parameters.push(value);
-          placeholders.push(dialect === 'postgres' ? `$${parameters.length}` : '?');
-        }
+      for (let row = 0; row < rowCount; row += 1) {
+        const placeholders = columns.map((_, column) =>
+          dialect === 'postgres' ? `$${row * columns.length + column + 1}` : '?',
+        );
         groups.push(`(${placeholders.join(',')})`);
       }
-      const text = `insert into ${table} (${columns.join(',')}) values ${groups.join(',')}`;
-      await trx.executeQuery(CompiledQuery.raw(text, parameters));
+      text = `insert into ${table} (${columns.join(',')}) values ${groups.join(',')}`;
+      // The full batch recurs; the short last batch of each call varies, so only a few are kept.
+      if (insertTexts.size < 64) insertTexts.set(key, text);
     }
+    return text;
   }
 
   async function insertMany<T extends object>(
@@ -189,8 +197,9 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
     },
 
     /** Chapter 3 lines as value arrays in `lineColumns` order: the import's hot path. */
-    async insertLineTuples(trx: Executor, tuples: readonly unknown[][]): Promise<void> {
-      await insertTuples(trx, 'epd_chapter3_lines', lineColumns, tuples);
+    /** Lines as one flat list of values, each line's in the order of `lineColumns`. */
+    async insertLineValues(trx: Executor, values: readonly unknown[]): Promise<void> {
+      await insertValues(trx, 'epd_chapter3_lines', lineColumns, values);
     },
 
     async insertLines(trx: Executor, rows: readonly EpdChapter3LinesTable[]): Promise<void> {

@@ -36,7 +36,7 @@ import {
   type ResolvedPractice,
   type RollupLevel,
 } from './practice-hierarchy.ts';
-import type { PrescribingRepository } from './prescribing.repository.ts';
+import { lineColumns, type PrescribingRepository } from './prescribing.repository.ts';
 
 export type ImportProgressEvent =
   | ({ file: string } & TransferProgress)
@@ -202,7 +202,9 @@ export function createPrescribingService(
       let dosesUnknown = 0;
       let kgCo2e = 0;
       for await (const chunk of scan.readLines(month)) {
-        const rows: unknown[][] = new Array(chunk.length);
+        // One flat list of values, each line's in the order of `lineColumns`: no array per line.
+        const values: unknown[] = new Array(chunk.length * lineColumns.length);
+        let at = 0;
         for (let index = 0; index < chunk.length; index += 1) {
           const line = chunk[index]!;
           if (line.practiceCode !== currentPractice) {
@@ -230,26 +232,22 @@ export function createPrescribingService(
               kgCo2e: carbon.kgCo2e,
             });
           }
-          // In the order of `lineColumns`.
-          rows[index] = [
-            month,
-            line.practiceCode,
-            line.bnfCode,
-            line.items,
-            line.quantity,
-            line.actualCost,
-            line.nic,
-            inhalers,
-            lineKg,
-            rule,
-          ];
+          values[at++] = month;
+          values[at++] = line.practiceCode;
+          values[at++] = line.bnfCode;
+          values[at++] = line.items;
+          values[at++] = line.quantity;
+          values[at++] = line.actualCost;
+          values[at++] = line.nic;
+          values[at++] = inhalers;
+          values[at++] = lineKg;
+          values[at++] = rule;
         }
-        await repository.insertLineTuples(trx, rows);
-        linesWritten += rows.length;
+        await repository.insertLineValues(trx, values);
+        linesWritten += chunk.length;
         context.onProgress?.({ phase: 'write', file: scan.file.displayName, month, linesWritten });
       }
       finishPractice();
-
       const { practiceRows, rollupRows } = buildMeasureRows(month, practices, measuresByPractice);
       await repository.insertPracticeMeasures(trx, practiceRows);
       await repository.insertRollups(trx, rollupRows);
