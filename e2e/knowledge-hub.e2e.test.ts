@@ -158,19 +158,28 @@ describeJourneys('knowledge hub journeys', (suite) => {
     await form.preview('/content');
     expect(editorVisitor.status()).toBe(200);
     await editorVisitor.checkPage();
-    expect(await textOf(form.previewSection.locator('h2').first())).toBe('Preview of the text');
-    expect(await textsOf(form.previewText.locator('h2'))).toEqual(['How to start']);
-    expect(await textsOf(form.previewText.locator('strong'))).toEqual(['pathology provider']);
-    expect(await textsOf(form.previewText.locator('li'))).toEqual([
+    expect(await textOf(form.previewSection.locator('h2').first())).toBe('Preview');
+    expect(await form.previewHeadings()).toEqual([
+      'The problem',
+      'What was done',
+      'Results',
+      'More information',
+    ]);
+    expect(await textsOf(form.previewOf('The problem').locator('strong'))).toEqual(['twice a day']);
+    expect(await textsOf(form.previewOf('Results').locator('em'))).toEqual(['nine in ten']);
+    const moreInformation = form.previewOf('More information');
+    expect(await textsOf(moreInformation.locator('h2'))).toEqual(['How to start']);
+    expect(await textsOf(moreInformation.locator('strong'))).toEqual(['pathology provider']);
+    expect(await textsOf(moreInformation.locator('li'))).toEqual([
       'Check the courier contract',
       'Ask about insulated boxes',
     ]);
     expect(
-      await form.previewText
+      await moreInformation
         .getByRole('link', { name: 'travel and transport', exact: true })
         .getAttribute('href'),
     ).toBe('/areas-of-focus/travel-and-transport');
-    expect(await textOf(form.previewText)).not.toContain('**');
+    expect(await textOf(form.previewSection)).not.toContain('**');
     expect(await textOf(form.previewSection)).toContain('Nothing has been saved yet.');
     expect(await form.field('Title').inputValue()).toBe(publicCaseStudy.title);
     expect(await form.field('What was done').inputValue()).toBe(publicCaseStudy.whatWasDone);

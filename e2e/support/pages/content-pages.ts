@@ -154,13 +154,18 @@ export class ContentFormPage {
     );
   }
 
-  /** The preview section: its heading, and the rendered text as a locator to look into. */
+  /** The preview section, one heading and rendered text for each field written in. */
   get previewSection(): Locator {
-    return this.visitor.page.getByRole('region', { name: 'Preview of the text' });
+    return this.visitor.page.getByRole('region', { name: 'Preview', exact: true });
   }
 
-  get previewText(): Locator {
-    return this.previewSection.locator('.gs-prose');
+  async previewHeadings(): Promise<string[]> {
+    return (await this.previewSection.locator('h3').allTextContents()).map((text) => text.trim());
+  }
+
+  /** The rendered text of one field, under its heading ("The problem", "More information"…). */
+  previewOf(heading: string): Locator {
+    return this.previewSection.locator(`h3:text-is("${heading}") + .gs-prose`);
   }
 
   /** Presses "Save" and waits for the manage page it leads to; returns the content's id. */

@@ -138,6 +138,19 @@ export const contentTypes = {
 >;
 
 export type ContentType = keyof typeof contentTypes;
+
+/** The detail fields written in Markdown, in form order, with the labels the form gives them. */
+export const markdownDetailFields: Partial<
+  Record<ContentType, readonly { name: string; label: string }[]>
+> = {
+  case_study: [
+    { name: 'problem', label: 'The problem' },
+    { name: 'whatWasDone', label: 'What was done' },
+    { name: 'results', label: 'Results' },
+    { name: 'benefitToPeople', label: 'Benefit to patients or staff' },
+  ],
+  video: [{ name: 'transcript', label: 'Transcript' }],
+};
 export const contentTypeKeys = Object.keys(contentTypes) as ContentType[];
 
 export function isContentType(value: string): value is ContentType {

@@ -174,6 +174,55 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(drafts.body).not.toContain('Preview only');
     });
 
+    it('previews every Markdown field of a case study and a video, in the page order', async () => {
+      const browser = await as(editor);
+      const previewOf = (html: string) =>
+        /<section class="gs-preview"[\s\S]*?<\/section>/.exec(html)![0];
+      const headingsOf = (section: string) =>
+        [...section.matchAll(/<h3>([^<]*)<\/h3>/g)].map((match) => match[1]);
+      const caseStudy = await browser.post('/content', {
+        type: 'case_study',
+        action: 'preview',
+        title: 'Inhaler reviews',
+        'details-problem': 'Too many **MDIs**',
+        'details-whatWasDone': '',
+        'details-results': '- 40% fewer MDIs\n- <img src=x onerror=alert(1)>',
+        body: 'Ask _us_ anything',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      });
+      expect(caseStudy.statusCode).toBe(200);
+      const preview = previewOf(caseStudy.body);
+      expect(headingsOf(preview)).toEqual(['The problem', 'Results', 'More information']);
+      expect(preview).toContain('Too many <strong>MDIs</strong>');
+      expect(preview).toContain('<li>40% fewer MDIs</li>');
+      expect(preview).toContain('Ask <em>us</em> anything');
+      expect(findActiveContent(caseStudy.body, nonceOf(caseStudy.body))).toEqual([]);
+
+      const video = await browser.post('/content', {
+        type: 'video',
+        action: 'preview',
+        title: 'Green inhalers',
+        body: 'Recorded at the LLR webinar',
+        'details-transcript': '**Dr Murphy:** Good afternoon',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      });
+      const videoPreview = previewOf(video.body);
+      expect(headingsOf(videoPreview)).toEqual(['More information', 'Transcript']);
+      expect(videoPreview).toContain('<strong>Dr Murphy:</strong> Good afternoon');
+
+      const empty = await browser.post('/content', {
+        type: 'news',
+        action: 'preview',
+        title: 'Nothing yet',
+        body: '   ',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      });
+      expect(previewOf(empty.body)).toContain('There is no text to preview yet.');
+    });
+
     it('refuses a malformed date and names the field', async () => {
       const response = await (
         await as(editor)

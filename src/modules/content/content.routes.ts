@@ -415,7 +415,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         typeInfo: contentTypes[type],
         values: formValues(form.input),
         action: '/content',
-        previewHtml: content.preview(form.input.body),
+        preview: content.preview(type, form.input),
       });
     }
     try {
@@ -503,7 +503,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     if (form.action === 'preview')
       return renderForm(request, reply, {
         ...context,
-        previewHtml: content.preview(form.input.body),
+        preview: content.preview(page.type, form.input),
       });
     try {
       await content.update(request.actor, page.item.id, form.input, requestContextOf(request));

@@ -19,7 +19,13 @@ import type {
   SearchHit,
 } from './content.repository.ts';
 import { HIGHLIGHT_END, HIGHLIGHT_START } from './content.repository.ts';
-import { contentTypes, isContentType, slugify, type ContentType } from './content-types.ts';
+import {
+  contentTypes,
+  isContentType,
+  markdownDetailFields,
+  slugify,
+  type ContentType,
+} from './content-types.ts';
 import { markdownToPlainText, renderMarkdown } from './markdown.ts';
 
 /** The user id to record for an actor; the seeding system actor has none. */
@@ -686,9 +692,31 @@ export function createContentService(deps: ContentServiceDependencies) {
       return repository.findEditable(editScopeFor(actor), 200);
     },
 
-    /** Renders Markdown as the page would, without saving: the author's preview. */
-    preview(markdown: string): string {
-      return renderMarkdown(markdown);
+    /**
+     * Renders every Markdown field the author has filled in as the page would, without saving:
+     * the main text and, for case studies and videos, their own sections (the problem, results,
+     * the transcript…), each under the label the form gives it.
+     */
+    preview(
+      type: ContentType,
+      input: { body: string; details: Record<string, unknown> },
+    ): { heading: string; html: string }[] {
+      const details: { heading: string; html: string }[] = [];
+      for (const field of markdownDetailFields[type] ?? []) {
+        const text = input.details[field.name];
+        if (typeof text === 'string' && text.trim() !== '') {
+          details.push({ heading: field.label, html: renderMarkdown(text) });
+        }
+      }
+      if (input.body.trim() === '') return details;
+      const body = {
+        heading: type === 'news' || type === 'page' ? 'Text' : 'More information',
+        html: renderMarkdown(input.body),
+      };
+      // In the page's order: a video's transcript comes after its text, a case study's
+      // sections before it.
+      const sections = type === 'video' ? [body, ...details] : [...details, body];
+      return sections;
     },
 
     async listRevisions(actor: Actor | null, id: string) {
