@@ -21,7 +21,7 @@ import { registerAreaOfFocusRoutes } from './modules/areas-of-focus/area-of-focu
 import { registerPrescribingRoutes } from './modules/prescribing/prescribing.routes.ts';
 import { registerGreenPlanRoutes } from './modules/green-plans/plan.routes.ts';
 import { registerGreenerPracticeRoutes } from './modules/greener-practice/greener-practice.routes.ts';
-import { assetsDir, ensureAssetsBuilt } from './web/assets.ts';
+import { ensureAssetsBuilt } from './web/assets.ts';
 import { BadRequestError, NotFoundError } from './web/http-errors.ts';
 import {
   CsrfError,
@@ -66,7 +66,7 @@ export async function buildApp(
   services: Services,
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
-  ensureAssetsBuilt();
+  const assets = ensureAssetsBuilt();
   const views = createViewEnvironment({ watch: false });
 
   const logger = options.logger ?? createLogger(config);
@@ -128,7 +128,7 @@ export async function buildApp(
     },
   });
   await app.register(fastifyStatic, {
-    root: assetsDir,
+    root: assets.dir,
     prefix: '/assets/',
     index: false,
     maxAge: config.environment === 'production' ? '1d' : 0,
