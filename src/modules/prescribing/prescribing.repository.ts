@@ -54,6 +54,11 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
     columns: readonly string[],
     values: readonly unknown[],
   ): Promise<void> {
+    if (values.length % columns.length !== 0) {
+      throw new Error(
+        `${values.length} values do not make whole rows of the ${columns.length} columns of ${table}`,
+      );
+    }
     const rowsPerInsert = dialect === 'postgres' ? Math.floor(30_000 / columns.length) : 100;
     const valuesPerInsert = rowsPerInsert * columns.length;
     for (let start = 0; start < values.length; start += valuesPerInsert) {
