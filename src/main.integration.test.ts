@@ -108,6 +108,28 @@ describe('the greenspace command', () => {
     expect(after.stdout).toContain('Organisations: 181 added');
   });
 
+  it('reads every seeded file from the --dir folder, the Greener General Practice framework too', () => {
+    const env = { DATABASE_URL: `sqlite:${path.join(workDir, 'framework-dir.sqlite')}` };
+    const dir = path.join(workDir, 'reference-with-framework');
+    fs.cpSync(referenceDataDir, dir, { recursive: true });
+    const file = path.join(dir, 'greener-general-practice', 'framework-2026-27.json');
+    const framework = JSON.parse(fs.readFileSync(file, 'utf8')) as { title: string };
+    framework.title = 'Framework from the --dir folder';
+    fs.writeFileSync(file, JSON.stringify(framework, null, 2));
+
+    const seeded = runCli(['seed', '--dir', dir], env);
+    expect(seeded.status, seeded.stderr).toBe(0);
+    const database = new Database(env.DATABASE_URL.slice('sqlite:'.length), { readonly: true });
+    try {
+      const titles = database
+        .prepare('select title from ggp_framework_versions order by version')
+        .all() as { title: string }[];
+      expect(titles.map((row) => row.title)).toEqual(['Framework from the --dir folder']);
+    } finally {
+      database.close();
+    }
+  });
+
   it('stops with one clear line when the database cannot be reached', () => {
     const result = runCli(['serve'], {
       DATABASE_URL: 'postgres://greenspace:secret@127.0.0.1:1/nothing',

@@ -96,10 +96,14 @@ export function buildCli(): Command {
       const database = await connectDatabase(config.database);
       try {
         await migrateToLatest(database);
-        const services = (await loadServices()).createServices(database, config);
-        const summary = await services.organisations.loadReferenceData(
-          options.dir ?? config.referenceDataDir,
-        );
+        // --dir stands in for REFERENCE_DATA_DIR for this run, so every seed reads the same
+        // folder: organisations and profiles, and the Greener General Practice framework.
+        const referenceDataDir = options.dir ?? config.referenceDataDir;
+        const services = (await loadServices()).createServices(database, {
+          ...config,
+          referenceDataDir,
+        });
+        const summary = await services.organisations.loadReferenceData(referenceDataDir);
         const { inserted, updated, retired, unchanged } = summary.organisations;
         console.log(
           `Organisations: ${inserted} added, ${updated} updated, ${retired} retired, ${unchanged} unchanged.`,
