@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpAgent } from '../../../test/support/http-agent.ts';
+import { buildUser } from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import {
   createTestDatabase,
@@ -200,6 +201,24 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
       }
       return reply.code(400).send({ error: 'no file' });
     });
+    // The same, for signed-in people, whose forms with files are rate limited.
+    app.post(
+      '/__test/signed-in-upload',
+      { config: { access: 'signed-in', audience: 'self' } },
+      async (request, reply) => {
+        for await (const part of request.multipartParts!) {
+          if (part.type === 'file') {
+            const pending = await services.files.receiveUpload(
+              part.file,
+              'evidence',
+              part.filename,
+            );
+            await services.files.discardUpload(pending);
+          }
+        }
+        return reply.send({ ok: true });
+      },
+    );
     app.get<{ Params: { id: string } }>(
       '/__test/files/:id',
       { config: { access: 'public' } },
@@ -219,13 +238,14 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
     file: { name: string; type: string; bytes: Buffer },
     purpose = 'evidence',
     csrf: 'valid' | 'missing' = 'valid',
+    options: { browser?: HttpAgent; url?: string } = {},
   ) {
-    const browser = new HttpAgent(testApp.app);
+    const browser = options.browser ?? new HttpAgent(testApp.app);
     const token = csrf === 'valid' ? await browser.csrfToken() : null;
     const body = multipart(token, file, purpose);
     return testApp.app.inject({
       method: 'POST',
-      url: '/__test/upload',
+      url: options.url ?? '/__test/upload',
       headers: {
         'content-type': body.contentType,
         cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
@@ -338,6 +358,43 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
         )
       ).statusCode,
     ).toBe(400);
+  });
+
+  it('limits each person to 60 forms with files an hour, and says so', async () => {
+    const signedIn = async () => {
+      const browser = new HttpAgent(testApp.app);
+      await signInAs(browser, await buildUser(testApp.services));
+      return browser;
+    };
+    const senderUser = await buildUser(testApp.services);
+    const sender = new HttpAgent(testApp.app);
+    await signInAs(sender, senderUser);
+    const send = (browser: HttpAgent) =>
+      upload({ name: 'minutes.pdf', type: 'application/pdf', bytes: PDF }, 'evidence', 'valid', {
+        browser,
+        url: '/__test/signed-in-upload',
+      });
+    for (let form = 1; form <= 60; form += 1) {
+      const response = await send(sender);
+      expect(response.statusCode, `form ${form}`).toBe(200);
+    }
+    const refused = await send(sender);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body).toContain(
+      'You have sent 60 forms with files in the last hour, which is the most anyone can send in an hour.',
+    );
+    const refusals = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select(['outcome', 'details'])
+      .where('action', '=', 'files.upload')
+      .where('actor_user_id', '=', senderUser.id)
+      .execute();
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]!.outcome).toBe('refused');
+    expect(String(refusals[0]!.details)).toContain('rate_limited');
+    // The limit is per person: someone else sends theirs.
+    expect((await send(await signedIn())).statusCode).toBe(200);
   });
 
   it('refuses an upload whose first part is not the CSRF token', async () => {

@@ -18,6 +18,8 @@ export const rateLimitRules = {
   postPerNewAccount: { limit: 10, windowSeconds: 3600 },
   postPerAccount: { limit: 120, windowSeconds: 3600 },
   reportPerUser: { limit: 30, windowSeconds: 3600 },
+  /** Forms that carry files (evidence, documents, videos, imports): each can hold hundreds of MB. */
+  uploadFormPerUser: { limit: 60, windowSeconds: 3600 },
 } as const satisfies Record<string, { limit: number; windowSeconds: number }>;
 
 export type RateLimitRule = keyof typeof rateLimitRules;
