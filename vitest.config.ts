@@ -30,7 +30,9 @@ export default defineConfig({
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 60_000,
+          // A journey is many pages, each checked by axe and the HTML validator; on a slow machine
+          // the longest take over a minute. The limit is there to stop a hang, not to time them.
+          testTimeout: 240_000,
           hookTimeout: 60_000,
           fileParallelism: false,
         },
