@@ -183,6 +183,32 @@ describe('spreadsheet import and export', () => {
     expect(read.rows[0]!.values.description).toBe('-5 fewer inhalers\n@mention');
   });
 
+  it('reads back a title holding the replacement character, which is text like any other', async () => {
+    const csv = exportCsv([
+      {
+        reference: 'U-1',
+        parentReference: null,
+        areaId: 'area-1',
+        areaName: 'Medicines',
+        title: 'Signage \uFFFD to replace',
+        description: '',
+        leadOrganisationCode: 'RWE',
+        partnerOrganisationCodes: [],
+        ownerUserId: null,
+        ownerEmail: null,
+        startDate: null,
+        dueDate: null,
+        status: 'not_started',
+        progressPercent: 0,
+        weight: 1,
+        milestones: [],
+      },
+    ]);
+    const read = await readSpreadsheet(Buffer.from(csv), 'csv');
+    expect(read.problems).toEqual([]);
+    expect(read.rows[0]!.values.title).toBe('Signage \uFFFD to replace');
+  });
+
   it('refuses a file without the required columns, or without rows', async () => {
     expect(
       (await readSpreadsheet(Buffer.from('name,value\na,1\n'), 'csv')).problems[0]!.message,

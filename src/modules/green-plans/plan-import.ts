@@ -180,11 +180,16 @@ interface Table {
 }
 
 function readCsvTable(bytes: Buffer): Table {
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD'))
+  let text: string;
+  try {
+    // A fatal decoder refuses bytes that are not UTF-8, while a U+FFFD written in a cell (the
+    // replacement character is a character like any other) reads back as itself.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
     throw new SpreadsheetRefused(
       'The selected CSV file is not UTF-8 text. Save it as "CSV UTF-8" and try again',
     );
+  }
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(text, {
