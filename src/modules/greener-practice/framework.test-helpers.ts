@@ -91,6 +91,9 @@ export const arbitraryFramework: fc.Arbitrary<Framework> = fc
     ),
     { minLength: 1, maxLength: 3 },
   )
+  // Three different thresholds, none above the points on offer (which the parser checks), need
+  // at least three points in all.
+  .filter((themes) => themes.flat().reduce((sum, action) => sum + action.points, 0) >= 3)
   .chain((themes) => {
     let counter = 0;
     const actions = themes.map((theme, themeIndex) =>
@@ -105,7 +108,7 @@ export const arbitraryFramework: fc.Arbitrary<Framework> = fc
     );
     const total = actions.flat().reduce((sum, action) => sum + action.points, 0);
     return fc
-      .uniqueArray(fc.integer({ min: 1, max: Math.max(3, total) }), {
+      .uniqueArray(fc.integer({ min: 1, max: total }), {
         minLength: 3,
         maxLength: 3,
       })
