@@ -114,6 +114,29 @@ const actionList = fc
     return actions;
   });
 
+/** An action with no parent, owner, dates or milestones, and the fields given. */
+function oneAction(fields: Partial<ExportAction>): ExportAction {
+  return {
+    reference: 'A-1',
+    parentReference: null,
+    areaId: 'area-1',
+    areaName: 'Medicines',
+    title: 'An action',
+    description: '',
+    leadOrganisationCode: 'RWE',
+    partnerOrganisationCodes: [],
+    ownerUserId: null,
+    ownerEmail: null,
+    startDate: null,
+    dueDate: null,
+    status: 'not_started',
+    progressPercent: 0,
+    weight: 1,
+    milestones: [],
+    ...fields,
+  };
+}
+
 function comparable(action: ExportAction) {
   const { areaName: _areaName, ownerEmail: _ownerEmail, ...fields } = action;
   return fields;
@@ -158,24 +181,13 @@ describe('spreadsheet import and export', () => {
 
   it('keeps values a spreadsheet would run as formulas as text, and reads them back unchanged', async () => {
     const csv = exportCsv([
-      {
+      oneAction({
         reference: 'F-1',
-        parentReference: null,
-        areaId: 'area-1',
-        areaName: 'Medicines',
         title: '=HYPERLINK("http://evil.example","click")',
         description: '-5 fewer inhalers\n@mention',
-        leadOrganisationCode: 'RWE',
-        partnerOrganisationCodes: [],
-        ownerUserId: null,
-        ownerEmail: null,
-        startDate: null,
-        dueDate: null,
         status: 'on_track',
         progressPercent: 5,
-        weight: 1,
-        milestones: [],
-      },
+      }),
     ]);
     expect(csv).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
     const read = await readSpreadsheet(Buffer.from(csv), 'csv');
@@ -184,26 +196,7 @@ describe('spreadsheet import and export', () => {
   });
 
   it('reads back a title holding the replacement character, which is text like any other', async () => {
-    const csv = exportCsv([
-      {
-        reference: 'U-1',
-        parentReference: null,
-        areaId: 'area-1',
-        areaName: 'Medicines',
-        title: 'Signage \uFFFD to replace',
-        description: '',
-        leadOrganisationCode: 'RWE',
-        partnerOrganisationCodes: [],
-        ownerUserId: null,
-        ownerEmail: null,
-        startDate: null,
-        dueDate: null,
-        status: 'not_started',
-        progressPercent: 0,
-        weight: 1,
-        milestones: [],
-      },
-    ]);
+    const csv = exportCsv([oneAction({ reference: 'U-1', title: 'Signage \uFFFD to replace' })]);
     const read = await readSpreadsheet(Buffer.from(csv), 'csv');
     expect(read.problems).toEqual([]);
     expect(read.rows[0]!.values.title).toBe('Signage \uFFFD to replace');
