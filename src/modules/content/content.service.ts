@@ -715,8 +715,7 @@ export function createContentService(deps: ContentServiceDependencies) {
       };
       // In the page's order: a video's transcript comes after its text, a case study's
       // sections before it.
-      const sections = type === 'video' ? [body, ...details] : [...details, body];
-      return sections;
+      return type === 'video' ? [body, ...details] : [...details, body];
     },
 
     async listRevisions(actor: Actor | null, id: string) {

@@ -201,30 +201,9 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       );
     },
 
-    /** Chapter 3 lines as value arrays in `lineColumns` order: the import's hot path. */
-    /** Lines as one flat list of values, each line's in the order of `lineColumns`. */
+    /** Chapter 3 lines as one flat list of values, each line's in `lineColumns` order. */
     async insertLineValues(trx: Executor, values: readonly unknown[]): Promise<void> {
       await insertValues(trx, 'epd_chapter3_lines', lineColumns, values);
-    },
-
-    async insertLines(trx: Executor, rows: readonly EpdChapter3LinesTable[]): Promise<void> {
-      await insertMany(
-        trx,
-        'epd_chapter3_lines',
-        [
-          'month',
-          'practice_code',
-          'bnf_code',
-          'items',
-          'quantity',
-          'actual_cost',
-          'nic',
-          'inhalers',
-          'kgco2e',
-          'quantity_rule',
-        ],
-        rows,
-      );
     },
 
     async insertPracticeMeasures(
