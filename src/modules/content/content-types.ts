@@ -96,6 +96,7 @@ export const contentTypes = {
     description:
       'Best practice from across the Midlands: the problem, what was done and the results, with numbers.',
     details: caseStudyDetails,
+    mainText: { label: 'More information', optional: true },
   },
   video: {
     label: 'Video',
@@ -103,6 +104,7 @@ export const contentTypes = {
     path: 'videos',
     description: 'Short videos on how the NHS is going green, each with captions and a transcript.',
     details: videoDetails,
+    mainText: { label: 'More information', optional: true },
   },
   document: {
     label: 'Document',
@@ -110,6 +112,7 @@ export const contentTypes = {
     path: 'documents',
     description: 'Green plans, strategies and guidance, with every version kept.',
     details: documentDetails,
+    mainText: { label: 'More information', optional: true },
   },
   news: {
     label: 'News',
@@ -117,6 +120,7 @@ export const contentTypes = {
     path: 'news',
     description: 'News from the Green Plan teams of the Midlands.',
     details: newsDetails,
+    mainText: { label: 'Text', optional: false },
   },
   event: {
     label: 'Event',
@@ -124,6 +128,7 @@ export const contentTypes = {
     path: 'events',
     description: 'Webinars, workshops and meetings, in person and online.',
     details: eventDetails,
+    mainText: { label: 'More information', optional: true },
   },
   page: {
     label: 'Page',
@@ -131,10 +136,22 @@ export const contentTypes = {
     path: 'pages',
     description: 'Workspace pages.',
     details: pageDetails,
+    mainText: { label: 'Text', optional: false },
   },
 } as const satisfies Record<
   string,
-  { label: string; plural: string; path: string; description: string; details: z.ZodType }
+  {
+    label: string;
+    plural: string;
+    path: string;
+    description: string;
+    details: z.ZodType;
+    /**
+     * The label of the main Markdown text, on the form and in the preview. News and pages are
+     * that text; for the other types it adds to their own fields, so it is optional there.
+     */
+    mainText: { label: string; optional: boolean };
+  }
 >;
 
 export type ContentType = keyof typeof contentTypes;

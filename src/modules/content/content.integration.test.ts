@@ -221,6 +221,22 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         organisationCode: 'C82001',
       });
       expect(previewOf(empty.body)).toContain('There is no text to preview yet.');
+
+      // The main text is labelled alike on the form and in the preview: "Text" where it is the
+      // item (news, pages), optional "More information" where it adds to the item's own fields.
+      const bodyLabelOf = (html: string) =>
+        /<label[^>]*for="body"[^>]*>\s*([^<]*?)\s*<\/label>/.exec(html)?.[1];
+      const news = await browser.post('/content', {
+        type: 'news',
+        action: 'preview',
+        title: 'Inhaler month',
+        body: 'All practices are taking part',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      });
+      expect(headingsOf(previewOf(news.body))).toEqual(['Text']);
+      expect(bodyLabelOf(news.body)).toBe('Text');
+      expect(bodyLabelOf(caseStudy.body)).toBe('More information (optional)');
     });
 
     it('refuses a malformed date and names the field', async () => {

@@ -710,7 +710,7 @@ export function createContentService(deps: ContentServiceDependencies) {
       }
       if (input.body.trim() === '') return details;
       const body = {
-        heading: type === 'news' || type === 'page' ? 'Text' : 'More information',
+        heading: contentTypes[type].mainText.label,
         html: renderMarkdown(input.body),
       };
       // In the page's order: a video's transcript comes after its text, a case study's
