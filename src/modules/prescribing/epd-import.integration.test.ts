@@ -259,27 +259,28 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Downloads go to a folder of this test's own, which other test files do not touch.
+    const downloads = fs.mkdtempSync(path.join(workDir, 'downloads-'));
     try {
-      const broken = await problemsOf(service.importEpd([`${base}/broken.csv`]));
+      const broken = await problemsOf(
+        service.importEpd([`${base}/broken.csv`], { tempDir: downloads }),
+      );
       expect(broken[0]!.file).toBe(`${base}/broken.csv`);
       expect(broken[0]!.message).toMatch(/download broke after \d+ (bytes )?of \d+/);
       expect((await snapshot()).imports.map(([month]) => month)).not.toContain('2017-10');
-      expect((await problemsOf(service.importEpd([`${base}/missing.csv`])))[0]!.message).toMatch(
-        /404/,
-      );
+      expect(
+        (await problemsOf(service.importEpd([`${base}/missing.csv`], { tempDir: downloads })))[0]!
+          .message,
+      ).toMatch(/404/);
 
-      const [summary] = await service.importEpd([`${base}/moved.csv`]);
+      const [summary] = await service.importEpd([`${base}/moved.csv`], { tempDir: downloads });
       expect(summary!.months[0]).toMatchObject({
         month: '2017-10',
         chapter3Lines: 361,
         practices: 4,
       });
-      // No temporary download is left behind.
-      expect(
-        fs
-          .readdirSync(os.tmpdir())
-          .filter((name) => name.startsWith('greenspace-epd-') && name !== path.basename(workDir)),
-      ).toEqual([]);
+      // No temporary download is left behind, whether the import failed or not.
+      expect(fs.readdirSync(downloads)).toEqual([]);
     } finally {
       server.close();
     }
