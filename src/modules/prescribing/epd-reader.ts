@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { InputFileError, type InputProblem } from '../../lib/csv.ts';
+import { makeTemporaryFolder } from '../../lib/temporary-folders.ts';
 import {
   detectEpdLayout,
   EpdHeaderError,
@@ -146,18 +145,28 @@ export async function scanEpdFile(
   detected: DetectedLayout,
   options: ScanOptions = {},
 ): Promise<EpdScan> {
-  const spillDir = fs.mkdtempSync(path.join(options.tempDir ?? os.tmpdir(), 'greenspace-duckdb-'));
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
-    memory_limit: options.memoryLimit ?? '700MB',
-    temp_directory: spillDir,
-    preserve_insertion_order: 'false',
-  });
-  const connection = await instance.connect();
+  const spillFolder = await makeTemporaryFolder(
+    options.tempDir ?? os.tmpdir(),
+    'greenspace-duckdb-',
+  );
+  let instance: DuckDBInstance;
+  let connection: DuckDBConnection;
+  try {
+    instance = await DuckDBInstance.create(':memory:', {
+      threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
+      memory_limit: options.memoryLimit ?? '700MB',
+      temp_directory: spillFolder.path,
+      preserve_insertion_order: 'false',
+    });
+    connection = await instance.connect();
+  } catch (error) {
+    spillFolder.removeSync();
+    throw error;
+  }
   const close = () => {
     connection.closeSync();
     instance.closeSync();
-    fs.rmSync(spillDir, { recursive: true, force: true });
+    spillFolder.removeSync();
   };
   try {
     const column = (name: string) =>

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { InputFileError } from '../../lib/csv.ts';
+import { makeTemporaryFolder } from '../../lib/temporary-folders.ts';
 
 /** A local, uncompressed-or-gzip CSV ready for the engine to read, and how to tidy up after it. */
 export interface PreparedEpdFile {
@@ -49,8 +50,9 @@ export async function prepareEpdSource(
   input: string,
   options: PrepareOptions = {},
 ): Promise<PreparedEpdSource> {
-  const tempDir = await fsp.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'greenspace-epd-'));
-  const cleanup = () => fsp.rm(tempDir, { recursive: true, force: true });
+  const folder = await makeTemporaryFolder(options.tempDir ?? os.tmpdir(), 'greenspace-epd-');
+  const tempDir = folder.path;
+  const cleanup = () => folder.remove();
   try {
     let localPath = input;
     let displayName = input;

@@ -1,4 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +91,68 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
     expect(JSON.parse(json.stdout)).toEqual([
       expect.objectContaining({ month: '2017-09', level: 'national', code: 'ENG', denominator: 4 }),
     ]);
+  });
+
+  it('stopped by Ctrl-C half way through a download, removes the download and keeps what was imported', async () => {
+    // A server that sends the first part of a file and then nothing more, like a slow mirror.
+    const server = http.createServer((_request, response) => {
+      response.writeHead(200, { 'content-length': 50_000_000, 'content-type': 'text/csv' });
+      response.write(fs.readFileSync(fixture));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-cli-stop-'));
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(projectRoot, 'bin', 'greenspace.js'),
+          'import-epd',
+          '--quiet',
+          `http://127.0.0.1:${(server.address() as AddressInfo).port}/epd_201710.csv`,
+        ],
+        {
+          cwd: projectRoot,
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: os.tmpdir(),
+            TMPDIR: tempRoot,
+            LOG_LEVEL: 'silent',
+            DATABASE_URL: `sqlite:${(database.config as { filename: string }).filename}`,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // Wait until the download has begun to arrive in its temporary folder.
+      const downloading = () =>
+        fs
+          .readdirSync(tempRoot)
+          .filter((name) => name.startsWith('greenspace-epd-'))
+          .some((name) =>
+            fs
+              .readdirSync(path.join(tempRoot, name))
+              .some((file) => fs.statSync(path.join(tempRoot, name, file)).size > 0),
+          );
+      const deadline = Date.now() + 60_000;
+      while (!downloading()) {
+        if (Date.now() > deadline) throw new Error(`the download never began: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain('import-epd stopped (SIGINT)');
+      // (The TypeScript loader keeps its own cache there too.)
+      expect(fs.readdirSync(tempRoot).filter((name) => name.startsWith('greenspace-'))).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      fs.rmSync(tempRoot, { recursive: true, force: true });
+    }
+    // The month imported before is still there.
+    const kept = run(['export-measures', '--measure', 'inhaler-kgco2e', '--level', 'national']);
+    expect(kept.stdout).toContain('2017-09,national,ENG');
   });
 
   it('rejects unknown options with a clear message', () => {

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { connectDatabase, type DatabaseHandle } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
+import { removeTemporaryFoldersOnStop } from '../../lib/temporary-folders.ts';
 import { measureIds, type MeasureId } from './measures.calculations.ts';
 import { rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
 import type { FileImportSummary } from './prescribing.service.ts';
@@ -44,6 +45,11 @@ export function addPrescribingCommands(program: Command): void {
         inputs: string[],
         options: { replace?: boolean; threads?: number; memoryLimit: string; quiet?: boolean },
       ) => {
+        // A download or a scan can take minutes; stopped half way, it leaves no temporary files.
+        removeTemporaryFoldersOnStop(
+          (signal) =>
+            `import-epd stopped (${signal}): months already imported are kept, the month being read or written is left as it was, and temporary files are removed.`,
+        );
         const config = loadConfig();
         const database = await connectDatabase(config.database);
         const bar = options.quiet ? null : createProgressBar();
