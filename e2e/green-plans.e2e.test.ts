@@ -1,9 +1,10 @@
 import { expect, it } from 'vitest';
-import { buildUser, currentTotp } from '../test/support/factories.ts';
+import { actorFor, buildUser, currentTotp } from '../test/support/factories.ts';
 import { SMALL_PDF } from '../src/modules/green-plans/green-plan.test-helpers.ts';
 import { describeJourneys } from './support/journeys.ts';
 import {
   ActionPage,
+  KpiPage,
   NewActionPage,
   NewPlanPage,
   PlanOverviewPage,
@@ -90,6 +91,79 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     expect(await visitor.page.locator('main').textContent()).not.toContain('Owen Clarke');
     expect(await visitor.goto(`${planPath}/board-report`)).toBe(200);
     await visitor.checkPage();
+  });
+
+  it('a plan editor records a KPI’s readings from a spreadsheet, correcting the rows it points out', async () => {
+    const { services } = suite.server;
+    const editor = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    const actor = await actorFor(services, editor.id);
+    const context = { ip: '127.0.0.1', userAgent: 'journey' };
+    const planId = await services.greenPlans.createPlan(
+      actor,
+      {
+        title: 'Travel plan',
+        description: 'Fleet and business miles',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2030-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    const kpiId = await services.greenPlans.createKpi(
+      actor,
+      planId,
+      {
+        reference: 'T-1',
+        name: 'Business miles',
+        description: '',
+        unit: 'miles',
+        direction: 'decrease',
+        baselineValue: '100000',
+        baselineDate: '2024-04-01',
+        targets: '2030-03-31 50000',
+      },
+      context,
+    );
+    const kpiPath = `/green-plans/${planId}/kpis/${kpiId}`;
+    const visitor = await suite.openVisitor();
+    await signInThrough(visitor, editor, kpiPath, () => currentTotp(editor));
+    await visitor.checkPage();
+    const kpi = new KpiPage(visitor);
+
+    // A file with a mistake is refused whole, the mistake named by row and column.
+    await kpi.importValues(kpiPath, {
+      name: 'miles.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('date,value,note\n2024-06-30,97500,Claims\n2024-09-31,95000,\n'),
+    });
+    expect(visitor.status()).toBe(400);
+    await visitor.checkPage();
+    expect(await kpi.errorSummaryItems()).toEqual([
+      'The file has 1 problem, listed below; nothing was recorded',
+    ]);
+    expect(await kpi.fileProblems()).toEqual([
+      'Row 3, column "date": "2024-09-31" is not a real date written YYYY-MM-DD',
+    ]);
+
+    // Corrected, it is recorded at once and shows in the chart's table.
+    await kpi.importValues(kpiPath, {
+      name: 'miles.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('date,value,note\n2024-06-30,97500,Claims\n2024-09-30,95000,\n'),
+    });
+    expect(visitor.url.search).toBe('?imported=2-0-0');
+    await visitor.checkPage();
+    expect(await kpi.notice()).toContain('Values imported: 2 new, 0 changed, 0 already recorded.');
+    const rows = await kpi.dataRows();
+    expect(rows.map(([date, actual]) => [date, actual])).toEqual([
+      ['2024-04-01', '—'],
+      ['2024-06-30', '97500'],
+      ['2024-09-30', '95000'],
+      ['2030-03-31', '—'],
+    ]);
   });
 
   it('a visitor without JavaScript reads the seeded LLR plan, its charts, a KPI and the board report', async () => {

@@ -170,3 +170,53 @@ export class UpdateFormPage {
     );
   }
 }
+
+/** A KPI's page: its chart and table, the "Record a value" form and the values file import. */
+export class KpiPage {
+  constructor(private readonly visitor: Visitor) {}
+
+  /** Chooses a file in "Record values from a file" and imports it; lands back on the KPI page. */
+  async importValues(
+    kpiPath: string,
+    file: { name: string; mimeType: string; buffer: Buffer },
+  ): Promise<void> {
+    const form = this.visitor.page.locator(`main form[action="${kpiPath}/values"]`);
+    await form.getByLabel('Values file', { exact: true }).setInputFiles(file);
+    await this.visitor.navigate(
+      () => form.getByRole('button', { name: 'Import values' }).click(),
+      (url) => url.pathname.startsWith(kpiPath),
+    );
+  }
+
+  async errorSummaryItems(): Promise<string[]> {
+    return textsOf(this.visitor.page.locator('.nhsuk-error-summary__list a'));
+  }
+
+  /** The rows of the "Problems in the file" table, as "where: what". */
+  async fileProblems(): Promise<string[]> {
+    const table = this.visitor.page.locator('table', {
+      has: this.visitor.page.locator('caption', { hasText: 'Problems in the file' }),
+    });
+    const rows: string[] = [];
+    for (const row of await table.locator('tbody tr').all()) {
+      rows.push((await textsOf(row.locator('td'))).join(': '));
+    }
+    return rows;
+  }
+
+  async notice(): Promise<string> {
+    return textOf(this.visitor.page.locator('.nhsuk-notification-banner--success'));
+  }
+
+  /** The rows of the chart's data table, each as its cells: date, actual, trajectory. */
+  async dataRows(): Promise<string[][]> {
+    const table = this.visitor.page.locator('table', {
+      has: this.visitor.page.locator('caption', { hasText: 'actual and trajectory by date' }),
+    });
+    const rows: string[][] = [];
+    for (const row of await table.locator('tbody tr').all()) {
+      rows.push(await textsOf(row.locator('th, td')));
+    }
+    return rows;
+  }
+}

@@ -125,6 +125,13 @@ export function createFileService(deps: FileServiceDependencies) {
   const { db, store } = deps;
   const now = deps.now ?? (() => new Date());
 
+  async function readWhole(storageKey: string, sizeBytes: number, limitBytes: number) {
+    if (sizeBytes > limitBytes) throw new Error('File too large to read whole');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.read(storageKey)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   return {
     storeKind: store.kind,
 
@@ -242,10 +249,12 @@ export function createFileService(deps: FileServiceDependencies) {
 
     /** Reads a stored file whole, for small files such as captions or imports. */
     async readSmallFile(file: StoredFileRow, limitBytes = 10 * 1024 * 1024): Promise<Buffer> {
-      if (Number(file.size_bytes) > limitBytes) throw new Error('File too large to read whole');
-      const chunks: Buffer[] = [];
-      for await (const chunk of await store.read(file.storage_key)) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
+      return readWhole(file.storage_key, Number(file.size_bytes), limitBytes);
+    },
+
+    /** The same for an upload not yet recorded: a file to check before deciding to keep it. */
+    async readSmallUpload(upload: PendingUpload, limitBytes = 10 * 1024 * 1024): Promise<Buffer> {
+      return readWhole(upload.storageKey, upload.sizeBytes, limitBytes);
     },
   };
 }

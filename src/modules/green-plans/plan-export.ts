@@ -41,7 +41,7 @@ export function exportRecord(action: ExportAction): Record<ImportColumn, string>
  * A CSV field, quoted when it must be. A value that a spreadsheet would run as a formula gets a
  * leading apostrophe, which the import takes off again.
  */
-function csvField(raw: string): string {
+export function csvField(raw: string): string {
   const value = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

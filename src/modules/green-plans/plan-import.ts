@@ -170,8 +170,19 @@ export async function readSpreadsheet(
   bytes: Buffer,
   kind: 'csv' | 'xlsx',
 ): Promise<{ rows: RawRow[]; problems: ImportProblem[] }> {
-  const table = kind === 'csv' ? readCsvTable(bytes) : await readXlsxTable(bytes);
-  return tableToRows(table);
+  return tableToRows({ rows: await readSpreadsheetTable(bytes, kind) });
+}
+
+/**
+ * Reads a CSV (UTF-8) or XLSX file into rows of cell text, each with its number as a spreadsheet
+ * program shows it (the header is row 1); of a workbook, the sheet called Actions, else the first.
+ * Throws SpreadsheetRefused for a file that cannot be read at all.
+ */
+export async function readSpreadsheetTable(
+  bytes: Buffer,
+  kind: 'csv' | 'xlsx',
+): Promise<Table['rows']> {
+  return (kind === 'csv' ? readCsvTable(bytes) : await readXlsxTable(bytes)).rows;
 }
 
 interface Table {

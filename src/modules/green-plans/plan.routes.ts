@@ -6,7 +6,7 @@ import { formErrorContext, formFields } from '../../web/forms.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalText, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
-import { UploadRejected, type PendingUpload } from '../files/file.service.ts';
+import { contentDisposition, UploadRejected, type PendingUpload } from '../files/file.service.ts';
 import { readMultipart, receiveFormWithUploads } from '../files/multipart-uploads.ts';
 import { buildBoardReport } from './board-report.ts';
 import { renderBoardReportPdf } from './board-report.pdf.ts';
@@ -755,9 +755,15 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     });
   }
 
-  app.get<KpiParams>('/green-plans/:planId/kpis/:kpiId', publicRoute, async (request, reply) =>
-    renderKpi(request, reply, {}),
-  );
+  app.get<KpiParams>('/green-plans/:planId/kpis/:kpiId', publicRoute, async (request, reply) => {
+    const { imported } = parseQuery(z.object({ imported: optionalText(40) }), request.query);
+    const counts = /^(\d+)-(\d+)-(\d+)$/.exec(imported ?? '');
+    return renderKpi(request, reply, {
+      importNotice: counts
+        ? `Values imported: ${counts[1]} new, ${counts[2]} changed, ${counts[3]} already recorded.`
+        : undefined,
+    });
+  });
 
   app.post<KpiParams>(
     '/green-plans/:planId/kpis/:kpiId/data-points',
@@ -789,6 +795,88 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
         303,
       );
+    },
+  );
+
+  app.post<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/values',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const kpiId = checkId(request.params.kpiId);
+      let upload: PendingUpload | undefined;
+      let refusal: string | undefined;
+      await readMultipart(request, async (part) => {
+        if (upload || refusal) {
+          part.file.resume();
+          return;
+        }
+        try {
+          upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
+        } catch (error) {
+          if (!(error instanceof UploadRejected)) throw error;
+          refusal = error.message;
+        }
+      });
+      if (!upload) {
+        return renderKpi(
+          request,
+          reply,
+          formErrorContext({
+            valuesFile: refusal ?? 'Select a CSV file or an Excel workbook (.xlsx) of values',
+          }),
+          400,
+        );
+      }
+      const result = await plans.importDataPoints(
+        request.actor,
+        request.params.planId,
+        kpiId,
+        upload,
+        requestContextOf(request),
+      );
+      if (!result.ok) {
+        const problems = result.problems.map((problem) => ({
+          ...problem,
+          text: [
+            problem.row === undefined ? null : `Row ${problem.row}`,
+            problem.column === undefined ? null : `column "${problem.column}"`,
+          ]
+            .filter(Boolean)
+            .join(', '),
+        }));
+        return renderKpi(
+          request,
+          reply,
+          {
+            valueProblems: problems,
+            ...formErrorContext({
+              valuesFile: `The file has ${problems.length} problem${problems.length === 1 ? '' : 's'}, listed below; nothing was recorded`,
+            }),
+          },
+          400,
+        );
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/kpis/${kpiId}?imported=${result.created}-${result.changed}-${result.unchanged}`,
+        303,
+      );
+    },
+  );
+
+  app.get<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/values.csv',
+    publicRoute,
+    async (request, reply) => {
+      const { fileName, csv } = await plans.exportDataPoints(
+        request.actor,
+        request.params.planId,
+        checkId(request.params.kpiId),
+      );
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', contentDisposition('attachment', fileName))
+        .send(csv);
     },
   );
 

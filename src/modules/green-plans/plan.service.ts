@@ -20,6 +20,7 @@ import {
   parentsFirst,
   planImportChanges,
   readSpreadsheet,
+  readSpreadsheetTable,
   splitCodes,
   SpreadsheetRefused,
   validateImportRows,
@@ -30,6 +31,7 @@ import {
   type RawRow,
 } from './plan-import.ts';
 import type { ExportAction } from './plan-export.ts';
+import { kpiValuesCsv, readKpiValueTable, type KpiValueProblem } from './kpi-values-file.ts';
 import type { ActionListRow, GreenPlanRepository, PlanListRow } from './plan.repository.ts';
 import {
   actionStatusLabels,
@@ -2092,6 +2094,132 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         );
       };
       return options.trx ? work(options.trx) : repository.transaction(work);
+    },
+
+    /**
+     * Records a KPI's values from a spreadsheet (CSV or XLSX; columns date, value and optional
+     * note), all or nothing. Every row is checked first and every problem returned with its row
+     * and column; only a clean file is written, in one transaction with the file kept and one
+     * audit record. A value for a date already held replaces it, so importing the same file
+     * again changes nothing.
+     */
+    async importDataPoints(
+      actor: Actor | null,
+      planId: string,
+      kpiId: string,
+      upload: PendingUpload,
+      context: RequestContext,
+    ): Promise<
+      | { ok: true; created: number; changed: number; unchanged: number }
+      | { ok: false; problems: KpiValueProblem[] }
+    > {
+      let keepUpload = false;
+      try {
+        const performer = performerOf(actor);
+        const plan = await requireEditablePlan(actor, planId);
+        const kpi = (await repository.findKpis(plan.id)).find((item) => item.id === kpiId);
+        if (!kpi) throw new NotFoundError('That KPI was not found.');
+        let read: ReturnType<typeof readKpiValueTable>;
+        try {
+          const bytes = await deps.files.readSmallUpload(upload);
+          const kind = upload.type.extension === 'xlsx' ? 'xlsx' : 'csv';
+          read = readKpiValueTable(await readSpreadsheetTable(bytes, kind), today());
+        } catch (error) {
+          if (!(error instanceof SpreadsheetRefused)) throw error;
+          read = { values: [], problems: [{ message: error.message }] };
+        }
+        const auditEntry = {
+          action: 'green_plan.kpi_values_imported',
+          actorUserId: performer.userId,
+          targetType: 'green_plan_kpi',
+          targetId: kpi.id,
+          organisationCode: plan.owner_organisation_code,
+        };
+        if (read.problems.length > 0) {
+          await audit.record(
+            {
+              ...auditEntry,
+              outcome: 'failure',
+              details: { fileName: upload.originalName, problems: read.problems.length },
+            },
+            context,
+          );
+          return { ok: false, problems: read.problems };
+        }
+        const held = new Map(
+          (await repository.findDataPoints([kpi.id]))
+            .filter((point) => point.source === 'manual')
+            .map((point) => [point.observed_on, point]),
+        );
+        const result = await repository.transaction(async (trx) => {
+          const file = await deps.files.recordUpload(trx, upload, performer.userId);
+          const at = now().toISOString();
+          let created = 0;
+          let changed = 0;
+          for (const entry of read.values) {
+            const existing = held.get(entry.observedOn);
+            if (!existing) {
+              created += 1;
+              await repository.insertDataPoint(trx, {
+                id: randomUUID(),
+                kpi_id: kpi.id,
+                observed_on: entry.observedOn,
+                value: entry.value,
+                source: 'manual',
+                note: entry.note,
+                recorded_by: performer.userId,
+                recorded_at: at,
+              });
+            } else if (existing.value !== entry.value || existing.note !== entry.note) {
+              changed += 1;
+              await repository.updateDataPoint(trx, existing.id, {
+                value: entry.value,
+                note: entry.note,
+                recorded_by: performer.userId,
+                recorded_at: at,
+              });
+            }
+          }
+          const unchanged = read.values.length - created - changed;
+          await audit.record(
+            {
+              ...auditEntry,
+              details: {
+                file: file.id,
+                fileName: file.original_name,
+                rows: read.values.length,
+                created,
+                changed,
+                unchanged,
+              },
+            },
+            context,
+            trx,
+          );
+          return { created, changed, unchanged };
+        });
+        keepUpload = true;
+        return { ok: true, ...result };
+      } finally {
+        if (!keepUpload) await deps.files.discardUpload(upload);
+      }
+    },
+
+    /** A KPI's values in the layout `importDataPoints` reads, for a spreadsheet. */
+    async exportDataPoints(actor: Actor | null, planId: string, kpiId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const kpi = (await loadKpis(plan)).find((item) => item.id === kpiId);
+      if (!kpi) throw new NotFoundError('That KPI was not found.');
+      return {
+        fileName: `${plan.slug}-kpi-${kpi.reference}-values.csv`,
+        csv: kpiValuesCsv(
+          kpi.dataPoints.map((point) => ({
+            observedOn: point.date,
+            value: point.value,
+            note: point.note,
+          })),
+        ),
+      };
     },
 
     /** Links a KPI to an action that moves it. */
