@@ -39,7 +39,7 @@ describe('temporary folders', () => {
     const removedEarlier = await makeTemporaryFolder(parent, 'done-');
     removedEarlier.removeSync();
 
-    removeLiveTemporaryFoldersSync();
+    expect(removeLiveTemporaryFoldersSync()).toEqual([]);
     expect(fs.readdirSync(parent)).toEqual([]);
     expect(liveTemporaryFolders()).not.toContain(download.path);
     expect(liveTemporaryFolders()).not.toContain(spill.path);

@@ -45,12 +45,21 @@ export function liveTemporaryFolders(): string[] {
   return [...liveFolders];
 }
 
-/** Removes every live temporary folder at once; for a process about to end. */
-export function removeLiveTemporaryFoldersSync(): void {
+/**
+ * Removes every live temporary folder at once, for a process about to end; returns those it could
+ * not remove (another thread may still be writing into one), so the caller can name them.
+ */
+export function removeLiveTemporaryFoldersSync(): string[] {
+  const left: string[] = [];
   for (const folder of liveFolders) {
-    fs.rmSync(folder, { recursive: true, force: true });
-    liveFolders.delete(folder);
+    try {
+      fs.rmSync(folder, { recursive: true, force: true, maxRetries: 3 });
+      liveFolders.delete(folder);
+    } catch {
+      left.push(folder);
+    }
   }
+  return left;
 }
 
 const exitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -66,8 +75,9 @@ export function removeTemporaryFoldersOnStop(
 ): void {
   for (const signal of Object.keys(exitCodes) as (keyof typeof exitCodes)[]) {
     process.once(signal, () => {
-      removeLiveTemporaryFoldersSync();
-      process.stderr.write(`\n${explain(signal)}\n`);
+      const left = removeLiveTemporaryFoldersSync();
+      const notRemoved = left.map((folder) => `Could not remove ${folder}; delete it by hand.\n`);
+      process.stderr.write(`\n${explain(signal)}\n${notRemoved.join('')}`);
       process.exit(exitCodes[signal]);
     });
   }

@@ -194,6 +194,53 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('lists every bad row of several kinds at once, however the rows are worded', async () => {
+    const before = await snapshot();
+    // The fixture has CRLF line ends: split on them, so that the edits stay inside their rows.
+    const lines = fixture.split('\r\n');
+    const columns = lines[0]!.split(',').length;
+    // The file is read strictly first, which stops at the first bad row; every bad row must
+    // still be listed. A row that mentions an interruption is still just a bad row.
+    lines[4] = lines[4]!.replace(',13,26.0,', ',13,twenty,');
+    lines[9] = `${lines[9]},an extra field`;
+    lines[14] = lines[14]!
+      .split(',')
+      .slice(0, columns - 3)
+      .join(',');
+    lines[19] = lines[19]!.replace(
+      /,\d+,([\d.]+),([\d.]+),([\d.]+),([\d.]+),/,
+      ',Interrupted supply,$1,$2,$3,$4,',
+    );
+    const file = write('several-bad-rows.csv', lines.join('\r\n'));
+    const problems = await problemsOf(service.importEpd([file], { replace: true }));
+    expect(problems.map((problem) => problem.line)).toEqual([5, 10, 15, 20]);
+    expect(problems[0]!.message).toMatch(/twenty.*not a number/);
+    expect(problems[1]!.message).toMatch(/unquoted comma or a broken quote/);
+    expect(problems[2]).toMatchObject({
+      field: undefined,
+      message: expect.stringMatching(/Found: 21: the row is short/),
+    });
+    expect(problems[3]!.message).toMatch(/Interrupted supply.*not a number/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('reports a file that is not UTF-8 by its line, and keeps the data', async () => {
+    const before = await snapshot();
+    const lines = fixture.split('\n');
+    const bytes = Buffer.concat([
+      Buffer.from(lines.slice(0, 6).join('\n') + '\n'),
+      Buffer.from(lines[6]!.replace(/,([A-Z])/, ',\u0000$1'), 'latin1').map((byte) =>
+        byte === 0 ? 0xe9 : byte,
+      ),
+      Buffer.from('\n' + lines.slice(7).join('\n')),
+    ]);
+    const file = write('latin1.csv', bytes);
+    const problems = await problemsOf(service.importEpd([file], { replace: true }));
+    expect(problems[0]).toMatchObject({ file, line: 7 });
+    expect(problems[0]!.message).toMatch(/unicode|UTF-8/i);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('replaces a month atomically with --replace, and reads gzip and zip files', async () => {
     const gz = write('fixture.csv.gz', zlib.gzipSync(Buffer.from(fixture)));
     const [gzSummary] = await service.importEpd([gz], { replace: true });

@@ -149,7 +149,7 @@ export async function scanEpdFile(
     options.tempDir ?? os.tmpdir(),
     'greenspace-duckdb-',
   );
-  let instance: DuckDBInstance;
+  let instance: DuckDBInstance | undefined;
   let connection: DuckDBConnection;
   try {
     instance = await DuckDBInstance.create(':memory:', {
@@ -160,12 +160,14 @@ export async function scanEpdFile(
     });
     connection = await instance.connect();
   } catch (error) {
+    instance?.closeSync();
     spillFolder.removeSync();
     throw error;
   }
+  const engine = instance;
   const close = () => {
     connection.closeSync();
-    instance.closeSync();
+    engine.closeSync();
     spillFolder.removeSync();
   };
   try {
@@ -204,13 +206,13 @@ export async function scanEpdFile(
       FROM ${readCsvCall(file, detected, mode)}
       GROUP BY ALL`;
     // Nearly every file is clean, and a strict read is about a tenth quicker than one recording
-    // rejects. Only when the strict read stops is the file read again recording every bad row,
-    // so that the error lists them all (and whatever the engine said, the outcome is the same
-    // as reading that way from the start).
+    // rejects. Only when the strict read stops at a bad row is the file read again recording every
+    // bad row, so that the error lists them all. Anything else (a damaged gzip stream, the engine
+    // out of memory) would fail the same way twice, and may have left the engine unusable.
     try {
       await runWithProgress(connection, aggregate('strict'), file, options.onProgress);
     } catch (error) {
-      if (isResourceError(error)) throw error;
+      if (!isBadRowError(error)) throw error;
       await connection.run('DROP TABLE IF EXISTS agg');
       await runWithProgress(connection, aggregate('record rejects'), file, options.onProgress);
       const problems = await collectRejects(connection, file, options.maxProblems ?? 20);
@@ -402,7 +404,7 @@ export async function scanEpdFile(
     };
   } catch (error) {
     close();
-    if (error instanceof InputFileError) throw error;
+    if (error instanceof InputFileError || isResourceError(error)) throw error;
     throw toInputFileError(error, file);
   }
 }
@@ -434,18 +436,24 @@ async function collectRejects(
   file: PreparedEpdFile,
   limit: number,
 ): Promise<InputProblem[]> {
+  // The engine sets a short row aside once for every column it lacks; that is one problem, told
+  // by its first missing column ("Found: 21"), not a field.
   const rows = (
     await connection.runAndReadAll(
-      `SELECT line::DOUBLE AS line, column_name, error_type, error_message, csv_line,
-        count(*) OVER ()::DOUBLE AS total
-       FROM reject_errors ORDER BY line LIMIT ${Math.max(1, limit)}`,
+      `WITH problems AS (
+         SELECT line, error_type,
+           CASE WHEN error_type = 'MISSING COLUMNS' THEN NULL ELSE column_name END AS column_name,
+           arg_min(error_message, column_idx) AS error_message
+         FROM reject_errors GROUP BY ALL)
+       SELECT line::DOUBLE AS line, column_name, error_type, error_message,
+         count(*) OVER ()::DOUBLE AS total
+       FROM problems ORDER BY line, column_name LIMIT ${Math.max(1, limit)}`,
     )
   ).getRowObjectsJS() as {
     line: number;
     column_name: string | null;
     error_type: string;
     error_message: string;
-    csv_line: string | null;
     total: number;
   }[];
   const problems: InputProblem[] = rows.map((row) => ({
@@ -456,7 +464,7 @@ async function collectRejects(
   }));
   const total = rows[0]?.total ?? 0;
   if (total > rows.length) {
-    problems.push({ file: file.displayName, message: `…${total - rows.length} more bad row(s)` });
+    problems.push({ file: file.displayName, message: `…${total - rows.length} more problem(s)` });
   }
   return problems;
 }
@@ -478,21 +486,46 @@ function describeReject(type: string, message: string): string {
   }
 }
 
-/** Engine errors about the machine, not the file: reading the file again would not help. */
-function isResourceError(error: unknown): boolean {
+/**
+ * The first line of an engine error: what went wrong. The lines after it quote the row and the
+ * reader's options, which must not be mistaken for the cause (a row may well say "interrupted").
+ */
+function firstLineOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/**
+ * What an engine error says went wrong, without the row it quotes ("Original Line: …") or the
+ * suggested fixes and reader options that follow, whose words would otherwise be matched.
+ */
+function causeOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return /out of memory|interrupt|no space left|disk is full/i.test(message);
+  return message
+    .split('\n')
+    .filter((line) => !line.startsWith('Original Line:'))
+    .join('\n')
+    .split(/\nPossible (?:fixes|Solution)/)[0]!;
+}
+
+/** The strict read stopped at a row of the file (a non-number, a short or long row, a quote). */
+function isBadRowError(error: unknown): boolean {
+  return /^(Conversion|Invalid Input) Error: CSV Error on Line/i.test(firstLineOf(error));
+}
+
+/** Errors about the machine, not the file: out of memory or disk, or the work was stopped. */
+function isResourceError(error: unknown): boolean {
+  return /out of memory|interrupt|no space left|disk is full/i.test(firstLineOf(error));
 }
 
 /** Engine errors that are about the file (a truncated gzip, an unterminated quote…). */
 function toInputFileError(error: unknown, file: PreparedEpdFile): InputFileError {
-  const message = error instanceof Error ? error.message : String(error);
-  const line = /Line:?\s*(\d+)/i.exec(message)?.[1];
-  const firstLine = message.split('\n')[0]!.replace(/^[A-Za-z ]+Error:\s*/, '');
+  const message = causeOf(error);
+  const line = /Line:?\s*(\d+)/i.exec(firstLineOf(error))?.[1];
+  const firstLine = firstLineOf(error).replace(/^[A-Za-z ]+Error:\s*/, '');
   let explanation = firstLine;
   if (/gzip|inflate|zlib|compressed/i.test(message)) {
     explanation = `the gzip data is damaged or ends early, so the file may be truncated (${firstLine})`;
-  } else if (/unterminated quote|quoted value|quote/i.test(message)) {
+  } else if (/unterminated quote|quoted value/i.test(message)) {
     explanation = `a quoted value is never closed, so the file may be truncated (${firstLine})`;
   }
   return new InputFileError([
