@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { kpiValuesCsv, MAX_KPI_VALUE_ROWS, readKpiValueTable } from './kpi-values-file.ts';
+import {
+  kpiValuesCsv,
+  MAX_KPI_VALUE_ROWS,
+  parseDecimal,
+  readKpiValueTable,
+} from './kpi-values-file.ts';
 
 /** Rows as a spreadsheet reader gives them: numbered from 1, the header first. */
 const table = (...rows: string[][]) => rows.map((cells, index) => ({ row: index + 1, cells }));
@@ -48,6 +53,36 @@ describe('reading a file of KPI values', () => {
     ]);
   });
 
+  it('reads numbers as spreadsheets write them, and not the forms that would mislead', () => {
+    expect(['1,250.5', '-3', '+0.25', '1250', '1,000,000'].map(parseDecimal)).toEqual([
+      1250.5, -3, 0.25, 1250, 1000000,
+    ]);
+    expect(
+      ['1,5', '12,50', '0x10', '1e3', '1.', '.5', '1 000', 'NaN', ''].map(parseDecimal),
+    ).toEqual([null, null, null, null, null, null, null, null, null]);
+    const result = readKpiValueTable(table(['date', 'value'], ['2024-03-31', '1,5']), today);
+    expect(result.problems).toEqual([
+      {
+        row: 2,
+        column: 'value',
+        message: '"1,5" is not a number: write decimals with a point (1.5)',
+      },
+    ]);
+  });
+
+  it('refuses a header that names a column twice', () => {
+    expect(
+      readKpiValueTable(table(['date', 'value', 'Value'], ['2024-03-31', '1', '2']), today)
+        .problems,
+    ).toEqual([
+      {
+        row: 1,
+        column: 'value',
+        message: 'The header row names "value" more than once: keep one column of each name',
+      },
+    ]);
+  });
+
   it('refuses a file without the columns it needs, without values, or too long', () => {
     expect(readKpiValueTable([], today).problems).toEqual([
       { message: 'The file is empty: it needs a header row, then a row for each date' },
@@ -76,16 +111,20 @@ describe('reading a file of KPI values', () => {
 
 describe('writing KPI values as CSV', () => {
   it('writes the columns the reader wants, guarding notes a spreadsheet would run as formulas', () => {
-    const csv = kpiValuesCsv([
+    const points = [
       { observedOn: '2024-03-31', value: 1250.5, note: 'Meter readings, main site' },
       { observedOn: '2024-06-30', value: -3, note: '=SUM(A1:A9)' },
       { observedOn: '2024-09-30', value: 0.1 + 0.2, note: null },
-    ]);
+    ];
+    const csv = kpiValuesCsv(points, { withNotes: true });
     expect(csv).toBe(
       '\uFEFFdate,value,note\r\n' +
         '2024-03-31,1250.5,"Meter readings, main site"\r\n' +
         "2024-06-30,-3,'=SUM(A1:A9)\r\n" +
         '2024-09-30,0.30000000000000004,\r\n',
+    );
+    expect(kpiValuesCsv(points, { withNotes: false })).toBe(
+      '\uFEFFdate,value\r\n2024-03-31,1250.5\r\n2024-06-30,-3\r\n2024-09-30,0.30000000000000004\r\n',
     );
   });
 });

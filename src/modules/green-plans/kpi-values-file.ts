@@ -49,6 +49,19 @@ export function readKpiValueTable(
   const index = Object.fromEntries(
     kpiValueColumns.map((column) => [column, names.indexOf(column)]),
   ) as Record<KpiValueColumn, number>;
+  const repeated = kpiValueColumns.filter(
+    (column) => names.indexOf(column) !== names.lastIndexOf(column),
+  );
+  if (repeated.length > 0) {
+    return {
+      values: [],
+      problems: repeated.map((column) => ({
+        row: header.row,
+        column,
+        message: `The header row names "${column}" more than once: keep one column of each name`,
+      })),
+    };
+  }
   const missing = (['date', 'value'] as const).filter((column) => index[column] < 0);
   if (missing.length > 0) {
     return {
@@ -88,7 +101,7 @@ export function readKpiValueTable(
   }
   for (const { row, cells } of filled) {
     const date = cell(cells, 'date');
-    const valueText = cell(cells, 'value').replace(/,/g, '');
+    const valueText = cell(cells, 'value');
     const note = cell(cells, 'note');
     const before = problems.length;
     if (!isIsoDate(date)) {
@@ -108,11 +121,16 @@ export function readKpiValueTable(
         message: `${date} is also on row ${rowOfDate.get(date)}: give each date once`,
       });
     }
-    if (valueText === '' || !Number.isFinite(Number(valueText))) {
+    const value = parseDecimal(valueText);
+    if (value === null) {
       problems.push({
         row,
         column: 'value',
-        message: valueText ? `"${valueText}" is not a number` : 'Enter the value as a number',
+        message: !valueText
+          ? 'Enter the value as a number'
+          : /^[-+]?\d+,\d+$/.test(valueText)
+            ? `"${valueText}" is not a number: write decimals with a point (${valueText.replace(',', '.')})`
+            : `"${valueText}" is not a number`,
       });
     }
     if (note.length > MAX_NOTE) {
@@ -124,19 +142,36 @@ export function readKpiValueTable(
     }
     if (isIsoDate(date) && !rowOfDate.has(date)) rowOfDate.set(date, row);
     if (problems.length === before) {
-      values.push({ row, observedOn: date, value: Number(valueText), note: note || null });
+      values.push({ row, observedOn: date, value: value!, note: note || null });
     }
   }
   return { values: problems.length > 0 ? [] : values, problems };
 }
 
-/** The values as UTF-8 CSV (with a byte-order mark, for Excel) that reads back unchanged. */
+/**
+ * A number as people write one in a spreadsheet: digits, a decimal point, a sign, commas only
+ * between groups of three ("1,250.5"). Not "1,5" (a decimal comma would silently read as 15),
+ * nor the hexadecimal and exponent forms JavaScript's Number() would take.
+ */
+export function parseDecimal(text: string): number | null {
+  if (!/^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$/.test(text)) return null;
+  return Number(text.replace(/,/g, ''));
+}
+
+/**
+ * The values as UTF-8 CSV (with a byte-order mark, for Excel) that reads back unchanged; with
+ * their notes, or without that column.
+ */
 export function kpiValuesCsv(
   points: readonly { observedOn: string; value: number; note: string | null }[],
+  options: { withNotes: boolean },
 ): string {
-  const lines = [kpiValueColumns.join(',')];
+  const columns = options.withNotes ? kpiValueColumns : kpiValueColumns.slice(0, 2);
+  const lines = [columns.join(',')];
   for (const point of points) {
-    lines.push([point.observedOn, String(point.value), csvField(point.note ?? '')].join(','));
+    const cells = [point.observedOn, String(point.value)];
+    if (options.withNotes) cells.push(csvField(point.note ?? ''));
+    lines.push(cells.join(','));
   }
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }

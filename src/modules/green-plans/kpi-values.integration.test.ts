@@ -1,3 +1,4 @@
+import os from 'node:os';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -91,6 +92,17 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
     return Number(row.n);
   }
 
+  /** Stored bytes that no recorded file owns: uploads that were neither kept nor discarded. */
+  async function unownedUploads(): Promise<number> {
+    const rows = await testApp.services.database.db
+      .selectFrom('file_chunks')
+      .select('storage_key')
+      .distinct()
+      .where('storage_key', 'not in', (eb) => eb.selectFrom('stored_files').select('storage_key'))
+      .execute();
+    return rows.length;
+  }
+
   async function auditOf(kpiUrl: string) {
     return testApp.services.database.db
       .selectFrom('audit_events')
@@ -102,7 +114,10 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
   }
 
   beforeAll(async () => {
-    testApp = await createTestApp(dialect);
+    // Files in the database, so that bytes no stored file owns can be counted.
+    testApp = await createTestApp(dialect, {
+      configOverrides: { files: { store: 'database', dir: os.tmpdir() } },
+    });
     const { services } = testApp;
     icsAdmin = await buildUser(services, {
       memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
@@ -147,6 +162,9 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
     const again = await upload(admin, kpiUrl, { name: 'gas.csv', type: CSV, bytes: csv });
     expect(again.headers.location).toBe(`${kpiUrl}?imported=0-0-3`);
     expect((await recorded(kpiUrl)).length).toBe(3);
+    // A file that changed nothing is not kept a second time.
+    expect(await storedFiles()).toBe(filesBefore + 1);
+    expect(await unownedUploads()).toBe(0);
 
     const corrected = Buffer.from(
       'date,value,note\n2024-03-31,1250.5,"Meter readings, all sites"\n2024-06-30,910,Corrected\n2024-12-31,800,\n',
@@ -161,7 +179,9 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
     ]);
 
     const audit = await auditOf(kpiUrl);
+    expect(await storedFiles()).toBe(filesBefore + 2);
     expect(audit.map((event) => event.outcome)).toEqual(['success', 'success', 'success']);
+    expect(JSON.parse(String(audit[1]!.details))).toMatchObject({ file: null, unchanged: 3 });
     expect(JSON.parse(String(audit[2]!.details))).toMatchObject({
       fileName: 'gas-2.csv',
       rows: 3,
@@ -204,6 +224,7 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
       { observed_on: '2024-03-31', value: 1000, note: null, source: 'manual' },
     ]);
     expect(await storedFiles()).toBe(filesBefore);
+    expect(await unownedUploads()).toBe(0);
     expect((await auditOf(kpiUrl)).map((event) => event.outcome)).toEqual(['success', 'failure']);
 
     const notUtf8 = await upload(admin, kpiUrl, {
@@ -216,7 +237,34 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
     expect(notUtf8.body).toContain('not UTF-8');
     const noFile = await upload(admin, kpiUrl, { name: '', type: CSV, bytes: Buffer.alloc(0) });
     expect(noFile.statusCode).toBe(400);
+    expect(noFile.body).toContain('Select a CSV file or an Excel workbook (.xlsx) of values');
+
+    // A form that breaks after its file has arrived (a field sent twice) keeps nothing either.
+    const broken = multipartBody(await admin.csrfToken(), {}, [
+      { field: 'valuesFile', name: 'gas.csv', type: CSV, bytes: Buffer.from('date,value\n') },
+    ]);
+    const twice = Buffer.from(
+      broken.payload
+        .toString('latin1')
+        .replace(
+          /--([^\r]+)--\r\n$/,
+          '--$1\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--$1\r\nContent-Disposition: form-data; name="x"\r\n\r\n2\r\n--$1--\r\n',
+        ),
+      'latin1',
+    );
+    const brokenResponse = await testApp.app.inject({
+      method: 'POST',
+      url: `${kpiUrl}/values`,
+      headers: {
+        'content-type': broken.contentType,
+        cookie: [...admin.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      payload: twice,
+    });
+    expect(brokenResponse.statusCode).toBe(400);
+    expect(brokenResponse.body).toContain('The &quot;x&quot; field must be sent once.');
     expect(await storedFiles()).toBe(filesBefore);
+    expect(await unownedUploads()).toBe(0);
   });
 
   it('reads an Excel workbook with date cells, and downloads values that import back unchanged', async () => {
@@ -233,9 +281,13 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
     });
     expect(response.headers.location).toBe(`${kpiUrl}?imported=2-0-0`);
 
-    // Anyone who can see a published plan can download its values.
+    // Anyone who can see a published plan can download its values; notes, written for the
+    // plan's team, only its editors.
     const anonymous = new HttpAgent(testApp.app);
-    const download = await anonymous.get(`${kpiUrl}/values.csv`);
+    const public_ = await anonymous.get(`${kpiUrl}/values.csv`);
+    expect(public_.statusCode).toBe(200);
+    expect(public_.body).toBe('\uFEFFdate,value\r\n2024-03-31,1000.25\r\n2024-06-30,950\r\n');
+    const download = await admin.get(`${kpiUrl}/values.csv`);
     expect(download.statusCode).toBe(200);
     expect(download.headers['content-type']).toContain('text/csv');
     expect(String(download.headers['content-disposition'])).toMatch(
@@ -257,6 +309,19 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
   });
 
   it('lets only the plan’s editors import, and only its readers download', async () => {
+    const publishedKpi = await newKpi('published');
+    const filesBefore = await storedFiles();
+    const refusedPublished = await upload(member, publishedKpi, {
+      name: 'gas.csv',
+      type: CSV,
+      bytes: Buffer.from('date,value\n2024-03-31,1000\n'),
+    });
+    expect(refusedPublished.statusCode).toBe(403);
+    expect(await recorded(publishedKpi)).toEqual([]);
+    expect(await storedFiles()).toBe(filesBefore);
+    expect(await unownedUploads()).toBe(0);
+    expect((await member.get(publishedKpi)).body).not.toContain('Record values from a file');
+
     const draftKpi = await newKpi('draft');
     const refused = await upload(member, draftKpi, {
       name: 'gas.csv',

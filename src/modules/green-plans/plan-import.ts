@@ -170,19 +170,20 @@ export async function readSpreadsheet(
   bytes: Buffer,
   kind: 'csv' | 'xlsx',
 ): Promise<{ rows: RawRow[]; problems: ImportProblem[] }> {
-  return tableToRows({ rows: await readSpreadsheetTable(bytes, kind) });
+  return tableToRows({ rows: await readSpreadsheetTable(bytes, kind, { sheet: 'Actions' }) });
 }
 
 /**
  * Reads a CSV (UTF-8) or XLSX file into rows of cell text, each with its number as a spreadsheet
- * program shows it (the header is row 1); of a workbook, the sheet called Actions, else the first.
- * Throws SpreadsheetRefused for a file that cannot be read at all.
+ * program shows it (the header is row 1); of a workbook, the sheet named `sheet` if it has one,
+ * else the first. Throws SpreadsheetRefused for a file that cannot be read at all.
  */
 export async function readSpreadsheetTable(
   bytes: Buffer,
   kind: 'csv' | 'xlsx',
+  options: { sheet?: string } = {},
 ): Promise<Table['rows']> {
-  return (kind === 'csv' ? readCsvTable(bytes) : await readXlsxTable(bytes)).rows;
+  return (kind === 'csv' ? readCsvTable(bytes) : await readXlsxTable(bytes, options.sheet)).rows;
 }
 
 interface Table {
@@ -223,7 +224,7 @@ function readCsvTable(bytes: Buffer): Table {
   };
 }
 
-async function readXlsxTable(bytes: Buffer): Promise<Table> {
+async function readXlsxTable(bytes: Buffer, sheetName: string | undefined): Promise<Table> {
   try {
     await inspectZipArchive(bytes);
   } catch (error) {
@@ -236,7 +237,8 @@ async function readXlsxTable(bytes: Buffer): Promise<Table> {
   } catch {
     throw new SpreadsheetRefused('The selected file is not a valid Excel workbook (.xlsx)');
   }
-  const sheet = workbook.getWorksheet('Actions') ?? workbook.worksheets[0];
+  const sheet =
+    (sheetName ? workbook.getWorksheet(sheetName) : undefined) ?? workbook.worksheets[0];
   if (!sheet) throw new SpreadsheetRefused('The selected workbook has no worksheets');
   const rows: Table['rows'] = [];
   const width = Math.min(sheet.columnCount, 100);

@@ -534,6 +534,38 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
       await executor.insertInto('green_plan_kpi_data_points').values(row).execute();
     },
 
+    /**
+     * Writes a value for its KPI, date and source, replacing one already there: two imports at
+     * once (a double click) then both succeed, the later winning, instead of one failing on the
+     * unique key.
+     */
+    async upsertDataPoint(
+      executor: Executor,
+      row: {
+        id: string;
+        kpi_id: string;
+        observed_on: string;
+        value: number;
+        source: string;
+        note: string | null;
+        recorded_by: string | null;
+        recorded_at: string;
+      },
+    ): Promise<void> {
+      await executor
+        .insertInto('green_plan_kpi_data_points')
+        .values(row)
+        .onConflict((conflict) =>
+          conflict.columns(['kpi_id', 'observed_on', 'source']).doUpdateSet({
+            value: row.value,
+            note: row.note,
+            recorded_by: row.recorded_by,
+            recorded_at: row.recorded_at,
+          }),
+        )
+        .execute();
+    },
+
     async updateDataPoint(
       executor: Executor,
       id: string,

@@ -806,18 +806,25 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       const kpiId = checkId(request.params.kpiId);
       let upload: PendingUpload | undefined;
       let refusal: string | undefined;
-      await readMultipart(request, async (part) => {
-        if (upload || refusal) {
-          part.file.resume();
-          return;
-        }
-        try {
-          upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
-        } catch (error) {
-          if (!(error instanceof UploadRejected)) throw error;
-          refusal = error.message;
-        }
-      });
+      try {
+        await readMultipart(request, async (part) => {
+          if (upload || refusal) {
+            part.file.resume();
+            return;
+          }
+          try {
+            upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
+          } catch (error) {
+            if (!(error instanceof UploadRejected)) throw error;
+            refusal = error.message;
+          }
+        });
+      } catch (error) {
+        // The form broke after the file arrived (a repeated field, a cut-off body): the file
+        // belongs to nothing, so it is not kept.
+        if (upload) await services.files.discardUpload(upload);
+        throw error;
+      }
       if (!upload) {
         return renderKpi(
           request,
@@ -836,7 +843,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         requestContextOf(request),
       );
       if (!result.ok) {
-        const problems = result.problems.map((problem) => ({
+        // A page of problems is enough to start correcting; the count says how many there are.
+        const shown = 100;
+        const problems = result.problems.slice(0, shown).map((problem) => ({
           ...problem,
           text: [
             problem.row === undefined ? null : `Row ${problem.row}`,
@@ -850,8 +859,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
           reply,
           {
             valueProblems: problems,
+            moreValueProblems: result.problems.length - problems.length,
             ...formErrorContext({
-              valuesFile: `The file has ${problems.length} problem${problems.length === 1 ? '' : 's'}, listed below; nothing was recorded`,
+              valuesFile: `The file has ${result.problems.length.toLocaleString('en-GB')} problem${result.problems.length === 1 ? '' : 's'}, listed below; nothing was recorded`,
             }),
           },
           400,
@@ -923,18 +933,24 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
       let upload: PendingUpload | undefined;
       let problem: string | undefined;
-      await readMultipart(request, async (part) => {
-        if (upload || problem) {
-          part.file.resume();
-          return;
-        }
-        try {
-          upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
-        } catch (error) {
-          if (!(error instanceof UploadRejected)) throw error;
-          problem = error.message.replace('a Excel workbook', 'an Excel workbook');
-        }
-      });
+      try {
+        await readMultipart(request, async (part) => {
+          if (upload || problem) {
+            part.file.resume();
+            return;
+          }
+          try {
+            upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
+          } catch (error) {
+            if (!(error instanceof UploadRejected)) throw error;
+            problem = error.message;
+          }
+        });
+      } catch (error) {
+        // The form broke after the file arrived: the file belongs to nothing, so it is not kept.
+        if (upload) await services.files.discardUpload(upload);
+        throw error;
+      }
       if (!upload || problem) {
         return reply.code(400).render('green-plans/views/import.njk', {
           plan,

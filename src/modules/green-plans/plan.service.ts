@@ -2146,47 +2146,42 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           );
           return { ok: false, problems: read.problems };
         }
-        const held = new Map(
-          (await repository.findDataPoints([kpi.id]))
-            .filter((point) => point.source === 'manual')
-            .map((point) => [point.observed_on, point]),
-        );
         const result = await repository.transaction(async (trx) => {
-          const file = await deps.files.recordUpload(trx, upload, performer.userId);
-          const at = now().toISOString();
-          let created = 0;
-          let changed = 0;
-          for (const entry of read.values) {
+          // Read inside the transaction, so the counts describe what this import found.
+          const held = new Map(
+            (await repository.findDataPoints([kpi.id], trx))
+              .filter((point) => point.source === 'manual')
+              .map((point) => [point.observed_on, point]),
+          );
+          const writes = read.values.filter((entry) => {
             const existing = held.get(entry.observedOn);
-            if (!existing) {
-              created += 1;
-              await repository.insertDataPoint(trx, {
-                id: randomUUID(),
-                kpi_id: kpi.id,
-                observed_on: entry.observedOn,
-                value: entry.value,
-                source: 'manual',
-                note: entry.note,
-                recorded_by: performer.userId,
-                recorded_at: at,
-              });
-            } else if (existing.value !== entry.value || existing.note !== entry.note) {
-              changed += 1;
-              await repository.updateDataPoint(trx, existing.id, {
-                value: entry.value,
-                note: entry.note,
-                recorded_by: performer.userId,
-                recorded_at: at,
-              });
-            }
+            return !existing || existing.value !== entry.value || existing.note !== entry.note;
+          });
+          const created = writes.filter((entry) => !held.has(entry.observedOn)).length;
+          const changed = writes.length - created;
+          const unchanged = read.values.length - writes.length;
+          // A file that changes nothing is not kept again.
+          const file =
+            writes.length > 0 ? await deps.files.recordUpload(trx, upload, performer.userId) : null;
+          const at = now().toISOString();
+          for (const entry of writes) {
+            await repository.upsertDataPoint(trx, {
+              id: randomUUID(),
+              kpi_id: kpi.id,
+              observed_on: entry.observedOn,
+              value: entry.value,
+              source: 'manual',
+              note: entry.note,
+              recorded_by: performer.userId,
+              recorded_at: at,
+            });
           }
-          const unchanged = read.values.length - created - changed;
           await audit.record(
             {
               ...auditEntry,
               details: {
-                file: file.id,
-                fileName: file.original_name,
+                file: file?.id ?? null,
+                fileName: upload.originalName,
                 rows: read.values.length,
                 created,
                 changed,
@@ -2196,10 +2191,15 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             context,
             trx,
           );
-          return { created, changed, unchanged };
+          return { kept: file !== null, created, changed, unchanged };
         });
-        keepUpload = true;
-        return { ok: true, ...result };
+        keepUpload = result.kept;
+        return {
+          ok: true,
+          created: result.created,
+          changed: result.changed,
+          unchanged: result.unchanged,
+        };
       } finally {
         if (!keepUpload) await deps.files.discardUpload(upload);
       }
@@ -2210,14 +2210,18 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const plan = await requireReadablePlan(actor, planId);
       const kpi = (await loadKpis(plan)).find((item) => item.id === kpiId);
       if (!kpi) throw new NotFoundError('That KPI was not found.');
+      // Notes say where a figure came from, written for the plan's team: they go to the people
+      // who may change the plan, and readers get the dates and values the page shows.
+      const withNotes = canEditPlan(actor, plan);
       return {
-        fileName: `${plan.slug}-kpi-${kpi.reference}-values.csv`,
+        fileName: `${plan.slug}-kpi-${kpi.reference.replace(/[^A-Za-z0-9._-]+/g, '-')}-values.csv`,
         csv: kpiValuesCsv(
           kpi.dataPoints.map((point) => ({
             observedOn: point.date,
             value: point.value,
             note: point.note,
           })),
+          { withNotes },
         ),
       };
     },
