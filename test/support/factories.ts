@@ -130,7 +130,7 @@ export function contentInput(overrides: Partial<ContentInput> = {}): ContentInpu
   return {
     title: 'A title',
     summary: 'A summary',
-    body: '',
+    body: 'The text of the item.',
     privacy: 'public',
     workspaceId: '',
     organisationCode: 'C82001',

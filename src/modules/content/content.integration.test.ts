@@ -237,6 +237,17 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(headingsOf(previewOf(news.body))).toEqual(['Text']);
       expect(bodyLabelOf(news.body)).toBe('Text');
       expect(bodyLabelOf(caseStudy.body)).toBe('More information (optional)');
+      // …and the text the form shows as required is required.
+      const emptyNews = await browser.post('/content', {
+        type: 'news',
+        title: 'Inhaler month',
+        summary: 'All practices are taking part',
+        body: '   ',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      });
+      expect(emptyNews.statusCode).toBe(400);
+      expect(emptyNews.body).toContain('Enter the text of the news');
     });
 
     it('refuses a malformed date and names the field', async () => {

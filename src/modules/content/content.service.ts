@@ -154,6 +154,8 @@ export function createContentService(deps: ContentServiceDependencies) {
       errors.summary = `Summary must be ${MAX_SUMMARY} characters or fewer`;
     if (input.body.length > MAX_BODY)
       errors.body = `The text must be ${MAX_BODY.toLocaleString('en-GB')} characters or fewer`;
+    else if (!contentTypes[type].mainText.optional && input.body.trim() === '')
+      errors.body = `Enter the ${contentTypes[type].mainText.label.toLowerCase()} of the ${contentTypes[type].label.toLowerCase()}`;
 
     const owner = await deps.organisations.findOrganisationSummary(
       input.organisationCode.trim().toUpperCase(),
