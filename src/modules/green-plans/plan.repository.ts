@@ -4,6 +4,7 @@ import type {
   GreenPlanActionsTable,
   GreenPlanAreasTable,
   GreenPlanImportsTable,
+  GreenPlanKpiDataPointsTable,
   GreenPlanKpisTable,
   GreenPlanMilestonesTable,
   GreenPlansTable,
@@ -518,19 +519,7 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
-    async insertDataPoint(
-      executor: Executor,
-      row: {
-        id: string;
-        kpi_id: string;
-        observed_on: string;
-        value: number;
-        source: string;
-        note: string | null;
-        recorded_by: string | null;
-        recorded_at: string;
-      },
-    ): Promise<void> {
+    async insertDataPoint(executor: Executor, row: GreenPlanKpiDataPointsTable): Promise<void> {
       await executor.insertInto('green_plan_kpi_data_points').values(row).execute();
     },
 
@@ -539,19 +528,7 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
      * once (a double click) then both succeed, the later winning, instead of one failing on the
      * unique key.
      */
-    async upsertDataPoint(
-      executor: Executor,
-      row: {
-        id: string;
-        kpi_id: string;
-        observed_on: string;
-        value: number;
-        source: string;
-        note: string | null;
-        recorded_by: string | null;
-        recorded_at: string;
-      },
-    ): Promise<void> {
+    async upsertDataPoint(executor: Executor, row: GreenPlanKpiDataPointsTable): Promise<void> {
       await executor
         .insertInto('green_plan_kpi_data_points')
         .values(row)

@@ -6,8 +6,8 @@ import { formErrorContext, formFields } from '../../web/forms.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalText, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
-import { contentDisposition, UploadRejected, type PendingUpload } from '../files/file.service.ts';
-import { readMultipart, receiveFormWithUploads } from '../files/multipart-uploads.ts';
+import { contentDisposition } from '../files/file.service.ts';
+import { receiveFormWithUploads, receiveOneUpload } from '../files/multipart-uploads.ts';
 import { buildBoardReport } from './board-report.ts';
 import { renderBoardReportPdf } from './board-report.pdf.ts';
 import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-charts.ts';
@@ -804,27 +804,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     async (request, reply) => {
       await plans.assertCanEditPlan(request.actor, request.params.planId);
       const kpiId = checkId(request.params.kpiId);
-      let upload: PendingUpload | undefined;
-      let refusal: string | undefined;
-      try {
-        await readMultipart(request, async (part) => {
-          if (upload || refusal) {
-            part.file.resume();
-            return;
-          }
-          try {
-            upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
-          } catch (error) {
-            if (!(error instanceof UploadRejected)) throw error;
-            refusal = error.message;
-          }
-        });
-      } catch (error) {
-        // The form broke after the file arrived (a repeated field, a cut-off body): the file
-        // belongs to nothing, so it is not kept.
-        if (upload) await services.files.discardUpload(upload);
-        throw error;
-      }
+      const { upload, refusal } = await receiveOneUpload(request, services.files, 'spreadsheet');
       if (!upload) {
         return renderKpi(
           request,
@@ -931,26 +911,11 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     organisationEditor,
     async (request, reply) => {
       const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
-      let upload: PendingUpload | undefined;
-      let problem: string | undefined;
-      try {
-        await readMultipart(request, async (part) => {
-          if (upload || problem) {
-            part.file.resume();
-            return;
-          }
-          try {
-            upload = await services.files.receiveUpload(part.file, 'spreadsheet', part.filename);
-          } catch (error) {
-            if (!(error instanceof UploadRejected)) throw error;
-            problem = error.message;
-          }
-        });
-      } catch (error) {
-        // The form broke after the file arrived: the file belongs to nothing, so it is not kept.
-        if (upload) await services.files.discardUpload(upload);
-        throw error;
-      }
+      const { upload, refusal: problem } = await receiveOneUpload(
+        request,
+        services.files,
+        'spreadsheet',
+      );
       if (!upload || problem) {
         return reply.code(400).render('green-plans/views/import.njk', {
           plan,
