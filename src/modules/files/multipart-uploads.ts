@@ -67,33 +67,22 @@ export async function receiveFormWithUploads(
 }
 
 /**
- * A form that carries one file (an import): the first file is checked and stored, any other is
- * drained unread. A refused file comes back as `refusal`; if reading the form fails after the file
- * arrived (a repeated field, a cut-off body), the stored file is removed, as it belongs to nothing.
+ * A form that carries one file (an import), read as `receiveFormWithUploads` reads one: either the
+ * stored file, or why there is none (refused, or more than one sent), with nothing left stored.
  */
 export async function receiveOneUpload(
   request: FastifyRequest,
   files: FileService,
   purpose: UploadPurpose,
 ): Promise<{ upload?: PendingUpload; refusal?: string }> {
-  let upload: PendingUpload | undefined;
-  let refusal: string | undefined;
-  try {
-    await readMultipart(request, async (part) => {
-      if (upload || refusal) {
-        part.file.resume();
-        return;
-      }
-      try {
-        upload = await files.receiveUpload(part.file, purpose, part.filename);
-      } catch (error) {
-        if (!(error instanceof UploadRejected)) throw error;
-        refusal = error.message;
-      }
-    });
-  } catch (error) {
-    if (upload) await files.discardUpload(upload);
-    throw error;
+  const { uploads, problem } = await receiveFormWithUploads(request, files, {
+    purpose,
+    maxFiles: 1,
+    tooManyMessage: 'Select one file',
+  });
+  if (problem) {
+    await Promise.all(uploads.map((upload) => files.discardUpload(upload)));
+    return { refusal: problem };
   }
-  return { upload, refusal };
+  return { upload: uploads[0] };
 }

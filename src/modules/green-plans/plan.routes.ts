@@ -911,18 +911,14 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     organisationEditor,
     async (request, reply) => {
       const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
-      const { upload, refusal: problem } = await receiveOneUpload(
-        request,
-        services.files,
-        'spreadsheet',
-      );
-      if (!upload || problem) {
+      const { upload, refusal } = await receiveOneUpload(request, services.files, 'spreadsheet');
+      if (!upload) {
         return reply.code(400).render('green-plans/views/import.njk', {
           plan,
           columns: importColumns,
           breadcrumbs: plansCrumbs(plan),
           ...formErrorContext({
-            file: problem ?? 'Select a CSV file or an Excel workbook (.xlsx)',
+            file: refusal ?? 'Select a CSV file or an Excel workbook (.xlsx)',
           }),
         });
       }
