@@ -12,7 +12,8 @@ export type KpiValueColumn = (typeof kpiValueColumns)[number];
 
 /** The most rows one file may hold: ten years of daily readings, with room to spare. */
 export const MAX_KPI_VALUE_ROWS = 5000;
-const MAX_NOTE = 500;
+/** The longest note a value may carry, from the form or a file. */
+export const MAX_KPI_NOTE = 500;
 
 export interface KpiValueRow {
   /** The row's number as a spreadsheet program shows it (the header is row 1). */
@@ -133,11 +134,11 @@ export function readKpiValueTable(
             : `"${valueText}" is not a number`,
       });
     }
-    if (note.length > MAX_NOTE) {
+    if (note.length > MAX_KPI_NOTE) {
       problems.push({
         row,
         column: 'note',
-        message: `The note must be ${MAX_NOTE} characters or fewer (it has ${note.length})`,
+        message: `The note must be ${MAX_KPI_NOTE} characters or fewer (it has ${note.length})`,
       });
     }
     if (isIsoDate(date) && !rowOfDate.has(date)) rowOfDate.set(date, row);

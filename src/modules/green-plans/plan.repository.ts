@@ -509,24 +509,10 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async findDataPoint(kpiId: string, observedOn: string, source: string, executor: Executor) {
-      return executor
-        .selectFrom('green_plan_kpi_data_points')
-        .selectAll()
-        .where('kpi_id', '=', kpiId)
-        .where('observed_on', '=', observedOn)
-        .where('source', '=', source)
-        .executeTakeFirst();
-    },
-
-    async insertDataPoint(executor: Executor, row: GreenPlanKpiDataPointsTable): Promise<void> {
-      await executor.insertInto('green_plan_kpi_data_points').values(row).execute();
-    },
-
     /**
-     * Writes a value for its KPI, date and source, replacing one already there: two imports at
-     * once (a double click) then both succeed, the later winning, instead of one failing on the
-     * unique key.
+     * Writes a value for its KPI, date and source, replacing one already there, in one statement:
+     * two writes at once (a double click, two imports) then both succeed, the later winning,
+     * instead of one failing on the unique key.
      */
     async upsertDataPoint(executor: Executor, row: GreenPlanKpiDataPointsTable): Promise<void> {
       await executor
@@ -540,23 +526,6 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
             recorded_at: row.recorded_at,
           }),
         )
-        .execute();
-    },
-
-    async updateDataPoint(
-      executor: Executor,
-      id: string,
-      patch: {
-        value: number;
-        note: string | null;
-        recorded_by: string | null;
-        recorded_at: string;
-      },
-    ): Promise<void> {
-      await executor
-        .updateTable('green_plan_kpi_data_points')
-        .set(patch)
-        .where('id', '=', id)
         .execute();
     },
 

@@ -530,6 +530,14 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
         })
       ).statusCode,
     ).toBe(400);
+    // The form reads numbers as a values file does: a decimal comma is not read as thousands.
+    const decimalComma = await browsers.icsAdmin!.post(`${kpiUrl}/data-points`, {
+      observedOn: '2025-04-01',
+      value: '1,5',
+      note: '',
+    });
+    expect(decimalComma.statusCode).toBe(400);
+    expect(decimalComma.body).toContain('decimals with a point');
     expect(
       (
         await browsers.icsAdmin!.post(`${kpiUrl}/data-points`, {

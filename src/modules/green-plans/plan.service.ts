@@ -31,7 +31,13 @@ import {
   type RawRow,
 } from './plan-import.ts';
 import type { ExportAction } from './plan-export.ts';
-import { kpiValuesCsv, readKpiValueTable, type KpiValueProblem } from './kpi-values-file.ts';
+import {
+  kpiValuesCsv,
+  MAX_KPI_NOTE,
+  parseDecimal,
+  readKpiValueTable,
+  type KpiValueProblem,
+} from './kpi-values-file.ts';
 import type { ActionListRow, GreenPlanRepository, PlanListRow } from './plan.repository.ts';
 import {
   actionStatusLabels,
@@ -2046,40 +2052,32 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       );
       if (!kpi) throw new NotFoundError('That KPI was not found.');
       const observedOn = input.observedOn.trim();
-      const valueText = input.value.trim().replace(/,/g, '');
+      const value = parseDecimal(input.value.trim());
       const note = input.note.trim();
       const errors: Record<string, string> = {};
       if (!isIsoDate(observedOn))
         errors.observedOn = 'Enter the date of the value as a real date, YYYY-MM-DD';
       else if (observedOn > today())
         errors.observedOn = 'The date of the value cannot be in the future';
-      if (valueText === '' || !Number.isFinite(Number(valueText)))
-        errors.value = 'Enter the value as a number';
-      if (note.length > 500) errors.note = 'The note must be 500 characters or fewer';
+      if (value === null)
+        errors.value = 'Enter the value as a number, for example 1,250.5 (decimals with a point)';
+      if (note.length > MAX_KPI_NOTE)
+        errors.note = `The note must be ${MAX_KPI_NOTE} characters or fewer`;
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       const source = options.source ?? 'manual';
       const userId = options.system ? null : actor!.userId;
       const work = async (trx: Transaction<Database>) => {
         const at = now().toISOString();
-        const existing = await repository.findDataPoint(kpi.id, observedOn, source, trx);
-        if (existing)
-          await repository.updateDataPoint(trx, existing.id, {
-            value: Number(valueText),
-            note: note || null,
-            recorded_by: userId,
-            recorded_at: at,
-          });
-        else
-          await repository.insertDataPoint(trx, {
-            id: randomUUID(),
-            kpi_id: kpi.id,
-            observed_on: observedOn,
-            value: Number(valueText),
-            source,
-            note: note || null,
-            recorded_by: userId,
-            recorded_at: at,
-          });
+        await repository.upsertDataPoint(trx, {
+          id: randomUUID(),
+          kpi_id: kpi.id,
+          observed_on: observedOn,
+          value: value!,
+          source,
+          note: note || null,
+          recorded_by: userId,
+          recorded_at: at,
+        });
         await audit.record(
           {
             action: 'green_plan.kpi_value_recorded',
