@@ -1,4 +1,4 @@
-import type { Locator } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { Visitor } from '../visitor.ts';
 import { textOf, textsOf } from './text.ts';
 
@@ -292,7 +292,10 @@ export class ThreadPage {
 /** One entry of the notifications list. */
 export interface ShownNotification {
   title: string;
+  /** Where a read notification's link goes; null for an unread one, opened through a form. */
   href: string | null;
+  /** Where an unread notification's form posts (opening it marks it read); null once read. */
+  opens: string | null;
   unread: boolean;
   /** What kind it is and when: "Mentions · 3 March 2026 at 10:04am". */
   meta: string;
@@ -324,10 +327,14 @@ export class NotificationsPage {
     const entries = this.visitor.page.locator('main .gs-notifications > li');
     const shown: ShownNotification[] = [];
     for (const entry of await entries.all()) {
-      const link = entry.locator('.gs-notification__title').getByRole('link');
+      const title = entry.locator('.gs-notification__title');
+      const link = title.getByRole('link');
+      const isLink = (await link.count()) > 0;
+      const opener = title.getByRole('button');
       shown.push({
-        title: await textOf(link),
-        href: await link.getAttribute('href'),
+        title: await textOf(isLink ? link : opener),
+        href: isLink ? await link.getAttribute('href') : null,
+        opens: isLink ? null : await title.getAttribute('action'),
         unread: (await entry.locator('.gs-notification__title .nhsuk-tag').count()) > 0,
         meta: await textOf(entry.locator('.gs-notification__meta')),
       });
@@ -335,26 +342,20 @@ export class NotificationsPage {
     return shown;
   }
 
-  /** Follows a notification's link to what it is about. */
-  async follow(title: string, to: (url: URL) => boolean): Promise<void> {
-    await this.visitor.navigate(
-      () =>
-        this.visitor.page.getByRole('main').getByRole('link', { name: title, exact: true }).click(),
-      to,
-    );
+  /**
+   * A notification's title: a link once read, a button (opening marks it read) while unread. Found
+   * within `within`, or, as a `has` filter, within whatever it filters.
+   */
+  private titleControl(title: string, within: Page | Locator = this.visitor.page): Locator {
+    return within
+      .getByRole('link', { name: title, exact: true })
+      .or(within.getByRole('button', { name: title, exact: true }));
   }
 
-  /** Presses "Mark as read" beside one notification, found by its link. */
-  async markAsRead(title: string): Promise<void> {
-    const { page } = this.visitor;
-    const entry = page
-      .getByRole('main')
-      .getByRole('listitem')
-      .filter({ has: page.getByRole('link', { name: title, exact: true }) });
-    await this.visitor.navigate(
-      () => entry.getByRole('button', { name: /^Mark as read\b/ }).click(),
-      '/notifications?done=read',
-    );
+  /** Opens a notification: goes to what it is about, marking it read on the way. */
+  async follow(title: string, to: (url: URL) => boolean): Promise<void> {
+    const main = this.visitor.page.getByRole('main');
+    await this.visitor.navigate(() => this.titleControl(title, main).click(), to);
   }
 
   async markAllAsRead(): Promise<void> {

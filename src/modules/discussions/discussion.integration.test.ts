@@ -733,6 +733,41 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       ).toBe(null);
     });
 
+    it('opens a notification through a form: marks it read and goes to what it is about', async () => {
+      const unread = (await notificationsOf(manager)).find((entry) => entry.read_at === null)!;
+      const openPath = `/notifications/${unread.id}/open`;
+      // Nobody else can open it, or learn where it points; signed out, nothing happens either.
+      const stranger = await (await as(answerer)).post(openPath);
+      expect(stranger.statusCode).toBe(404);
+      expect(stranger.headers.location).toBeUndefined();
+      const signedOut = await (await as(null)).post(openPath);
+      expect(signedOut.headers.location).toMatch(/^\/sign-in\b/);
+      // Opening is a state change: without the form's CSRF token it is refused.
+      const browser = await as(manager);
+      expect((await browser.post(openPath, {}, { csrf: false })).statusCode).toBe(403);
+      expect(
+        (await notificationsOf(manager)).find((entry) => entry.id === unread.id)!.read_at,
+      ).toBe(null);
+
+      const list = await browser.get('/notifications');
+      expect(list.body).toContain(`action="${openPath}"`);
+      const opened = await browser.post(openPath);
+      expect(opened.statusCode).toBe(303);
+      expect(opened.headers.location).toBe(unread.link);
+      const read = (await notificationsOf(manager)).find((entry) => entry.id === unread.id)!;
+      expect(read.read_at).not.toBeNull();
+      // Once read it is a plain link, and opening it again changes nothing.
+      const after = await browser.get('/notifications');
+      expect(after.body).not.toContain(`action="${openPath}"`);
+      expect(after.body).toContain(`href="${unread.link.replace(/&/g, '&amp;')}"`);
+      const again = await browser.post(openPath);
+      expect(again.headers.location).toBe(unread.link);
+      expect(
+        (await notificationsOf(manager)).find((entry) => entry.id === unread.id)!.read_at,
+      ).toBe(read.read_at);
+      expect((await browser.post('/notifications/not-a-notification/open')).statusCode).toBe(404);
+    });
+
     it('saves preferences and refuses values that are not choices', async () => {
       const browser = await as(asker);
       const page = await browser.get('/notifications/settings');

@@ -55,6 +55,15 @@ export function createNotificationRepository(db: Kysely<Database>) {
       return Number(row.total);
     },
 
+    async findOneForUser(userId: string, id: string): Promise<NotificationRow | undefined> {
+      return db
+        .selectFrom('notifications')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
     async markRead(userId: string, id: string | null, at: string): Promise<void> {
       let query = db
         .updateTable('notifications')

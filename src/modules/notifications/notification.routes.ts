@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { BadRequestError } from '../../web/http-errors.ts';
+import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { buildPagination } from '../../web/pagination.ts';
 import { optionalText, pageNumber, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
@@ -75,6 +75,20 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
     await notifications.markRead(request.actor!, id ?? null);
     return reply.redirect('/notifications?done=read', 303);
   });
+
+  // A notification is opened through a form, not a link, because opening it marks it read: a
+  // state change, so it takes a POST with its CSRF token. It then goes on to what it is about.
+  app.post<{ Params: { id: string } }>(
+    '/notifications/:id/open',
+    ownAccount,
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!/^[0-9a-f-]{36}$/.test(id)) throw new NotFoundError('That notification was not found.');
+      const link = await notifications.open(request.actor!, id);
+      if (link === undefined) throw new NotFoundError('That notification was not found.');
+      return reply.redirect(link, 303);
+    },
+  );
 
   async function renderSettings(request: FastifyRequest, status = 200, context = {}) {
     const [preferences, areas] = await Promise.all([

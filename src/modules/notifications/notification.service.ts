@@ -222,6 +222,18 @@ export function createNotificationService(deps: NotificationServiceDependencies)
       await repository.markRead(actor.userId, id, now().toISOString());
     },
 
+    /**
+     * Opening a notification marks it read and says where it points; undefined if the person has
+     * no such notification. Only a path on this site is given back, so that a stored link can never
+     * send anyone elsewhere.
+     */
+    async open(actor: Actor, id: string): Promise<string | undefined> {
+      const notification = await repository.findOneForUser(actor.userId, id);
+      if (!notification) return undefined;
+      if (!notification.read_at) await repository.markRead(actor.userId, id, now().toISOString());
+      return isSitePath(notification.link) ? notification.link : '/notifications';
+    },
+
     preferencesOf: (userId: string) => repository.findPreferences(userId),
 
     async preferences(
@@ -350,3 +362,15 @@ export function createNotificationService(deps: NotificationServiceDependencies)
 }
 
 export type NotificationService = ReturnType<typeof createNotificationService>;
+
+/**
+ * A path on this site: one leading slash, not two. Browsers read a backslash as a slash and drop
+ * tabs and line ends, so "/\host" or "/<tab>/host" would leave the site too: refused.
+ */
+export function isSitePath(link: string): boolean {
+  if (!link.startsWith('/') || link.startsWith('//')) return false;
+  for (const character of link) {
+    if (character === '\\' || character.charCodeAt(0) < 0x20) return false;
+  }
+  return true;
+}
