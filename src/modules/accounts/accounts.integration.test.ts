@@ -151,6 +151,50 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     expect(resetUnknown.body).toContain('If ');
   });
 
+  it('answers more than 10 sign-ups from one address in an hour with 429, audits it, and lifts the limit when the hour turns', async () => {
+    // Half way through an hour long past that no other test uses: every sign-up in this file
+    // comes from the same address, so a shared hour would count theirs too.
+    clock = new Date(Date.UTC(2020, 0, 6, 12, 30, 0));
+    const address = (index: number) => `starter.${index}.${dialect}@example.nhs.net`;
+    const signUp = (index: number) =>
+      agent().post('/sign-up', {
+        displayName: `Starter ${index}`,
+        email: address(index),
+        password: TEST_PASSWORD,
+      });
+    for (let index = 1; index <= 10; index++) {
+      const response = await signUp(index);
+      expect(response.statusCode, `sign-up ${index}`).toBe(200);
+      expect(response.body).toContain('Check your email');
+    }
+    const refused = await signUp(11);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1800');
+    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(refused.body).toContain('wait 30 minutes');
+    expect(await testApp.services.accounts.findUserByEmail(address(11))).toBeUndefined();
+    const refusals = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'account.sign_up')
+      .where('outcome', '=', 'refused')
+      .where('occurred_at', '=', clock.toISOString())
+      .execute();
+    expect(refusals).toHaveLength(1);
+    expect(String(refusals[0]!.details)).toContain('rate_limited');
+
+    // The last second of the hour is still refused; the first of the next is not.
+    clock = new Date(Date.UTC(2020, 0, 6, 12, 59, 59));
+    const lastSecond = await signUp(11);
+    expect(lastSecond.statusCode).toBe(429);
+    expect(lastSecond.headers['retry-after']).toBe('1');
+    clock = new Date(Date.UTC(2020, 0, 6, 13, 0, 0));
+    const nextHour = await signUp(11);
+    expect(nextHour.statusCode).toBe(200);
+    expect(nextHour.body).toContain('Check your email');
+    expect(await testApp.services.accounts.findUserByEmail(address(11))).toBeDefined();
+  });
+
   it('gives a new session id at sign-in, and a session replayed after sign-out fails', async () => {
     const user = await buildUser(testApp.services);
     const browser = agent();
@@ -245,6 +289,31 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     ).toBe(303);
   });
 
+  it('answers more than 30 sign-ins from one address in a minute with 429, whatever accounts they name', async () => {
+    const user = await buildUser(testApp.services);
+    // Half way through a minute long past that no other test uses: every request in this file
+    // comes from the same address, so a shared minute would count their sign-ins too.
+    clock = new Date(Date.UTC(2020, 0, 6, 10, 0, 30));
+    const browser = agent();
+    for (let attempt = 1; attempt <= 30; attempt++) {
+      const response = await browser.post('/sign-in', {
+        email: `guess.${attempt}.${dialect}@example.nhs.net`,
+        password: 'not the password at all',
+      });
+      expect(response.statusCode, `attempt ${attempt}`).toBe(400);
+    }
+    // The account's own first attempt, with the right password, is refused all the same.
+    const refused = await browser.post('/sign-in', { email: user.email, password: user.password });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('30');
+    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(browser.sessionCookie()).toBeUndefined();
+    const signIns = (await testApp.services.audit.findForUser(user.id)).filter(
+      (event) => event.action === 'auth.sign_in',
+    );
+    expect(signIns).toEqual([expect.objectContaining({ outcome: 'refused' })]);
+  });
+
   it('resets a forgotten password once, ending every session', async () => {
     const user = await buildUser(testApp.services);
     const other = agent();
@@ -275,6 +344,66 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
       (await agent().post('/sign-in', { email: user.email, password: 'a brand new passphrase' }))
         .statusCode,
     ).toBe(303);
+  });
+
+  it('sends at most 5 reset emails an hour for one account, refusing more with 429 and auditing it', async () => {
+    const user = await buildUser(testApp.services);
+    // Half way through an hour long past that no other test uses, so that the hour cannot turn
+    // between the fifth request and the sixth.
+    clock = new Date(Date.UTC(2020, 0, 6, 14, 30, 0));
+    const resetEmails = async () =>
+      (await testApp.services.email.findByRecipient(user.email)).filter(
+        (message) => message.kind === 'reset_password',
+      ).length;
+    const before = await resetEmails();
+    for (let request = 1; request <= 5; request++) {
+      const response = await agent().post('/forgot-password', { email: user.email });
+      expect(response.statusCode, `request ${request}`).toBe(200);
+    }
+    const refused = await agent().post('/forgot-password', { email: user.email });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1800');
+    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(await resetEmails()).toBe(before + 5);
+    const refusals = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'account.password_reset_requested')
+      .where('outcome', '=', 'refused')
+      .where('occurred_at', '=', clock.toISOString())
+      .execute();
+    expect(refusals).toHaveLength(1);
+    expect(String(refusals[0]!.details)).toContain('rate_limited');
+  });
+
+  it('answers more than 20 reset requests from one address in an hour with 429, whatever accounts they name', async () => {
+    // Its own hour long past: a shared hour would count the other tests' requests from this address.
+    clock = new Date(Date.UTC(2020, 0, 6, 15, 30, 0));
+    for (let request = 1; request <= 20; request++) {
+      const response = await agent().post('/forgot-password', {
+        email: `forgetful.${request}.${dialect}@example.nhs.net`,
+      });
+      expect(response.statusCode, `request ${request}`).toBe(200);
+    }
+    const user = await buildUser(testApp.services);
+    const refused = await agent().post('/forgot-password', { email: user.email });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1800');
+    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(
+      (await testApp.services.email.findByRecipient(user.email)).some(
+        (message) => message.kind === 'reset_password',
+      ),
+    ).toBe(false);
+    const refusals = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'account.password_reset_requested')
+      .where('outcome', '=', 'refused')
+      .where('occurred_at', '=', clock.toISOString())
+      .execute();
+    expect(refusals).toHaveLength(1);
+    expect(String(refusals[0]!.details)).toContain('rate_limited');
   });
 
   it('refuses an expired or tampered reset link with the same message', async () => {
@@ -372,6 +501,45 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     const again = agent();
     await again.post('/sign-in', { email: user.email, password: user.password });
     expect((await again.post('/sign-in/two-factor', { code: codes[0]! })).statusCode).toBe(400);
+  });
+
+  it('answers more than 10 two-factor codes in five minutes with 429, audits them, and uses up no code it refuses', async () => {
+    const user = await buildUser(testApp.services, { twoFactor: true });
+    // Half way through a five-minute window long past that no other test uses. No authenticator
+    // code can match at this time (the account has used a later one), so every code below is wrong.
+    clock = new Date(Date.UTC(2020, 0, 6, 11, 2, 30));
+    const browser = agent();
+    const password = await browser.post('/sign-in', { email: user.email, password: user.password });
+    expect(password.headers.location).toBe('/sign-in/two-factor?returnTo=%2F');
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 11; attempt++) {
+      statuses.push((await browser.post('/sign-in/two-factor', { code: '000000' })).statusCode);
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 400)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    const blocked = browser.lastResponse!;
+    expect(blocked.headers['retry-after']).toBe('150');
+    expect(blocked.body).toContain('There have been too many attempts in a short time');
+    // Even a good recovery code is refused while the limit lasts.
+    const recoveryCode = user.recoveryCodes![0]!;
+    expect((await browser.post('/sign-in/two-factor', { code: recoveryCode })).statusCode).toBe(
+      429,
+    );
+
+    const attempts = (await testApp.services.audit.findForUser(user.id)).filter(
+      (event) => event.action === 'auth.second_factor',
+    );
+    expect(attempts.filter((event) => event.outcome === 'failure')).toHaveLength(10);
+    expect(attempts.filter((event) => event.outcome === 'refused')).toHaveLength(2);
+
+    // In the next five minutes the same recovery code still works: the refusal did not use it.
+    clock = new Date(Date.UTC(2020, 0, 6, 11, 5, 30));
+    const signedIn = await browser.post('/sign-in/two-factor', {
+      code: recoveryCode,
+      returnTo: '/account',
+    });
+    expect(signedIn.statusCode).toBe(303);
+    expect(signedIn.headers.location).toBe('/account');
   });
 
   it('keeps the TOTP secret encrypted at rest', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildUser, currentTotp, type TestUser } from '../../../test/support/factories.ts';
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
@@ -178,6 +178,78 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     } finally {
       clock = undefined;
     }
+  });
+
+  it('refuses a 21st request to join within an hour with 429, and records only 20', async () => {
+    const requester = await buildUser(testApp.services);
+    // Half way through an hour long past that no other test uses, so that the hour cannot turn
+    // between the twentieth request and the twenty-first.
+    clock = new Date(Date.UTC(2020, 0, 6, 9, 30, 0));
+    onTestFinished(() => {
+      clock = undefined;
+    });
+    const browser = new HttpAgent(testApp.app);
+    await signInAs(browser, requester);
+    // Practices that no other test here names, so that their admins' queues stay as those expect.
+    const practices = await testApp.services.database.db
+      .selectFrom('organisations')
+      .select('code')
+      .where('org_type', '=', 'gp_practice')
+      .where('code', 'not in', ['C82001', 'C82002', 'C82003', 'C82005', 'C82007'])
+      .orderBy('code')
+      .limit(21)
+      .execute();
+    expect(practices).toHaveLength(21);
+    for (const { code } of practices.slice(0, 20)) {
+      const asked = await browser.post(`/organisations/${code}/join`, { message: '' });
+      expect(asked.statusCode, code).toBe(303);
+    }
+    const lastCode = practices[20]!.code;
+    const refused = await browser.post(`/organisations/${lastCode}/join`, { message: '' });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1800');
+    expect(refused.body).toContain('There have been too many attempts in a short time');
+    const recorded = await testApp.services.database.db
+      .selectFrom('join_requests')
+      .select('organisation_code')
+      .where('user_id', '=', requester.id)
+      .execute();
+    expect(recorded).toHaveLength(20);
+    expect(recorded.map((row) => row.organisation_code)).not.toContain(lastCode);
+  });
+
+  it('refuses a 51st invitation within an hour with 429, audits it, and sends no email for it', async () => {
+    const admin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82007', role: 'org_admin' }],
+    });
+    // Half way through an hour long past that no other test uses, so that the hour cannot turn
+    // between the fiftieth invitation and the fifty-first.
+    clock = new Date(Date.UTC(2020, 0, 6, 10, 30, 0));
+    onTestFinished(() => {
+      clock = undefined;
+    });
+    const browser = new HttpAgent(testApp.app);
+    // A recovery code, as an authenticator's code is for the real time, not the clock's.
+    await signInAs(browser, admin, () => admin.recoveryCodes![0]!);
+    const address = (index: number) => `invitee.${index}.${dialect}@example.nhs.net`;
+    const invite = (index: number) =>
+      browser.post('/organisations/C82007/invitations', { email: address(index), role: 'member' });
+    for (let index = 1; index <= 50; index++) {
+      const sent = await invite(index);
+      expect(sent.statusCode, `invitation ${index}`).toBe(200);
+      expect(sent.body).toContain(`Invitation sent to ${address(index)}`);
+    }
+    const refused = await invite(51);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1800');
+    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(await emailsTo(address(51))).toEqual([]);
+    const refusals = (await testApp.services.audit.findForUser(admin.id)).filter(
+      (event) => event.action === 'membership.invited' && event.outcome === 'refused',
+    );
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]!.organisation_code).toBe('C82007');
+    expect(String(refusals[0]!.details)).toContain('rate_limited');
   });
 
   it('refuses to let an admin give a role that reaches beyond their own organisation', async () => {
