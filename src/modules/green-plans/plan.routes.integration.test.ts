@@ -575,6 +575,112 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(publicOwner.actions).toEqual([]);
   });
 
+  it('lets only the plan’s editors change an action’s reference, to one the plan does not use', async () => {
+    const { services } = testApp;
+    const ics = await actorFor(services, people.icsAdmin!.id);
+    const planId = await services.greenPlans.createPlan(
+      ics,
+      {
+        title: 'Renumbered plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2027-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    const fields = {
+      area: 'travel-and-transport',
+      title: 'Fleet to electric',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+    };
+    const parent = await services.greenPlans.createAction(
+      ics,
+      planId,
+      { ...fields, reference: 'T-9' },
+      context,
+    );
+    await services.greenPlans.createAction(
+      ics,
+      planId,
+      { ...fields, reference: 'T-9.1', parent_reference: 'T-9', title: 'Pool cars first' },
+      context,
+    );
+    const editUrl = `/green-plans/${planId}/actions/${parent}/edit`;
+    const referencesNow = async () =>
+      (await services.greenPlans.listActions(ics, planId, {})).actions.map((action) => ({
+        reference: action.reference,
+        parent: action.parentId,
+      }));
+
+    // The lead organisation's editor may change the action, but not its reference.
+    const leadForm = await browsers.leadEditor!.get(editUrl);
+    expect(leadForm.statusCode).toBe(200);
+    expect(leadForm.body).not.toContain('name="reference"');
+    expect(leadForm.body).toContain('Reference: <strong>T-9</strong>');
+    expect(
+      (await browsers.leadEditor!.post(editUrl, { ...fields, reference: 'T-10' })).statusCode,
+    ).toBe(403);
+    // A blank or unchanged reference keeps the one it has.
+    expect(
+      (
+        await browsers.leadEditor!.post(editUrl, {
+          ...fields,
+          reference: '',
+          progress_percent: '15',
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect((await referencesNow()).map((row) => row.reference)).toEqual(['T-9', 'T-9.1']);
+
+    const adminForm = await browsers.icsAdmin!.get(editUrl);
+    expect(adminForm.body).toContain('name="reference"');
+    const taken = await browsers.icsAdmin!.post(editUrl, { ...fields, reference: 'T-9.1' });
+    expect(taken.statusCode).toBe(400);
+    expect(taken.body).toContain('The plan already has an action with the reference T-9.1');
+    const malformed = await browsers.icsAdmin!.post(editUrl, { ...fields, reference: 'T 9!' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.body).toContain('The reference must be at most 40 letters');
+    expect((await referencesNow()).map((row) => row.reference)).toEqual(['T-9', 'T-9.1']);
+
+    // Renamed with nothing else changed: the sub-action keeps its parent, and history says so.
+    const renamed = await browsers.icsAdmin!.post(editUrl, {
+      ...fields,
+      progress_percent: '15',
+      reference: 'T-10',
+    });
+    expect(renamed.statusCode).toBe(303);
+    const after = await referencesNow();
+    expect(after.map((row) => row.reference).sort()).toEqual(['T-10', 'T-9.1']);
+    expect(after.find((row) => row.reference === 'T-9.1')!.parent).toBe(parent);
+    const history = await services.database.db
+      .selectFrom('green_plan_action_changes')
+      .select('changes')
+      .where('action_id', '=', parent)
+      .orderBy('recorded_at')
+      .execute();
+    expect(JSON.parse(history.at(-1)!.changes)).toEqual([
+      { field: 'reference', from: 'T-9', to: 'T-10' },
+    ]);
+    const audited = await services.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'green_plan.action_changed')
+      .where('target_id', '=', parent)
+      .orderBy('occurred_at')
+      .execute();
+    expect(JSON.parse(audited.at(-1)!.details!)).toMatchObject({ fields: ['reference'] });
+    // The export, and so the next import, know it by its new reference.
+    const exported = await browsers.icsAdmin!.get(`/green-plans/${planId}/export.csv`);
+    expect(exported.body).toMatch(/^T-10,/m);
+    expect(exported.body).toMatch(/^T-9\.1,T-10,/m);
+    expect(exported.body).not.toMatch(/^T-9,/m);
+  });
+
   it('includes a person’s updates, comments and owned actions in their personal data download', async () => {
     const editorData = await testApp.services.accounts.exportPersonalData(
       await actorFor(testApp.services, people.leadEditor!.id),

@@ -587,9 +587,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     actions: readonly ImportedAction[],
     performer: Performer,
     kind: 'imported' | 'created' | 'edited',
+    /** Actions whose reference this change renames (id → reference before), already in `state`. */
+    renamedFrom: ReadonlyMap<string, string> = new Map(),
   ) {
     const existing = existingFields(state);
     const plan_ = planImportChanges(actions, existing);
+    // A renamed action matches under its new reference; if nothing else about it changed it still
+    // changes, and its history records the reference it had.
+    for (const action of [...plan_.unchanged]) {
+      const current = existing.find((item) => item.reference === action.reference);
+      if (current && renamedFrom.has(current.id)) {
+        plan_.unchanged.splice(plan_.unchanged.indexOf(action), 1);
+        plan_.change.push({ action, existing: current });
+      }
+    }
     const idByReference = new Map(existing.map((action) => [action.reference, action.id]));
     const at = now().toISOString();
     const effectiveOn = at.slice(0, 10);
@@ -644,6 +655,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     for (const { action, existing: before } of plan_.change) {
       const id = before.id;
       await repository.updateAction(trx, plan.id, id, {
+        reference: action.reference,
         parent_id: action.parentReference ? idByReference.get(action.parentReference)! : null,
         area_id: action.areaId,
         title: action.title,
@@ -678,7 +690,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         recorded_at: at,
         effective_on: effectiveOn,
         kind,
-        changes: JSON.stringify(describeDifferences(before, action)),
+        changes: JSON.stringify(
+          describeDifferences(
+            { ...before, reference: renamedFrom.get(id) ?? before.reference },
+            action,
+          ),
+        ),
       });
     }
     if (plan_.create.length > 0 || plan_.change.length > 0)
@@ -1397,6 +1414,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         plan: toPlanView(plan),
         action,
         isParent: action.childIds.length > 0,
+        /** Only the plan's editors rename an action: spreadsheet imports match actions by it. */
+        canRename: canEditPlan(actor, plan),
         latestUpdateDate:
           (await repository.findUpdates(plan.id)).find((update) => update.action_id === action.id)
             ?.update_date ?? null,
@@ -1502,7 +1521,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       });
     },
 
-    /** Changes an action from the web form; its reference and milestones stay as they are. */
+    /**
+     * Changes an action from the web form; its milestones stay as they are. Its reference changes
+     * only for the plan's editors (spreadsheet imports match actions by it), and only to one the
+     * plan does not use; a blank reference keeps the one it has.
+     */
     async updateAction(
       actor: Actor | null,
       planId: string,
@@ -1512,11 +1535,33 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     ) {
       const performer = performerOf(actor);
       const { plan } = await requireChangeableAction(actor, planId, actionId);
-      const state = await loadPlanState(plan, actor);
-      const before = existingFields(state).find((action) => action.id === actionId)!;
+      const loaded = await loadPlanState(plan, actor);
+      const before = existingFields(loaded).find((action) => action.id === actionId)!;
+      const requested = (input.reference ?? '').trim();
+      const reference = requested === '' ? before.reference : requested;
+      const renamedFrom = new Map<string, string>();
+      if (reference !== before.reference) {
+        if (!canEditPlan(actor, plan))
+          throw new ForbiddenError("Not allowed: change an action's reference");
+        if (loaded.actions.some((action) => action.reference === reference))
+          throw new ValidationFailed({
+            reference: `The plan already has an action with the reference ${reference}`,
+          });
+        renamedFrom.set(actionId, before.reference);
+      }
+      // Checked and written as if the action already had its new reference, so that its children
+      // and the tree checks find it by that.
+      const state = renamedFrom.size
+        ? {
+            ...loaded,
+            actions: loaded.actions.map((action) =>
+              action.id === actionId ? { ...action, reference } : action,
+            ),
+          }
+        : loaded;
       const raw = rawRowFromForm({
         ...input,
-        reference: before.reference,
+        reference,
         milestones: formatMilestones(before.milestones),
       });
       if (raw.values.weight === '') raw.values.weight = '1';
@@ -1528,7 +1573,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
       if (actionFieldsEqual(before, actions[0]!)) return;
       await repository.transaction(async (trx) => {
-        await applyActions(trx, plan, state, actions, performer, 'edited');
+        await applyActions(trx, plan, state, actions, performer, 'edited', renamedFrom);
         await audit.record(
           {
             action: 'green_plan.action_changed',
