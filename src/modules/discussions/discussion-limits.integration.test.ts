@@ -10,7 +10,8 @@ import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 
 /**
- * The hourly limits on asking to join workspaces, inviting to them, reporting posts and posting.
+ * The hourly limits on asking to join workspaces, inviting to them, reporting posts and posting,
+ * each refusal audited.
  * The limits count in fixed hours, so each test stands the clock still half way through an hour
  * long past that no other test here uses: the hour cannot turn between the last request allowed
  * and the one refused.
@@ -42,7 +43,23 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
     expect(response.headers['retry-after']).toBe('1800');
   }
 
-  it('refuses a 21st request to join workspaces within an hour with 429, and records only 20', async () => {
+  /** The refusals the limit recorded in the audit log for this person and action. */
+  async function refusalsAudited(user: TestUser, action: string) {
+    const rows = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select(['target_type', 'target_id', 'details'])
+      .where('actor_user_id', '=', user.id)
+      .where('action', '=', action)
+      .where('outcome', '=', 'refused')
+      .execute();
+    return rows.map((row) => ({
+      targetType: row.target_type,
+      targetId: row.target_id,
+      details: JSON.parse(row.details ?? '{}') as unknown,
+    }));
+  }
+
+  it('refuses a 21st request to join workspaces within an hour with 429, audits it, and records only 20', async () => {
     clock = new Date(Date.UTC(2020, 0, 6, 9, 30, 0));
     const requester = await buildUser(testApp.services);
     const browser = await signedIn(requester);
@@ -80,9 +97,17 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
       .where('kind', '=', 'request')
       .execute();
     expect(recorded).toHaveLength(20);
+    const workspace = await testApp.services.database.db
+      .selectFrom('workspaces')
+      .select('id')
+      .where('slug', '=', slugs[20]!)
+      .executeTakeFirstOrThrow();
+    expect(await refusalsAudited(requester, 'workspace.join_requested')).toEqual([
+      { targetType: 'workspace', targetId: workspace.id, details: { reason: 'rate_limited' } },
+    ]);
   });
 
-  it('refuses a 51st invitation to a workspace within an hour with 429, and sends no email for it', async () => {
+  it('refuses a 51st invitation to a workspace within an hour with 429, audits it, and sends no email for it', async () => {
     clock = new Date(Date.UTC(2020, 0, 6, 10, 30, 0));
     const manager = await buildUser(testApp.services);
     const workspace = await createPrivateWorkspace(testApp.services, 'invitation-limit');
@@ -114,9 +139,12 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
       .where('kind', '=', 'invitation')
       .execute();
     expect(recorded).toHaveLength(50);
+    expect(await refusalsAudited(manager, 'workspace.invited')).toEqual([
+      { targetType: 'workspace', targetId: workspace.id, details: { reason: 'rate_limited' } },
+    ]);
   });
 
-  it('refuses a 31st report within an hour with 429, and records only 30', async () => {
+  it('refuses a 31st report within an hour with 429, audits it, and records only 30', async () => {
     clock = new Date(Date.UTC(2020, 0, 6, 11, 30, 0));
     const author = await buildUser(testApp.services, { workspaces: [{ slug: 'llr' }] });
     const reporter = await buildUser(testApp.services, { workspaces: [{ slug: 'llr' }] });
@@ -150,9 +178,12 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
       .execute();
     expect(recorded).toHaveLength(30);
     expect(recorded.map((row) => row.reason)).not.toContain('Report 31');
+    expect(await refusalsAudited(reporter, 'discussion.post_reported')).toEqual([
+      { targetType: 'post', targetId: post.id, details: { reason: 'rate_limited' } },
+    ]);
   });
 
-  it('stops an established account at 120 posts an hour, saying why', async () => {
+  it('stops an established account at 120 posts an hour, saying why and auditing it', async () => {
     // The account is made two weeks before it posts, so the limit for new accounts does not apply.
     clock = new Date(Date.UTC(2020, 0, 6, 8, 0, 0));
     const poster = await buildUser(testApp.services, { workspaces: [{ slug: 'llr' }] });
@@ -185,5 +216,13 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
       .execute();
     expect(posts).toHaveLength(120);
     expect(posts.map((row) => row.body)).not.toContain('Post 121');
+    const llr = await testApp.services.database.db
+      .selectFrom('workspaces')
+      .select('id')
+      .where('slug', '=', 'llr')
+      .executeTakeFirstOrThrow();
+    expect(await refusalsAudited(poster, 'discussion.posted')).toEqual([
+      { targetType: 'workspace', targetId: llr.id, details: { reason: 'rate_limited' } },
+    ]);
   });
 });

@@ -20,7 +20,7 @@ import {
 import type { ActorService } from '../access/actor.service.ts';
 import { roleDefinitions } from '../access/roles.ts';
 import { findAreaOfFocus, nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
-import type { AuditService } from '../audit/audit.service.ts';
+import type { AuditEvent, AuditService } from '../audit/audit.service.ts';
 import type { ContentService } from '../content/content.service.ts';
 import { highlight, searchWords } from '../content/content.service.ts';
 import { markdownToPlainText, renderMarkdown } from '../content/markdown.ts';
@@ -214,7 +214,25 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     return about ? `${about.link}${anchor || '#comments'}` : '/';
   }
 
-  async function checkPostRate(actor: Actor): Promise<void> {
+  /**
+   * A request a rate limit refused is audited like the other refusals (sign-ins, invitations): a
+   * run of them is what a moderator looking for spam or abuse needs to see.
+   */
+  async function auditRateLimited(
+    event: Omit<AuditEvent, 'outcome' | 'details'>,
+    context: RequestContext,
+  ): Promise<void> {
+    await deps.audit.record(
+      { ...event, outcome: 'refused', details: { reason: 'rate_limited' } },
+      context,
+    );
+  }
+
+  async function checkPostRate(
+    actor: Actor,
+    attempted: { action: 'discussion.thread_created' | 'discussion.posted'; workspaceId?: string },
+    context: RequestContext,
+  ): Promise<void> {
     const created = await deps.findUserCreatedAt(actor.userId);
     const isNew =
       !created || now().getTime() - new Date(created).getTime() < NEW_ACCOUNT_DAYS * 86_400_000;
@@ -222,6 +240,16 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     const decision = await deps.rateLimits.hit(rule, actor.userId);
     if (!decision.allowed) {
       const { limit } = rateLimitRules[rule];
+      await auditRateLimited(
+        {
+          action: attempted.action,
+          actorUserId: actor.userId,
+          ...(attempted.workspaceId
+            ? { targetType: 'workspace', targetId: attempted.workspaceId }
+            : {}),
+        },
+        context,
+      );
       throw new RateLimitedError(
         decision.retryAfterSeconds,
         isNew
@@ -528,7 +556,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         });
       }
       const limit = await deps.rateLimits.hit('joinRequestPerUser', actor!.userId);
-      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      if (!limit.allowed) {
+        await auditRateLimited(
+          {
+            action: 'workspace.join_requested',
+            actorUserId: actor!.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+        );
+        throw new RateLimitedError(limit.retryAfterSeconds);
+      }
       const id = randomUUID();
       const managers = (await repository.findWorkspaceMembers(workspace.id))
         .filter((member) => member.role === 'manager')
@@ -655,7 +694,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           email: 'Enter an email address in the correct format, like name@nhs.net',
         });
       const limit = await deps.rateLimits.hit('invitationPerUser', actor!.userId);
-      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      if (!limit.allowed) {
+        await auditRateLimited(
+          {
+            action: 'workspace.invited',
+            actorUserId: actor!.userId,
+            targetType: 'workspace',
+            targetId: workspace.id,
+          },
+          context,
+        );
+        throw new RateLimitedError(limit.retryAfterSeconds);
+      }
       const invitee = await deps.findUserByEmail(address);
       const token = randomToken();
       await repository.transaction(async (trx) => {
@@ -859,7 +909,11 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         else throw error;
       }
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
-      await checkPostRate(actor!);
+      await checkPostRate(
+        actor!,
+        { action: 'discussion.thread_created', workspaceId: workspace.id },
+        context,
+      );
       const threadId = randomUUID();
       const postId = randomUUID();
       const link = `/workspaces/${workspace.slug}/threads/${threadId}`;
@@ -1071,7 +1125,11 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         quotedPostId = quoted.id;
         if (quoted.author_id) replyTo = [...replyTo, quoted.author_id];
       }
-      await checkPostRate(actor);
+      await checkPostRate(
+        actor,
+        { action: 'discussion.posted', workspaceId: conversation?.workspace_id ?? undefined },
+        context,
+      );
       const postId = randomUUID();
       const link = `${baseLink}#post-${postId}`;
       const followers = conversation
@@ -1357,7 +1415,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       if (text.length > 1000)
         throw new ValidationFailed({ reason: 'The reason must be 1,000 characters or fewer' });
       const limit = await deps.rateLimits.hit('reportPerUser', actor.userId);
-      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      if (!limit.allowed) {
+        await auditRateLimited(
+          {
+            action: 'discussion.post_reported',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+          },
+          context,
+        );
+        throw new RateLimitedError(limit.retryAfterSeconds);
+      }
       const reportId = randomUUID();
       const workspace = conversation.workspace_id
         ? await deps.workspaces.findById(conversation.workspace_id)

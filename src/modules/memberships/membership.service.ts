@@ -179,7 +179,19 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         });
       }
       const limit = await deps.rateLimits.hit('joinRequestPerUser', actor!.userId);
-      if (!limit.allowed) throw new RateLimitedError(limit.retryAfterSeconds);
+      if (!limit.allowed) {
+        await audit.record(
+          {
+            action: 'membership.join_requested',
+            outcome: 'refused',
+            actorUserId: actor!.userId,
+            organisationCode: code,
+            details: { reason: 'rate_limited' },
+          },
+          context,
+        );
+        throw new RateLimitedError(limit.retryAfterSeconds);
+      }
       const admins = await adminsToNotify(organisation);
       await repository.transaction(async (trx) => {
         const id = randomUUID();

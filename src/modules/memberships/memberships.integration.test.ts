@@ -180,7 +180,7 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     }
   });
 
-  it('refuses a 21st request to join within an hour with 429, and records only 20', async () => {
+  it('refuses a 21st request to join within an hour with 429, audits it, and records only 20', async () => {
     const requester = await buildUser(testApp.services);
     // Half way through an hour long past that no other test uses, so that the hour cannot turn
     // between the twentieth request and the twenty-first.
@@ -216,6 +216,12 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
       .execute();
     expect(recorded).toHaveLength(20);
     expect(recorded.map((row) => row.organisation_code)).not.toContain(lastCode);
+    const refusals = (await testApp.services.audit.findForUser(requester.id)).filter(
+      (event) => event.action === 'membership.join_requested' && event.outcome === 'refused',
+    );
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]!.organisation_code).toBe(lastCode);
+    expect(String(refusals[0]!.details)).toContain('rate_limited');
   });
 
   it('refuses a 51st invitation within an hour with 429, audits it, and sends no email for it', async () => {
