@@ -93,7 +93,7 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     await visitor.checkPage();
   });
 
-  it('a plan editor records a KPI’s readings from a spreadsheet, correcting the rows it points out', async () => {
+  it('a plan editor records a KPI’s readings from a spreadsheet, correcting the rows it points out, then adds an interim target', async () => {
     const { services } = suite.server;
     const editor = await buildUser(services, {
       memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
@@ -162,6 +162,27 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
       ['2024-04-01', '—'],
       ['2024-06-30', '97500'],
       ['2024-09-30', '95000'],
+      ['2030-03-31', '—'],
+    ]);
+
+    // The editor adds an interim target: the values stay, and the table gains the new date.
+    await kpi.openChange(kpiPath);
+    await visitor.checkPage();
+    await kpi.saveChange(kpiPath, { 'Baseline value': 'a lot' }, 'the form');
+    expect(visitor.status()).toBe(400);
+    await visitor.checkPage();
+    expect(await kpi.errorSummaryItems()).toEqual(['Enter the baseline as a number']);
+    await kpi.saveChange(
+      kpiPath,
+      { 'Baseline value': '100000', Targets: '2027-03-31 80000\n2030-03-31 50000' },
+      'the KPI',
+    );
+    await visitor.checkPage();
+    expect((await kpi.dataRows()).map(([date, actual]) => [date, actual])).toEqual([
+      ['2024-04-01', '—'],
+      ['2024-06-30', '97500'],
+      ['2024-09-30', '95000'],
+      ['2027-03-31', '—'],
       ['2030-03-31', '—'],
     ]);
   });

@@ -192,6 +192,30 @@ export class KpiPage {
     return textsOf(this.visitor.page.locator('.nhsuk-error-summary__list a'));
   }
 
+  /** Follows "Change this KPI" to its form. */
+  async openChange(kpiPath: string): Promise<void> {
+    await this.visitor.navigate(
+      () => this.visitor.page.getByRole('link', { name: /^Change this KPI\b/ }).click(),
+      `${kpiPath}/edit`,
+    );
+  }
+
+  /** On the change form: fills the fields named by their labels, then "Save changes". */
+  async saveChange(
+    kpiPath: string,
+    fields: Record<string, string>,
+    landsOn: 'the KPI' | 'the form',
+  ): Promise<void> {
+    const form = this.visitor.page.locator(`main form[action="${kpiPath}/edit"]`);
+    for (const [label, value] of Object.entries(fields)) {
+      await form.getByLabel(label, { exact: true }).fill(value);
+    }
+    await this.visitor.navigate(
+      () => form.getByRole('button', { name: 'Save changes' }).click(),
+      landsOn === 'the KPI' ? kpiPath : `${kpiPath}/edit`,
+    );
+  }
+
   /** The rows of the "Problems in the file" table, as "where: what". */
   async fileProblems(): Promise<string[]> {
     const table = this.visitor.page.locator('table', {

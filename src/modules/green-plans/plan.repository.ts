@@ -476,6 +476,18 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
       await executor.insertInto('green_plan_kpis').values(row).execute();
     },
 
+    async updateKpi(
+      executor: Executor,
+      kpiId: string,
+      patch: Updateable<GreenPlanKpisTable>,
+    ): Promise<void> {
+      await executor.updateTable('green_plan_kpis').set(patch).where('id', '=', kpiId).execute();
+    },
+
+    async deleteTargets(executor: Executor, kpiId: string): Promise<void> {
+      await executor.deleteFrom('green_plan_kpi_targets').where('kpi_id', '=', kpiId).execute();
+    },
+
     async findTargets(kpiIds: string[], executor: Executor = db) {
       if (kpiIds.length === 0) return [];
       return executor
@@ -543,6 +555,14 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .insertInto('green_plan_kpi_actions')
         .values({ kpi_id: kpiId, action_id: actionId })
         .onConflict((conflict) => conflict.columns(['kpi_id', 'action_id']).doNothing())
+        .execute();
+    },
+
+    async unlinkKpiAction(executor: Executor, kpiId: string, actionId: string): Promise<void> {
+      await executor
+        .deleteFrom('green_plan_kpi_actions')
+        .where('kpi_id', '=', kpiId)
+        .where('action_id', '=', actionId)
         .execute();
     },
 

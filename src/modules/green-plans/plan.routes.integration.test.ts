@@ -555,6 +555,179 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(page.body).toContain('Decarbonise heat');
   });
 
+  it('lets the plan’s editors change a KPI and unlink its actions, keeping its values', async () => {
+    const { services } = testApp;
+    const db = services.database.db;
+    const ics = await actorFor(services, people.icsAdmin!.id);
+    const planId = await services.greenPlans.createPlan(
+      ics,
+      {
+        title: 'KPI change plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2032-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    await services.greenPlans.createAction(
+      ics,
+      planId,
+      {
+        reference: 'U-1',
+        area: 'estates-and-facilities',
+        title: 'Boiler replacement',
+        lead_organisation: 'RWE',
+        status: 'on_track',
+        progress_percent: '10',
+      },
+      context,
+    );
+    const kpiInput = {
+      reference: 'G-1',
+      name: 'Gas use',
+      description: 'Metered gas across the estate.',
+      unit: 'MWh',
+      direction: 'decrease',
+      baselineValue: '1000',
+      baselineDate: '2024-04-01',
+      targets: '2030-03-31 200 80% cut',
+    };
+    const kpiId = await services.greenPlans.createKpi(ics, planId, kpiInput, context);
+    await services.greenPlans.createKpi(
+      ics,
+      planId,
+      { ...kpiInput, reference: 'G-2', name: 'Oil use' },
+      context,
+    );
+    await services.greenPlans.linkKpiToAction(ics, planId, kpiId, 'U-1', context);
+    const kpiUrl = `/green-plans/${planId}/kpis/${kpiId}`;
+    expect(
+      (
+        await browsers.icsAdmin!.post(`${kpiUrl}/data-points`, {
+          observedOn: '2025-04-01',
+          value: '800',
+          note: '',
+        })
+      ).statusCode,
+    ).toBe(303);
+    const stored = async () => ({
+      kpi: await db
+        .selectFrom('green_plan_kpis')
+        .selectAll()
+        .where('id', '=', kpiId)
+        .executeTakeFirstOrThrow(),
+      targets: await db
+        .selectFrom('green_plan_kpi_targets')
+        .select(['target_date', 'target_value', 'label'])
+        .where('kpi_id', '=', kpiId)
+        .orderBy('target_date')
+        .execute(),
+      values: await db
+        .selectFrom('green_plan_kpi_data_points')
+        .select(['observed_on', 'value'])
+        .where('kpi_id', '=', kpiId)
+        .execute(),
+      links: await db
+        .selectFrom('green_plan_kpi_actions')
+        .select('action_id')
+        .where('kpi_id', '=', kpiId)
+        .execute(),
+    });
+    const audited = async (action: string) =>
+      (
+        await db
+          .selectFrom('audit_events')
+          .select('details')
+          .where('action', '=', action)
+          .where('target_id', '=', kpiId)
+          .orderBy('occurred_at')
+          .execute()
+      ).map((row) => JSON.parse(row.details ?? '{}') as unknown);
+    const original = await stored();
+
+    // Only the plan's editors: not an editor of an action's lead organisation, nor the public.
+    expect((await browsers.leadEditor!.get(`${kpiUrl}/edit`)).statusCode).toBe(403);
+    expect(
+      (await browsers.leadEditor!.post(`${kpiUrl}/edit`, { ...kpiInput, name: 'Hijacked' }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (await browsers.leadEditor!.post(`${kpiUrl}/actions/unlink`, { unlink: 'U-1' })).statusCode,
+    ).toBe(403);
+    expect((await browsers.anonymous!.get(`${kpiUrl}/edit`)).headers.location).toMatch(
+      /^\/sign-in/,
+    );
+    expect((await browsers.anonymous!.get(kpiUrl)).body).not.toContain('Change this KPI');
+
+    const form = await browsers.icsAdmin!.get(`${kpiUrl}/edit`);
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toContain('Change KPI G-1');
+    expect(form.body).toContain('value="Gas use"');
+    expect(form.body).toContain('2030-03-31 200 80% cut</textarea>');
+    expect((await browsers.icsAdmin!.get(kpiUrl)).body).toContain(`href="${kpiUrl}/edit"`);
+
+    // Refused by the same rules as a new KPI, and nothing is changed.
+    const refusals: [Record<string, string>, string][] = [
+      [{ baselineValue: 'lots' }, 'Enter the baseline as a number'],
+      [{ targets: '2023-03-31 500' }, 'must be after the baseline date (2024-04-01)'],
+      [{ reference: 'G-2' }, 'The plan already has a KPI with the reference G-2'],
+      [{ targets: '' }, 'Enter at least one target'],
+      [{ direction: 'sideways' }, 'Choose whether lower or higher is better'],
+    ];
+    for (const [change, message] of refusals) {
+      const refused = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, { ...kpiInput, ...change });
+      expect(refused.statusCode, message).toBe(400);
+      expect(refused.body, message).toContain(message);
+    }
+    expect(await stored()).toEqual(original);
+
+    const changed = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, {
+      ...kpiInput,
+      name: 'Gas and oil use',
+      baselineValue: '1200',
+      targets: '2032-03-31 240 80% cut\n2028-03-31 600',
+    });
+    expect(changed.statusCode).toBe(303);
+    expect(changed.headers.location).toBe(kpiUrl);
+    const after = await stored();
+    expect(after.kpi).toMatchObject({
+      name: 'Gas and oil use',
+      baseline_value: 1200,
+      reference: 'G-1',
+    });
+    expect(after.targets).toEqual([
+      { target_date: '2028-03-31', target_value: 600, label: null },
+      { target_date: '2032-03-31', target_value: 240, label: '80% cut' },
+    ]);
+    expect(after.values).toEqual(original.values);
+    expect(after.links).toEqual(original.links);
+    expect(await audited('green_plan.kpi_changed')).toEqual([
+      { fields: ['name', 'baseline_value', 'targets'] },
+    ]);
+    // Saving the form as it is changes nothing and records nothing.
+    const again = await browsers.icsAdmin!.get(`${kpiUrl}/edit`);
+    expect(again.body).toContain('2028-03-31 600\n2032-03-31 240 80% cut</textarea>');
+    await browsers.icsAdmin!.post(`${kpiUrl}/edit`, {
+      ...kpiInput,
+      name: 'Gas and oil use',
+      baselineValue: '1200',
+      targets: '2028-03-31 600\n2032-03-31 240 80% cut',
+    });
+    expect(await audited('green_plan.kpi_changed')).toHaveLength(1);
+
+    // Unlinking takes the action off this KPI only.
+    const unlinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, { unlink: 'U-1' });
+    expect(unlinked.statusCode).toBe(303);
+    expect((await stored()).links).toEqual([]);
+    expect(await audited('green_plan.kpi_unlinked')).toEqual([{ action: 'U-1' }]);
+    const notLinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, { unlink: 'U-1' });
+    expect(notLinked.statusCode).toBe(400);
+    expect(notLinked.body).toContain('Choose an action linked to this KPI');
+    expect((await services.greenPlans.listActions(ics, planId, {})).actions).toHaveLength(1);
+  });
+
   it('lists my actions and filters by owner only for people who may see names', async () => {
     const mine = await browsers.leadMember!.get('/green-plans/my-actions');
     expect(mine.statusCode).toBe(200);

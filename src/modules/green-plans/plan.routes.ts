@@ -50,6 +50,17 @@ function checkId(id: string): string {
 
 const actionFormFields = [...importColumnNames] as ImportColumn[];
 
+const kpiFormFields = [
+  'reference',
+  'name',
+  'description',
+  'unit',
+  'direction',
+  'baselineValue',
+  'baselineDate',
+  'targets',
+] as const;
+
 const filterSchema = z.object({
   area: optionalText(80),
   organisation: optionalText(12),
@@ -703,16 +714,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
 
   app.post<PlanParams>('/green-plans/:planId/kpis', organisationEditor, async (request, reply) => {
     await plans.assertCanEditPlan(request.actor, request.params.planId);
-    const names = [
-      'reference',
-      'name',
-      'description',
-      'unit',
-      'direction',
-      'baselineValue',
-      'baselineDate',
-      'targets',
-    ] as const;
+    const names = kpiFormFields;
     const fields = formFields(request, names);
     try {
       const id = await plans.createKpi(
@@ -754,6 +756,62 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       ...extra,
     });
   }
+
+  async function renderKpiChange(
+    request: FastifyRequest<KpiParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const form = await plans.getKpiForChange(
+      request.actor,
+      request.params.planId,
+      checkId(request.params.kpiId),
+    );
+    return reply.code(status).render('green-plans/views/kpi-form.njk', {
+      ...form,
+      isNew: false,
+      breadcrumbs: [
+        ...plansCrumbs(form.plan),
+        { href: `/green-plans/${form.plan.id}/kpis/${form.kpi.id}`, text: form.kpi.name },
+      ],
+      ...extra,
+    });
+  }
+
+  app.get<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/edit',
+    organisationEditor,
+    async (request, reply) => renderKpiChange(request, reply, {}),
+  );
+
+  app.post<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/edit',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const kpiId = checkId(request.params.kpiId);
+      const fields = formFields(request, kpiFormFields);
+      try {
+        await plans.updateKpi(
+          request.actor,
+          request.params.planId,
+          kpiId,
+          fields,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderKpiChange(
+          request,
+          reply,
+          { values: fields, ...formErrorContext(error.fieldErrors, kpiFormFields) },
+          400,
+        );
+      }
+      return reply.redirect(`/green-plans/${request.params.planId}/kpis/${kpiId}`, 303);
+    },
+  );
 
   app.get<KpiParams>('/green-plans/:planId/kpis/:kpiId', publicRoute, async (request, reply) => {
     const { imported } = parseQuery(z.object({ imported: optionalText(40) }), request.query);
@@ -882,6 +940,31 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
           request.params.planId,
           checkId(request.params.kpiId),
           fields.action,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderKpi(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
+        303,
+      );
+    },
+  );
+
+  app.post<KpiParams>(
+    '/green-plans/:planId/kpis/:kpiId/actions/unlink',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const fields = formFields(request, ['unlink']);
+      try {
+        await plans.unlinkKpiFromAction(
+          request.actor,
+          request.params.planId,
+          checkId(request.params.kpiId),
+          fields.unlink,
           requestContextOf(request),
         );
       } catch (error) {

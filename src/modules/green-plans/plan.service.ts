@@ -922,6 +922,69 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return { targets: targets.sort((a, b) => (a.date < b.date ? -1 : 1)) };
   }
 
+  /**
+   * Checks a KPI's form, for adding one or changing one: the same rules either way. `existing` is
+   * the plan's KPIs, so that a reference is used once; a KPI being changed may keep its own.
+   */
+  function checkKpiInput(
+    input: KpiInput,
+    existing: readonly { id: string; reference: string }[],
+    changing?: string,
+  ) {
+    const values = {
+      reference: input.reference.trim(),
+      name: input.name.trim(),
+      description: input.description.replace(/\r\n?/g, '\n').trim(),
+      unit: input.unit.trim(),
+      direction: input.direction.trim(),
+      baselineValue: input.baselineValue.trim(),
+      baselineDate: input.baselineDate.trim(),
+    };
+    const errors: Record<string, string> = {};
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/.test(values.reference))
+      errors.reference = 'Enter a reference of at most 40 letters, digits, dots, dashes or slashes';
+    else if (existing.some((kpi) => kpi.reference === values.reference && kpi.id !== changing))
+      errors.reference = `The plan already has a KPI with the reference ${values.reference}`;
+    if (values.name === '') errors.name = 'Enter what the KPI measures';
+    else if (values.name.length > 200) errors.name = 'The name must be 200 characters or fewer';
+    if (values.description.length > 2000)
+      errors.description = 'The description must be 2,000 characters or fewer';
+    if (values.unit === '') errors.unit = 'Enter the unit, such as tCO2e or %';
+    else if (values.unit.length > 40) errors.unit = 'The unit must be 40 characters or fewer';
+    if (values.direction !== 'decrease' && values.direction !== 'increase')
+      errors.direction = 'Choose whether lower or higher is better';
+    if (values.baselineValue === '' || !Number.isFinite(Number(values.baselineValue)))
+      errors.baselineValue = 'Enter the baseline as a number';
+    if (!isIsoDate(values.baselineDate))
+      errors.baselineDate = 'Enter the baseline date as a real date, YYYY-MM-DD';
+    const parsed = parseTargets(
+      input.targets,
+      isIsoDate(values.baselineDate) ? values.baselineDate : null,
+    );
+    if ('error' in parsed) errors.targets = parsed.error;
+    else if (parsed.targets.length === 0) errors.targets = 'Enter at least one target';
+    if (Object.keys(errors).length > 0 || 'error' in parsed) throw new ValidationFailed(errors);
+    return {
+      reference: values.reference,
+      name: values.name,
+      description: values.description,
+      unit: values.unit,
+      direction: values.direction as 'decrease' | 'increase',
+      baselineValue: Number(values.baselineValue),
+      baselineDate: values.baselineDate,
+      targets: parsed.targets,
+    };
+  }
+
+  /** Targets as the form writes them, one a line: "2032-03-31 200 80% cut". */
+  function formatTargets(
+    targets: readonly { date: string; value: number; label: string | null }[],
+  ) {
+    return targets
+      .map((target) => [target.date, String(target.value), target.label].filter(Boolean).join(' '))
+      .join('\n');
+  }
+
   async function loadKpis(plan: PlanListRow) {
     const kpis = await repository.findKpis(plan.id);
     const ids = kpis.map((kpi) => kpi.id);
@@ -2000,60 +2063,24 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         ? (await repository.findPlan(planId, options.trx))!
         : await requireEditablePlan(actor, planId);
       const userId = options.system ? null : actor!.userId;
-      const values = {
-        reference: input.reference.trim(),
-        name: input.name.trim(),
-        description: input.description.replace(/\r\n?/g, '\n').trim(),
-        unit: input.unit.trim(),
-        direction: input.direction.trim(),
-        baselineValue: input.baselineValue.trim(),
-        baselineDate: input.baselineDate.trim(),
-      };
-      const errors: Record<string, string> = {};
-      const existing = await repository.findKpis(plan.id, options.trx);
-      if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/.test(values.reference))
-        errors.reference =
-          'Enter a reference of at most 40 letters, digits, dots, dashes or slashes';
-      else if (existing.some((kpi) => kpi.reference === values.reference))
-        errors.reference = `The plan already has a KPI with the reference ${values.reference}`;
-      if (values.name === '') errors.name = 'Enter what the KPI measures';
-      else if (values.name.length > 200) errors.name = 'The name must be 200 characters or fewer';
-      if (values.description.length > 2000)
-        errors.description = 'The description must be 2,000 characters or fewer';
-      if (values.unit === '') errors.unit = 'Enter the unit, such as tCO2e or %';
-      else if (values.unit.length > 40) errors.unit = 'The unit must be 40 characters or fewer';
-      if (values.direction !== 'decrease' && values.direction !== 'increase')
-        errors.direction = 'Choose whether lower or higher is better';
-      if (values.baselineValue === '' || !Number.isFinite(Number(values.baselineValue)))
-        errors.baselineValue = 'Enter the baseline as a number';
-      if (!isIsoDate(values.baselineDate))
-        errors.baselineDate = 'Enter the baseline date as a real date, YYYY-MM-DD';
-      const parsed = parseTargets(
-        input.targets,
-        isIsoDate(values.baselineDate) ? values.baselineDate : null,
-      );
-      if ('error' in parsed) errors.targets = parsed.error;
-      else if (parsed.targets.length === 0) errors.targets = 'Enter at least one target';
-      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      const checked = checkKpiInput(input, await repository.findKpis(plan.id, options.trx));
       const work = async (trx: Transaction<Database>) => {
         const id = randomUUID();
         const at = now().toISOString();
         await repository.insertKpi(trx, {
           id,
           plan_id: plan.id,
-          reference: values.reference,
-          name: values.name,
-          description: values.description,
-          unit: values.unit,
-          direction: values.direction,
-          baseline_value: Number(values.baselineValue),
-          baseline_date: values.baselineDate,
+          reference: checked.reference,
+          name: checked.name,
+          description: checked.description,
+          unit: checked.unit,
+          direction: checked.direction,
+          baseline_value: checked.baselineValue,
+          baseline_date: checked.baselineDate,
           created_at: at,
           updated_at: at,
         });
-        for (const target of (
-          parsed as { targets: { date: string; value: number; label: string | null }[] }
-        ).targets)
+        for (const target of checked.targets)
           await repository.insertTarget(trx, {
             id: randomUUID(),
             kpi_id: id,
@@ -2305,6 +2332,139 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         );
       };
       return options.trx ? work(options.trx) : repository.transaction(work);
+    },
+
+    /** The form to change a KPI, filled with what it holds: for the plan's editors. */
+    async getKpiForChange(actor: Actor | null, planId: string, kpiId: string) {
+      const plan = await requireEditablePlan(actor, planId);
+      const kpi = (await loadKpis(plan)).find((item) => item.id === kpiId);
+      if (!kpi) throw new NotFoundError('That KPI was not found.');
+      return {
+        plan: toPlanView(plan),
+        kpi,
+        values: {
+          reference: kpi.reference,
+          name: kpi.name,
+          description: kpi.description,
+          unit: kpi.unit,
+          direction: kpi.direction,
+          baselineValue: String(kpi.baseline.value),
+          baselineDate: kpi.baseline.date,
+          targets: formatTargets(kpi.targets),
+        } satisfies KpiInput,
+      };
+    },
+
+    /**
+     * Changes a KPI: what it measures, its unit, baseline and targets, by the same rules as adding
+     * one. Its recorded values and linked actions stay; the audit record names the fields changed.
+     */
+    async updateKpi(
+      actor: Actor | null,
+      planId: string,
+      kpiId: string,
+      input: KpiInput,
+      context: RequestContext,
+    ): Promise<void> {
+      const plan = await requireEditablePlan(actor, planId);
+      const existing = await repository.findKpis(plan.id);
+      const before = existing.find((item) => item.id === kpiId);
+      if (!before) throw new NotFoundError('That KPI was not found.');
+      const checked = checkKpiInput(input, existing, before.id);
+      const beforeTargets = formatTargets(
+        (await repository.findTargets([before.id])).map((target) => ({
+          date: target.target_date,
+          value: target.target_value,
+          label: target.label,
+        })),
+      );
+      const changed = (
+        [
+          ['reference', before.reference, checked.reference],
+          ['name', before.name, checked.name],
+          ['description', before.description, checked.description],
+          ['unit', before.unit, checked.unit],
+          ['direction', before.direction, checked.direction],
+          ['baseline_value', before.baseline_value, checked.baselineValue],
+          ['baseline_date', before.baseline_date, checked.baselineDate],
+          ['targets', beforeTargets, formatTargets(checked.targets)],
+        ] as const
+      )
+        .filter(([, from, to]) => from !== to)
+        .map(([field]) => field);
+      if (changed.length === 0) return;
+      await repository.transaction(async (trx) => {
+        await repository.updateKpi(trx, before.id, {
+          reference: checked.reference,
+          name: checked.name,
+          description: checked.description,
+          unit: checked.unit,
+          direction: checked.direction,
+          baseline_value: checked.baselineValue,
+          baseline_date: checked.baselineDate,
+          updated_at: now().toISOString(),
+        });
+        if (changed.includes('targets')) {
+          await repository.deleteTargets(trx, before.id);
+          for (const target of checked.targets)
+            await repository.insertTarget(trx, {
+              id: randomUUID(),
+              kpi_id: before.id,
+              target_date: target.date,
+              target_value: target.value,
+              label: target.label,
+            });
+        }
+        await audit.record(
+          {
+            action: 'green_plan.kpi_changed',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan_kpi',
+            targetId: before.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { fields: changed },
+          },
+          context,
+          trx,
+        );
+      });
+    },
+
+    /** Takes an action off a KPI's list of actions that move it. */
+    async unlinkKpiFromAction(
+      actor: Actor | null,
+      planId: string,
+      kpiId: string,
+      actionReference: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const plan = await requireEditablePlan(actor, planId);
+      const kpi = (await repository.findKpis(plan.id)).find((item) => item.id === kpiId);
+      if (!kpi) throw new NotFoundError('That KPI was not found.');
+      const linked = (await repository.findKpiActionLinks(plan.id)).filter(
+        (link) => link.kpi_id === kpi.id,
+      );
+      const action = (await repository.findActions(plan.id)).find(
+        (item) =>
+          item.reference === actionReference.trim() &&
+          linked.some((link) => link.action_id === item.id),
+      );
+      if (!action) throw new ValidationFailed({ unlink: 'Choose an action linked to this KPI' });
+      await repository.transaction(async (trx) => {
+        await repository.unlinkKpiAction(trx, kpi.id, action.id);
+        await audit.record(
+          {
+            action: 'green_plan.kpi_unlinked',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan_kpi',
+            targetId: kpi.id,
+            organisationCode: plan.owner_organisation_code,
+            details: { action: action.reference },
+          },
+          context,
+          trx,
+        );
+      });
     },
 
     // --- import and export ---
