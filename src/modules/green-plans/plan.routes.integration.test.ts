@@ -12,6 +12,28 @@ import { multipartBody, SMALL_PDF } from './green-plan.test-helpers.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'route-tests' };
 
+/** The values a page's form shows for the named fields: inputs, checked radios and textareas. */
+function formValuesOf(html: string, names: readonly string[]): Record<string, string> {
+  const decode = (text: string) =>
+    text
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&');
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const textarea = new RegExp(`<textarea[^>]*name="${name}"[^>]*>([^<]*)</textarea>`).exec(html);
+    const radio = new RegExp(
+      `<input[^>]*name="${name}"[^>]*type="radio"[^>]*value="([^"]*)"[^>]*checked`,
+    ).exec(html);
+    const input = new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html);
+    const found = textarea ?? radio ?? input;
+    values[name] = found ? decode(found[1]!) : '';
+  }
+  return values;
+}
+
 describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialect) => {
   let testApp: TestApp;
   const people: Record<string, TestUser> = {};
@@ -571,7 +593,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       },
       context,
     );
-    await services.greenPlans.createAction(
+    const boilers = await services.greenPlans.createAction(
       ics,
       planId,
       {
@@ -654,11 +676,30 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
         .statusCode,
     ).toBe(403);
     expect(
-      (await browsers.leadEditor!.post(`${kpiUrl}/actions/unlink`, { unlink: 'U-1' })).statusCode,
+      (await browsers.leadEditor!.post(`${kpiUrl}/actions/unlink`, { unlink: boilers })).statusCode,
     ).toBe(403);
     expect((await browsers.anonymous!.get(`${kpiUrl}/edit`)).headers.location).toMatch(
       /^\/sign-in/,
     );
+    expect(
+      (await browsers.anonymous!.post(`${kpiUrl}/edit`, { ...kpiInput, name: 'Hijacked' })).headers
+        .location,
+    ).toMatch(/^\/sign-in/);
+    expect(
+      (await browsers.anonymous!.post(`${kpiUrl}/actions/unlink`, { unlink: boilers })).headers
+        .location,
+    ).toMatch(/^\/sign-in/);
+    // A KPI is found within the plan in the address only: another plan's address finds nothing.
+    const elsewhere = `/green-plans/${publishedPlan}/kpis/${kpiId}`;
+    expect((await browsers.icsAdmin!.get(`${elsewhere}/edit`)).statusCode).toBe(404);
+    expect(
+      (await browsers.icsAdmin!.post(`${elsewhere}/edit`, { ...kpiInput, name: 'Moved' }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await browsers.icsAdmin!.post(`${elsewhere}/actions/unlink`, { unlink: boilers }))
+        .statusCode,
+    ).toBe(404);
     expect((await browsers.anonymous!.get(kpiUrl)).body).not.toContain('Change this KPI');
 
     const form = await browsers.icsAdmin!.get(`${kpiUrl}/edit`);
@@ -703,26 +744,61 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     ]);
     expect(after.values).toEqual(original.values);
     expect(after.links).toEqual(original.links);
+    // The audit keeps what each field was: a KPI has no other history.
     expect(await audited('green_plan.kpi_changed')).toEqual([
-      { fields: ['name', 'baseline_value', 'targets'] },
+      {
+        changes: [
+          { field: 'name', from: 'Gas use', to: 'Gas and oil use' },
+          { field: 'baseline_value', from: 1000, to: 1200 },
+          {
+            field: 'targets',
+            from: '2030-03-31 200 80% cut',
+            to: '2028-03-31 600\n2032-03-31 240 80% cut',
+          },
+        ],
+      },
     ]);
-    // Saving the form as it is changes nothing and records nothing.
+    // The form, posted back exactly as it is shown, changes nothing and records nothing.
     const again = await browsers.icsAdmin!.get(`${kpiUrl}/edit`);
-    expect(again.body).toContain('2028-03-31 600\n2032-03-31 240 80% cut</textarea>');
-    await browsers.icsAdmin!.post(`${kpiUrl}/edit`, {
-      ...kpiInput,
-      name: 'Gas and oil use',
+    const shown = formValuesOf(again.body, [
+      'reference',
+      'name',
+      'description',
+      'unit',
+      'direction',
+      'baselineValue',
+      'baselineDate',
+      'targets',
+    ]);
+    expect(shown).toMatchObject({
       baselineValue: '1200',
       targets: '2028-03-31 600\n2032-03-31 240 80% cut',
+      direction: 'decrease',
     });
+    const unchanged = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, shown);
+    expect(unchanged.statusCode).toBe(303);
+    expect(await stored()).toEqual(after);
     expect(await audited('green_plan.kpi_changed')).toHaveLength(1);
 
-    // Unlinking takes the action off this KPI only.
-    const unlinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, { unlink: 'U-1' });
+    // Its reference can change too, to one the plan does not use.
+    expect(
+      (await browsers.icsAdmin!.post(`${kpiUrl}/edit`, { ...shown, reference: 'G-9' })).statusCode,
+    ).toBe(303);
+    expect((await stored()).kpi.reference).toBe('G-9');
+    expect((await audited('green_plan.kpi_changed')).at(-1)).toEqual({
+      changes: [{ field: 'reference', from: 'G-1', to: 'G-9' }],
+    });
+
+    // Unlinking takes the action off this KPI only; the action is named by its id.
+    const unlinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, {
+      unlink: boilers,
+    });
     expect(unlinked.statusCode).toBe(303);
     expect((await stored()).links).toEqual([]);
     expect(await audited('green_plan.kpi_unlinked')).toEqual([{ action: 'U-1' }]);
-    const notLinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, { unlink: 'U-1' });
+    const notLinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, {
+      unlink: boilers,
+    });
     expect(notLinked.statusCode).toBe(400);
     expect(notLinked.body).toContain('Choose an action linked to this KPI');
     expect((await services.greenPlans.listActions(ics, planId, {})).actions).toHaveLength(1);

@@ -976,12 +976,19 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     };
   }
 
+  /** A number as digits, never in exponent form (1e-7), which the targets field does not read. */
+  function plainNumber(value: number): string {
+    return value.toLocaleString('en-GB', { useGrouping: false, maximumFractionDigits: 20 });
+  }
+
   /** Targets as the form writes them, one a line: "2032-03-31 200 80% cut". */
   function formatTargets(
     targets: readonly { date: string; value: number; label: string | null }[],
   ) {
     return targets
-      .map((target) => [target.date, String(target.value), target.label].filter(Boolean).join(' '))
+      .map((target) =>
+        [target.date, plainNumber(target.value), target.label].filter(Boolean).join(' '),
+      )
       .join('\n');
   }
 
@@ -2348,7 +2355,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           description: kpi.description,
           unit: kpi.unit,
           direction: kpi.direction,
-          baselineValue: String(kpi.baseline.value),
+          baselineValue: plainNumber(kpi.baseline.value),
           baselineDate: kpi.baseline.date,
           targets: formatTargets(kpi.targets),
         } satisfies KpiInput,
@@ -2391,7 +2398,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         ] as const
       )
         .filter(([, from, to]) => from !== to)
-        .map(([field]) => field);
+        .map(([field, from, to]) => ({ field, from, to }));
       if (changed.length === 0) return;
       await repository.transaction(async (trx) => {
         await repository.updateKpi(trx, before.id, {
@@ -2404,7 +2411,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           baseline_date: checked.baselineDate,
           updated_at: now().toISOString(),
         });
-        if (changed.includes('targets')) {
+        if (changed.some((change) => change.field === 'targets')) {
           await repository.deleteTargets(trx, before.id);
           for (const target of checked.targets)
             await repository.insertTarget(trx, {
@@ -2422,7 +2429,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             targetType: 'green_plan_kpi',
             targetId: before.id,
             organisationCode: plan.owner_organisation_code,
-            details: { fields: changed },
+            // What each field was as well as what it became: a KPI keeps no other history, and its
+            // old baseline and targets are what earlier readings were judged against.
+            details: { changes: changed },
           },
           context,
           trx,
@@ -2430,12 +2439,15 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       });
     },
 
-    /** Takes an action off a KPI's list of actions that move it. */
+    /**
+     * Takes an action off a KPI's list of actions that move it. The action is named by its id, not
+     * its reference, which may have changed since the page was shown.
+     */
     async unlinkKpiFromAction(
       actor: Actor | null,
       planId: string,
       kpiId: string,
-      actionReference: string,
+      actionId: string,
       context: RequestContext,
     ): Promise<void> {
       const plan = await requireEditablePlan(actor, planId);
@@ -2445,9 +2457,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         (link) => link.kpi_id === kpi.id,
       );
       const action = (await repository.findActions(plan.id)).find(
-        (item) =>
-          item.reference === actionReference.trim() &&
-          linked.some((link) => link.action_id === item.id),
+        (item) => item.id === actionId.trim() && linked.some((link) => link.action_id === item.id),
       );
       if (!action) throw new ValidationFailed({ unlink: 'Choose an action linked to this KPI' });
       await repository.transaction(async (trx) => {
