@@ -336,6 +336,83 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     expect((await exportXlsx(original.actions, 'x')).subarray(0, 2).toString()).toBe('PK');
   });
 
+  it('refuses to commit a file whose effect changed since its preview; the pre-rename export then adds the old reference back', async () => {
+    const { services } = testApp;
+    const planId = await newPlan('Renumbered between preview and commit');
+    const fields = {
+      area: 'Travel and transport',
+      title: 'Fleet to electric',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+    };
+    const parent = await services.greenPlans.createAction(
+      icsActor,
+      planId,
+      { ...fields, reference: 'T-9' },
+      context,
+    );
+    const child = await services.greenPlans.createAction(
+      icsActor,
+      planId,
+      { ...fields, reference: 'T-9.1', parent_reference: 'T-9', title: 'Pool cars first' },
+      context,
+    );
+    const beforeRename = exportCsv(
+      (await services.greenPlans.exportPlan(icsActor, planId)).actions,
+    );
+    // A file that changes one title: the preview shows just that.
+    const edited = Buffer.from(beforeRename.replace('Pool cars first', 'Pool cars go first'));
+    const preview = await services.greenPlans.previewImport(
+      icsActor,
+      planId,
+      await receive(edited, 'tracker.csv'),
+      context,
+    );
+    expect(preview.changes).toMatchObject({ create: [], unchanged: 1 });
+    expect(preview.changes!.change).toHaveLength(1);
+
+    // Before it is committed, the parent is renamed on the web.
+    const renamed = await admin.post(`/green-plans/${planId}/actions/${parent}/edit`, {
+      ...fields,
+      area: 'travel-and-transport',
+      reference: 'T-10',
+    });
+    expect(renamed.statusCode).toBe(303);
+    const refused = await admin.post(`/green-plans/${planId}/import/commit`, {
+      importId: preview.importId,
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('The plan has changed since the file was checked');
+    const titles = async () =>
+      (await services.greenPlans.listActions(icsActor, planId, {})).actions.map((action) => ({
+        reference: action.reference,
+        title: action.title,
+        parent: action.parentId,
+      }));
+    expect(await titles()).toEqual([
+      { reference: 'T-10', title: 'Fleet to electric', parent: null },
+      { reference: 'T-9.1', title: 'Pool cars first', parent },
+    ]);
+
+    // Checked again, the old export shows what it would now do: add T-9 back and move T-9.1 to it.
+    const again = await services.greenPlans.previewImport(
+      icsActor,
+      planId,
+      await receive(Buffer.from(beforeRename), 'tracker.csv'),
+      context,
+    );
+    expect(again.changes!.create.map((action) => action.reference)).toEqual(['T-9']);
+    expect(again.changes!.change.map((change) => change.reference)).toEqual(['T-9.1']);
+    await services.greenPlans.commitImport(icsActor, planId, again.importId, context);
+    const after = (await services.greenPlans.listActions(icsActor, planId, {})).actions;
+    const readded = after.find((action) => action.reference === 'T-9')!;
+    expect(readded.parentId).toBe(null);
+    expect(after.find((action) => action.id === child)!.parentId).toBe(readded.id);
+    expect(after.find((action) => action.id === parent)!.reference).toBe('T-10');
+  });
+
   it('refuses a zip bomb before parsing it, and files that are not what they claim', async () => {
     const planId = await newPlan('Refusals');
     const bomb = buildZip([

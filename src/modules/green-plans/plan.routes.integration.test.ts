@@ -922,7 +922,10 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       .where('target_id', '=', parent)
       .orderBy('occurred_at')
       .execute();
-    expect(JSON.parse(audited.at(-1)!.details!)).toMatchObject({ fields: ['reference'] });
+    expect(JSON.parse(audited.at(-1)!.details!)).toEqual({
+      fields: ['reference'],
+      reference: { from: 'T-9', to: 'T-10' },
+    });
     // The export, and so the next import, know it by its new reference.
     const exported = await browsers.icsAdmin!.get(`/green-plans/${planId}/export.csv`);
     expect(exported.body).toMatch(/^T-10,/m);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
@@ -849,6 +849,22 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   }
 
   /** Parses, checks and summarises an uploaded spreadsheet against the plan as it is now. */
+  /**
+   * A digest of what an import would do to the plan: which actions it adds and, field by field, how
+   * it changes the others. The preview keeps it; the commit refuses if the plan has moved since
+   * (an action renamed, edited or added), so that nothing is written that the preview did not show.
+   */
+  function digestOfChanges(changes: ReturnType<typeof planImportChanges>): string {
+    const description = {
+      create: changes.create.map((action) => describeDifferences(null, action)),
+      change: changes.change.map(({ action, existing }) => [
+        existing.id,
+        describeDifferences(existing, action),
+      ]),
+    };
+    return createHash('sha256').update(JSON.stringify(description)).digest('hex');
+  }
+
   async function evaluateSpreadsheet(
     plan: PlanListRow,
     bytes: Buffer,
@@ -1653,6 +1669,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             organisationCode: actions[0]!.leadOrganisationCode,
             details: {
               fields: describeDifferences(before, actions[0]!).map((change) => change.field),
+              // Imports match on the reference, so the audit says which one it was.
+              ...(renamedFrom.size > 0
+                ? { reference: { from: before.reference, to: reference } }
+                : {}),
             },
           },
           context,
@@ -2505,6 +2525,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             create: counts.create.length,
             change: counts.change.length,
             unchanged: counts.unchanged.length,
+            digest: digestOfChanges(counts),
           }
         : { problems: result.problems.length };
       await repository.transaction(async (trx) => {
@@ -2601,6 +2622,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (result.problems.length > 0 || !result.state)
         throw new ValidationFailed({
           import: `The plan has changed since the file was checked, and ${result.problems.length} problem(s) now stop it: upload it again to see them`,
+        });
+      const previewed = (JSON.parse(record.summary ?? '{}') as { digest?: string }).digest;
+      if (
+        previewed !== undefined &&
+        previewed !==
+          digestOfChanges(planImportChanges(result.actions, existingFields(result.state)))
+      )
+        throw new ValidationFailed({
+          import:
+            'The plan has changed since the file was checked, so the file would now do something the check did not show: upload it again to see what',
         });
       return repository.transaction(async (trx) => {
         const applied = await applyActions(
