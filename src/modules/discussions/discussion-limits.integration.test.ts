@@ -216,13 +216,53 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
       .execute();
     expect(posts).toHaveLength(120);
     expect(posts.map((row) => row.body)).not.toContain('Post 121');
+    // The refusal names the conversation the reply was for.
+    const { conversation_id } = await testApp.services.database.db
+      .selectFrom('posts')
+      .select('conversation_id')
+      .where('author_id', '=', poster.id)
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    expect(await refusalsAudited(poster, 'discussion.posted')).toEqual([
+      {
+        targetType: 'conversation',
+        targetId: conversation_id,
+        details: { reason: 'rate_limited' },
+      },
+    ]);
+  });
+
+  it('stops a new account at 10 posts an hour, new threads included, and audits the refusal', async () => {
+    clock = new Date(Date.UTC(2020, 0, 6, 13, 30, 0));
+    const newcomer = await buildUser(testApp.services, { workspaces: [{ slug: 'llr' }] });
+    const browser = await signedIn(newcomer);
+    const start = (index: number) =>
+      browser.post('/workspaces/llr/threads', {
+        title: `Question ${index}`,
+        kind: 'question',
+        area: '',
+        body: `Body ${index}`,
+        action: 'post',
+      });
+    for (let index = 1; index <= 10; index++) {
+      expect((await start(index)).statusCode, `thread ${index}`).toBe(303);
+    }
+    const refused = await start(11);
+    expectRefused(refused);
+    expect(refused.body).toContain('Accounts less than 7 days old can post up to 10 times an hour');
     const llr = await testApp.services.database.db
       .selectFrom('workspaces')
       .select('id')
       .where('slug', '=', 'llr')
       .executeTakeFirstOrThrow();
-    expect(await refusalsAudited(poster, 'discussion.posted')).toEqual([
+    expect(await refusalsAudited(newcomer, 'discussion.thread_created')).toEqual([
       { targetType: 'workspace', targetId: llr.id, details: { reason: 'rate_limited' } },
     ]);
+    const threads = await testApp.services.database.db
+      .selectFrom('posts')
+      .select('id')
+      .where('author_id', '=', newcomer.id)
+      .execute();
+    expect(threads).toHaveLength(10);
   });
 });

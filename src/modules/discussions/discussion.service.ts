@@ -228,9 +228,16 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     );
   }
 
+  /**
+   * Counts a post against the hourly limit. A refusal is audited against what the post was for: the
+   * workspace of a new thread, the conversation of a reply, or the item a first comment is on.
+   */
   async function checkPostRate(
     actor: Actor,
-    attempted: { action: 'discussion.thread_created' | 'discussion.posted'; workspaceId?: string },
+    attempted: {
+      action: 'discussion.thread_created' | 'discussion.posted';
+      target: { type: string; id: string };
+    },
     context: RequestContext,
   ): Promise<void> {
     const created = await deps.findUserCreatedAt(actor.userId);
@@ -244,9 +251,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         {
           action: attempted.action,
           actorUserId: actor.userId,
-          ...(attempted.workspaceId
-            ? { targetType: 'workspace', targetId: attempted.workspaceId }
-            : {}),
+          targetType: attempted.target.type,
+          targetId: attempted.target.id,
         },
         context,
       );
@@ -911,7 +917,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       await checkPostRate(
         actor!,
-        { action: 'discussion.thread_created', workspaceId: workspace.id },
+        { action: 'discussion.thread_created', target: { type: 'workspace', id: workspace.id } },
         context,
       );
       const threadId = randomUUID();
@@ -1127,7 +1133,12 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       }
       await checkPostRate(
         actor,
-        { action: 'discussion.posted', workspaceId: conversation?.workspace_id ?? undefined },
+        {
+          action: 'discussion.posted',
+          target: conversation
+            ? { type: 'conversation', id: conversation.id }
+            : { type: commented!.type, id: commented!.id },
+        },
         context,
       );
       const postId = randomUUID();

@@ -221,7 +221,7 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     );
     expect(refusals).toHaveLength(1);
     expect(refusals[0]!.organisation_code).toBe(lastCode);
-    expect(String(refusals[0]!.details)).toContain('rate_limited');
+    expect(JSON.parse(String(refusals[0]!.details))).toEqual({ reason: 'rate_limited' });
   });
 
   it('refuses a 51st invitation within an hour with 429, audits it, and sends no email for it', async () => {
@@ -255,7 +255,7 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     );
     expect(refusals).toHaveLength(1);
     expect(refusals[0]!.organisation_code).toBe('C82007');
-    expect(String(refusals[0]!.details)).toContain('rate_limited');
+    expect(JSON.parse(String(refusals[0]!.details))).toEqual({ reason: 'rate_limited' });
   });
 
   it('refuses to let an admin give a role that reaches beyond their own organisation', async () => {
