@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { constantTimeEqual, deriveKey, hmacSha256, randomToken, sha256Hex } from '../lib/crypto.ts';
+import { localPathOr } from '../lib/site-path.ts';
 import { requiresTwoFactor, type Actor } from '../modules/access/policy.ts';
 import type { Services } from '../services.ts';
 import { RateLimitedError, rateLimitRules } from '../modules/security/rate-limit.service.ts';
@@ -139,21 +140,7 @@ export function sessionTokenOf(request: FastifyRequest): string | undefined {
  * a path with tabs or line breaks, which browsers strip before resolving) becomes `/`.
  */
 export function safeReturnPath(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 500) return '/';
-  // Browsers drop tabs and line breaks from addresses, so `/\t/evil.example` would become `//evil.example`.
-  if (
-    !value.startsWith('/') ||
-    [...value].some((character) => character.charCodeAt(0) < 0x20 || character === '\u007f')
-  ) {
-    return '/';
-  }
-  if (value.startsWith('//')) return '/';
-  const base = 'https://greenspace.invalid';
-  try {
-    return new URL(value, base).origin === base ? value : '/';
-  } catch {
-    return '/'; // `/\\` and the like resolve to an address with no host
-  }
+  return localPathOr(value, '/');
 }
 
 /**

@@ -332,7 +332,9 @@ export class NotificationsPage {
       const isLink = (await link.count()) > 0;
       const opener = title.getByRole('button');
       shown.push({
-        title: await textOf(isLink ? link : opener),
+        title: isLink
+          ? await textOf(link)
+          : (await textOf(opener)).replace(/ \(opens it and marks it read\)$/, ''),
         href: isLink ? await link.getAttribute('href') : null,
         opens: isLink ? null : await title.getAttribute('action'),
         unread: (await entry.locator('.gs-notification__title .nhsuk-tag').count()) > 0,
@@ -349,7 +351,9 @@ export class NotificationsPage {
   private titleControl(title: string, within: Page | Locator = this.visitor.page): Locator {
     return within
       .getByRole('link', { name: title, exact: true })
-      .or(within.getByRole('button', { name: title, exact: true }));
+      .or(
+        within.getByRole('button', { name: `${title} (opens it and marks it read)`, exact: true }),
+      );
   }
 
   /** Opens a notification: goes to what it is about, marking it read on the way. */

@@ -766,6 +766,28 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
         (await notificationsOf(manager)).find((entry) => entry.id === unread.id)!.read_at,
       ).toBe(read.read_at);
       expect((await browser.post('/notifications/not-a-notification/open')).statusCode).toBe(404);
+
+      // A link that would leave the site goes to the notifications page instead, read or not.
+      await testApp.services.notifications.notifyNow(
+        [manager.id],
+        {
+          kind: 'workspace',
+          title: 'Off-site link',
+          body: '',
+          link: '//evil.example/phish',
+          actorId: null,
+          dedupeKey: `off-site:${manager.id}`,
+        },
+        () => true,
+      );
+      const offSiteId = (await notificationsOf(manager)).find(
+        (entry) => entry.title === 'Off-site link',
+      )!.id;
+      const offSite = await browser.post(`/notifications/${offSiteId}/open`);
+      expect(offSite.headers.location).toBe('/notifications');
+      const listed = await browser.get('/notifications');
+      expect(listed.body).not.toContain('evil.example');
+      expect(listed.body).toContain('href="/notifications">Off-site link</a>');
     });
 
     it('saves preferences and refuses values that are not choices', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { constantTimeEqual, deriveKey, hmacSha256 } from '../../lib/crypto.ts';
+import { localPathOr } from '../../lib/site-path.ts';
 import type { Database, NotificationKind, NotificationRow } from '../../db/schema.ts';
 import type { Actor } from '../access/policy.ts';
 import type { ActorService } from '../access/actor.service.ts';
@@ -208,11 +209,13 @@ export function createNotificationService(deps: NotificationServiceDependencies)
     },
 
     async list(actor: Actor, page: number, pageSize: number) {
-      const [items, total, unread] = await Promise.all([
+      const [rows, total, unread] = await Promise.all([
         repository.findForUser(actor.userId, pageSize, (page - 1) * pageSize),
         repository.countAll(actor.userId),
         repository.countUnread(actor.userId),
       ]);
+      // A read notification is a plain link: it goes only where opening an unread one would.
+      const items = rows.map((row) => ({ ...row, link: localPathOr(row.link, '/notifications') }));
       return { items, total, unread };
     },
 
@@ -231,7 +234,7 @@ export function createNotificationService(deps: NotificationServiceDependencies)
       const notification = await repository.findOneForUser(actor.userId, id);
       if (!notification) return undefined;
       if (!notification.read_at) await repository.markRead(actor.userId, id, now().toISOString());
-      return isSitePath(notification.link) ? notification.link : '/notifications';
+      return localPathOr(notification.link, '/notifications');
     },
 
     preferencesOf: (userId: string) => repository.findPreferences(userId),
@@ -362,15 +365,3 @@ export function createNotificationService(deps: NotificationServiceDependencies)
 }
 
 export type NotificationService = ReturnType<typeof createNotificationService>;
-
-/**
- * A path on this site: one leading slash, not two. Browsers read a backslash as a slash and drop
- * tabs and line ends, so "/\host" or "/<tab>/host" would leave the site too: refused.
- */
-export function isSitePath(link: string): boolean {
-  if (!link.startsWith('/') || link.startsWith('//')) return false;
-  for (const character of link) {
-    if (character === '\\' || character.charCodeAt(0) < 0x20) return false;
-  }
-  return true;
-}
