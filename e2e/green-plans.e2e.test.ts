@@ -93,7 +93,7 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     await visitor.checkPage();
   });
 
-  it('a plan editor records a KPI’s readings from a spreadsheet, correcting the rows it points out, then adds an interim target', async () => {
+  it('a plan editor records a KPI’s readings from a spreadsheet, correcting the rows it points out, adds an interim target, then a second KPI from a file', async () => {
     const { services } = suite.server;
     const editor = await buildUser(services, {
       memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
@@ -185,6 +185,33 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
       ['2027-03-31', '—'],
       ['2030-03-31', '—'],
     ]);
+
+    // From the plan page, the editor adds a second KPI from a spreadsheet of KPIs.
+    await visitor.navigate(
+      () => visitor.page.getByRole('link', { name: 'Travel plan', exact: true }).first().click(),
+      `/green-plans/${planId}`,
+    );
+    await visitor.checkPage();
+    await visitor.navigate(
+      () => visitor.page.getByRole('link', { name: 'Import KPIs', exact: true }).click(),
+      `/green-plans/${planId}/kpis/import`,
+    );
+    await visitor.checkPage();
+    await kpi.importDefinitions(planId, {
+      name: 'kpis.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(
+        'reference,name,unit,direction,baseline_value,baseline_date,targets\nT-2,Staff on the cycle scheme,%,higher,4,2024-04-01,2030-03-31 20\n',
+      ),
+    });
+    expect(visitor.url.search).toBe('?kpisImported=1-0-0');
+    await visitor.checkPage();
+    expect(await kpi.notice()).toContain('KPIs imported: 1 new, 0 changed, 0 unchanged.');
+    expect(
+      await visitor.page
+        .getByRole('link', { name: 'Staff on the cycle scheme', exact: true })
+        .count(),
+    ).toBe(1);
   });
 
   it('a visitor without JavaScript reads the seeded LLR plan, its charts, a KPI and the board report', async () => {

@@ -192,6 +192,21 @@ export class KpiPage {
     return textsOf(this.visitor.page.locator('.nhsuk-error-summary__list a'));
   }
 
+  /** On a plan's "Import KPIs" page: chooses the file and imports it. */
+  async importDefinitions(
+    planId: string,
+    file: { name: string; mimeType: string; buffer: Buffer },
+  ): Promise<void> {
+    const form = this.visitor.page.locator(
+      `main form[action="/green-plans/${planId}/kpis/import"]`,
+    );
+    await form.getByLabel('KPIs file', { exact: true }).setInputFiles(file);
+    await this.visitor.navigate(
+      () => form.getByRole('button', { name: 'Import KPIs' }).click(),
+      (url) => url.pathname.startsWith(`/green-plans/${planId}`),
+    );
+  }
+
   /** Follows "Change this KPI" to its form. */
   async openChange(kpiPath: string): Promise<void> {
     await this.visitor.navigate(

@@ -234,6 +234,9 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     expect(commit.statusCode).toBe(303);
     expect(commit.headers.location).toBe(`/green-plans/${planId}?imported=500-0-0`);
     expect(await countActions(planId)).toBe(500);
+    expect((await admin.get(commit.headers.location!)).body).toContain(
+      'Actions imported: 500 new, 0 changed, 0 unchanged.',
+    );
     const again = await admin.post(`/green-plans/${planId}/import/commit`, {
       importId: preview.importId,
     });

@@ -260,6 +260,12 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
 
   app.get<PlanParams>('/green-plans/:planId', publicRoute, async (request, reply) => {
     const overview = await plans.getPlanOverview(request.actor, request.params.planId);
+    const query = parseQuery(
+      z.object({ imported: optionalText(40), kpisImported: optionalText(40) }),
+      request.query,
+    );
+    const actionCounts = /^(\d+)-(\d+)-(\d+)$/.exec(query.imported ?? '');
+    const kpiCounts = /^(\d+)-(\d+)-(\d+)$/.exec(query.kpisImported ?? '');
     const statusCounts = actionStatuses.map((status) => ({
       status,
       label: actionStatusLabels[status],
@@ -273,6 +279,11 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       statusChart: statusCountChart('status-counts', statusCounts),
       pageTitle: overview.plan.title,
       breadcrumbs: plansCrumbs(),
+      importNotice: actionCounts
+        ? `Actions imported: ${actionCounts[1]} new, ${actionCounts[2]} changed, ${actionCounts[3]} unchanged.`
+        : kpiCounts
+          ? `KPIs imported: ${kpiCounts[1]} new, ${kpiCounts[2]} changed, ${kpiCounts[3]} unchanged.`
+          : undefined,
     });
   });
 
@@ -810,6 +821,88 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         );
       }
       return reply.redirect(`/green-plans/${request.params.planId}/kpis/${kpiId}`, 303);
+    },
+  );
+
+  app.get<PlanParams>('/green-plans/:planId/kpis.csv', publicRoute, async (request, reply) => {
+    const { plan, csv } = await plans.exportKpiDefinitions(request.actor, request.params.planId);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${plan.slug}-kpis.csv"`)
+      .send(csv);
+  });
+
+  async function renderKpiImport(
+    request: FastifyRequest<PlanParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const plan = await plans.assertCanEditPlan(request.actor, request.params.planId);
+    return reply.code(status).render('green-plans/views/kpi-import.njk', {
+      plan,
+      pageTitle: `Import KPIs – ${plan.title}`,
+      breadcrumbs: plansCrumbs(plan),
+      ...extra,
+    });
+  }
+
+  app.get<PlanParams>(
+    '/green-plans/:planId/kpis/import',
+    organisationEditor,
+    async (request, reply) => renderKpiImport(request, reply, {}),
+  );
+
+  app.post<PlanParams>(
+    '/green-plans/:planId/kpis/import',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.assertCanEditPlan(request.actor, request.params.planId);
+      const { upload, refusal } = await receiveOneUpload(request, services.files, 'spreadsheet');
+      if (!upload) {
+        return renderKpiImport(
+          request,
+          reply,
+          formErrorContext({
+            kpisFile: refusal ?? 'Select a CSV file or an Excel workbook (.xlsx) of KPIs',
+          }),
+          400,
+        );
+      }
+      const result = await plans.importKpiDefinitions(
+        request.actor,
+        request.params.planId,
+        upload,
+        requestContextOf(request),
+      );
+      if (!result.ok) {
+        const shown = 100;
+        const problems = result.problems.slice(0, shown).map((problem) => ({
+          ...problem,
+          text: [
+            problem.row === undefined ? null : `Row ${problem.row}`,
+            problem.column === undefined ? null : `column "${problem.column}"`,
+          ]
+            .filter(Boolean)
+            .join(', '),
+        }));
+        return renderKpiImport(
+          request,
+          reply,
+          {
+            fileProblems: problems,
+            moreFileProblems: result.problems.length - problems.length,
+            ...formErrorContext({
+              kpisFile: `The file has ${result.problems.length.toLocaleString('en-GB')} problem${result.problems.length === 1 ? '' : 's'}, listed below; nothing was imported`,
+            }),
+          },
+          400,
+        );
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}?kpisImported=${result.created}-${result.changed}-${result.unchanged}#kpis`,
+        303,
+      );
     },
   );
 

@@ -30,6 +30,12 @@ import {
   type ImportedAction,
   type RawRow,
 } from './plan-import.ts';
+import {
+  kpiDefinitionsCsv,
+  readKpiDefinitionTable,
+  type KpiDefinitionColumn,
+  type KpiDefinitionProblem,
+} from './kpi-definitions-file.ts';
 import type { ExportAction } from './plan-export.ts';
 import {
   kpiValuesCsv,
@@ -90,6 +96,18 @@ export interface PlanFormInput {
 }
 
 export type ActionFormInput = Partial<Record<ImportColumn, string>>;
+
+/** The KPI form's fields, as the columns of a KPI definitions file name them. */
+const kpiColumnOfField: Record<string, KpiDefinitionColumn> = {
+  reference: 'reference',
+  name: 'name',
+  description: 'description',
+  unit: 'unit',
+  direction: 'direction',
+  baselineValue: 'baseline_value',
+  baselineDate: 'baseline_date',
+  targets: 'targets',
+};
 
 export interface UpdateInput {
   updateDate: string;
@@ -969,8 +987,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     else if (values.unit.length > 40) errors.unit = 'The unit must be 40 characters or fewer';
     if (values.direction !== 'decrease' && values.direction !== 'increase')
       errors.direction = 'Choose whether lower or higher is better';
-    if (values.baselineValue === '' || !Number.isFinite(Number(values.baselineValue)))
-      errors.baselineValue = 'Enter the baseline as a number';
+    // Read as KPI values are: a decimal comma is not taken for thousands, nor "0x10" for 16.
+    const baselineValue = parseDecimal(values.baselineValue);
+    if (baselineValue === null)
+      errors.baselineValue = /^[-+]?\d+,\d+$/.test(values.baselineValue)
+        ? `Enter the baseline as a number, with a decimal point (${values.baselineValue.replace(',', '.')})`
+        : 'Enter the baseline as a number';
     if (!isIsoDate(values.baselineDate))
       errors.baselineDate = 'Enter the baseline date as a real date, YYYY-MM-DD';
     const parsed = parseTargets(
@@ -986,7 +1008,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       description: values.description,
       unit: values.unit,
       direction: values.direction as 'decrease' | 'increase',
-      baselineValue: Number(values.baselineValue),
+      baselineValue: baselineValue!,
       baselineDate: values.baselineDate,
       targets: parsed.targets,
     };
@@ -1006,6 +1028,126 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         [target.date, plainNumber(target.value), target.label].filter(Boolean).join(' '),
       )
       .join('\n');
+  }
+
+  type KpiRow = Awaited<ReturnType<GreenPlanRepository['findKpis']>>[number];
+  type CheckedKpi = ReturnType<typeof checkKpiInput>;
+
+  /** Adds a checked KPI with its targets, audited. */
+  async function insertCheckedKpi(
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    checked: CheckedKpi,
+    actorUserId: string | null,
+    context: RequestContext | null,
+  ): Promise<string> {
+    const id = randomUUID();
+    const at = now().toISOString();
+    await repository.insertKpi(trx, {
+      id,
+      plan_id: plan.id,
+      reference: checked.reference,
+      name: checked.name,
+      description: checked.description,
+      unit: checked.unit,
+      direction: checked.direction,
+      baseline_value: checked.baselineValue,
+      baseline_date: checked.baselineDate,
+      created_at: at,
+      updated_at: at,
+    });
+    for (const target of checked.targets)
+      await repository.insertTarget(trx, {
+        id: randomUUID(),
+        kpi_id: id,
+        target_date: target.date,
+        target_value: target.value,
+        label: target.label,
+      });
+    await audit.record(
+      {
+        action: 'green_plan.kpi_added',
+        actorUserId,
+        targetType: 'green_plan_kpi',
+        targetId: id,
+        organisationCode: plan.owner_organisation_code,
+      },
+      context,
+      trx,
+    );
+    return id;
+  }
+
+  /** What changing a KPI to `checked` changes: each field that differs, with both values. */
+  async function kpiChanges(before: KpiRow, checked: CheckedKpi, executor?: Transaction<Database>) {
+    const beforeTargets = formatTargets(
+      (await repository.findTargets([before.id], executor)).map((target) => ({
+        date: target.target_date,
+        value: target.target_value,
+        label: target.label,
+      })),
+    );
+    return (
+      [
+        ['reference', before.reference, checked.reference],
+        ['name', before.name, checked.name],
+        ['description', before.description, checked.description],
+        ['unit', before.unit, checked.unit],
+        ['direction', before.direction, checked.direction],
+        ['baseline_value', before.baseline_value, checked.baselineValue],
+        ['baseline_date', before.baseline_date, checked.baselineDate],
+        ['targets', beforeTargets, formatTargets(checked.targets)],
+      ] as const
+    )
+      .filter(([, from, to]) => from !== to)
+      .map(([field, from, to]) => ({ field, from, to }));
+  }
+
+  /** Writes a KPI's changes (new targets replace the old), audited with what each field was. */
+  async function writeKpiChanges(
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    before: KpiRow,
+    checked: CheckedKpi,
+    changes: Awaited<ReturnType<typeof kpiChanges>>,
+    actorUserId: string | null,
+    context: RequestContext,
+  ): Promise<void> {
+    await repository.updateKpi(trx, before.id, {
+      reference: checked.reference,
+      name: checked.name,
+      description: checked.description,
+      unit: checked.unit,
+      direction: checked.direction,
+      baseline_value: checked.baselineValue,
+      baseline_date: checked.baselineDate,
+      updated_at: now().toISOString(),
+    });
+    if (changes.some((change) => change.field === 'targets')) {
+      await repository.deleteTargets(trx, before.id);
+      for (const target of checked.targets)
+        await repository.insertTarget(trx, {
+          id: randomUUID(),
+          kpi_id: before.id,
+          target_date: target.date,
+          target_value: target.value,
+          label: target.label,
+        });
+    }
+    await audit.record(
+      {
+        action: 'green_plan.kpi_changed',
+        actorUserId,
+        targetType: 'green_plan_kpi',
+        targetId: before.id,
+        organisationCode: plan.owner_organisation_code,
+        // What each field was as well as what it became: a KPI keeps no other history, and its
+        // old baseline and targets are what earlier readings were judged against.
+        details: { changes },
+      },
+      context,
+      trx,
+    );
   }
 
   async function loadKpis(plan: PlanListRow) {
@@ -2091,43 +2233,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         : await requireEditablePlan(actor, planId);
       const userId = options.system ? null : actor!.userId;
       const checked = checkKpiInput(input, await repository.findKpis(plan.id, options.trx));
-      const work = async (trx: Transaction<Database>) => {
-        const id = randomUUID();
-        const at = now().toISOString();
-        await repository.insertKpi(trx, {
-          id,
-          plan_id: plan.id,
-          reference: checked.reference,
-          name: checked.name,
-          description: checked.description,
-          unit: checked.unit,
-          direction: checked.direction,
-          baseline_value: checked.baselineValue,
-          baseline_date: checked.baselineDate,
-          created_at: at,
-          updated_at: at,
-        });
-        for (const target of checked.targets)
-          await repository.insertTarget(trx, {
-            id: randomUUID(),
-            kpi_id: id,
-            target_date: target.date,
-            target_value: target.value,
-            label: target.label,
-          });
-        await audit.record(
-          {
-            action: 'green_plan.kpi_added',
-            actorUserId: userId,
-            targetType: 'green_plan_kpi',
-            targetId: id,
-            organisationCode: plan.owner_organisation_code,
-          },
-          context,
-          trx,
-        );
-        return id;
-      };
+      const work = (trx: Transaction<Database>) =>
+        insertCheckedKpi(trx, plan, checked, userId, context);
       return options.trx ? work(options.trx) : repository.transaction(work);
     },
 
@@ -2288,7 +2395,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             context,
             trx,
           );
-          return { kept: file !== null, created, changed, unchanged };
+          return { kept: file !== null, created, changed, unchanged, problems: null };
         });
         keepUpload = result.kept;
         return {
@@ -2398,65 +2505,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const before = existing.find((item) => item.id === kpiId);
       if (!before) throw new NotFoundError('That KPI was not found.');
       const checked = checkKpiInput(input, existing, before.id);
-      const beforeTargets = formatTargets(
-        (await repository.findTargets([before.id])).map((target) => ({
-          date: target.target_date,
-          value: target.target_value,
-          label: target.label,
-        })),
+      const changes = await kpiChanges(before, checked);
+      if (changes.length === 0) return;
+      await repository.transaction((trx) =>
+        writeKpiChanges(trx, plan, before, checked, changes, actor!.userId, context),
       );
-      const changed = (
-        [
-          ['reference', before.reference, checked.reference],
-          ['name', before.name, checked.name],
-          ['description', before.description, checked.description],
-          ['unit', before.unit, checked.unit],
-          ['direction', before.direction, checked.direction],
-          ['baseline_value', before.baseline_value, checked.baselineValue],
-          ['baseline_date', before.baseline_date, checked.baselineDate],
-          ['targets', beforeTargets, formatTargets(checked.targets)],
-        ] as const
-      )
-        .filter(([, from, to]) => from !== to)
-        .map(([field, from, to]) => ({ field, from, to }));
-      if (changed.length === 0) return;
-      await repository.transaction(async (trx) => {
-        await repository.updateKpi(trx, before.id, {
-          reference: checked.reference,
-          name: checked.name,
-          description: checked.description,
-          unit: checked.unit,
-          direction: checked.direction,
-          baseline_value: checked.baselineValue,
-          baseline_date: checked.baselineDate,
-          updated_at: now().toISOString(),
-        });
-        if (changed.some((change) => change.field === 'targets')) {
-          await repository.deleteTargets(trx, before.id);
-          for (const target of checked.targets)
-            await repository.insertTarget(trx, {
-              id: randomUUID(),
-              kpi_id: before.id,
-              target_date: target.date,
-              target_value: target.value,
-              label: target.label,
-            });
-        }
-        await audit.record(
-          {
-            action: 'green_plan.kpi_changed',
-            actorUserId: actor!.userId,
-            targetType: 'green_plan_kpi',
-            targetId: before.id,
-            organisationCode: plan.owner_organisation_code,
-            // What each field was as well as what it became: a KPI keeps no other history, and its
-            // old baseline and targets are what earlier readings were judged against.
-            details: { changes: changed },
-          },
-          context,
-          trx,
-        );
-      });
     },
 
     /**
@@ -2495,6 +2548,195 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           trx,
         );
       });
+    },
+
+    /** The plan's KPIs as a CSV file in the layout `importKpiDefinitions` reads. */
+    async exportKpiDefinitions(actor: Actor | null, planId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const [kpis, actions] = await Promise.all([loadKpis(plan), repository.findActions(plan.id)]);
+      const referenceOf = new Map(actions.map((action) => [action.id, action.reference]));
+      return {
+        plan: toPlanView(plan),
+        csv: kpiDefinitionsCsv(
+          kpis.map((kpi) => ({
+            reference: kpi.reference,
+            name: kpi.name,
+            description: kpi.description,
+            unit: kpi.unit,
+            direction: kpi.direction,
+            baselineValue: plainNumber(kpi.baseline.value),
+            baselineDate: kpi.baseline.date,
+            targets: formatTargets(kpi.targets),
+            actions: kpi.actionIds
+              .map((id) => referenceOf.get(id))
+              .filter((reference): reference is string => reference !== undefined)
+              .sort(),
+          })),
+        ),
+      };
+    },
+
+    /**
+     * Adds and changes a plan's KPIs from a CSV file or workbook (its "KPIs" sheet, or its first),
+     * one row per KPI matched by reference. Every row is checked by the KPI form's rules first, and
+     * the actions it names must be in the plan; any problem and nothing is written. Otherwise all of
+     * it is written in one transaction: new KPIs added, changed ones changed (each audited as from
+     * the form), and, when the file has an `actions` column, each KPI's linked actions made exactly
+     * those listed. KPIs not in the file are left alone; repeating an import changes nothing.
+     */
+    async importKpiDefinitions(
+      actor: Actor | null,
+      planId: string,
+      upload: PendingUpload,
+      context: RequestContext,
+    ): Promise<
+      | { ok: true; created: number; changed: number; unchanged: number }
+      | { ok: false; problems: KpiDefinitionProblem[] }
+    > {
+      let keepUpload = false;
+      try {
+        const performer = performerOf(actor);
+        const plan = await requireEditablePlan(actor, planId);
+        let read: ReturnType<typeof readKpiDefinitionTable>;
+        try {
+          const bytes = await deps.files.readSmallUpload(upload);
+          const kind = upload.type.extension === 'xlsx' ? 'xlsx' : 'csv';
+          read = readKpiDefinitionTable(await readSpreadsheetTable(bytes, kind, { sheet: 'KPIs' }));
+        } catch (error) {
+          if (!(error instanceof SpreadsheetRefused)) throw error;
+          read = { rows: [], problems: [{ message: error.message }] };
+        }
+        const auditEntry = {
+          action: 'green_plan.kpis_imported',
+          actorUserId: performer.userId,
+          targetType: 'green_plan',
+          targetId: plan.id,
+          organisationCode: plan.owner_organisation_code,
+        };
+        const refuse = async (problems: KpiDefinitionProblem[]) => {
+          await audit.record(
+            {
+              ...auditEntry,
+              outcome: 'failure',
+              details: { fileName: upload.originalName, problems: problems.length },
+            },
+            context,
+          );
+          return { ok: false as const, problems };
+        };
+        if (read.problems.length > 0 && read.rows.length === 0) return await refuse(read.problems);
+
+        const outcome = await repository.transaction(async (trx) => {
+          // Read inside the transaction, so that what is checked is what is written over.
+          const existing = await repository.findKpis(plan.id, trx);
+          const actions = await repository.findActions(plan.id, trx);
+          const actionIdOf = new Map(actions.map((action) => [action.reference, action.id]));
+          const links = await repository.findKpiActionLinks(plan.id, trx);
+          const problems = [...read.problems];
+          const planned: {
+            before: KpiRow | undefined;
+            checked: CheckedKpi;
+            actionIds: string[] | null;
+          }[] = [];
+          for (const entry of read.rows) {
+            const before = existing.find((kpi) => kpi.reference === entry.input.reference);
+            const found = problems.length;
+            let checked: CheckedKpi | undefined;
+            try {
+              checked = checkKpiInput(entry.input, existing, before?.id);
+            } catch (error) {
+              if (!(error instanceof ValidationFailed)) throw error;
+              for (const [field, message] of Object.entries(error.fieldErrors))
+                problems.push({ row: entry.row, column: kpiColumnOfField[field], message });
+            }
+            const unknown = (entry.actions ?? []).filter((reference) => !actionIdOf.has(reference));
+            if (unknown.length > 0)
+              problems.push({
+                row: entry.row,
+                column: 'actions',
+                message: `The plan has no action with the reference ${unknown.join(', ')}`,
+              });
+            if (problems.length === found && checked)
+              planned.push({
+                before,
+                checked,
+                actionIds: entry.actions && [
+                  ...new Set(entry.actions.map((reference) => actionIdOf.get(reference)!)),
+                ],
+              });
+          }
+          // Refused after the transaction ends: its audit record is written outside it.
+          if (problems.length > 0)
+            return { kept: false, created: 0, changed: 0, unchanged: 0, problems };
+
+          let created = 0;
+          let changed = 0;
+          for (const { before, checked, actionIds } of planned) {
+            let id = before?.id;
+            let touched = false;
+            if (!before) {
+              id = await insertCheckedKpi(trx, plan, checked, performer.userId, context);
+              touched = true;
+            } else {
+              const changes = await kpiChanges(before, checked, trx);
+              if (changes.length > 0) {
+                await writeKpiChanges(
+                  trx,
+                  plan,
+                  before,
+                  checked,
+                  changes,
+                  performer.userId,
+                  context,
+                );
+                touched = true;
+              }
+            }
+            if (actionIds) {
+              const held = links.filter((link) => link.kpi_id === id).map((link) => link.action_id);
+              for (const actionId of actionIds.filter((item) => !held.includes(item)))
+                await repository.linkKpiAction(trx, id!, actionId);
+              for (const actionId of held.filter((item) => !actionIds.includes(item)))
+                await repository.unlinkKpiAction(trx, id!, actionId);
+              if (before && held.sort().join() !== [...actionIds].sort().join()) touched = true;
+            }
+            if (!before) created += 1;
+            else if (touched) changed += 1;
+          }
+          const unchanged = planned.length - created - changed;
+          // A file that changes nothing is not kept again.
+          const file =
+            created + changed > 0
+              ? await deps.files.recordUpload(trx, upload, performer.userId)
+              : null;
+          await audit.record(
+            {
+              ...auditEntry,
+              details: {
+                file: file?.id ?? null,
+                fileName: upload.originalName,
+                rows: planned.length,
+                created,
+                changed,
+                unchanged,
+              },
+            },
+            context,
+            trx,
+          );
+          return { kept: file !== null, created, changed, unchanged, problems: null };
+        });
+        if (outcome.problems) return await refuse(outcome.problems);
+        keepUpload = outcome.kept;
+        return {
+          ok: true,
+          created: outcome.created,
+          changed: outcome.changed,
+          unchanged: outcome.unchanged,
+        };
+      } finally {
+        if (!keepUpload) await deps.files.discardUpload(upload);
+      }
     },
 
     // --- import and export ---
