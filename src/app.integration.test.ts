@@ -13,6 +13,16 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     testApp.app.get('/__test/fail', { config: { access: 'public' } }, async () => {
       throw new Error('secret internal detail at /srv/app/src/thing.ts:42');
     });
+    // A second row with a key already taken, as when two people save the same thing at once.
+    testApp.app.get('/__test/duplicate', { config: { access: 'public' } }, async () => {
+      const { db } = testApp.services.database;
+      const row = await db
+        .selectFrom('organisations')
+        .selectAll()
+        .where('code', '=', 'QK1')
+        .executeTakeFirstOrThrow();
+      await db.insertInto('organisations').values(row).execute();
+    });
   });
 
   afterAll(async () => {
@@ -64,6 +74,15 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     expect(response.statusCode).toBe(404);
     expect(response.body).toContain('<h1>Page not found</h1>');
     expect(response.body).toContain('nhsuk-header');
+  });
+
+  it('answers a write a concurrent one got to first with 409 and a page saying to try again', async () => {
+    const response = await get('/__test/duplicate');
+    expect(response.statusCode).toBe(409);
+    expect(response.body).toContain('This was changed at the same time');
+    expect(response.body).toContain('nothing you entered was saved');
+    // The database's own words stay in the log.
+    expect(response.body).not.toMatch(/UNIQUE|duplicate key|constraint/i);
   });
 
   it('answers a fault with a generic page that leaks nothing but a reference', async () => {

@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { AppConfig } from './config.ts';
+import { isUniqueViolation } from './db/unique-violation.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { registerHealthRoutes } from './modules/health/health.routes.ts';
@@ -231,6 +232,13 @@ export async function buildApp(
       return reply
         .code(400)
         .render('errors/bad-request.njk', { problems: Object.values(error.fieldErrors) });
+    }
+    // Two people saving the same thing at once both pass the check that it is not there yet; the
+    // database's unique constraint refuses the second. That is a conflict to retry, not a fault.
+    if (isUniqueViolation(error)) {
+      request.log.info({ err: error }, 'refused a write that a concurrent one got to first');
+      if (wantsJson(request)) return reply.code(409).send({ error: 'Conflict' });
+      return reply.code(409).render('errors/conflict.njk');
     }
     const statusCode = (error as { statusCode?: number }).statusCode;
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
