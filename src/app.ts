@@ -236,7 +236,7 @@ export async function buildApp(
     // Two people saving the same thing at once both pass the check that it is not there yet; the
     // database's unique constraint refuses the second. That is a conflict to retry, not a fault.
     if (isUniqueViolation(error)) {
-      request.log.info({ err: error }, 'refused a write that a concurrent one got to first');
+      request.log.warn({ err: error }, 'refused a write that a concurrent one got to first');
       if (wantsJson(request)) return reply.code(409).send({ error: 'Conflict' });
       return reply.code(409).render('errors/conflict.njk');
     }
