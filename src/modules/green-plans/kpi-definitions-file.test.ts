@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   kpiDefinitionsCsv,
@@ -52,7 +53,8 @@ describe('readKpiDefinitionTable', () => {
         input: {
           reference: 'K-1',
           name: 'Gas',
-          description: '',
+          // No description column: the KPI's own is kept.
+          description: null,
           unit: 'MWh',
           direction: 'decrease',
           baselineValue: '1000',
@@ -121,6 +123,31 @@ describe('readKpiDefinitionTable', () => {
   });
 });
 
+describe('targets in a cell', () => {
+  it('splits a one-line cell only at a semicolon before a date, so a label may hold one', () => {
+    const read = readKpiDefinitionTable(
+      table(
+        ['reference', 'name', 'unit', 'direction', 'baseline value', 'baseline date', 'targets'],
+        [
+          'K-1',
+          'Gas',
+          'MWh',
+          'lower',
+          '1',
+          '2020-04-01',
+          '2025-03-31 800 cut; phase 2; 2030-03-31 200',
+        ],
+        ['K-2', 'Oil', 'MWh', 'lower', '1', '2020-04-01', '2025-03-31 8 a; b\n2030-03-31 2'],
+      ),
+    );
+    expect(read.problems).toEqual([]);
+    expect(read.rows.map((row) => row.input.targets)).toEqual([
+      '2025-03-31 800 cut; phase 2\n2030-03-31 200',
+      '2025-03-31 8 a; b\n2030-03-31 2',
+    ]);
+  });
+});
+
 describe('kpiDefinitionsCsv', () => {
   it('writes a file the reader reads back the same, quoting what needs quoting and guarding formulas', async () => {
     const kpi = {
@@ -136,7 +163,8 @@ describe('kpiDefinitionsCsv', () => {
     };
     const csv = kpiDefinitionsCsv([kpi]);
     expect(csv.startsWith('\uFEFFreference,name,description,')).toBe(true);
-    expect(csv).toContain(",'=SUM(A1),MWh,lower,'-5.5,");
+    // A negative number is not a formula: no guard.
+    expect(csv).toContain(",'=SUM(A1),MWh,lower,-5.5,");
     const read = readKpiDefinitionTable(await readSpreadsheetTable(Buffer.from(csv), 'csv'));
     expect(read.problems).toEqual([]);
     expect(read.rows).toEqual([
@@ -155,5 +183,78 @@ describe('kpiDefinitionsCsv', () => {
         actions: ['A-1', 'A-2'],
       },
     ]);
+  });
+});
+
+describe('kpiDefinitionsCsv and readKpiDefinitionTable', () => {
+  // Text as people type it into the form: trimmed, with commas, quotes, semicolons and leading
+  // formula characters; one line for names and labels, any lines for a description.
+  const oneLine = fc
+    .stringMatching(/^[A-Za-z0-9 ,;"'=+\-@%£é.()]{1,40}$/)
+    .map((text) => text.trim())
+    .filter((text) => text !== '');
+  const label = fc
+    .stringMatching(/^[A-Za-z ,;"'=+\-@%]{1,20}$/)
+    .map((text) => text.trim())
+    .filter((text) => text !== '');
+  const number = fc
+    .double({ min: -1e9, max: 1e9, noNaN: true })
+    .map((value) => Math.round(value * 1000) / 1000);
+  const kpi = fc.record({
+    reference: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,10}$/),
+    name: oneLine,
+    description: fc.array(oneLine, { maxLength: 3 }).map((lines) => lines.join('\n')),
+    unit: oneLine,
+    direction: fc.constantFrom('decrease' as const, 'increase' as const),
+    baseline: number,
+    targets: fc.uniqueArray(
+      fc.record({
+        day: fc.integer({ min: 0, max: 5000 }),
+        value: number,
+        label: fc.option(label, { nil: null }),
+      }),
+      { minLength: 1, maxLength: 4, selector: (target) => target.day },
+    ),
+    actions: fc.uniqueArray(fc.stringMatching(/^[A-Z]-\d{1,3}$/), { maxLength: 3 }),
+  });
+
+  it('reads back every field of what it writes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(kpi, { minLength: 1, maxLength: 5, selector: (item) => item.reference }),
+        async (kpis) => {
+          const plain = (value: number) =>
+            value.toLocaleString('en-GB', { useGrouping: false, maximumFractionDigits: 20 });
+          const written = kpis.map((item) => ({
+            reference: item.reference,
+            name: item.name,
+            description: item.description,
+            unit: item.unit,
+            direction: item.direction,
+            baselineValue: plain(item.baseline),
+            baselineDate: '2020-01-01',
+            targets: item.targets
+              .map((target) =>
+                [
+                  new Date(Date.UTC(2020, 0, 2 + target.day)).toISOString().slice(0, 10),
+                  plain(target.value),
+                  target.label,
+                ]
+                  .filter(Boolean)
+                  .join(' '),
+              )
+              .join('\n'),
+            actions: [...item.actions].sort(),
+          }));
+          const csv = kpiDefinitionsCsv(written);
+          const read = readKpiDefinitionTable(await readSpreadsheetTable(Buffer.from(csv), 'csv'));
+          expect(read.problems).toEqual([]);
+          expect(read.rows.map((row) => ({ ...row.input, actions: row.actions }))).toEqual(
+            written.map((item) => ({ ...item, actions: [...item.actions] })),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -40,7 +40,8 @@ export interface KpiDefinitionRow {
   input: {
     reference: string;
     name: string;
-    description: string;
+    /** Null when the file has no `description` column: the KPI's own is kept. */
+    description: string | null;
     unit: string;
     direction: string;
     baselineValue: string;
@@ -56,6 +57,21 @@ export interface KpiDefinitionProblem {
   row?: number;
   column?: KpiDefinitionColumn;
   message: string;
+}
+
+/**
+ * Targets one a line, as the form takes them. A cell holds one a line (as downloads write it) or,
+ * typed on one line, separated by semicolons: then only a semicolon before a date separates, so a
+ * label may hold one ("80% cut; phase 2").
+ */
+function targetLines(text: string): string {
+  const lines = text.includes('\n')
+    ? text.split('\n')
+    : text.split(/;(?=\s*\d{4}-\d{2}-\d{2}(?:\s|$))/);
+  return lines
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** Which way is better, as people write it: the form's words or the stored ones. */
@@ -85,7 +101,8 @@ export function readKpiDefinitionTable(
       problems: [{ message: 'The file is empty: it needs a header row, then a row for each KPI' }],
     };
   }
-  const names = header.cells.map((cell) => cell.trim().toLowerCase());
+  // "Baseline value" is baseline_value, as in the actions import.
+  const names = header.cells.map((cell) => cell.trim().toLowerCase().replace(/\s+/g, '_'));
   const index = Object.fromEntries(
     kpiDefinitionColumns.map((column) => [column, names.indexOf(column)]),
   ) as Record<KpiDefinitionColumn, number>;
@@ -150,17 +167,12 @@ export function readKpiDefinitionTable(
       input: {
         reference,
         name: cell(cells, 'name'),
-        description: cell(cells, 'description'),
+        description: index.description < 0 ? null : cell(cells, 'description'),
         unit: cell(cells, 'unit'),
         direction: directionOf(cell(cells, 'direction')),
         baselineValue: cell(cells, 'baseline_value'),
         baselineDate: cell(cells, 'baseline_date'),
-        // One target a line in the cell, or separated by semicolons.
-        targets: cell(cells, 'targets')
-          .split(/[;\n]/)
-          .map((line) => line.trim())
-          .filter(Boolean)
-          .join('\n'),
+        targets: targetLines(cell(cells, 'targets')),
       },
       actions:
         index.actions < 0

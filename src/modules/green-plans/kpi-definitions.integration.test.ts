@@ -12,6 +12,7 @@ import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 import type { Actor } from '../access/policy.ts';
 import { multipartBody } from './green-plan.test-helpers.ts';
+import { readSpreadsheetTable } from './plan-import.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'kpi-definitions-tests' };
 const CSV = 'text/csv';
@@ -119,12 +120,33 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     return result;
   }
 
+  async function kpiIdOf(planId: string, reference: string): Promise<string | undefined> {
+    const row = await testApp.services.database.db
+      .selectFrom('green_plan_kpis')
+      .select('id')
+      .where('plan_id', '=', planId)
+      .where('reference', '=', reference)
+      .executeTakeFirst();
+    return row?.id;
+  }
+
   async function storedFiles(): Promise<number> {
     const row = await testApp.services.database.db
       .selectFrom('stored_files')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  /** Stored bytes that no recorded file owns: uploads that were neither kept nor discarded. */
+  async function unownedUploads(): Promise<number> {
+    const rows = await testApp.services.database.db
+      .selectFrom('file_chunks')
+      .select('storage_key')
+      .distinct()
+      .where('storage_key', 'not in', (eb) => eb.selectFrom('stored_files').select('storage_key'))
+      .execute();
+    return rows.length;
   }
 
   async function auditOf(planId: string, action: string) {
@@ -177,7 +199,7 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
       bytes: Buffer.from(`\uFEFF${twoKpis}\r\n`),
     });
     expect(first.statusCode).toBe(303);
-    expect(first.headers.location).toBe(`/green-plans/${planId}?kpisImported=2-0-0#kpis`);
+    expect(first.headers.location).toBe(`/green-plans/${planId}?kpisImported=2-0-0`);
     expect(await kpisOf(planId)).toEqual([
       {
         reference: 'KPI-01',
@@ -218,9 +240,10 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
       type: CSV,
       bytes: Buffer.from(twoKpis),
     });
-    expect(again.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-2#kpis`);
-    // A file that changed nothing is not kept again.
+    expect(again.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-2`);
+    // A file that changed nothing is not kept again, nor left behind unowned.
     expect(await storedFiles()).toBe(filesBefore + 1);
+    expect(await unownedUploads()).toBe(0);
 
     // The download is in the same layout, and imports back with nothing to change.
     const download = await outsider.get(`/green-plans/${planId}/kpis.csv`);
@@ -233,7 +256,7 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
       type: CSV,
       bytes: Buffer.from(download.body),
     });
-    expect(roundTrip.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-2#kpis`);
+    expect(roundTrip.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-2`);
   });
 
   it('changes the KPIs a workbook changes, audited with what they were, and makes their actions exactly those listed', async () => {
@@ -279,7 +302,7 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     const bytes = Buffer.from(await workbook.xlsx.writeBuffer());
     const changed = await upload(admin, planId, { name: 'kpis.xlsx', type: XLSX, bytes });
     expect(changed.statusCode).toBe(303);
-    expect(changed.headers.location).toBe(`/green-plans/${planId}?kpisImported=1-1-1#kpis`);
+    expect(changed.headers.location).toBe(`/green-plans/${planId}?kpisImported=1-1-1`);
     const kpis = await kpisOf(planId);
     expect(kpis.map((kpi) => [kpi.reference, kpi.baseline_value, kpi.actions])).toEqual([
       ['KPI-01', 12000, []],
@@ -296,20 +319,97 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
           from: '2028-03-31 2480 80% cut\n2040-03-31 0 Net zero',
           to: '2028-03-31 2400 80% cut\n2040-03-31 0 Net zero',
         },
+        // Its links are part of what changed, and the audit says from what.
+        { field: 'actions', from: 'A-1', to: '' },
       ],
     });
-    // Without an actions column, the links are left as they are.
-    const noActions = [
-      'reference,name,unit,direction,baseline_value,baseline_date,targets',
+    // The new KPI's link is recorded as linking from its page is.
+    const linked = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'green_plan.kpi_linked')
+      .where('target_id', '=', (await kpiIdOf(planId, 'KPI-03'))!)
+      .execute();
+    expect(linked.map((row) => JSON.parse(row.details!) as unknown)).toEqual([{ action: 'A-2' }]);
+
+    // A file that only changes which actions move a KPI changes that KPI, audited.
+    const linksOnly = [
+      header,
+      'KPI-02,Staff trained,,%,higher,5,2022-04-01,2025-03-31 60,A-2',
+    ].join('\n');
+    const relinked = await upload(admin, planId, {
+      name: 'links.csv',
+      type: CSV,
+      bytes: Buffer.from(linksOnly),
+    });
+    expect(relinked.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-1-0`);
+    expect((await kpisOf(planId))[1]!.actions).toEqual(['A-2']);
+    expect((await auditOf(planId, 'green_plan.kpi_changed')).at(-1)!.details).toEqual({
+      changes: [{ field: 'actions', from: 'A-1; A-2', to: 'A-2' }],
+    });
+
+    // Without an actions column the links are left as they are, and without a description
+    // column each KPI keeps its own description.
+    const minimal = [
+      'Reference,Name,Unit,Direction,Baseline value,Baseline date,Targets',
+      'KPI-01,Carbon footprint,tCO2e,lower,12000,2019-04-01,2028-03-31 2400 80% cut; 2040-03-31 0 Net zero',
       'KPI-02,Staff trained,%,higher,5,2022-04-01,2025-03-31 60',
     ].join('\n');
     const kept = await upload(admin, planId, {
       name: 'names.csv',
       type: CSV,
-      bytes: Buffer.from(noActions),
+      bytes: Buffer.from(minimal),
     });
-    expect(kept.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-1#kpis`);
-    expect((await kpisOf(planId))[1]!.actions).toEqual(['A-1', 'A-2']);
+    expect(kept.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-2`);
+    const after = await kpisOf(planId);
+    expect(after[0]!.description).toBe('Scope 1 and 2, all sites');
+    expect(after[1]!.actions).toEqual(['A-2']);
+  });
+
+  it('reads back its own download, from CSV or a workbook: labels with semicolons, negative baselines, formula-like text', async () => {
+    const planId = await newPlan();
+    const plans = testApp.services.greenPlans;
+    await plans.createKpi(
+      icsActor,
+      planId,
+      {
+        reference: 'KPI-07',
+        name: '=Net emissions',
+        description: '-ve means removals; see note',
+        unit: 'tCO2e',
+        direction: 'decrease',
+        baselineValue: '-5.5',
+        baselineDate: '2022-04-01',
+        targets: '2025-03-31 -20 cut; phase 2\n2030-03-31 -40.25',
+      },
+      context,
+    );
+    const before = await kpisOf(planId);
+    expect(before[0]!.targets.map((target) => target.label)).toEqual(['cut; phase 2', null]);
+    const download = (await admin.get(`/green-plans/${planId}/kpis.csv`)).body;
+    expect(download).toContain(`KPI-07,'=Net emissions,'-ve means removals; see note,`);
+    const back = await upload(admin, planId, {
+      name: 'back.csv',
+      type: CSV,
+      bytes: Buffer.from(download),
+    });
+    expect(back.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-1`);
+
+    // The same cells in a workbook, as a spreadsheet program saves the CSV: guards kept as text.
+    const rows = (await readSpreadsheetTable(Buffer.from(download), 'csv')).map((row) => row.cells);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('KPIs');
+    for (const cells of rows)
+      sheet.addRow(
+        cells.map((cell) => (/^[=+\-@]/.test(cell) && !/^-\d/.test(cell) ? `'${cell}` : cell)),
+      );
+    const fromWorkbook = await upload(admin, planId, {
+      name: 'back.xlsx',
+      type: XLSX,
+      bytes: Buffer.from(await workbook.xlsx.writeBuffer()),
+    });
+    expect(fromWorkbook.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-1`);
+    expect(await kpisOf(planId)).toEqual(before);
   });
 
   it('lists every bad row with its column and imports nothing', async () => {
@@ -345,6 +445,7 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     }
     expect(await kpisOf(planId)).toEqual(before);
     expect(await storedFiles()).toBe(filesBefore);
+    expect(await unownedUploads()).toBe(0);
     expect((await auditOf(planId, 'green_plan.kpis_imported')).at(-1)).toMatchObject({
       outcome: 'failure',
       details: { fileName: 'bad.csv', problems: 6 },
@@ -357,6 +458,10 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     });
     expect(headerless.statusCode).toBe(400);
     expect(headerless.body).toContain('The header row must name the columns');
+    expect((await auditOf(planId, 'green_plan.kpis_imported')).at(-1)).toMatchObject({
+      outcome: 'failure',
+      details: { fileName: 'x.csv', problems: 1 },
+    });
     const notASpreadsheet = await upload(admin, planId, {
       name: 'kpis.xlsx',
       type: XLSX,
@@ -374,14 +479,36 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     expect((await upload(new HttpAgent(testApp.app), planId, file)).headers.location).toMatch(
       /^\/sign-in/,
     );
+    // Someone with no part in the plan: refused on a published plan, and a draft is not there.
+    expect((await upload(outsider, planId, file)).statusCode).toBe(403);
+    expect(
+      (await new HttpAgent(testApp.app).get(`/green-plans/${planId}/kpis/import`)).headers.location,
+    ).toMatch(/^\/sign-in/);
+    // A form without its CSRF token is refused before anything is read.
+    const body = multipartBody('not-the-token', {}, [{ field: 'kpisFile', ...file }]);
+    const forged = await testApp.app.inject({
+      method: 'POST',
+      url: `/green-plans/${planId}/kpis/import`,
+      headers: {
+        'content-type': body.contentType,
+        cookie: [...admin.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      payload: body.payload,
+    });
+    expect(forged.statusCode).toBe(403);
     expect(await kpisOf(planId)).toEqual([]);
+    expect(await unownedUploads()).toBe(0);
     const form = await admin.get(`/green-plans/${planId}/kpis/import`);
     expect(form.statusCode).toBe(200);
     expect(form.body).toContain('Import KPIs from a spreadsheet');
 
     const draft = await newPlan('draft');
     await upload(admin, draft, file);
+    expect((await upload(outsider, draft, file)).statusCode).toBe(404);
     expect((await outsider.get(`/green-plans/${draft}/kpis.csv`)).statusCode).toBe(404);
+    expect(
+      (await new HttpAgent(testApp.app).get(`/green-plans/${draft}/kpis.csv`)).statusCode,
+    ).toBe(404);
     expect((await admin.get(`/green-plans/${draft}/kpis.csv`)).body).toContain(
       'KPI-02,Staff trained',
     );

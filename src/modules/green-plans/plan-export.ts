@@ -42,7 +42,12 @@ export function exportRecord(action: ExportAction): Record<ImportColumn, string>
  * leading apostrophe, which the import takes off again.
  */
 export function csvField(raw: string): string {
-  const value = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
+  // A plain number ("-5.5") is not a formula to any spreadsheet, and is left as it is. A value that
+  // already starts with apostrophes before such a character gets one more, as the import takes one
+  // off.
+  const guarded =
+    (/^[=+\-@\t\r]/.test(raw) && !/^-\d+(\.\d+)?$/.test(raw)) || /^'+[=+\-@\t\r]/.test(raw);
+  const value = guarded ? `'${raw}` : raw;
   return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

@@ -215,11 +215,10 @@ function readCsvTable(bytes: Buffer): Table {
   }
   // csv-parse reports the line each record ends on; a record's number is its position, as in a
   // spreadsheet program, which is what people see when they open the file.
-  // Exports put an apostrophe before a value a spreadsheet would run as a formula; take it off.
   return {
     rows: records.map((entry, index) => ({
       row: index + 1,
-      cells: entry.record.map((cell) => (/^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell)),
+      cells: entry.record.map(withoutFormulaGuard),
     })),
   };
 }
@@ -244,17 +243,29 @@ async function readXlsxTable(bytes: Buffer, sheetName: string | undefined): Prom
   const width = Math.min(sheet.columnCount, 100);
   sheet.eachRow({ includeEmpty: false }, (row, rowNumber) => {
     const cells: string[] = [];
-    for (let column = 1; column <= width; column++) cells.push(cellText(row.getCell(column).value));
+    // A CSV export opened and saved as a workbook may keep the apostrophe guard as text.
+    for (let column = 1; column <= width; column++)
+      cells.push(withoutFormulaGuard(cellText(row.getCell(column).value)));
     rows.push({ row: rowNumber, cells });
   });
   return { rows };
+}
+
+/**
+ * Exports put an apostrophe before a value a spreadsheet would run as a formula, and before one
+ * that already starts with apostrophes and such a character; take one off.
+ */
+function withoutFormulaGuard(cell: string): string {
+  return /^'+[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
 }
 
 /** A cell's value as text: dates as YYYY-MM-DD, formulas by their result, rich text joined. */
 export function cellText(value: ExcelJS.CellValue): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
+  // Digits, never an exponent (1e-7), which no field of ours reads.
+  if (typeof value === 'number')
+    return value.toLocaleString('en-GB', { useGrouping: false, maximumFractionDigits: 20 });
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (value instanceof Date)
     return Number.isNaN(value.getTime()) ? '' : value.toISOString().slice(0, 10);

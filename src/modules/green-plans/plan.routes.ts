@@ -260,12 +260,12 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
 
   app.get<PlanParams>('/green-plans/:planId', publicRoute, async (request, reply) => {
     const overview = await plans.getPlanOverview(request.actor, request.params.planId);
-    const query = parseQuery(
-      z.object({ imported: optionalText(40), kpisImported: optionalText(40) }),
-      request.query,
-    );
-    const actionCounts = /^(\d+)-(\d+)-(\d+)$/.exec(query.imported ?? '');
-    const kpiCounts = /^(\d+)-(\d+)-(\d+)$/.exec(query.kpisImported ?? '');
+    // What an import just did, from the address it redirected to; anything else there is ignored.
+    const query = request.query as Record<string, unknown>;
+    const countsIn = (value: unknown) =>
+      typeof value === 'string' ? /^(\d{1,6})-(\d{1,6})-(\d{1,6})$/.exec(value) : null;
+    const actionCounts = countsIn(query.imported);
+    const kpiCounts = countsIn(query.kpisImported);
     const statusCounts = actionStatuses.map((status) => ({
       status,
       label: actionStatusLabels[status],
@@ -900,7 +900,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         );
       }
       return reply.redirect(
-        `/green-plans/${request.params.planId}?kpisImported=${result.created}-${result.changed}-${result.unchanged}#kpis`,
+        `/green-plans/${request.params.planId}?kpisImported=${result.created}-${result.changed}-${result.unchanged}`,
         303,
       );
     },

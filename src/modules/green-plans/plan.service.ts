@@ -936,7 +936,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       .split('\n')
       .map((item) => item.trim())
       .filter(Boolean)) {
-      const match = /^(\S+)\s+(-?\d+(?:\.\d+)?)(?:\s+(.+))?$/.exec(line);
+      // The value is read as a baseline is: "2,480" is 2480, "1,5" is not a number.
+      const match = /^(\S+)\s+([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?:\s+(.+))?$/.exec(line);
       if (!match || !isIsoDate(match[1]!))
         return {
           error: `"${line.slice(0, 60)}" is not a target: write one per line as "YYYY-MM-DD value", with a label after the value if you like`,
@@ -949,7 +950,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         return { error: `There are two targets dated ${match[1]}` };
       targets.push({
         date: match[1]!,
-        value: Number(match[2]),
+        value: parseDecimal(match[2]!)!,
         label: match[3]?.slice(0, 100) ?? null,
       });
     }
@@ -979,7 +980,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       errors.reference = 'Enter a reference of at most 40 letters, digits, dots, dashes or slashes';
     else if (existing.some((kpi) => kpi.reference === values.reference && kpi.id !== changing))
       errors.reference = `The plan already has a KPI with the reference ${values.reference}`;
-    if (values.name === '') errors.name = 'Enter what the KPI measures';
+    // A file's cell may hold a line break the form's one-line fields could not show.
+    const oneLine = (text: string) =>
+      [...text].every((character) => character >= ' ' && character !== '\u007f');
+    if (!oneLine(values.unit)) errors.unit = 'The unit must be on one line';
+    if (!oneLine(values.name)) errors.name = 'What the KPI measures must be on one line';
+    else if (values.name === '') errors.name = 'Enter what the KPI measures';
     else if (values.name.length > 200) errors.name = 'The name must be 200 characters or fewer';
     if (values.description.length > 2000)
       errors.description = 'The description must be 2,000 characters or fewer';
@@ -1109,7 +1115,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     plan: PlanListRow,
     before: KpiRow,
     checked: CheckedKpi,
-    changes: Awaited<ReturnType<typeof kpiChanges>>,
+    changes: readonly { field: string; from: unknown; to: unknown }[],
     actorUserId: string | null,
     context: RequestContext,
   ): Promise<void> {
@@ -2643,7 +2649,15 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             const found = problems.length;
             let checked: CheckedKpi | undefined;
             try {
-              checked = checkKpiInput(entry.input, existing, before?.id);
+              checked = checkKpiInput(
+                // A file without a description column keeps each KPI's own.
+                {
+                  ...entry.input,
+                  description: entry.input.description ?? before?.description ?? '',
+                },
+                existing,
+                before?.id,
+              );
             } catch (error) {
               if (!(error instanceof ValidationFailed)) throw error;
               for (const [field, message] of Object.entries(error.fieldErrors))
@@ -2666,42 +2680,59 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
               });
           }
           // Refused after the transaction ends: its audit record is written outside it.
-          if (problems.length > 0)
+          if (problems.length > 0) {
+            problems.sort((left, right) => (left.row ?? 0) - (right.row ?? 0));
             return { kept: false, created: 0, changed: 0, unchanged: 0, problems };
+          }
 
           let created = 0;
           let changed = 0;
+          const referenceOfAction = new Map(actions.map((action) => [action.id, action.reference]));
+          const listOf = (ids: readonly string[]) =>
+            ids
+              .map((id) => referenceOfAction.get(id)!)
+              .sort()
+              .join('; ');
           for (const { before, checked, actionIds } of planned) {
-            let id = before?.id;
-            let touched = false;
             if (!before) {
-              id = await insertCheckedKpi(trx, plan, checked, performer.userId, context);
-              touched = true;
-            } else {
-              const changes = await kpiChanges(before, checked, trx);
-              if (changes.length > 0) {
-                await writeKpiChanges(
-                  trx,
-                  plan,
-                  before,
-                  checked,
-                  changes,
-                  performer.userId,
+              const id = await insertCheckedKpi(trx, plan, checked, performer.userId, context);
+              // Linked as from the KPI page: one record per action.
+              for (const actionId of actionIds ?? []) {
+                await repository.linkKpiAction(trx, id, actionId);
+                await audit.record(
+                  {
+                    action: 'green_plan.kpi_linked',
+                    actorUserId: performer.userId,
+                    targetType: 'green_plan_kpi',
+                    targetId: id,
+                    organisationCode: plan.owner_organisation_code,
+                    details: { action: referenceOfAction.get(actionId) },
+                  },
                   context,
+                  trx,
                 );
-                touched = true;
               }
+              created += 1;
+              continue;
             }
-            if (actionIds) {
-              const held = links.filter((link) => link.kpi_id === id).map((link) => link.action_id);
+            const changes: { field: string; from: unknown; to: unknown }[] = await kpiChanges(
+              before,
+              checked,
+              trx,
+            );
+            const held = links
+              .filter((link) => link.kpi_id === before.id)
+              .map((link) => link.action_id);
+            if (actionIds && listOf(held) !== listOf(actionIds)) {
               for (const actionId of actionIds.filter((item) => !held.includes(item)))
-                await repository.linkKpiAction(trx, id!, actionId);
+                await repository.linkKpiAction(trx, before.id, actionId);
               for (const actionId of held.filter((item) => !actionIds.includes(item)))
-                await repository.unlinkKpiAction(trx, id!, actionId);
-              if (before && held.sort().join() !== [...actionIds].sort().join()) touched = true;
+                await repository.unlinkKpiAction(trx, before.id, actionId);
+              changes.push({ field: 'actions', from: listOf(held), to: listOf(actionIds) });
             }
-            if (!before) created += 1;
-            else if (touched) changed += 1;
+            if (changes.length === 0) continue;
+            await writeKpiChanges(trx, plan, before, checked, changes, performer.userId, context);
+            changed += 1;
           }
           const unchanged = planned.length - created - changed;
           // A file that changes nothing is not kept again.
