@@ -68,6 +68,17 @@ describe('reading a file of KPI values', () => {
         message: '"1,5" is not a number: write decimals with a point (1.5)',
       },
     ]);
+    // A workbook's percentage cell arrives as shown ("5%"): refused, not read as 0.05 or 5.
+    expect(
+      readKpiValueTable(table(['date', 'value'], ['2024-03-31', '12.5%']), today).problems,
+    ).toEqual([
+      {
+        row: 2,
+        column: 'value',
+        message:
+          '"12.5%" is not a number: write the value in the KPI\'s unit without the percent sign (12.5)',
+      },
+    ]);
   });
 
   it('refuses a header that names a column twice', () => {

@@ -131,7 +131,9 @@ export function readKpiValueTable(
           ? 'Enter the value as a number'
           : /^[-+]?\d+,\d+$/.test(valueText)
             ? `"${valueText}" is not a number: write decimals with a point (${valueText.replace(',', '.')})`
-            : `"${valueText}" is not a number`,
+            : /^[-+]?[\d.,]+%$/.test(valueText)
+              ? `"${valueText}" is not a number: write the value in the KPI's unit without the percent sign (${valueText.slice(0, -1)})`
+              : `"${valueText}" is not a number`,
       });
     }
     if (note.length > MAX_KPI_NOTE) {

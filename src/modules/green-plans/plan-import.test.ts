@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildZip, workbookLikeEntries } from './green-plan.test-helpers.ts';
@@ -7,6 +8,7 @@ import {
   parentsFirst,
   parseMilestones,
   readSpreadsheet,
+  readSpreadsheetTable,
   validateImportRows,
   type ImportContext,
 } from './plan-import.ts';
@@ -337,5 +339,18 @@ describe('zip inspection before parsing a workbook', () => {
     await expect(inspectZipArchive(Buffer.from('not a zip'), small)).rejects.toThrow(
       /not a valid Excel workbook/,
     );
+  });
+});
+
+describe('reading workbook cells', () => {
+  it('reads a percentage-formatted number as shown, and never writes a number in exponent form', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Sheet 1');
+    sheet.addRow(['date', 'value', 'tiny', 'share']);
+    const row = sheet.addRow(['2024-03-31', 0.05, 1e-7, 0.125]);
+    row.getCell(2).numFmt = '0%';
+    row.getCell(4).numFmt = '0.0%';
+    const rows = await readSpreadsheetTable(Buffer.from(await workbook.xlsx.writeBuffer()), 'xlsx');
+    expect(rows[1]!.cells).toEqual(['2024-03-31', '5%', '0.0000001', '12.5%']);
   });
 });

@@ -244,8 +244,10 @@ async function readXlsxTable(bytes: Buffer, sheetName: string | undefined): Prom
   sheet.eachRow({ includeEmpty: false }, (row, rowNumber) => {
     const cells: string[] = [];
     // A CSV export opened and saved as a workbook may keep the apostrophe guard as text.
-    for (let column = 1; column <= width; column++)
-      cells.push(withoutFormulaGuard(cellText(row.getCell(column).value)));
+    for (let column = 1; column <= width; column++) {
+      const cell = row.getCell(column);
+      cells.push(withoutFormulaGuard(percentText(cell) ?? cellText(cell.value)));
+    }
     rows.push({ row: rowNumber, cells });
   });
   return { rows };
@@ -257,6 +259,20 @@ async function readXlsxTable(bytes: Buffer, sheetName: string | undefined): Prom
  */
 function withoutFormulaGuard(cell: string): string {
   return /^'+[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
+/**
+ * A number a workbook shows as a percentage, as it is shown ("5%"), not as stored (0.05): read as a
+ * plain number it would be a hundred times too small, with nothing to say so.
+ */
+function percentText(cell: ExcelJS.Cell): string | null {
+  const value =
+    typeof cell.value === 'object' && cell.value !== null && 'result' in cell.value
+      ? cell.value.result
+      : cell.value;
+  if (typeof value !== 'number' || !/%/.test(cell.numFmt ?? '')) return null;
+  const percent = Math.round(value * 100 * 1e9) / 1e9;
+  return `${percent.toLocaleString('en-GB', { useGrouping: false, maximumFractionDigits: 20 })}%`;
 }
 
 /** A cell's value as text: dates as YYYY-MM-DD, formulas by their result, rich text joined. */
