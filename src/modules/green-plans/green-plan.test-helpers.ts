@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { HttpAgent } from '../../../test/support/http-agent.ts';
 import { importColumnNames, type ImportColumn } from './plan-import.ts';
 
 /** Test helpers for the Green Plan tests: spreadsheets, zip archives and multipart bodies. */
@@ -128,3 +132,49 @@ export const SMALL_PDF = Buffer.concat([
   Buffer.alloc(5000, 0x20),
   Buffer.from('\n%%EOF\n'),
 ]);
+
+/**
+ * Posts one file as its form would, with the agent's cookies and its CSRF token (or `csrf` in its
+ * place, to send a forged form).
+ */
+export async function postFile(
+  app: FastifyInstance,
+  agent: HttpAgent,
+  url: string,
+  file: { field: string; name: string; type: string; bytes: Buffer },
+  csrf?: string,
+) {
+  const body = multipartBody(csrf ?? (await agent.csrfToken()), {}, [file]);
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: {
+      'content-type': body.contentType,
+      cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+    },
+    payload: body.payload,
+  });
+}
+
+/** How many files are recorded as kept. */
+export async function countStoredFiles(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('stored_files')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Stored bytes that no recorded file owns: uploads that were neither kept nor discarded. Needs the
+ * database file store, whose bytes are rows that can be counted.
+ */
+export async function countUnownedUploads(db: Kysely<Database>): Promise<number> {
+  const rows = await db
+    .selectFrom('file_chunks')
+    .select('storage_key')
+    .distinct()
+    .where('storage_key', 'not in', (eb) => eb.selectFrom('stored_files').select('storage_key'))
+    .execute();
+  return rows.length;
+}

@@ -11,7 +11,7 @@ import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 import type { Actor } from '../access/policy.ts';
-import { multipartBody } from './green-plan.test-helpers.ts';
+import { countStoredFiles, countUnownedUploads, postFile } from './green-plan.test-helpers.ts';
 import { readSpreadsheetTable } from './plan-import.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'kpi-definitions-tests' };
@@ -70,15 +70,9 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     planId: string,
     file: { name: string; type: string; bytes: Buffer },
   ) {
-    const body = multipartBody(await agent.csrfToken(), {}, [{ field: 'kpisFile', ...file }]);
-    return testApp.app.inject({
-      method: 'POST',
-      url: `/green-plans/${planId}/kpis/import`,
-      headers: {
-        'content-type': body.contentType,
-        cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-      },
-      payload: body.payload,
+    return postFile(testApp.app, agent, `/green-plans/${planId}/kpis/import`, {
+      field: 'kpisFile',
+      ...file,
     });
   }
 
@@ -130,24 +124,8 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     return row?.id;
   }
 
-  async function storedFiles(): Promise<number> {
-    const row = await testApp.services.database.db
-      .selectFrom('stored_files')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  /** Stored bytes that no recorded file owns: uploads that were neither kept nor discarded. */
-  async function unownedUploads(): Promise<number> {
-    const rows = await testApp.services.database.db
-      .selectFrom('file_chunks')
-      .select('storage_key')
-      .distinct()
-      .where('storage_key', 'not in', (eb) => eb.selectFrom('stored_files').select('storage_key'))
-      .execute();
-    return rows.length;
-  }
+  const storedFiles = () => countStoredFiles(testApp.services.database.db);
+  const unownedUploads = () => countUnownedUploads(testApp.services.database.db);
 
   async function auditOf(planId: string, action: string) {
     return (
@@ -485,16 +463,13 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
       (await new HttpAgent(testApp.app).get(`/green-plans/${planId}/kpis/import`)).headers.location,
     ).toMatch(/^\/sign-in/);
     // A form without its CSRF token is refused before anything is read.
-    const body = multipartBody('not-the-token', {}, [{ field: 'kpisFile', ...file }]);
-    const forged = await testApp.app.inject({
-      method: 'POST',
-      url: `/green-plans/${planId}/kpis/import`,
-      headers: {
-        'content-type': body.contentType,
-        cookie: [...admin.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-      },
-      payload: body.payload,
-    });
+    const forged = await postFile(
+      testApp.app,
+      admin,
+      `/green-plans/${planId}/kpis/import`,
+      { field: 'kpisFile', ...file },
+      'not-the-token',
+    );
     expect(forged.statusCode).toBe(403);
     expect(await kpisOf(planId)).toEqual([]);
     expect(await unownedUploads()).toBe(0);

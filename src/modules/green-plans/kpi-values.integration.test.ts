@@ -11,7 +11,12 @@ import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 import type { Actor } from '../access/policy.ts';
-import { multipartBody } from './green-plan.test-helpers.ts';
+import {
+  countStoredFiles,
+  countUnownedUploads,
+  multipartBody,
+  postFile,
+} from './green-plan.test-helpers.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'kpi-values-tests' };
 const CSV = 'text/csv';
@@ -62,16 +67,7 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
     kpiUrl: string,
     file: { name: string; type: string; bytes: Buffer },
   ) {
-    const body = multipartBody(await agent.csrfToken(), {}, [{ field: 'valuesFile', ...file }]);
-    return testApp.app.inject({
-      method: 'POST',
-      url: `${kpiUrl}/values`,
-      headers: {
-        'content-type': body.contentType,
-        cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-      },
-      payload: body.payload,
-    });
+    return postFile(testApp.app, agent, `${kpiUrl}/values`, { field: 'valuesFile', ...file });
   }
 
   async function recorded(kpiUrl: string) {
@@ -84,24 +80,8 @@ describe.each(testDialects)('recording KPI values from a file on %s', (dialect) 
       .execute();
   }
 
-  async function storedFiles(): Promise<number> {
-    const row = await testApp.services.database.db
-      .selectFrom('stored_files')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  /** Stored bytes that no recorded file owns: uploads that were neither kept nor discarded. */
-  async function unownedUploads(): Promise<number> {
-    const rows = await testApp.services.database.db
-      .selectFrom('file_chunks')
-      .select('storage_key')
-      .distinct()
-      .where('storage_key', 'not in', (eb) => eb.selectFrom('stored_files').select('storage_key'))
-      .execute();
-    return rows.length;
-  }
+  const storedFiles = () => countStoredFiles(testApp.services.database.db);
+  const unownedUploads = () => countUnownedUploads(testApp.services.database.db);
 
   async function auditOf(kpiUrl: string) {
     return testApp.services.database.db

@@ -50,6 +50,34 @@ function checkId(id: string): string {
 
 const actionFormFields = [...importColumnNames] as ImportColumn[];
 
+/**
+ * What a page shows for a refused file: its problems (a page of them is enough to start correcting;
+ * the count says how many there are), each placed by row and column, and the error on the file
+ * field that the error summary links to.
+ */
+function fileProblemsContext(
+  problems: readonly { row?: number; column?: string; message: string }[],
+  field: string,
+  outcome: string,
+) {
+  const shown = problems.slice(0, 100).map((problem) => ({
+    ...problem,
+    text: [
+      problem.row === undefined ? null : `Row ${problem.row}`,
+      problem.column === undefined ? null : `column "${problem.column}"`,
+    ]
+      .filter(Boolean)
+      .join(', '),
+  }));
+  return {
+    fileProblems: shown,
+    moreFileProblems: problems.length - shown.length,
+    ...formErrorContext({
+      [field]: `The file has ${problems.length.toLocaleString('en-GB')} problem${problems.length === 1 ? '' : 's'}, listed below; ${outcome}`,
+    }),
+  };
+}
+
 const kpiFormFields = [
   'reference',
   'name',
@@ -876,26 +904,10 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         requestContextOf(request),
       );
       if (!result.ok) {
-        const shown = 100;
-        const problems = result.problems.slice(0, shown).map((problem) => ({
-          ...problem,
-          text: [
-            problem.row === undefined ? null : `Row ${problem.row}`,
-            problem.column === undefined ? null : `column "${problem.column}"`,
-          ]
-            .filter(Boolean)
-            .join(', '),
-        }));
         return renderKpiImport(
           request,
           reply,
-          {
-            fileProblems: problems,
-            moreFileProblems: result.problems.length - problems.length,
-            ...formErrorContext({
-              kpisFile: `The file has ${result.problems.length.toLocaleString('en-GB')} problem${result.problems.length === 1 ? '' : 's'}, listed below; nothing was imported`,
-            }),
-          },
+          fileProblemsContext(result.problems, 'kpisFile', 'nothing was imported'),
           400,
         );
       }
@@ -974,27 +986,10 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         requestContextOf(request),
       );
       if (!result.ok) {
-        // A page of problems is enough to start correcting; the count says how many there are.
-        const shown = 100;
-        const problems = result.problems.slice(0, shown).map((problem) => ({
-          ...problem,
-          text: [
-            problem.row === undefined ? null : `Row ${problem.row}`,
-            problem.column === undefined ? null : `column "${problem.column}"`,
-          ]
-            .filter(Boolean)
-            .join(', '),
-        }));
         return renderKpi(
           request,
           reply,
-          {
-            valueProblems: problems,
-            moreValueProblems: result.problems.length - problems.length,
-            ...formErrorContext({
-              valuesFile: `The file has ${result.problems.length.toLocaleString('en-GB')} problem${result.problems.length === 1 ? '' : 's'}, listed below; nothing was recorded`,
-            }),
-          },
+          fileProblemsContext(result.problems, 'valuesFile', 'nothing was recorded'),
           400,
         );
       }

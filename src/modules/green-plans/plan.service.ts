@@ -1036,6 +1036,24 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       .join('\n');
   }
 
+  /**
+   * An uploaded CSV file or workbook (its named sheet, or its first) as rows of cells, or why it
+   * cannot be read as one at all: not UTF-8, not a workbook, a zip bomb.
+   */
+  async function readUploadedTable(
+    upload: PendingUpload,
+    options: { sheet?: string } = {},
+  ): Promise<{ rows: Awaited<ReturnType<typeof readSpreadsheetTable>> } | { refused: string }> {
+    try {
+      const bytes = await deps.files.readSmallUpload(upload);
+      const kind = upload.type.extension === 'xlsx' ? 'xlsx' : 'csv';
+      return { rows: await readSpreadsheetTable(bytes, kind, options) };
+    } catch (error) {
+      if (!(error instanceof SpreadsheetRefused)) throw error;
+      return { refused: error.message };
+    }
+  }
+
   type KpiRow = Awaited<ReturnType<GreenPlanRepository['findKpis']>>[number];
   type CheckedKpi = ReturnType<typeof checkKpiInput>;
 
@@ -2329,15 +2347,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const plan = await requireEditablePlan(actor, planId);
         const kpi = (await repository.findKpis(plan.id)).find((item) => item.id === kpiId);
         if (!kpi) throw new NotFoundError('That KPI was not found.');
-        let read: ReturnType<typeof readKpiValueTable>;
-        try {
-          const bytes = await deps.files.readSmallUpload(upload);
-          const kind = upload.type.extension === 'xlsx' ? 'xlsx' : 'csv';
-          read = readKpiValueTable(await readSpreadsheetTable(bytes, kind), today());
-        } catch (error) {
-          if (!(error instanceof SpreadsheetRefused)) throw error;
-          read = { values: [], problems: [{ message: error.message }] };
-        }
+        const table = await readUploadedTable(upload);
+        const read =
+          'refused' in table
+            ? { values: [], problems: [{ message: table.refused }] }
+            : readKpiValueTable(table.rows, today());
         const auditEntry = {
           action: 'green_plan.kpi_values_imported',
           actorUserId: performer.userId,
@@ -2603,15 +2617,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       try {
         const performer = performerOf(actor);
         const plan = await requireEditablePlan(actor, planId);
-        let read: ReturnType<typeof readKpiDefinitionTable>;
-        try {
-          const bytes = await deps.files.readSmallUpload(upload);
-          const kind = upload.type.extension === 'xlsx' ? 'xlsx' : 'csv';
-          read = readKpiDefinitionTable(await readSpreadsheetTable(bytes, kind, { sheet: 'KPIs' }));
-        } catch (error) {
-          if (!(error instanceof SpreadsheetRefused)) throw error;
-          read = { rows: [], problems: [{ message: error.message }] };
-        }
+        const table = await readUploadedTable(upload, { sheet: 'KPIs' });
+        const read =
+          'refused' in table
+            ? { rows: [], problems: [{ message: table.refused }] }
+            : readKpiDefinitionTable(table.rows);
         const auditEntry = {
           action: 'green_plan.kpis_imported',
           actorUserId: performer.userId,

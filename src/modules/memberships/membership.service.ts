@@ -120,6 +120,32 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     return role;
   }
 
+  /**
+   * Counts a request against its limit. A refusal is audited under the action it refused, as
+   * sign-ins are, so a run of them shows on the audit page.
+   */
+  async function checkRateLimit(
+    rule: 'joinRequestPerUser' | 'invitationPerUser',
+    action: string,
+    userId: string,
+    organisationCode: string,
+    context: RequestContext,
+  ): Promise<void> {
+    const limit = await deps.rateLimits.hit(rule, userId);
+    if (limit.allowed) return;
+    await audit.record(
+      {
+        action,
+        outcome: 'refused',
+        actorUserId: userId,
+        organisationCode,
+        details: { reason: 'rate_limited' },
+      },
+      context,
+    );
+    throw new RateLimitedError(limit.retryAfterSeconds);
+  }
+
   return {
     /**
      * Active people who hold one of these roles in any of these organisations, for other modules'
@@ -178,20 +204,13 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
           message: 'You have already asked to join this organisation. An admin will reply by email',
         });
       }
-      const limit = await deps.rateLimits.hit('joinRequestPerUser', actor!.userId);
-      if (!limit.allowed) {
-        await audit.record(
-          {
-            action: 'membership.join_requested',
-            outcome: 'refused',
-            actorUserId: actor!.userId,
-            organisationCode: code,
-            details: { reason: 'rate_limited' },
-          },
-          context,
-        );
-        throw new RateLimitedError(limit.retryAfterSeconds);
-      }
+      await checkRateLimit(
+        'joinRequestPerUser',
+        'membership.join_requested',
+        actor!.userId,
+        code,
+        context,
+      );
       const admins = await adminsToNotify(organisation);
       await repository.transaction(async (trx) => {
         const id = randomUUID();
@@ -426,20 +445,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         else throw error;
       }
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
-      const limit = await deps.rateLimits.hit('invitationPerUser', actor!.userId);
-      if (!limit.allowed) {
-        await audit.record(
-          {
-            action: 'membership.invited',
-            outcome: 'refused',
-            actorUserId: actor!.userId,
-            organisationCode: code,
-            details: { reason: 'rate_limited' },
-          },
-          context,
-        );
-        throw new RateLimitedError(limit.retryAfterSeconds);
-      }
+      await checkRateLimit('invitationPerUser', 'membership.invited', actor!.userId, code, context);
       const token = randomToken();
       const at = now();
       await repository.transaction(async (trx) => {
