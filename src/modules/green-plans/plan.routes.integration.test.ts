@@ -915,6 +915,19 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(JSON.parse(history.at(-1)!.changes)).toEqual([
       { field: 'reference', from: 'T-9', to: 'T-10' },
     ]);
+    // The sub-action's history says its parent is now known by the new reference.
+    const child = after.find((row) => row.reference === 'T-9.1')!;
+    const childHistory = await services.database.db
+      .selectFrom('green_plan_action_changes as c')
+      .innerJoin('green_plan_actions as a', 'a.id', 'c.action_id')
+      .select('c.changes')
+      .where('a.reference', '=', 'T-9.1')
+      .where('a.parent_id', '=', child.parent!)
+      .orderBy('c.recorded_at')
+      .execute();
+    expect(JSON.parse(childHistory.at(-1)!.changes)).toEqual([
+      { field: 'parent_reference', from: 'T-9', to: 'T-10' },
+    ]);
     const audited = await services.database.db
       .selectFrom('audit_events')
       .select('details')

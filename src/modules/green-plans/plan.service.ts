@@ -716,6 +716,23 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         ),
       });
     }
+    // A renamed action's sub-actions keep it as their parent (held by id), but the reference their
+    // history shows for it changes: each gets an entry saying so.
+    for (const [renamedId, oldReference] of renamedFrom) {
+      const newReference = state.actions.find((item) => item.id === renamedId)?.reference;
+      for (const child of state.actions.filter((item) => item.parentId === renamedId)) {
+        await repository.insertChange(trx, {
+          action_id: child.id,
+          changed_by: performer.userId,
+          recorded_at: at,
+          effective_on: effectiveOn,
+          kind,
+          changes: JSON.stringify([
+            { field: 'parent_reference', from: oldReference, to: newReference ?? null },
+          ]),
+        });
+      }
+    }
     if (plan_.create.length > 0 || plan_.change.length > 0)
       await repository.updatePlan(trx, plan.id, { updated_at: at });
     return {
