@@ -81,6 +81,10 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     expect(response.statusCode).toBe(409);
     expect(response.body).toContain('This was changed at the same time');
     expect(response.body).toContain('nothing you entered was saved');
+    // A reference that matches the warning in the log, as on the fault page.
+    expect(response.body).toContain(
+      `quote this reference: <strong>${String(response.headers['x-request-id'])}</strong>`,
+    );
     // The database's own words stay in the log.
     expect(response.body).not.toMatch(/UNIQUE|duplicate key|constraint/i);
   });

@@ -86,8 +86,16 @@ export async function exportXlsx(
   sheet.getRow(1).font = { bold: true };
   for (const action of actions) {
     const record = exportRecord(action);
+    // Text in a workbook is never run as a formula, so it needs no guard; but text that already
+    // starts with apostrophes before a formula character gets one more, as the import takes one off.
+    const guarded = Object.fromEntries(
+      Object.entries(record).map(([column, value]) => [
+        column,
+        /^'+[=+\-@\t\r]/.test(value) ? `'${value}` : value,
+      ]),
+    );
     const row = sheet.addRow({
-      ...record,
+      ...guarded,
       start_date: action.startDate ? new Date(`${action.startDate}T00:00:00Z`) : null,
       due_date: action.dueDate ? new Date(`${action.dueDate}T00:00:00Z`) : null,
       progress_percent: action.progressPercent,

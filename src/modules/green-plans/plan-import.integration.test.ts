@@ -416,6 +416,31 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     expect(after.find((action) => action.id === parent)!.reference).toBe('T-10');
   });
 
+  it('commits a file submitted twice at once only once, telling the second it was committed', async () => {
+    const { services } = testApp;
+    const planId = await newPlan('Double submitted');
+    const workbook = await buildActionsWorkbook(
+      fiveHundredRows(owners.map((owner) => owner.email)).slice(0, 10),
+    );
+    const preview = await services.greenPlans.previewImport(
+      icsActor,
+      planId,
+      await receive(workbook, 'tracker.xlsx'),
+      context,
+    );
+    expect(preview.problems).toEqual([]);
+    const commits = await Promise.all(
+      [1, 2].map(() =>
+        admin.post(`/green-plans/${planId}/import/commit`, { importId: preview.importId }),
+      ),
+    );
+    expect(commits.map((response) => response.statusCode).sort()).toEqual([303, 400]);
+    expect(commits.find((response) => response.statusCode === 400)!.body).toContain(
+      'This import has already been committed',
+    );
+    expect(await countActions(planId)).toBe(10);
+  });
+
   it('refuses a zip bomb before parsing it, and files that are not what they claim', async () => {
     const planId = await newPlan('Refusals');
     const bomb = buildZip([

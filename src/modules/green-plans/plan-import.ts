@@ -270,7 +270,9 @@ function percentText(cell: ExcelJS.Cell): string | null {
     typeof cell.value === 'object' && cell.value !== null && 'result' in cell.value
       ? cell.value.result
       : cell.value;
-  if (typeof value !== 'number' || !/%/.test(cell.numFmt ?? '')) return null;
+  // A quoted or escaped % in a format ("0\"%\"", "0\\%") is printed as it is, not a percentage.
+  const format = (cell.numFmt ?? '').replace(/"[^"]*"|\\./g, '');
+  if (typeof value !== 'number' || !format.includes('%')) return null;
   const percent = Math.round(value * 100 * 1e9) / 1e9;
   return `${percent.toLocaleString('en-GB', { useGrouping: false, maximumFractionDigits: 20 })}%`;
 }

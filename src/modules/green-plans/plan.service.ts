@@ -2923,30 +2923,25 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         throw new ValidationFailed({
           import: `The plan has changed since the file was checked, and ${result.problems.length} problem(s) now stop it: upload it again to see them`,
         });
+      const planned = planImportChanges(result.actions, existingFields(result.state));
       const previewed = (JSON.parse(record.summary ?? '{}') as { digest?: string }).digest;
-      if (
-        previewed !== undefined &&
-        previewed !==
-          digestOfChanges(planImportChanges(result.actions, existingFields(result.state)))
-      )
+      if (previewed !== undefined && previewed !== digestOfChanges(planned)) {
+        // The change may be this very import, committed by the same form sent twice.
+        if ((await repository.findImport(plan.id, record.id))?.status === 'committed')
+          throw new ValidationFailed({ import: 'This import has already been committed' });
         throw new ValidationFailed({
           import:
             'The plan has changed since the file was checked, so the file would now do something the check did not show: upload it again to see what',
         });
+      }
+      const summary = {
+        created: planned.create.length,
+        changed: planned.change.length,
+        unchanged: planned.unchanged.length,
+      };
       return repository.transaction(async (trx) => {
-        const applied = await applyActions(
-          trx,
-          plan,
-          result.state!,
-          result.actions,
-          performer,
-          'imported',
-        );
-        const summary = {
-          created: applied.created,
-          changed: applied.changed,
-          unchanged: applied.unchanged,
-        };
+        // Claimed before anything is written, so that a form submitted twice is told it has been
+        // committed rather than colliding with the actions the first submission added.
         if (
           !(await repository.markImportCommitted(
             trx,
@@ -2956,6 +2951,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           ))
         )
           throw new ValidationFailed({ import: 'This import has already been committed' });
+        await applyActions(trx, plan, result.state!, result.actions, performer, 'imported');
         await audit.record(
           {
             action: 'green_plan.imported',

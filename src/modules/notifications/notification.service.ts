@@ -188,7 +188,7 @@ export function createNotificationService(deps: NotificationServiceDependencies)
             kind: `notification_${notification.kind}`,
             to: email,
             subject: notification.title,
-            text: `${notification.body}\n\n${deps.publicUrl}${notification.link}\n\nYou get these emails at once. Change how often: ${deps.publicUrl}/notifications/settings\nStop emails like this: ${unsubscribeLink(userId, notification.kind)}${signature}`,
+            text: `${notification.body}\n\n${deps.publicUrl}${localPathOr(notification.link, '/notifications')}\n\nYou get these emails at once. Change how often: ${deps.publicUrl}/notifications/settings\nStop emails like this: ${unsubscribeLink(userId, notification.kind)}${signature}`,
             headers: emailHeaders(userId, notification.kind),
           });
         }
@@ -336,7 +336,10 @@ export function createNotificationService(deps: NotificationServiceDependencies)
               kinds.includes(item.kind),
             );
             if (waiting.length === 0) return false;
-            const lines = waiting.map((item) => `- ${item.title}\n  ${deps.publicUrl}${item.link}`);
+            const lines = waiting.map(
+              (item) =>
+                `- ${item.title}\n  ${deps.publicUrl}${localPathOr(item.link, '/notifications')}`,
+            );
             await deps.email.queue(trx, {
               kind: `digest_${frequency}`,
               to: actor.email,
