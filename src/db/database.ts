@@ -179,6 +179,12 @@ function openPostgres(
   // Without a listener, an error on an idle client (the server restarting, a connection killed)
   // would crash the process; the pool drops that client and makes a new one on the next query.
   pool.on('error', onBackgroundError);
+  // The pool listens to its idle clients only. A client a transaction holds between statements
+  // has no listener, so the server ending its connection (a restart, an administrator) would crash
+  // the process too; the transaction's next statement fails and reports it instead.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -1,0 +1,34 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { adminQuery, createTestDatabase, testDialects } from '../../test/support/test-database.ts';
+import { connectDatabase } from './database.ts';
+
+describe('a PostgreSQL connection ended by the server', () => {
+  it.runIf(testDialects.includes('postgres'))(
+    'fails the transaction holding it, without crashing the process, and the pool recovers',
+    async () => {
+      const testDatabase = await createTestDatabase('postgres', { contents: 'empty' });
+      const reported: Error[] = [];
+      const handle = await connectDatabase(testDatabase.config, (error) => reported.push(error));
+      try {
+        const held = handle.db.transaction().execute(async (trx) => {
+          const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+          await adminQuery(
+            process.env.TEST_DATABASE_URL!,
+            `select pg_terminate_backend(${Number(rows[0]!.pid)})`,
+          );
+          // Between statements the client is idle but held: the server's goodbye arrives as an
+          // event on it, which crashed the process while nothing listened for it.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await sql`select 1`.execute(trx);
+        });
+        await expect(held).rejects.toThrow();
+        await handle.ping();
+        expect(reported).toEqual([]);
+      } finally {
+        await handle.close();
+        await testDatabase.destroy();
+      }
+    },
+  );
+});
