@@ -78,6 +78,14 @@ function fileProblemsContext(
   };
 }
 
+/**
+ * What an import just did (new-changed-unchanged), from the address it redirected to; anything
+ * else there is ignored, so a stray parameter never breaks the page.
+ */
+function importCountsIn(value: unknown): RegExpExecArray | null {
+  return typeof value === 'string' ? /^(\d{1,6})-(\d{1,6})-(\d{1,6})$/.exec(value) : null;
+}
+
 const kpiFormFields = [
   'reference',
   'name',
@@ -288,12 +296,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
 
   app.get<PlanParams>('/green-plans/:planId', publicRoute, async (request, reply) => {
     const overview = await plans.getPlanOverview(request.actor, request.params.planId);
-    // What an import just did, from the address it redirected to; anything else there is ignored.
     const query = request.query as Record<string, unknown>;
-    const countsIn = (value: unknown) =>
-      typeof value === 'string' ? /^(\d{1,6})-(\d{1,6})-(\d{1,6})$/.exec(value) : null;
-    const actionCounts = countsIn(query.imported);
-    const kpiCounts = countsIn(query.kpisImported);
+    const actionCounts = importCountsIn(query.imported);
+    const kpiCounts = importCountsIn(query.kpisImported);
     const statusCounts = actionStatuses.map((status) => ({
       status,
       label: actionStatusLabels[status],
@@ -919,8 +924,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
   );
 
   app.get<KpiParams>('/green-plans/:planId/kpis/:kpiId', publicRoute, async (request, reply) => {
-    const { imported } = parseQuery(z.object({ imported: optionalText(40) }), request.query);
-    const counts = /^(\d+)-(\d+)-(\d+)$/.exec(imported ?? '');
+    const counts = importCountsIn((request.query as Record<string, unknown>).imported);
     return renderKpi(request, reply, {
       importNotice: counts
         ? `Values imported: ${counts[1]} new, ${counts[2]} changed, ${counts[3]} already recorded.`
@@ -1016,55 +1020,36 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     },
   );
 
-  app.post<KpiParams>(
-    '/green-plans/:planId/kpis/:kpiId/actions',
-    organisationEditor,
-    async (request, reply) => {
-      await plans.assertCanEditPlan(request.actor, request.params.planId);
-      const fields = formFields(request, ['action']);
-      try {
-        await plans.linkKpiToAction(
-          request.actor,
-          request.params.planId,
-          checkId(request.params.kpiId),
-          fields.action,
-          requestContextOf(request),
+  // Linking and unlinking an action: the same form, a different field and service call.
+  for (const { path, field, operation } of [
+    { path: 'actions', field: 'action', operation: 'linkKpiToAction' },
+    { path: 'actions/unlink', field: 'unlink', operation: 'unlinkKpiFromAction' },
+  ] as const) {
+    app.post<KpiParams>(
+      `/green-plans/:planId/kpis/:kpiId/${path}`,
+      organisationEditor,
+      async (request, reply) => {
+        await plans.assertCanEditPlan(request.actor, request.params.planId);
+        const fields = formFields(request, [field]);
+        try {
+          await plans[operation](
+            request.actor,
+            request.params.planId,
+            checkId(request.params.kpiId),
+            fields[field],
+            requestContextOf(request),
+          );
+        } catch (error) {
+          if (!(error instanceof ValidationFailed)) throw error;
+          return renderKpi(request, reply, formErrorContext(error.fieldErrors), 400);
+        }
+        return reply.redirect(
+          `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
+          303,
         );
-      } catch (error) {
-        if (!(error instanceof ValidationFailed)) throw error;
-        return renderKpi(request, reply, formErrorContext(error.fieldErrors), 400);
-      }
-      return reply.redirect(
-        `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
-        303,
-      );
-    },
-  );
-
-  app.post<KpiParams>(
-    '/green-plans/:planId/kpis/:kpiId/actions/unlink',
-    organisationEditor,
-    async (request, reply) => {
-      await plans.assertCanEditPlan(request.actor, request.params.planId);
-      const fields = formFields(request, ['unlink']);
-      try {
-        await plans.unlinkKpiFromAction(
-          request.actor,
-          request.params.planId,
-          checkId(request.params.kpiId),
-          fields.unlink,
-          requestContextOf(request),
-        );
-      } catch (error) {
-        if (!(error instanceof ValidationFailed)) throw error;
-        return renderKpi(request, reply, formErrorContext(error.fieldErrors), 400);
-      }
-      return reply.redirect(
-        `/green-plans/${request.params.planId}/kpis/${request.params.kpiId}`,
-        303,
-      );
-    },
-  );
+      },
+    );
+  }
 
   // --- import and export ---
 

@@ -1119,6 +1119,30 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return id;
   }
 
+  /** Links an action to a KPI, audited as `green_plan.kpi_linked` naming the action. */
+  async function linkKpiAudited(
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    kpiId: string,
+    action: { id: string; reference: string },
+    actorUserId: string | null,
+    context: RequestContext | null,
+  ): Promise<void> {
+    await repository.linkKpiAction(trx, kpiId, action.id);
+    await audit.record(
+      {
+        action: 'green_plan.kpi_linked',
+        actorUserId,
+        targetType: 'green_plan_kpi',
+        targetId: kpiId,
+        organisationCode: plan.owner_organisation_code,
+        details: { action: action.reference },
+      },
+      context,
+      trx,
+    );
+  }
+
   /** What changing a KPI to `checked` changes: each field that differs, with both values. */
   async function kpiChanges(before: KpiRow, checked: CheckedKpi, executor?: Transaction<Database>) {
     const beforeTargets = formatTargets(
@@ -2487,21 +2511,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         (item) => item.reference === actionReference.trim(),
       );
       if (!action) throw new ValidationFailed({ action: 'Choose an action of this plan' });
-      const work = async (trx: Transaction<Database>) => {
-        await repository.linkKpiAction(trx, kpi.id, action.id);
-        await audit.record(
-          {
-            action: 'green_plan.kpi_linked',
-            actorUserId: options.system ? null : actor!.userId,
-            targetType: 'green_plan_kpi',
-            targetId: kpi.id,
-            organisationCode: plan.owner_organisation_code,
-            details: { action: action.reference },
-          },
-          context,
-          trx,
-        );
-      };
+      const work = (trx: Transaction<Database>) =>
+        linkKpiAudited(trx, plan, kpi.id, action, options.system ? null : actor!.userId, context);
       return options.trx ? work(options.trx) : repository.transaction(work);
     },
 
@@ -2528,7 +2539,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
 
     /**
      * Changes a KPI: what it measures, its unit, baseline and targets, by the same rules as adding
-     * one. Its recorded values and linked actions stay; the audit record names the fields changed.
+     * one. Its recorded values and linked actions stay; the audit record gives each changed field's
+     * old and new value.
      */
     async updateKpi(
       actor: Actor | null,
@@ -2725,18 +2737,14 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
               const id = await insertCheckedKpi(trx, plan, checked, performer.userId, context);
               // Linked as from the KPI page: one record per action.
               for (const actionId of actionIds ?? []) {
-                await repository.linkKpiAction(trx, id, actionId);
-                await audit.record(
-                  {
-                    action: 'green_plan.kpi_linked',
-                    actorUserId: performer.userId,
-                    targetType: 'green_plan_kpi',
-                    targetId: id,
-                    organisationCode: plan.owner_organisation_code,
-                    details: { action: referenceOfAction.get(actionId) },
-                  },
-                  context,
+                const reference = referenceOfAction.get(actionId)!;
+                await linkKpiAudited(
                   trx,
+                  plan,
+                  id,
+                  { id: actionId, reference },
+                  performer.userId,
+                  context,
                 );
               }
               created += 1;
