@@ -5,7 +5,7 @@ import { constantTimeEqual, deriveKey, hmacSha256, randomToken, sha256Hex } from
 import { localPathOr } from '../lib/site-path.ts';
 import { requiresTwoFactor, type Actor } from '../modules/access/policy.ts';
 import type { Services } from '../services.ts';
-import { RateLimitedError, rateLimitRules } from '../modules/security/rate-limit.service.ts';
+import { enforceRateLimit, rateLimitRules } from '../modules/security/rate-limit.service.ts';
 import { requestContextOf } from './request-context.ts';
 
 /**
@@ -250,23 +250,19 @@ export async function registerAuthentication(
     // Every form that can carry files is limited here, in one place, before any file is read:
     // each can bring hundreds of megabytes to check and store.
     if (request.multipartParts && request.actor) {
-      const decision = await services.rateLimits.hit('uploadFormPerUser', request.actor.userId);
-      if (!decision.allowed) {
-        await services.audit.record(
-          {
-            action: 'files.upload',
-            outcome: 'refused',
-            actorUserId: request.actor.userId,
-            details: { reason: 'rate_limited', path: request.url.split('?')[0] },
-          },
-          requestContextOf(request),
-        );
-        const { limit } = rateLimitRules.uploadFormPerUser;
-        throw new RateLimitedError(
-          decision.retryAfterSeconds,
-          `You have sent ${limit} forms with files in the last hour, which is the most anyone can send in an hour.`,
-        );
-      }
+      const { limit } = rateLimitRules.uploadFormPerUser;
+      await enforceRateLimit(
+        services,
+        'uploadFormPerUser',
+        request.actor.userId,
+        {
+          action: 'files.upload',
+          actorUserId: request.actor.userId,
+          details: { path: request.url.split('?')[0] },
+        },
+        requestContextOf(request),
+        `You have sent ${limit} forms with files in the last hour, which is the most anyone can send in an hour.`,
+      );
     }
   });
 

@@ -7,7 +7,11 @@ import type { RequestContext } from '../../web/request-context.ts';
 import { assertCan, requiresTwoFactor, type Actor } from '../access/policy.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EmailService } from '../email/email.service.ts';
-import { RateLimitedError, type RateLimitService } from '../security/rate-limit.service.ts';
+import {
+  enforceRateLimit,
+  RateLimitedError,
+  type RateLimitService,
+} from '../security/rate-limit.service.ts';
 import * as emails from './account-emails.ts';
 import type { AccountRepository, Executor } from './account.repository.ts';
 import { findPasswordProblem, hashPassword, verifyPassword } from './password.ts';
@@ -145,19 +149,13 @@ export function createAccountService(deps: AccountServiceDependencies) {
       if (passwordProblem) errors.password = passwordProblem;
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
 
-      const limit = await deps.rateLimits.hit('signUpPerAddress', context.ip ?? 'unknown');
-      if (!limit.allowed) {
-        await audit.record(
-          {
-            action: 'account.sign_up',
-            outcome: 'refused',
-            actorUserId: null,
-            details: { reason: 'rate_limited' },
-          },
-          context,
-        );
-        throw new RateLimitedError(limit.retryAfterSeconds);
-      }
+      await enforceRateLimit(
+        { rateLimits: deps.rateLimits, audit },
+        'signUpPerAddress',
+        context.ip ?? 'unknown',
+        { action: 'account.sign_up', actorUserId: null },
+        context,
+      );
 
       const passwordHash = await hashPassword(input.password);
       await repository.transaction(async (trx) => {

@@ -20,7 +20,7 @@ import {
 import type { ActorService } from '../access/actor.service.ts';
 import { roleDefinitions } from '../access/roles.ts';
 import { findAreaOfFocus, nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
-import type { AuditEvent, AuditService } from '../audit/audit.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { ContentService } from '../content/content.service.ts';
 import { highlight, searchWords } from '../content/content.service.ts';
 import { markdownToPlainText, renderMarkdown } from '../content/markdown.ts';
@@ -30,7 +30,7 @@ import type {
   PreparedNotification,
 } from '../notifications/notification.service.ts';
 import {
-  RateLimitedError,
+  enforceRateLimit,
   rateLimitRules,
   type RateLimitService,
 } from '../security/rate-limit.service.ts';
@@ -215,20 +215,6 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
   }
 
   /**
-   * A request a rate limit refused is audited like the other refusals (sign-ins, invitations): a
-   * run of them is what a moderator looking for spam or abuse needs to see.
-   */
-  async function auditRateLimited(
-    event: Omit<AuditEvent, 'outcome' | 'details'>,
-    context: RequestContext,
-  ): Promise<void> {
-    await deps.audit.record(
-      { ...event, outcome: 'refused', details: { reason: 'rate_limited' } },
-      context,
-    );
-  }
-
-  /**
    * Counts a post against the hourly limit. A refusal is audited against what the post was for: the
    * workspace of a new thread, the conversation of a reply, or the item a first comment is on.
    */
@@ -244,25 +230,22 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     const isNew =
       !created || now().getTime() - new Date(created).getTime() < NEW_ACCOUNT_DAYS * 86_400_000;
     const rule = isNew ? 'postPerNewAccount' : 'postPerAccount';
-    const decision = await deps.rateLimits.hit(rule, actor.userId);
-    if (!decision.allowed) {
-      const { limit } = rateLimitRules[rule];
-      await auditRateLimited(
-        {
-          action: attempted.action,
-          actorUserId: actor.userId,
-          targetType: attempted.target.type,
-          targetId: attempted.target.id,
-        },
-        context,
-      );
-      throw new RateLimitedError(
-        decision.retryAfterSeconds,
-        isNew
-          ? `You have posted ${limit} times in the last hour. Accounts less than ${NEW_ACCOUNT_DAYS} days old can post up to ${limit} times an hour, to keep the workspaces free of spam.`
-          : `You have posted ${limit} times in the last hour, which is the most anyone can post in an hour.`,
-      );
-    }
+    const { limit } = rateLimitRules[rule];
+    await enforceRateLimit(
+      deps,
+      rule,
+      actor.userId,
+      {
+        action: attempted.action,
+        actorUserId: actor.userId,
+        targetType: attempted.target.type,
+        targetId: attempted.target.id,
+      },
+      context,
+      isNew
+        ? `You have posted ${limit} times in the last hour. Accounts less than ${NEW_ACCOUNT_DAYS} days old can post up to ${limit} times an hour, to keep the workspaces free of spam.`
+        : `You have posted ${limit} times in the last hour, which is the most anyone can post in an hour.`,
+    );
   }
 
   function validateBody(body: string, field = 'body'): string {
@@ -561,19 +544,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           workspace: 'You have already asked to join. A manager will reply',
         });
       }
-      const limit = await deps.rateLimits.hit('joinRequestPerUser', actor!.userId);
-      if (!limit.allowed) {
-        await auditRateLimited(
-          {
-            action: 'workspace.join_requested',
-            actorUserId: actor!.userId,
-            targetType: 'workspace',
-            targetId: workspace.id,
-          },
-          context,
-        );
-        throw new RateLimitedError(limit.retryAfterSeconds);
-      }
+      await enforceRateLimit(
+        deps,
+        'joinRequestPerUser',
+        actor!.userId,
+        {
+          action: 'workspace.join_requested',
+          actorUserId: actor!.userId,
+          targetType: 'workspace',
+          targetId: workspace.id,
+        },
+        context,
+      );
       const id = randomUUID();
       const managers = (await repository.findWorkspaceMembers(workspace.id))
         .filter((member) => member.role === 'manager')
@@ -699,19 +681,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         throw new ValidationFailed({
           email: 'Enter an email address in the correct format, like name@nhs.net',
         });
-      const limit = await deps.rateLimits.hit('invitationPerUser', actor!.userId);
-      if (!limit.allowed) {
-        await auditRateLimited(
-          {
-            action: 'workspace.invited',
-            actorUserId: actor!.userId,
-            targetType: 'workspace',
-            targetId: workspace.id,
-          },
-          context,
-        );
-        throw new RateLimitedError(limit.retryAfterSeconds);
-      }
+      await enforceRateLimit(
+        deps,
+        'invitationPerUser',
+        actor!.userId,
+        {
+          action: 'workspace.invited',
+          actorUserId: actor!.userId,
+          targetType: 'workspace',
+          targetId: workspace.id,
+        },
+        context,
+      );
       const invitee = await deps.findUserByEmail(address);
       const token = randomToken();
       await repository.transaction(async (trx) => {
@@ -1425,19 +1406,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         throw new ValidationFailed({ reason: 'Say why you are reporting this post' });
       if (text.length > 1000)
         throw new ValidationFailed({ reason: 'The reason must be 1,000 characters or fewer' });
-      const limit = await deps.rateLimits.hit('reportPerUser', actor.userId);
-      if (!limit.allowed) {
-        await auditRateLimited(
-          {
-            action: 'discussion.post_reported',
-            actorUserId: actor.userId,
-            targetType: 'post',
-            targetId: post.id,
-          },
-          context,
-        );
-        throw new RateLimitedError(limit.retryAfterSeconds);
-      }
+      await enforceRateLimit(
+        deps,
+        'reportPerUser',
+        actor.userId,
+        {
+          action: 'discussion.post_reported',
+          actorUserId: actor.userId,
+          targetType: 'post',
+          targetId: post.id,
+        },
+        context,
+      );
       const reportId = randomUUID();
       const workspace = conversation.workspace_id
         ? await deps.workspaces.findById(conversation.workspace_id)

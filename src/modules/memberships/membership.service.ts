@@ -22,7 +22,7 @@ import {
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EmailService } from '../email/email.service.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
-import { RateLimitedError, type RateLimitService } from '../security/rate-limit.service.ts';
+import { enforceRateLimit, type RateLimitService } from '../security/rate-limit.service.ts';
 import type { MembershipRepository } from './membership.repository.ts';
 
 /** Invitation links work for 28 days. */
@@ -120,32 +120,6 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     return role;
   }
 
-  /**
-   * Counts a request against its limit. A refusal is audited under the action it refused, as
-   * sign-ins are, so a run of them shows on the audit page.
-   */
-  async function checkRateLimit(
-    rule: 'joinRequestPerUser' | 'invitationPerUser',
-    action: string,
-    userId: string,
-    organisationCode: string,
-    context: RequestContext,
-  ): Promise<void> {
-    const limit = await deps.rateLimits.hit(rule, userId);
-    if (limit.allowed) return;
-    await audit.record(
-      {
-        action,
-        outcome: 'refused',
-        actorUserId: userId,
-        organisationCode,
-        details: { reason: 'rate_limited' },
-      },
-      context,
-    );
-    throw new RateLimitedError(limit.retryAfterSeconds);
-  }
-
   return {
     /**
      * Active people who hold one of these roles in any of these organisations, for other modules'
@@ -204,11 +178,11 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
           message: 'You have already asked to join this organisation. An admin will reply by email',
         });
       }
-      await checkRateLimit(
+      await enforceRateLimit(
+        { rateLimits: deps.rateLimits, audit },
         'joinRequestPerUser',
-        'membership.join_requested',
         actor!.userId,
-        code,
+        { action: 'membership.join_requested', actorUserId: actor!.userId, organisationCode: code },
         context,
       );
       const admins = await adminsToNotify(organisation);
@@ -445,7 +419,13 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         else throw error;
       }
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
-      await checkRateLimit('invitationPerUser', 'membership.invited', actor!.userId, code, context);
+      await enforceRateLimit(
+        { rateLimits: deps.rateLimits, audit },
+        'invitationPerUser',
+        actor!.userId,
+        { action: 'membership.invited', actorUserId: actor!.userId, organisationCode: code },
+        context,
+      );
       const token = randomToken();
       const at = now();
       await repository.transaction(async (trx) => {

@@ -1,4 +1,6 @@
 import { sha256Hex } from '../../lib/crypto.ts';
+import type { RequestContext } from '../../web/request-context.ts';
+import type { AuditEvent, AuditService } from '../audit/audit.service.ts';
 import type { RateLimitRepository } from './rate-limit.repository.ts';
 
 /**
@@ -95,3 +97,29 @@ export function createRateLimitService(
 }
 
 export type RateLimitService = ReturnType<typeof createRateLimitService>;
+
+/**
+ * Counts an attempt against its limit. Over the limit, the refusal is audited under the action it
+ * refused (outcome `refused`, reason `rate_limited`), so a run of them shows on the audit page, and
+ * RateLimitedError answers 429 with `explanation` on its page.
+ */
+export async function enforceRateLimit(
+  deps: { rateLimits: RateLimitService; audit: AuditService },
+  rule: RateLimitRule,
+  key: string,
+  refused: Omit<AuditEvent, 'outcome'>,
+  context: RequestContext,
+  explanation?: string,
+): Promise<void> {
+  const decision = await deps.rateLimits.hit(rule, key);
+  if (decision.allowed) return;
+  await deps.audit.record(
+    {
+      ...refused,
+      outcome: 'refused',
+      details: { ...refused.details, reason: 'rate_limited' },
+    },
+    context,
+  );
+  throw new RateLimitedError(decision.retryAfterSeconds, explanation);
+}
