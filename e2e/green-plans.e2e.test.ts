@@ -214,6 +214,74 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     ).toBe(1);
   });
 
+  it('a plan editor deletes a plan made by mistake: published, it first goes back to draft', async () => {
+    const { services } = suite.server;
+    const editor = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'editor' }],
+    });
+    const planId = await services.greenPlans.createPlan(
+      await actorFor(services, editor.id),
+      {
+        title: 'Duplicate travel plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2030-03-31',
+        status: 'published',
+      },
+      { ip: '127.0.0.1', userAgent: 'journey' },
+    );
+    const planPath = `/green-plans/${planId}`;
+    const visitor = await suite.openVisitor();
+    await signInThrough(visitor, editor, planPath);
+    await visitor.checkPage();
+    const { page } = visitor;
+    const toDeletion = async () => {
+      await visitor.navigate(
+        () => page.getByRole('link', { name: 'Change the plan' }).click(),
+        `${planPath}/edit`,
+      );
+      await visitor.checkPage();
+      await visitor.navigate(
+        () => page.getByRole('link', { name: 'Delete this plan' }).click(),
+        `${planPath}/delete`,
+      );
+      await visitor.checkPage();
+    };
+
+    // Published, it cannot be deleted yet: the page says why and leads back to the form.
+    await toDeletion();
+    expect(
+      await page.getByRole('heading', { name: 'Important: The plan is published' }).isVisible(),
+    ).toBe(true);
+    expect(await page.getByRole('button', { name: 'Delete plan' }).count()).toBe(0);
+    await visitor.navigate(
+      () => page.getByRole('link', { name: 'Change the plan' }).click(),
+      `${planPath}/edit`,
+    );
+    await page.getByLabel('Draft: only members of the organisation can see it').check();
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Save changes' }).click(),
+      planPath,
+    );
+    await visitor.checkPage();
+
+    // A draft: the page says what goes with it, and the plan is deleted.
+    await toDeletion();
+    expect(
+      await page.getByText('0 actions, with their milestones, history and comments').isVisible(),
+    ).toBe(true);
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Delete plan' }).click(),
+      '/green-plans?deleted=1',
+    );
+    await visitor.checkPage();
+    expect(await page.getByText('The plan has been deleted.').isVisible()).toBe(true);
+    expect(await page.getByRole('link', { name: 'Duplicate travel plan' }).count()).toBe(0);
+    expect(await visitor.goto(planPath)).toBe(404);
+    await visitor.checkPage();
+  });
+
   it('a visitor without JavaScript reads the seeded LLR plan, its charts, a KPI and the board report', async () => {
     const visitor = await suite.openVisitor({ javaScriptEnabled: false });
     expect(await visitor.goto('/green-plans')).toBe(200);

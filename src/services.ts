@@ -185,6 +185,10 @@ export function createServices(
     memberships,
     files,
     audit,
+    onPlanDeleted: async (trx, deleted) => {
+      await discussions.removeConversationsOf(trx, 'plan_action', deleted.actionIds);
+      await notifications.removeLinkingTo(trx, `/green-plans/${deleted.planId}`);
+    },
     now,
   });
   discussions.registerCommentSubject('plan_action', greenPlans.commentSubject);

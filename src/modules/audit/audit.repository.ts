@@ -53,6 +53,24 @@ export function createAuditRepository(db: Kysely<Database>) {
         .execute();
     },
 
+    /** The details of successful events of these actions about these targets. */
+    async findDetails(
+      executor: Executor,
+      filter: { actions: readonly string[]; targetType: string; targetIds: readonly string[] },
+    ): Promise<Record<string, unknown>[]> {
+      if (filter.actions.length === 0 || filter.targetIds.length === 0) return [];
+      const rows = await executor
+        .selectFrom('audit_events')
+        .select('details')
+        .where('action', 'in', [...filter.actions])
+        .where('outcome', '=', 'success')
+        .where('target_type', '=', filter.targetType)
+        .where('target_id', 'in', [...filter.targetIds])
+        .where('details', 'is not', null)
+        .execute();
+      return rows.map((row) => JSON.parse(row.details!) as Record<string, unknown>);
+    },
+
     /** Events within the scope: all of them, or those about organisations the reader manages. */
     async find(
       scope: OrganisationScope,

@@ -53,6 +53,17 @@ export function createAuditService(
       });
     },
 
+    /**
+     * What was recorded with earlier events, for a module that kept nothing else: an import's file
+     * is named only in its audit record.
+     */
+    findDetails(
+      filter: { actions: readonly string[]; targetType: string; targetIds: readonly string[] },
+      executor: Executor = db,
+    ) {
+      return repository.findDetails(executor, filter);
+    },
+
     /** Platform admins read everything; organisation and ICS admins read what concerns their organisations. */
     async listEvents(actor: Actor | null, filters: AuditFilters) {
       const scope: OrganisationScope =

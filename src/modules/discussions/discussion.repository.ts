@@ -625,6 +625,32 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
     },
 
     /** When an account is deleted: what it follows, reacted to and asked for goes; its posts stay, unsigned. */
+    /** Deletes the conversations about these subjects: their posts, reactions, reports and followers. */
+    async removeConversationsOf(
+      executor: Executor,
+      subjectType: ConversationSubject,
+      subjectIds: readonly string[],
+    ): Promise<number> {
+      if (subjectIds.length === 0) return 0;
+      const conversations = await executor
+        .selectFrom('conversations')
+        .select('id')
+        .where('subject_type', '=', subjectType)
+        .where('subject_id', 'in', [...subjectIds])
+        .execute();
+      const ids = conversations.map((row) => row.id);
+      if (ids.length === 0) return 0;
+      await executor
+        .deleteFrom('follows')
+        .where('subject_type', '=', 'conversation')
+        .where('subject_id', 'in', ids)
+        .execute();
+      // Revisions, reactions and reports go with their posts.
+      await executor.deleteFrom('posts').where('conversation_id', 'in', ids).execute();
+      await executor.deleteFrom('conversations').where('id', 'in', ids).execute();
+      return ids.length;
+    },
+
     async removeEverythingOfUser(executor: Executor, userId: string): Promise<void> {
       await executor.deleteFrom('follows').where('user_id', '=', userId).execute();
       await executor.deleteFrom('post_reactions').where('user_id', '=', userId).execute();

@@ -867,6 +867,12 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     removeEverythingOfUser: (trx: Transaction<Database>, userId: string) =>
       repository.removeEverythingOfUser(trx, userId),
+    /** For a module deleting what comments were about: the comments go with it. */
+    removeConversationsOf: (
+      trx: Transaction<Database>,
+      subjectType: ConversationSubject,
+      subjectIds: readonly string[],
+    ) => repository.removeConversationsOf(trx, subjectType, subjectIds),
     collectPersonalData: (userId: string) => repository.collectPersonalData(userId),
 
     // --- threads and posts ---

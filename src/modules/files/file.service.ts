@@ -200,6 +200,41 @@ export function createFileService(deps: FileServiceDependencies) {
       return row;
     },
 
+    /**
+     * Forgets recorded files, in the caller's transaction, once nothing refers to them. Returns
+     * their storage keys: the caller removes the bytes (`removeStoredBytes`) after it commits, so a
+     * transaction that rolls back still has its files.
+     */
+    async forgetFiles(executor: Executor, fileIds: readonly string[]): Promise<string[]> {
+      if (fileIds.length === 0) return [];
+      const rows = await executor
+        .selectFrom('stored_files')
+        .select('storage_key')
+        .where('id', 'in', [...fileIds])
+        .execute();
+      await executor
+        .deleteFrom('stored_files')
+        .where('id', 'in', [...fileIds])
+        .execute();
+      return rows.map((row) => row.storage_key);
+    },
+
+    /**
+     * Removes the bytes of forgotten files. A failure is returned, not thrown: the records are
+     * already gone, and the bytes left behind can be removed by hand from the list it gives.
+     */
+    async removeStoredBytes(storageKeys: readonly string[]): Promise<string[]> {
+      const left: string[] = [];
+      for (const key of storageKeys) {
+        try {
+          await store.remove(key);
+        } catch {
+          left.push(key);
+        }
+      }
+      return left;
+    },
+
     /** Removes stored bytes that were never recorded (the transaction they belonged to failed). */
     async discardUpload(upload: PendingUpload): Promise<void> {
       await store.remove(upload.storageKey);

@@ -595,6 +595,69 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+
+    // --- deleting a plan ---
+
+    /** What deleting a plan takes with it, counted for the confirmation page and the audit. */
+    async findDeletionScope(executor: Executor, planId: string) {
+      const [actions, kpis, updates, evidence, imports] = await Promise.all([
+        executor
+          .selectFrom('green_plan_actions')
+          .select('id')
+          .where('plan_id', '=', planId)
+          .execute(),
+        executor.selectFrom('green_plan_kpis').select('id').where('plan_id', '=', planId).execute(),
+        executor
+          .selectFrom('green_plan_updates as up')
+          .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('a.plan_id', '=', planId)
+          .executeTakeFirstOrThrow(),
+        executor
+          .selectFrom('green_plan_update_files as uf')
+          .innerJoin('green_plan_updates as up', 'up.id', 'uf.update_id')
+          .innerJoin('green_plan_actions as a', 'a.id', 'up.action_id')
+          .select('uf.file_id')
+          .where('a.plan_id', '=', planId)
+          .execute(),
+        executor
+          .selectFrom('green_plan_imports')
+          .select('file_id')
+          .where('plan_id', '=', planId)
+          .where('file_id', 'is not', null)
+          .execute(),
+      ]);
+      return {
+        actionIds: actions.map((row) => row.id),
+        kpiIds: kpis.map((row) => row.id),
+        updateCount: Number(updates.n),
+        evidenceFileIds: evidence.map((row) => row.file_id),
+        importFileIds: imports.map((row) => row.file_id!),
+      };
+    },
+
+    /** Touches a draft plan's row, holding it until the transaction ends; false if not a draft. */
+    async holdDraftPlan(executor: Executor, planId: string, at: string): Promise<boolean> {
+      const result = await executor
+        .updateTable('green_plans')
+        .set({ updated_at: at })
+        .where('id', '=', planId)
+        .where('status', '=', 'draft')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Deletes the plan row; the database cascades to its areas, actions (with their partners,
+     * milestones, updates, links and history), KPIs (with targets, values and links) and imports.
+     */
+    async deletePlan(executor: Executor, planId: string): Promise<boolean> {
+      const result = await executor
+        .deleteFrom('green_plans')
+        .where('id', '=', planId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
   };
 }
 

@@ -946,6 +946,18 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(exported.body).not.toMatch(/^T-9,/m);
   });
 
+  it('puts an area’s error on the area’s own field, not on the plan’s description above it', async () => {
+    const refused = await browsers.icsAdmin!.post(`/green-plans/${draftPlan}/areas`, {
+      name: 'Green spaces',
+      description: 'x'.repeat(1001),
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('href="#area-description"');
+    expect(refused.body).not.toContain('href="#description"');
+    expect(refused.body).toContain('id="area-description-error"');
+    expect(refused.body).not.toContain('id="description-error"');
+  });
+
   it('includes a person’s updates, comments and owned actions in their personal data download', async () => {
     const editorData = await testApp.services.accounts.exportPersonalData(
       await actorFor(testApp.services, people.leadEditor!.id),

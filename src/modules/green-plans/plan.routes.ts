@@ -13,7 +13,7 @@ import { renderBoardReportPdf } from './board-report.pdf.ts';
 import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-charts.ts';
 import { exportCsv, exportXlsx } from './plan-export.ts';
 import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
-import { planStatuses, type UpdateInput } from './plan.service.ts';
+import { planStatuses, PlanStillPublished, type UpdateInput } from './plan.service.ts';
 import {
   actionStatuses,
   actionStatusLabels,
@@ -151,6 +151,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     return reply.render('green-plans/views/plans.njk', {
       plans: list,
       canCreate,
+      deleted: (request.query as Record<string, unknown>).deleted === '1',
       breadcrumbs: [{ href: '/', text: 'Home' }],
     });
   });
@@ -270,6 +271,42 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     }
   });
 
+  app.get<PlanParams>('/green-plans/:planId/delete', organisationEditor, async (request, reply) => {
+    const deletion = await plans.getPlanForDeletion(request.actor, request.params.planId);
+    return reply.render('green-plans/views/plan-delete.njk', {
+      ...deletion,
+      breadcrumbs: plansCrumbs(deletion.plan),
+    });
+  });
+
+  app.post<PlanParams>(
+    '/green-plans/:planId/delete',
+    organisationEditor,
+    async (request, reply) => {
+      try {
+        const deleted = await plans.deletePlan(
+          request.actor,
+          request.params.planId,
+          requestContextOf(request),
+        );
+        if (deleted.bytesLeft.length > 0) {
+          request.log.warn(
+            { storageKeys: deleted.bytesLeft },
+            'a deleted plan left stored files behind; remove them from the file store',
+          );
+        }
+        return reply.redirect('/green-plans?deleted=1', 303);
+      } catch (error) {
+        if (!(error instanceof PlanStillPublished)) throw error;
+        const deletion = await plans.getPlanForDeletion(request.actor, request.params.planId);
+        return reply.code(409).render('green-plans/views/plan-delete.njk', {
+          ...deletion,
+          breadcrumbs: plansCrumbs(deletion.plan),
+        });
+      }
+    },
+  );
+
   app.post<PlanParams>('/green-plans/:planId/areas', organisationEditor, async (request, reply) => {
     const plan = await plans.getPlanForEdit(request.actor, request.params.planId);
     const fields = formFields(request, ['name', 'description']);
@@ -287,7 +324,16 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
           values: plan,
           areaValues: fields,
           breadcrumbs: plansCrumbs(plan),
-          ...formErrorContext(error.fieldErrors, ['name', 'description']),
+          // The area's description field has its own id, apart from the plan's description.
+          ...formErrorContext(
+            Object.fromEntries(
+              Object.entries(error.fieldErrors).map(([field, message]) => [
+                field === 'description' ? 'area-description' : field,
+                message,
+              ]),
+            ),
+            ['name', 'area-description'],
+          ),
         },
         400,
       );

@@ -80,8 +80,30 @@ export interface GreenPlanServiceDependencies {
   memberships: MembershipService;
   files: FileService;
   audit: AuditService;
+  /**
+   * Removes, in the deleting transaction, what other modules hold about a plan being deleted: the
+   * comments on its actions and the notifications that lead to it.
+   */
+  onPlanDeleted?: (
+    trx: Transaction<Database>,
+    deleted: { planId: string; actionIds: readonly string[] },
+  ) => Promise<void>;
   now?: () => Date;
 }
+
+/** A published plan is public: it goes back to draft, knowingly, before it can be deleted. */
+export class PlanStillPublished extends Error {
+  override name = 'PlanStillPublished';
+  constructor() {
+    super('Change the plan to a draft before you delete it');
+  }
+}
+
+/** KPI imports name the file they kept only in their audit record. */
+const kpiImportAuditActions = {
+  plan: ['green_plan.kpis_imported'],
+  kpi: ['green_plan.kpi_values_imported'],
+} as const;
 
 /** Who is acting: a signed-in person, or the system itself (seeds). */
 type Performer = { actor: Actor; userId: string } | { actor: null; userId: null; system: true };
@@ -1504,6 +1526,87 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           trx,
         );
       });
+    },
+
+    /** The confirmation page: what deleting the plan would take with it. */
+    async getPlanForDeletion(actor: Actor | null, planId: string) {
+      const plan = await requireEditablePlan(actor, planId);
+      const scope = await repository.findDeletionScope(repository.db, plan.id);
+      return {
+        plan: toPlanView(plan),
+        counts: {
+          actions: scope.actionIds.length,
+          updates: scope.updateCount,
+          evidenceFiles: scope.evidenceFileIds.length,
+          kpis: scope.kpiIds.length,
+        },
+      };
+    },
+
+    /**
+     * Deletes a draft plan and everything in it, in one transaction: areas, actions, milestones,
+     * updates with their evidence files, history, comments, KPIs with their values, imports with
+     * their files, and the notifications that lead to it. The audit log keeps its records and one
+     * more for the deletion. The files' bytes go after the commit; the keys of any that could not
+     * be removed are returned for the log.
+     */
+    async deletePlan(
+      actor: Actor | null,
+      planId: string,
+      context: RequestContext,
+    ): Promise<{ title: string; bytesLeft: string[] }> {
+      const plan = await requireEditablePlan(actor, planId);
+      const storageKeys = await repository.transaction(async (trx) => {
+        // Taking the plan's row first makes a change that touches the plan wait for the deletion
+        // (PostgreSQL), and refuses the deletion if the plan was published meanwhile.
+        if (!(await repository.holdDraftPlan(trx, plan.id, now().toISOString()))) {
+          throw new PlanStillPublished();
+        }
+        const scope = await repository.findDeletionScope(trx, plan.id);
+        const kpiImportFiles = [
+          ...(await audit.findDetails(
+            { actions: kpiImportAuditActions.plan, targetType: 'green_plan', targetIds: [plan.id] },
+            trx,
+          )),
+          ...(await audit.findDetails(
+            {
+              actions: kpiImportAuditActions.kpi,
+              targetType: 'green_plan_kpi',
+              targetIds: scope.kpiIds,
+            },
+            trx,
+          )),
+        ]
+          .map((details) => details.file)
+          .filter((file): file is string => typeof file === 'string');
+        await deps.onPlanDeleted?.(trx, { planId: plan.id, actionIds: scope.actionIds });
+        await repository.deletePlan(trx, plan.id);
+        const fileIds = [
+          ...new Set([...scope.evidenceFileIds, ...scope.importFileIds, ...kpiImportFiles]),
+        ];
+        const keys = await deps.files.forgetFiles(trx, fileIds);
+        await audit.record(
+          {
+            action: 'green_plan.deleted',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan',
+            targetId: plan.id,
+            organisationCode: plan.owner_organisation_code,
+            details: {
+              title: plan.title,
+              slug: plan.slug,
+              actions: scope.actionIds.length,
+              updates: scope.updateCount,
+              kpis: scope.kpiIds.length,
+              files: fileIds.length,
+            },
+          },
+          context,
+          trx,
+        );
+        return keys;
+      });
+      return { title: plan.title, bytesLeft: await deps.files.removeStoredBytes(storageKeys) };
     },
 
     async addArea(

@@ -129,6 +129,24 @@ export function createNotificationRepository(db: Kysely<Database>) {
       return (row?.latest as string | null | undefined) ?? null;
     },
 
+    /** Deletes everyone's notifications that lead to this path or anywhere beneath it. */
+    async deleteLinkingTo(executor: Executor, path: string): Promise<number> {
+      const result = await executor
+        .deleteFrom('notifications')
+        .where((eb) =>
+          eb.or([
+            eb('link', '=', path),
+            eb(eb.fn('substr', ['link', eb.val(1), eb.val(path.length + 1)]), 'in', [
+              `${path}/`,
+              `${path}#`,
+              `${path}?`,
+            ]),
+          ]),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
     async deleteForUser(executor: Executor, userId: string): Promise<void> {
       await executor.deleteFrom('notifications').where('user_id', '=', userId).execute();
       await executor.deleteFrom('notification_preferences').where('user_id', '=', userId).execute();

@@ -362,6 +362,12 @@ export function createNotificationService(deps: NotificationServiceDependencies)
     },
 
     /** When an account is deleted, its notifications go with it. */
+    /**
+     * Forgets everyone's notifications about something that no longer exists (a deleted plan),
+     * read or not, emailed or not: their links would lead nowhere.
+     */
+    removeLinkingTo: (trx: Transaction<Database>, path: string) =>
+      repository.deleteLinkingTo(trx, path),
     removeForUser: (trx: Transaction<Database>, userId: string) =>
       repository.deleteForUser(trx, userId),
   };

@@ -1,0 +1,351 @@
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  actorFor,
+  buildUser,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import type { Actor } from '../access/policy.ts';
+import {
+  countStoredFiles,
+  countUnownedUploads,
+  multipartBody,
+  postFile,
+  SMALL_PDF,
+} from './green-plan.test-helpers.ts';
+
+const context = { ip: '127.0.0.1', userAgent: 'plan-deletion-tests' };
+
+describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
+  let testApp: TestApp;
+  let icsActor: Actor;
+  let owner: TestUser;
+  const browsers: Record<'admin' | 'editor' | 'member' | 'outsider' | 'anonymous', HttpAgent> =
+    {} as never;
+
+  const db = () => testApp.services.database.db;
+
+  /** A plan full of everything a plan can hold, each made the way people make it. */
+  async function fullPlan(title: string, status: 'draft' | 'published' = 'draft') {
+    const plans = testApp.services.greenPlans;
+    const planId = await plans.createPlan(
+      icsActor,
+      {
+        title,
+        description: 'Everything in it',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2027-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    const actionFields = {
+      area: 'estates-and-facilities',
+      lead_organisation: 'QK1',
+      owner_email: owner.email,
+      start_date: '2024-04-01',
+      due_date: '2025-03-31',
+      status: 'on_track',
+      progress_percent: '10',
+      milestones: '2024-09-30 Survey done',
+    };
+    const parent = await plans.createAction(
+      icsActor,
+      planId,
+      { ...actionFields, reference: 'D-1', title: 'Decarbonise heat' },
+      context,
+    );
+    const child = await plans.createAction(
+      icsActor,
+      planId,
+      {
+        ...actionFields,
+        reference: 'D-1.1',
+        parent_reference: 'D-1',
+        title: 'Heat pump at the hub',
+      },
+      context,
+    );
+    const admin = browsers.admin;
+    const update = multipartBody(
+      await admin.csrfToken(),
+      { updateDate: '', status: 'at_risk', progressPercent: '40', narrative: 'Delayed a month.' },
+      [{ field: 'evidence', name: 'Survey.pdf', type: 'application/pdf', bytes: SMALL_PDF }],
+    );
+    const posted = await testApp.app.inject({
+      method: 'POST',
+      url: `/green-plans/${planId}/actions/${child}/updates`,
+      headers: {
+        'content-type': update.contentType,
+        cookie: [...admin.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      payload: update.payload,
+    });
+    expect(posted.statusCode).toBe(303);
+    // A comment tells the action's owner, and its author follows the conversation.
+    const comment = await admin.post(`/green-plans/${planId}/actions/${parent}/comments`, {
+      body: 'Survey booked for May.',
+    });
+    expect(comment.statusCode).toBe(303);
+    const kpiId = await plans.createKpi(
+      icsActor,
+      planId,
+      {
+        reference: 'K-1',
+        name: 'Gas use',
+        description: '',
+        unit: 'MWh',
+        direction: 'decrease',
+        baselineValue: '1000',
+        baselineDate: '2024-04-01',
+        targets: '2027-03-31 600',
+      },
+      context,
+    );
+    await plans.linkKpiToAction(icsActor, planId, kpiId, 'D-1', context);
+    const values = await postFile(
+      testApp.app,
+      admin,
+      `/green-plans/${planId}/kpis/${kpiId}/values`,
+      {
+        field: 'valuesFile',
+        name: 'gas.csv',
+        type: 'text/csv',
+        bytes: Buffer.from('date,value,note\n2024-06-30,950,\n'),
+      },
+    );
+    expect(values.statusCode).toBe(303);
+    const definitions = await postFile(testApp.app, admin, `/green-plans/${planId}/kpis/import`, {
+      field: 'kpisFile',
+      name: 'kpis.csv',
+      type: 'text/csv',
+      bytes: Buffer.from(
+        (await admin.get(`/green-plans/${planId}/kpis.csv`)).body.replace('Gas use', 'Gas used'),
+      ),
+    });
+    expect(definitions.statusCode).toBe(303);
+    const exported = await admin.get(`/green-plans/${planId}/export.csv`);
+    const preview = await postFile(testApp.app, admin, `/green-plans/${planId}/import`, {
+      field: 'file',
+      name: 'plan.csv',
+      type: 'text/csv',
+      bytes: Buffer.from(exported.body),
+    });
+    expect(preview.statusCode).toBe(200);
+    if (status === 'draft') {
+      await plans.updatePlan(
+        icsActor,
+        planId,
+        {
+          title,
+          description: 'Everything in it',
+          periodStart: '2024-04-01',
+          periodEnd: '2027-03-31',
+          status: 'draft',
+        },
+        context,
+      );
+    }
+    return { planId, actionIds: [parent, child], kpiId };
+  }
+
+  /** How many rows each table holds for the plan: every one should be 0 after deletion. */
+  async function rowsOf(plan: { planId: string; actionIds: string[]; kpiId: string }) {
+    const count = async (query: { execute(): Promise<unknown[]> }) =>
+      (await query.execute()).length;
+    const { planId, actionIds, kpiId } = plan;
+    const conversations = await db()
+      .selectFrom('conversations')
+      .select('id')
+      .where('subject_type', '=', 'plan_action')
+      .where('subject_id', 'in', actionIds)
+      .execute();
+    const conversationIds = conversations.map((row) => row.id);
+    return {
+      plans: await count(db().selectFrom('green_plans').select('id').where('id', '=', planId)),
+      areas: await count(
+        db().selectFrom('green_plan_areas').select('id').where('plan_id', '=', planId),
+      ),
+      actions: await count(
+        db().selectFrom('green_plan_actions').select('id').where('id', 'in', actionIds),
+      ),
+      history: await count(
+        db()
+          .selectFrom('green_plan_action_changes')
+          .select('id')
+          .where('action_id', 'in', actionIds),
+      ),
+      milestones: await count(
+        db().selectFrom('green_plan_milestones').select('id').where('action_id', 'in', actionIds),
+      ),
+      updates: await count(
+        db().selectFrom('green_plan_updates').select('id').where('action_id', 'in', actionIds),
+      ),
+      kpis: await count(db().selectFrom('green_plan_kpis').select('id').where('id', '=', kpiId)),
+      kpiValues: await count(
+        db().selectFrom('green_plan_kpi_data_points').select('id').where('kpi_id', '=', kpiId),
+      ),
+      imports: await count(
+        db().selectFrom('green_plan_imports').select('id').where('plan_id', '=', planId),
+      ),
+      conversations: conversationIds.length,
+      posts:
+        conversationIds.length === 0
+          ? 0
+          : await count(
+              db().selectFrom('posts').select('id').where('conversation_id', 'in', conversationIds),
+            ),
+      follows:
+        conversationIds.length === 0
+          ? 0
+          : await count(
+              db()
+                .selectFrom('follows')
+                .select('user_id')
+                .where('subject_type', '=', 'conversation')
+                .where('subject_id', 'in', conversationIds),
+            ),
+      notifications: await count(
+        db()
+          .selectFrom('notifications')
+          .select('id')
+          .where('link', 'like', `/green-plans/${planId}%`),
+      ),
+    };
+  }
+
+  beforeAll(async () => {
+    // Files in the database, so that bytes no stored file owns can be counted.
+    testApp = await createTestApp(dialect, {
+      configOverrides: { files: { store: 'database', dir: os.tmpdir() } },
+    });
+    const { services } = testApp;
+    const icsAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    icsActor = await actorFor(services, icsAdmin.id);
+    owner = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'member' }],
+    });
+    const editor = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'editor' }],
+    });
+    const outsider = await buildUser(services, {
+      memberships: [{ organisationCode: 'RT5', role: 'editor' }],
+    });
+    for (const [name, user] of [
+      ['admin', icsAdmin],
+      ['editor', editor],
+      ['member', owner],
+      ['outsider', outsider],
+    ] as const) {
+      browsers[name] = new HttpAgent(testApp.app);
+      await signInAs(browsers[name], user, () => currentTotp(user));
+    }
+    browsers.anonymous = new HttpAgent(testApp.app);
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('deletes a draft plan with everything in it, its files and the notifications that lead to it, and audits it', async () => {
+    const kept = await fullPlan('Plan that stays');
+    const doomed = await fullPlan('Plan made by mistake');
+    const keptBefore = await rowsOf(kept);
+    const before = await rowsOf(doomed);
+    // Every kind of row is there to be deleted.
+    for (const [table, rows] of Object.entries(before)) {
+      expect({ table, present: rows > 0 }).toEqual({ table, present: true });
+    }
+    const filesBefore = await countStoredFiles(db());
+
+    const confirm = await browsers.editor.get(`/green-plans/${doomed.planId}/delete`);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('<title>Delete Plan made by mistake');
+    expect(confirm.body).toContain('2 actions, with their milestones, history and comments');
+    expect(confirm.body).toContain('1 progress update, with 1 evidence file');
+    expect(confirm.body).toContain('1 KPI, with their targets and values');
+    expect(confirm.body).toContain('Delete plan');
+
+    const deleted = await browsers.editor.post(`/green-plans/${doomed.planId}/delete`);
+    expect(deleted.statusCode).toBe(303);
+    expect(deleted.headers.location).toBe('/green-plans?deleted=1');
+    expect((await browsers.editor.get('/green-plans?deleted=1')).body).toContain(
+      'The plan has been deleted.',
+    );
+
+    expect(await rowsOf(doomed)).toEqual(
+      Object.fromEntries(Object.keys(before).map((table) => [table, 0])),
+    );
+    // Evidence, the imported actions file and both KPI files, records and bytes.
+    expect(await countStoredFiles(db())).toBe(filesBefore - 4);
+    expect(await countUnownedUploads(db())).toBe(0);
+    // The other plan is untouched.
+    expect(await rowsOf(kept)).toEqual(keptBefore);
+    expect((await browsers.admin.get(`/green-plans/${kept.planId}`)).statusCode).toBe(200);
+
+    expect((await browsers.admin.get(`/green-plans/${doomed.planId}`)).statusCode).toBe(404);
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['actor_user_id', 'organisation_code', 'details'])
+      .where('action', '=', 'green_plan.deleted')
+      .where('target_id', '=', doomed.planId)
+      .execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.organisation_code).toBe('QK1');
+    expect(JSON.parse(audit[0]!.details!)).toMatchObject({
+      title: 'Plan made by mistake',
+      actions: 2,
+      updates: 1,
+      kpis: 1,
+      files: 4,
+    });
+    // The audit trail of the plan's life stays.
+    const earlier = await db()
+      .selectFrom('audit_events')
+      .select('id')
+      .where('target_id', 'in', [doomed.planId, ...doomed.actionIds])
+      .execute();
+    expect(earlier.length).toBeGreaterThan(3);
+    // The owner's notification about the comment went with the plan; the other plan's stayed.
+    expect(keptBefore.notifications).toBeGreaterThan(0);
+  });
+
+  it('refuses to delete a published plan until it is a draft', async () => {
+    const plan = await fullPlan('Published plan', 'published');
+    const before = await rowsOf(plan);
+    const confirm = await browsers.admin.get(`/green-plans/${plan.planId}/delete`);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('The plan is published');
+    expect(confirm.body).not.toContain('Delete plan</button>');
+    const refused = await browsers.admin.post(`/green-plans/${plan.planId}/delete`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('The plan is published');
+    expect(await rowsOf(plan)).toEqual(before);
+  });
+
+  it('lets only the plan’s editors delete it, with a CSRF token, and hides a draft from others', async () => {
+    const plan = await fullPlan('Guarded draft');
+    const before = await rowsOf(plan);
+    const url = `/green-plans/${plan.planId}/delete`;
+    // A member who cannot edit is refused; someone outside the organisation is not told it exists.
+    expect((await browsers.member.get(url)).statusCode).toBe(403);
+    expect((await browsers.member.post(url)).statusCode).toBe(403);
+    expect((await browsers.outsider.get(url)).statusCode).toBe(404);
+    expect((await browsers.outsider.post(url)).statusCode).toBe(404);
+    const signedOut = await browsers.anonymous.post(url);
+    expect(signedOut.statusCode).toBe(303);
+    expect(String(signedOut.headers.location)).toMatch(/^\/sign-in/);
+    expect((await browsers.admin.post(url, {}, { csrf: false })).statusCode).toBe(403);
+    expect((await browsers.admin.post(url, {}, { csrf: 'forged' })).statusCode).toBe(403);
+    expect(await rowsOf(plan)).toEqual(before);
+    // A plan id that is not one is simply not found.
+    expect((await browsers.admin.post('/green-plans/not-a-plan/delete')).statusCode).toBe(404);
+  });
+});
