@@ -267,6 +267,33 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(response.body).toContain('must be a real date and time');
     });
 
+    it('shows a too-long detail field’s error on the field itself as well as in the summary', async () => {
+      const fields = {
+        action: 'save',
+        summary: 'x',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      };
+      for (const [type, field] of [
+        ['case_study', 'contactName'],
+        ['video', 'speaker'],
+        ['document', 'documentKind'],
+        ['event', 'location'],
+      ] as const) {
+        const response = await (
+          await as(editor)
+        ).post('/content', {
+          ...fields,
+          type,
+          title: `Too long ${field}`,
+          [`details-${field}`]: 'x'.repeat(301),
+        });
+        expect(response.statusCode).toBe(400);
+        expect(response.body).toContain(`href="#details-${field}"`);
+        expect(response.body).toContain(`id="details-${field}-error"`);
+      }
+    });
+
     it('lets editors publish only for organisations where they are editors', async () => {
       const response = await (
         await as(editor)

@@ -487,6 +487,10 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(early.body).toContain(
       'The milestone cannot be due before the action starts (2024-04-01)',
     );
+    // The form comes back open, so the error the summary links to is shown.
+    expect(early.body).toMatch(/<details class="nhsuk-details"[^>]* open>/);
+    expect(early.body).toContain('href="#milestoneDueDate"');
+    expect(early.body).toContain('id="milestoneDueDate-error"');
     expect(
       (
         await browsers.leadEditor!.post(`${action}/milestones`, {
