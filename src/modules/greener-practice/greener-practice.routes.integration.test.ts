@@ -205,6 +205,12 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     const champion = await browser('champion');
     const start = await champion.post(`/greener-practice/practices/${PRACTICE}/assessment`);
     expect(start.statusCode).toBe(303);
+    // Starting twice is refused, with the error where the summary links to.
+    const again = await champion.post(`/greener-practice/practices/${PRACTICE}/assessment`);
+    expect(again.statusCode).toBe(400);
+    expect(again.body).toContain('href="#start"');
+    expect(again.body).toMatch(/<p class="nhsuk-error-message" id="start"[^>]*>/);
+    expect(htmlText(again.body)).toContain('has already started its');
     const saved = await postAnswer('champion', 'WR-01', { status: 'done', note: '' }, [
       { name: 'Waste audit.pdf', type: 'application/pdf', bytes: SMALL_PDF },
     ]);
@@ -323,6 +329,9 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     });
     expect(edit.statusCode).toBe(409);
     expect(htmlText(edit.body)).toContain('It cannot be changed while it is being verified');
+    // The form is gone, so the error summary links to the notice that says why.
+    expect(edit.body).toContain('href="#locked"');
+    expect(edit.body).toContain('id="locked"');
     const page = await champion.get(
       `/greener-practice/practices/${PRACTICE}/assessment/actions/TT-01`,
     );

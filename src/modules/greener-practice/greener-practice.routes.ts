@@ -366,7 +366,8 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
           return renderActionPage(
             request,
             reply,
-            { values: input, ...formErrorContext({ status: error.message }) },
+            // The form is gone from a locked assessment: the error points at the notice saying why.
+            { values: input, ...formErrorContext({ locked: error.message }) },
             409,
           );
         if (!(error instanceof ValidationFailed)) throw error;
@@ -409,7 +410,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         );
       } catch (error) {
         if (!(error instanceof AssessmentLocked)) throw error;
-        return renderActionPage(request, reply, formErrorContext({ evidence: error.message }), 409);
+        return renderActionPage(request, reply, formErrorContext({ locked: error.message }), 409);
       }
       return reply.redirect(
         `${BASE}/practices/${code}/assessment/actions/${actionCode}#evidence-files`,
