@@ -720,11 +720,14 @@ export function createAccountService(deps: AccountServiceDependencies) {
           usedAt: token.used_at,
         })),
         ...others,
+        // Events someone else performed on the user come with a null IP address and user agent:
+        // those were the other person's, not the user's.
         auditEvents: auditEvents.map((event) => ({
           occurredAt: event.occurred_at,
           action: event.action,
           outcome: event.outcome,
           organisationCode: event.organisation_code,
+          performedByYou: event.actor_user_id === user.id,
           ip: event.ip,
           userAgent: event.user_agent,
         })),

@@ -593,6 +593,43 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     expect(JSON.stringify(data)).not.toContain('argon2');
   });
 
+  it("leaves other people's IP address and browser out of the downloaded audit events", async () => {
+    const admin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82003', role: 'org_admin' }],
+    });
+    const user = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82003', role: 'member' }],
+    });
+    const adminBrowser = new HttpAgent(testApp.app, { 'user-agent': 'admins-own-browser' });
+    await signInAs(adminBrowser, admin, () => currentTotp(admin));
+    const changed = await adminBrowser.post(`/organisations/C82003/members/${user.id}/role`, {
+      role: 'editor',
+    });
+    expect(changed.statusCode).toBe(303);
+
+    const browser = agent();
+    await signInAs(browser, user);
+    const data = (await browser.get('/account/data')).json();
+    type ExportedEvent = {
+      action: string;
+      performedByYou: boolean;
+      ip: string | null;
+      userAgent: string | null;
+    };
+    const events: ExportedEvent[] = data.auditEvents;
+    expect(events.find((event) => event.action === 'membership.role_changed')).toMatchObject({
+      performedByYou: false,
+      ip: null,
+      userAgent: null,
+    });
+    expect(events.find((event) => event.action === 'auth.sign_in')).toMatchObject({
+      performedByYou: true,
+      ip: '127.0.0.1',
+      userAgent: 'greenspace-tests',
+    });
+    expect(JSON.stringify(data)).not.toContain('admins-own-browser');
+  });
+
   it('deletes an account, keeping its audit trail attributed to a deleted user', async () => {
     const user = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82002', role: 'editor' }],

@@ -111,10 +111,33 @@ export function createAuditRepository(db: Kysely<Database>) {
       return { items, total: Number(countRow.total) };
     },
 
+    /**
+     * The events a person performed or that were done to them. The IP address and user agent are
+     * kept only for events they performed: on the others (an admin changing their role, a manager
+     * deciding their request) those are the other person's, so they come back null.
+     */
     async findForActorOrTarget(userId: string): Promise<AuditEventRow[]> {
       return db
         .selectFrom('audit_events')
-        .selectAll()
+        .select((eb) => [
+          'id',
+          'occurred_at',
+          'actor_user_id',
+          'action',
+          'outcome',
+          'target_type',
+          'target_id',
+          'organisation_code',
+          'details',
+          eb.case().when('actor_user_id', '=', userId).then(eb.ref('ip')).else(null).end().as('ip'),
+          eb
+            .case()
+            .when('actor_user_id', '=', userId)
+            .then(eb.ref('user_agent'))
+            .else(null)
+            .end()
+            .as('user_agent'),
+        ])
         .where((eb) =>
           eb.or([
             eb('actor_user_id', '=', userId),
