@@ -31,6 +31,7 @@ import { programmeCsv, programmeXlsx } from './programme-export.ts';
 import {
   deprivationColours,
   markerStyles,
+  markerSvg,
   renderProgrammeMap,
   type MapMarkerCategory,
 } from './programme-map.ts';
@@ -789,7 +790,8 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
           label: `IMD deciles ${index * 2 + 1}–${index * 2 + 2}${index === 0 ? ' (most deprived)' : index === 4 ? ' (least deprived)' : ''}`,
         })),
         markers: (Object.keys(markerStyles) as MapMarkerCategory[]).map((key) => ({
-          ...markerStyles[key],
+          label: markerStyles[key].label,
+          svg: markerSvg(markerStyles[key], 8, 8),
         })),
       },
       markerLabels: Object.fromEntries(

@@ -28,21 +28,70 @@ export const deprivationColours = ['#7a2e8a', '#a767b5', '#cfa6d6', '#e8d5ec', '
 
 export type MapMarkerCategory = 'gold' | 'silver' | 'bronze' | 'taking-part' | 'not-started';
 
+export type MarkerShape = 'diamond' | 'square' | 'triangle' | 'circle';
+
+/** Each award has its own shape as well as its colour: gold and silver differ little in colour. */
 export const markerStyles: Record<
   MapMarkerCategory,
-  { label: string; fill: string; stroke: string; radius: number }
+  { label: string; fill: string; stroke: string; radius: number; shape: MarkerShape }
 > = {
-  gold: { label: 'Gold award', fill: '#ffb81c', stroke: '#212b32', radius: 6 },
-  silver: { label: 'Silver award', fill: '#aeb7bd', stroke: '#212b32', radius: 6 },
-  bronze: { label: 'Bronze award', fill: '#a0522d', stroke: '#212b32', radius: 6 },
+  gold: { label: 'Gold award', fill: '#ffb81c', stroke: '#212b32', radius: 7, shape: 'diamond' },
+  silver: { label: 'Silver award', fill: '#aeb7bd', stroke: '#212b32', radius: 6, shape: 'square' },
+  bronze: {
+    label: 'Bronze award',
+    fill: '#a0522d',
+    stroke: '#212b32',
+    radius: 7,
+    shape: 'triangle',
+  },
   'taking-part': {
     label: 'Taking part, no award yet',
     fill: '#005eb8',
     stroke: '#ffffff',
     radius: 4.5,
+    shape: 'circle',
   },
-  'not-started': { label: 'Not taking part yet', fill: '#ffffff', stroke: '#4c6272', radius: 3.5 },
+  'not-started': {
+    label: 'Not taking part yet',
+    fill: '#ffffff',
+    stroke: '#4c6272',
+    radius: 3.5,
+    shape: 'circle',
+  },
 };
+
+/** One marker in its shape, centred on (x, y), with an optional tooltip title. */
+export function markerSvg(
+  style: (typeof markerStyles)[MapMarkerCategory],
+  x: number,
+  y: number,
+  title?: string,
+): string {
+  const r = style.radius;
+  const paint = `fill="${style.fill}" stroke="${style.stroke}" stroke-width="1"`;
+  const inner = title === undefined ? '' : `<title>${escapeXml(title)}</title>`;
+  const points = (corners: [number, number][]) =>
+    corners.map(([dx, dy]) => `${(x + dx).toFixed(1)},${(y + dy).toFixed(1)}`).join(' ');
+  switch (style.shape) {
+    case 'diamond':
+      return `<polygon points="${points([
+        [0, -r],
+        [r, 0],
+        [0, r],
+        [-r, 0],
+      ])}" ${paint}>${inner}</polygon>`;
+    case 'square':
+      return `<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${2 * r}" ${paint}>${inner}</rect>`;
+    case 'triangle':
+      return `<polygon points="${points([
+        [0, -r],
+        [r, r * 0.8],
+        [-r, r * 0.8],
+      ])}" ${paint}>${inner}</polygon>`;
+    case 'circle':
+      return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" ${paint}>${inner}</circle>`;
+  }
+}
 
 export interface MapMarker {
   code: string;
@@ -180,7 +229,7 @@ export function renderProgrammeMap(options: {
     for (const entry of located.filter((item) => item.marker.category === category)) {
       const at = positions.get(entry.key)!;
       parts.push(
-        `<circle cx="${at.x.toFixed(1)}" cy="${at.y.toFixed(1)}" r="${style.radius}" fill="${style.fill}" stroke="${style.stroke}" stroke-width="1"><title>${escapeXml(`${entry.marker.name} (${entry.marker.code}): ${style.label}`)}</title></circle>`,
+        markerSvg(style, at.x, at.y, `${entry.marker.name} (${entry.marker.code}): ${style.label}`),
       );
     }
   }

@@ -110,6 +110,7 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
               value: Math.round(product.kgCo2e * 10) / 10,
               highlight: product.isMdi,
             })),
+            highlightTag: 'MDI',
             valueLabel: 'kgCO2e',
           })
         : null;

@@ -6,12 +6,18 @@ export interface BarChartOptions {
   id: string;
   bars: { label: string; value: number; highlight?: boolean }[];
   valueLabel: string;
+  /**
+   * A short word put before a highlighted bar's label ("MDI"), so that the highlight is told in
+   * words and not by its colour alone.
+   */
+  highlightTag?: string;
   width?: number;
 }
 
 /**
  * A server-rendered horizontal bar chart with one labelled bar per row. No JavaScript; the page
- * shows the same figures in a table. A highlighted bar is drawn darker and marked in its label.
+ * shows the same figures in a table. A highlighted bar is drawn darker, its label in bold and,
+ * given a `highlightTag`, starting with that word.
  */
 export function renderBarChart(options: BarChartOptions): string {
   const width = options.width ?? 640;
@@ -39,7 +45,9 @@ export function renderBarChart(options: BarChartOptions): string {
   }
   options.bars.forEach((bar, index) => {
     const top = margin.top + index * rowHeight + 4;
-    const label = bar.label.length > 34 ? `${bar.label.slice(0, 33)}…` : bar.label;
+    const full =
+      bar.highlight && options.highlightTag ? `${options.highlightTag}: ${bar.label}` : bar.label;
+    const label = full.length > 34 ? `${full.slice(0, 33)}…` : full;
     parts.push(
       `<text x="${margin.left - 8}" y="${top + 15}" text-anchor="end" font-size="12" fill="#212b32"${bar.highlight ? ' font-weight="bold"' : ''}>${escapeXml(label)}</text>`,
       `<rect x="${Math.min(x(0), x(bar.value))}" y="${top}" width="${Math.abs(x(bar.value) - x(0))}" height="${rowHeight - 10}" fill="${bar.highlight ? '#003087' : '#005eb8'}"/>`,

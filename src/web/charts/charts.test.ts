@@ -36,6 +36,22 @@ describe('SVG charts', () => {
     expect(svg).toContain('font-weight="bold"');
   });
 
+  it('tells a highlighted bar in words as well as by colour when given a tag', () => {
+    const svg = renderBarChart({
+      id: 'bars',
+      title: 'Top products',
+      description: 'Ventolin Evohaler is highest.',
+      bars: [
+        { label: 'Ventolin Evohaler 100micrograms/dose inhaler', value: 2628.18, highlight: true },
+        { label: 'Clenil', value: 569.8 },
+      ],
+      valueLabel: 'kgCO2e',
+      highlightTag: 'MDI',
+    });
+    expect(svg).toContain('>MDI: Ventolin Evohaler 100microgr…</text>');
+    expect(svg).toContain('>Clenil</text>');
+  });
+
   it('chooses ticks that cover the data', () => {
     fc.assert(
       fc.property(
