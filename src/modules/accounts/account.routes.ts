@@ -258,10 +258,12 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       );
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
+      // The page has two password fields; this form's is `disablePassword`.
+      const { password, ...others } = error.fieldErrors;
       return renderTwoFactor(
         request,
         reply,
-        formErrorContext(error.fieldErrors, ['password']),
+        formErrorContext(password ? { disablePassword: password, ...others } : others),
         400,
       );
     }

@@ -23,6 +23,12 @@ function tokenOf(link: string): string {
   return new URL(link).searchParams.get('token')!;
 }
 
+/** Where the links of a page's error summary point. */
+function errorSummaryLinks(html: string): string[] {
+  const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '';
+  return [...summary.matchAll(/href="([^"]+)"/g)].map((match) => match[1]!);
+}
+
 describe.each(testDialects)('accounts on %s', (dialect) => {
   let testApp: TestApp;
   let clock: Date | undefined;
@@ -501,6 +507,48 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     const again = agent();
     await again.post('/sign-in', { email: user.email, password: user.password });
     expect((await again.post('/sign-in/two-factor', { code: codes[0]! })).statusCode).toBe(400);
+  });
+
+  it('shows an error on turning off two-factor by the field it is about, and labels the two password fields apart', async () => {
+    const user = await buildUser(testApp.services, { twoFactor: true });
+    const browser = agent();
+    await signInAs(browser, user, () => currentTotp(user));
+    const page = await browser.get('/account/two-factor');
+    expect(page.body).toContain('Enter your password to get new recovery codes');
+    expect(page.body).toContain('Enter your password to turn off two-factor authentication');
+
+    const refused = await browser.post('/account/two-factor/disable', { password: 'wrong' });
+    expect(refused.statusCode).toBe(400);
+    expect(errorSummaryLinks(refused.body)).toEqual(['#disablePassword']);
+    expect(refused.body).toMatch(
+      /id="disablePassword-error"[^>]*>[\s\S]*?Your password is not correct/,
+    );
+    expect(refused.body).toMatch(
+      /<input[^>]*id="disablePassword"[^>]*aria-describedby="disablePassword-error"/,
+    );
+    expect(refused.body).not.toContain('id="password-error"');
+
+    const codes = await browser.post('/account/two-factor/recovery-codes', { password: 'wrong' });
+    expect(codes.statusCode).toBe(400);
+    expect(errorSummaryLinks(codes.body)).toEqual(['#password']);
+    expect(codes.body).toContain('id="password-error"');
+    expect(codes.body).not.toContain('id="disablePassword-error"');
+  });
+
+  it('says beside the turn-off field when a role needs two-factor authentication', async () => {
+    const admin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82003', role: 'org_admin' }],
+    });
+    const browser = agent();
+    await signInAs(browser, admin, () => currentTotp(admin));
+    // The page offers no way to turn it off; a form from before the role was given still can post.
+    expect((await browser.get('/account/two-factor')).body).not.toContain('id="disablePassword"');
+    const refused = await browser.post('/account/two-factor/disable', { password: admin.password });
+    expect(refused.statusCode).toBe(400);
+    expect(errorSummaryLinks(refused.body)).toEqual(['#disablePassword']);
+    expect(refused.body).toMatch(
+      /id="disablePassword-error"[^>]*>[\s\S]*?Your role requires two-factor authentication/,
+    );
   });
 
   it('answers more than 10 two-factor codes in five minutes with 429, audits them, and uses up no code it refuses', async () => {
