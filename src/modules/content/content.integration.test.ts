@@ -152,7 +152,14 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(revisions.body).toContain('Said what the caps are made of');
       const compare = await browser.get(`/content/${id}/revisions/compare?from=1&to=2`);
       expect(compare.statusCode).toBe(200);
-      expect(compare.body).toContain('<ins>cotton </ins>');
+      // Where each change starts and ends is said in words for screen readers.
+      expect(compare.body).toContain(
+        '<ins><span class="nhsuk-u-visually-hidden">[added: </span>cotton <span class="nhsuk-u-visually-hidden">]</span></ins>',
+      );
+      // The edit page is named by what it edits.
+      expect((await browser.get(`/content/${id}/edit`)).body).toMatch(
+        /<title>Edit case study: Reusable theatre caps/,
+      );
     });
 
     it('previews Markdown without saving', async () => {
