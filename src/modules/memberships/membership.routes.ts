@@ -31,6 +31,23 @@ function checkId(id: string): string {
   return id;
 }
 
+/**
+ * A row's errors keyed by the ids its controls have on the page (`role-<userId>`), so the error
+ * summary links to the control in the row that was used: the service names the field, not the row.
+ */
+function errorsOfRow(
+  fieldErrors: Record<string, string>,
+  rowId: string,
+  controlOf: (field: string) => string,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(fieldErrors).map(([field, message]) => [
+      `${controlOf(field)}-${rowId}`,
+      message,
+    ]),
+  );
+}
+
 function organisationBreadcrumbs(code: string, name: string) {
   return [
     { href: '/', text: 'Home' },
@@ -107,18 +124,20 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
+      const userId = checkId(request.params.userId);
       const fields = formFields(request, ['role']);
       try {
         await services.memberships.changeRole(
           request.actor,
           code,
-          checkId(request.params.userId),
+          userId,
           fields.role,
           requestContextOf(request),
         );
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
-        return renderMembers(request, reply, formErrorContext(error.fieldErrors), 400);
+        const errors = errorsOfRow(error.fieldErrors, userId, () => 'role');
+        return renderMembers(request, reply, formErrorContext(errors), 400);
       }
       return reply.redirect(`/organisations/${code}/members`, 303);
     },
@@ -129,39 +148,59 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
+      const userId = checkId(request.params.userId);
       try {
         await services.memberships.removeMember(
           request.actor,
           code,
-          checkId(request.params.userId),
+          userId,
           requestContextOf(request),
         );
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
-        return renderMembers(request, reply, formErrorContext(error.fieldErrors), 400);
+        const errors = errorsOfRow(error.fieldErrors, userId, () => 'remove');
+        return renderMembers(request, reply, formErrorContext(errors), 400);
       }
       return reply.redirect(`/organisations/${code}/members`, 303);
     },
   );
 
+  /** The requests still to decide; after a refused decision, its errors and values on its row. */
   async function renderJoinRequests(
     request: FastifyRequest<CodeParams>,
     reply: FastifyReply,
-    extra: Record<string, unknown> = {},
-    status = 200,
+    refused?: {
+      values: { requestId: string; role: string; note: string };
+      fieldErrors: Record<string, string>;
+    },
   ) {
     const code = checkCode(request.params.code);
     const requests = await services.memberships.listJoinRequests(request.actor, code);
     const listing = await services.memberships.listMembers(request.actor, code);
-    return reply.code(status).render('memberships/views/join-requests.njk', {
+    let errorContext = {};
+    if (refused) {
+      const { requestId } = refused.values;
+      const context = formErrorContext(
+        errorsOfRow(refused.fieldErrors, requestId, (field) =>
+          field === 'role' || field === 'note' ? field : 'decision',
+        ),
+      );
+      // A request decided meanwhile has left the page, so its errors have nothing to link to.
+      const rowShown = requests.some((joinRequest) => joinRequest.id === requestId);
+      errorContext = rowShown
+        ? context
+        : { ...context, errorList: context.errorList.map(({ text }) => ({ text })) };
+    }
+    return reply.code(refused ? 400 : 200).render('memberships/views/join-requests.njk', {
       organisation: listing.organisation,
       requests,
       roleOptions: listing.assignableRoles.map((role) => ({
         value: role,
         text: roleDefinitions[role].label,
       })),
+      values: refused?.values,
       breadcrumbs: organisationBreadcrumbs(code, listing.organisation.name),
-      ...extra,
+      ...errorContext,
     });
   }
 
@@ -176,20 +215,20 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     organisationAdmin,
     async (request, reply) => {
       const code = checkCode(request.params.code);
+      const requestId = checkId(request.params.requestId);
       const fields = formFields(request, ['decision', 'role', 'note']);
+      const values = { requestId, role: fields.role, note: fields.note };
       if (fields.decision !== 'approve' && fields.decision !== 'decline') {
-        return renderJoinRequests(
-          request,
-          reply,
-          formErrorContext({ decision: 'Choose whether to approve or decline the request' }),
-          400,
-        );
+        return renderJoinRequests(request, reply, {
+          values,
+          fieldErrors: { decision: 'Choose whether to approve or decline the request' },
+        });
       }
       try {
         await services.memberships.decideJoinRequest(
           request.actor,
           code,
-          checkId(request.params.requestId),
+          requestId,
           {
             approve: fields.decision === 'approve',
             role: fields.role || 'member',
@@ -199,7 +238,7 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
         );
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
-        return renderJoinRequests(request, reply, formErrorContext(error.fieldErrors), 400);
+        return renderJoinRequests(request, reply, { values, fieldErrors: error.fieldErrors });
       }
       return reply.redirect(`/organisations/${code}/join-requests`, 303);
     },

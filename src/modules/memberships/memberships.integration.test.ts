@@ -4,6 +4,17 @@ import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 
+/** Where the links of a page's error summary point. */
+function errorSummaryLinks(html: string): string[] {
+  const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '';
+  return [...summary.matchAll(/href="([^"]+)"/g)].map((match) => match[1]!);
+}
+
+/** Every id in a page, for checking that a link to `#id` lands on something. */
+function elementIds(html: string): string[] {
+  return [...html.matchAll(/\sid="([^"]+)"/g)].map((match) => match[1]!);
+}
+
 describe.each(testDialects)('memberships on %s', (dialect) => {
   let testApp: TestApp;
   let clock: Date | undefined;
@@ -294,13 +305,91 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
       memberships: [{ organisationCode: 'C82003', role: 'org_admin' }],
     });
     const browser = await signedIn(soleAdmin);
-    expect(
-      (await browser.post(`/organisations/C82003/members/${soleAdmin.id}/role`, { role: 'member' }))
-        .statusCode,
-    ).toBe(400);
-    expect(
-      (await browser.post(`/organisations/C82003/members/${soleAdmin.id}/remove`)).statusCode,
-    ).toBe(400);
+    const demoted = await browser.post(`/organisations/C82003/members/${soleAdmin.id}/role`, {
+      role: 'member',
+    });
+    expect(demoted.statusCode).toBe(400);
+    // The error summary links to the admin's own role field, which shows the message.
+    const roleField = `role-${soleAdmin.id}`;
+    expect(errorSummaryLinks(demoted.body)).toEqual([`#${roleField}`]);
+    expect(elementIds(demoted.body)).toContain(roleField);
+    expect(demoted.body).toMatch(
+      new RegExp(`id="${roleField}-error"[^>]*>[\\s\\S]*?You are the only admin`),
+    );
+    expect(demoted.body).toMatch(
+      new RegExp(`<select[^>]*id="${roleField}"[^>]*aria-describedby="${roleField}-error"`),
+    );
+
+    const removed = await browser.post(`/organisations/C82003/members/${soleAdmin.id}/remove`);
+    expect(removed.statusCode).toBe(400);
+    const removeButton = `remove-${soleAdmin.id}`;
+    expect(errorSummaryLinks(removed.body)).toEqual([`#${removeButton}`]);
+    expect(removed.body).toMatch(
+      new RegExp(`<button[^>]*id="${removeButton}"[^>]*aria-describedby="${removeButton}-error"`),
+    );
+    expect(removed.body).toMatch(
+      new RegExp(`id="${removeButton}-error"[^>]*>[\\s\\S]*?You are the only admin`),
+    );
+  });
+
+  it("shows a refused decision on a request to join beside that request's own fields", async () => {
+    const admin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82008', role: 'org_admin' }],
+    });
+    const first = await buildUser(testApp.services);
+    const second = await buildUser(testApp.services);
+    for (const requester of [first, second]) {
+      await (await signedIn(requester)).post('/organisations/C82008/join', { message: '' });
+    }
+    const browser = await signedIn(admin);
+    const listing = await browser.get('/organisations/C82008/join-requests');
+    const [requestId, otherId] = [
+      ...listing.body.matchAll(/join-requests\/([0-9a-f-]{36})\/decision/g),
+    ].map((match) => match[1]!);
+    expect(otherId).toBeDefined();
+    const decide = (fields: Record<string, string>) =>
+      browser.post(`/organisations/C82008/join-requests/${requestId}/decision`, fields);
+
+    const longNote = 'n'.repeat(1001);
+    const tooLong = await decide({ decision: 'approve', role: 'editor', note: longNote });
+    expect(tooLong.statusCode).toBe(400);
+    expect(errorSummaryLinks(tooLong.body)).toEqual([`#note-${requestId}`]);
+    expect(tooLong.body).toMatch(
+      new RegExp(`id="note-${requestId}-error"[^>]*>[\\s\\S]*?1,000 characters or fewer`),
+    );
+    // What was entered stays on that request, and only on that one.
+    expect(tooLong.body).toContain(`>${longNote}</textarea>`);
+    expect(tooLong.body).toMatch(
+      new RegExp(`id="role-${requestId}"[\\s\\S]*?<option value="editor" selected`),
+    );
+    expect(tooLong.body).not.toContain(`id="note-${otherId}-error"`);
+
+    const beyond = await decide({ decision: 'approve', role: 'ics_admin' });
+    expect(beyond.statusCode).toBe(400);
+    expect(errorSummaryLinks(beyond.body)).toEqual([`#role-${requestId}`]);
+    expect(beyond.body).toContain(`id="role-${requestId}-error"`);
+
+    const undecided = await decide({ decision: 'maybe' });
+    expect(undecided.statusCode).toBe(400);
+    const decisionButton = `decision-${requestId}`;
+    expect(errorSummaryLinks(undecided.body)).toEqual([`#${decisionButton}`]);
+    expect(undecided.body).toMatch(
+      new RegExp(
+        `<button[^>]*id="${decisionButton}"[^>]*aria-describedby="${decisionButton}-error"`,
+      ),
+    );
+
+    for (const page of [tooLong, beyond, undecided]) {
+      const ids = elementIds(page.body);
+      for (const link of errorSummaryLinks(page.body)) expect(ids).toContain(link.slice(1));
+    }
+
+    // Once decided, the request leaves the page: the summary says why, with nothing to link to.
+    expect((await decide({ decision: 'decline' })).statusCode).toBe(303);
+    const twice = await decide({ decision: 'decline' });
+    expect(twice.statusCode).toBe(400);
+    expect(twice.body).toContain('This request has already been decided');
+    expect(errorSummaryLinks(twice.body)).toEqual([]);
   });
 
   it('makes admins set up two-factor authentication before using admin pages', async () => {
