@@ -572,6 +572,71 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
     });
   });
 
+  describe('search', () => {
+    it('never finds the text of a hidden opening post, and finds it again once it is shown', async () => {
+      const { services } = testApp;
+      const hiddenWord = 'salbutamolquokka';
+      const opener = await buildUser(services, {
+        displayName: 'Orla Opener',
+        workspaces: [{ slug: 'midlands' }],
+      });
+      const reader = await buildUser(services, {
+        displayName: 'Rory Reader',
+        workspaces: [{ slug: 'midlands' }],
+      });
+      const moderator = await buildUser(services, {
+        displayName: 'Mo Moderator',
+        workspaces: [{ slug: 'midlands', role: 'manager' }],
+      });
+      const { threadId } = await startThread(opener, 'midlands', {
+        title: 'Spacers for every metered dose inhaler',
+        kind: 'discussion',
+        body: `Our audit found ${hiddenWord} written in the patient notes.`,
+      });
+      const threadLink = `/workspaces/midlands/threads/${threadId}`;
+      const search = async (user: TestUser | null, words: string) =>
+        (await (await as(user)).get(`/search?q=${encodeURIComponent(words)}`)).body;
+      expect(await search(null, hiddenWord)).toContain(threadLink);
+
+      const moderatorBrowser = await as(moderator);
+      const page = await moderatorBrowser.get(threadLink);
+      const openingId = /id="post-([0-9a-f-]{36})"/.exec(page.body)![1]!;
+      const hide = (hidden: '0' | '1') =>
+        moderatorBrowser.post(`/posts/${openingId}/visibility`, {
+          hidden,
+          reason: 'Names a patient',
+        });
+      expect((await hide('1')).statusCode).toBe(303);
+      for (const user of [null, reader]) {
+        const results = await search(user, hiddenWord);
+        expect(results).not.toContain(threadLink);
+        expect(results).not.toContain('in the patient notes');
+        // The thread itself is not hidden: its title still finds it, with none of the post's text.
+        const byTitle = await search(user, 'spacers metered');
+        expect(byTitle).toContain(threadLink);
+        expect(byTitle).not.toContain('in the patient notes');
+      }
+
+      // Hiding and restoring the whole thread brings back its title, not the hidden post.
+      for (const value of ['1', '0']) {
+        const moderated = await moderatorBrowser.post(`${threadLink}/moderation`, {
+          flag: 'hidden',
+          value,
+        });
+        expect(moderated.statusCode).toBe(303);
+      }
+      expect(await search(reader, hiddenWord)).not.toContain(threadLink);
+      expect(await search(reader, 'spacers metered')).toContain(threadLink);
+
+      expect((await hide('0')).statusCode).toBe(303);
+      for (const user of [null, reader]) {
+        const results = await search(user, hiddenWord);
+        expect(results).toContain(threadLink);
+        expect(results).toContain('in the patient notes');
+      }
+    });
+  });
+
   describe('comments on content', () => {
     it('lets signed-in readers comment on a public case study and tells its author', async () => {
       const editorActor = await actorFor(testApp.services, editor.id);

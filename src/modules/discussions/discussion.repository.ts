@@ -165,7 +165,10 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       await executor.deleteFrom('discussion_search').where('thread_id', '=', threadId).execute();
     },
 
-    /** Threads matching every word, in the given workspaces only; hidden threads never. */
+    /**
+     * Threads matching every word, in the given workspaces only; hidden threads never. The index
+     * holds no text of a hidden opening post (the service keeps it so), so no snippet shows it.
+     */
     async searchThreads(workspaceIds: string[], words: string[], limit: number) {
       if (words.length === 0 || workspaceIds.length === 0) return [];
       const base = db
@@ -255,6 +258,21 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         useful_count: Number(row.useful_count ?? 0),
         viewer_found_useful: Number(row.viewer_found_useful ?? 0),
       }));
+    },
+
+    /** The first post of a conversation, hidden or not: for a thread, the one that opened it. */
+    async findOpeningPost(
+      conversationId: string,
+      executor: Executor = db,
+    ): Promise<PostRow | undefined> {
+      return executor
+        .selectFrom('posts')
+        .selectAll()
+        .where('conversation_id', '=', conversationId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst();
     },
 
     async updatePost(executor: Executor, postId: string, changes: Partial<PostRow>): Promise<void> {

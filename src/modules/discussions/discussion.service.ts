@@ -6,6 +6,7 @@ import type {
   ConversationRow,
   ConversationSubject,
   Database,
+  DiscussionThreadRow,
   WorkspaceRow,
 } from '../../db/schema.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
@@ -330,6 +331,22 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     if (!(await canReadConversation(actor, conversation))) throw new NotFoundError();
     if (post.hidden_at && !options.hiddenToo) throw new NotFoundError();
     return { post, conversation };
+  }
+
+  /**
+   * Writes what search holds of a thread, as it stands in this transaction: nothing while the thread
+   * is hidden; otherwise its title and the text of its opening post, unless a moderator hid that
+   * post, whose text must not be found or shown in a snippet.
+   */
+  async function indexThread(trx: Transaction<Database>, thread: DiscussionThreadRow) {
+    const current = await repository.findThread(thread.workspace_id, thread.id, trx);
+    if (!current || current.hidden) {
+      await repository.deleteThreadSearch(trx, thread.id);
+      return;
+    }
+    const opening = await repository.findOpeningPost(current.conversation_id, trx);
+    const body = opening && !opening.hidden_at ? markdownToPlainText(opening.body) : '';
+    await repository.upsertThreadSearch(trx, current.id, current.title, body);
   }
 
   async function ensureConversation(
@@ -1225,8 +1242,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const text = validateBody(body);
       const thread = await repository.findThreadByConversation(conversation.id);
       const isOpeningPost =
-        thread !== undefined &&
-        (await repository.listPosts(conversation.id, null))[0]?.id === post.id;
+        thread !== undefined && (await repository.findOpeningPost(conversation.id))?.id === post.id;
       await repository.transaction(async (trx) => {
         const at = now().toISOString();
         await repository.insertPostRevision(trx, {
@@ -1237,13 +1253,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           edited_at: at,
         });
         await repository.updatePost(trx, post.id, { body: text, edited_at: at });
-        if (thread && isOpeningPost)
-          await repository.upsertThreadSearch(
-            trx,
-            thread.id,
-            thread.title,
-            markdownToPlainText(text),
-          );
+        if (thread && isOpeningPost) await indexThread(trx, thread);
         await deps.audit.record(
           {
             action: 'discussion.post_edited',
@@ -1347,10 +1357,6 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       if (requestedFlag !== 'pinned' && requestedFlag !== 'locked' && requestedFlag !== 'hidden')
         throw new ValidationFailed({ flag: 'Choose pin, lock or hide' });
       const flag: 'pinned' | 'locked' | 'hidden' = requestedFlag;
-      const opening =
-        flag === 'hidden' && !value
-          ? (await repository.listPosts(conversation.id, null))[0]
-          : undefined;
       const prepared =
         flag === 'hidden' && thread.author_id
           ? await notifications.prepare(
@@ -1374,16 +1380,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         if (flag === 'locked')
           await repository.updateConversation(trx, conversation.id, { locked: value ? 1 : 0 });
         else await repository.updateThread(trx, thread.id, { [flag]: value ? 1 : 0 });
-        if (flag === 'hidden') {
-          if (value) await repository.deleteThreadSearch(trx, thread.id);
-          else
-            await repository.upsertThreadSearch(
-              trx,
-              thread.id,
-              thread.title,
-              markdownToPlainText(opening?.body ?? ''),
-            );
-        }
+        if (flag === 'hidden') await indexThread(trx, thread);
         await notifications.record(trx, prepared);
         await deps.audit.record(
           {
@@ -1492,6 +1489,13 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       if (!(await canModerate(actor, conversation)))
         throw new ForbiddenError('Only moderators hide posts');
       const link = await linkFor(conversation, post.id);
+      // A thread's opening post is in the search index, which must lose or regain its text with it.
+      const thread =
+        conversation.subject_type === 'thread'
+          ? await repository.findThreadByConversation(conversation.id)
+          : undefined;
+      const isOpeningPost =
+        thread !== undefined && (await repository.findOpeningPost(conversation.id))?.id === post.id;
       const at = now().toISOString();
       const prepared = post.author_id
         ? await notifications.prepare(
@@ -1524,6 +1528,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           at,
           hidden ? 'hidden' : 'kept',
         );
+        if (thread && isOpeningPost) await indexThread(trx, thread);
         await notifications.record(trx, prepared);
         await deps.audit.record(
           {
