@@ -771,6 +771,96 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       expect(search.body).toContain(`Private plans`);
       expect((await member.get(`/people/${privateMember.handle}`)).body).toContain(SECRET_WORD);
     });
+    it('names a private workspace on its invitation page only to someone holding a pending invitation', async () => {
+      const name = 'Private workspace secret-group';
+      const forged = `token=${'a'.repeat(43)}&email=${encodeURIComponent(outsider.email)}`;
+      const anonymous = await as(null);
+      const outsiderBrowser = await as(outsider);
+      for (const browser of [anonymous, outsiderBrowser]) {
+        for (const url of [
+          '/workspaces/secret-group/invitation',
+          `/workspaces/secret-group/invitation?${forged}`,
+        ]) {
+          const page = await browser.get(url);
+          expect(page.statusCode, url).toBe(404);
+          expect(page.body).not.toContain(name);
+        }
+      }
+      // Neither does a refused acceptance name it.
+      const refused = await outsiderBrowser.post('/workspaces/secret-group/invitation', {
+        token: 'a'.repeat(43),
+        email: outsider.email,
+      });
+      expect(refused.statusCode).toBe(404);
+      expect(refused.body).not.toContain(name);
+
+      const invited = await buildUser(testApp.services, { displayName: 'Ines Invitee' });
+      expect(
+        (
+          await (
+            await as(privateMember)
+          ).post('/workspaces/secret-group/invitations', { email: invited.email })
+        ).statusCode,
+      ).toBe(303);
+      const [email] = (await emailsTo(invited.email)).filter(
+        (message) => message.kind === 'workspace_invitation',
+      );
+      const link = new URL(
+        /https?:\/\/\S+\/workspaces\/secret-group\/invitation\?\S+/.exec(email!.text_body)![0],
+      );
+      const invitation = await anonymous.get(`${link.pathname}${link.search}`);
+      expect(invitation.statusCode).toBe(200);
+      expect(invitation.body).toContain(`Join ${name}`);
+      // The link's token with another address is not an invitation.
+      const otherAddress = await anonymous.get(
+        `${link.pathname}?token=${link.searchParams.get('token')}&email=${encodeURIComponent(outsider.email)}`,
+      );
+      expect(otherAddress.statusCode).toBe(404);
+      // Open and restricted workspaces are no secret: their invitation page shows as before.
+      expect((await anonymous.get('/workspaces/llr/invitation')).statusCode).toBe(200);
+    });
+
+    it('answers an outsider on a private workspace as if it did not exist, and refuses elsewhere with 403', async () => {
+      const browser = await as(outsider);
+      for (const [url, fields] of [
+        ['/workspaces/secret-group/join', {}],
+        ['/workspaces/secret-group/request', {}],
+        ['/workspaces/secret-group/leave', {}],
+        ['/workspaces/secret-group/invitations', { email: 'someone@nhs.net' }],
+        [`/workspaces/secret-group/members/${privateMember.id}/role`, { role: 'member' }],
+        [
+          '/workspaces/secret-group/requests/00000000-0000-4000-8000-000000000000',
+          { decision: 'approve' },
+        ],
+        ['/workspaces/secret-group/settings', { description: 'Ours now', privacy: 'open' }],
+        [
+          '/workspaces/secret-group/threads',
+          { title: 'Hello', kind: 'discussion', area: '', body: 'Hello', action: 'post' },
+        ],
+      ] as const) {
+        const response = await browser.post(url, fields);
+        expect(response.statusCode, url).toBe(404);
+        expect(response.body, url).not.toContain('Private workspace secret-group');
+      }
+      for (const url of [
+        '/workspaces/secret-group/moderation',
+        '/workspaces/secret-group/members',
+        '/workspaces/secret-group/settings',
+      ]) {
+        expect((await browser.get(url)).statusCode, url).toBe(404);
+      }
+      // A workspace anyone may know of refuses what the person may not do.
+      expect((await browser.post('/workspaces/llr/join')).statusCode).toBe(403);
+      expect((await browser.get('/workspaces/llr/moderation')).statusCode).toBe(403);
+      expect((await browser.get('/workspaces/midlands/moderation')).statusCode).toBe(403);
+      expect(
+        (
+          await browser.post('/workspaces/llr/invitations', {
+            email: 'someone@nhs.net',
+          })
+        ).statusCode,
+      ).toBe(403);
+    });
   });
 
   describe('notifications', () => {

@@ -286,12 +286,18 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
       z.object({ token: optionalText(200), email: optionalText(320) }),
       request.query,
     );
-    const workspace = await services.workspaces.findBySlug(request.params.slug);
-    if (!workspace) throw new NotFoundError();
+    const token = query.token ?? '';
+    const email = query.email ?? '';
+    const workspace = await discussions.invitationWorkspace(
+      request.actor,
+      request.params.slug,
+      token,
+      email,
+    );
     return reply.render('discussions/views/invitation.njk', {
       workspace,
-      token: query.token ?? '',
-      email: query.email ?? '',
+      token,
+      email,
       returnTo: request.url,
     });
   });
@@ -308,7 +314,13 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
       );
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
-      const workspace = await services.workspaces.findBySlug(request.params.slug);
+      // Why a link failed is said only where the page may name the workspace.
+      const workspace = await discussions.invitationWorkspace(
+        request.actor,
+        request.params.slug,
+        fields.token,
+        fields.email,
+      );
       return reply.code(400).render('discussions/views/invitation.njk', {
         workspace,
         problem: Object.values(error.fieldErrors)[0],

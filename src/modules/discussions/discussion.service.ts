@@ -43,6 +43,8 @@ const MAX_TITLE = 200;
 const MAX_POST = 20_000;
 const NEW_ACCOUNT_DAYS = 7;
 const INVITATION_DAYS = 28;
+/** The shape of the tokens `randomToken` makes, with room to spare. */
+const INVITATION_TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
 
 export type CommentSubjectType = Exclude<ConversationSubject, 'thread'>;
@@ -149,6 +151,44 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       throw new ForbiddenError('Members only');
     }
     return workspace;
+  }
+
+  /**
+   * Refuses an action on a workspace: as 404 where the workspace is private and the actor may not
+   * read it (refusing would confirm that it exists), as 403 elsewhere.
+   */
+  function assertCanInWorkspace(
+    actor: Actor | null,
+    action: 'workspace.join' | 'workspace.request_to_join' | 'workspace.post' | 'workspace.manage',
+    workspace: WorkspaceRow,
+  ): void {
+    const resource = workspaceResource(workspace);
+    if (workspace.privacy === 'private' && !can(actor, 'workspace.read', resource))
+      throw new NotFoundError();
+    assertCan(actor, action, resource);
+  }
+
+  /**
+   * The pending invitation to this workspace that a link's token and address open, if any. The
+   * database holds only a hash of the two, so a token with another address opens nothing.
+   */
+  async function findPendingInvitation(
+    workspace: WorkspaceRow,
+    token: string,
+    address: string,
+    executor?: Transaction<Database>,
+  ) {
+    if (!INVITATION_TOKEN.test(token)) return undefined;
+    const invitation = await repository.findWorkspaceInvitationByToken(
+      sha256Hex(`${token}:${normaliseEmail(address)}`),
+      executor,
+    );
+    const pending =
+      invitation !== undefined &&
+      invitation.workspace_id === workspace.id &&
+      invitation.status === 'pending' &&
+      (invitation.expires_at ?? '') > now().toISOString();
+    return pending ? invitation : undefined;
   }
 
   async function requireThread(actor: Actor | null, slug: string, threadId: string) {
@@ -506,7 +546,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     async join(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.join', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.join', workspace);
       await repository.transaction(async (trx) => {
         const at = now().toISOString();
         await repository.addWorkspaceMemberIfAbsent(trx, workspace.id, actor!.userId, at);
@@ -555,7 +595,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     async requestToJoin(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.request_to_join', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.request_to_join', workspace);
       if (await repository.findPendingWorkspaceRequest(workspace.id, actor!.userId)) {
         throw new ValidationFailed({
           workspace: 'You have already asked to join. A manager will reply',
@@ -625,7 +665,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       context: RequestContext,
     ): Promise<void> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.manage', workspace);
       if (decision !== 'approve' && decision !== 'decline')
         throw new ValidationFailed({
           decision: 'Choose whether to approve or decline the request',
@@ -692,7 +732,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       context: RequestContext,
     ): Promise<void> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.manage', workspace);
       const address = normaliseEmail(rawEmail);
       if (!isPlausibleEmail(address))
         throw new ValidationFailed({
@@ -747,6 +787,24 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       deps.email.nudge();
     },
 
+    /**
+     * The workspace an invitation link is for, for its page to name. A private workspace is named
+     * only to those who may read it and to whoever holds the link (token and address) of a pending
+     * invitation to it; to anyone else it does not exist (404), as everywhere else.
+     */
+    async invitationWorkspace(
+      actor: Actor | null,
+      slug: string,
+      token: string,
+      address: string,
+    ): Promise<WorkspaceRow> {
+      const workspace = await requireWorkspace(slug);
+      if (workspace.privacy !== 'private') return workspace;
+      if (can(actor, 'workspace.read', workspaceResource(workspace))) return workspace;
+      if (!(await findPendingInvitation(workspace, token, address))) throw new NotFoundError();
+      return workspace;
+    },
+
     async acceptInvitation(
       actor: Actor | null,
       slug: string,
@@ -760,7 +818,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         token:
           'This invitation has expired or has already been used. Ask a manager of the workspace for a new one.',
       });
-      if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw refused;
+      if (!INVITATION_TOKEN.test(token)) throw refused;
       if (normaliseEmail(address) !== actor.email.toLowerCase()) {
         throw new ValidationFailed({
           token:
@@ -768,18 +826,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         });
       }
       await repository.transaction(async (trx) => {
-        const invitation = await repository.findWorkspaceInvitationByToken(
-          sha256Hex(`${token}:${normaliseEmail(address)}`),
-          trx,
-        );
+        const invitation = await findPendingInvitation(workspace, token, address, trx);
         const at = now().toISOString();
-        if (
-          !invitation ||
-          invitation.workspace_id !== workspace.id ||
-          invitation.status !== 'pending' ||
-          (invitation.expires_at ?? '') <= at
-        )
-          throw refused;
+        if (!invitation) throw refused;
         if (
           !(await repository.decideWorkspaceRequest(
             trx,
@@ -814,7 +863,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       context: RequestContext,
     ): Promise<void> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.manage', workspace);
       if (role !== 'member' && role !== 'manager')
         throw new ValidationFailed({ role: 'Choose member or manager' });
       const members = await repository.findWorkspaceMembers(workspace.id);
@@ -853,7 +902,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       context: RequestContext,
     ): Promise<void> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.manage', workspace);
       const errors: Record<string, string> = {};
       const description = input.description.trim();
       if (description === '') errors.description = 'Describe what the workspace is for';
@@ -901,7 +950,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       context: RequestContext,
     ): Promise<{ threadId: string }> {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.post', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.post', workspace);
       const errors: Record<string, string> = {};
       const title = input.title.trim();
       if (title === '') errors.title = 'Enter a title';
@@ -1546,7 +1595,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     async moderationQueue(actor: Actor | null, slug: string) {
       const workspace = await requireWorkspace(slug);
-      assertCan(actor, 'workspace.manage', workspaceResource(workspace));
+      assertCanInWorkspace(actor, 'workspace.manage', workspace);
       return {
         workspace,
         reports: await describeReports(await repository.findOpenReports([workspace.id])),
