@@ -63,6 +63,16 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
     return { location, threadId: /threads\/([0-9a-f-]{36})/.exec(location)![1]! };
   }
 
+  /** The text of a page's <title>, as a screen reader announces it first. */
+  function titleOf(html: string): string {
+    return (/<title>([^<]*)<\/title>/.exec(html)?.[1] ?? '').trim();
+  }
+
+  /** Whether an error summary's link has somewhere to go: an element with exactly that id. */
+  function hasElementWithId(html: string, id: string): boolean {
+    return new RegExp(`<[a-z]+\\b[^>]*\\sid="${id}"`).test(html);
+  }
+
   async function replyTo(user: TestUser, slug: string, threadId: string, body: string) {
     return (await as(user)).post(`/workspaces/${slug}/threads/${threadId}/replies`, {
       body,
@@ -274,6 +284,47 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       expect(lastManager.body).toContain('A workspace needs at least one manager');
       const leaving = await browser.post('/workspaces/secret-group/leave');
       expect(leaving.statusCode).toBe(400);
+    });
+
+    it('says on the page itself why the only manager cannot leave or become a plain member', async () => {
+      const browser = await as(privateMember);
+      const leaving = await browser.post('/workspaces/secret-group/leave');
+      expect(leaving.statusCode).toBe(400);
+      expect(titleOf(leaving.body)).toMatch(/^Error: Private workspace secret-group/);
+      expect(leaving.body).toContain('href="#leave"');
+      expect(hasElementWithId(leaving.body, 'leave')).toBe(true);
+      expect(leaving.body).toMatch(
+        /id="leave-error"[^>]*>\s*<span class="nhsuk-u-visually-hidden">Error: <\/span>You are the only manager of this workspace/,
+      );
+      expect(leaving.body).toContain('aria-describedby="leave-error"');
+      expect((await browser.get('/workspaces/secret-group/members')).body).toContain('Pat Private');
+
+      const roleId = `role-${privateMember.id}`;
+      const demoting = await browser.post(
+        `/workspaces/secret-group/members/${privateMember.id}/role`,
+        { role: 'member' },
+      );
+      expect(demoting.statusCode).toBe(400);
+      expect(titleOf(demoting.body)).toMatch(/^Error: Members of Private workspace secret-group/);
+      expect(demoting.body).not.toContain('href="#role"');
+      expect(demoting.body).toContain(`href="#${roleId}"`);
+      expect(hasElementWithId(demoting.body, roleId)).toBe(true);
+      expect(demoting.body).toMatch(
+        new RegExp(
+          `id="${roleId}-error"[^>]*>\\s*<span class="nhsuk-u-visually-hidden">Error: </span>A workspace needs at least one manager`,
+        ),
+      );
+
+      // Asking twice to join is refused on the workspace's page, where the request is shown.
+      const requester = await buildUser(testApp.services, { displayName: 'Rex Repeat' });
+      const requesterBrowser = await as(requester);
+      expect((await requesterBrowser.post('/workspaces/llr/request')).statusCode).toBe(303);
+      const again = await requesterBrowser.post('/workspaces/llr/request');
+      expect(again.statusCode).toBe(400);
+      expect(titleOf(again.body)).toMatch(/^Error: /);
+      expect(again.body).toContain('href="#request"');
+      expect(hasElementWithId(again.body, 'request')).toBe(true);
+      expect(again.body).toContain('You have already asked to join');
     });
   });
 

@@ -81,7 +81,12 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     });
   });
 
-  app.get<SlugParams>('/workspaces/:slug', publicRoute, async (request, reply) => {
+  async function renderWorkspace(
+    request: FastifyRequest<SlugParams>,
+    reply: FastifyReply,
+    context: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const query = parseQuery(z.object({ page: pageNumber }), request.query);
     const page = await discussions.workspacePage(
       request.actor,
@@ -91,7 +96,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     );
     const pageCount = Math.max(1, Math.ceil(page.total / THREADS_PER_PAGE));
     return reply
-      .code(query.page > pageCount ? 404 : 200)
+      .code(query.page > pageCount ? 404 : status)
       .render('discussions/views/workspace.njk', {
         ...page,
         descriptionHtml: renderMarkdown(page.workspace.description),
@@ -107,16 +112,28 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
           { href: '/', text: 'Home' },
           { href: '/workspaces', text: 'Workspaces' },
         ],
+        ...context,
       });
-  });
+  }
 
+  app.get<SlugParams>('/workspaces/:slug', publicRoute, async (request, reply) =>
+    renderWorkspace(request, reply),
+  );
+
+  // Refused for a reason (the only manager leaving, asking twice), the workspace's page says why
+  // beside the button, or where the pending request is shown.
   for (const [path, operation, done, options] of [
     ['join', 'join', 'joined', anyUser],
     ['request', 'requestToJoin', 'requested', anyUser],
     ['leave', 'leave', 'left', workspaceMember],
   ] as const) {
     app.post<SlugParams>(`/workspaces/:slug/${path}`, options, async (request, reply) => {
-      await discussions[operation](request.actor, request.params.slug, requestContextOf(request));
+      try {
+        await discussions[operation](request.actor, request.params.slug, requestContextOf(request));
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderWorkspace(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
       return reply.redirect(`/workspaces/${request.params.slug}?done=${done}`, 303);
     });
   }
@@ -154,18 +171,25 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     reply: FastifyReply,
     change: () => Promise<void>,
     done: string,
-    values: Record<string, string> = {},
+    options: { values?: Record<string, string>; fieldIds?: Record<string, string> } = {},
   ) {
     try {
       await change();
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       const page = await discussions.workspaceMembers(request.actor, request.params.slug);
+      // A field that appears once per row is named after its row on the page.
+      const fieldErrors = Object.fromEntries(
+        Object.entries(error.fieldErrors).map(([field, message]) => [
+          options.fieldIds?.[field] ?? field,
+          message,
+        ]),
+      );
       return renderMembers(
         request,
         reply,
         page,
-        { ...formErrorContext(error.fieldErrors), values },
+        { ...formErrorContext(fieldErrors), values: options.values ?? {} },
         400,
       );
     }
@@ -209,7 +233,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
             requestContextOf(request),
           ),
         'invited',
-        fields,
+        { values: fields },
       );
     },
   );
@@ -231,6 +255,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
             requestContextOf(request),
           ),
         'role',
+        { fieldIds: { role: `role-${request.params.userId}` } },
       );
     },
   );

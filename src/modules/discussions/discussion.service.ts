@@ -573,7 +573,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       );
       if (managers.length === 1 && managers[0]!.id === actor.userId) {
         throw new ValidationFailed({
-          workspace:
+          leave:
             'You are the only manager of this workspace. Make someone else a manager before you leave',
         });
       }
@@ -598,7 +598,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       assertCanInWorkspace(actor, 'workspace.request_to_join', workspace);
       if (await repository.findPendingWorkspaceRequest(workspace.id, actor!.userId)) {
         throw new ValidationFailed({
-          workspace: 'You have already asked to join. A manager will reply',
+          request: 'You have already asked to join. A manager will reply',
         });
       }
       await enforceRateLimit(
@@ -864,11 +864,12 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     ): Promise<void> {
       const workspace = await requireWorkspace(slug);
       assertCanInWorkspace(actor, 'workspace.manage', workspace);
-      if (role !== 'member' && role !== 'manager')
-        throw new ValidationFailed({ role: 'Choose member or manager' });
+      // Who first, then what: an error about the role is shown on that member's row.
       const members = await repository.findWorkspaceMembers(workspace.id);
       const member = members.find((candidate) => candidate.id === userId);
       if (!member) throw new NotFoundError('That person is not a member of this workspace.');
+      if (role !== 'member' && role !== 'manager')
+        throw new ValidationFailed({ role: 'Choose member or manager' });
       if (
         role === 'member' &&
         member.role === 'manager' &&
