@@ -214,6 +214,82 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     ).toBe(1);
   });
 
+  it('an action lead posts a quarter’s progress updates from a spreadsheet, correcting the row it points out', async () => {
+    const { services } = suite.server;
+    const ics = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    const lead = await buildUser(services, {
+      memberships: [{ organisationCode: 'RWE', role: 'editor' }],
+    });
+    const icsActor = await actorFor(services, ics.id);
+    const context = { ip: '127.0.0.1', userAgent: 'journey' };
+    const planId = await services.greenPlans.createPlan(
+      icsActor,
+      {
+        title: 'Medicines plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2027-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    await services.greenPlans.createAction(
+      icsActor,
+      planId,
+      {
+        reference: 'MED-1',
+        area: 'medicines',
+        title: 'Switch to dry-powder inhalers',
+        lead_organisation: 'RWE',
+        status: 'not_started',
+        progress_percent: '0',
+      },
+      context,
+    );
+    const planPath = `/green-plans/${planId}`;
+    const visitor = await suite.openVisitor();
+    await signInThrough(visitor, lead, planPath);
+    await visitor.checkPage();
+    const { page } = visitor;
+    await visitor.navigate(
+      () => page.getByRole('link', { name: 'Post updates from a spreadsheet' }).click(),
+      `${planPath}/updates/import`,
+    );
+    await visitor.checkPage();
+    const kpi = new KpiPage(visitor);
+    const post = async (text: string) => {
+      const form = page.locator(`main form[action="${planPath}/updates/import"]`);
+      await form
+        .getByLabel('Updates file', { exact: true })
+        .setInputFiles({ name: 'updates.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+      await visitor.navigate(
+        () => form.getByRole('button', { name: 'Post updates' }).click(),
+        (url) => url.pathname.startsWith(planPath),
+      );
+    };
+
+    await post(
+      'reference,status,progress_percent,narrative\nMED-1,on track,120,Formulary agreed\n',
+    );
+    expect(visitor.status()).toBe(400);
+    await visitor.checkPage();
+    expect(await kpi.errorSummaryItems()).toEqual([
+      'The file has 1 problem, listed below; no update was posted',
+    ]);
+    expect(await kpi.fileProblems()).toEqual([
+      'Row 2, column "progress_percent": The progress must be a whole number from 0 to 100',
+    ]);
+
+    await post('reference,status,progress_percent,narrative\nMED-1,on track,20,Formulary agreed\n');
+    expect(visitor.url.search).toBe('?updatesImported=1-0-0');
+    await visitor.checkPage();
+    expect(await kpi.notice()).toContain('Progress updates posted: 1 new, 0 already posted');
+    expect(await page.getByText('On track').count()).toBeGreaterThan(0);
+  });
+
   it('a plan editor deletes a plan made by mistake: published, it first goes back to draft', async () => {
     const { services } = suite.server;
     const editor = await buildUser(services, {

@@ -129,6 +129,15 @@ describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
       ),
     });
     expect(definitions.statusCode).toBe(303);
+    const returns = await postFile(testApp.app, admin, `/green-plans/${planId}/updates/import`, {
+      field: 'updatesFile',
+      name: 'updates.csv',
+      type: 'text/csv',
+      bytes: Buffer.from(
+        'reference,status,progress_percent,narrative\nD-1.1,off_track,45,Contractor withdrew\n',
+      ),
+    });
+    expect(returns.statusCode).toBe(303);
     const exported = await admin.get(`/green-plans/${planId}/export.csv`);
     const preview = await postFile(testApp.app, admin, `/green-plans/${planId}/import`, {
       field: 'file',
@@ -269,7 +278,7 @@ describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
     expect(confirm.statusCode).toBe(200);
     expect(confirm.body).toContain('<title>Delete Plan made by mistake');
     expect(confirm.body).toContain('2 actions, with their milestones, history and comments');
-    expect(confirm.body).toContain('1 progress update, with 1 evidence file');
+    expect(confirm.body).toContain('2 progress updates, with 1 evidence file');
     expect(confirm.body).toContain('1 KPI, with their targets and values');
     expect(confirm.body).toContain('Delete plan');
 
@@ -283,8 +292,8 @@ describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
     expect(await rowsOf(doomed)).toEqual(
       Object.fromEntries(Object.keys(before).map((table) => [table, 0])),
     );
-    // Evidence, the imported actions file and both KPI files, records and bytes.
-    expect(await countStoredFiles(db())).toBe(filesBefore - 4);
+    // Evidence, the imported actions file, both KPI files and the updates file, records and bytes.
+    expect(await countStoredFiles(db())).toBe(filesBefore - 5);
     expect(await countUnownedUploads(db())).toBe(0);
     // The other plan is untouched.
     expect(await rowsOf(kept)).toEqual(keptBefore);
@@ -302,9 +311,9 @@ describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
     expect(JSON.parse(audit[0]!.details!)).toMatchObject({
       title: 'Plan made by mistake',
       actions: 2,
-      updates: 1,
+      updates: 2,
       kpis: 1,
-      files: 4,
+      files: 5,
     });
     // The audit trail of the plan's life stays.
     const earlier = await db()

@@ -348,7 +348,8 @@ const referencePattern = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/;
 // Unicode line separators that `.` would otherwise refuse (a title exported must import again).
 const milestonePattern = /^(\S+) (.+?)(?: \(done (\S+)\))?$/s;
 
-function statusFromText(text: string): ActionStatus | undefined {
+/** A status as a key ("on_track") or as its label ("On track"), in any case. */
+export function statusFromText(text: string): ActionStatus | undefined {
   const key = text
     .trim()
     .toLowerCase()

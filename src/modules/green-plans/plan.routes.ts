@@ -345,6 +345,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     const query = request.query as Record<string, unknown>;
     const actionCounts = importCountsIn(query.imported);
     const kpiCounts = importCountsIn(query.kpisImported);
+    const updateCounts = importCountsIn(query.updatesImported);
     const statusCounts = actionStatuses.map((status) => ({
       status,
       label: actionStatusLabels[status],
@@ -362,7 +363,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         ? `Actions imported: ${actionCounts[1]} new, ${actionCounts[2]} changed, ${actionCounts[3]} unchanged.`
         : kpiCounts
           ? `KPIs imported: ${kpiCounts[1]} new, ${kpiCounts[2]} changed, ${kpiCounts[3]} unchanged.`
-          : undefined,
+          : updateCounts
+            ? `Progress updates posted: ${updateCounts[1]} new, ${updateCounts[2]} already posted, ${updateCounts[3]} rows left as they were.`
+            : undefined,
     });
   });
 
@@ -964,6 +967,80 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       }
       return reply.redirect(
         `/green-plans/${request.params.planId}?kpisImported=${result.created}-${result.changed}-${result.unchanged}`,
+        303,
+      );
+    },
+  );
+
+  // --- progress updates from a file ---
+
+  async function renderUpdatesImport(
+    request: FastifyRequest<PlanParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) {
+    const { plan, actions } = await plans.getUpdatableActions(request.actor, request.params.planId);
+    return reply.code(status).render('green-plans/views/updates-import.njk', {
+      plan,
+      actionCount: actions.length,
+      statusLabels: actionStatuses.map((key) => actionStatusLabels[key]),
+      pageTitle: `Post progress updates from a spreadsheet – ${plan.title}`,
+      breadcrumbs: plansCrumbs(plan),
+      ...extra,
+    });
+  }
+
+  app.get<PlanParams>(
+    '/green-plans/:planId/updates/import',
+    organisationEditor,
+    async (request, reply) => renderUpdatesImport(request, reply, {}),
+  );
+
+  app.get<PlanParams>(
+    '/green-plans/:planId/updates.csv',
+    organisationEditor,
+    async (request, reply) => {
+      const { plan, csv } = await plans.updatesSheet(request.actor, request.params.planId);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${plan.slug}-updates.csv"`)
+        .send(csv);
+    },
+  );
+
+  app.post<PlanParams>(
+    '/green-plans/:planId/updates/import',
+    organisationEditor,
+    async (request, reply) => {
+      await plans.getUpdatableActions(request.actor, request.params.planId);
+      const { upload, refusal } = await receiveOneUpload(request, services.files, 'spreadsheet');
+      if (!upload) {
+        return renderUpdatesImport(
+          request,
+          reply,
+          formErrorContext({
+            updatesFile: refusal ?? 'Select a CSV file or an Excel workbook (.xlsx) of updates',
+          }),
+          400,
+        );
+      }
+      const result = await plans.importUpdates(
+        request.actor,
+        request.params.planId,
+        upload,
+        requestContextOf(request),
+      );
+      if (!result.ok) {
+        return renderUpdatesImport(
+          request,
+          reply,
+          fileProblemsContext(result.problems, 'updatesFile', 'no update was posted'),
+          400,
+        );
+      }
+      return reply.redirect(
+        `/green-plans/${request.params.planId}?updatesImported=${result.created}-${result.unchanged}-${result.blank}`,
         303,
       );
     },

@@ -22,6 +22,7 @@ import {
   readSpreadsheet,
   readSpreadsheetTable,
   splitCodes,
+  statusFromText,
   SpreadsheetRefused,
   validateImportRows,
   type ExistingAction,
@@ -44,6 +45,12 @@ import {
   readKpiValueTable,
   type KpiValueProblem,
 } from './kpi-values-file.ts';
+import {
+  readUpdateTable,
+  updatesSheetCsv,
+  type UpdateFileColumn,
+  type UpdateFileProblem,
+} from './update-file.ts';
 import type { ActionListRow, GreenPlanRepository, PlanListRow } from './plan.repository.ts';
 import {
   actionStatusLabels,
@@ -99,9 +106,18 @@ export class PlanStillPublished extends Error {
   }
 }
 
-/** KPI imports name the file they kept only in their audit record. */
+/** A progress update as the form's rules leave it. */
+interface CheckedUpdate {
+  updateDate: string;
+  narrative: string;
+  status: ActionStatus;
+  progress: number;
+  links: { url: string; title: string }[];
+}
+
+/** KPI and progress update imports name the file they kept only in their audit record. */
 const kpiImportAuditActions = {
-  plan: ['green_plan.kpis_imported'],
+  plan: ['green_plan.kpis_imported', 'green_plan.updates_imported'],
   kpi: ['green_plan.kpi_values_imported'],
 } as const;
 
@@ -412,6 +428,164 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   function performerOf(actor: Actor | null): Performer {
     if (!actor) throw new ForbiddenError('Sign in');
     return { actor, userId: actor.userId };
+  }
+
+  // --- progress updates ---
+
+  /**
+   * The update form's rules, for the form and for a file: the date (today if blank) no later than
+   * today and no earlier than the action's latest update, a narrative, a status, a whole-number
+   * progress (a parent's is its children's, so it is not asked), and links as "Title | address".
+   */
+  function checkUpdateInput(
+    input: UpdateInput,
+    situation: {
+      action: { start_date: string | null; progress_percent: number };
+      isParent: boolean;
+      latestDate: string | undefined;
+    },
+  ): { errors: Record<string, string>; values: CheckedUpdate } {
+    const { action, isParent, latestDate } = situation;
+    const errors: Record<string, string> = {};
+    const updateDate = input.updateDate.trim() || today();
+    const narrative = input.narrative.replace(/\r\n?/g, '\n').trim();
+    const status = input.status.trim();
+    const progressText = input.progressPercent.trim().replace(/%$/, '');
+    if (!isIsoDate(updateDate))
+      errors.updateDate = 'Enter the date of the update as a real date, YYYY-MM-DD';
+    else if (updateDate > today())
+      errors.updateDate = 'The date of the update cannot be in the future';
+    else if (latestDate && updateDate < latestDate)
+      errors.updateDate = `The date of the update cannot be before the latest update (${latestDate})`;
+    else if (action.start_date && updateDate < addDays(action.start_date, -366))
+      errors.updateDate = 'The date of the update is long before the action starts';
+    if (narrative === '') errors.narrative = 'Enter what has happened since the last update';
+    else if (narrative.length > 5000)
+      errors.narrative = 'The update must be 5,000 characters or fewer';
+    if (!isActionStatus(status)) errors.status = 'Choose a status';
+    let progress = action.progress_percent;
+    if (!isParent) {
+      if (!/^\d{1,3}$/.test(progressText) || Number(progressText) > 100)
+        errors.progressPercent = 'The progress must be a whole number from 0 to 100';
+      else progress = Number(progressText);
+      if (!errors.progressPercent && status === 'complete' && progress !== 100)
+        errors.progressPercent = 'A complete action must be at 100% progress';
+    }
+    const links: { url: string; title: string }[] = [];
+    for (const line of input.links
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .map((item) => item.trim())
+      .filter(Boolean)) {
+      const [first, second] = line.includes('|')
+        ? line.split('|').map((part) => part.trim())
+        : [null, line];
+      let url: URL | undefined;
+      try {
+        url = new URL(second ?? '');
+      } catch {
+        url = undefined;
+      }
+      if (
+        !url ||
+        (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+        (second ?? '').length > 500
+      ) {
+        errors.links = `"${line.slice(0, 60)}" is not a web address: write one link a line, as "Title | https://…" or just the address`;
+        break;
+      }
+      links.push({ url: url.toString(), title: (first || url.hostname).slice(0, 200) });
+    }
+    if (links.length > MAX_LINKS) errors.links = `Add at most ${MAX_LINKS} links to one update`;
+    return {
+      errors,
+      values: { updateDate, narrative, status: status as ActionStatus, progress, links },
+    };
+  }
+
+  /**
+   * Writes a checked update: the update with its files and links, the action's new status and
+   * progress with a history entry when they change, and the audit record.
+   */
+  async function writeUpdate(
+    trx: Transaction<Database>,
+    update: {
+      performer: Performer;
+      plan: PlanListRow;
+      action: Pick<ActionListRow, 'id' | 'status' | 'progress_percent' | 'lead_organisation_code'>;
+      values: CheckedUpdate;
+      uploads: readonly PendingUpload[];
+      context: RequestContext | null;
+      fromFile?: string;
+    },
+  ): Promise<void> {
+    const { performer, plan, action, values, uploads } = update;
+    const id = randomUUID();
+    const at = now().toISOString();
+    await repository.insertUpdate(trx, {
+      id,
+      action_id: action.id,
+      author_user_id: performer.userId,
+      update_date: values.updateDate,
+      narrative: values.narrative,
+      status: values.status,
+      progress_percent: values.progress,
+      created_at: at,
+    });
+    for (const [index, upload] of uploads.entries()) {
+      const file = await deps.files.recordUpload(trx, upload, performer.userId);
+      await repository.insertUpdateFile(trx, id, file.id, index);
+    }
+    for (const [index, link] of values.links.entries())
+      await repository.insertUpdateLink(trx, {
+        id: randomUUID(),
+        update_id: id,
+        url: link.url,
+        title: link.title,
+        position: index,
+      });
+    const changes: FieldChange[] = [];
+    if (action.status !== values.status)
+      changes.push({ field: 'status', from: action.status, to: values.status });
+    if (action.progress_percent !== values.progress)
+      changes.push({
+        field: 'progress_percent',
+        from: String(action.progress_percent),
+        to: String(values.progress),
+      });
+    if (changes.length > 0) {
+      await repository.updateAction(trx, plan.id, action.id, {
+        status: values.status,
+        progress_percent: values.progress,
+        updated_at: at,
+      });
+      await repository.insertChange(trx, {
+        action_id: action.id,
+        changed_by: performer.userId,
+        recorded_at: at,
+        effective_on: values.updateDate,
+        kind: 'progress_update',
+        changes: JSON.stringify(changes),
+      });
+    }
+    await repository.updatePlan(trx, plan.id, { updated_at: at });
+    await audit.record(
+      {
+        action: 'green_plan.update_posted',
+        actorUserId: performer.userId,
+        targetType: 'green_plan_action',
+        targetId: action.id,
+        organisationCode: action.lead_organisation_code,
+        details: {
+          files: uploads.length,
+          links: values.links.length,
+          status: values.status,
+          ...(update.fromFile ? { fromFile: update.fromFile } : {}),
+        },
+      },
+      update.context,
+      trx,
+    );
   }
 
   // --- loading a whole plan ---
@@ -1668,6 +1842,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return {
         plan: toPlanView(plan),
         canEdit: canEditPlan(actor, plan),
+        canPostUpdates:
+          actor !== null &&
+          (await repository.findActions(plan.id)).some((action) => canChangeAction(actor, action)),
         canSeeNames: canSeeNames(actor, plan),
         summary,
         areas: areaSummaries(state),
@@ -2019,127 +2196,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const action = await requireAction(plan, actionId);
       const state = await loadPlanState(plan, actor);
       const isParent = state.actions.some((item) => item.parentId === action.id);
-      const errors: Record<string, string> = {};
-      const updateDate = input.updateDate.trim() || today();
-      const narrative = input.narrative.replace(/\r\n?/g, '\n').trim();
-      const status = input.status.trim();
-      const progressText = input.progressPercent.trim().replace(/%$/, '');
       const latest = (await repository.findUpdates(plan.id)).find(
         (update) => update.action_id === action.id,
       );
-      if (!isIsoDate(updateDate))
-        errors.updateDate = 'Enter the date of the update as a real date, YYYY-MM-DD';
-      else if (updateDate > today())
-        errors.updateDate = 'The date of the update cannot be in the future';
-      else if (latest && updateDate < latest.update_date)
-        errors.updateDate = `The date of the update cannot be before the latest update (${latest.update_date})`;
-      else if (action.start_date && updateDate < addDays(action.start_date, -366))
-        errors.updateDate = 'The date of the update is long before the action starts';
-      if (narrative === '') errors.narrative = 'Enter what has happened since the last update';
-      else if (narrative.length > 5000)
-        errors.narrative = 'The update must be 5,000 characters or fewer';
-      if (!isActionStatus(status)) errors.status = 'Choose a status';
-      let progress = action.progress_percent;
-      if (!isParent) {
-        if (!/^\d{1,3}$/.test(progressText) || Number(progressText) > 100)
-          errors.progressPercent = 'The progress must be a whole number from 0 to 100';
-        else progress = Number(progressText);
-        if (!errors.progressPercent && status === 'complete' && progress !== 100)
-          errors.progressPercent = 'A complete action must be at 100% progress';
-      }
-      const links: { url: string; title: string }[] = [];
-      for (const line of input.links
-        .replace(/\r\n?/g, '\n')
-        .split('\n')
-        .map((item) => item.trim())
-        .filter(Boolean)) {
-        const [first, second] = line.includes('|')
-          ? line.split('|').map((part) => part.trim())
-          : [null, line];
-        let url: URL | undefined;
-        try {
-          url = new URL(second ?? '');
-        } catch {
-          url = undefined;
-        }
-        if (
-          !url ||
-          (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-          (second ?? '').length > 500
-        ) {
-          errors.links = `"${line.slice(0, 60)}" is not a web address: write one link a line, as "Title | https://…" or just the address`;
-          break;
-        }
-        links.push({ url: url.toString(), title: (first || url.hostname).slice(0, 200) });
-      }
-      if (links.length > MAX_LINKS) errors.links = `Add at most ${MAX_LINKS} links to one update`;
+      const { errors, values } = checkUpdateInput(input, {
+        action,
+        isParent,
+        latestDate: latest?.update_date,
+      });
       if (uploads.length > MAX_EVIDENCE_FILES)
         errors.evidence = `Add at most ${MAX_EVIDENCE_FILES} files to one update`;
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
-      const newStatus = status as ActionStatus;
-      await repository.transaction(async (trx) => {
-        const id = randomUUID();
-        const at = now().toISOString();
-        await repository.insertUpdate(trx, {
-          id,
-          action_id: action.id,
-          author_user_id: performer.userId,
-          update_date: updateDate,
-          narrative,
-          status: newStatus,
-          progress_percent: progress,
-          created_at: at,
-        });
-        for (const [index, upload] of uploads.entries()) {
-          const file = await deps.files.recordUpload(trx, upload, performer.userId);
-          await repository.insertUpdateFile(trx, id, file.id, index);
-        }
-        for (const [index, link] of links.entries())
-          await repository.insertUpdateLink(trx, {
-            id: randomUUID(),
-            update_id: id,
-            url: link.url,
-            title: link.title,
-            position: index,
-          });
-        const changes: FieldChange[] = [];
-        if (action.status !== newStatus)
-          changes.push({ field: 'status', from: action.status, to: newStatus });
-        if (action.progress_percent !== progress)
-          changes.push({
-            field: 'progress_percent',
-            from: String(action.progress_percent),
-            to: String(progress),
-          });
-        if (changes.length > 0) {
-          await repository.updateAction(trx, plan.id, action.id, {
-            status: newStatus,
-            progress_percent: progress,
-            updated_at: at,
-          });
-          await repository.insertChange(trx, {
-            action_id: action.id,
-            changed_by: performer.userId,
-            recorded_at: at,
-            effective_on: updateDate,
-            kind: 'progress_update',
-            changes: JSON.stringify(changes),
-          });
-        }
-        await repository.updatePlan(trx, plan.id, { updated_at: at });
-        await audit.record(
-          {
-            action: 'green_plan.update_posted',
-            actorUserId: performer.userId,
-            targetType: 'green_plan_action',
-            targetId: action.id,
-            organisationCode: action.lead_organisation_code,
-            details: { files: uploads.length, links: links.length, status: newStatus },
-          },
-          context,
-          trx,
-        );
-      });
+      await repository.transaction((trx) =>
+        writeUpdate(trx, { performer, plan, action, values, uploads, context }),
+      );
     },
 
     async addMilestone(
@@ -2382,6 +2452,232 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           })),
         canEdit: canEditPlan(actor, plan),
       };
+    },
+
+    /**
+     * The actions of a plan the actor may post updates to, for the updates file; refuses someone
+     * who may update none of them (404 for a draft they cannot read).
+     */
+    async getUpdatableActions(actor: Actor | null, planId: string) {
+      const plan = await requireReadablePlan(actor, planId);
+      const actions = (await repository.findActions(plan.id)).filter((action) =>
+        canChangeAction(actor, action),
+      );
+      if (actions.length === 0) throw new ForbiddenError('Not allowed: post updates to this plan');
+      return { plan: toPlanView(plan), actions };
+    },
+
+    /** The sheet to fill in: each action the actor may update, as it stands. */
+    async updatesSheet(actor: Actor | null, planId: string) {
+      const { plan, actions } = await this.getUpdatableActions(actor, planId);
+      return {
+        plan,
+        csv: updatesSheetCsv(
+          actions.map((action) => ({
+            reference: action.reference,
+            title: action.title,
+            status: action.status,
+            progressPercent: action.progress_percent,
+          })),
+        ),
+      };
+    },
+
+    /**
+     * Posts the progress updates of a file (CSV, or a workbook's "Updates" sheet), one a row, each
+     * checked by the update form's rules and by who may update its action. Any problem and
+     * nothing is posted. A row left as the sheet gave it (no date, narrative or links, status and
+     * progress as they stand) is not an update; a row that repeats an update already posted (same
+     * action, date, status and narrative) is left out, so posting a file again adds nothing.
+     */
+    async importUpdates(
+      actor: Actor | null,
+      planId: string,
+      upload: PendingUpload,
+      context: RequestContext,
+    ): Promise<
+      | { ok: true; created: number; unchanged: number; blank: number }
+      | { ok: false; problems: UpdateFileProblem[] }
+    > {
+      let keepUpload = false;
+      try {
+        const performer = performerOf(actor);
+        const { plan: planView } = await this.getUpdatableActions(actor, planId);
+        const plan = (await repository.findPlan(planView.id))!;
+        const auditEntry = {
+          action: 'green_plan.updates_imported',
+          actorUserId: performer.userId,
+          targetType: 'green_plan',
+          targetId: plan.id,
+          organisationCode: plan.owner_organisation_code,
+        };
+        const refuse = async (problems: UpdateFileProblem[]) => {
+          await audit.record(
+            {
+              ...auditEntry,
+              outcome: 'failure',
+              details: { fileName: upload.originalName, problems: problems.length },
+            },
+            context,
+          );
+          return { ok: false as const, problems };
+        };
+        const table = await readUploadedTable(upload, { sheet: 'Updates' });
+        if ('refused' in table) return await refuse([{ message: table.refused }]);
+        const read = readUpdateTable(table.rows);
+        if (read.problems.length > 0) return await refuse(read.problems);
+
+        const actions = await repository.findActions(plan.id);
+        const byReference = new Map(actions.map((action) => [action.reference, action]));
+        const parents = new Set(actions.map((action) => action.parent_id).filter(Boolean));
+        const latestDate = new Map<string, string>();
+        const posted = new Set<string>();
+        const postedKey = (actionId: string, date: string, status: string, narrative: string) =>
+          JSON.stringify([actionId, date, status, narrative]);
+        for (const update of await repository.findUpdates(plan.id)) {
+          if (!latestDate.has(update.action_id))
+            latestDate.set(update.action_id, update.update_date);
+          posted.add(
+            postedKey(update.action_id, update.update_date, update.status, update.narrative),
+          );
+        }
+        // Each row sees the action as the rows above it leave it.
+        const standing = new Map(
+          actions.map((action) => [
+            action.id,
+            { status: action.status, progress_percent: action.progress_percent },
+          ]),
+        );
+        const columnOf: Record<string, UpdateFileColumn> = {
+          updateDate: 'date',
+          narrative: 'narrative',
+          status: 'status',
+          progressPercent: 'progress_percent',
+          links: 'links',
+        };
+        const problems: UpdateFileProblem[] = [];
+        const planned: { action: ActionListRow; values: CheckedUpdate }[] = [];
+        let unchanged = 0;
+        let blank = 0;
+        for (const row of read.rows) {
+          const action = byReference.get(row.reference);
+          if (!action) {
+            problems.push({
+              row: row.row,
+              column: 'reference',
+              message: row.reference
+                ? `No action of this plan has the reference "${row.reference.slice(0, 40)}"`
+                : "Enter the action's reference",
+            });
+            continue;
+          }
+          if (!canChangeAction(actor, action)) {
+            problems.push({
+              row: row.row,
+              column: 'reference',
+              message: `You cannot post updates to ${action.reference}: its lead organisation's editors and ICS admins can`,
+            });
+            continue;
+          }
+          const isParent = parents.has(action.id);
+          const current = standing.get(action.id)!;
+          const status = statusFromText(row.status);
+          if (
+            !row.date &&
+            !row.narrative &&
+            !row.links &&
+            status === current.status &&
+            (isParent || row.progressPercent.replace(/%$/, '') === String(current.progress_percent))
+          ) {
+            blank += 1;
+            continue;
+          }
+          const date = row.date || today();
+          const narrative = row.narrative.replace(/\r\n?/g, '\n').trim();
+          if (status && posted.has(postedKey(action.id, date, status, narrative))) {
+            unchanged += 1;
+            continue;
+          }
+          const { errors, values } = checkUpdateInput(
+            {
+              updateDate: row.date,
+              narrative: row.narrative,
+              status: status ?? '',
+              progressPercent: row.progressPercent,
+              links: row.links,
+            },
+            {
+              action: { start_date: action.start_date, progress_percent: current.progress_percent },
+              isParent,
+              latestDate: latestDate.get(action.id),
+            },
+          );
+          if (errors.status) {
+            errors.status = row.status
+              ? `"${row.status.slice(0, 40)}" is not a status: use one of ${actionStatuses.map((key) => actionStatusLabels[key]).join(', ')}`
+              : 'Enter a status';
+          }
+          const rowProblems = Object.entries(errors).map(([field, message]) => ({
+            row: row.row,
+            column: columnOf[field],
+            message,
+          }));
+          if (rowProblems.length > 0) {
+            problems.push(...rowProblems);
+            continue;
+          }
+          planned.push({
+            action: {
+              ...action,
+              status: current.status,
+              progress_percent: current.progress_percent,
+            },
+            values,
+          });
+          latestDate.set(action.id, values.updateDate);
+          posted.add(postedKey(action.id, values.updateDate, values.status, values.narrative));
+          standing.set(action.id, { status: values.status, progress_percent: values.progress });
+        }
+        if (problems.length > 0) return await refuse(problems);
+
+        await repository.transaction(async (trx) => {
+          // A file that posts nothing is not kept again.
+          const file =
+            planned.length > 0
+              ? await deps.files.recordUpload(trx, upload, performer.userId)
+              : null;
+          for (const entry of planned) {
+            await writeUpdate(trx, {
+              performer,
+              plan,
+              action: entry.action,
+              values: entry.values,
+              uploads: [],
+              context,
+              fromFile: file?.id,
+            });
+          }
+          await audit.record(
+            {
+              ...auditEntry,
+              details: {
+                file: file?.id ?? null,
+                fileName: upload.originalName,
+                rows: read.rows.length,
+                created: planned.length,
+                unchanged,
+                blank,
+              },
+            },
+            context,
+            trx,
+          );
+          keepUpload = file !== null;
+        });
+        return { ok: true, created: planned.length, unchanged, blank };
+      } finally {
+        if (!keepUpload) await deps.files.discardUpload(upload);
+      }
     },
 
     async assertCanEditPlan(actor: Actor | null, planId: string) {
