@@ -262,3 +262,102 @@ describe.each(testDialects)(
     });
   },
 );
+
+describe.each(testDialects)('search entries of hidden opening posts on %s', (dialect) => {
+  it('empties the text of a thread whose opening post was hidden, and only that', async () => {
+    const database = await createTestDatabase(dialect, { contents: 'empty' });
+    try {
+      const migrator = new Migrator({
+        db: database.handle.db,
+        provider: { getMigrations: async () => migrations },
+      });
+      expect(
+        (await migrator.migrateTo('0010-prescribing-lines-without-rowid')).error,
+      ).toBeUndefined();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema before 0011
+      const db = database.handle.db as Kysely<any>;
+      const at = '2026-01-01T00:00:00.000Z';
+      await db
+        .insertInto('workspaces')
+        .values({
+          id: 'w1',
+          slug: 'w1',
+          name: 'Workspace',
+          description: '',
+          privacy: 'open',
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      for (const [thread, openingHidden] of [
+        ['t-hidden', true],
+        ['t-shown', false],
+      ] as const) {
+        await db
+          .insertInto('conversations')
+          .values({
+            id: `c-${thread}`,
+            subject_type: 'thread',
+            subject_id: thread,
+            workspace_id: 'w1',
+            locked: 0,
+            created_at: at,
+            last_post_at: at,
+          })
+          .execute();
+        await db
+          .insertInto('discussion_threads')
+          .values({
+            id: thread,
+            workspace_id: 'w1',
+            conversation_id: `c-${thread}`,
+            title: `Title ${thread}`,
+            kind: 'discussion',
+            created_at: at,
+          })
+          .execute();
+        // The opening post, then a hidden reply that must not count.
+        await db
+          .insertInto('posts')
+          .values([
+            {
+              id: `p1-${thread}`,
+              conversation_id: `c-${thread}`,
+              body: `Opening words of ${thread}`,
+              created_at: at,
+              hidden_at: openingHidden ? at : null,
+            },
+            {
+              id: `p2-${thread}`,
+              conversation_id: `c-${thread}`,
+              body: 'A reply',
+              created_at: '2026-01-02T00:00:00.000Z',
+              hidden_at: at,
+            },
+          ])
+          .execute();
+        await db
+          .insertInto('discussion_search')
+          .values({
+            thread_id: thread,
+            title: `Title ${thread}`,
+            body: `Opening words of ${thread}`,
+          })
+          .execute();
+      }
+
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const entries = await db
+        .selectFrom('discussion_search')
+        .select(['thread_id', 'title', 'body'])
+        .orderBy('thread_id')
+        .execute();
+      expect(entries).toEqual([
+        { thread_id: 't-hidden', title: 'Title t-hidden', body: '' },
+        { thread_id: 't-shown', title: 'Title t-shown', body: 'Opening words of t-shown' },
+      ]);
+    } finally {
+      await database.destroy();
+    }
+  });
+});
