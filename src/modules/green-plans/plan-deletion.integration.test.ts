@@ -336,6 +336,9 @@ describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
     const refused = await browsers.admin.post(`/green-plans/${plan.planId}/delete`);
     expect(refused.statusCode).toBe(409);
     expect(refused.body).toContain('The plan is published');
+    expect(refused.body).toContain('<title>Error: Delete Published plan');
+    expect(refused.body).toContain('href="#change-plan"');
+    expect(refused.body).toContain('id="change-plan"');
     expect(await rowsOf(plan)).toEqual(before);
   });
 

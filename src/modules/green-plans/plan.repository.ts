@@ -636,6 +636,18 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
       };
     },
 
+    /**
+     * Writes the plan's row without changing it, so the transaction holds it until it ends: a
+     * second transaction that does the same waits (PostgreSQL; SQLite has one writer anyway).
+     */
+    async holdPlan(executor: Executor, planId: string): Promise<void> {
+      await executor
+        .updateTable('green_plans')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', planId)
+        .execute();
+    },
+
     /** Touches a draft plan's row, holding it until the transaction ends; false if not a draft. */
     async holdDraftPlan(executor: Executor, planId: string, at: string): Promise<boolean> {
       const result = await executor

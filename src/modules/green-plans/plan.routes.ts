@@ -302,6 +302,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         return reply.code(409).render('green-plans/views/plan-delete.njk', {
           ...deletion,
           breadcrumbs: plansCrumbs(deletion.plan),
+          ...formErrorContext({ 'change-plan': error.message }),
         });
       }
     },

@@ -50,6 +50,7 @@ import {
   updatesSheetCsv,
   type UpdateFileColumn,
   type UpdateFileProblem,
+  type UpdateFileRow,
 } from './update-file.ts';
 import type { ActionListRow, GreenPlanRepository, PlanListRow } from './plan.repository.ts';
 import {
@@ -586,6 +587,156 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       update.context,
       trx,
     );
+  }
+
+  /**
+   * Checks the rows of an updates file in order, reading through the import's transaction: which
+   * rows are updates to post (each checked by the form's rules against the action as the rows
+   * above leave it), which repeat one already posted, and which were left as the sheet gave them.
+   */
+  async function checkUpdateRows(
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    actor: Actor | null,
+    rows: readonly UpdateFileRow[],
+  ) {
+    const actions = await repository.findActions(plan.id, trx);
+    const byReference = new Map(actions.map((action) => [action.reference, action]));
+    const parents = new Set(actions.map((action) => action.parent_id).filter(Boolean));
+    const updates = await repository.findUpdates(plan.id, trx);
+    const latest = new Map<string, (typeof updates)[number]>();
+    const posted = new Set<string>();
+    const postedKey = (actionId: string, date: string, status: string, narrative: string) =>
+      JSON.stringify([actionId, date, status, narrative]);
+    for (const update of updates) {
+      if (!latest.has(update.action_id)) latest.set(update.action_id, update);
+      posted.add(postedKey(update.action_id, update.update_date, update.status, update.narrative));
+    }
+    const latestDate = new Map([...latest].map(([id, update]) => [id, update.update_date]));
+    const statesPosted = new Set(
+      updates.flatMap((update) => [
+        JSON.stringify([update.action_id, update.status, String(update.progress_percent)]),
+        JSON.stringify([update.action_id, update.status, null]),
+      ]),
+    );
+    const rowsOfAction = new Map<string, number>();
+    for (const row of rows) {
+      rowsOfAction.set(row.reference, (rowsOfAction.get(row.reference) ?? 0) + 1);
+    }
+    // Each row is checked against the action as the rows above it leave it; whether a row was left
+    // as the sheet gave it is judged against the action as it stood before the file.
+    const before = new Map(
+      actions.map((action) => [
+        action.id,
+        { status: action.status, progress_percent: action.progress_percent },
+      ]),
+    );
+    const standing = new Map(before);
+    const columnOf: Record<string, UpdateFileColumn> = {
+      updateDate: 'date',
+      narrative: 'narrative',
+      status: 'status',
+      progressPercent: 'progress_percent',
+      links: 'links',
+    };
+    const problems: UpdateFileProblem[] = [];
+    const planned: { action: ActionListRow; values: CheckedUpdate }[] = [];
+    let unchanged = 0;
+    let blank = 0;
+    for (const row of rows) {
+      const action = byReference.get(row.reference);
+      if (!action) {
+        problems.push({
+          row: row.row,
+          column: 'reference',
+          message: row.reference
+            ? `No action of this plan has the reference "${row.reference.slice(0, 40)}"`
+            : "Enter the action's reference",
+        });
+        continue;
+      }
+      if (!canChangeAction(actor, action)) {
+        problems.push({
+          row: row.row,
+          column: 'reference',
+          message: `You cannot post updates to ${action.reference}: its lead organisation's editors and ICS admins can`,
+        });
+        continue;
+      }
+      const isParent = parents.has(action.id);
+      const status = statusFromText(row.status);
+      const untouched = !row.date && !row.narrative && !row.links;
+      const progressText = row.progressPercent.replace(/%$/, '');
+      const original = before.get(action.id)!;
+      const asItStood =
+        status === original.status &&
+        (isParent || progressText === String(original.progress_percent));
+      // A row with no date, narrative or links is the sheet's own row for the action: it is
+      // passed over when it shows the action as it stood before the file, when the file has
+      // other rows for the action (filled in above or below it), or when it shows a state an
+      // update once gave the action (the sheet is older than a colleague's update).
+      if (
+        untouched &&
+        (asItStood ||
+          (rowsOfAction.get(action.reference) ?? 0) > 1 ||
+          statesPosted.has(JSON.stringify([action.id, status, isParent ? null : progressText])))
+      ) {
+        blank += 1;
+        continue;
+      }
+      const narrative = row.narrative.replace(/\r\n?/g, '\n').trim();
+      // A row with a date repeats an update posted for that date. A row without one takes today's
+      // date, so posting it again another day would not match: it repeats the action's latest
+      // update when it says the same.
+      const last = latest.get(action.id);
+      const repeats = row.date
+        ? status !== undefined && posted.has(postedKey(action.id, row.date, status, narrative))
+        : last !== undefined && last.status === status && last.narrative === narrative;
+      if (repeats) {
+        unchanged += 1;
+        continue;
+      }
+      const current = standing.get(action.id)!;
+      const { errors, values } = checkUpdateInput(
+        {
+          updateDate: row.date,
+          narrative: row.narrative,
+          status: status ?? '',
+          progressPercent: row.progressPercent,
+          links: row.links,
+        },
+        {
+          action: { start_date: action.start_date, progress_percent: current.progress_percent },
+          isParent,
+          latestDate: latestDate.get(action.id),
+        },
+      );
+      if (errors.status) {
+        errors.status = row.status
+          ? `"${row.status.slice(0, 40)}" is not a status: use one of ${actionStatuses.map((key) => actionStatusLabels[key]).join(', ')}`
+          : 'Enter a status';
+      }
+      if (errors.narrative && untouched) {
+        errors.narrative = `${errors.narrative}. If you left this row as it was, ${action.reference} has changed since the sheet was downloaded: download it again`;
+      }
+      const rowProblems = Object.entries(errors).map(([field, message]) => ({
+        row: row.row,
+        column: columnOf[field],
+        message,
+      }));
+      if (rowProblems.length > 0) {
+        problems.push(...rowProblems);
+        continue;
+      }
+      planned.push({
+        action: { ...action, status: current.status, progress_percent: current.progress_percent },
+        values,
+      });
+      latestDate.set(action.id, values.updateDate);
+      posted.add(postedKey(action.id, values.updateDate, values.status, values.narrative));
+      standing.set(action.id, { status: values.status, progress_percent: values.progress });
+    }
+    return { problems, planned, unchanged, blank };
   }
 
   // --- loading a whole plan ---
@@ -2476,7 +2627,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           actions.map((action) => ({
             reference: action.reference,
             title: action.title,
-            status: action.status,
+            status: isActionStatus(action.status)
+              ? actionStatusLabels[action.status]
+              : action.status,
             progressPercent: action.progress_percent,
           })),
         ),
@@ -2527,126 +2680,19 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const read = readUpdateTable(table.rows);
         if (read.problems.length > 0) return await refuse(read.problems);
 
-        const actions = await repository.findActions(plan.id);
-        const byReference = new Map(actions.map((action) => [action.reference, action]));
-        const parents = new Set(actions.map((action) => action.parent_id).filter(Boolean));
-        const latestDate = new Map<string, string>();
-        const posted = new Set<string>();
-        const postedKey = (actionId: string, date: string, status: string, narrative: string) =>
-          JSON.stringify([actionId, date, status, narrative]);
-        for (const update of await repository.findUpdates(plan.id)) {
-          if (!latestDate.has(update.action_id))
-            latestDate.set(update.action_id, update.update_date);
-          posted.add(
-            postedKey(update.action_id, update.update_date, update.status, update.narrative),
-          );
-        }
-        // Each row sees the action as the rows above it leave it.
-        const standing = new Map(
-          actions.map((action) => [
-            action.id,
-            { status: action.status, progress_percent: action.progress_percent },
-          ]),
-        );
-        const columnOf: Record<string, UpdateFileColumn> = {
-          updateDate: 'date',
-          narrative: 'narrative',
-          status: 'status',
-          progressPercent: 'progress_percent',
-          links: 'links',
-        };
-        const problems: UpdateFileProblem[] = [];
-        const planned: { action: ActionListRow; values: CheckedUpdate }[] = [];
-        let unchanged = 0;
-        let blank = 0;
-        for (const row of read.rows) {
-          const action = byReference.get(row.reference);
-          if (!action) {
-            problems.push({
-              row: row.row,
-              column: 'reference',
-              message: row.reference
-                ? `No action of this plan has the reference "${row.reference.slice(0, 40)}"`
-                : "Enter the action's reference",
-            });
-            continue;
-          }
-          if (!canChangeAction(actor, action)) {
-            problems.push({
-              row: row.row,
-              column: 'reference',
-              message: `You cannot post updates to ${action.reference}: its lead organisation's editors and ICS admins can`,
-            });
-            continue;
-          }
-          const isParent = parents.has(action.id);
-          const current = standing.get(action.id)!;
-          const status = statusFromText(row.status);
-          if (
-            !row.date &&
-            !row.narrative &&
-            !row.links &&
-            status === current.status &&
-            (isParent || row.progressPercent.replace(/%$/, '') === String(current.progress_percent))
-          ) {
-            blank += 1;
-            continue;
-          }
-          const date = row.date || today();
-          const narrative = row.narrative.replace(/\r\n?/g, '\n').trim();
-          if (status && posted.has(postedKey(action.id, date, status, narrative))) {
-            unchanged += 1;
-            continue;
-          }
-          const { errors, values } = checkUpdateInput(
-            {
-              updateDate: row.date,
-              narrative: row.narrative,
-              status: status ?? '',
-              progressPercent: row.progressPercent,
-              links: row.links,
-            },
-            {
-              action: { start_date: action.start_date, progress_percent: current.progress_percent },
-              isParent,
-              latestDate: latestDate.get(action.id),
-            },
-          );
-          if (errors.status) {
-            errors.status = row.status
-              ? `"${row.status.slice(0, 40)}" is not a status: use one of ${actionStatuses.map((key) => actionStatusLabels[key]).join(', ')}`
-              : 'Enter a status';
-          }
-          const rowProblems = Object.entries(errors).map(([field, message]) => ({
-            row: row.row,
-            column: columnOf[field],
-            message,
-          }));
-          if (rowProblems.length > 0) {
-            problems.push(...rowProblems);
-            continue;
-          }
-          planned.push({
-            action: {
-              ...action,
-              status: current.status,
-              progress_percent: current.progress_percent,
-            },
-            values,
-          });
-          latestDate.set(action.id, values.updateDate);
-          posted.add(postedKey(action.id, values.updateDate, values.status, values.narrative));
-          standing.set(action.id, { status: values.status, progress_percent: values.progress });
-        }
-        if (problems.length > 0) return await refuse(problems);
-
-        await repository.transaction(async (trx) => {
+        const outcome = await repository.transaction(async (trx) => {
+          // Holding the plan's row first makes a second import of the same file (a double click)
+          // wait for this one on PostgreSQL, then find its updates already posted. Everything is
+          // read inside the transaction, so the checks see what the writes will follow.
+          await repository.holdPlan(trx, plan.id);
+          const checked = await checkUpdateRows(trx, plan, actor, read.rows);
+          if (checked.problems.length > 0) return { ...checked, kept: false };
           // A file that posts nothing is not kept again.
           const file =
-            planned.length > 0
+            checked.planned.length > 0
               ? await deps.files.recordUpload(trx, upload, performer.userId)
               : null;
-          for (const entry of planned) {
+          for (const entry of checked.planned) {
             await writeUpdate(trx, {
               performer,
               plan,
@@ -2664,16 +2710,19 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
                 file: file?.id ?? null,
                 fileName: upload.originalName,
                 rows: read.rows.length,
-                created: planned.length,
-                unchanged,
-                blank,
+                created: checked.planned.length,
+                unchanged: checked.unchanged,
+                blank: checked.blank,
               },
             },
             context,
             trx,
           );
-          keepUpload = file !== null;
+          return { ...checked, kept: file !== null };
         });
+        if (outcome.problems.length > 0) return await refuse(outcome.problems);
+        keepUpload = outcome.kept;
+        const { planned, unchanged, blank } = outcome;
         return { ok: true, created: planned.length, unchanged, blank };
       } finally {
         if (!keepUpload) await deps.files.discardUpload(upload);

@@ -126,7 +126,10 @@ export function readUpdateTable(rows: readonly { row: number; cells: readonly st
   };
 }
 
-/** The sheet to fill in: one row per action, its status and progress as they stand. */
+/**
+ * The sheet to fill in: one row per action, its status (as its label, "On track", as the page
+ * lists them) and progress as they stand.
+ */
 export function updatesSheetCsv(
   actions: readonly { reference: string; title: string; status: string; progressPercent: number }[],
 ): string {
@@ -137,7 +140,7 @@ export function updatesSheetCsv(
         csvField(action.reference),
         csvField(action.title),
         '',
-        action.status,
+        csvField(action.status),
         String(action.progressPercent),
         '',
         '',

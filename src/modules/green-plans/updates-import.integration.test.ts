@@ -144,26 +144,28 @@ describe.each(testDialects)('posting progress updates from a file on %s', (diale
     expect(sheet.headers['content-disposition']).toMatch(/-updates\.csv"$/);
     // The trust's own actions only: U-2 is led by another trust.
     expect(sheet.body).toBe(
-      `\uFEFF${HEADER}\r\nU-1,Action U-1,,not_started,0,,\r\nU-3,Action U-3,,not_started,0,,\r\nU-3.1,Action U-3.1,,not_started,0,,\r\n`,
+      `\uFEFF${HEADER}\r\nU-1,Action U-1,,Not started,0,,\r\nU-3,Action U-3,,Not started,0,,\r\nU-3.1,Action U-3.1,,Not started,0,,\r\n`,
     );
     const plan = await browsers.leadEditor.get(`/green-plans/${planId}`);
     expect(plan.body).toContain('Post updates from a spreadsheet');
 
     const filesBefore = await countStoredFiles(db());
-    // Two updates to U-1 in date order, one to the sub-action, the parent left as it was.
+    // Two updates to U-1 in date order above U-1's row as the sheet gave it, one to the
+    // sub-action, the parent left as it was.
     const filled = [
       HEADER,
       'U-1,Action U-1,2025-06-30,On track,25,"Formulary agreed, pharmacists briefed",',
       'U-1,Action U-1,2025-09-30,at_risk,40%,Switches slower than planned,"Audit | https://example.nhs.uk/audit"',
+      'U-1,Action U-1,,Not started,0,,',
       'U-3,Action U-3,,not_started,0,,',
       'U-3.1,Action U-3.1,2025-09-30,complete,100,Done,',
     ].join('\n');
     const posted = await upload(browsers.leadEditor, planId, filled);
     expect(posted.statusCode).toBe(303);
-    expect(posted.headers.location).toBe(`/green-plans/${planId}?updatesImported=3-0-1`);
+    expect(posted.headers.location).toBe(`/green-plans/${planId}?updatesImported=3-0-2`);
     const banner = await browsers.leadEditor.get(String(posted.headers.location));
     expect(banner.body).toContain(
-      'Progress updates posted: 3 new, 0 already posted, 1 rows left as they were.',
+      'Progress updates posted: 3 new, 0 already posted, 2 rows left as they were.',
     );
     expect(await updatesOf(ids['U-1'])).toEqual([
       {
@@ -207,19 +209,79 @@ describe.each(testDialects)('posting progress updates from a file on %s', (diale
     expect(audits.filter((entry) => entry.action === 'green_plan.update_posted')).toHaveLength(3);
     const fileAudit = audits.find((entry) => entry.action === 'green_plan.updates_imported')!;
     expect(JSON.parse(fileAudit.details!)).toMatchObject({
-      rows: 4,
+      rows: 5,
       created: 3,
       unchanged: 0,
-      blank: 1,
+      blank: 2,
     });
     expect(await countStoredFiles(db())).toBe(filesBefore + 1);
 
     // The same file again posts nothing and keeps no second copy.
     const again = await upload(browsers.leadEditor, planId, filled);
-    expect(again.headers.location).toBe(`/green-plans/${planId}?updatesImported=0-3-1`);
+    expect(again.headers.location).toBe(`/green-plans/${planId}?updatesImported=0-3-2`);
     expect(await updatesOf(ids['U-1'])).toHaveLength(2);
     expect(await countStoredFiles(db())).toBe(filesBefore + 1);
     expect(await countUnownedUploads(db())).toBe(0);
+  });
+
+  it('takes an undated row saying what the latest update says as that update, and posts a file sent twice at once only once', async () => {
+    const { planId, ids } = await newPlan('Undated returns');
+    await testApp.services.greenPlans.postUpdate(
+      icsActor,
+      planId,
+      ids['U-1'],
+      {
+        updateDate: '2025-09-30',
+        narrative: 'Switches slower than planned',
+        status: 'at_risk',
+        progressPercent: '40',
+        links: '',
+      },
+      [],
+      context,
+    );
+    // Posted on an earlier day without a date: the same words again are not a new update.
+    const undated = `${HEADER}\nU-1,,,At risk,40,Switches slower than planned,\n`;
+    const again = await upload(browsers.leadEditor, planId, undated);
+    expect(again.headers.location).toBe(`/green-plans/${planId}?updatesImported=0-1-0`);
+    expect(await updatesOf(ids['U-1'])).toHaveLength(1);
+
+    // A double click: two posts of the same file at once post its updates once.
+    const file = `${HEADER}\nU-3.1,,2025-10-31,On track,30,Survey done,\n`;
+    const [first, second] = await Promise.all([
+      upload(browsers.leadEditor, planId, file),
+      upload(browsers.leadEditor, planId, file),
+    ]);
+    expect([first.headers.location, second.headers.location].sort()).toEqual([
+      `/green-plans/${planId}?updatesImported=0-1-0`,
+      `/green-plans/${planId}?updatesImported=1-0-0`,
+    ]);
+    expect(await updatesOf(ids['U-3.1'])).toHaveLength(1);
+    expect(await countUnownedUploads(db())).toBe(0);
+  });
+
+  it('says a row left as it was no longer matches when its action changed after the sheet was downloaded', async () => {
+    const { planId, ids } = await newPlan('Stale sheet');
+    const sheet = (await browsers.leadEditor.get(`/green-plans/${planId}/updates.csv`)).body;
+    await testApp.services.greenPlans.postUpdate(
+      icsActor,
+      planId,
+      ids['U-1'],
+      {
+        updateDate: '',
+        narrative: 'Started',
+        status: 'on_track',
+        progressPercent: '10',
+        links: '',
+      },
+      [],
+      context,
+    );
+    const refused = await upload(browsers.leadEditor, planId, sheet);
+    expect(refused.statusCode).toBe(400);
+    expect(problemsIn(refused.body)).toEqual([
+      'Row 2, column "narrative": Enter what has happened since the last update. If you left this row as it was, U-1 has changed since the sheet was downloaded: download it again',
+    ]);
   });
 
   it('lists every problem by row and column and posts nothing', async () => {
