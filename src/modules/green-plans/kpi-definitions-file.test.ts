@@ -90,7 +90,7 @@ describe('readKpiDefinitionTable', () => {
       {
         row: 1,
         message:
-          'The header row must name the columns "unit", "direction", "baseline_value", "baseline_date", "targets"',
+          'The header row must name the columns "unit", "direction", "baseline_value", "baseline_date" and "targets" (found "reference", "name")',
       },
     ]);
     expect(readKpiDefinitionTable(table([...header, 'unit'])).problems).toEqual([

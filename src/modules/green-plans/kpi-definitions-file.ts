@@ -1,4 +1,5 @@
 import { csvField } from './plan-export.ts';
+import { findColumns } from './table-header.ts';
 
 /**
  * A plan's KPIs as a file: one row per KPI with its reference, what it measures, unit, which way is
@@ -102,35 +103,11 @@ export function readKpiDefinitionTable(
     };
   }
   // "Baseline value" is baseline_value, as in the actions import.
-  const names = header.cells.map((cell) => cell.trim().toLowerCase().replace(/\s+/g, '_'));
-  const index = Object.fromEntries(
-    kpiDefinitionColumns.map((column) => [column, names.indexOf(column)]),
-  ) as Record<KpiDefinitionColumn, number>;
-  const repeated = kpiDefinitionColumns.filter(
-    (column) => names.indexOf(column) !== names.lastIndexOf(column),
+  const found = findColumns(header, kpiDefinitionColumns, requiredColumns, (cell) =>
+    cell.trim().toLowerCase().replace(/\s+/g, '_'),
   );
-  if (repeated.length > 0) {
-    return {
-      rows: [],
-      problems: repeated.map((column) => ({
-        row: header.row,
-        column,
-        message: `The header row names "${column}" more than once: keep one column of each name`,
-      })),
-    };
-  }
-  const missing = requiredColumns.filter((column) => index[column] < 0);
-  if (missing.length > 0) {
-    return {
-      rows: [],
-      problems: [
-        {
-          row: header.row,
-          message: `The header row must name the column${missing.length > 1 ? 's' : ''} ${missing.map((column) => `"${column}"`).join(', ')}`,
-        },
-      ],
-    };
-  }
+  if (!found.index) return { rows: [], problems: found.problems };
+  const { index } = found;
   const cell = (cells: readonly string[], column: KpiDefinitionColumn) =>
     index[column] < 0 ? '' : (cells[index[column]] ?? '').replace(/\r\n?/g, '\n').trim();
   const filled = body.filter((entry) => entry.cells.some((text) => text.trim() !== ''));

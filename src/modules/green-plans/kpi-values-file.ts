@@ -1,5 +1,6 @@
 import { csvField } from './plan-export.ts';
 import { isIsoDate } from './progress.calculations.ts';
+import { findColumns } from './table-header.ts';
 
 /**
  * A KPI's recorded values as a file: one row per date, columns `date`, `value` and (optional)
@@ -46,40 +47,9 @@ export function readKpiValueTable(
       problems: [{ message: 'The file is empty: it needs a header row, then a row for each date' }],
     };
   }
-  const names = header.cells.map((cell) => cell.trim().toLowerCase());
-  const index = Object.fromEntries(
-    kpiValueColumns.map((column) => [column, names.indexOf(column)]),
-  ) as Record<KpiValueColumn, number>;
-  const repeated = kpiValueColumns.filter(
-    (column) => names.indexOf(column) !== names.lastIndexOf(column),
-  );
-  if (repeated.length > 0) {
-    return {
-      values: [],
-      problems: repeated.map((column) => ({
-        row: header.row,
-        column,
-        message: `The header row names "${column}" more than once: keep one column of each name`,
-      })),
-    };
-  }
-  const missing = (['date', 'value'] as const).filter((column) => index[column] < 0);
-  if (missing.length > 0) {
-    return {
-      values: [],
-      problems: [
-        {
-          row: header.row,
-          message: `The header row must name the column${missing.length > 1 ? 's' : ''} ${missing.map((column) => `"${column}"`).join(' and ')} (found ${
-            names
-              .filter(Boolean)
-              .map((name) => `"${name}"`)
-              .join(', ') || 'nothing'
-          })`,
-        },
-      ],
-    };
-  }
+  const found = findColumns(header, kpiValueColumns, ['date', 'value']);
+  if (!found.index) return { values: [], problems: found.problems };
+  const { index } = found;
   const cell = (cells: readonly string[], column: KpiValueColumn) =>
     index[column] < 0 ? '' : (cells[index[column]] ?? '').trim();
 

@@ -1,4 +1,5 @@
 import { csvField } from './plan-export.ts';
+import { findColumns } from './table-header.ts';
 
 /**
  * Progress updates as a file: one row per update, so that a plan team can gather a quarter's
@@ -63,41 +64,11 @@ export function readUpdateTable(rows: readonly { row: number; cells: readonly st
       problems: [{ message: 'The file is empty: it needs a header row, then a row per update' }],
     };
   }
-  const names = header.cells.map((cell) => cell.trim().toLowerCase());
-  const repeated = updateFileColumns.filter(
-    (column) => names.indexOf(column) !== names.lastIndexOf(column),
-  );
-  if (repeated.length > 0) {
-    return {
-      rows: [],
-      problems: repeated.map((column) => ({
-        row: header.row,
-        column,
-        message: `The header row names "${column}" more than once: keep one column of each name`,
-      })),
-    };
-  }
-  const missing = requiredColumns.filter((column) => !names.includes(column));
-  if (missing.length > 0) {
-    return {
-      rows: [],
-      problems: [
-        {
-          row: header.row,
-          message: `The header row must name the column${missing.length > 1 ? 's' : ''} ${missing.map((column) => `"${column}"`).join(', ')} (found ${
-            names
-              .filter(Boolean)
-              .map((name) => `"${name}"`)
-              .join(', ') || 'nothing'
-          })`,
-        },
-      ],
-    };
-  }
-  const cell = (cells: readonly string[], column: UpdateFileColumn) => {
-    const index = names.indexOf(column);
-    return index < 0 ? '' : (cells[index] ?? '').trim();
-  };
+  const found = findColumns(header, updateFileColumns, requiredColumns);
+  if (!found.index) return { rows: [], problems: found.problems };
+  const { index } = found;
+  const cell = (cells: readonly string[], column: UpdateFileColumn) =>
+    index[column] < 0 ? '' : (cells[index[column]] ?? '').trim();
   const filled = body.filter((entry) => entry.cells.some((text) => text.trim() !== ''));
   if (filled.length === 0) {
     return { rows: [], problems: [{ message: 'The file has a header row but no updates' }] };

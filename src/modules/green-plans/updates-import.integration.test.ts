@@ -350,7 +350,7 @@ describe.each(testDialects)('posting progress updates from a file on %s', (diale
     const header = await upload(browsers.leadEditor, planId, 'reference,notes\nU-1,x\n');
     expect(header.statusCode).toBe(400);
     expect(problemsIn(header.body)[0]).toContain(
-      'The header row must name the columns "status", "progress_percent", "narrative"',
+      'The header row must name the columns "status", "progress_percent" and "narrative" (found "reference", "notes")',
     );
   });
 
