@@ -232,6 +232,27 @@ describeJourneys('account and membership journeys', (suite) => {
     expect(await requests.requesterNames()).toEqual([]);
     expect(await requests.mainText()).toContain('There are no requests waiting.');
 
+    // Removing a member is confirmed on a page of its own; the admin changes their mind.
+    expect(await adminVisitor.goto(membersPath)).toBe(200);
+    await adminVisitor.checkPage();
+    await adminVisitor.navigate(
+      () =>
+        adminVisitor.page
+          .getByRole('link', { name: `Remove ${person.displayName}`, exact: true })
+          .click(),
+      (url) => url.pathname.startsWith(`${membersPath}/`) && url.pathname.endsWith('/remove'),
+    );
+    await adminVisitor.checkPage();
+    expect(
+      await adminVisitor.page.getByRole('button', { name: `Remove ${person.displayName}` }).count(),
+    ).toBe(1);
+    await adminVisitor.navigate(
+      () =>
+        adminVisitor.page.getByRole('link', { name: 'Cancel and go back to the members' }).click(),
+      membersPath,
+    );
+    await adminVisitor.checkPage();
+
     // 6. The member reloads the practice page: now a member, with the members-only page.
     expect(await member.goto(practicePath)).toBe(200);
     await member.checkPage();

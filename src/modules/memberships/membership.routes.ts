@@ -143,6 +143,36 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     },
   );
 
+  async function renderRemoval(
+    request: FastifyRequest<MemberParams>,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const code = checkCode(request.params.code);
+    const removal = await services.memberships.getMemberForRemoval(
+      request.actor,
+      code,
+      checkId(request.params.userId),
+    );
+    return reply.code(status).render('memberships/views/remove-member.njk', {
+      ...removal,
+      breadcrumbs: [
+        ...organisationBreadcrumbs(code, removal.organisation.name),
+        { href: `/organisations/${code}/members`, text: 'Members' },
+      ],
+      pageTitle: `Remove ${removal.member.displayName} from ${removal.organisation.name}`,
+      ...extra,
+    });
+  }
+
+  // Removing someone is confirmed on a page of its own: one click on the members list is too easy.
+  app.get<MemberParams>(
+    '/organisations/:code/members/:userId/remove',
+    organisationAdmin,
+    async (request, reply) => renderRemoval(request, reply),
+  );
+
   app.post<MemberParams>(
     '/organisations/:code/members/:userId/remove',
     organisationAdmin,
@@ -159,7 +189,7 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         const errors = errorsOfRow(error.fieldErrors, userId, () => 'remove');
-        return renderMembers(request, reply, formErrorContext(errors), 400);
+        return renderRemoval(request, reply, formErrorContext(errors), 400);
       }
       return reply.redirect(`/organisations/${code}/members`, 303);
     },

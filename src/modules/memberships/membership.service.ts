@@ -362,6 +362,24 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       });
     },
 
+    /** The confirmation page before removing a member: who, from where, in what role. */
+    async getMemberForRemoval(actor: Actor | null, code: string, userId: string) {
+      const organisation = await requirePermission(actor, 'organisation.manage_members', code);
+      const member = await repository.findMember(code, userId);
+      if (!member) throw new NotFoundError('That member was not found.');
+      return {
+        organisation,
+        member: {
+          userId: member.user_id,
+          displayName: member.display_name,
+          roleLabel: isOrganisationRole(member.role)
+            ? roleDefinitions[member.role].label
+            : member.role,
+          isSelf: member.user_id === actor!.userId,
+        },
+      };
+    },
+
     async removeMember(
       actor: Actor | null,
       code: string,

@@ -322,6 +322,8 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
 
     const removed = await browser.post(`/organisations/C82003/members/${soleAdmin.id}/remove`);
     expect(removed.statusCode).toBe(400);
+    // Refused, the confirmation page comes back with the reason beside its button.
+    expect(removed.body).toContain('<title>Error: Remove ');
     const removeButton = `remove-${soleAdmin.id}`;
     expect(errorSummaryLinks(removed.body)).toEqual([`#${removeButton}`]);
     expect(removed.body).toMatch(
@@ -330,6 +332,40 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect(removed.body).toMatch(
       new RegExp(`id="${removeButton}-error"[^>]*>[\\s\\S]*?You are the only admin`),
     );
+  });
+
+  it('asks an admin to confirm before removing a member, and removes them only on the confirmation form', async () => {
+    const admin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82009', role: 'org_admin' }],
+    });
+    const leaving = await buildUser(testApp.services, {
+      displayName: 'Lee Leaving',
+      memberships: [{ organisationCode: 'C82009', role: 'member' }],
+    });
+    const browser = await signedIn(admin);
+    const url = `/organisations/C82009/members/${leaving.id}/remove`;
+    // The members list links to the confirmation page instead of removing at once.
+    const listing = await browser.get('/organisations/C82009/members');
+    expect(listing.body).toContain(`href="${url}"`);
+    expect(listing.body).not.toContain(`action="${url}"`);
+    const confirm = await browser.get(url);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('<h1>Remove Lee Leaving</h1>');
+    expect(confirm.body).toContain(`action="${url}"`);
+    expect((await browser.get('/organisations/C82009/members')).body).toContain('Lee Leaving');
+    // Only the organisation's admins see it; someone who is not a member is not found.
+    expect((await (await signedIn(leaving)).get(url)).statusCode).toBe(403);
+    expect(
+      (
+        await browser.get(
+          `/organisations/C82009/members/00000000-0000-4000-8000-000000000000/remove`,
+        )
+      ).statusCode,
+    ).toBe(404);
+    const removed = await browser.post(url);
+    expect(removed.statusCode).toBe(303);
+    expect(removed.headers.location).toBe('/organisations/C82009/members');
+    expect((await browser.get('/organisations/C82009/members')).body).not.toContain('Lee Leaving');
   });
 
   it("shows a refused decision on a request to join beside that request's own fields", async () => {
