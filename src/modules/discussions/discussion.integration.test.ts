@@ -237,6 +237,7 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       });
       expect(wrong.statusCode).toBe(400);
       expect(wrong.body).toContain('sent to a different email address');
+      expect(wrong.body).toContain('<title>Error: Join ');
       const browser = await as(invited);
       const page = await browser.get(`${url.pathname}${url.search}`);
       expect(page.body).toContain('Accept the invitation');

@@ -349,6 +349,8 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
       return reply.code(400).render('discussions/views/invitation.njk', {
         workspace,
         problem: Object.values(error.fieldErrors)[0],
+        // The page says what is wrong as its main text, not beside a field: its title says so too.
+        pageError: true,
       });
     }
     return reply.redirect(`/workspaces/${request.params.slug}?done=accepted`, 303);
