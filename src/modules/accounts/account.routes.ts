@@ -208,6 +208,18 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
             '$1<title id="qr-title">QR code to add Greenspace to your authenticator app</title>',
           )
       : null;
+    // A form sent from a page older than the account (two-factor turned off in another tab) has no
+    // field on this page to point at: its error is said in the summary, without a link.
+    const errorList = extra.errorList as { text: string; href?: string }[] | undefined;
+    const onlyWhenOn = new Set(['#password', '#disablePassword']);
+    const unanchored =
+      !overview.twoFactorEnabled && errorList
+        ? {
+            errorList: errorList.map((item) =>
+              item.href && onlyWhenOn.has(item.href) ? { text: item.text } : item,
+            ),
+          }
+        : {};
     return reply.code(status).render('accounts/views/two-factor.njk', {
       overview,
       pending,
@@ -216,6 +228,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       required: (request.query as { required?: string }).required === '1',
       breadcrumbs: accountBreadcrumbs,
       ...extra,
+      ...unanchored,
     });
   }
 

@@ -535,6 +535,23 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     expect(codes.body).not.toContain('id="disablePassword-error"');
   });
 
+  it('says what is wrong, without a link to a field that is not there, for a form from a page older than the account', async () => {
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    // Two-factor is off: neither password field is on the page.
+    for (const [url, password] of [
+      ['/account/two-factor/recovery-codes', user.password],
+      ['/account/two-factor/disable', 'not the password'],
+    ] as const) {
+      const stale = await browser.post(url, { password });
+      expect(stale.statusCode).toBe(400);
+      expect(errorSummaryLinks(stale.body)).toEqual([]);
+      expect(stale.body).toContain('nhsuk-error-summary');
+      expect(stale.body).not.toMatch(/href="#(password|disablePassword)"/);
+    }
+  });
+
   it('says beside the turn-off field when a role needs two-factor authentication', async () => {
     const admin = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82003', role: 'org_admin' }],
