@@ -141,8 +141,17 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       const members = await browser.get('/workspaces/midlands/members');
       expect(members.statusCode).toBe(200);
       expect(members.body).toContain('Olu Outsider');
+      // Leaving is confirmed on its own page, which says how to come back.
+      expect((await browser.get('/workspaces/midlands')).body).toContain(
+        'href="/workspaces/midlands/leave"',
+      );
+      const confirm = await browser.get('/workspaces/midlands/leave');
+      expect(confirm.statusCode).toBe(200);
+      expect(confirm.body).toContain('You can join again at any time.');
+      expect(confirm.body).toContain('action="/workspaces/midlands/leave"');
       expect((await browser.post('/workspaces/midlands/leave')).statusCode).toBe(303);
       expect((await browser.get('/workspaces/midlands/members')).statusCode).toBe(403);
+      expect((await browser.get('/workspaces/midlands/leave')).statusCode).toBe(403);
     });
 
     it('shows a restricted workspace to outsiders only as its about page and a way to ask to join', async () => {
@@ -291,7 +300,7 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       const browser = await as(privateMember);
       const leaving = await browser.post('/workspaces/secret-group/leave');
       expect(leaving.statusCode).toBe(400);
-      expect(titleOf(leaving.body)).toMatch(/^Error: Private workspace secret-group/);
+      expect(titleOf(leaving.body)).toMatch(/^Error: Leave /);
       expect(leaving.body).toContain('href="#leave"');
       expect(hasElementWithId(leaving.body, 'leave')).toBe(true);
       expect(leaving.body).toMatch(
@@ -299,6 +308,11 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       );
       expect(leaving.body).toContain('aria-describedby="leave-error"');
       expect((await browser.get('/workspaces/secret-group/members')).body).toContain('Pat Private');
+      // The page before leaving already says why, and offers no button.
+      const confirm = await browser.get('/workspaces/secret-group/leave');
+      expect(confirm.statusCode).toBe(200);
+      expect(confirm.body).toContain('You are the only manager of this workspace.');
+      expect(confirm.body).not.toContain('action="/workspaces/secret-group/leave"');
 
       const roleId = `role-${privateMember.id}`;
       const demoting = await browser.post(

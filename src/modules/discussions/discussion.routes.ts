@@ -125,7 +125,6 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   for (const [path, operation, done, options] of [
     ['join', 'join', 'joined', anyUser],
     ['request', 'requestToJoin', 'requested', anyUser],
-    ['leave', 'leave', 'left', workspaceMember],
   ] as const) {
     app.post<SlugParams>(`/workspaces/:slug/${path}`, options, async (request, reply) => {
       try {
@@ -137,6 +136,40 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
       return reply.redirect(`/workspaces/${request.params.slug}?done=${done}`, 303);
     });
   }
+
+  // Leaving is confirmed on a page of its own, which says how to come back (for a private
+  // workspace, only by a new invitation) and, for the only manager, why they cannot leave yet.
+  async function renderLeaving(
+    request: FastifyRequest<SlugParams>,
+    reply: FastifyReply,
+    context: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const leaving = await discussions.getLeaving(request.actor, request.params.slug);
+    return reply.code(status).render('discussions/views/leave.njk', {
+      ...leaving,
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+        { href: `/workspaces/${leaving.workspace.slug}`, text: leaving.workspace.name },
+      ],
+      ...context,
+    });
+  }
+
+  app.get<SlugParams>('/workspaces/:slug/leave', workspaceMember, async (request, reply) =>
+    renderLeaving(request, reply),
+  );
+
+  app.post<SlugParams>('/workspaces/:slug/leave', workspaceMember, async (request, reply) => {
+    try {
+      await discussions.leave(request.actor, request.params.slug, requestContextOf(request));
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      return renderLeaving(request, reply, formErrorContext(error.fieldErrors), 400);
+    }
+    return reply.redirect(`/workspaces/${request.params.slug}?done=left`, 303);
+  });
 
   app.get<SlugParams>('/workspaces/:slug/members', workspaceMember, async (request, reply) => {
     const page = await discussions.workspaceMembers(request.actor, request.params.slug);

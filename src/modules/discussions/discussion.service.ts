@@ -564,6 +564,20 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       });
     },
 
+    /** The page before leaving: the workspace, and whether the actor is its only manager. */
+    async getLeaving(actor: Actor | null, slug: string) {
+      const workspace = await readableWorkspace(actor, slug);
+      if (!actor || !actor.workspaceIds.includes(workspace.id))
+        throw new ForbiddenError('You are not a member of this workspace');
+      const managers = (await repository.findWorkspaceMembers(workspace.id)).filter(
+        (member) => member.role === 'manager',
+      );
+      return {
+        workspace,
+        onlyManager: managers.length === 1 && managers[0]!.id === actor.userId,
+      };
+    },
+
     async leave(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
       const workspace = await readableWorkspace(actor, slug);
       if (!actor || !actor.workspaceIds.includes(workspace.id))
