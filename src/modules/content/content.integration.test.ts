@@ -386,6 +386,79 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(track.body).toContain('WEBVTT');
     });
 
+    it('refuses an edit that would leave a published event without a start, saving nothing', async () => {
+      const item = await create(editor, 'event', {
+        title: 'Published event keeps its start',
+        details: { startsAt: '2027-03-01T10:00', location: 'Leicester' },
+      });
+      const fields = {
+        type: 'event',
+        action: 'save',
+        title: 'Published event keeps its start',
+        summary: 'A summary',
+        body: 'The text of the item.',
+        privacy: 'public',
+        organisationCode: 'C82001',
+        'details-startsAt': '',
+        'details-location': 'Leicester',
+      };
+      const response = await (await as(editor)).post(`/content/${item.id}`, fields);
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain('href="#details-startsAt"');
+      expect(response.body).toContain('Enter the date and time the event starts');
+      const saved = await testApp.services.content.findById(item.id);
+      expect(saved?.revision).toBe(item.revision + 1);
+      expect(JSON.parse(saved!.details)).toMatchObject({ startsAt: '2027-03-01T10:00' });
+      const ics = await (await as(null)).get('/events/published-event-keeps-its-start/event.ics');
+      expect(ics.statusCode).toBe(200);
+      expect(ics.body).toContain('DTSTART;TZID=Europe/London:20270301T100000\r\n');
+    });
+
+    it('refuses to blank the transcript of a published video, or to add its file before its captions', async () => {
+      const actor = await actorFor(testApp.services, editor.id);
+      const item = await create(editor, 'video', {
+        title: 'Published video keeps its transcript',
+        details: { transcript: 'Hello.' },
+      });
+      await expect(
+        testApp.services.content.update(
+          actor,
+          item.id,
+          contentInput({
+            title: 'Published video keeps its transcript',
+            details: { transcript: ' ' },
+          }),
+          context,
+        ),
+      ).rejects.toMatchObject({
+        fieldErrors: { 'details-transcript': expect.stringContaining('Enter a transcript') },
+      });
+      const upload = await testApp.services.files.receiveUpload(
+        streamOf(
+          Buffer.concat([
+            Buffer.from([0, 0, 0, 0x18]),
+            Buffer.from('ftypmp42'),
+            Buffer.alloc(4),
+            Buffer.from('mp42isom'),
+            randomBytes(4000),
+          ]),
+        ),
+        'video',
+        'talk.mp4',
+      );
+      await expect(
+        testApp.services.content.attachFile(actor, item.id, 'video', upload, 'Talk', '', context),
+      ).rejects.toMatchObject({
+        fieldErrors: { file: expect.stringContaining('Add the WebVTT captions first') },
+      });
+      const page = await testApp.services.content.getForEditing(actor, item.id);
+      expect(page.item.status).toBe('published');
+      expect(page.fields).toMatchObject({ transcript: 'Hello.' });
+      expect(await testApp.services.content.findById(item.id)).toMatchObject({
+        revision: item.revision + 1,
+      });
+    });
+
     it('keeps every version of a document', async () => {
       const actor = await actorFor(testApp.services, editor.id);
       const item = await create(editor, 'document', { title: 'Practice green policy' }, false);

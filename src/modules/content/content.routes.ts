@@ -247,6 +247,8 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         url: `${base}/events/${page.item.slug}`,
         stamp: page.item.updated_at,
       });
+      if (ics === undefined)
+        throw new NotFoundError('This event has no start time yet, so it has no calendar file.');
       return reply
         .type('text/calendar; charset=utf-8')
         .header('content-disposition', `attachment; filename="${page.item.slug}.ics"`)

@@ -575,6 +575,15 @@ export function createContentService(deps: ContentServiceDependencies) {
         updated_by: recordedUserId(actor!),
         updated_at: at,
       };
+      if (existing.status === 'published') {
+        const files = await repository.findContentFiles(id);
+        const errors = publishedChangeErrors(
+          item,
+          files.map((file) => file.role),
+          'details',
+        );
+        if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      }
       // A change of owner needs edit rights on the new owner too (checked in validateInput).
       await repository.transaction(async (trx) => {
         await repository.updateItem(trx, id, item);
@@ -794,6 +803,11 @@ export function createContentService(deps: ContentServiceDependencies) {
           });
         if (upload.purpose !== fileRolePurposes[role])
           throw new ValidationFailed({ file: 'That file is not allowed here' });
+        if (item.status === 'published') {
+          const roles = (await repository.findContentFiles(id)).map((file) => file.role);
+          const errors = publishedChangeErrors(item, [...roles, role], 'files');
+          if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+        }
       } catch (error) {
         await deps.files.discardUpload(upload);
         throw error;
@@ -874,20 +888,23 @@ export function createContentService(deps: ContentServiceDependencies) {
 
 export type ContentService = ReturnType<typeof createContentService>;
 
+/** A publishing rule that content does not meet yet. */
+type PublishingGap = 'captions' | 'transcript' | 'startsAt' | 'place';
+
 /**
- * Why content cannot be published yet. A video with its own file needs WebVTT captions; a video
- * entry with no file needs a transcript, so that it reads well with no video at all.
+ * The publishing rules content breaks. A video with its own file needs WebVTT captions; a video
+ * entry with no file needs a transcript, so that it reads well with no video at all; an event
+ * needs a start and a place (or an online link).
  */
-export function publishProblems(
+function publishingGaps(
   item: Pick<ContentItemRow, 'content_type' | 'details'>,
   fileRoles: string[],
-): string[] {
-  const problems: string[] = [];
+): PublishingGap[] {
+  const gaps: PublishingGap[] = [];
   if (item.content_type === 'video') {
     const details = JSON.parse(item.details) as { transcript?: string; externalUrl?: string };
-    if (fileRoles.includes('video') && !fileRoles.includes('captions'))
-      problems.push('Add a WebVTT captions file before publishing the video');
-    if (!details.transcript?.trim()) problems.push('Add a transcript before publishing the video');
+    if (fileRoles.includes('video') && !fileRoles.includes('captions')) gaps.push('captions');
+    if (!details.transcript?.trim()) gaps.push('transcript');
   }
   if (item.content_type === 'event') {
     const details = JSON.parse(item.details) as {
@@ -895,11 +912,66 @@ export function publishProblems(
       location?: string;
       onlineUrl?: string;
     };
-    if (!details.startsAt) problems.push('Add the date and time the event starts');
-    if (!details.location && !details.onlineUrl)
-      problems.push('Add where the event is, or its online link');
+    if (!details.startsAt) gaps.push('startsAt');
+    if (!details.location && !details.onlineUrl) gaps.push('place');
   }
-  return problems;
+  return gaps;
+}
+
+const gapsBeforePublishing: Record<PublishingGap, string> = {
+  captions: 'Add a WebVTT captions file before publishing the video',
+  transcript: 'Add a transcript before publishing the video',
+  startsAt: 'Add the date and time the event starts',
+  place: 'Add where the event is, or its online link',
+};
+
+/** The form field each rule belongs to, and what to say when a change to published content breaks it. */
+const gapsOfPublished: Record<PublishingGap, { field: string; message: string }> = {
+  captions: {
+    field: 'file',
+    message: 'Add the WebVTT captions first: the video is published, so its file needs captions',
+  },
+  transcript: {
+    field: 'details-transcript',
+    message: 'Enter a transcript: the video is published, and a published video needs one',
+  },
+  startsAt: {
+    field: 'details-startsAt',
+    message: 'Enter the date and time the event starts: the event is published, so it needs one',
+  },
+  place: {
+    field: 'details-location',
+    message:
+      'Enter where the event is, or its online link: the event is published, so it needs one',
+  },
+};
+
+/** Why content cannot be published yet, one sentence per rule it breaks. */
+export function publishProblems(
+  item: Pick<ContentItemRow, 'content_type' | 'details'>,
+  fileRoles: string[],
+): string[] {
+  return publishingGaps(item, fileRoles).map((gap) => gapsBeforePublishing[gap]);
+}
+
+/**
+ * The field errors of a change that would leave published content breaking a publishing rule,
+ * limited to the rules that change can affect: an edit of the text and details cannot add
+ * captions, nor can an upload add a transcript. Published content has to keep meeting the rules
+ * it was published under, or its page and calendar file would show it incomplete.
+ */
+export function publishedChangeErrors(
+  item: Pick<ContentItemRow, 'content_type' | 'details'>,
+  fileRoles: string[],
+  change: 'details' | 'files',
+): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const gap of publishingGaps(item, fileRoles)) {
+    if ((gap === 'captions') !== (change === 'files')) continue;
+    const { field, message } = gapsOfPublished[gap];
+    errors[field] ??= message;
+  }
+  return errors;
 }
 
 /** Search input as plain words (letters and digits only), at most 10. */

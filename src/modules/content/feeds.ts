@@ -110,9 +110,15 @@ function localStamp(localDateTime: string): string {
   return `${localDateTime.replace(/[-:]/g, '')}00`;
 }
 
-/** One event in UK time (TZID=Europe/London); an event without an end lasts an hour. */
-export function buildICalendar(event: CalendarEvent): string {
-  const end = event.endsAt || addHour(event.startsAt);
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
+
+/**
+ * One event in UK time (TZID=Europe/London); an event without an end lasts an hour. An event
+ * without a start has no calendar entry (DTSTART is required), so that gives undefined.
+ */
+export function buildICalendar(event: CalendarEvent): string | undefined {
+  if (!LOCAL_DATE_TIME.test(event.startsAt)) return undefined;
+  const end = LOCAL_DATE_TIME.test(event.endsAt) ? event.endsAt : addHour(event.startsAt);
   const lines = [
     'BEGIN:VCALENDAR',
     'VERSION:2.0',
