@@ -7,25 +7,30 @@ import { formatBytes } from '../modules/files/file-types.ts';
 const srcDir = path.resolve(import.meta.dirname, '..');
 
 const wholeNumber = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
-const longDate = new Intl.DateTimeFormat('en-GB', {
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-  timeZone: 'UTC',
-});
-const longDateTime = new Intl.DateTimeFormat('en-GB', {
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-  hour: 'numeric',
-  minute: '2-digit',
-  timeZone: 'Europe/London',
-});
-const monthYear = new Intl.DateTimeFormat('en-GB', {
-  month: 'long',
-  year: 'numeric',
-  timeZone: 'UTC',
-});
+
+/**
+ * Each date format twice: `calendar` shows a value's own digits (read as UTC, so nothing shifts),
+ * for calendar dates and UK wall-clock times stored without an offset; `instant` shows a moment
+ * stored as ISO 8601 UTC as it was in the UK.
+ */
+interface DateFormat {
+  calendar: Intl.DateTimeFormat;
+  instant: Intl.DateTimeFormat;
+}
+
+function dateFormat(options: Intl.DateTimeFormatOptions, instantZone: string): DateFormat {
+  return {
+    calendar: new Intl.DateTimeFormat('en-GB', { ...options, timeZone: 'UTC' }),
+    instant: new Intl.DateTimeFormat('en-GB', { ...options, timeZone: instantZone }),
+  };
+}
+
+const longDate = dateFormat({ day: 'numeric', month: 'long', year: 'numeric' }, 'UTC');
+const longDateTime = dateFormat(
+  { day: 'numeric', month: 'long', year: 'numeric', hour: 'numeric', minute: '2-digit' },
+  'Europe/London',
+);
+const monthYear = dateFormat({ month: 'long', year: 'numeric' }, 'UTC');
 
 /**
  * The Nunjucks environment. Templates are found in src/web/views (layout, shared partials, error
@@ -62,14 +67,18 @@ export function formatNumber(value: unknown, digits?: number): string {
   }).format(number);
 }
 
-function formatDate(value: unknown, format: Intl.DateTimeFormat): string {
+/**
+ * Formats a stored date: `YYYY-MM` (a month), `YYYY-MM-DD` (a calendar date) and
+ * `YYYY-MM-DDTHH:MM` without an offset (UK wall-clock time, as an event's start is stored) keep
+ * their own digits; anything with an offset is a moment, shown in the format's zone.
+ */
+function formatDate(value: unknown, format: DateFormat): string {
   if (typeof value !== 'string' || value === '') return '';
-  const date = new Date(
-    value.length === 7
-      ? `${value}-01T00:00:00Z`
-      : value.length === 10
-        ? `${value}T00:00:00Z`
-        : value,
-  );
-  return Number.isNaN(date.getTime()) ? value : format.format(date);
+  if (/^\d{4}-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?)?)?$/.test(value)) {
+    const [date = '', time = '00:00'] = value.split('T');
+    const calendar = new Date(`${date.length === 7 ? `${date}-01` : date}T${time}Z`);
+    return Number.isNaN(calendar.getTime()) ? value : format.calendar.format(calendar);
+  }
+  const instant = new Date(value);
+  return Number.isNaN(instant.getTime()) ? value : format.instant.format(instant);
 }
