@@ -223,6 +223,26 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
       await executor.updateTable('ggp_assessments').set(changes).where('id', '=', id).execute();
     },
 
+    /**
+     * Changes the assessment only while its status is one of `from`; the number of rows changed
+     * (0 or 1). The status test and the change are one statement, so of two requests racing only
+     * the first matches, and the row stays locked to others until the transaction ends.
+     */
+    async updateAssessmentIfStatus(
+      executor: Executor,
+      id: string,
+      from: readonly GgpAssessmentRow['status'][],
+      changes: Updateable<GgpAssessmentsTable>,
+    ): Promise<number> {
+      const result = await executor
+        .updateTable('ggp_assessments')
+        .set(changes)
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     // --- answers and evidence ---
 
     async findResponses(assessmentId: string, executor: Executor = db): Promise<GgpResponseRow[]> {
@@ -350,11 +370,14 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
       return submissionsQuery(executor).where('s.id', '=', id).executeTakeFirst();
     },
 
-    async listSubmissions(filter: {
-      outcome?: 'pending' | 'returned' | 'approved';
-      assessmentId?: string;
-    }): Promise<SubmissionListRow[]> {
-      let query = submissionsQuery(db);
+    async listSubmissions(
+      filter: {
+        outcome?: 'pending' | 'returned' | 'approved';
+        assessmentId?: string;
+      },
+      executor: Executor = db,
+    ): Promise<SubmissionListRow[]> {
+      let query = submissionsQuery(executor);
       if (filter.outcome) query = query.where('s.outcome', '=', filter.outcome);
       if (filter.assessmentId) query = query.where('s.assessment_id', '=', filter.assessmentId);
       return query.orderBy('s.submitted_at', 'desc').orderBy('s.id').execute();
@@ -411,8 +434,9 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
 
     async listAwards(
       filter: { programmeYear?: string; practiceCode?: string } = {},
+      executor: Executor = db,
     ): Promise<AwardListRow[]> {
-      let query = awardsQuery(db);
+      let query = awardsQuery(executor);
       if (filter.programmeYear) query = query.where('w.programme_year', '=', filter.programmeYear);
       if (filter.practiceCode) query = query.where('w.practice_code', '=', filter.practiceCode);
       return query

@@ -58,6 +58,7 @@ import { parseFramework, serialiseFramework } from './framework.parser.ts';
 import type {
   AwardListRow,
   EvidenceRow,
+  Executor,
   GreenerPracticeRepository,
   SubmissionListRow,
 } from './greener-practice.repository.ts';
@@ -224,10 +225,10 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     return { userId: actor.userId };
   }
 
-  async function loadAnswers(assessmentId: string) {
+  async function loadAnswers(assessmentId: string, executor: Executor = repository.db) {
     const [rows, evidence] = await Promise.all([
-      repository.findResponses(assessmentId),
-      repository.findEvidence(assessmentId),
+      repository.findResponses(assessmentId, executor),
+      repository.findEvidence(assessmentId, executor),
     ]);
     const evidenceByAction = new Map<string, EvidenceRow[]>();
     for (const file of evidence) {
@@ -288,6 +289,49 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         : 'This assessment has been awarded Gold, the highest level, and cannot be changed.';
     }
     return null;
+  }
+
+  /**
+   * Inside the transaction that changes the assessment: changes it only if it is still editable,
+   * else refuses with the reason as it stands now. The status read before the transaction may be
+   * out of date (a double-clicked submit, a save overlapping a submit); this test is not, and
+   * the row stays locked until the transaction ends, so no other change slips in meanwhile.
+   */
+  async function claimEditable(
+    trx: Transaction<Database>,
+    assessment: GgpAssessmentRow,
+    year: string | null,
+    changes: { status?: GgpAssessmentRow['status']; updated_at: string },
+  ): Promise<void> {
+    const claimed = await repository.updateAssessmentIfStatus(
+      trx,
+      assessment.id,
+      ['in_progress', 'returned'],
+      changes,
+    );
+    if (claimed !== 1) throw new AssessmentLocked(await lockedMessageNow(trx, assessment, year));
+  }
+
+  /** Why the assessment cannot be changed, read again inside the transaction. */
+  async function lockedMessageNow(
+    trx: Transaction<Database>,
+    assessment: GgpAssessmentRow,
+    year: string | null,
+  ): Promise<string> {
+    const current = await repository.findAssessment(
+      assessment.practice_code,
+      assessment.programme_year,
+      trx,
+    );
+    const [latest] = await repository.listSubmissions({ assessmentId: assessment.id }, trx);
+    const awards = await repository.listAwards(
+      { practiceCode: assessment.practice_code, programmeYear: assessment.programme_year },
+      trx,
+    );
+    return (
+      (current && lockedMessage(current, year, latest, highestAward(awards))) ??
+      'This assessment can no longer be changed.'
+    );
   }
 
   async function practiceYearState(practice: PracticeRef, year: string) {
@@ -806,6 +850,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const level = levelReached(framework, after);
       const at = now().toISOString();
       await repository.transaction(async (trx) => {
+        await claimEditable(trx, assessment, year, { updated_at: at });
         await repository.upsertResponse(trx, {
           assessment_id: assessment.id,
           action_code: action.code,
@@ -827,7 +872,6 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
             removed_at: null,
           });
         }
-        await repository.updateAssessment(trx, assessment.id, { updated_at: at });
         await recordEvent(trx, assessment, {
           kind: 'answered',
           actionCode: action.code,
@@ -877,8 +921,9 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       if (!file) throw new NotFoundError('That evidence file was not found.');
       const at = now().toISOString();
       await repository.transaction(async (trx) => {
-        await repository.markEvidenceRemoved(trx, assessment.id, fileId, at);
-        await repository.updateAssessment(trx, assessment.id, { updated_at: at });
+        await claimEditable(trx, assessment, year, { updated_at: at });
+        // Already removed by a request just before (a double click): nothing more to do or record.
+        if ((await repository.markEvidenceRemoved(trx, assessment.id, fileId, at)) === 0) return;
         await audit.record(
           {
             action: 'greener_practice.evidence_removed',
@@ -956,29 +1001,33 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           problems.map((problem) => problem.message),
         );
       const points = pointsEarned(framework, responses);
-      const snapshot: SubmissionSnapshot = {
-        points,
+      const snapshotOf = (answers: {
+        responses: Map<string, ActionResponse>;
+        evidenceByAction: Map<string, EvidenceRow[]>;
+      }): SubmissionSnapshot => ({
+        points: pointsEarned(framework, answers.responses),
         level: claimed,
         actions: allActions(framework)
           .filter((action) => {
-            const status = responses.get(action.code)?.status;
+            const status = answers.responses.get(action.code)?.status;
             return status === 'done' || status === 'not_applicable';
           })
           .map((action) => {
-            const response = responses.get(action.code)!;
+            const response = answers.responses.get(action.code)!;
             return {
               code: action.code,
               status: response.status,
               note: response.note,
               notApplicableReason: response.notApplicableReason,
-              evidence: (evidenceByAction.get(action.code) ?? []).map((file) => ({
+              evidence: (answers.evidenceByAction.get(action.code) ?? []).map((file) => ({
                 fileId: file.file_id,
                 name: file.original_name,
                 sizeBytes: Number(file.size_bytes),
               })),
             };
           }),
-      };
+      });
+      const snapshot = snapshotOf({ responses, evidenceByAction });
       // The verifiers to tell: ICS verifiers and admins above the practice, but none who belongs to
       // it or who is submitting (they could not decide it).
       const ancestors = practice.ancestorPath.split('/').filter(Boolean);
@@ -1013,6 +1062,17 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         () => true,
       );
       await repository.transaction(async (trx) => {
+        // Of two submits at once, only the first finds the assessment editable; the other is
+        // refused as submitted, so there is never more than one submission waiting.
+        await claimEditable(trx, assessment, year, { status: 'submitted', updated_at: at });
+        // An answer saved between the check above and this claim would be missing from what is
+        // sent for verification: the person checks the answers again instead.
+        const fresh = snapshotOf(await loadAnswers(assessment.id, trx));
+        if (JSON.stringify(fresh) !== JSON.stringify(snapshot))
+          throw new SubmissionRefused(
+            'The answers changed while the assessment was being submitted',
+            ['Check the answers and submit again.'],
+          );
         await repository.insertSubmission(trx, {
           id,
           assessment_id: assessment.id,
@@ -1026,10 +1086,6 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           decided_by: null,
           decided_at: null,
           decision_note: null,
-        });
-        await repository.updateAssessment(trx, assessment.id, {
-          status: 'submitted',
-          updated_at: at,
         });
         await recordEvent(trx, assessment, {
           kind: 'submitted',
@@ -1073,10 +1129,20 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const framework = state.frameworkEntry.framework;
       const at = now().toISOString();
       await repository.transaction(async (trx) => {
-        await repository.updateAssessment(trx, assessment.id, {
-          status: 'in_progress',
-          updated_at: at,
-        });
+        // Only while still awarded: a second reopen at once (a double click) is refused.
+        const reopened = await repository.updateAssessmentIfStatus(
+          trx,
+          assessment.id,
+          ['awarded'],
+          {
+            status: 'in_progress',
+            updated_at: at,
+          },
+        );
+        if (reopened !== 1)
+          throw new AssessmentLocked(
+            'The assessment has already been reopened. Refresh the page to see where it stands.',
+          );
         await recordEvent(trx, assessment, {
           kind: 'reopened',
           points: pointsEarned(framework, responses),
@@ -1196,10 +1262,11 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const conflict = conflictMessage(actor, submission, practiceName);
       if (conflict) throw new VerificationConflict(conflict);
       assertCan(actor, 'assessment.verify', resource);
-      if (submission.outcome !== 'pending')
-        throw new ValidationFailed({
-          decision: `This submission was already ${submission.outcome} on ${formatDate(submission.decided_at ?? '')}.`,
+      const alreadyDecided = (decided: SubmissionListRow) =>
+        new ValidationFailed({
+          decision: `This submission was already ${decided.outcome} on ${formatDate(decided.decided_at ?? '')}.`,
         });
+      if (submission.outcome !== 'pending') throw alreadyDecided(submission);
       const version = (await repository.findFrameworkVersion(submission.framework_version_id))!;
       const framework = frameworkOf(version);
       const snapshot = parseSnapshot(submission.snapshot);
@@ -1267,13 +1334,27 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           decided_at: at,
           decision_note: note || null,
         });
-        if (updated !== 1)
-          throw new ValidationFailed({ decision: 'This submission was already decided.' });
+        // Decided by another request since it was read above (two verifiers, or a double click):
+        // only a pending submission is decided, so the second is refused, saying how it was decided.
+        if (updated !== 1) {
+          const decided = await repository.findSubmission(submission.id, trx);
+          throw decided && decided.outcome !== 'pending'
+            ? alreadyDecided(decided)
+            : new ValidationFailed({ decision: 'This submission was already decided.' });
+        }
         await repository.insertReviewComments(trx, submission.id, comments);
-        await repository.updateAssessment(trx, assessment.id, {
+        // The assessment is decided only while it waits for verification: a second submission left
+        // waiting beside the first (possible before a submit was checked inside its transaction)
+        // must not award the year's level twice nor return an awarded assessment.
+        const moved = await repository.updateAssessmentIfStatus(trx, assessment.id, ['submitted'], {
           status: approve ? 'awarded' : 'returned',
           updated_at: at,
         });
+        if (moved !== 1)
+          throw new ValidationFailed({
+            decision:
+              "This submission can no longer be decided: the practice's assessment is not waiting for verification.",
+          });
         if (approve)
           await repository.insertAward(trx, {
             id: randomUUID(),

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  actorFor,
+  buildUser,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import { multipartBody } from '../green-plans/green-plan.test-helpers.ts';
+import { answerDone, bronzeCodes, context, pageText } from './greener-practice.test-helpers.ts';
+
+/** Two of the practices the seed leaves alone, so each starts with no assessment. */
+const PRACTICE = 'C82007';
+const OTHER_PRACTICE = 'C82003';
+
+/**
+ * Requests that arrive together, as a double click without JavaScript sends them: the second must
+ * find what the first did, never act on the state both read before either changed it.
+ */
+describe.each(testDialects)('Greener General Practice requests at once on %s', (dialect) => {
+  let testApp: TestApp;
+  let champion: TestUser;
+  const browsers: Record<string, HttpAgent> = {};
+
+  async function signedIn(name: string, person: TestUser): Promise<HttpAgent> {
+    if (browsers[name]) return browsers[name];
+    const agent = new HttpAgent(testApp.app);
+    await signInAs(agent, person, () => currentTotp(person));
+    browsers[name] = agent;
+    return agent;
+  }
+
+  /** Starts the practice's assessment and answers exactly enough for Bronze. */
+  async function readyForBronze(practiceCode: string) {
+    const { services } = testApp;
+    const actor = await actorFor(services, champion.id);
+    await services.greenerPractice.startAssessment(actor, practiceCode, context);
+    const framework = (await services.greenerPractice.getFramework()).framework;
+    await answerDone(services, actor, practiceCode, bronzeCodes(framework));
+  }
+
+  async function submissionsOf(practiceCode: string) {
+    return testApp.services.database.db
+      .selectFrom('ggp_submissions as s')
+      .innerJoin('ggp_assessments as a', 'a.id', 's.assessment_id')
+      .select(['s.id', 's.outcome', 's.snapshot', 'a.id as assessment_id', 'a.status'])
+      .where('a.practice_code', '=', practiceCode)
+      .execute();
+  }
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+    const { services } = testApp;
+    champion = await buildUser(services, {
+      memberships: [
+        { organisationCode: PRACTICE, role: 'green_champion' },
+        { organisationCode: OTHER_PRACTICE, role: 'green_champion' },
+      ],
+    });
+    const verifier = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_verifier' }],
+    });
+    await signedIn('champion', champion);
+    await signedIn('verifier', verifier);
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('makes one submission of two submits at once, and tells the other request it is submitted', async () => {
+    await readyForBronze(PRACTICE);
+    const agent = browsers.champion!;
+    const csrf = await agent.csrfToken();
+    const url = `/greener-practice/practices/${PRACTICE}/assessment/submit`;
+    const responses = await Promise.all([
+      agent.post(url, { level: 'bronze', confirm: 'yes' }, { csrf }),
+      agent.post(url, { level: 'bronze', confirm: 'yes' }, { csrf }),
+    ]);
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([303, 409]);
+    const refused = responses.find((response) => response.statusCode === 409)!;
+    expect(pageText(refused.body)).toContain('This assessment was submitted for verification');
+    const submissions = await submissionsOf(PRACTICE);
+    expect(submissions.map((row) => row.outcome)).toEqual(['pending']);
+    expect(submissions[0]!.status).toBe('submitted');
+  });
+
+  it('awards once for two approvals of the same submission at once, refusing the other cleanly', async () => {
+    const [submission] = await submissionsOf(PRACTICE);
+    const agent = browsers.verifier!;
+    const csrf = await agent.csrfToken();
+    const url = `/greener-practice/reviews/${submission!.id}`;
+    const responses = await Promise.all([
+      agent.post(url, { decision: 'approve' }, { csrf }),
+      agent.post(url, { decision: 'approve' }, { csrf }),
+    ]);
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([303, 400]);
+    const refused = responses.find((response) => response.statusCode === 400)!;
+    expect(pageText(refused.body)).toContain('This submission was already approved on');
+    const awards = await testApp.services.database.db
+      .selectFrom('ggp_awards')
+      .select(['level', 'submission_id'])
+      .where('practice_code', '=', PRACTICE)
+      .execute();
+    expect(awards).toEqual([{ level: 'bronze', submission_id: submission!.id }]);
+    const [after] = await submissionsOf(PRACTICE);
+    expect(after!.outcome).toBe('approved');
+    expect(after!.status).toBe('awarded');
+  });
+
+  it('never leaves an answer saved beside a submission that does not hold it', async () => {
+    await readyForBronze(OTHER_PRACTICE);
+    const agent = browsers.champion!;
+    const csrf = await agent.csrfToken();
+    const answer = multipartBody(
+      csrf,
+      { status: 'done', note: 'Staff travel survey in May 2026.' },
+      [],
+    );
+    const [submitted, saved] = await Promise.all([
+      agent.post(
+        `/greener-practice/practices/${OTHER_PRACTICE}/assessment/submit`,
+        { level: 'bronze', confirm: 'yes' },
+        { csrf },
+      ),
+      testApp.app.inject({
+        method: 'POST',
+        url: `/greener-practice/practices/${OTHER_PRACTICE}/assessment/actions/TT-01`,
+        headers: {
+          'content-type': answer.contentType,
+          cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        },
+        payload: answer.payload,
+      }),
+    ]);
+    expect([303, 400]).toContain(submitted.statusCode);
+    expect([303, 409]).toContain(saved.statusCode);
+    const submissions = await submissionsOf(OTHER_PRACTICE);
+    const travel = await testApp.services.database.db
+      .selectFrom('ggp_responses')
+      .select('status')
+      .where('action_code', '=', 'TT-01')
+      .where('assessment_id', 'in', (query) =>
+        query
+          .selectFrom('ggp_assessments')
+          .select('id')
+          .where('practice_code', '=', OTHER_PRACTICE),
+      )
+      .executeTakeFirst();
+    if (submitted.statusCode === 303) {
+      // Submitted: the answer was either saved before and is in the submission, or refused after.
+      expect(submissions.length).toBe(1);
+      const claimed = JSON.parse(submissions[0]!.snapshot) as { actions: { code: string }[] };
+      const inSubmission = claimed.actions.some((action) => action.code === 'TT-01');
+      expect(inSubmission).toBe(saved.statusCode === 303);
+      expect(travel?.status === 'done').toBe(saved.statusCode === 303);
+    } else {
+      // The save came between the submit's check and its claim: nothing was submitted.
+      expect(pageText(submitted.body)).toContain('Check the answers and submit again.');
+      expect(submissions.length).toBe(0);
+      expect(travel?.status).toBe('done');
+    }
+  });
+});
