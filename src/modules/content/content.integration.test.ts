@@ -721,6 +721,54 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
   });
 });
 
+describe.each(testDialects)('coming-up events on %s, on a summer afternoon', (dialect) => {
+  // 12:30 UTC on 10 June is 13:30 in the UK (BST).
+  const summerAfternoon = new Date('2026-06-10T12:30:00.000Z');
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect, { services: { now: () => summerAfternoon } });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('lists an event until it ends, comparing UK times with UK times', async () => {
+    const { services } = testApp;
+    const editor = await buildUser(services, {
+      memberships: [{ organisationCode: 'C82001', role: 'editor' }],
+    });
+    const actor = await actorFor(services, editor.id);
+    const events = {
+      'Started at one, no end': { startsAt: '2026-06-10T13:00' },
+      'All day, ends at five': { startsAt: '2026-06-10T10:00', endsAt: '2026-06-10T17:00' },
+      'Starts at a quarter to two': { startsAt: '2026-06-10T13:45' },
+      'Ended at one': { startsAt: '2026-06-10T09:00', endsAt: '2026-06-10T13:00' },
+    };
+    for (const [title, times] of Object.entries(events)) {
+      const item = await services.content.create(
+        actor,
+        'event',
+        contentInput({ title, details: { ...times, location: 'Leicester' } }),
+        context,
+      );
+      await services.content.publish(actor, item.id, context);
+    }
+    const comingUp = await services.content.list(null, {
+      type: 'event',
+      upcoming: true,
+      limit: 50,
+      offset: 0,
+    });
+    const titles = comingUp.items.map((item) => item.title);
+    expect(titles).toContain('All day, ends at five');
+    expect(titles).toContain('Starts at a quarter to two');
+    expect(titles).not.toContain('Started at one, no end');
+    expect(titles).not.toContain('Ended at one');
+  });
+});
+
 function streamOf(bytes: Buffer): Readable {
   return Readable.from([bytes]);
 }

@@ -96,6 +96,12 @@ function readable(scope: ReadScope) {
 
 /** Every query of the knowledge hub. Reads for display always go through `readable(scope)`. */
 export function createContentRepository(db: Kysely<Database>, dialect: Dialect) {
+  // When an event ends: its end from its details, or its start when it has no end.
+  const eventEnd =
+    dialect === 'sqlite'
+      ? sql<string>`coalesce(nullif(json_extract(content_items.details, '$.endsAt'), ''), content_items.starts_at)`
+      : sql<string>`coalesce(nullif(content_items.details::json ->> 'endsAt', ''), content_items.starts_at)`;
+
   function listBase(scope: ReadScope) {
     return db
       .selectFrom('content_items')
@@ -121,7 +127,7 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
   function applyFilters(
     query: ListQuery,
     filters: Omit<ContentListFilters, 'limit' | 'offset'>,
-    today: string,
+    ukNow: string,
   ): ListQuery {
     let result = query;
     if (filters.type) result = result.where('content_items.content_type', '=', filters.type);
@@ -154,7 +160,9 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
     if (filters.from)
       result = result.where('content_items.published_at', '>=', `${filters.from}T00:00:00.000Z`);
     if (filters.to) result = result.where('content_items.published_at', '<', nextDay(filters.to));
-    if (filters.upcoming) result = result.where('content_items.starts_at', '>=', today);
+    // An event is coming up until it ends (an event without an end, until it starts); times are
+    // UK wall-clock text, so `ukNow` is too.
+    if (filters.upcoming) result = result.where(eventEnd, '>=', ukNow);
     return result;
   }
 
@@ -387,9 +395,9 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
     async list(
       scope: ReadScope,
       filters: ContentListFilters,
-      today: string,
+      ukNow: string,
     ): Promise<{ items: ContentListItem[]; total: number }> {
-      const filtered = applyFilters(listBase(scope), filters, today);
+      const filtered = applyFilters(listBase(scope), filters, ukNow);
       const countRow = await filtered
         .clearSelect()
         .select((eb) => eb.fn.countAll<number>().as('total'))
@@ -484,10 +492,10 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
       words: string[],
       filters: Omit<ContentListFilters, 'limit' | 'offset'>,
       page: { limit: number; offset: number },
-      today: string,
+      ukNow: string,
     ): Promise<{ items: SearchHit[]; total: number }> {
       if (words.length === 0) return { items: [], total: 0 };
-      const base = applyFilters(listBase(scope), filters, today);
+      const base = applyFilters(listBase(scope), filters, ukNow);
       if (dialect === 'sqlite') {
         // Each word quoted, so nothing typed is read as FTS5 syntax; the last word may be a prefix.
         const quoted = words.map(

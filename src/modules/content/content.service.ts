@@ -24,6 +24,7 @@ import {
   isContentType,
   markdownDetailFields,
   slugify,
+  ukLocalDateTime,
   type ContentType,
 } from './content-types.ts';
 import { markdownToPlainText, renderMarkdown } from './markdown.ts';
@@ -331,24 +332,20 @@ export function createContentService(deps: ContentServiceDependencies) {
     },
 
     async list(actor: Actor | null, filters: ContentListFilters) {
-      const result = await repository.list(
-        readScopeFor(actor),
-        filters,
-        now().toISOString().slice(0, 16),
-      );
+      const result = await repository.list(readScopeFor(actor), filters, ukLocalDateTime(now()));
       return { items: result.items.map(listEntry), total: result.total };
     },
 
     /** The latest published items of each type the visitor may read, for the home page. */
     async latestForHome(actor: Actor | null) {
-      const today = now().toISOString().slice(0, 16);
+      const ukNow = ukLocalDateTime(now());
       const scope = readScopeFor(actor);
       const [caseStudies, videos, news, documents, events] = await Promise.all([
-        repository.list(scope, { type: 'case_study', limit: 3, offset: 0 }, today),
-        repository.list(scope, { type: 'video', limit: 4, offset: 0 }, today),
-        repository.list(scope, { type: 'news', limit: 3, offset: 0 }, today),
-        repository.list(scope, { type: 'document', limit: 3, offset: 0 }, today),
-        repository.list(scope, { type: 'event', upcoming: true, limit: 3, offset: 0 }, today),
+        repository.list(scope, { type: 'case_study', limit: 3, offset: 0 }, ukNow),
+        repository.list(scope, { type: 'video', limit: 4, offset: 0 }, ukNow),
+        repository.list(scope, { type: 'news', limit: 3, offset: 0 }, ukNow),
+        repository.list(scope, { type: 'document', limit: 3, offset: 0 }, ukNow),
+        repository.list(scope, { type: 'event', upcoming: true, limit: 3, offset: 0 }, ukNow),
       ]);
       return {
         caseStudies: caseStudies.items.map(listEntry),
@@ -372,7 +369,7 @@ export function createContentService(deps: ContentServiceDependencies) {
         words,
         filters,
         page,
-        now().toISOString().slice(0, 16),
+        ukLocalDateTime(now()),
       );
       return {
         words,
