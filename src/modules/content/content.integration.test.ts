@@ -672,6 +672,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       ).get('/events/example-llr-green-champions-network-meeting/event.ics');
       expect(ics.headers['content-type']).toBe('text/calendar; charset=utf-8');
       expect(ics.body.startsWith('BEGIN:VCALENDAR\r\n')).toBe(true);
+      expect(ics.body).toContain('BEGIN:VTIMEZONE\r\nTZID:Europe/London\r\n');
       expect(ics.body).toContain('DTSTART;TZID=Europe/London:20270120T130000\r\n');
       expect(ics.body).toContain('DTEND;TZID=Europe/London:20270120T143000\r\n');
       expect(ics.body.split('\r\n').every((line) => Buffer.byteLength(line) <= 75)).toBe(true);

@@ -110,6 +110,31 @@ function localStamp(localDateTime: string): string {
   return `${localDateTime.replace(/[-:]/g, '')}00`;
 }
 
+/**
+ * The UK's time zone, which RFC 5545 (3.2.19) requires wherever a TZID is used: GMT, with BST
+ * from 01:00 GMT on the last Sunday of March to 02:00 BST on the last Sunday of October (the
+ * rule since 1996, in the Summer Time Order 2002).
+ */
+const europeLondon = [
+  'BEGIN:VTIMEZONE',
+  'TZID:Europe/London',
+  'BEGIN:DAYLIGHT',
+  'TZOFFSETFROM:+0000',
+  'TZOFFSETTO:+0100',
+  'TZNAME:BST',
+  'DTSTART:19960331T010000',
+  'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU',
+  'END:DAYLIGHT',
+  'BEGIN:STANDARD',
+  'TZOFFSETFROM:+0100',
+  'TZOFFSETTO:+0000',
+  'TZNAME:GMT',
+  'DTSTART:19961027T020000',
+  'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU',
+  'END:STANDARD',
+  'END:VTIMEZONE',
+];
+
 const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
 
 /**
@@ -125,6 +150,7 @@ export function buildICalendar(event: CalendarEvent): string | undefined {
     'PRODID:-//Greenspace//Greener NHS//EN',
     'CALSCALE:GREGORIAN',
     'METHOD:PUBLISH',
+    ...europeLondon,
     'BEGIN:VEVENT',
     `UID:${event.uid}`,
     `DTSTAMP:${event.stamp.replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`,
