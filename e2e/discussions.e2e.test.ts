@@ -314,6 +314,26 @@ describeJourneys('discussion journeys', (suite) => {
     expect(await settings.chosen('Replies')).toBe('Email me a daily digest');
     expect(await settings.chosen('Mentions')).toBe('Email me straight away');
 
+    // Leaving is confirmed first, on a page that says how to come back; the asker stays.
+    expect(await askerVisitor.goto(`/workspaces/${workspaceSlug}`)).toBe(200);
+    await askerVisitor.checkPage();
+    await askerVisitor.navigate(
+      () => askerVisitor.page.getByRole('link', { name: 'Leave this workspace' }).click(),
+      `/workspaces/${workspaceSlug}/leave`,
+    );
+    await askerVisitor.checkPage();
+    expect(
+      await askerVisitor.page.getByText('To come back, you will need to ask to join again').count(),
+    ).toBe(1);
+    await askerVisitor.navigate(
+      () =>
+        askerVisitor.page
+          .getByRole('link', { name: 'Cancel and go back to the workspace' })
+          .click(),
+      `/workspaces/${workspaceSlug}`,
+    );
+    await askerVisitor.checkPage();
+
     // Each person was emailed once per event: no second email for following the thread as well.
     const outbox = await readOutbox(server.outboxDir);
     const subjectsTo = (email: string) =>
