@@ -103,3 +103,17 @@ function lineOfUnclosedQuote(text: string): number | undefined {
   }
   return openedAt;
 }
+
+/**
+ * A CSV field, quoted when it must be. A value that a spreadsheet would run as a formula gets a
+ * leading apostrophe, which the import takes off again.
+ */
+export function csvField(raw: string): string {
+  // A plain number ("-5.5") is not a formula to any spreadsheet, and is left as it is. A value that
+  // already starts with apostrophes before such a character gets one more, as the import takes one
+  // off.
+  const guarded =
+    (/^[=+\-@\t\r]/.test(raw) && !/^-\d+(\.\d+)?$/.test(raw)) || /^'+[=+\-@\t\r]/.test(raw);
+  const value = guarded ? `'${raw}` : raw;
+  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}

@@ -1,4 +1,4 @@
-import { csvField } from './plan-export.ts';
+import { csvField } from '../../lib/csv.ts';
 import { isIsoDate } from './progress.calculations.ts';
 import { findColumns } from './table-header.ts';
 

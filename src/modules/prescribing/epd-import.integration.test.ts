@@ -146,6 +146,41 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('refuses, at the write, a month that another import wrote while this one read its file', async () => {
+    const month = sample2016.replace(/^2016_01,/gm, '2016_02,');
+    expect(month).not.toBe(sample2016);
+    const first = write('first.csv', month);
+    const second = write('second.csv', month);
+    // Both pass the check made before reading; only one may write the month.
+    const outcomes = await Promise.allSettled([
+      service.importEpd([first]),
+      service.importEpd([second]),
+    ]);
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    const error = (refused[0] as PromiseRejectedResult).reason as InputFileError;
+    expect(error).toBeInstanceOf(InputFileError);
+    expect(error.problems[0]!.message).toMatch(/2016-02 is already imported.*--replace/);
+    const imports = await database.handle.db
+      .selectFrom('epd_imports')
+      .select(['month', 'file_name'])
+      .where('month', '=', '2016-02')
+      .execute();
+    expect(imports).toHaveLength(1);
+  });
+
+  it('reads a file whose name holds characters the engine would take for a pattern', async () => {
+    // With `*` and `[…]` in the name, the engine would otherwise read other files or none.
+    write('EPD_201603 decoy.csv', sample2016.replace(/^2016_01,/gm, '2016_04,'));
+    const file = write('EPD_2016[03]*.csv', sample2016.replace(/^2016_01,/gm, '2016_03,'));
+    const [summary] = await service.importEpd([file]);
+    expect(summary!.file).toBe(file);
+    expect(summary!.months.map((month) => [month.month, month.rowsRead])).toEqual([
+      ['2016-03', 11],
+    ]);
+  });
+
   it('reports a truncated file with its last line, and keeps the data', async () => {
     const before = await snapshot();
     const cut = fixture.slice(0, fixture.length - 60);

@@ -78,13 +78,32 @@ export async function prepareEpdSource(
       const { size } = await fsp.stat(localPath);
       if (size === 0)
         throw new InputFileError([{ file: displayName, message: 'the file is empty' }]);
-      files = [{ displayName, path: localPath, compression: kind, sizeBytes: size }];
+      files = [
+        {
+          displayName,
+          path: await withoutPatternCharacters(localPath, tempDir),
+          compression: kind,
+          sizeBytes: size,
+        },
+      ];
     }
     return { input, files, cleanup };
   } catch (error) {
     await cleanup();
     throw error;
   }
+}
+
+/**
+ * The engine reads a path with `*`, `?`, `[` or `{` in it as a pattern of file names, so
+ * `EPD_2024[01].csv` would match nothing and `EPD_*.csv` every such file. Such a file is read
+ * through a link with a plain name in the import's temporary folder instead.
+ */
+async function withoutPatternCharacters(file: string, tempDir: string): Promise<string> {
+  if (!/[*?[\]{}]/.test(file)) return file;
+  const link = path.join(tempDir, `input${path.extname(file).replace(/[^A-Za-z0-9.]/g, '')}`);
+  await fsp.symlink(path.resolve(file), link);
+  return link;
 }
 
 function safeFileName(urlPath: string): string {

@@ -70,6 +70,25 @@ describe('inhaler classification', () => {
     );
   });
 
+  it('takes a curated inhaler’s missing dose count from the file’s description, and says so', () => {
+    const ciclesonide = reference.products.get('0302000U0BBAAAA')!;
+    expect(ciclesonide.dosesPerInhaler).toBeNull();
+    const described = classifyBnfCode('0302000U0BBAAAA', 'Alvesco 160 inhaler (120 D)', reference);
+    expect(described).toMatchObject({
+      kind: 'inhaler',
+      basis: 'curated',
+      product: { kgCo2ePerInhaler: 20.35, dosesPerInhaler: 120, dosesBasis: 'description' },
+    });
+    // Without a count in the description, it stays unknown; a count in the table is never replaced.
+    expect(classifyBnfCode('0302000U0BBAAAA', 'Alvesco 160 inhaler', reference)).toMatchObject({
+      product: { dosesPerInhaler: null },
+    });
+    const counted = [...reference.products.values()].find((product) => product.dosesPerInhaler)!;
+    expect(classifyBnfCode(counted.bnfCode, 'Something (999 D)', reference)).toMatchObject({
+      product: { dosesPerInhaler: counted.dosesPerInhaler },
+    });
+  });
+
   it('classifies any code and description without throwing, and the curated table always wins', () => {
     const curated = [...reference.products.keys()];
     fc.assert(

@@ -127,7 +127,19 @@ export function classifyBnfCode(
   reference: Pick<InhalerReference, 'products'>,
 ): Classification {
   const curated = reference.products.get(bnfCode);
-  if (curated) return { kind: 'inhaler', basis: 'curated', product: curated };
+  if (curated) {
+    // Most curated rows come from code lists without a description, so without a dose count; the
+    // file's own description often has one ("(120 D)"), and without it a quantity recorded in
+    // doses could not be turned into inhalers.
+    const doses = curated.dosesPerInhaler === null ? dosesFromDescription(description) : null;
+    return {
+      kind: 'inhaler',
+      basis: 'curated',
+      product: doses
+        ? { ...curated, dosesPerInhaler: doses.count, dosesBasis: doses.basis }
+        : curated,
+    };
+  }
   if (!bnfCode.startsWith('03')) {
     return {
       kind: 'not-inhaler',
@@ -198,7 +210,7 @@ function productFromRule(
     method = 'assumption';
     source = 'greenspace-assumption-smi';
   }
-  const doses = parseDoseCount(description);
+  const doses = dosesFromDescription(description);
   return {
     bnfCode,
     description,
@@ -208,12 +220,8 @@ function productFromRule(
     kgCo2ePerInhaler: kg,
     kgCo2eMethod: method,
     kgCo2eSource: source,
-    dosesPerInhaler: doses ?? (/\bcap\b/i.test(description) ? 30 : null),
-    dosesBasis: doses
-      ? 'description'
-      : /\bcap\b/i.test(description)
-        ? 'capsule pack assumption'
-        : '',
+    dosesPerInhaler: doses?.count ?? null,
+    dosesBasis: doses?.basis ?? '',
     classificationSource: 'description rule',
     notes: '',
   };
@@ -230,6 +238,19 @@ function mdiClassFor(bnfCode: string, description: string, base: MdiClass | null
   }
   if (bnfCode.startsWith('0301011R0')) return 'saba-large';
   return base;
+}
+
+/**
+ * The doses in one inhaler as the BNF description gives them ("(120 D)"), or for capsules the
+ * usual pack of 30; null when it gives neither.
+ */
+export function dosesFromDescription(
+  description: string,
+): { count: number; basis: 'description' | 'capsule pack assumption' } | null {
+  const doses = parseDoseCount(description);
+  if (doses) return { count: doses, basis: 'description' };
+  if (/\bcap\b/i.test(description)) return { count: 30, basis: 'capsule pack assumption' };
+  return null;
 }
 
 /** "(200 D)", "(120D)", "120D", "60D" in a BNF description give the doses in one inhaler. */

@@ -22,6 +22,18 @@ describe('quantity rule', () => {
     expect(countInhalers(1, 200, null)).toEqual({ inhalers: 200, rule: 'doses-unknown' });
   });
 
+  it('gives no carbon to a quantity that may be doses, rather than counting each dose an inhaler', () => {
+    // Ciclesonide pMDI with no dose count: 120 recorded for one item may be one 120-dose inhaler.
+    expect(calculateLineCarbon(1, 120, { dosesPerInhaler: null, kgCo2ePerInhaler: 20.35 })).toEqual(
+      { inhalers: 120, rule: 'doses-unknown', kgCo2e: null },
+    );
+    expect(calculateLineCarbon(1, 120, { dosesPerInhaler: 120, kgCo2ePerInhaler: 20.35 })).toEqual({
+      inhalers: 1,
+      rule: 'doses-to-inhalers',
+      kgCo2e: 20.35,
+    });
+  });
+
   it('never returns more inhalers than the recorded quantity, nor a negative count', () => {
     fc.assert(
       fc.property(

@@ -19,7 +19,8 @@ export interface InhalerCount {
  * some lines as doses (200 for a 200-dose inhaler) and capsule DPIs as capsules. Where the
  * quantity per item is above 9, the quantity is divided by the doses in one inhaler (the pack size).
  * Applied per practice, month and BNF code, so a practice's figure depends only on its own rows.
- * When the dose count is unknown the quantity is kept as recorded and flagged `doses-unknown`.
+ * When the dose count is unknown the quantity is kept as recorded and flagged `doses-unknown`; it
+ * may be doses, so it is given no carbon (see `calculateLineCarbon`).
  */
 export function countInhalers(
   items: number,
@@ -47,9 +48,14 @@ export function calculateLineCarbon(
   product: Pick<InhalerProduct, 'dosesPerInhaler' | 'kgCo2ePerInhaler'>,
 ): InhalerLineCarbon {
   const count = countInhalers(items, quantity, product.dosesPerInhaler);
+  // A quantity that may be doses would count a 120-dose inhaler as 120 inhalers: such a line is
+  // left out of the carbon (and flagged) rather than counted a hundred times over.
   return {
     ...count,
-    kgCo2e: product.kgCo2ePerInhaler === null ? null : count.inhalers * product.kgCo2ePerInhaler,
+    kgCo2e:
+      product.kgCo2ePerInhaler === null || count.rule === 'doses-unknown'
+        ? null
+        : count.inhalers * product.kgCo2ePerInhaler,
   };
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { csvField } from '../../lib/csv.ts';
 import { loadConfig } from '../../config.ts';
 import { connectDatabase, type DatabaseHandle } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
@@ -149,7 +150,11 @@ export function addPrescribingCommands(program: Command): void {
     );
 }
 
-/** `month,level,code,numerator,denominator,value`, one line per row, numbers unrounded. */
+/**
+ * `month,level,code,numerator,denominator,value`, one line per row, numbers unrounded. Codes come
+ * from the imported files, so each is quoted when it must be and guarded against being run as a
+ * formula by a spreadsheet.
+ */
 export function formatMeasuresCsv(
   rows: readonly {
     month: string;
@@ -163,9 +168,14 @@ export function formatMeasuresCsv(
   const lines = ['month,level,code,numerator,denominator,value'];
   for (const row of rows) {
     lines.push(
-      [row.month, row.level, row.code, row.numerator, row.denominator ?? '', row.value ?? '']
-        .map((cell) => String(cell))
-        .join(','),
+      [
+        row.month,
+        row.level,
+        csvField(row.code),
+        row.numerator,
+        row.denominator ?? '',
+        row.value ?? '',
+      ].join(','),
     );
   }
   return `${lines.join('\n')}\n`;

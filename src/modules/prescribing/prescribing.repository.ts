@@ -117,6 +117,18 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       return db.transaction().execute(work);
     },
 
+    /**
+     * Makes imports of the same month take turns: on PostgreSQL a transaction-scoped advisory lock
+     * keyed by the month, so a second import waits for the first to commit and then sees its
+     * month; SQLite lets one transaction write at a time anyway.
+     */
+    async lockMonth(trx: Transaction<Database>, month: string): Promise<void> {
+      if (dialect !== 'postgres') return;
+      await trx.executeQuery(
+        CompiledQuery.raw('select pg_advisory_xact_lock(hashtext($1))', [`epd-month:${month}`]),
+      );
+    },
+
     async findImport(month: string, trx: Executor = db): Promise<EpdImportsTable | undefined> {
       return trx
         .selectFrom('epd_imports')

@@ -1,5 +1,6 @@
 import { InputFileError } from '../../lib/csv.ts';
 import type {
+  EpdImportsTable,
   EpdMeasureRollupsTable,
   EpdPracticeMeasuresTable,
   EpdPracticeMonthsTable,
@@ -122,17 +123,20 @@ export function createPrescribingService(
     return { known, names };
   }
 
-  async function refuseHeldMonth(month: string, file: string, line?: number): Promise<void> {
-    const held = await repository.findImport(month);
-    if (!held) return;
-    throw new InputFileError([
+  function heldMonthError(held: EpdImportsTable, file: string, line?: number): InputFileError {
+    return new InputFileError([
       {
         file,
         line,
         field: 'YEAR_MONTH',
-        message: `${month} is already imported (from ${held.file_name}, ${held.imported_at}); the data held is unchanged. Use --replace to replace it.`,
+        message: `${held.month} is already imported (from ${held.file_name}, ${held.imported_at}); the data held is unchanged. Use --replace to replace it.`,
       },
     ]);
+  }
+
+  async function refuseHeldMonth(month: string, file: string, line?: number): Promise<void> {
+    const held = await repository.findImport(month);
+    if (held) throw heldMonthError(held, file, line);
   }
 
   /** Writes one month in one transaction: all of it, or (on any failure) nothing. */
@@ -146,6 +150,9 @@ export function createPrescribingService(
       names: Map<string, string>;
       startedAt: number;
       onProgress?: (event: ImportProgressEvent) => void;
+      /** Without it, a month that another import wrote meanwhile is refused, not replaced. */
+      replace?: boolean;
+      file?: string;
     },
   ): Promise<MonthImportSummary> {
     const totals = scan.months.find((entry) => entry.month === month)!;
@@ -181,7 +188,12 @@ export function createPrescribingService(
     }
 
     return repository.transaction(async (trx) => {
-      const replaced = (await repository.findImport(month, trx)) !== undefined;
+      await repository.lockMonth(trx, month);
+      const held = await repository.findImport(month, trx);
+      const replaced = held !== undefined;
+      // Checked before the scan too; checked again here because another import of the same month
+      // may have committed while this one was reading the file.
+      if (held && !context.replace) throw heldMonthError(held, context.file ?? context.source);
       await repository.deleteMonth(trx, month);
       await repository.insertPresentations(trx, presentations);
       await repository.insertPracticeMonths(
@@ -348,6 +360,8 @@ export function createPrescribingService(
                     names,
                     startedAt,
                     onProgress: importOptions.onProgress,
+                    replace: importOptions.replace,
+                    file: file.displayName,
                   }),
                 );
               }
