@@ -18,4 +18,16 @@ describe('the date filters', () => {
   it('shows a moment stored in UTC at its UK time', () => {
     expect(render('longDateTime', '2026-06-10T12:00:00.000Z')).toBe('10 June 2026 at 13:00');
   });
+
+  it('dates a moment by the UK calendar: 00:30 BST on 11 June is 11 June', () => {
+    expect(render('longDate', '2026-06-10T23:30:00.000Z')).toBe('11 June 2026');
+    expect(render('longDate', '2026-01-10T23:30:00.000Z')).toBe('10 January 2026');
+  });
+
+  it('keeps a plain calendar date and month as given', () => {
+    expect(render('longDate', '2026-06-10')).toBe('10 June 2026');
+    expect(render('longDate', '2026-03-29')).toBe('29 March 2026');
+    expect(render('longDate', '2026-10-25')).toBe('25 October 2026');
+    expect(render('monthYear', '2026-06')).toBe('June 2026');
+  });
 });

@@ -11,26 +11,30 @@ const wholeNumber = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 })
 /**
  * Each date format twice: `calendar` shows a value's own digits (read as UTC, so nothing shifts),
  * for calendar dates and UK wall-clock times stored without an offset; `instant` shows a moment
- * stored as ISO 8601 UTC as it was in the UK.
+ * stored as ISO 8601 UTC as it was in the UK (00:30 BST on 11 June is 11 June, though it is
+ * 23:30 on 10 June in UTC).
  */
 interface DateFormat {
   calendar: Intl.DateTimeFormat;
   instant: Intl.DateTimeFormat;
 }
 
-function dateFormat(options: Intl.DateTimeFormatOptions, instantZone: string): DateFormat {
+function dateFormat(options: Intl.DateTimeFormatOptions): DateFormat {
   return {
     calendar: new Intl.DateTimeFormat('en-GB', { ...options, timeZone: 'UTC' }),
-    instant: new Intl.DateTimeFormat('en-GB', { ...options, timeZone: instantZone }),
+    instant: new Intl.DateTimeFormat('en-GB', { ...options, timeZone: 'Europe/London' }),
   };
 }
 
-const longDate = dateFormat({ day: 'numeric', month: 'long', year: 'numeric' }, 'UTC');
-const longDateTime = dateFormat(
-  { day: 'numeric', month: 'long', year: 'numeric', hour: 'numeric', minute: '2-digit' },
-  'Europe/London',
-);
-const monthYear = dateFormat({ month: 'long', year: 'numeric' }, 'UTC');
+const longDate = dateFormat({ day: 'numeric', month: 'long', year: 'numeric' });
+const longDateTime = dateFormat({
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+});
+const monthYear = dateFormat({ month: 'long', year: 'numeric' });
 
 /**
  * The Nunjucks environment. Templates are found in src/web/views (layout, shared partials, error
@@ -70,7 +74,7 @@ export function formatNumber(value: unknown, digits?: number): string {
 /**
  * Formats a stored date: `YYYY-MM` (a month), `YYYY-MM-DD` (a calendar date) and
  * `YYYY-MM-DDTHH:MM` without an offset (UK wall-clock time, as an event's start is stored) keep
- * their own digits; anything with an offset is a moment, shown in the format's zone.
+ * their own digits; anything with an offset is a moment, shown as it was in the UK.
  */
 function formatDate(value: unknown, format: DateFormat): string {
   if (typeof value !== 'string' || value === '') return '';

@@ -14,6 +14,7 @@ import {
   programmeYearOf,
   submissionProblems,
   totalPoints,
+  ukCalendarDate,
   type ActionResponse,
 } from './framework.calculations.ts';
 import {
@@ -230,12 +231,21 @@ describe('submission problems', () => {
 describe('programme years', () => {
   it.each([
     ['2026-04-01T00:00:00Z', '2026-27'],
-    ['2027-03-31T23:59:59Z', '2026-27'],
+    // 23:59:59 BST on 31 March, the last second of the year in the UK.
+    ['2027-03-31T22:59:59Z', '2026-27'],
     ['2026-03-31T12:00:00Z', '2025-26'],
     ['1999-12-01T00:00:00Z', '1999-00'],
+    // 00:30 BST on 1 April, still 31 March in UTC.
+    ['2026-03-31T23:30:00Z', '2026-27'],
   ])('%s falls in %s', (date, year) => {
     expect(programmeYearOf(new Date(date))).toBe(year);
     expect(isProgrammeYear(year)).toBe(true);
+  });
+
+  it('dates a moment by the UK calendar, in summer time and out of it', () => {
+    expect(ukCalendarDate('2026-06-10T23:30:00.000Z')).toBe('2026-06-11');
+    expect(ukCalendarDate(new Date('2026-06-10T22:59:00.000Z'))).toBe('2026-06-10');
+    expect(ukCalendarDate('2026-01-10T23:30:00.000Z')).toBe('2026-01-10');
   });
 
   it('knows a financial year from anything else', () => {

@@ -263,11 +263,29 @@ export function countByStatus(
   return counts;
 }
 
-/** The NHS financial year (April to March) a date falls in, as `YYYY-YY`. */
+const ukCalendar = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/**
+ * The UK calendar date of a moment, `YYYY-MM-DD`: the date people in the practice and the ICS saw
+ * (00:30 BST on 11 June is 11 June, though it is still 10 June in UTC). Month keys are its first
+ * seven characters.
+ */
+export function ukCalendarDate(at: Date | string): string {
+  const parts = Object.fromEntries(
+    ukCalendar.formatToParts(new Date(at)).map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+/** The NHS financial year (April to March) a moment falls in, in UK time, as `YYYY-YY`. */
 export function programmeYearOf(date: Date): string {
-  const year = date.getUTCFullYear();
-  const start = date.getUTCMonth() >= 3 ? year : year - 1;
-  return formatProgrammeYear(start);
+  const [year, month] = ukCalendarDate(date).split('-').map(Number) as [number, number];
+  return formatProgrammeYear(month >= 4 ? year : year - 1);
 }
 
 export function formatProgrammeYear(startYear: number): string {

@@ -52,6 +52,12 @@ describe('programme export', () => {
     expect(lines[2]).toContain(`"'=HYPERLINK(""x"")"`);
   });
 
+  it('dates an award by the UK calendar, as the certificate does', () => {
+    // Approved at 00:30 BST on 11 June.
+    const csv = programmeCsv([row({ awardedAt: '2026-06-10T23:30:00.000Z' })], '2026-09');
+    expect(csv).toContain(',Bronze,2026-06-11,no,');
+  });
+
   it('writes the same rows to a workbook with a sheet describing every column', async () => {
     const bytes = await programmeXlsx([row()], '2026-09', 'Test');
     const workbook = new ExcelJS.Workbook();

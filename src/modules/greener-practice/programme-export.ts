@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { measureDefinitions, measureIds } from '../prescribing/measures.calculations.ts';
-import { awardLevelLabels } from './framework.calculations.ts';
+import { awardLevelLabels, ukCalendarDate } from './framework.calculations.ts';
 import type { ProgrammeRow } from './programme.service.ts';
 
 /**
@@ -87,8 +87,8 @@ export function exportColumns(measuresMonth: string | null): ExportColumn[] {
     },
     {
       name: 'awarded_on',
-      description: 'The date of that award (YYYY-MM-DD).',
-      value: (row) => row.awardedAt?.slice(0, 10) ?? '',
+      description: 'The date of that award in the UK (YYYY-MM-DD).',
+      value: (row) => (row.awardedAt ? ukCalendarDate(row.awardedAt) : ''),
     },
     {
       name: 'example',
