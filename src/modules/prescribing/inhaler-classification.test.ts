@@ -70,6 +70,24 @@ describe('inhaler classification', () => {
     );
   });
 
+  it('gives a cromoglicate pMDI not in the table the value its curated rows have', () => {
+    const curated = reference.products.get('0303010J0AAADAD')!;
+    const ruled = classifyBnfCode(
+      '0303010J0ZZZZZZ',
+      'Sod Cromoglicate_Inha 5mg CFF (112 D)',
+      reference,
+    );
+    expect(ruled).toMatchObject({
+      kind: 'inhaler',
+      product: {
+        deviceType: 'pmdi',
+        kgCo2ePerInhaler: curated.kgCo2ePerInhaler,
+        kgCo2eMethod: curated.kgCo2eMethod,
+        kgCo2eSource: curated.kgCo2eSource,
+      },
+    });
+  });
+
   it('takes a curated inhaler’s missing dose count from the file’s description, and says so', () => {
     const ciclesonide = reference.products.get('0302000U0BBAAAA')!;
     expect(ciclesonide.dosesPerInhaler).toBeNull();

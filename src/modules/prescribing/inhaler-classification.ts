@@ -47,6 +47,12 @@ export const inhaledChemicals: Record<string, { medicine: string; mdiClass: MdiC
   '0307000R0': { medicine: 'Mannitol', mdiClass: null },
 };
 
+/**
+ * Sodium cromoglicate and nedocromil pMDIs are in no class of Wilkinson et al. 2019: the reference
+ * table gives them the ICS class value as the nearest class, and so does a rule-typed code.
+ */
+const otherMdiSubstances = new Set(['0303010J0', '0303010Q0']);
+
 export type MdiClass =
   'saba-small' | 'saba-large' | 'sama' | 'laba' | 'ics' | 'ics-laba-134a' | 'ics-laba-227ea';
 
@@ -200,6 +206,11 @@ function productFromRule(
       kg = mdiClassKgCo2e[mdiClass];
       method = 'class estimate';
       source = 'wilkinson-2019';
+    } else if (otherMdiSubstances.has(bnfCode.slice(0, 9))) {
+      // As the curated rows of these substances have it (source greenspace-assumption-other-mdi).
+      kg = mdiClassKgCo2e.ics;
+      method = 'assumption';
+      source = 'greenspace-assumption-other-mdi';
     }
   } else if (deviceType === 'dpi') {
     kg = dpiClassKgCo2e;
