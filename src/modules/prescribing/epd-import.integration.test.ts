@@ -181,6 +181,40 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     ]);
   });
 
+  it('shows a product once per factor when the reference table changed between months, each with its version', async () => {
+    const product = reference.products.get('0302000N0AABFBF')!;
+    const revised: typeof reference = {
+      ...reference,
+      version: '2099-01.1',
+      products: new Map([
+        ...reference.products,
+        ['0302000N0AABFBF', { ...product, kgCo2ePerInhaler: 99 }],
+      ]),
+    };
+    const later = createPrescribingService(
+      createPrescribingRepository(database.handle.db, dialect),
+      revised,
+    );
+    await service.importEpd([write('v1.csv', sample2016.replace(/^2016_01,/gm, '2016_05,'))]);
+    await later.importEpd([write('v2.csv', sample2016.replace(/^2016_01,/gm, '2016_06,'))]);
+    const dashboard = (await later.getPracticeDashboard('P92042'))!;
+    const rowOf = (version: string) =>
+      dashboard.products.find(
+        (row) => row.bnfCode === '0302000N0AABFBF' && row.referenceVersion === version,
+      )!;
+    // Each row's kgCO2e is its inhalers times the factor it shows.
+    expect(rowOf(revised.version)).toMatchObject({ kgCo2ePerInhaler: 99, inhalers: 2 });
+    expect(rowOf(revised.version).kgCo2e).toBeCloseTo(198, 9);
+    // The earlier months (other tests here imported some too) keep the factor they were made with.
+    const earlier = rowOf(reference.version);
+    expect(earlier.kgCo2ePerInhaler).toBe(product.kgCo2ePerInhaler);
+    expect(earlier.inhalers).toBeGreaterThanOrEqual(2);
+    expect(earlier.kgCo2e).toBeCloseTo(earlier.inhalers * product.kgCo2ePerInhaler!, 9);
+    expect(dashboard.referenceVersionsUsed).toEqual(
+      expect.arrayContaining([reference.version, revised.version]),
+    );
+  });
+
   it('reports a truncated file with its last line, and keeps the data', async () => {
     const before = await snapshot();
     const cut = fixture.slice(0, fixture.length - 60);

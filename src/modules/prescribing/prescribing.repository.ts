@@ -345,6 +345,8 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
           'p.basis',
           'p.reference_version',
         ])
+        .orderBy('l.month')
+        .orderBy('l.bnf_code')
         .execute();
     },
 

@@ -482,7 +482,16 @@ export function createPrescribingService(
       >();
       for (const line of lines) {
         if (line.classification !== 'inhaler') continue;
-        const entry = byProduct.get(line.bnf_code) ?? {
+        // A product whose factor changed between months (a new reference version) is shown once
+        // per factor, each with the version that gave it, so that every row's kgCO2e is its
+        // inhalers times the factor it shows.
+        const key = JSON.stringify([
+          line.bnf_code,
+          line.kgco2e_per_inhaler,
+          line.kgco2e_source,
+          line.reference_version,
+        ]);
+        const entry = byProduct.get(key) ?? {
           bnfCode: line.bnf_code,
           description: line.description,
           medicine: line.medicine,
@@ -501,7 +510,7 @@ export function createPrescribingService(
         entry.inhalers += line.inhalers ?? 0;
         entry.kgCo2e += line.kgco2e ?? 0;
         if (line.quantity_rule === 'doses-to-inhalers') entry.dosesConvertedMonths += 1;
-        byProduct.set(line.bnf_code, entry);
+        byProduct.set(key, entry);
       }
       const products = [...byProduct.values()]
         .sort((a, b) => b.kgCo2e - a.kgCo2e)
@@ -554,6 +563,8 @@ export function createPrescribingService(
           savingTonnesCo2ePerYear: savingKg / 1000,
         },
         referenceVersion: reference.version,
+        /** The reference versions the shown months were imported with, oldest first. */
+        referenceVersionsUsed: [...new Set(lines.map((line) => line.reference_version))].sort(),
       };
     },
 
