@@ -739,6 +739,41 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return { problems, planned, unchanged, blank };
   }
 
+  /**
+   * The audit record of a file imported into a plan, and the refusal of one with problems: nothing
+   * is written, and the refusal is audited with the file's name and how many problems it had.
+   */
+  function fileImportAudit(
+    action: string,
+    target: { type: 'green_plan' | 'green_plan_kpi'; id: string },
+    plan: PlanListRow,
+    performer: Performer,
+    upload: PendingUpload,
+    context: RequestContext,
+  ) {
+    const entry = {
+      action,
+      actorUserId: performer.userId,
+      targetType: target.type,
+      targetId: target.id,
+      organisationCode: plan.owner_organisation_code,
+    };
+    return {
+      entry,
+      async refuse<Problem>(problems: Problem[]) {
+        await audit.record(
+          {
+            ...entry,
+            outcome: 'failure',
+            details: { fileName: upload.originalName, problems: problems.length },
+          },
+          context,
+        );
+        return { ok: false as const, problems };
+      },
+    };
+  }
+
   // --- loading a whole plan ---
 
   async function loadPlanState(plan: PlanListRow, actor: Actor | null) {
@@ -2657,26 +2692,17 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const performer = performerOf(actor);
         const { plan: planView } = await this.getUpdatableActions(actor, planId);
         const plan = (await repository.findPlan(planView.id))!;
-        const auditEntry = {
-          action: 'green_plan.updates_imported',
-          actorUserId: performer.userId,
-          targetType: 'green_plan',
-          targetId: plan.id,
-          organisationCode: plan.owner_organisation_code,
-        };
-        const refuse = async (problems: UpdateFileProblem[]) => {
-          await audit.record(
-            {
-              ...auditEntry,
-              outcome: 'failure',
-              details: { fileName: upload.originalName, problems: problems.length },
-            },
-            context,
-          );
-          return { ok: false as const, problems };
-        };
+        const { entry: auditEntry, refuse } = fileImportAudit(
+          'green_plan.updates_imported',
+          { type: 'green_plan', id: plan.id },
+          plan,
+          performer,
+          upload,
+          context,
+        );
         const table = await readUploadedTable(upload, { sheet: 'Updates' });
-        if ('refused' in table) return await refuse([{ message: table.refused }]);
+        if ('refused' in table)
+          return await refuse<UpdateFileProblem>([{ message: table.refused }]);
         const read = readUpdateTable(table.rows);
         if (read.problems.length > 0) return await refuse(read.problems);
 
@@ -2841,24 +2867,15 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           'refused' in table
             ? { values: [], problems: [{ message: table.refused }] }
             : readKpiValueTable(table.rows, today());
-        const auditEntry = {
-          action: 'green_plan.kpi_values_imported',
-          actorUserId: performer.userId,
-          targetType: 'green_plan_kpi',
-          targetId: kpi.id,
-          organisationCode: plan.owner_organisation_code,
-        };
-        if (read.problems.length > 0) {
-          await audit.record(
-            {
-              ...auditEntry,
-              outcome: 'failure',
-              details: { fileName: upload.originalName, problems: read.problems.length },
-            },
-            context,
-          );
-          return { ok: false, problems: read.problems };
-        }
+        const { entry: auditEntry, refuse } = fileImportAudit(
+          'green_plan.kpi_values_imported',
+          { type: 'green_plan_kpi', id: kpi.id },
+          plan,
+          performer,
+          upload,
+          context,
+        );
+        if (read.problems.length > 0) return await refuse(read.problems);
         const result = await repository.transaction(async (trx) => {
           // Read inside the transaction, so the counts describe what this import found.
           const held = new Map(
@@ -3099,24 +3116,15 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           'refused' in table
             ? { rows: [], problems: [{ message: table.refused }] }
             : readKpiDefinitionTable(table.rows);
-        const auditEntry = {
-          action: 'green_plan.kpis_imported',
-          actorUserId: performer.userId,
-          targetType: 'green_plan',
-          targetId: plan.id,
-          organisationCode: plan.owner_organisation_code,
-        };
-        const refuse = async (problems: KpiDefinitionProblem[]) => {
-          await audit.record(
-            {
-              ...auditEntry,
-              outcome: 'failure',
-              details: { fileName: upload.originalName, problems: problems.length },
-            },
-            context,
-          );
-          return { ok: false as const, problems };
-        };
+        const { entry: auditEntry, refuse: refuseFile } = fileImportAudit(
+          'green_plan.kpis_imported',
+          { type: 'green_plan', id: plan.id },
+          plan,
+          performer,
+          upload,
+          context,
+        );
+        const refuse = (problems: KpiDefinitionProblem[]) => refuseFile(problems);
         if (read.problems.length > 0 && read.rows.length === 0) return await refuse(read.problems);
 
         const outcome = await repository.transaction(async (trx) => {
