@@ -414,6 +414,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return action;
   }
 
+  /** A plan with the actions the actor may post updates to; 403 when there are none. */
+  async function requireUpdatablePlan(actor: Actor | null, planId: string) {
+    const plan = await requireReadablePlan(actor, planId);
+    const actions = (await repository.findActions(plan.id)).filter((action) =>
+      canChangeAction(actor, action),
+    );
+    if (actions.length === 0) throw new ForbiddenError('Not allowed: post updates to this plan');
+    return { plan, actions };
+  }
+
   /** An action the actor may change: editors, org admins of its lead organisation, and ICS admins above it. */
   async function requireChangeableAction(actor: Actor | null, planId: string, actionId: string) {
     const plan = await requireReadablePlan(actor, planId).catch((error: unknown) => {
@@ -2028,9 +2038,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return {
         plan: toPlanView(plan),
         canEdit: canEditPlan(actor, plan),
-        canPostUpdates:
-          actor !== null &&
-          (await repository.findActions(plan.id)).some((action) => canChangeAction(actor, action)),
+        canPostUpdates: state.rows.some((action) => canChangeAction(actor, action)),
         canSeeNames: canSeeNames(actor, plan),
         summary,
         areas: areaSummaries(state),
@@ -2645,11 +2653,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
      * who may update none of them (404 for a draft they cannot read).
      */
     async getUpdatableActions(actor: Actor | null, planId: string) {
-      const plan = await requireReadablePlan(actor, planId);
-      const actions = (await repository.findActions(plan.id)).filter((action) =>
-        canChangeAction(actor, action),
-      );
-      if (actions.length === 0) throw new ForbiddenError('Not allowed: post updates to this plan');
+      const { plan, actions } = await requireUpdatablePlan(actor, planId);
       return { plan: toPlanView(plan), actions };
     },
 
@@ -2690,8 +2694,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       let keepUpload = false;
       try {
         const performer = performerOf(actor);
-        const { plan: planView } = await this.getUpdatableActions(actor, planId);
-        const plan = (await repository.findPlan(planView.id))!;
+        const { plan } = await requireUpdatablePlan(actor, planId);
         const { entry: auditEntry, refuse } = fileImportAudit(
           'green_plan.updates_imported',
           { type: 'green_plan', id: plan.id },
