@@ -191,6 +191,24 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     return pending ? invitation : undefined;
   }
 
+  /**
+   * A member about to leave a workspace: the workspace, and whether they are its only manager (a
+   * workspace keeps at least one), for the page before leaving and for leaving itself.
+   */
+  async function leavingOf(actor: Actor | null, slug: string) {
+    const workspace = await readableWorkspace(actor, slug);
+    if (!actor || !actor.workspaceIds.includes(workspace.id))
+      throw new ForbiddenError('You are not a member of this workspace');
+    const managers = (await repository.findWorkspaceMembers(workspace.id)).filter(
+      (member) => member.role === 'manager',
+    );
+    return {
+      workspace,
+      memberId: actor.userId,
+      onlyManager: managers.length === 1 && managers[0]!.id === actor.userId,
+    };
+  }
+
   async function requireThread(actor: Actor | null, slug: string, threadId: string) {
     const workspace = await readableWorkspace(actor, slug);
     const thread = /^[0-9a-f-]{36}$/.test(threadId)
@@ -565,39 +583,23 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     },
 
     /** The page before leaving: the workspace, and whether the actor is its only manager. */
-    async getLeaving(actor: Actor | null, slug: string) {
-      const workspace = await readableWorkspace(actor, slug);
-      if (!actor || !actor.workspaceIds.includes(workspace.id))
-        throw new ForbiddenError('You are not a member of this workspace');
-      const managers = (await repository.findWorkspaceMembers(workspace.id)).filter(
-        (member) => member.role === 'manager',
-      );
-      return {
-        workspace,
-        onlyManager: managers.length === 1 && managers[0]!.id === actor.userId,
-      };
-    },
+    getLeaving: (actor: Actor | null, slug: string) => leavingOf(actor, slug),
 
     async leave(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
-      const workspace = await readableWorkspace(actor, slug);
-      if (!actor || !actor.workspaceIds.includes(workspace.id))
-        throw new ForbiddenError('You are not a member of this workspace');
-      const managers = (await repository.findWorkspaceMembers(workspace.id)).filter(
-        (member) => member.role === 'manager',
-      );
-      if (managers.length === 1 && managers[0]!.id === actor.userId) {
+      const { workspace, memberId, onlyManager } = await leavingOf(actor, slug);
+      if (onlyManager) {
         throw new ValidationFailed({
           leave:
             'You are the only manager of this workspace. Make someone else a manager before you leave',
         });
       }
       await repository.transaction(async (trx) => {
-        await repository.removeWorkspaceMember(trx, workspace.id, actor.userId);
-        await repository.unfollow(trx, actor.userId, 'workspace', workspace.id);
+        await repository.removeWorkspaceMember(trx, workspace.id, memberId);
+        await repository.unfollow(trx, memberId, 'workspace', workspace.id);
         await deps.audit.record(
           {
             action: 'workspace.left',
-            actorUserId: actor.userId,
+            actorUserId: memberId,
             targetType: 'workspace',
             targetId: workspace.id,
           },
