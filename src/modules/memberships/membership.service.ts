@@ -46,6 +46,11 @@ const signature = '\n\nGreenspace – the collaboration workspace for a greener 
  * Who belongs to which organisation, in which role, and how they join: by asking (an admin
  * approves or declines) or by an emailed invitation. Every change is audited.
  */
+/** A role as people read it ("Organisation admin"); a role no longer defined, as stored. */
+function roleLabelOf(role: string): string {
+  return isOrganisationRole(role) ? roleDefinitions[role].label : role;
+}
+
 export function createMembershipService(deps: MembershipServiceDependencies) {
   const { repository, email, audit } = deps;
   const now = deps.now ?? (() => new Date());
@@ -308,9 +313,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
           // Email addresses are for the people who manage members, not for every member.
           email: can(actor, 'organisation.manage_members', organisation) ? member.email : null,
           role: member.role as OrganisationRole,
-          roleLabel: isOrganisationRole(member.role)
-            ? roleDefinitions[member.role].label
-            : member.role,
+          roleLabel: roleLabelOf(member.role),
           status: member.status,
           since: member.created_at,
         })),
@@ -372,9 +375,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         member: {
           userId: member.user_id,
           displayName: member.display_name,
-          roleLabel: isOrganisationRole(member.role)
-            ? roleDefinitions[member.role].label
-            : member.role,
+          roleLabel: roleLabelOf(member.role),
           isSelf: member.user_id === actor!.userId,
         },
       };
@@ -491,7 +492,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         id: row.id,
         email: row.email,
         role: row.role,
-        roleLabel: isOrganisationRole(row.role) ? roleDefinitions[row.role].label : row.role,
+        roleLabel: roleLabelOf(row.role),
         invitedBy: row.invited_by_name,
         createdAt: row.created_at,
         expiresAt: row.expires_at,
@@ -545,9 +546,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       return {
         organisationCode: invitation.organisation_code,
         organisationName: invitation.organisation_name,
-        roleLabel: isOrganisationRole(invitation.role)
-          ? roleDefinitions[invitation.role].label
-          : invitation.role,
+        roleLabel: roleLabelOf(invitation.role),
         email: invitation.email,
       };
     },
