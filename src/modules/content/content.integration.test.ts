@@ -758,7 +758,7 @@ describe.each(testDialects)('coming-up events on %s, on a summer afternoon', (di
     }
     const comingUp = await services.content.list(null, {
       type: 'event',
-      upcoming: true,
+      timing: 'upcoming',
       limit: 50,
       offset: 0,
     });
@@ -767,6 +767,20 @@ describe.each(testDialects)('coming-up events on %s, on a summer afternoon', (di
     expect(titles).toContain('Starts at a quarter to two');
     expect(titles).not.toContain('Started at one, no end');
     expect(titles).not.toContain('Ended at one');
+    // Past events are the rest, and only the rest: each event is in exactly one of the two lists.
+    const past = await services.content.list(null, {
+      type: 'event',
+      timing: 'past',
+      limit: 50,
+      offset: 0,
+    });
+    const pastTitles = past.items.map((item) => item.title);
+    expect(pastTitles).toContain('Started at one, no end');
+    expect(pastTitles).toContain('Ended at one');
+    expect(pastTitles).not.toContain('All day, ends at five');
+    expect(pastTitles).not.toContain('Starts at a quarter to two');
+    const all = await services.content.list(null, { type: 'event', limit: 50, offset: 0 });
+    expect(past.total + comingUp.total).toBe(all.total);
   });
 });
 

@@ -27,8 +27,8 @@ export interface ContentListFilters {
   from?: string;
   /** Published before the end of, `YYYY-MM-DD`. */
   to?: string;
-  /** Events: only those that have not ended. */
-  upcoming?: boolean;
+  /** Events: only those that have not ended (`upcoming`, soonest first) or have (`past`, latest first). */
+  timing?: 'upcoming' | 'past';
   limit: number;
   offset: number;
 }
@@ -162,7 +162,8 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
     if (filters.to) result = result.where('content_items.published_at', '<', nextDay(filters.to));
     // An event is coming up until it ends (an event without an end, until it starts); times are
     // UK wall-clock text, so `ukNow` is too.
-    if (filters.upcoming) result = result.where(eventEnd, '>=', ukNow);
+    if (filters.timing === 'upcoming') result = result.where(eventEnd, '>=', ukNow);
+    if (filters.timing === 'past') result = result.where(eventEnd, '<', ukNow);
     return result;
   }
 
@@ -403,11 +404,12 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
         .select((eb) => eb.fn.countAll<number>().as('total'))
         .executeTakeFirstOrThrow();
       let ordered = filtered;
-      ordered = filters.upcoming
-        ? ordered.orderBy('content_items.starts_at', 'asc')
-        : filters.type === 'event'
-          ? ordered.orderBy('content_items.starts_at', 'desc')
-          : ordered.orderBy('content_items.published_at', 'desc');
+      ordered =
+        filters.timing === 'upcoming'
+          ? ordered.orderBy('content_items.starts_at', 'asc')
+          : filters.type === 'event'
+            ? ordered.orderBy('content_items.starts_at', 'desc')
+            : ordered.orderBy('content_items.published_at', 'desc');
       const items = await ordered
         .orderBy('content_items.id')
         .limit(filters.limit)

@@ -143,7 +143,6 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
 
   async function renderListing(request: FastifyRequest, reply: FastifyReply, type: ContentType) {
     const query = parseQuery(listingQuery, request.query);
-    const upcoming = type === 'event' && query.when !== 'past';
     const { items, total } = await content.list(request.actor, {
       type,
       area: query.area,
@@ -151,7 +150,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
       tag: query.tag,
       from: query.from,
       to: query.to,
-      upcoming: type === 'event' ? upcoming : undefined,
+      timing: type === 'event' ? (query.when ?? 'upcoming') : undefined,
       limit: PAGE_SIZE,
       offset: (query.page - 1) * PAGE_SIZE,
     });

@@ -345,7 +345,7 @@ export function createContentService(deps: ContentServiceDependencies) {
         repository.list(scope, { type: 'video', limit: 4, offset: 0 }, ukNow),
         repository.list(scope, { type: 'news', limit: 3, offset: 0 }, ukNow),
         repository.list(scope, { type: 'document', limit: 3, offset: 0 }, ukNow),
-        repository.list(scope, { type: 'event', upcoming: true, limit: 3, offset: 0 }, ukNow),
+        repository.list(scope, { type: 'event', timing: 'upcoming', limit: 3, offset: 0 }, ukNow),
       ]);
       return {
         caseStudies: caseStudies.items.map(listEntry),
