@@ -14,7 +14,6 @@ import {
   programmeYearOf,
   submissionProblems,
   totalPoints,
-  ukCalendarDate,
   type ActionResponse,
 } from './framework.calculations.ts';
 import {
@@ -240,12 +239,6 @@ describe('programme years', () => {
   ])('%s falls in %s', (date, year) => {
     expect(programmeYearOf(new Date(date))).toBe(year);
     expect(isProgrammeYear(year)).toBe(true);
-  });
-
-  it('dates a moment by the UK calendar, in summer time and out of it', () => {
-    expect(ukCalendarDate('2026-06-10T23:30:00.000Z')).toBe('2026-06-11');
-    expect(ukCalendarDate(new Date('2026-06-10T22:59:00.000Z'))).toBe('2026-06-10');
-    expect(ukCalendarDate('2026-01-10T23:30:00.000Z')).toBe('2026-01-10');
   });
 
   it('knows a financial year from anything else', () => {

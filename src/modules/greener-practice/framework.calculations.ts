@@ -1,3 +1,5 @@
+import { ukCalendarDate } from '../../lib/uk-time.ts';
+
 /**
  * The Greener General Practice framework as data, and the pure rules over a practice's answers:
  * points, the award level reached, what a submission still needs, and progress towards each level.
@@ -261,25 +263,6 @@ export function countByStatus(
   };
   for (const action of allActions(framework)) counts[statusOf(responses, action.code)] += 1;
   return counts;
-}
-
-const ukCalendar = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Europe/London',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/**
- * The UK calendar date of a moment, `YYYY-MM-DD`: the date people in the practice and the ICS saw
- * (00:30 BST on 11 June is 11 June, though it is still 10 June in UTC). Month keys are its first
- * seven characters.
- */
-export function ukCalendarDate(at: Date | string): string {
-  const parts = Object.fromEntries(
-    ukCalendar.formatToParts(new Date(at)).map((part) => [part.type, part.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}`;
 }
 
 /** The NHS financial year (April to March) a moment falls in, in UK time, as `YYYY-YY`. */

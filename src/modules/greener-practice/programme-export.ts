@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { measureDefinitions, measureIds } from '../prescribing/measures.calculations.ts';
-import { awardLevelLabels, ukCalendarDate } from './framework.calculations.ts';
+import { ukCalendarDate } from '../../lib/uk-time.ts';
+import { awardLevelLabels } from './framework.calculations.ts';
 import type { ProgrammeRow } from './programme.service.ts';
 
 /**

@@ -213,6 +213,23 @@ describe('progressByMonth', () => {
     expect(progress[3]!.awardsByLevel).toEqual({ bronze: 0, silver: 1, gold: 0 });
   });
 
+  it('counts an event in the UK calendar month it happened in, not the UTC one', () => {
+    // 23:30 UTC on 31 May is 00:30 BST on 1 June; 23:30 UTC on 31 January is still January.
+    const progress = progressByMonth(
+      ['2026-05', '2026-06'],
+      [{ assessmentId: 'a', occurredAt: '2026-05-31T23:30:00.000Z', points: 40 }],
+      [{ practiceCode: 'A', level: 'bronze', awardedAt: '2026-05-31T23:30:00.000Z' }],
+    );
+    expect(progress.map((month) => month.participating)).toEqual([0, 1]);
+    expect(progress.map((month) => month.awardsByLevel.bronze)).toEqual([0, 1]);
+    const winter = progressByMonth(
+      ['2027-01', '2027-02'],
+      [{ assessmentId: 'a', occurredAt: '2027-01-31T23:30:00.000Z', points: 40 }],
+      [],
+    );
+    expect(winter.map((month) => month.participating)).toEqual([1, 1]);
+  });
+
   it('lists the months of a year from April to March, and none before it', () => {
     expect(monthsOfYear('2026-27', '2030-01')).toHaveLength(12);
     expect(monthsOfYear('2026-27', '2030-01').at(-1)).toBe('2027-03');

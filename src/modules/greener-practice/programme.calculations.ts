@@ -1,3 +1,4 @@
+import { ukCalendarDate } from '../../lib/uk-time.ts';
 import { awardLevels, levelRank, type AwardLevel } from './framework.calculations.ts';
 
 /**
@@ -213,32 +214,32 @@ export function monthsOfYear(programmeYear: string, lastMonth: string): string[]
 
 /**
  * Replays events to the end of each month: how many practices had started, the sum of their
- * latest points, and the practices holding each level as their highest award so far.
+ * latest points, and the practices holding each level as their highest award so far. Months are
+ * UK calendar months: an answer saved at 00:30 BST on 1 June counts in June, as the practice saw it.
  */
 export function progressByMonth(
   months: readonly string[],
   events: readonly ProgressEvent[],
   awards: readonly AwardEvent[],
 ): MonthProgress[] {
-  const sortedEvents = [...events].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
-  const sortedAwards = [...awards].sort((a, b) => a.awardedAt.localeCompare(b.awardedAt));
+  const ukMonth = (at: string) => ukCalendarDate(at).slice(0, 7);
+  const sortedEvents = events
+    .map((event) => ({ ...event, month: ukMonth(event.occurredAt) }))
+    .sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
+  const sortedAwards = awards
+    .map((award) => ({ ...award, month: ukMonth(award.awardedAt) }))
+    .sort((a, b) => a.awardedAt.localeCompare(b.awardedAt));
   const latestPoints = new Map<string, number>();
   const highestAward = new Map<string, AwardLevel>();
   let eventIndex = 0;
   let awardIndex = 0;
   return months.map((month) => {
-    while (
-      eventIndex < sortedEvents.length &&
-      sortedEvents[eventIndex]!.occurredAt.slice(0, 7) <= month
-    ) {
+    while (eventIndex < sortedEvents.length && sortedEvents[eventIndex]!.month <= month) {
       const event = sortedEvents[eventIndex]!;
       latestPoints.set(event.assessmentId, event.points);
       eventIndex += 1;
     }
-    while (
-      awardIndex < sortedAwards.length &&
-      sortedAwards[awardIndex]!.awardedAt.slice(0, 7) <= month
-    ) {
+    while (awardIndex < sortedAwards.length && sortedAwards[awardIndex]!.month <= month) {
       const award = sortedAwards[awardIndex]!;
       const held = highestAward.get(award.practiceCode);
       if (!held || levelRank(award.level) > levelRank(held))

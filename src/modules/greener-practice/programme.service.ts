@@ -1,3 +1,4 @@
+import { ukCalendarDate } from '../../lib/uk-time.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import type {
   OrganisationService,
@@ -376,7 +377,7 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
         50,
         totalPoints(framework),
       );
-      const today = now().toISOString().slice(0, 7);
+      const thisMonth = ukCalendarDate(now()).slice(0, 7);
       const events = (await repository.findEventsOfYear(year)).filter((event) =>
         codes.has(event.practice_code),
       );
@@ -386,8 +387,8 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
       const progress = progressByMonth(
         monthsOfYear(
           year,
-          today < programmeYearBounds(year).end.slice(0, 7)
-            ? today
+          thisMonth < programmeYearBounds(year).end.slice(0, 7)
+            ? thisMonth
             : programmeYearBounds(year).end.slice(0, 7),
         ),
         events.map((event) => ({
