@@ -1,3 +1,4 @@
+import { ukCalendarDate } from '../../lib/uk-time.ts';
 import type { ContentSeed } from '../../seeds.ts';
 import type { Services } from '../../services.ts';
 import { importColumnNames, type ImportColumn, type RawRow } from './plan-import.ts';
@@ -768,7 +769,7 @@ export async function seedLlrGreenPlan(
     rowsOf(actions),
   );
   if (!result.created) return { created: 0, unchanged: 1 };
-  const today = new Date().toISOString().slice(0, 10);
+  const today = ukCalendarDate(new Date());
   for (const action of actions) {
     const id = (await plans.findActionIdByReference(result.planId, action.ref))!;
     for (const [date, status, progress, narrative] of action.updates) {

@@ -1,3 +1,4 @@
+import { ukCalendarDate } from '../../lib/uk-time.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ValidationFailed } from '../../lib/validation.ts';
@@ -582,7 +583,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     return reply.code(status).render('green-plans/views/update-form.njk', {
       ...common,
       ...form,
-      today: new Date().toISOString().slice(0, 10),
+      today: ukCalendarDate(new Date()),
       breadcrumbs: [
         ...plansCrumbs(form.plan),
         {
@@ -1275,7 +1276,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
   async function loadReport(request: FastifyRequest<PlanParams>) {
     const { quarter: key } = parseQuery(quarterSchema, request.query);
     const data = await plans.loadReportData(request.actor, request.params.planId);
-    const today = new Date().toISOString().slice(0, 10);
+    const today = ukCalendarDate(new Date());
     const lastDay = data.plan.periodEnd < today ? data.plan.periodEnd : today;
     const quarters = quartersBetween(
       data.plan.periodStart,

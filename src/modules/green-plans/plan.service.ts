@@ -1,3 +1,4 @@
+import { ukCalendarDate } from '../../lib/uk-time.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
@@ -301,7 +302,8 @@ const fieldHistoryLabels: Record<string, string> = {
 export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   const { repository, audit } = deps;
   const now = deps.now ?? (() => new Date());
-  const today = () => now().toISOString().slice(0, 10);
+  // The UK date: an update dated today at 00:30 BST is not in the future.
+  const today = () => ukCalendarDate(now());
 
   // --- access ---
 
@@ -1013,7 +1015,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     }
     const idByReference = new Map(existing.map((action) => [action.reference, action.id]));
     const at = now().toISOString();
-    const effectiveOn = at.slice(0, 10);
+    const effectiveOn = ukCalendarDate(at);
     let position = await repository.maxActionPosition(plan.id, trx);
     const created: string[] = [];
     for (const action of parentsFirst(plan_.create)) {
@@ -2448,7 +2450,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           action_id: action.id,
           changed_by: actor!.userId,
           recorded_at: at,
-          effective_on: at.slice(0, 10),
+          effective_on: ukCalendarDate(at),
           kind: 'milestone_added',
           changes: JSON.stringify([
             {
