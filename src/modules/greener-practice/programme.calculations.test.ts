@@ -4,6 +4,7 @@ import {
   byDeprivationQuintile,
   leagueTable,
   monthsOfYear,
+  progressMonths,
   pointsHistogram,
   progressByMonth,
   summariseParticipation,
@@ -228,6 +229,29 @@ describe('progressByMonth', () => {
       [],
     );
     expect(winter.map((month) => month.participating)).toEqual([1, 1]);
+  });
+
+  it('goes on past March to the latest answer or award while the year is still shown', () => {
+    expect(progressMonths('2026-27', '2026-07', '2026-07')).toEqual([
+      '2026-04',
+      '2026-05',
+      '2026-06',
+      '2026-07',
+    ]);
+    expect(progressMonths('2026-27', '2027-06', null).at(-1)).toBe('2027-03');
+    expect(progressMonths('2026-27', '2027-06', '2027-02').at(-1)).toBe('2027-03');
+    // An award decided in April for a March submission: the last row is April, and counts it.
+    const months = progressMonths('2026-27', '2027-06', '2027-04');
+    expect(months.slice(-2)).toEqual(['2027-03', '2027-04']);
+    const progress = progressByMonth(
+      months,
+      [{ assessmentId: 'a', occurredAt: '2027-03-30T10:00:00.000Z', points: 300 }],
+      [{ practiceCode: 'A', level: 'gold', awardedAt: '2027-04-10T10:00:00.000Z' }],
+    );
+    expect(progress.at(-2)!.awardsByLevel.gold).toBe(0);
+    expect(progress.at(-1)!.awardsByLevel.gold).toBe(1);
+    // Never past this month, whatever the data says.
+    expect(progressMonths('2026-27', '2027-04', '2027-09').at(-1)).toBe('2027-04');
   });
 
   it('lists the months of a year from April to March, and none before it', () => {

@@ -213,6 +213,34 @@ export function monthsOfYear(programmeYear: string, lastMonth: string): string[]
 }
 
 /**
+ * The months progress is shown for: April of the programme year up to this month, ending in March;
+ * and, while the year is still the one shown after March (no new framework yet, or awards decided
+ * in April for March submissions), on to the latest month with an answer or award in it, so that
+ * the last row agrees with the year's headline figures. Months are `YYYY-MM` in UK time.
+ */
+export function progressMonths(
+  programmeYear: string,
+  thisMonth: string,
+  latestActivityMonth: string | null,
+): string[] {
+  const months = monthsOfYear(programmeYear, thisMonth);
+  if (months.length < 12 || latestActivityMonth === null) return months;
+  const last = latestActivityMonth < thisMonth ? latestActivityMonth : thisMonth;
+  let [year, month] = months.at(-1)!.split('-').map(Number) as [number, number];
+  for (;;) {
+    month += 1;
+    if (month > 12) {
+      month = 1;
+      year += 1;
+    }
+    const key = `${year}-${String(month).padStart(2, '0')}`;
+    if (key > last) break;
+    months.push(key);
+  }
+  return months;
+}
+
+/**
  * Replays events to the end of each month: how many practices had started, the sum of their
  * latest points, and the practices holding each level as their highest award so far. Months are
  * UK calendar months: an answer saved at 00:30 BST on 1 June counts in June, as the practice saw it.

@@ -18,7 +18,6 @@ import {
   levelRank,
   levelReached,
   pointsEarned,
-  programmeYearBounds,
   totalPoints,
   type ActionResponse,
   type AwardLevel,
@@ -29,7 +28,7 @@ import type { MapMarkerCategory } from './programme-map.ts';
 import {
   byDeprivationQuintile,
   leagueTable,
-  monthsOfYear,
+  progressMonths,
   pointsHistogram,
   progressByMonth,
   summariseParticipation,
@@ -384,12 +383,15 @@ export function createGreenerPracticeProgrammeService(deps: ProgrammeServiceDepe
       const awards = (await repository.listAwards({ programmeYear: year })).filter((award) =>
         codes.has(award.practice_code),
       );
+      const latestActivity = [
+        ...events.map((event) => event.occurred_at),
+        ...awards.map((award) => award.awarded_at),
+      ].reduce<string | null>((latest, at) => (latest === null || at > latest ? at : latest), null);
       const progress = progressByMonth(
-        monthsOfYear(
+        progressMonths(
           year,
-          thisMonth < programmeYearBounds(year).end.slice(0, 7)
-            ? thisMonth
-            : programmeYearBounds(year).end.slice(0, 7),
+          thisMonth,
+          latestActivity === null ? null : ukCalendarDate(latestActivity).slice(0, 7),
         ),
         events.map((event) => ({
           assessmentId: event.assessment_id,
