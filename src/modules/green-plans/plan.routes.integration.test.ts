@@ -950,6 +950,76 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(exported.body).not.toMatch(/^T-9,/m);
   });
 
+  it('lets an action move to another parent only with rights over both places', async () => {
+    const ics = await actorFor(testApp.services, people.icsAdmin!.id);
+    const plan = await testApp.services.greenPlans.createPlan(
+      ics,
+      {
+        title: 'Moving plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2027-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    const fields = (reference: string, parent: string, lead: string) => ({
+      reference,
+      parent_reference: parent,
+      area: 'estates-and-facilities',
+      title: `Action ${reference}`,
+      lead_organisation: lead,
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+    });
+    const ids: Record<string, string> = {};
+    for (const [reference, parent, lead] of [
+      ['M-1', '', 'RWE'],
+      ['M-1.1', 'M-1', 'RWE'],
+      ['M-2', '', 'RWE'],
+      ['M-9', '', 'RT5'],
+      ['M-9.1', 'M-9', 'RWE'],
+    ] as const)
+      ids[reference] = await testApp.services.greenPlans.createAction(
+        ics,
+        plan,
+        fields(reference, parent, lead),
+        context,
+      );
+    const move = (who: string, reference: string, parent: string) =>
+      browsers[who]!.post(
+        `/green-plans/${plan}/actions/${ids[reference]}/edit`,
+        fields(reference, parent, 'RWE'),
+      );
+    const refusals: [string, string, string][] = [
+      ['M-1.1', '', "Only the plan's editors can make this a top-level action"],
+      ['M-1.1', 'M-9', 'You cannot move this action under M-9'],
+      ['M-1', 'M-2', "Only the plan's editors can move a top-level action under another action"],
+      ['M-9.1', 'M-2', 'You cannot move this action out of M-9'],
+    ];
+    for (const [reference, parent, message] of refusals) {
+      const response = await move('leadEditor', reference, parent);
+      expect(response.statusCode, message).toBe(400);
+      expect(response.body, message).toContain(message.replace(/'/g, '&#39;'));
+      expect(response.body, message).toContain('href="#parent_reference"');
+    }
+    const parentOf = async () =>
+      Object.fromEntries(
+        (await testApp.services.greenPlans.exportPlan(ics, plan)).actions.map((action) => [
+          action.reference,
+          action.parentReference,
+        ]),
+      );
+    expect(await parentOf()).toMatchObject({ 'M-1': null, 'M-1.1': 'M-1', 'M-9.1': 'M-9' });
+    // Between two parents the editor may change, the move is theirs to make.
+    expect((await move('leadEditor', 'M-1.1', 'M-2')).statusCode).toBe(303);
+    // The plan's editors may move anything anywhere.
+    expect((await move('icsAdmin', 'M-9.1', '')).statusCode).toBe(303);
+    expect(await parentOf()).toMatchObject({ 'M-1.1': 'M-2', 'M-9.1': null });
+  });
+
   it('puts an area’s error on the area’s own field, not on the plan’s description above it', async () => {
     const refused = await browsers.icsAdmin!.post(`/green-plans/${draftPlan}/areas`, {
       name: 'Green spaces',

@@ -438,6 +438,43 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return { plan, action };
   }
 
+  /**
+   * Why the actor may not move an action from one parent to another, or undefined when they may.
+   * The top level of the plan is the plan's editors' to change, as when adding an action there; a
+   * parent's sub-actions are for those who may change the parent. Moving an action changes both
+   * places, so both are checked. Imports are for the plan's editors, who may always move actions.
+   */
+  function refusedMove(
+    actor: Actor | null,
+    plan: PlanListRow,
+    state: PlanState,
+    fromParent: string | null,
+    action: { reference: string; parentReference: string | null },
+  ): string | undefined {
+    const toParent = action.parentReference;
+    if (fromParent === toParent || canEditPlan(actor, plan)) return undefined;
+    const mayChangeUnder = (parentReference: string | null) => {
+      if (parentReference === null) return false;
+      const parent = state.actions.find((item) => item.reference === parentReference);
+      return (
+        parent !== undefined &&
+        canChangeAction(actor, {
+          lead_organisation_code: parent.leadOrganisationCode,
+          lead_ancestor_path: parent.leadAncestorPath,
+        })
+      );
+    };
+    if (toParent === null)
+      return "Only the plan's editors can make this a top-level action: choose a parent you can change";
+    if (!mayChangeUnder(toParent))
+      return `You cannot move this action under ${toParent}: only those who may change ${toParent} and the plan's editors can`;
+    if (fromParent === null)
+      return "Only the plan's editors can move a top-level action under another action";
+    if (!mayChangeUnder(fromParent))
+      return `You cannot move this action out of ${fromParent}: only those who may change ${fromParent} and the plan's editors can`;
+    return undefined;
+  }
+
   function performerOf(actor: Actor | null): Performer {
     if (!actor) throw new ForbiddenError('Sign in');
     return { actor, userId: actor.userId };
@@ -2340,6 +2377,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const importContext = await buildImportContext(plan, state, [raw], performer);
       const { problems, actions } = validateImportRows([raw], importContext);
       if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
+      const moveRefused = refusedMove(actor, plan, state, before.parentReference, actions[0]!);
+      if (moveRefused) throw new ValidationFailed({ parent_reference: moveRefused });
       if (actionFieldsEqual(before, actions[0]!)) return;
       await repository.transaction(async (trx) => {
         await applyActions(trx, plan, state, actions, performer, 'edited', renamedFrom);
