@@ -10,6 +10,7 @@ import * as greenPlans from './0005-green-plans.ts';
 import * as greenerGeneralPractice from './0009-greener-general-practice.ts';
 import * as prescribingLinesWithoutRowid from './0010-prescribing-lines-without-rowid.ts';
 import * as searchWithoutHiddenOpeningPosts from './0011-search-without-hidden-opening-posts.ts';
+import * as prescribingTotalRollups from './0012-prescribing-total-rollups.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0009-greener-general-practice': greenerGeneralPractice,
   '0010-prescribing-lines-without-rowid': prescribingLinesWithoutRowid,
   '0011-search-without-hidden-opening-posts': searchWithoutHiddenOpeningPosts,
+  '0012-prescribing-total-rollups': prescribingTotalRollups,
 };

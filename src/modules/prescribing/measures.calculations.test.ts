@@ -112,20 +112,39 @@ describe('practice measures', () => {
             1000 * practices.length,
           );
           for (const id of measureIds) {
-            if (id === 'inhaler-kgco2e' && practices.length !== 1) continue; // a total per practice: denominators add up to the count
             const rolled = rollUpMeasure(
+              id,
               members
                 .filter((member) => member.id === id)
                 .map((member) => ({ groupCode: 'ENG', fraction: member.fraction })),
             ).get('ENG');
             if (!rolled) continue;
             expect(rolled.numerator).toBeCloseTo(all[id].numerator, 6);
-            if (id !== 'inhaler-kgco2e')
-              expect(rolled.denominator).toBeCloseTo(all[id].denominator ?? 0, 6);
+            expect(rolled.denominator).toBeCloseTo(all[id].denominator ?? 0, 6);
+            const value = measureValue(id, rolled);
+            const expected = measureValue(id, all[id]);
+            if (expected === null) expect(value).toBeNull();
+            else expect(value).toBeCloseTo(expected, 6);
           }
         },
       ),
     );
+  });
+});
+
+describe('roll-ups of a total', () => {
+  it('gives a group the total of its practices, not their average', () => {
+    const practice = (kg: number) =>
+      calculatePracticeMeasures([line('0302000C0BPABBF', 'pmdi', 1, 1, kg)], null)[
+        'inhaler-kgco2e'
+      ];
+    const rolled = rollUpMeasure('inhaler-kgco2e', [
+      { groupCode: 'PCN1', fraction: practice(100) },
+      { groupCode: 'PCN1', fraction: practice(50) },
+      { groupCode: 'PCN1', fraction: practice(30) },
+    ]).get('PCN1')!;
+    expect(rolled).toEqual({ numerator: 180, denominator: 1, practices: 3 });
+    expect(measureValue('inhaler-kgco2e', rolled)).toBe(180);
   });
 });
 

@@ -18,6 +18,11 @@ export interface MeasureDefinition {
   scale: number;
   unit: string;
   lowIsGood: boolean;
+  /**
+   * A total (denominator 1 at every level): a group's numerator is the sum of its practices' and its
+   * denominator stays 1, so that its value is the group's total, not the total over its practices.
+   */
+  total: boolean;
 }
 
 export const measureDefinitions: Record<MeasureId, MeasureDefinition> = {
@@ -29,6 +34,7 @@ export const measureDefinitions: Record<MeasureId, MeasureDefinition> = {
     scale: 100,
     unit: '%',
     lowIsGood: true,
+    total: false,
   },
   'inhaler-kgco2e': {
     id: 'inhaler-kgco2e',
@@ -38,6 +44,7 @@ export const measureDefinitions: Record<MeasureId, MeasureDefinition> = {
     scale: 1,
     unit: 'kgCO2e',
     lowIsGood: true,
+    total: true,
   },
   'inhaler-kgco2e-per-1000-patients': {
     id: 'inhaler-kgco2e-per-1000-patients',
@@ -47,6 +54,7 @@ export const measureDefinitions: Record<MeasureId, MeasureDefinition> = {
     scale: 1000,
     unit: 'kgCO2e per 1,000 patients',
     lowIsGood: true,
+    total: false,
   },
   'salbutamol-kgco2e-per-inhaler': {
     id: 'salbutamol-kgco2e-per-inhaler',
@@ -56,6 +64,7 @@ export const measureDefinitions: Record<MeasureId, MeasureDefinition> = {
     scale: 1,
     unit: 'kgCO2e per inhaler',
     lowIsGood: true,
+    total: false,
   },
   'low-carbon-inhaler-share': {
     id: 'low-carbon-inhaler-share',
@@ -65,6 +74,7 @@ export const measureDefinitions: Record<MeasureId, MeasureDefinition> = {
     scale: 100,
     unit: '%',
     lowIsGood: false,
+    total: false,
   },
 };
 
@@ -151,17 +161,20 @@ export function measureValue(measure: MeasureId, fraction: MeasureFraction): num
 /**
  * Sums numerators and denominators over the members of each group (PCN, sub-ICB location, ICB,
  * region, nation) and recomputes the value: a group's value is never an average of practice values.
- * Members whose denominator is null are left out of both sums.
+ * Members whose denominator is null are left out of both sums. A total measure keeps the
+ * denominator 1: summing each practice's 1 would divide the group's total by its practice count.
  */
 export function rollUpMeasure(
+  measure: MeasureId,
   members: readonly { groupCode: string; fraction: MeasureFraction }[],
 ): Map<string, { numerator: number; denominator: number; practices: number }> {
+  const total = measureDefinitions[measure].total;
   const groups = new Map<string, { numerator: number; denominator: number; practices: number }>();
   for (const { groupCode, fraction } of members) {
     if (fraction.denominator === null) continue;
     const group = groups.get(groupCode) ?? { numerator: 0, denominator: 0, practices: 0 };
     group.numerator += fraction.numerator;
-    group.denominator += fraction.denominator;
+    group.denominator = total ? 1 : group.denominator + fraction.denominator;
     group.practices += 1;
     groups.set(groupCode, group);
   }

@@ -88,9 +88,12 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
       '--format',
       'json',
     ]);
+    // A total: England's value is the sum over its four practices, not their average.
+    const [england] = JSON.parse(json.stdout);
     expect(JSON.parse(json.stdout)).toEqual([
-      expect.objectContaining({ month: '2017-09', level: 'national', code: 'ENG', denominator: 4 }),
+      expect.objectContaining({ month: '2017-09', level: 'national', code: 'ENG', denominator: 1 }),
     ]);
+    expect(england.value).toBeCloseTo(43443.84, 6);
   });
 
   it('stopped by Ctrl-C half way through a download, removes the download and keeps what was imported', async () => {

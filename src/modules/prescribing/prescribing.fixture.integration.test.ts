@@ -186,6 +186,9 @@ describe.each(testDialects)('EPD fixture 2017-09 on %s', (dialect) => {
     });
     expect(national!.numerator).toBeCloseTo(43443.84, 6);
     expect(national!.code).toBe('ENG');
+    // A total: the nation's value is the sum of its practices' kgCO2e, not their average.
+    expect(national!.denominator).toBe(1);
+    expect(national!.value).toBeCloseTo(43443.84, 6);
     // The national MDI share sums numerators and denominators, never averages practice values.
     const practices = await testApp.services.prescribing.exportMeasure({
       measureId: 'mdi-share-non-salbutamol',

@@ -103,6 +103,13 @@ describe.each(testDialects)(
           .map((line) => line.split(',')[2])
           .sort(),
       ).toEqual(['03A', '11M']);
+      // A total: each sub-ICB location's value is its numerator (denominator 1), not an average.
+      for (const line of lines.slice(1)) {
+        const [, , , numerator, denominator, value] = line.split(',');
+        expect(denominator).toBe('1');
+        expect(value).toBe(numerator);
+      }
+      expect(page.body).toContain('Each row is the total of its practices');
       const pcn = await get('/prescribing/compare/pcn?month=2024-02');
       expect(pcn.statusCode).toBe(200);
       expect(pcn.body).toMatch(/PCN/);

@@ -713,7 +713,7 @@ export function buildMeasureRows(
         names.set(group.code, group.name);
         members.push({ groupCode: group.code, fraction: fractions[index]! });
       });
-      for (const [code, sums] of rollUpMeasure(members)) {
+      for (const [code, sums] of rollUpMeasure(measureId, members)) {
         rollupRows.push({
           month,
           level,
