@@ -323,6 +323,85 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect((await (await as(icsAdmin)).get(`/content/${item.id}`)).statusCode).toBe(200);
     });
 
+    it('keeps an item’s owner when an ICS admin or a platform admin saves an edit', async () => {
+      const item = await create(editor, 'case_study', {
+        title: 'Members-only owner test',
+        privacy: 'organisation',
+      });
+      const platformAdmin = await buildUser(testApp.services, { platformAdmin: true });
+      const fields = {
+        type: 'case_study',
+        action: 'save',
+        title: 'Members-only owner test',
+        summary: 'Still for the practice’s members.',
+        privacy: 'organisation',
+        organisationCode: 'C82001',
+      };
+      for (const user of [icsAdmin, platformAdmin]) {
+        const browser = await as(user);
+        const form = await browser.get(`/content/${item.id}/edit`);
+        expect(form.statusCode).toBe(200);
+        // The owner is offered and chosen, though neither of them is a member of the practice.
+        expect(form.body).toMatch(/<option value="C82001" selected>/);
+        const saved = await browser.post(`/content/${item.id}`, fields);
+        expect(saved.statusCode).toBe(303);
+        const stored = await testApp.services.database.db
+          .selectFrom('content_items')
+          .select('organisation_code')
+          .where('id', '=', item.id)
+          .executeTakeFirstOrThrow();
+        expect(stored.organisation_code).toBe('C82001');
+      }
+      // The ICS admin is offered the organisations of the ICB, and no other ICB's.
+      const form = await (await as(icsAdmin)).get(`/content/${item.id}/edit`);
+      expect(form.body).toContain('<option value="QK1"');
+      expect(form.body).toContain('<option value="C82002"');
+      expect(form.body).not.toContain('<option value="QHL"');
+      // A member of the practice still reads it: its audience did not move to the ICB.
+      expect(
+        (await (await as(member)).get('/case-studies/members-only-owner-test')).statusCode,
+      ).toBe(200);
+    });
+
+    it('refuses to move an item to an organisation its editor may not author for', async () => {
+      const item = await create(editor, 'news', { title: 'Not moving' }, false);
+      const icsActor = await actorFor(testApp.services, icsAdmin.id);
+      await expect(
+        testApp.services.content.update(
+          icsActor,
+          item.id,
+          contentInput({ title: 'Not moving', organisationCode: 'QHL' }),
+          context,
+        ),
+      ).rejects.toMatchObject({
+        fieldErrors: {
+          organisationCode: 'You can only publish for organisations where you are an editor',
+        },
+      });
+      const response = await (
+        await as(editor)
+      ).post(`/content/${item.id}`, {
+        type: 'news',
+        action: 'save',
+        title: 'Not moving',
+        summary: 'x',
+        body: 'Text',
+        privacy: 'public',
+        organisationCode: 'C82002',
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain(
+        'You can only publish for organisations where you are an editor',
+      );
+      expect(response.body).toContain('<option value="C82001"');
+      const stored = await testApp.services.database.db
+        .selectFrom('content_items')
+        .select(['organisation_code', 'revision'])
+        .where('id', '=', item.id)
+        .executeTakeFirstOrThrow();
+      expect(stored).toEqual({ organisation_code: 'C82001', revision: 1 });
+    });
+
     it('will not publish an uploaded video without captions, nor a video entry without a transcript', async () => {
       const actor = await actorFor(testApp.services, editor.id);
       const item = await create(

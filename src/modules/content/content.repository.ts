@@ -434,6 +434,34 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
         .executeTakeFirst();
     },
 
+    /**
+     * Current organisations in an organisation scope, by name: those with these codes or under
+     * these ancestors, or every one. The service narrows the rows further through the policy.
+     */
+    async findOrganisationsInScope(
+      scope:
+        | { kind: 'all' }
+        | { kind: 'some'; codes: readonly string[]; underAncestors: readonly string[] },
+    ): Promise<{ code: string; name: string; ancestor_path: string }[]> {
+      if (scope.kind === 'some' && scope.codes.length === 0 && scope.underAncestors.length === 0)
+        return [];
+      let query = db
+        .selectFrom('organisations')
+        .select(['code', 'name', 'ancestor_path'])
+        .where('retired_at', 'is', null);
+      if (scope.kind === 'some') {
+        query = query.where((eb) =>
+          eb.or([
+            eb('code', 'in', scope.codes.length > 0 ? [...scope.codes] : ['-']),
+            ...scope.underAncestors.map((ancestor) =>
+              eb('ancestor_path', 'like', `%/${ancestor}/%`),
+            ),
+          ]),
+        );
+      }
+      return query.orderBy('name').orderBy('code').execute();
+    },
+
     /** Items an editor may change: those owned by organisations in their edit scope. */
     async findEditable(scope: ReadScope, limit: number) {
       let query = db

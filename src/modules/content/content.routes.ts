@@ -345,7 +345,11 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     context: Record<string, unknown>,
     status = 200,
   ) {
-    const options = await content.authoringOptions(request.actor!);
+    // An edit form always offers the item's current owner, selected unless the author changed it.
+    const item = context.item as { organisation_code: string } | undefined;
+    const options = await content.authoringOptions(request.actor!, {
+      currentOwnerCode: item?.organisation_code,
+    });
     return reply.code(status).render('content/views/form.njk', {
       ...options,
       privacyLabels,

@@ -480,17 +480,38 @@ export function createContentService(deps: ContentServiceDependencies) {
       return { file, role: link.role };
     },
 
-    /** What the authoring form offers this actor: organisations they edit for, workspaces they are in. */
-    async authoringOptions(actor: Actor) {
-      const scope = organisationScope(actor, 'organisation.edit_content');
-      const organisations = actor.memberships
-        .filter(
-          (membership) => scope.kind === 'all' || scope.codes.includes(membership.organisationCode),
+    /**
+     * What the authoring form offers this actor: the organisations they may author content for
+     * (their own first, then the rest by name) and the workspaces they are in. Editing rights reach
+     * further than membership (an ICS admin edits for every organisation under the ICB, a platform
+     * admin for all), so the list comes from the policy, not from memberships; and an item's
+     * current owner is always on it, so saving an edit never moves the item by default.
+     */
+    async authoringOptions(actor: Actor, options: { currentOwnerCode?: string } = {}) {
+      const rows = await repository.findOrganisationsInScope(
+        organisationScope(actor, 'organisation.edit_content'),
+      );
+      const own = new Set(actor.memberships.map((membership) => membership.organisationCode));
+      const organisations = rows
+        .filter((row) =>
+          can(actor, 'organisation.edit_content', {
+            kind: 'organisation',
+            code: row.code,
+            ancestorPath: row.ancestor_path,
+          }),
         )
-        .map((membership) => ({
-          code: membership.organisationCode,
-          name: membership.organisationName,
-        }));
+        .map((row) => ({ code: row.code, name: row.name }))
+        .sort((a, b) => Number(own.has(b.code)) - Number(own.has(a.code)));
+      if (
+        options.currentOwnerCode &&
+        !organisations.some((organisation) => organisation.code === options.currentOwnerCode)
+      ) {
+        const owner = await deps.organisations.findOrganisationSummary(options.currentOwnerCode);
+        organisations.unshift({
+          code: options.currentOwnerCode,
+          name: owner?.name ?? options.currentOwnerCode,
+        });
+      }
       const workspaces = (await deps.workspaces.listWorkspaces()).filter(
         (workspace) => actor.isPlatformAdmin || actor.workspaceIds.includes(workspace.id),
       );
