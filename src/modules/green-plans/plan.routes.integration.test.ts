@@ -180,6 +180,17 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       (await browsers.anonymous!.get(`/green-plans/${publishedPlan}/board-report?quarter=2024-q9`))
         .statusCode,
     ).toBe(400);
+    // A quarter in a year no plan has is refused, not drawn.
+    for (const path of ['board-report', 'board-report.pdf'])
+      for (const quarter of ['0999-00-q1', '0000-01-q2', '9999-00-q3'])
+        expect(
+          (
+            await browsers.anonymous!.get(
+              `/green-plans/${publishedPlan}/${path}?quarter=${quarter}`,
+            )
+          ).statusCode,
+          `${path} ${quarter}`,
+        ).toBe(400);
   });
 
   it('hides owners’ names from people outside the plan’s and the lead organisation', async () => {

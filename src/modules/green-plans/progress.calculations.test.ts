@@ -322,6 +322,20 @@ describe('financial-year quarters', () => {
     expect(parseQuarterKey('2023-24-q5')).toBeUndefined();
   });
 
+  it('refuses keys for years no plan has, and writes every year with four digits', () => {
+    expect(parseQuarterKey('0999-00-q1')).toBeUndefined();
+    expect(parseQuarterKey('0000-01-q1')).toBeUndefined();
+    expect(parseQuarterKey('1999-00-q4')).toBeUndefined();
+    expect(parseQuarterKey('2101-02-q1')).toBeUndefined();
+    expect(parseQuarterKey('2000-01-q1')?.start).toBe('2000-04-01');
+    expect(parseQuarterKey('2100-01-q4')?.end).toBe('2101-03-31');
+    expect(makeQuarter(999, 1)).toMatchObject({
+      key: '0999-00-q1',
+      start: '0999-04-01',
+      end: '0999-06-30',
+    });
+  });
+
   it('lists the quarters of a plan period', () => {
     const keys = quartersBetween('2022-07-01', '2025-07-31').map((quarter) => quarter.key);
     expect(keys[0]).toBe('2022-23-q2');
@@ -335,7 +349,9 @@ describe('financial-year quarters', () => {
         const date = new Date(Date.UTC(1990, 0, 1 + offset)).toISOString().slice(0, 10);
         const quarter = quarterOf(date);
         expect(quarter.start <= date && date <= quarter.end).toBe(true);
-        expect(parseQuarterKey(quarter.key)).toEqual(quarter);
+        expect(parseQuarterKey(quarter.key)).toEqual(
+          quarter.financialYear >= 2000 && quarter.financialYear <= 2100 ? quarter : undefined,
+        );
       }),
     );
   });

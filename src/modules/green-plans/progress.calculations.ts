@@ -303,15 +303,17 @@ const monthNames = [
 export function makeQuarter(financialYear: number, quarter: 1 | 2 | 3 | 4): Quarter {
   const startMonth = ((quarter - 1) * 3 + 3) % 12; // 0-based: April = 3
   const startYear = quarter === 4 ? financialYear + 1 : financialYear;
-  const start = `${startYear}-${String(startMonth + 1).padStart(2, '0')}-01`;
+  // Dates are YYYY-MM-DD, so a year is written with four digits, as `new Date` reads it.
+  const year = String(startYear).padStart(4, '0');
+  const start = `${year}-${String(startMonth + 1).padStart(2, '0')}-01`;
   const endMonth = startMonth + 2;
   const lastDay = new Date(Date.UTC(startYear, endMonth + 1, 0)).getUTCDate();
-  const end = `${startYear}-${String(endMonth + 1).padStart(2, '0')}-${String(lastDay).padStart(2, '0')}`;
+  const end = `${year}-${String(endMonth + 1).padStart(2, '0')}-${String(lastDay).padStart(2, '0')}`;
   const shortNext = String((financialYear + 1) % 100).padStart(2, '0');
   return {
     financialYear,
     quarter,
-    key: `${financialYear}-${shortNext}-q${quarter}`,
+    key: `${String(financialYear).padStart(4, '0')}-${shortNext}-q${quarter}`,
     label: `Q${quarter} ${financialYear}/${shortNext} (${monthNames[startMonth]} to ${monthNames[endMonth]} ${startYear})`,
     start,
     end,
@@ -327,11 +329,15 @@ export function quarterOf(date: string): Quarter {
   return makeQuarter(financialYear, quarter);
 }
 
-/** Parses `2023-24-q2`; undefined for anything else. */
+/** The financial years a quarter's address may name: a Green Plan's years, with room to spare. */
+export const QUARTER_YEARS = { first: 2000, last: 2100 } as const;
+
+/** Parses `2023-24-q2`; undefined for anything else, and for a year outside `QUARTER_YEARS`. */
 export function parseQuarterKey(key: string): Quarter | undefined {
   const match = /^(\d{4})-(\d{2})-q([1-4])$/.exec(key);
   if (!match) return undefined;
   const financialYear = Number(match[1]);
+  if (financialYear < QUARTER_YEARS.first || financialYear > QUARTER_YEARS.last) return undefined;
   if (String((financialYear + 1) % 100).padStart(2, '0') !== match[2]) return undefined;
   return makeQuarter(financialYear, Number(match[3]) as 1 | 2 | 3 | 4);
 }
