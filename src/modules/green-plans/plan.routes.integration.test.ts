@@ -520,13 +520,14 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
         })
       ).statusCode,
     ).toBe(303);
-    expect(
-      (
-        await browsers.leadEditor!.post(`${action}/milestones/${milestone.id}/done`, {
-          doneOn: '2025-01-21',
-        })
-      ).statusCode,
-    ).toBe(400);
+    const again = await browsers.leadEditor!.post(`${action}/milestones/${milestone.id}/done`, {
+      doneOn: '2025-01-21',
+    });
+    expect(again.statusCode).toBe(400);
+    // The error summary links to a message on the page that says which milestone it is.
+    expect(again.body).toContain('href="#doneOn"');
+    expect(again.body).toMatch(/<[a-z]+[^>]* id="doneOn"[^>]*>[^<]*<span[^>]*>Error:<\/span>/);
+    expect(again.body).toContain('The milestone “Commissioned” is already done');
 
     const kpiFields = {
       reference: 'K-1',

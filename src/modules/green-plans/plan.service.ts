@@ -2538,7 +2538,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const milestone = milestones.find((m) => m.id === milestoneId);
         if (!milestone) throw new NotFoundError('That milestone was not found.');
         if (!(await repository.setMilestoneDone(trx, action.id, milestoneId, doneOn)))
-          throw new ValidationFailed({ doneOn: 'This milestone is already done' });
+          throw new ValidationFailed({
+            doneOn: `The milestone “${milestone.title}” is already done`,
+          });
         const at = now().toISOString();
         const before = milestones.map((m) => ({
           dueDate: m.due_date,
