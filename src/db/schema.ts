@@ -928,7 +928,14 @@ export interface GgpEventsTable {
   assessment_id: string;
   practice_code: string;
   programme_year: string;
-  kind: 'started' | 'answered' | 'submitted' | 'returned' | 'approved' | 'reopened';
+  kind:
+    | 'started'
+    | 'answered'
+    | 'evidence_removed'
+    | 'submitted'
+    | 'returned'
+    | 'approved'
+    | 'reopened';
   action_code: string | null;
   points: number;
   level: 'bronze' | 'silver' | 'gold' | null;

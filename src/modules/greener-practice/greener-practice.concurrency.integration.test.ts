@@ -14,6 +14,7 @@ import { answerDone, bronzeCodes, context, pageText } from './greener-practice.t
 /** Two of the practices the seed leaves alone, so each starts with no assessment. */
 const PRACTICE = 'C82007';
 const OTHER_PRACTICE = 'C82003';
+const THIRD_PRACTICE = 'C82005';
 
 /**
  * Requests that arrive together, as a double click without JavaScript sends them: the second must
@@ -57,6 +58,7 @@ describe.each(testDialects)('Greener General Practice requests at once on %s', (
       memberships: [
         { organisationCode: PRACTICE, role: 'green_champion' },
         { organisationCode: OTHER_PRACTICE, role: 'green_champion' },
+        { organisationCode: THIRD_PRACTICE, role: 'green_champion' },
       ],
     });
     const verifier = await buildUser(services, {
@@ -162,5 +164,35 @@ describe.each(testDialects)('Greener General Practice requests at once on %s', (
       expect(submissions.length).toBe(0);
       expect(travel?.status).toBe('done');
     }
+  });
+
+  it('counts both of two answers saved at once in the points the history records', async () => {
+    const { services } = testApp;
+    const actor = await actorFor(services, champion.id);
+    await services.greenerPractice.startAssessment(actor, THIRD_PRACTICE, context);
+    const framework = (await services.greenerPractice.getFramework()).framework;
+    const [first, second] = bronzeCodes(framework);
+    // Each save reads the answers before it claims the assessment; the points it records must
+    // still count the other save, whichever commits first.
+    await Promise.all([
+      answerDone(services, actor, THIRD_PRACTICE, [first!]),
+      answerDone(services, actor, THIRD_PRACTICE, [second!]),
+    ]);
+    const events = await services.database.db
+      .selectFrom('ggp_events')
+      .select(['points', 'kind'])
+      .where('practice_code', '=', THIRD_PRACTICE)
+      .orderBy('id')
+      .execute();
+    const alone = await services.database.db
+      .selectFrom('ggp_events')
+      .select('points')
+      .where('practice_code', '=', THIRD_PRACTICE)
+      .where('kind', '=', 'answered')
+      .execute();
+    expect(events.map((event) => event.kind)).toEqual(['started', 'answered', 'answered']);
+    const [one, both] = [Math.min(...alone.map((row) => row.points)), events.at(-1)!.points];
+    expect(one).toBeGreaterThan(0);
+    expect(both).toBeGreaterThan(one);
   });
 });

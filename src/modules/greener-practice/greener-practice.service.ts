@@ -351,7 +351,14 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     trx: Transaction<Database>,
     assessment: GgpAssessmentRow,
     event: {
-      kind: 'started' | 'answered' | 'submitted' | 'returned' | 'approved' | 'reopened';
+      kind:
+        | 'started'
+        | 'answered'
+        | 'evidence_removed'
+        | 'submitted'
+        | 'returned'
+        | 'approved'
+        | 'reopened';
       actionCode?: string;
       points: number;
       level: AwardLevel | null;
@@ -816,7 +823,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         : lockedMessage(assessment, year, state.submissions[0], state.award);
       if (locked) throw new AssessmentLocked(locked);
 
-      const { responses, evidenceByAction } = await loadAnswers(assessment.id);
+      const { evidenceByAction } = await loadAnswers(assessment.id);
       const errors: Record<string, string> = {};
       const status = input.status.trim();
       const note = input.note.replace(/\r\n?/g, '\n').trim();
@@ -845,11 +852,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         notApplicableReason: status === 'not_applicable' ? reason : '',
         evidenceFiles: held + uploads.length,
       };
-      const after = new Map(responses).set(action.code, answer);
-      const points = pointsEarned(framework, after);
-      const level = levelReached(framework, after);
       const at = now().toISOString();
-      await repository.transaction(async (trx) => {
+      return repository.transaction(async (trx) => {
         await claimEditable(trx, assessment, year, { updated_at: at });
         await repository.upsertResponse(trx, {
           assessment_id: assessment.id,
@@ -872,6 +876,12 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
             removed_at: null,
           });
         }
+        // Points and level from the answers as saved, read after claiming the assessment: another
+        // action saved at the same moment is then either committed and counted, or waiting behind
+        // this save, never lost from the event's points.
+        const saved = await loadAnswers(assessment.id, trx);
+        const points = pointsEarned(framework, saved.responses);
+        const level = levelReached(framework, saved.responses);
         await recordEvent(trx, assessment, {
           kind: 'answered',
           actionCode: action.code,
@@ -892,8 +902,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           context,
           trx,
         );
+        return { points, level };
       });
-      return { points, level };
     },
 
     /** Removes an evidence file from an action (kept for past submissions that cite it). */
@@ -910,6 +920,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const state = year ? await practiceYearState(practice, year) : undefined;
       if (!state?.assessment || !state.frameworkEntry) throw new NotFoundError();
       const assessment = state.assessment;
+      const framework = state.frameworkEntry.framework;
       const locked = isEditable(assessment, year)
         ? null
         : lockedMessage(assessment, year, state.submissions[0], state.award);
@@ -924,6 +935,16 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         await claimEditable(trx, assessment, year, { updated_at: at });
         // Already removed by a request just before (a double click): nothing more to do or record.
         if ((await repository.markEvidenceRemoved(trx, assessment.id, fileId, at)) === 0) return;
+        // An action marked done may count only with its evidence, so the points can change.
+        const saved = await loadAnswers(assessment.id, trx);
+        await recordEvent(trx, assessment, {
+          kind: 'evidence_removed',
+          actionCode,
+          points: pointsEarned(framework, saved.responses),
+          level: levelReached(framework, saved.responses),
+          userId: performer.userId,
+          at,
+        });
         await audit.record(
           {
             action: 'greener_practice.evidence_removed',
