@@ -477,6 +477,10 @@ export function createPrescribingService(
           inhalers: number;
           kgCo2e: number;
           dosesConvertedMonths: number;
+          /** Months whose quantity may be doses: not counted as inhalers, and given no kgCO2e. */
+          dosesUnknownMonths: number;
+          /** Months whose inhalers are counted (every month but those above). */
+          countedMonths: number;
           referenceVersion: string;
         }
       >();
@@ -504,10 +508,18 @@ export function createPrescribingService(
           inhalers: 0,
           kgCo2e: 0,
           dosesConvertedMonths: 0,
+          dosesUnknownMonths: 0,
+          countedMonths: 0,
           referenceVersion: line.reference_version,
         };
         entry.items += line.items;
-        entry.inhalers += line.inhalers ?? 0;
+        // A quantity that may be doses is no count of inhalers: adding it would show a 120-dose
+        // inhaler as 120 inhalers with no carbon, and the switch estimate would move them all.
+        if (line.quantity_rule === 'doses-unknown') entry.dosesUnknownMonths += 1;
+        else {
+          entry.inhalers += line.inhalers ?? 0;
+          entry.countedMonths += 1;
+        }
         entry.kgCo2e += line.kgco2e ?? 0;
         if (line.quantity_rule === 'doses-to-inhalers') entry.dosesConvertedMonths += 1;
         byProduct.set(key, entry);
