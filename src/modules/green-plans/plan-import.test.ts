@@ -108,7 +108,12 @@ const actionList = fc
         weight: spec.weight,
         milestones: parseMilestones(
           formatMilestones(
-            spec.milestones.map((m) => ({ dueDate: m.due, title: m.title, doneOn: m.done })),
+            // A milestone is never due before its action starts.
+            spec.milestones.map((m) => ({
+              dueDate: start && m.due < start ? start : m.due,
+              title: m.title,
+              doneOn: m.done,
+            })),
           ),
         ) as ExportAction['milestones'],
       });
@@ -277,6 +282,72 @@ describe('spreadsheet import and export', () => {
       'You cannot add actions led by University Hospitals of Leicester',
     );
     expect(validateImportRows([row('X-3', 'RT5', 'New')], limited).problems).toEqual([]);
+  });
+
+  it('refuses a milestone due before its action starts, unless the action already had it', () => {
+    const row = (reference: string, start: string, milestones: string) => ({
+      row: 2,
+      values: {
+        reference,
+        parent_reference: '',
+        area: 'Medicines',
+        title: 'Boilers',
+        description: '',
+        lead_organisation: 'RWE',
+        partner_organisations: '',
+        owner_email: '',
+        start_date: start,
+        due_date: '',
+        status: 'On track',
+        progress_percent: '10',
+        weight: '1',
+        milestones,
+      },
+    });
+    expect(
+      validateImportRows([row('B-1', '2024-04-01', '2024-03-31 Survey\n2024-05-01 Order')], context)
+        .problems,
+    ).toEqual([
+      {
+        row: 2,
+        field: 'milestones',
+        message:
+          'The milestone "Survey" is due on 2024-03-31, before the action starts (2024-04-01)',
+      },
+    ]);
+    expect(
+      validateImportRows([row('B-1', '2024-04-01', '2024-04-01 Survey')], context).problems,
+    ).toEqual([]);
+    expect(validateImportRows([row('B-1', '', '2020-01-01 Survey')], context).problems).toEqual([]);
+    // An action recorded before the rule, imported again unchanged, is not refused; a change is.
+    const legacy: ImportContext = {
+      ...context,
+      existing: [
+        {
+          id: 'b',
+          reference: 'B-1',
+          parentReference: null,
+          areaId: 'area-1',
+          title: 'Boilers',
+          description: '',
+          leadOrganisationCode: 'RWE',
+          partnerOrganisationCodes: [],
+          ownerUserId: null,
+          startDate: '2024-04-01',
+          dueDate: null,
+          status: 'on_track',
+          progressPercent: 10,
+          weight: 1,
+          milestones: [{ dueDate: '2024-03-31', title: 'Survey', doneOn: null }],
+        },
+      ],
+    };
+    expect(
+      validateImportRows([row('B-1', '2024-04-01', '2024-03-31 Survey')], legacy).problems,
+    ).toEqual([]);
+    expect(
+      validateImportRows([row('B-1', '2024-04-02', '2024-03-31 Survey')], legacy).problems,
+    ).toHaveLength(1);
   });
 
   it('orders parents before their children', () => {

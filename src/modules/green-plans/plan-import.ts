@@ -592,6 +592,21 @@ export function validateImportRows(
 
     const milestones = parseMilestones(v.milestones);
     if (typeof milestones === 'string') add(raw.row, 'milestones', milestones);
+    else if (startDate !== null && isIsoDate(startDate)) {
+      const early = milestones.find((milestone) => milestone.dueDate < startDate);
+      // An action already holding such a milestone, with neither changed, is left as it is.
+      const current = existingByReference.get(reference);
+      const untouched =
+        current !== undefined &&
+        current.startDate === startDate &&
+        formatMilestones(current.milestones) === formatMilestones(milestones);
+      if (early && !untouched)
+        add(
+          raw.row,
+          'milestones',
+          `The milestone "${early.title.slice(0, 60)}" is due on ${early.dueDate}, before the action starts (${startDate})`,
+        );
+    }
 
     if (problems.length === before) {
       actions.push({

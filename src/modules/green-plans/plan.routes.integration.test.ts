@@ -510,6 +510,23 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
         })
       ).statusCode,
     ).toBe(303);
+    // The action cannot then start after its milestone is due.
+    const laterStart = await browsers.leadEditor!.post(`${action}/edit`, {
+      parent_reference: 'R-1',
+      area: 'estates-and-facilities',
+      title: 'Heat pump at the first site',
+      lead_organisation: 'RWE',
+      start_date: '2025-02-01',
+      status: 'on_track',
+      progress_percent: '20',
+      weight: '1',
+    });
+    expect(laterStart.statusCode).toBe(400);
+    expect(laterStart.body).toContain(
+      'The milestone &quot;Commissioned&quot; is due on 2025-01-31, before the action starts (2025-02-01)',
+    );
+    expect(laterStart.body).toContain('href="#start_date"');
+    expect(laterStart.body).toContain('id="start_date-error"');
     const detail = await testApp.services.greenPlans.getAction(null, publishedPlan, childAction);
     const milestone = detail.action.milestones.find((item) => item.title === 'Commissioned')!;
     expect(milestone.overdue).toBe(true);

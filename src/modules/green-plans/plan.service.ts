@@ -2376,7 +2376,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         raw.values.owner_email = state.actions.find((a) => a.id === actionId)!.ownerEmail ?? '';
       const importContext = await buildImportContext(plan, state, [raw], performer);
       const { problems, actions } = validateImportRows([raw], importContext);
-      if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
+      // The milestones are not on the form and were valid as stored, so a problem with them is a
+      // start date moved past one of them: the start date is the field to correct.
+      if (problems.length > 0)
+        throw new ValidationFailed(
+          formProblemsToFieldErrors(
+            problems.map((problem) =>
+              problem.field === 'milestones' ? { ...problem, field: 'start_date' } : problem,
+            ),
+          ),
+        );
       const moveRefused = refusedMove(actor, plan, state, before.parentReference, actions[0]!);
       if (moveRefused) throw new ValidationFailed({ parent_reference: moveRefused });
       if (actionFieldsEqual(before, actions[0]!)) return;
