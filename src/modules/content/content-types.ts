@@ -11,12 +11,55 @@ const optionalMarkdown = (max: number) =>
     .max(max, `must be ${max.toLocaleString('en-GB')} characters or fewer`)
     .default('');
 
-/** A non-negative amount, written as people write numbers ("1,250", "12.5"); blank means not known. */
+/** Amounts are below a million million and have at most six decimal places. */
+export const MAX_AMOUNT = 1_000_000_000_000;
+export const MAX_AMOUNT_DECIMALS = 6;
+
+/**
+ * A number written out in full, as people write it and as the form shows it: never in exponent
+ * form (JavaScript writes 0.0000001 as `1e-7` and 10^21 as `1e+21`).
+ */
+export function amountText(amount: number): string {
+  return amount.toLocaleString('en-GB', { useGrouping: false, maximumFractionDigits: 20 });
+}
+
+/**
+ * A non-negative amount, written as people write numbers ("1,250", "12.5"); blank means not known.
+ * The limits keep every amount one that JavaScript writes without an exponent, so it reads back as
+ * it was written.
+ */
 const optionalAmount = z
   .union([z.number(), z.string()])
-  .transform((value) => (typeof value === 'string' ? value.replace(/[,£\s]/g, '') : String(value)))
-  .refine((value) => value === '' || /^\d+(\.\d+)?$/.test(value), 'must be a number, like 12.5')
-  .transform((value) => (value === '' ? null : Number(value)))
+  .transform((value, context) => {
+    const text =
+      typeof value === 'number'
+        ? Number.isFinite(value)
+          ? amountText(value)
+          : 'not a number'
+        : value.replace(/[,£\s]/g, '');
+    if (text === '') return null;
+    const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
+    if (!match) {
+      context.addIssue({ code: 'custom', message: 'must be a number, like 12.5' });
+      return z.NEVER;
+    }
+    if ((match[2]?.length ?? 0) > MAX_AMOUNT_DECIMALS) {
+      context.addIssue({
+        code: 'custom',
+        message: `must have ${MAX_AMOUNT_DECIMALS} decimal places or fewer`,
+      });
+      return z.NEVER;
+    }
+    const amount = Number(text);
+    if (amount >= MAX_AMOUNT) {
+      context.addIssue({
+        code: 'custom',
+        message: `must be less than ${MAX_AMOUNT.toLocaleString('en-GB')}`,
+      });
+      return z.NEVER;
+    }
+    return amount;
+  })
   .nullable()
   .default(null);
 
@@ -200,6 +243,61 @@ export function contentTypeForPath(path: string): ContentType | undefined {
 export type CaseStudyDetails = z.output<typeof caseStudyDetails>;
 export type VideoDetails = z.output<typeof videoDetails>;
 export type EventDetails = z.output<typeof eventDetails>;
+
+/**
+ * The details of a stored item, read tolerantly: a value that no longer meets today's checks
+ * (stored before a check was added or tightened) is left out, so that the item's pages still show,
+ * and named in `invalid`, so that its edit form can show the value as stored for the author to fix.
+ */
+export function readStoredDetails(
+  type: ContentType,
+  stored: unknown,
+): { fields: Record<string, unknown>; invalid: string[] } {
+  const schema = contentTypes[type].details as z.ZodType;
+  const candidate: Record<string, unknown> =
+    typeof stored === 'object' && stored !== null && !Array.isArray(stored)
+      ? { ...(stored as Record<string, unknown>) }
+      : {};
+  const invalid: string[] = [];
+  for (;;) {
+    const parsed = schema.safeParse(candidate);
+    if (parsed.success) return { fields: parsed.data as Record<string, unknown>, invalid };
+    const keys = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? '')))];
+    const failing = keys.filter((key) => Object.hasOwn(candidate, key));
+    if (failing.length === 0) break;
+    for (const key of failing) {
+      delete candidate[key];
+      invalid.push(key);
+    }
+  }
+  const blank = schema.safeParse({});
+  return {
+    fields: blank.success ? (blank.data as Record<string, unknown>) : {},
+    invalid: [...invalid, ...Object.keys(candidate)],
+  };
+}
+
+/**
+ * Stored details as the authoring form shows them: amounts written out in full, and values that
+ * fail today's checks as they were stored, so that saving shows the author what to correct rather
+ * than dropping them.
+ */
+export function detailsForForm(
+  stored: unknown,
+  read: { fields: Record<string, unknown>; invalid: string[] },
+): Record<string, unknown> {
+  const raw =
+    typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
+  const asText = (value: unknown) =>
+    typeof value === 'number' ? amountText(value) : value === null ? '' : value;
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(read.fields)) values[key] = asText(value);
+  for (const key of read.invalid) {
+    const value = raw[key];
+    values[key] = typeof value === 'string' || typeof value === 'number' ? asText(value) : '';
+  }
+  return values;
+}
 
 export function isRealDateTime(value: string): boolean {
   const [date, time] = value.split('T');

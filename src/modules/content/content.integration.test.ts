@@ -274,6 +274,54 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(response.body).toContain('must be a real date and time');
     });
 
+    it('refuses amounts that would be stored in exponent form, and still shows an item that has one', async () => {
+      const fields = {
+        type: 'case_study',
+        action: 'save',
+        title: 'Tiny saving',
+        summary: 'x',
+        privacy: 'public',
+        organisationCode: 'C82001',
+      };
+      const browser = await as(editor);
+      const tiny = await browser.post('/content', {
+        ...fields,
+        'details-tco2eSavedPerYear': '0.0000001',
+      });
+      expect(tiny.statusCode).toBe(400);
+      expect(tiny.body).toContain('href="#details-tco2eSavedPerYear"');
+      expect(tiny.body).toContain('must have 6 decimal places or fewer');
+      const huge = await browser.post('/content', {
+        ...fields,
+        'details-moneySavedPerYearGbp': '1,000,000,000,000,000,000,000',
+      });
+      expect(huge.statusCode).toBe(400);
+      expect(huge.body).toContain('must be less than 1,000,000,000,000');
+
+      // An item stored before these limits, with amounts JavaScript writes with an exponent.
+      const item = await create(editor, 'case_study', { title: 'Stored before the limits' });
+      await testApp.services.database.db
+        .updateTable('content_items')
+        .set({
+          details: JSON.stringify({
+            results: 'Less waste',
+            tco2eSavedPerYear: 1e-7,
+            moneySavedPerYearGbp: 1e21,
+          }),
+        })
+        .where('id', '=', item.id)
+        .execute();
+      const page = await (await as(null)).get('/case-studies/stored-before-the-limits');
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('Less waste');
+      expect((await browser.get(`/content/${item.id}`)).statusCode).toBe(200);
+      const form = await browser.get(`/content/${item.id}/edit`);
+      expect(form.statusCode).toBe(200);
+      // The form shows the stored amounts written out, for the author to correct.
+      expect(form.body).toContain('value="0.0000001"');
+      expect(form.body).toContain('value="1000000000000000000000"');
+    });
+
     it('shows a too-long detail field’s error on the field itself as well as in the summary', async () => {
       const fields = {
         action: 'save',

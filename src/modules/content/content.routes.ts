@@ -488,7 +488,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
             .map((organisation) => organisation.code)
             .join(', '),
           tags: page.tags.tags.join(', '),
-          details: page.fields,
+          details: page.formFields,
         },
         action: `/content/${page.item.id}`,
       });

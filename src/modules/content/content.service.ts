@@ -20,9 +20,12 @@ import type {
 } from './content.repository.ts';
 import { HIGHLIGHT_END, HIGHLIGHT_START } from './content.repository.ts';
 import {
+  amountText,
   contentTypes,
+  detailsForForm,
   isContentType,
   markdownDetailFields,
+  readStoredDetails,
   slugify,
   ukLocalDateTime,
   type ContentType,
@@ -136,10 +139,6 @@ export function createContentService(deps: ContentServiceDependencies) {
     if (!item) throw new NotFoundError('That content was not found.');
     assertCan(actor, 'content.edit', await resourceOf(item));
     return item;
-  }
-
-  function parseDetails(type: ContentType, raw: unknown) {
-    return contentTypes[type].details.parse(raw) as Record<string, unknown>;
   }
 
   /** Checks an author's input; returns clean values or throws ValidationFailed naming each field. */
@@ -422,7 +421,10 @@ export function createContentService(deps: ContentServiceDependencies) {
           ? deps.workspaces.findById(item.workspace_id)
           : Promise.resolve(undefined),
       ]);
-      const details = parseDetails(type, JSON.parse(item.details));
+      // Read tolerantly: details stored before today's checks must not stop the item showing.
+      const storedDetails: unknown = JSON.parse(item.details);
+      const read = readStoredDetails(type, storedDetails);
+      const details = read.fields;
       const renderedDetails: Record<string, string> = {};
       for (const [key, value] of Object.entries(details)) {
         if (
@@ -443,6 +445,8 @@ export function createContentService(deps: ContentServiceDependencies) {
         typeInfo: contentTypes[type],
         // Named `fields` because `details` is the NHS.UK details component in every template.
         fields: details,
+        /** The details as the edit form shows them, values it would refuse included. */
+        formFields: detailsForForm(storedDetails, read),
         renderedDetails,
         bodyHtml: renderMarkdown(item.body),
         tags: {
@@ -1035,5 +1039,6 @@ export function detailLabel(key: string): string {
 
 function stringify(value: unknown): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return amountText(value);
   return String(value);
 }
