@@ -165,6 +165,26 @@ describe.each(testDialects)(
       ).toContain('2017-09');
     });
 
+    it('names each imported file by its base name only, never the path or address it came from', async () => {
+      const api = await get('/api/prescribing/months');
+      const months: Record<string, unknown>[] = api.json().months;
+      for (const row of months) {
+        expect(row).not.toHaveProperty('source');
+        expect(row).not.toHaveProperty('duration_ms');
+      }
+      expect(months.find((row) => row.month === '2017-09')).toMatchObject({
+        file_name: 'epd_201709_bnf_chapter3_subset.csv',
+        rows_read: 597,
+      });
+      expect(months.find((row) => row.month === '2024-02')?.file_name).toBe('synthetic.csv');
+      const page = await get('/prescribing/months/2024-02');
+      expect(page.body).toContain('synthetic.csv');
+      for (const body of [api.body, page.body, (await get('/prescribing')).body]) {
+        expect(body).not.toContain(workDir);
+        expect(body).not.toContain(import.meta.dirname);
+      }
+    });
+
     it('answers the API with JSON 400 and 404 errors', async () => {
       const missing = await get('/api/prescribing/measures?level=practice');
       expect(missing.statusCode).toBe(400);

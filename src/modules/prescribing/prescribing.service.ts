@@ -38,6 +38,7 @@ import {
   type RollupLevel,
 } from './practice-hierarchy.ts';
 import { lineColumns, type PrescribingRepository } from './prescribing.repository.ts';
+import { publicFileName } from './public-file-name.ts';
 
 export type ImportProgressEvent =
   | ({ file: string } & TransferProgress)
@@ -384,8 +385,9 @@ export function createPrescribingService(
       return summaries;
     },
 
-    async listImports() {
-      return repository.listImports();
+    /** The months imported, newest first, as the public pages and API show them. */
+    async listImports(): Promise<PublicImport[]> {
+      return (await repository.listImports()).map(toPublicImport);
     },
 
     async listMonths(): Promise<string[]> {
@@ -598,7 +600,7 @@ export function createPrescribingService(
       const held = await repository.findImport(month);
       if (!held) return undefined;
       const presentations = await repository.findPresentations(month);
-      return { import: held, presentations };
+      return { import: toPublicImport(held), presentations };
     },
 
     /** The reference table as shipped, for its page and API. */
@@ -643,6 +645,55 @@ export function findLowerCarbonAlternatives(
       deviceType: product.deviceType,
       kgCo2ePerInhaler: product.kgCo2ePerInhaler!,
     }));
+}
+
+/**
+ * An import record as public pages and the API show it: named fields only, and the file by its
+ * base name. The recorded source (the path or address given to the command) is left out: it says
+ * where files live on the server, and an address may carry a signed query string.
+ */
+export interface PublicImport {
+  month: string;
+  file_name: string;
+  layout: string;
+  file_bytes: number;
+  rows_read: number;
+  chapter3_rows: number;
+  items: number;
+  chapter3_items: number;
+  actual_cost: number;
+  chapter3_actual_cost: number;
+  practices: number;
+  chapter3_codes: number;
+  unclassified_codes: number;
+  doses_converted_lines: number;
+  doses_unknown_lines: number;
+  reference_version: string;
+  reference_sha256: string;
+  imported_at: string;
+}
+
+function toPublicImport(row: EpdImportsTable): PublicImport {
+  return {
+    month: row.month,
+    file_name: publicFileName(row.file_name),
+    layout: row.layout,
+    file_bytes: row.file_bytes,
+    rows_read: row.rows_read,
+    chapter3_rows: row.chapter3_rows,
+    items: row.items,
+    chapter3_items: row.chapter3_items,
+    actual_cost: row.actual_cost,
+    chapter3_actual_cost: row.chapter3_actual_cost,
+    practices: row.practices,
+    chapter3_codes: row.chapter3_codes,
+    unclassified_codes: row.unclassified_codes,
+    doses_converted_lines: row.doses_converted_lines,
+    doses_unknown_lines: row.doses_unknown_lines,
+    reference_version: row.reference_version,
+    reference_sha256: row.reference_sha256,
+    imported_at: row.imported_at,
+  };
 }
 
 function presentationRow(
