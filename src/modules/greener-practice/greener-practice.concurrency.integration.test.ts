@@ -16,6 +16,14 @@ const PRACTICE = 'C82007';
 const OTHER_PRACTICE = 'C82003';
 const THIRD_PRACTICE = 'C82005';
 
+/** Every link in the page's error summary leads to an element of the page. */
+function expectSummaryLinksToFind(html: string) {
+  const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '';
+  const targets = [...summary.matchAll(/href="#([^"]+)"/g)].map((match) => match[1]!);
+  expect(targets.length).toBeGreaterThan(0);
+  for (const target of targets) expect(html).toContain(`id="${target}"`);
+}
+
 /**
  * Requests that arrive together, as a double click without JavaScript sends them: the second must
  * find what the first did, never act on the state both read before either changed it.
@@ -84,6 +92,7 @@ describe.each(testDialects)('Greener General Practice requests at once on %s', (
     expect(responses.map((response) => response.statusCode).sort()).toEqual([303, 409]);
     const refused = responses.find((response) => response.statusCode === 409)!;
     expect(pageText(refused.body)).toContain('This assessment was submitted for verification');
+    expectSummaryLinksToFind(refused.body);
     const submissions = await submissionsOf(PRACTICE);
     expect(submissions.map((row) => row.outcome)).toEqual(['pending']);
     expect(submissions[0]!.status).toBe('submitted');
@@ -101,6 +110,7 @@ describe.each(testDialects)('Greener General Practice requests at once on %s', (
     expect(responses.map((response) => response.statusCode).sort()).toEqual([303, 400]);
     const refused = responses.find((response) => response.statusCode === 400)!;
     expect(pageText(refused.body)).toContain('This submission was already approved on');
+    expectSummaryLinksToFind(refused.body);
     const awards = await testApp.services.database.db
       .selectFrom('ggp_awards')
       .select(['level', 'submission_id'])
