@@ -63,4 +63,14 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
       .body;
     expect(html).toContain('<strong>Flagged:</strong> dose count unknown in 1 month(s)');
   });
+
+  it('links the ODS code to the organisation page only for a practice Greenspace knows', async () => {
+    const unknown = await testApp.app.inject({
+      method: 'GET',
+      url: '/prescribing/practices/Z99998',
+    });
+    expect(unknown.statusCode).toBe(200);
+    expect(unknown.body).not.toContain('href="/organisations/Z99998"');
+    expect(unknown.body).toMatch(/ODS code\s*<\/dt>\s*<dd[^>]*>\s*Z99998\s*<\/dd>/);
+  });
 });

@@ -61,6 +61,9 @@ describe.each(testDialects)(
       expect(response.statusCode).toBe(200);
       const html = response.body;
       expect(html).toContain('South Leicestershire Medical Group');
+      // Known to Greenspace's organisation data, so its ODS code links to its page there.
+      expect(html).toContain('<a href="/organisations/C82001">C82001</a>');
+      expect((await get('/organisations/C82001')).statusCode).toBe(200);
       expect(html).toMatch(/role="img" aria-labelledby="chart-mdi-share-non-salbutamol-title/);
       expect(html).toMatch(/\d+ of 10/);
       expect(html).toMatch(
