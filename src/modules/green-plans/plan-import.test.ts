@@ -350,6 +350,79 @@ describe('spreadsheet import and export', () => {
     ).toHaveLength(1);
   });
 
+  it('refuses moving a parent to another area while its sub-actions stay behind', () => {
+    const row = (rowNumber: number, reference: string, parent: string, area: string) => ({
+      row: rowNumber,
+      values: {
+        reference,
+        parent_reference: parent,
+        area,
+        title: 'Boilers',
+        description: '',
+        lead_organisation: 'RWE',
+        partner_organisations: '',
+        owner_email: '',
+        start_date: '',
+        due_date: '',
+        status: 'On track',
+        progress_percent: '10',
+        weight: '1',
+        milestones: '',
+      },
+    });
+    const existing = (reference: string, parentReference: string | null) => ({
+      id: reference,
+      reference,
+      parentReference,
+      areaId: 'area-1',
+      title: 'Boilers',
+      description: '',
+      leadOrganisationCode: 'RWE',
+      partnerOrganisationCodes: [],
+      ownerUserId: null,
+      startDate: null,
+      dueDate: null,
+      status: 'on_track' as const,
+      progressPercent: 10,
+      weight: 1,
+      milestones: [],
+    });
+    const tree: ImportContext = {
+      ...context,
+      existing: [existing('P-1', null), existing('P-1.1', 'P-1'), existing('P-1.2', 'P-1')],
+    };
+    expect(validateImportRows([row(2, 'P-1', '', 'Travel and transport')], tree).problems).toEqual([
+      {
+        row: 2,
+        field: 'area',
+        message:
+          'A sub-action is in the same area as its parent, and P-1.1, P-1.2 are in Medicines: move them too, or keep this action there',
+      },
+    ]);
+    // Moved together, or with the sub-actions that stay behind given another parent, it is fine.
+    expect(
+      validateImportRows(
+        [
+          row(2, 'P-1', '', 'Travel and transport'),
+          row(3, 'P-1.1', 'P-1', 'Travel and transport'),
+          row(4, 'P-1.2', 'P-1', 'Travel and transport'),
+        ],
+        tree,
+      ).problems,
+    ).toEqual([]);
+    expect(
+      validateImportRows(
+        [
+          row(2, 'P-1', '', 'Travel and transport'),
+          row(3, 'P-1.1', 'P-1', 'Travel and transport'),
+          row(4, 'P-1.2', '', 'Medicines'),
+        ],
+        tree,
+      ).problems,
+    ).toEqual([]);
+    expect(validateImportRows([row(2, 'P-1', '', 'Medicines')], tree).problems).toEqual([]);
+  });
+
   it('orders parents before their children', () => {
     const ordered = parentsFirst([
       { reference: 'c', parentReference: 'b' },

@@ -488,6 +488,31 @@ export function validateImportRows(
         add(raw.row, 'area', `A sub-action is in the same area as its parent (${parentAreaName})`);
       }
     }
+    if (area && reference !== '' && existingByReference.get(reference)?.areaId !== area.id) {
+      // Sub-actions the file does not mention stay where they are, so their parent must too.
+      const strayChildren = context.existing.filter(
+        (child) =>
+          child.parentReference === reference &&
+          !rowsByReference.has(child.reference) &&
+          child.areaId !== area.id,
+      );
+      if (strayChildren.length > 0) {
+        const childAreaName =
+          context.areas.find((item) => item.id === strayChildren[0]!.areaId)?.name ??
+          'another area';
+        add(
+          raw.row,
+          'area',
+          `A sub-action is in the same area as its parent, and ${strayChildren
+            .map((child) => child.reference)
+            .join(', ')
+            .slice(
+              0,
+              200,
+            )} ${strayChildren.length > 1 ? 'are' : 'is'} in ${childAreaName}: move ${strayChildren.length > 1 ? 'them' : 'it'} too, or keep this action there`,
+        );
+      }
+    }
 
     if (v.title === '') add(raw.row, 'title', 'Enter a title');
     else if (v.title.length > 200)

@@ -407,8 +407,28 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     );
     expect(cycle.statusCode).toBe(400);
     expect(cycle.body).toContain('The parent references go round in a loop: R-1 → R-1.1 → R-1');
+    // Nor can R-1 move to another area while its sub-action stays in this one.
+    const moved = await browsers.icsAdmin!.post(
+      `/green-plans/${publishedPlan}/actions/${parentAction}/edit`,
+      {
+        parent_reference: '',
+        area: 'medicines',
+        title: 'Decarbonise heat',
+        lead_organisation: 'RWE',
+        status: 'on_track',
+        progress_percent: '0',
+        weight: '1',
+      },
+    );
+    expect(moved.statusCode).toBe(400);
+    expect(moved.body).toContain(
+      'A sub-action is in the same area as its parent, and R-1.1 is in Estates and facilities',
+    );
     const listing = await testApp.services.greenPlans.listActions(null, publishedPlan, {});
     expect(listing.actions.map((action) => action.reference)).toEqual(['R-1', 'R-1.1']);
+    expect(new Set(listing.actions.map((action) => action.areaSlug))).toEqual(
+      new Set(['estates-and-facilities']),
+    );
     // An editor of the lead organisation who does not edit for the plan cannot add a top-level action.
     expect((await browsers.leadEditor!.post(url, base)).statusCode).toBe(403);
     // …but may add a sub-action under an action their organisation leads.
