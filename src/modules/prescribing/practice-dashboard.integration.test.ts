@@ -62,6 +62,10 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
     const html = (await testApp.app.inject({ method: 'GET', url: '/prescribing/practices/Z99998' }))
       .body;
     expect(html).toContain('<strong>Flagged:</strong> dose count unknown in 1 month(s)');
+    // Each product row names the reference version its factor came from.
+    expect(html).toContain(
+      `(class estimate, wilkinson-2019; reference version ${testApp.services.prescribing.reference.version})`,
+    );
   });
 
   it('links the ODS code to the organisation page only for a practice Greenspace knows', async () => {
