@@ -166,13 +166,14 @@ export async function renderBoardReportPdf(
   heading('Progress by area of focus');
   table(
     [
-      { title: 'Area of focus', width: 175 },
+      { title: 'Area of focus', width: 120 },
       { title: 'Actions', width: 50, align: 'right' },
       { title: 'Progress', width: 60, align: 'right' },
       { title: 'Last quarter', width: 65, align: 'right' },
       { title: 'On track', width: 50, align: 'right' },
       { title: 'At risk', width: 45, align: 'right' },
       { title: 'Off track', width: 50, align: 'right' },
+      { title: 'Complete', width: 55, align: 'right' },
     ],
     report.areas.map((area) => [
       area.name,
@@ -182,6 +183,7 @@ export async function renderBoardReportPdf(
       String(area.counts.on_track),
       String(area.counts.at_risk),
       String(area.counts.off_track),
+      String(area.counts.complete),
     ]),
   );
 
@@ -272,6 +274,12 @@ export async function renderBoardReportPdf(
     doc.moveDown(0.5);
     paragraph(
       `Started in the quarter: ${changes.started.map((item) => `${item.reference} ${item.title}`).join('; ')}.`,
+    );
+  }
+  if (changes.completed.length > 0) {
+    doc.moveDown(0.5);
+    paragraph(
+      `Completed in the quarter: ${changes.completed.map((item) => `${item.reference} ${item.title}`).join('; ')}.`,
     );
   }
   if (changes.milestonesDone.length > 0) {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { inflateSync } from 'node:zlib';
+import { renderBoardReportPdf } from './board-report.pdf.ts';
 import { actionsAsOf, buildBoardReport, type ReportInput } from './board-report.ts';
 import { makeQuarter, trajectoryPath } from './progress.calculations.ts';
 
@@ -175,4 +177,46 @@ describe('the board report', () => {
     expect(next.changes.started.map((item) => item.reference)).toEqual(['C']);
     expect(next.overall.total).toBe(3);
   });
+
+  it('puts in the PDF what the page shows: completed actions by area and in the quarter', async () => {
+    const report = buildBoardReport(input, makeQuarter(2024, 3));
+    const pdf = await renderBoardReportPdf(report, input.plan, '2025-01-10');
+    const lines = textOfPdf(pdf);
+    const header = lines.indexOf('Area of focus');
+    expect(lines.slice(header, header + 8)).toEqual([
+      'Area of focus',
+      'Actions',
+      'Progress',
+      'Last quarter',
+      'On track',
+      'At risk',
+      'Off track',
+      'Complete',
+    ]);
+    // Travel and transport: its one action, complete.
+    const travel = lines.indexOf('Travel and transport', header);
+    expect(lines[travel + 7]).toBe('1');
+    expect(lines).toContain('Completed in the quarter: B Fleet.');
+  });
 });
+
+/** The text a PDF drawn by pdfkit shows, one string per line drawn, from its compressed streams. */
+function textOfPdf(pdf: Buffer): string[] {
+  const lines: string[] = [];
+  const raw = pdf.toString('latin1');
+  for (const match of raw.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)) {
+    let content: string;
+    try {
+      content = inflateSync(Buffer.from(match[1]!, 'latin1')).toString('latin1');
+    } catch {
+      continue;
+    }
+    for (const shown of content.matchAll(/\[([^\]]*)\]\s*TJ/g))
+      lines.push(
+        [...shown[1]!.matchAll(/<([0-9a-f]*)>/gi)]
+          .map((hex) => Buffer.from(hex[1]!, 'hex').toString('latin1'))
+          .join(''),
+      );
+  }
+  return lines;
+}
