@@ -772,6 +772,36 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       }
     });
 
+    it('filters by UK publication dates, as lists show them', async () => {
+      const item = await create(editor, 'news', {
+        title: 'Published just after midnight in summer',
+        body: 'Wombat news.',
+      });
+      // 00:30 BST on 11 June 2026.
+      await testApp.services.database.db
+        .updateTable('content_items')
+        .set({ published_at: '2026-06-10T23:30:00.000Z' })
+        .where('id', '=', item.id)
+        .execute();
+      const browser = await as(null);
+      const title = 'Published just after midnight in summer';
+      const listed = await browser.get('/news?from=2026-06-11&to=2026-06-11');
+      expect(listed.body).toContain(title);
+      expect(listed.body).toContain('11 June 2026');
+      expect((await browser.get('/news?to=2026-06-10')).body).not.toContain(title);
+      expect((await browser.get('/news?from=2026-06-12')).body).not.toContain(title);
+      expect((await browser.get('/search?q=wombat&from=2026-06-11')).body).toContain(title);
+      expect((await browser.get('/search?q=wombat&to=2026-06-10')).body).not.toContain(title);
+    });
+
+    it('refuses a date that does not exist', async () => {
+      for (const address of ['/search?q=x&from=2026-02-31', '/news?to=2026-04-31']) {
+        const response = await (await as(null)).get(address);
+        expect(response.statusCode, address).toBe(400);
+        expect(response.body).toContain('must be a real date, such as 2026-06-11');
+      }
+    });
+
     it('says which search parameter is malformed', async () => {
       const response = await (await as(null)).get('/search?q=x&from=yesterday');
       expect(response.statusCode).toBe(400);

@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../../db/database.ts';
+import { nextCalendarDay, ukDayStart } from '../../lib/uk-time.ts';
 import type {
   ContentFileRole,
   ContentFileRow,
@@ -23,9 +24,9 @@ export interface ContentListFilters {
   area?: string;
   organisation?: string;
   tag?: string;
-  /** Published on or after, `YYYY-MM-DD`. */
+  /** Published on or after, a UK calendar day `YYYY-MM-DD`. */
   from?: string;
-  /** Published before the end of, `YYYY-MM-DD`. */
+  /** Published before the end of, a UK calendar day `YYYY-MM-DD`. */
   to?: string;
   /** Events: only those that have not ended (`upcoming`, soonest first) or have (`past`, latest first). */
   timing?: 'upcoming' | 'past';
@@ -157,9 +158,19 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
         eb.selectFrom('content_tags').select('content_id').where('tag', '=', tag),
       );
     }
+    // Days are UK calendar days, as lists show publication dates; moments are stored in UTC.
     if (filters.from)
-      result = result.where('content_items.published_at', '>=', `${filters.from}T00:00:00.000Z`);
-    if (filters.to) result = result.where('content_items.published_at', '<', nextDay(filters.to));
+      result = result.where(
+        'content_items.published_at',
+        '>=',
+        ukDayStart(filters.from).toISOString(),
+      );
+    if (filters.to)
+      result = result.where(
+        'content_items.published_at',
+        '<',
+        ukDayStart(nextCalendarDay(filters.to)).toISOString(),
+      );
     // An event is coming up until it ends (an event without an end, until it starts); times are
     // UK wall-clock text, so `ukNow` is too.
     if (filters.timing === 'upcoming') result = result.where(eventEnd, '>=', ukNow);
@@ -589,9 +600,3 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
 }
 
 export type ContentRepository = ReturnType<typeof createContentRepository>;
-
-function nextDay(day: string): string {
-  const date = new Date(`${day}T00:00:00.000Z`);
-  date.setUTCDate(date.getUTCDate() + 1);
-  return date.toISOString();
-}

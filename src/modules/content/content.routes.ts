@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { isCalendarDate } from '../../lib/uk-time.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import type { Services } from '../../services.ts';
 import { formErrorContext } from '../../web/forms.ts';
@@ -34,8 +35,8 @@ const day = z
     'must be a date written YYYY-MM-DD',
   )
   .refine(
-    (value) => value === '' || !Number.isNaN(new Date(`${value}T00:00:00Z`).getTime()),
-    'must be a real date',
+    (value) => value === '' || !/^\d{4}-\d{2}-\d{2}$/.test(value) || isCalendarDate(value),
+    'must be a real date, such as 2026-06-11',
   )
   .transform((value) => (value === '' ? undefined : value))
   .optional();
