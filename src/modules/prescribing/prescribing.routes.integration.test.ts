@@ -198,6 +198,20 @@ describe.each(testDialects)(
       const unknown = await get('/api/prescribing/practices/Z99999');
       expect(unknown.statusCode).toBe(404);
       expect(unknown.json().error).toBe('Not found');
+      // A month not imported is not found, as on the comparison page; an imported one answers.
+      const notImported = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=national&month=2030-01',
+      );
+      expect(notImported.statusCode).toBe(404);
+      expect(notImported.json()).toEqual({
+        error: 'Not found',
+        message: 'No EPD month 2030-01 has been imported.',
+      });
+      const imported = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=national&month=2017-09',
+      );
+      expect(imported.statusCode).toBe(200);
+      expect(imported.json().rows).toHaveLength(1);
     });
   },
 );

@@ -241,14 +241,20 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
     return { months: imports };
   });
 
-  app.get('/api/prescribing/measures', { config: { access: 'public' } }, async (request) => {
+  app.get('/api/prescribing/measures', { config: { access: 'public' } }, async (request, reply) => {
     const query = parseQuery(measuresApiQuery, request.query);
-    const rows = await prescribing.exportMeasure({
+    const rows = await prescribing.getMeasureRows({
       measureId: query.measure,
       level: query.level,
       code: query.code,
       month: query.month,
     });
+    if (!rows) {
+      return reply.code(404).send({
+        error: 'Not found',
+        message: `No EPD month ${query.month} has been imported.`,
+      });
+    }
     return { measure: measureDefinitions[query.measure], level: query.level, rows };
   });
 

@@ -84,6 +84,13 @@ export interface FileImportSummary {
   durationMs: number;
 }
 
+export interface MeasureQuery {
+  measureId: MeasureId;
+  level: RollupLevel | 'practice';
+  code?: string;
+  month?: string;
+}
+
 export interface PrescribingServiceOptions {
   now?: () => Date;
 }
@@ -306,6 +313,45 @@ export function createPrescribingService(
     });
   }
 
+  /** Rows for `export-measures` and the measures API: month, level, code, numerator, denominator, value. */
+  async function exportMeasure(query: MeasureQuery) {
+    if (query.level === 'practice') {
+      const rows = await repository.findPracticeMeasureRows({
+        measureId: query.measureId,
+        practiceCode: query.code,
+        month: query.month,
+      });
+      return rows.map((row) => ({
+        month: row.month,
+        level: 'practice',
+        code: row.practice_code,
+        name: row.practice_name,
+        numerator: row.numerator,
+        denominator: row.denominator,
+        value: row.value,
+        percentile: row.percentile,
+        decile: row.decile,
+      }));
+    }
+    const rows = await repository.findRollups({
+      level: query.level,
+      measureId: query.measureId,
+      code: query.code,
+      month: query.month,
+    });
+    return rows.map((row) => ({
+      month: row.month,
+      level: row.level,
+      code: row.code,
+      name: row.name,
+      numerator: row.numerator,
+      denominator: row.denominator as number | null,
+      value: row.value,
+      percentile: null as number | null,
+      decile: null as number | null,
+    }));
+  }
+
   function classifyAll(descriptions: Map<string, string>): Map<string, Classification> {
     const classifications = new Map<string, Classification>();
     for (const [bnfCode, description] of descriptions) {
@@ -394,48 +440,15 @@ export function createPrescribingService(
       return repository.listMonths();
     },
 
-    /** Rows for `export-measures` and the measures API: month, level, code, numerator, denominator, value. */
-    async exportMeasure(query: {
-      measureId: MeasureId;
-      level: RollupLevel | 'practice';
-      code?: string;
-      month?: string;
-    }) {
-      if (query.level === 'practice') {
-        const rows = await repository.findPracticeMeasureRows({
-          measureId: query.measureId,
-          practiceCode: query.code,
-          month: query.month,
-        });
-        return rows.map((row) => ({
-          month: row.month,
-          level: 'practice',
-          code: row.practice_code,
-          name: row.practice_name,
-          numerator: row.numerator,
-          denominator: row.denominator,
-          value: row.value,
-          percentile: row.percentile,
-          decile: row.decile,
-        }));
-      }
-      const rows = await repository.findRollups({
-        level: query.level,
-        measureId: query.measureId,
-        code: query.code,
-        month: query.month,
-      });
-      return rows.map((row) => ({
-        month: row.month,
-        level: row.level,
-        code: row.code,
-        name: row.name,
-        numerator: row.numerator,
-        denominator: row.denominator as number | null,
-        value: row.value,
-        percentile: null as number | null,
-        decile: null as number | null,
-      }));
+    exportMeasure,
+
+    /**
+     * The measures API's rows, or undefined when a month is asked for that has not been imported,
+     * so that the API answers 404 as the comparison pages do (an export just has no rows).
+     */
+    async getMeasureRows(query: MeasureQuery) {
+      if (query.month && !(await repository.findImport(query.month))) return undefined;
+      return exportMeasure(query);
     },
 
     /** Everything the practice inhaler dashboard shows, or undefined when no month has the practice. */
