@@ -29,6 +29,8 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
       [
         header,
         row('201710', '0301011ABBBAAA0', description, 1, 1),
+        // A beclometasone code that no table row or rule knows: unclassified.
+        row('201710', '0302000C0ZZAAAA', 'Beclometasone_Widget 100mcg', 1, 1),
         row('201711', '0301011ABBBAAA0', description, 1, 1),
         row('201712', '0301011ABBBAAA0', description, 1, 120),
       ].join('\n') + '\n',
@@ -76,5 +78,14 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
     expect(unknown.statusCode).toBe(200);
     expect(unknown.body).not.toContain('href="/organisations/Z99998"');
     expect(unknown.body).toMatch(/ODS code\s*<\/dt>\s*<dd[^>]*>\s*Z99998\s*<\/dd>/);
+  });
+
+  it('heads the unclassified codes warning at level 3, under the section heading', async () => {
+    const html = (await testApp.app.inject({ method: 'GET', url: '/prescribing/months/2017-10' }))
+      .body;
+    expect(html).toContain('<h2>Unclassified codes</h2>');
+    expect(html).toMatch(
+      /<h3 class="nhsuk-card__heading"><span class="nhsuk-u-visually-hidden">Important: <\/span>Codes left out of every measure<\/h3>/,
+    );
   });
 });
