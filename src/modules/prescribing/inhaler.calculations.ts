@@ -60,9 +60,9 @@ export function calculateLineCarbon(
 }
 
 /**
- * What moving a share of a practice's MDIs to dry-powder inhalers would save in a year: for each
- * MDI line, the inhalers moved times the difference between its kgCO2e and the DPI's, scaled from
- * the months given to twelve.
+ * What moving a share of a practice's MDIs to dry-powder or soft-mist inhalers would save in a year:
+ * for each MDI line, the inhalers moved times the difference between its kgCO2e and the
+ * alternative's, scaled from the months given to twelve.
  */
 export function estimateSwitchSavingKgCo2e(
   mdiLines: readonly {

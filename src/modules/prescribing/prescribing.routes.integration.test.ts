@@ -67,9 +67,11 @@ describe.each(testDialects)(
       expect(html).toMatch(/role="img" aria-labelledby="chart-mdi-share-non-salbutamol-title/);
       expect(html).toMatch(/\d+ of 10/);
       expect(html).toMatch(
-        /If 50% of these metered-dose inhalers moved to dry-powder inhalers: <strong>[\d,.]+ tCO2e a year<\/strong>/,
+        /If 50% of these metered-dose inhalers moved to dry-powder or soft-mist inhalers: <strong>[\d,.]+ tCO2e a year<\/strong>/,
       );
       expect(html).toContain('Data for this chart');
+      expect(html).toMatch(/<th[^>]*>\s*Value \(%\)\s*<\/th>/);
+      expect(html).toMatch(/<th[^>]*>\s*Value \(kgCO2e\)\s*<\/th>/);
       expect(html).toContain('Cross Counties PCN'.split(' ')[0]);
       expect(html).not.toContain('<script>');
     });
