@@ -1,4 +1,4 @@
-import { marked } from 'marked';
+import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 
 /**
@@ -31,6 +31,22 @@ const allowedTags = [
   'del',
 ];
 
+/**
+ * Images are not shown (content carries files as attachments, checked on upload): an image written
+ * in Markdown reads as its alt text instead, so the words the author gave it are not lost.
+ */
+const marked = new Marked({
+  renderer: {
+    image({ text }) {
+      return escapeText(text);
+    },
+  },
+});
+
+function escapeText(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
 export function renderMarkdown(markdown: string): string {
   const html = marked.parse(markdown, { async: false, gfm: true, breaks: false });
   return sanitizeHtml(html, {
@@ -39,10 +55,15 @@ export function renderMarkdown(markdown: string): string {
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesAppliedToAttributes: ['href'],
     allowProtocolRelative: false,
-    disallowedTagsMode: 'escape',
-    // Headings start at level 2: the page title is the only h1.
+    // Any other tag (raw HTML, a task list's checkbox) is left out and its text kept, except that
+    // of scripts, styles and the like, which sanitize-html drops whole.
+    disallowedTagsMode: 'discard',
+    // Headings run from level 2 (the page title is the only h1) to level 4, the smallest the
+    // design system styles.
     transformTags: {
       h1: 'h2',
+      h5: 'h4',
+      h6: 'h4',
       a: (tagName, attributes) => ({
         tagName,
         attribs: {

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { xssPayloads } from '../../../test/fixtures/xss-payloads.ts';
+import { markdownToPlainText, renderMarkdown } from './markdown.ts';
+
+describe('renderMarkdown', () => {
+  it('shows small headings as the smallest heading the page allows, not as tags', () => {
+    expect(renderMarkdown('##### Small heading')).toBe('<h4>Small heading</h4>\n');
+    expect(renderMarkdown('###### Smaller')).toBe('<h4>Smaller</h4>\n');
+    expect(renderMarkdown('# Title')).toBe('<h2>Title</h2>\n');
+  });
+
+  it('shows an image as its alt text, and a task list without checkboxes', () => {
+    expect(renderMarkdown('![A wind turbine & a <field>](https://example.org/t.png "T")')).toBe(
+      '<p>A wind turbine &amp; a &lt;field&gt;</p>\n',
+    );
+    const tasks = renderMarkdown('- [ ] Switch off\n- [x] Recycle');
+    expect(tasks).not.toMatch(/input|&lt;/);
+    expect(tasks).toContain('Switch off');
+    expect(tasks).toContain('Recycle');
+  });
+
+  it('leaves out other tags instead of showing them as text', () => {
+    expect(renderMarkdown('<div>Inside</div>')).toBe('Inside');
+    expect(renderMarkdown('Before <img src="x.png" alt="raw"> after')).toBe(
+      '<p>Before  after</p>\n',
+    );
+    expect(renderMarkdown('<details><summary>More</summary>Hidden</details>')).not.toContain(
+      '&lt;',
+    );
+  });
+
+  it('still removes scripts, frames, styles, event handlers and unsafe links', () => {
+    const html = renderMarkdown(
+      [
+        '<script>alert(1)</script>',
+        '<iframe src="https://example.org"></iframe>',
+        '<style>p { display: none }</style>',
+        '<p onclick="alert(1)" style="color: red">Click</p>',
+        '[link](javascript:alert(1))',
+        '<a href="https://example.org" onmouseover="alert(1)">ok</a>',
+        '<svg onload="alert(1)"><circle /></svg>',
+      ].join('\n\n'),
+    );
+    expect(html).not.toMatch(/<script|<iframe|<style|<svg|<img|\son\w+=|style=|javascript:/i);
+    expect(html).not.toContain('alert(1)</');
+    expect(html).toContain('<p>Click</p>');
+    expect(html).toContain('<a href="https://example.org">ok</a>');
+  });
+
+  it(`renders ${xssPayloads.length} attack payloads without any active markup`, () => {
+    for (const payload of xssPayloads) {
+      const html = renderMarkdown(payload);
+      expect(html, payload).not.toMatch(
+        /<(script|iframe|object|embed|svg|math|img|input|form|style|link|meta|base)\b/i,
+      );
+      expect(html, payload).not.toMatch(/<[^>]+\s(on\w+|style|srcdoc|formaction)\s*=/i);
+      expect(html, payload).not.toMatch(/href="\s*(javascript|data|vbscript):/i);
+    }
+  });
+});
+
+describe('markdownToPlainText', () => {
+  it('keeps an image’s alt text for search', () => {
+    expect(markdownToPlainText('See ![solar panels](x.png) here')).toBe('See solar panels here');
+  });
+});
