@@ -493,9 +493,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       action: { start_date: string | null; progress_percent: number };
       isParent: boolean;
       latestDate: string | undefined;
+      /** The day the action's status or progress was last set, by any change (creation included). */
+      latestChangeOn: string | undefined;
     },
   ): { errors: Record<string, string>; values: CheckedUpdate } {
-    const { action, isParent, latestDate } = situation;
+    const { action, isParent, latestDate, latestChangeOn } = situation;
     const errors: Record<string, string> = {};
     const updateDate = input.updateDate.trim() || today();
     const narrative = input.narrative.replace(/\r\n?/g, '\n').trim();
@@ -507,6 +509,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       errors.updateDate = 'The date of the update cannot be in the future';
     else if (latestDate && updateDate < latestDate)
       errors.updateDate = `The date of the update cannot be before the latest update (${latestDate})`;
+    // Board reports replay history by the day each change took effect, so an update dated before
+    // a change already recorded would be overtaken by it.
+    else if (latestChangeOn && updateDate < latestChangeOn)
+      errors.updateDate = `The date of the update cannot be before ${latestChangeOn}, when the action’s status or progress was last set`;
     else if (action.start_date && updateDate < addDays(action.start_date, -366))
       errors.updateDate = 'The date of the update is long before the action starts';
     if (narrative === '') errors.narrative = 'Enter what has happened since the last update';
@@ -551,6 +557,22 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       errors,
       values: { updateDate, narrative, status: status as ActionStatus, progress, links },
     };
+  }
+
+  /** The day each action's status or progress was last set (its creation included), by action id. */
+  async function statusChangeDays(
+    planId: string,
+    executor?: Transaction<Database>,
+  ): Promise<Map<string, string>> {
+    const days = new Map<string, string>();
+    for (const change of await repository.findChanges(planId, executor)) {
+      const fields = (JSON.parse(change.changes) as { field: string }[]).map((item) => item.field);
+      if (!fields.includes('status') && !fields.includes('progress_percent')) continue;
+      const known = days.get(change.action_id);
+      if (known === undefined || change.effective_on > known)
+        days.set(change.action_id, change.effective_on);
+    }
+    return days;
   }
 
   /**
@@ -662,6 +684,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       posted.add(postedKey(update.action_id, update.update_date, update.status, update.narrative));
     }
     const latestDate = new Map([...latest].map(([id, update]) => [id, update.update_date]));
+    const changeDays = await statusChangeDays(plan.id, trx);
     const statesPosted = new Set(
       updates.flatMap((update) => [
         JSON.stringify([update.action_id, update.status, String(update.progress_percent)]),
@@ -758,6 +781,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           action: { start_date: action.start_date, progress_percent: current.progress_percent },
           isParent,
           latestDate: latestDate.get(action.id),
+          latestChangeOn: changeDays.get(action.id),
         },
       );
       if (errors.status) {
@@ -2447,6 +2471,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         action,
         isParent,
         latestDate: latest?.update_date,
+        latestChangeOn: (await statusChangeDays(plan.id)).get(action.id),
       });
       if (uploads.length > MAX_EVIDENCE_FILES)
         errors.evidence = `Add at most ${MAX_EVIDENCE_FILES} files to one update`;

@@ -10,6 +10,7 @@ import {
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
+import { ukCalendarDate } from '../../lib/uk-time.ts';
 import type { Actor } from '../access/policy.ts';
 import { countStoredFiles, countUnownedUploads, postFile } from './green-plan.test-helpers.ts';
 
@@ -135,6 +136,62 @@ describe.each(testDialects)('posting progress updates from a file on %s', (diale
 
   afterAll(async () => {
     await testApp.close();
+  });
+
+  it('refuses an update dated before the action’s status or progress was last set, on the form and in a file', async () => {
+    const { planId } = await newPlan('Added late');
+    const plans = testApp.services.greenPlans;
+    // Added today with no start date: its status and progress are set from today.
+    const late = await plans.createAction(
+      icsActor,
+      planId,
+      {
+        reference: 'U-9',
+        area: 'medicines',
+        title: 'Action U-9',
+        lead_organisation: 'RWE',
+        status: 'not_started',
+        progress_percent: '0',
+      },
+      context,
+    );
+    const today = ukCalendarDate(new Date());
+    const earlier = new Date(Date.parse(`${today}T12:00:00Z`) - 3 * 86_400_000)
+      .toISOString()
+      .slice(0, 10);
+    const message = `The date of the update cannot be before ${today}, when the action’s status or progress was last set`;
+    await expect(
+      plans.postUpdate(
+        icsActor,
+        planId,
+        late,
+        {
+          updateDate: earlier,
+          status: 'on_track',
+          progressPercent: '10',
+          narrative: 'Started',
+          links: '',
+        },
+        [],
+        context,
+      ),
+    ).rejects.toMatchObject({ fieldErrors: { updateDate: message } });
+    const refused = await upload(
+      browsers.leadEditor,
+      planId,
+      [HEADER, `U-9,Action U-9,${earlier},On track,10,Started,`].join('\n'),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(problemsIn(refused.body)).toEqual([`Row 2, column "date": ${message}`]);
+    expect(await updatesOf(late)).toEqual([]);
+    // Dated today, it is taken.
+    const taken = await upload(
+      browsers.leadEditor,
+      planId,
+      [HEADER, `U-9,Action U-9,${today},On track,10,Started,`].join('\n'),
+    );
+    expect(taken.statusCode).toBe(303);
+    expect(await updatesOf(late)).toHaveLength(1);
   });
 
   it('offers a lead editor a sheet of the actions they can update, and posts what they fill in', async () => {
