@@ -794,6 +794,36 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect((await browser.get('/search?q=wombat&to=2026-06-10')).body).not.toContain(title);
     });
 
+    it('links a workspace page’s tags to the search, which lists what has the tag', async () => {
+      await create(editor, 'page', {
+        title: 'Hedgerow planting page',
+        tags: 'hedgerows, Tree planting',
+      });
+      await create(editor, 'news', { title: 'Hedgerow news', tags: 'hedgerows' });
+      await create(editor, 'news', {
+        title: 'Members-only hedgerow news',
+        tags: 'hedgerows',
+        privacy: 'organisation',
+      });
+      const browser = await as(null);
+      const page = await browser.get('/pages/hedgerow-planting-page');
+      expect(page.body).toContain('href="/search?tag=hedgerows"');
+      expect(page.body).toContain('href="/search?tag=tree%20planting"');
+      expect(page.body).not.toContain('href="/pages?tag=');
+      const tagged = await browser.get('/search?tag=hedgerows');
+      expect(tagged.statusCode).toBe(200);
+      expect(tagged.body).toContain('2 results tagged “hedgerows”');
+      expect(tagged.body).toContain('href="/pages/hedgerow-planting-page"');
+      expect(tagged.body).toContain('Hedgerow news');
+      expect(tagged.body).not.toContain('Members-only hedgerow news');
+      expect((await (await as(member)).get('/search?tag=hedgerows')).body).toContain(
+        'Members-only hedgerow news',
+      );
+      // Other kinds keep their own listing.
+      const news = await browser.get('/news/hedgerow-news');
+      expect(news.body).toContain('href="/news?tag=hedgerows"');
+    });
+
     it('refuses a date that does not exist', async () => {
       for (const address of ['/search?q=x&from=2026-02-31', '/news?to=2026-04-31']) {
         const response = await (await as(null)).get(address);

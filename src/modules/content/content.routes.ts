@@ -313,14 +313,17 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
       from: query.from,
       to: query.to,
     };
-    const result = query.q
-      ? await content.search(request.actor, query.q, filters, {
-          limit: PAGE_SIZE,
-          offset: (query.page - 1) * PAGE_SIZE,
-        })
-      : { words: [], total: 0, items: [] };
-    // Discussions match too, on the first page when no content filter narrows the search.
     const unfiltered = Object.values(filters).every((value) => value === undefined);
+    const page = { limit: PAGE_SIZE, offset: (query.page - 1) * PAGE_SIZE };
+    // With no words but a filter (a tag link from a workspace page, which has no listing of its
+    // own), the search lists everything the filters match, newest first.
+    const browsing = !query.q && !unfiltered;
+    const result = query.q
+      ? await content.search(request.actor, query.q, filters, page)
+      : browsing
+        ? { words: [], ...(await content.list(request.actor, { ...filters, ...page })) }
+        : { words: [], total: 0, items: [] };
+    // Discussions match too, on the first page when no content filter narrows the search.
     const discussions =
       query.q && unfiltered && query.page === 1
         ? await services.discussions.searchThreads(request.actor, query.q)
@@ -329,6 +332,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     const linkFilters = { q: query.q, ...filters };
     return reply.render('content/views/search.njk', {
       query: linkFilters,
+      browsing,
       result,
       discussions,
       types: Object.entries(contentTypes).map(([value, info]) => ({ value, text: info.plural })),
