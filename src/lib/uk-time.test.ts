@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isCalendarDate, nextCalendarDay, ukCalendarDate, ukDayStart } from './uk-time.ts';
+import {
+  isCalendarDate,
+  nextCalendarDay,
+  ukCalendarDate,
+  ukDayStart,
+  ukLocalDateTime,
+} from './uk-time.ts';
 
 describe('ukCalendarDate', () => {
   it('dates a moment by the UK calendar, in summer time and out of it', () => {
@@ -68,5 +74,13 @@ describe('nextCalendarDay and isCalendarDate', () => {
     expect(isCalendarDate('2028-02-29')).toBe(true);
     expect(isCalendarDate('2026-13-01')).toBe(false);
     expect(isCalendarDate('2026-6-1')).toBe(false);
+  });
+});
+
+describe('ukLocalDateTime', () => {
+  it('writes a moment as UK wall-clock time to the minute, in summer time and out of it', () => {
+    expect(ukLocalDateTime(new Date('2026-06-10T12:30:45.000Z'))).toBe('2026-06-10T13:30');
+    expect(ukLocalDateTime(new Date('2026-01-10T23:59:59.000Z'))).toBe('2026-01-10T23:59');
+    expect(ukLocalDateTime(new Date('2026-06-10T23:30:00.000Z'))).toBe('2026-06-11T00:30');
   });
 });

@@ -34,6 +34,15 @@ const ukWallClock = new Intl.DateTimeFormat('en-GB', {
   hourCycle: 'h23',
 });
 
+/**
+ * A moment as UK wall-clock time, `YYYY-MM-DDTHH:MM`: the form events' times are stored in, so
+ * the two compare as text.
+ */
+export function ukLocalDateTime(at: Date): string {
+  const parts = Object.fromEntries(ukWallClock.formatToParts(at).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
 /** How far UK clocks are ahead of UTC at a moment, in milliseconds: 0 in winter, an hour in summer. */
 function ukOffsetMs(at: number): number {
   const parts = Object.fromEntries(

@@ -72,25 +72,6 @@ const optionalUrl = z
   )
   .default('');
 
-const ukWallClock = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
-
-/**
- * A moment as UK wall-clock time, `YYYY-MM-DDTHH:MM`: the form events' times are stored in, so
- * the two compare as text.
- */
-export function ukLocalDateTime(at: Date): string {
-  const parts = Object.fromEntries(ukWallClock.formatToParts(at).map((p) => [p.type, p.value]));
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
-
 /** `YYYY-MM-DDTHH:MM`, as a date-time field sends it, in UK time. */
 const localDateTime = z
   .string()

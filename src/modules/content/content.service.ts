@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { diffWords } from 'diff';
 import type { ContentFileRole, ContentItemRow, ContentPrivacy, Database } from '../../db/schema.ts';
 import type { Transaction } from 'kysely';
+import { ukLocalDateTime } from '../../lib/uk-time.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
@@ -27,7 +28,6 @@ import {
   markdownDetailFields,
   readStoredDetails,
   slugify,
-  ukLocalDateTime,
   type ContentType,
 } from './content-types.ts';
 import { markdownToPlainText, renderMarkdown } from './markdown.ts';

@@ -3,7 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Transaction } from 'kysely';
 import { InputFileError, type InputProblem } from '../../lib/csv.ts';
-import type { Database, GgpAssessmentRow, GgpFrameworkVersionRow } from '../../db/schema.ts';
+import type {
+  Database,
+  GgpAssessmentRow,
+  GgpEventsTable,
+  GgpFrameworkVersionRow,
+} from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
@@ -351,14 +356,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     trx: Transaction<Database>,
     assessment: GgpAssessmentRow,
     event: {
-      kind:
-        | 'started'
-        | 'answered'
-        | 'evidence_removed'
-        | 'submitted'
-        | 'returned'
-        | 'approved'
-        | 'reopened';
+      kind: GgpEventsTable['kind'];
       actionCode?: string;
       points: number;
       level: AwardLevel | null;
