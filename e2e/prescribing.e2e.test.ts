@@ -33,7 +33,7 @@ describeJourneys('inhaler prescribing journeys', (suite) => {
     await visitor.checkPage();
     expect(await dashboard.heading()).toBe('South Leicestershire Medical Group');
     expect(await dashboard.switchSaving()).toMatch(
-      /^If 50% of these metered-dose inhalers moved to dry-powder inhalers: [\d,.]+ tCO2e a year\./,
+      /^If 50% of these metered-dose inhalers moved to dry-powder or soft-mist inhalers: [\d,.]+ tCO2e a year\./,
     );
     const deciles = await dashboard.deciles();
     expect(
