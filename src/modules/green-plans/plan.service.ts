@@ -444,6 +444,25 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
    * parent's sub-actions are for those who may change the parent. Moving an action changes both
    * places, so both are checked. Imports are for the plan's editors, who may always move actions.
    */
+  /**
+   * Whether the actor may put an action under `parent`, or at the top level when there is none:
+   * the plan's editors anywhere, otherwise those who may change the parent.
+   */
+  function mayPlaceUnder(
+    actor: Actor | null,
+    plan: PlanListRow,
+    parent: { leadOrganisationCode: string; leadAncestorPath: string } | undefined,
+  ): boolean {
+    if (canEditPlan(actor, plan)) return true;
+    return (
+      parent !== undefined &&
+      canChangeAction(actor, {
+        lead_organisation_code: parent.leadOrganisationCode,
+        lead_ancestor_path: parent.leadAncestorPath,
+      })
+    );
+  }
+
   function refusedMove(
     actor: Actor | null,
     plan: PlanListRow,
@@ -453,17 +472,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   ): string | undefined {
     const toParent = action.parentReference;
     if (fromParent === toParent || canEditPlan(actor, plan)) return undefined;
-    const mayChangeUnder = (parentReference: string | null) => {
-      if (parentReference === null) return false;
-      const parent = state.actions.find((item) => item.reference === parentReference);
-      return (
-        parent !== undefined &&
-        canChangeAction(actor, {
-          lead_organisation_code: parent.leadOrganisationCode,
-          lead_ancestor_path: parent.leadAncestorPath,
-        })
+    const mayChangeUnder = (parentReference: string) =>
+      mayPlaceUnder(
+        actor,
+        plan,
+        state.actions.find((item) => item.reference === parentReference),
       );
-    };
     if (toParent === null)
       return "Only the plan's editors can make this a top-level action: choose a parent you can change";
     if (!mayChangeUnder(toParent))
@@ -2283,13 +2297,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         ? state.actions.find((action) => action.reference === parentReference)
         : undefined;
       if (parentReference && !parent) throw new NotFoundError('That parent action was not found.');
-      const allowed = parent
-        ? canChangeAction(actor, {
-            lead_organisation_code: parent.leadOrganisationCode,
-            lead_ancestor_path: parent.leadAncestorPath,
-          }) || canEditPlan(actor, plan)
-        : canEditPlan(actor, plan);
-      if (!allowed) throw new ForbiddenError('Not allowed: add an action here');
+      if (!mayPlaceUnder(actor, plan, parent))
+        throw new ForbiddenError('Not allowed: add an action here');
       return {
         plan: toPlanView(plan),
         parent,

@@ -665,48 +665,35 @@ export function findLowerCarbonAlternatives(
  * base name. The recorded source (the path or address given to the command) is left out: it says
  * where files live on the server, and an address may carry a signed query string.
  */
-export interface PublicImport {
-  month: string;
-  file_name: string;
-  layout: string;
-  file_bytes: number;
-  rows_read: number;
-  chapter3_rows: number;
-  items: number;
-  chapter3_items: number;
-  actual_cost: number;
-  chapter3_actual_cost: number;
-  practices: number;
-  chapter3_codes: number;
-  unclassified_codes: number;
-  doses_converted_lines: number;
-  doses_unknown_lines: number;
-  reference_version: string;
-  reference_sha256: string;
-  imported_at: string;
-}
+const publicImportFields = [
+  'month',
+  'file_name',
+  'layout',
+  'file_bytes',
+  'rows_read',
+  'chapter3_rows',
+  'items',
+  'chapter3_items',
+  'actual_cost',
+  'chapter3_actual_cost',
+  'practices',
+  'chapter3_codes',
+  'unclassified_codes',
+  'doses_converted_lines',
+  'doses_unknown_lines',
+  'reference_version',
+  'reference_sha256',
+  'imported_at',
+] as const satisfies readonly (keyof EpdImportsTable)[];
+
+// An allow-list, not a list of what to leave out: a column added later stays private until named.
+export type PublicImport = Pick<EpdImportsTable, (typeof publicImportFields)[number]>;
 
 function toPublicImport(row: EpdImportsTable): PublicImport {
-  return {
-    month: row.month,
-    file_name: publicFileName(row.file_name),
-    layout: row.layout,
-    file_bytes: row.file_bytes,
-    rows_read: row.rows_read,
-    chapter3_rows: row.chapter3_rows,
-    items: row.items,
-    chapter3_items: row.chapter3_items,
-    actual_cost: row.actual_cost,
-    chapter3_actual_cost: row.chapter3_actual_cost,
-    practices: row.practices,
-    chapter3_codes: row.chapter3_codes,
-    unclassified_codes: row.unclassified_codes,
-    doses_converted_lines: row.doses_converted_lines,
-    doses_unknown_lines: row.doses_unknown_lines,
-    reference_version: row.reference_version,
-    reference_sha256: row.reference_sha256,
-    imported_at: row.imported_at,
-  };
+  const picked = Object.fromEntries(
+    publicImportFields.map((field) => [field, row[field]]),
+  ) as PublicImport;
+  return { ...picked, file_name: publicFileName(row.file_name) };
 }
 
 function presentationRow(
