@@ -44,7 +44,20 @@ describe('renderMarkdown', () => {
     expect(html).not.toMatch(/<script|<iframe|<style|<svg|<img|\son\w+=|style=|javascript:/i);
     expect(html).not.toContain('alert(1)</');
     expect(html).toContain('<p>Click</p>');
-    expect(html).toContain('<a href="https://example.org">ok</a>');
+    expect(html).toContain('<a href="https://example.org" rel="noopener noreferrer">ok</a>');
+  });
+
+  it('marks links to other sites noopener noreferrer, and keeps no rel an author wrote', () => {
+    expect(renderMarkdown('[NHS England](https://www.england.nhs.uk/greenernhs/)')).toBe(
+      '<p><a href="https://www.england.nhs.uk/greenernhs/" rel="noopener noreferrer">NHS England</a></p>\n',
+    );
+    expect(renderMarkdown('[Our plan](/plans/1)')).toBe('<p><a href="/plans/1">Our plan</a></p>\n');
+    expect(renderMarkdown('<a href="/plans/1" rel="opener">Ours</a>')).toBe(
+      '<p><a href="/plans/1">Ours</a></p>\n',
+    );
+    expect(renderMarkdown('<a href="https://example.org" rel="opener">Theirs</a>')).toContain(
+      'rel="noopener noreferrer"',
+    );
   });
 
   it(`renders ${xssPayloads.length} attack payloads without any active markup`, () => {

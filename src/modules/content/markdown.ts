@@ -51,7 +51,7 @@ export function renderMarkdown(markdown: string): string {
   const html = marked.parse(markdown, { async: false, gfm: true, breaks: false });
   return sanitizeHtml(html, {
     allowedTags,
-    allowedAttributes: { a: ['href', 'title'], th: ['scope'], td: [], ol: ['start'] },
+    allowedAttributes: { a: ['href', 'title', 'rel'], th: ['scope'], td: [], ol: ['start'] },
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesAppliedToAttributes: ['href'],
     allowProtocolRelative: false,
@@ -64,7 +64,9 @@ export function renderMarkdown(markdown: string): string {
       h1: 'h2',
       h5: 'h4',
       h6: 'h4',
-      a: (tagName, attributes) => ({
+      // A link to another site tells it nothing about the page it came from; `rel` is set here
+      // only, never taken from what the author wrote.
+      a: (tagName, { rel: _authorsRel, ...attributes }) => ({
         tagName,
         attribs: {
           ...attributes,
