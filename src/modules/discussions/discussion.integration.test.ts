@@ -296,6 +296,28 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       expect(leaving.statusCode).toBe(400);
     });
 
+    it('keeps what managers made of a default workspace when the seed runs again', async () => {
+      const browser = await as(manager);
+      const before = (await testApp.services.workspaces.findBySlug('llr'))!;
+      expect(before.privacy).toBe('restricted');
+      const changed = await browser.post('/workspaces/llr/settings', {
+        description: 'Changed by the **LLR** managers.',
+        privacy: 'private',
+      });
+      expect(changed.statusCode).toBe(303);
+      const again = await testApp.services.database.db
+        .transaction()
+        .execute((trx) => testApp.services.workspaces.ensureDefaultWorkspaces(trx));
+      expect(again.created).toBe(0);
+      const kept = await testApp.services.workspaces.findBySlug('llr');
+      expect(kept?.description).toBe('Changed by the **LLR** managers.');
+      expect(kept?.privacy).toBe('private');
+      await browser.post('/workspaces/llr/settings', {
+        description: before.description,
+        privacy: before.privacy,
+      });
+    });
+
     it('says on the page itself why the only manager cannot leave or become a plain member', async () => {
       const browser = await as(privateMember);
       const leaving = await browser.post('/workspaces/secret-group/leave');

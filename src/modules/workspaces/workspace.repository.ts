@@ -34,39 +34,22 @@ export function createWorkspaceRepository(db: Kysely<Database>) {
       return rows.map((row) => row.workspace_id);
     },
 
-    async upsertWorkspace(
+    /**
+     * Adds a workspace unless one with its slug exists. One that exists is left exactly as it is:
+     * its managers may have changed its description or privacy since.
+     */
+    async createWorkspaceIfMissing(
       executor: Executor,
       row: WorkspaceRow,
-    ): Promise<'created' | 'unchanged' | 'updated'> {
+    ): Promise<'created' | 'kept'> {
       const existing = await executor
         .selectFrom('workspaces')
-        .selectAll()
+        .select('id')
         .where('slug', '=', row.slug)
         .executeTakeFirst();
-      if (!existing) {
-        await executor.insertInto('workspaces').values(row).execute();
-        return 'created';
-      }
-      if (
-        existing.name === row.name &&
-        existing.description === row.description &&
-        existing.privacy === row.privacy &&
-        existing.organisation_code === row.organisation_code
-      ) {
-        return 'unchanged';
-      }
-      await executor
-        .updateTable('workspaces')
-        .set({
-          name: row.name,
-          description: row.description,
-          privacy: row.privacy,
-          organisation_code: row.organisation_code,
-          updated_at: row.updated_at,
-        })
-        .where('id', '=', existing.id)
-        .execute();
-      return 'updated';
+      if (existing) return 'kept';
+      await executor.insertInto('workspaces').values(row).execute();
+      return 'created';
     },
 
     async addMember(

@@ -48,7 +48,10 @@ export function createWorkspaceService(
       await repository.addMember(executor, workspaceId, userId, role, now().toISOString());
     },
 
-    /** Creates the default workspaces if missing; safe to repeat. */
+    /**
+     * Creates the default workspaces that are missing; safe to repeat. Those that exist keep what
+     * their managers made of them (description, privacy): the defaults are only a starting point.
+     */
     async ensureDefaultWorkspaces(
       executor: Transaction<Database>,
     ): Promise<{ created: number; unchanged: number }> {
@@ -66,7 +69,7 @@ export function createWorkspaceService(
           created_at: at,
           updated_at: at,
         };
-        const outcome = await repository.upsertWorkspace(executor, row);
+        const outcome = await repository.createWorkspaceIfMissing(executor, row);
         if (outcome === 'created') created++;
         else unchanged++;
       }
