@@ -154,6 +154,18 @@ export function createServices(
       await discussions.removeEverythingOfUser(trx, userId);
       await notifications.removeForUser(trx, userId);
     },
+    findHandovers: async (userId, executor) => [
+      ...(await memberships.organisationsOnlyAdministeredBy(userId, executor)).map(
+        (organisation) => ({
+          text: `the only admin of ${organisation.name}`,
+          href: `/organisations/${organisation.code}/members`,
+        }),
+      ),
+      ...(await workspaces.workspacesOnlyManagedBy(userId, executor)).map((workspace) => ({
+        text: `the only manager of the ${workspace.name} workspace`,
+        href: `/workspaces/${workspace.slug}/members`,
+      })),
+    ],
     collectPersonalData: async (userId) => {
       const user = await accountRepository.findUserById(userId);
       return {

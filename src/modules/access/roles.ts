@@ -117,6 +117,14 @@ export const roleDefinitions = {
   }
 >;
 
+/**
+ * The roles that manage an organisation's members: its admins. An organisation keeps at least one
+ * active admin while its admins are the ones leaving (see the membership service).
+ */
+export const adminRoles: readonly OrganisationRole[] = organisationRoles.filter((role) =>
+  (roleDefinitions[role].permissions as readonly string[]).includes('organisation.manage_members'),
+);
+
 export function isOrganisationRole(value: string): value is OrganisationRole {
   return (organisationRoles as readonly string[]).includes(value);
 }

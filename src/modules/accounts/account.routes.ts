@@ -326,8 +326,11 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       .send(JSON.stringify(data, null, 2));
   });
 
-  app.get('/account/delete', signedInBeforeTwoFactor, async (_request, reply) =>
-    reply.render('accounts/views/delete-account.njk', { breadcrumbs: accountBreadcrumbs }),
+  app.get('/account/delete', signedInBeforeTwoFactor, async (request, reply) =>
+    reply.render('accounts/views/delete-account.njk', {
+      breadcrumbs: accountBreadcrumbs,
+      handovers: await services.accounts.findHandovers(actorOf(request)),
+    }),
   );
 
   app.post('/account/delete', signedInBeforeTwoFactor, async (request, reply) => {
@@ -342,6 +345,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       if (!(error instanceof ValidationFailed)) throw error;
       return reply.code(400).render('accounts/views/delete-account.njk', {
         breadcrumbs: accountBreadcrumbs,
+        handovers: await services.accounts.findHandovers(actorOf(request)),
         ...formErrorContext(error.fieldErrors, ['password']),
       });
     }

@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import { decryptText, deriveKey, encryptText, randomToken, sha256Hex } from '../../lib/crypto.ts';
 import { isPlausibleEmail, normaliseEmail, ValidationFailed } from '../../lib/validation.ts';
 import type { Database, EmailTokenPurpose, UserRow } from '../../db/schema.ts';
+import { NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import { assertCan, requiresTwoFactor, type Actor } from '../access/policy.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -48,6 +49,17 @@ export interface AccountServiceDependencies {
   onAccountDeleted?: (executor: Transaction<Database>, userId: string) => Promise<void>;
   /** Everything other modules hold about a user, for the personal data download. */
   collectPersonalData?: (userId: string) => Promise<Record<string, unknown>>;
+  /**
+   * What would be left with nobody to run it if the user went (an organisation's only admin, a
+   * workspace's only manager): the account is not deleted until someone else is given it.
+   */
+  findHandovers?: (userId: string, executor?: Transaction<Database>) => Promise<Handover[]>;
+}
+
+/** Something only this user runs, with the page where someone else can be given it. */
+export interface Handover {
+  text: string;
+  href: string;
 }
 
 export interface AccountOverview {
@@ -734,14 +746,31 @@ export function createAccountService(deps: AccountServiceDependencies) {
       };
     },
 
+    /** What the user must hand over before their account can be deleted. */
+    async findHandovers(actor: Actor): Promise<Handover[]> {
+      const user = await requireUser(actor);
+      return (await deps.findHandovers?.(user.id)) ?? [];
+    },
+
     /**
      * Deletes the account: personal details are erased and sign-in becomes impossible, while what
      * the user contributed stays, attributed to a deleted user.
      */
     async deleteAccount(actor: Actor, password: string, context: RequestContext): Promise<void> {
       const user = await requireUser(actor);
+      // Checked before the password, whose form is not shown while something needs handing over,
+      // and again in the transaction, in case another admin or manager left meanwhile.
+      const refuseIfHandovers = async (trx?: Transaction<Database>) => {
+        const handovers = (await deps.findHandovers?.(user.id, trx)) ?? [];
+        if (handovers.length > 0)
+          throw new ValidationFailed({
+            handovers: `Give someone else what only you run (${handovers.map((item) => item.text).join('; ')}), then delete your account`,
+          });
+      };
+      await refuseIfHandovers();
       if (user.password_hash) await requirePassword(user, password, 'password');
       await repository.transaction(async (trx) => {
+        await refuseIfHandovers(trx);
         const at = now().toISOString();
         await repository.updateUser(trx, user.id, {
           email: null,
@@ -849,7 +878,8 @@ export function createAccountService(deps: AccountServiceDependencies) {
         throw new ValidationFailed({ user: 'You cannot disable your own account' });
       await repository.transaction(async (trx) => {
         const user = await repository.findUserById(userId, trx);
-        if (!user || user.status === 'deleted') throw new InvalidTokenError();
+        // Deleted while the admin had the list open: the page no longer names anyone.
+        if (!user || user.status === 'deleted') throw new NotFoundError('That user was not found.');
         await repository.updateUser(trx, userId, {
           status: disabled ? 'disabled' : 'active',
           updated_at: now().toISOString(),

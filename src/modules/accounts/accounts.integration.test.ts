@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildUser, currentTotp, TEST_PASSWORD } from '../../../test/support/factories.ts';
+import {
+  buildUser,
+  createPrivateWorkspace,
+  currentTotp,
+  TEST_PASSWORD,
+} from '../../../test/support/factories.ts';
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
@@ -717,6 +722,41 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
       (await agent().post('/sign-in', { email: user.email, password: user.password })).statusCode,
     ).toBe(400);
     expect((await browser.get('/account')).statusCode).toBe(303);
+  });
+
+  it('keeps an account that alone runs an organisation or a workspace until someone else is given it', async () => {
+    const workspace = await createPrivateWorkspace(testApp.services, `handover-${Date.now()}`);
+    const user = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82011', role: 'org_admin' }],
+      workspaces: [{ slug: workspace.slug, role: 'manager' }],
+    });
+    const browser = agent();
+    await signInAs(browser, user, () => currentTotp(user));
+    const page = await browser.get('/account/delete');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Hand over first');
+    expect(page.body).toContain('href="/organisations/C82011/members"');
+    expect(page.body).toContain(`href="/workspaces/${workspace.slug}/members"`);
+    expect(page.body).not.toContain('name="password"');
+
+    const refused = await browser.post('/account/delete', { password: user.password });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('href="#handovers"');
+    expect(refused.body).toContain('id="handovers"');
+    expect(refused.body).toContain('Give someone else what only you run');
+    expect((await testApp.services.accounts.findUserById(user.id))?.status).toBe('active');
+
+    const otherAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82011', role: 'org_admin' }],
+    });
+    await testApp.services.database.db
+      .transaction()
+      .execute((trx) =>
+        testApp.services.workspaces.addMember(trx, workspace.id, otherAdmin.id, 'manager'),
+      );
+    expect((await browser.get('/account/delete')).body).toContain('name="password"');
+    const deleted = await browser.post('/account/delete', { password: user.password });
+    expect(deleted.body).toContain('Your account has been deleted');
   });
 
   it('stores only the hash of session tokens', async () => {

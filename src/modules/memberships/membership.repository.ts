@@ -104,18 +104,50 @@ export function createMembershipRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async countMembersWithRole(
+    /** How many people who can still sign in hold one of these roles in the organisation. */
+    async countActiveMembersWithRoles(
       organisationCode: string,
-      role: OrganisationRole,
+      roles: readonly OrganisationRole[],
       executor: Executor = db,
     ): Promise<number> {
       const row = await executor
-        .selectFrom('memberships')
+        .selectFrom('memberships as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
         .select((eb) => eb.fn.countAll<number>().as('total'))
-        .where('organisation_code', '=', organisationCode)
-        .where('role', '=', role)
+        .where('m.organisation_code', '=', organisationCode)
+        .where('m.role', 'in', roles)
+        .where('u.status', '=', 'active')
         .executeTakeFirstOrThrow();
       return Number(row.total);
+    },
+
+    /** The organisations where this user holds one of the roles and no other active user does. */
+    async findOrganisationsWhereOnlyHolder(
+      userId: string,
+      roles: readonly OrganisationRole[],
+      executor: Executor = db,
+    ): Promise<{ code: string; name: string }[]> {
+      return executor
+        .selectFrom('memberships as m')
+        .innerJoin('organisations as o', 'o.code', 'm.organisation_code')
+        .select(['o.code', 'o.name'])
+        .where('m.user_id', '=', userId)
+        .where('m.role', 'in', roles)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('memberships as other')
+                .innerJoin('users as u', 'u.id', 'other.user_id')
+                .select('other.id')
+                .whereRef('other.organisation_code', '=', 'm.organisation_code')
+                .where('other.role', 'in', roles)
+                .where('other.user_id', '<>', userId)
+                .where('u.status', '=', 'active'),
+            ),
+          ),
+        )
+        .orderBy('o.name')
+        .execute();
     },
 
     async insertMembership(

@@ -14,6 +14,7 @@ import {
   type OrganisationResource,
 } from '../access/policy.ts';
 import {
+  adminRoles,
   isOrganisationRole,
   roleDefinitions,
   rolesAllowedFor,
@@ -109,6 +110,19 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         (membership.organisationCode === organisation.code ||
           organisation.ancestorPath.includes(`/${membership.organisationCode}/`)),
     );
+  }
+
+  /**
+   * Whether a member holding this role is the organisation's only admin who can still sign in: the
+   * only admin may not step down or leave, or nobody would be left to manage its members.
+   */
+  async function isOnlyActiveAdmin(
+    trx: Transaction<Database>,
+    code: string,
+    role: string,
+  ): Promise<boolean> {
+    if (!isOrganisationRole(role) || !adminRoles.includes(role)) return false;
+    return (await repository.countActiveMembersWithRoles(code, adminRoles, trx)) <= 1;
   }
 
   /** The role, if it exists, fits the organisation and the actor may give it; otherwise a form error. */
@@ -341,9 +355,9 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
           throw new ValidationFailed({ role: 'You cannot change the role of this member' });
         }
         if (
-          member.role === 'org_admin' &&
-          (await repository.countMembersWithRole(code, 'org_admin', trx)) === 1 &&
-          userId === actor!.userId
+          userId === actor!.userId &&
+          !adminRoles.includes(newRole) &&
+          (await isOnlyActiveAdmin(trx, code, member.role))
         ) {
           throw new ValidationFailed({
             role: 'You are the only admin. Make someone else an admin first',
@@ -394,11 +408,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         if (isOrganisationRole(member.role) && !canGiveRole(actor!, organisation, member.role)) {
           throw new ValidationFailed({ member: 'You cannot remove this member' });
         }
-        if (
-          member.role === 'org_admin' &&
-          (await repository.countMembersWithRole(code, 'org_admin', trx)) === 1 &&
-          userId === actor!.userId
-        ) {
+        if (userId === actor!.userId && (await isOnlyActiveAdmin(trx, code, member.role))) {
           throw new ValidationFailed({
             member: 'You are the only admin. Make someone else an admin first',
           });
@@ -665,6 +675,10 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         );
       });
     },
+
+    /** Organisations that would be left without an admin if this user went. */
+    organisationsOnlyAdministeredBy: (userId: string, executor?: Transaction<Database>) =>
+      repository.findOrganisationsWhereOnlyHolder(userId, adminRoles, executor),
 
     /** Called when an account is deleted, inside its transaction. */
     async removeEverythingOfUser(trx: Transaction<Database>, userId: string): Promise<void> {

@@ -52,6 +52,34 @@ export function createWorkspaceRepository(db: Kysely<Database>) {
       return 'created';
     },
 
+    /** The workspaces this user manages where no other active user is a manager. */
+    async findWorkspacesWhereOnlyManager(
+      userId: string,
+      executor: Executor = db,
+    ): Promise<{ slug: string; name: string }[]> {
+      return executor
+        .selectFrom('workspace_members as m')
+        .innerJoin('workspaces as w', 'w.id', 'm.workspace_id')
+        .select(['w.slug', 'w.name'])
+        .where('m.user_id', '=', userId)
+        .where('m.role', '=', 'manager')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('workspace_members as other')
+                .innerJoin('users as u', 'u.id', 'other.user_id')
+                .select('other.user_id')
+                .whereRef('other.workspace_id', '=', 'm.workspace_id')
+                .where('other.role', '=', 'manager')
+                .where('other.user_id', '<>', userId)
+                .where('u.status', '=', 'active'),
+            ),
+          ),
+        )
+        .orderBy('w.name')
+        .execute();
+    },
+
     async addMember(
       executor: Executor,
       workspaceId: string,

@@ -76,6 +76,10 @@ export function createWorkspaceService(
       return { created, unchanged };
     },
 
+    /** Workspaces that would be left without a manager if this user went. */
+    workspacesOnlyManagedBy: (userId: string, executor?: Transaction<Database>) =>
+      repository.findWorkspacesWhereOnlyManager(userId, executor),
+
     removeMembershipsOfUser: (executor: Transaction<Database>, userId: string) =>
       repository.removeMembershipsOfUser(executor, userId),
   };
