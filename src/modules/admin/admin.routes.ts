@@ -6,7 +6,8 @@ import { NotFoundError } from '../../web/http-errors.ts';
 import { buildPageHref, buildPagination } from '../../web/pagination.ts';
 import { optionalCode, optionalText, pageNumber, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
-import { can, organisationScope } from '../access/policy.ts';
+import { isCalendarDate, nextCalendarDay, ukDayStart } from '../../lib/uk-time.ts';
+import { assertCan, can, organisationScope } from '../access/policy.ts';
 
 const organisationAdmin = {
   config: { access: 'signed-in' as const, audience: 'organisation-admin' as const },
@@ -23,8 +24,8 @@ const adminBreadcrumbs = [
 const isoDay = z
   .string({ error: 'must be given once' })
   .refine(
-    (value) => value === '' || /^\d{4}-\d{2}-\d{2}$/.test(value),
-    'must be a date written YYYY-MM-DD',
+    (value) => value === '' || isCalendarDate(value),
+    'must be a real date written YYYY-MM-DD',
   )
   .transform((value) => (value === '' ? undefined : value))
   .optional();
@@ -77,6 +78,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
   });
 
   app.get('/admin/users', platformAdmin, async (request, reply) => {
+    assertCan(request.actor, 'platform.manage_users', { kind: 'platform' });
     const query = parseQuery(usersQuery, request.query);
     const result = await services.accounts.listUsers(request.actor, {
       text: query.q,
@@ -120,16 +122,16 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
   }
 
   app.get('/admin/audit', organisationAdmin, async (request, reply) => {
+    services.audit.assertMayRead(request.actor);
     const query = parseQuery(auditQuery, request.query);
-    const to = query.to
-      ? new Date(new Date(`${query.to}T00:00:00Z`).getTime() + 86_400_000).toISOString()
-      : undefined;
+    // The dates are UK days, as the log shows them: from the UK midnight that starts the first to
+    // the one that ends the last.
     const result = await services.audit.listEvents(request.actor, {
       actorEmail: query.actor,
       action: query.action,
       organisationCode: query.organisation,
-      from: query.from ? `${query.from}T00:00:00.000Z` : undefined,
-      to,
+      from: query.from ? ukDayStart(query.from).toISOString() : undefined,
+      to: query.to ? ukDayStart(nextCalendarDay(query.to)).toISOString() : undefined,
       limit: PAGE_SIZE,
       offset: (query.page - 1) * PAGE_SIZE,
     });

@@ -66,19 +66,29 @@ export function createAuditService(
 
     /** Platform admins read everything; organisation and ICS admins read what concerns their organisations. */
     async listEvents(actor: Actor | null, filters: AuditFilters) {
-      const scope: OrganisationScope =
-        actor?.isPlatformAdmin && actor.twoFactorEnabled
-          ? { kind: 'all' }
-          : organisationScope(actor, 'organisation.view_audit');
-      if (scope.kind === 'some' && scope.codes.length === 0) {
-        assertCan(actor, 'platform.view_audit', { kind: 'platform' });
-      }
-      return repository.find(scope, filters);
+      return repository.find(readableScope(actor), filters);
+    },
+
+    /** Refuses (ForbiddenError) anyone who may read no part of the log, before a filter is read. */
+    assertMayRead(actor: Actor | null): void {
+      readableScope(actor);
     },
 
     distinctActions: () => repository.distinctActions(),
     findForUser: (userId: string) => repository.findForActorOrTarget(userId),
   };
+}
+
+/** The organisations whose events someone may read; throws ForbiddenError for none. */
+function readableScope(actor: Actor | null): OrganisationScope {
+  const scope: OrganisationScope =
+    actor?.isPlatformAdmin && actor.twoFactorEnabled
+      ? { kind: 'all' }
+      : organisationScope(actor, 'organisation.view_audit');
+  if (scope.kind === 'some' && scope.codes.length === 0) {
+    assertCan(actor, 'platform.view_audit', { kind: 'platform' });
+  }
+  return scope;
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

@@ -334,6 +334,53 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     );
   });
 
+  it('counts ICS admins as admins and disabled accounts as gone when keeping at least one admin', async () => {
+    // The only ICS admin of an ICB is its only admin too.
+    const soleIcsAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QHL', role: 'ics_admin' }],
+    });
+    const icsBrowser = await signedIn(soleIcsAdmin);
+    const stepDown = await icsBrowser.post(`/organisations/QHL/members/${soleIcsAdmin.id}/role`, {
+      role: 'member',
+    });
+    expect(stepDown.statusCode).toBe(400);
+    expect(stepDown.body).toContain('You are the only admin');
+    const leave = await icsBrowser.post(`/organisations/QHL/members/${soleIcsAdmin.id}/remove`);
+    expect(leave.statusCode).toBe(400);
+    // Moving between admin roles keeps an admin.
+    expect(
+      (
+        await icsBrowser.post(`/organisations/QHL/members/${soleIcsAdmin.id}/role`, {
+          role: 'org_admin',
+        })
+      ).statusCode,
+    ).toBe(303);
+
+    // A second admin whose account is disabled cannot manage anyone, so does not count.
+    const activeAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82010', role: 'org_admin' }],
+    });
+    const disabledAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82010', role: 'org_admin' }],
+    });
+    const platform = await signedIn(platformAdmin);
+    expect((await platform.post(`/admin/users/${disabledAdmin.id}/disable`)).statusCode).toBe(303);
+    const browser = await signedIn(activeAdmin);
+    const demoted = await browser.post(`/organisations/C82010/members/${activeAdmin.id}/role`, {
+      role: 'member',
+    });
+    expect(demoted.statusCode).toBe(400);
+    expect(demoted.body).toContain('You are the only admin');
+    expect((await platform.post(`/admin/users/${disabledAdmin.id}/enable`)).statusCode).toBe(303);
+    expect(
+      (
+        await browser.post(`/organisations/C82010/members/${activeAdmin.id}/role`, {
+          role: 'member',
+        })
+      ).statusCode,
+    ).toBe(303);
+  });
+
   it('asks an admin to confirm before removing a member, and removes them only on the confirmation form', async () => {
     const admin = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82009', role: 'org_admin' }],
@@ -465,6 +512,39 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect((await plainMember.get('/admin')).statusCode).toBe(403);
   });
 
+  it('filters the audit log by UK days, refuses a date that is not real, and refuses non-admins before reading filters', async () => {
+    // 23:30 UTC on 1 July is 00:30 on 2 July in the UK (summer time).
+    clock = new Date('2026-07-01T23:30:00Z');
+    try {
+      await testApp.services.audit.record(
+        { action: 'test.uk_day_filter', actorUserId: null, organisationCode: 'C82001' },
+        null,
+      );
+    } finally {
+      clock = undefined;
+    }
+    const platform = await signedIn(platformAdmin);
+    const onDay = (from: string, to: string) =>
+      platform.get(`/admin/audit?action=test.uk_day_filter&from=${from}&to=${to}`);
+    expect((await onDay('2026-07-02', '2026-07-02')).body).toContain('>1 event<');
+    expect((await onDay('2026-07-01', '2026-07-01')).body).toContain('>0 events<');
+    expect((await onDay('2026-06-30', '2026-07-01')).body).toContain('>0 events<');
+
+    const notReal = await platform.get('/admin/audit?to=2026-13-01');
+    expect(notReal.statusCode).toBe(400);
+    expect(notReal.body).toContain('must be a real date written YYYY-MM-DD');
+    expect((await platform.get('/admin/audit?from=2026-02-30')).statusCode).toBe(400);
+
+    const plainMember = await signedIn(
+      await buildUser(testApp.services, {
+        memberships: [{ organisationCode: 'C82001', role: 'member' }],
+      }),
+    );
+    expect((await plainMember.get('/admin/audit?to=2026-13-01')).statusCode).toBe(403);
+    expect((await plainMember.get('/admin/users?page=x')).statusCode).toBe(403);
+    expect((await (await signedIn(practiceAdmin)).get('/admin/users?page=x')).statusCode).toBe(403);
+  });
+
   it('lets a platform admin disable an account, which ends its sessions at once', async () => {
     const user = await buildUser(testApp.services);
     const userBrowser = await signedIn(user);
@@ -474,6 +554,9 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     );
     expect((await platform.post(`/admin/users/${user.id}/disable`)).statusCode).toBe(303);
     expect((await userBrowser.get('/account')).statusCode).toBe(303);
+    // An account gone since the list was shown is not found, not a server error.
+    const gone = await platform.post('/admin/users/00000000-0000-4000-8000-000000000000/disable');
+    expect(gone.statusCode).toBe(404);
     expect(
       (
         await new HttpAgent(testApp.app).post('/sign-in', {
