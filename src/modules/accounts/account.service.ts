@@ -126,9 +126,43 @@ export function createAccountService(deps: AccountServiceDependencies) {
     return user;
   }
 
-  async function requirePassword(user: UserRow, password: string, field = 'currentPassword') {
-    if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
-      throw new ValidationFailed({ [field]: 'Your password is not correct' });
+  /**
+   * Asks for the password again before a change that matters. Someone holding a stolen session
+   * could otherwise guess it here without the sign-in limits, so checks are limited per user and
+   * each wrong password is audited under the change it was for.
+   */
+  async function requirePassword(
+    user: UserRow,
+    password: string,
+    check: { field: string; action: string; context: RequestContext },
+  ) {
+    await enforceRateLimit(
+      { rateLimits: deps.rateLimits, audit },
+      'passwordCheckPerUser',
+      user.id,
+      { action: check.action, actorUserId: user.id, targetType: 'user', targetId: user.id },
+      check.context,
+      'Your password has been asked for 10 times in 15 minutes.',
+    );
+    if (!user.password_hash) {
+      throw new ValidationFailed({
+        [check.field]:
+          'You sign in with single sign-on, so you have no Greenspace password. Set one with "Forgot your password?" on the sign-in page, then try again',
+      });
+    }
+    if (!(await verifyPassword(user.password_hash, password))) {
+      await audit.record(
+        {
+          action: check.action,
+          outcome: 'failure',
+          actorUserId: user.id,
+          targetType: 'user',
+          targetId: user.id,
+          details: { reason: 'wrong_password' },
+        },
+        check.context,
+      );
+      throw new ValidationFailed({ [check.field]: 'Your password is not correct' });
     }
   }
 
@@ -377,7 +411,11 @@ export function createAccountService(deps: AccountServiceDependencies) {
       context: RequestContext,
     ): Promise<void> {
       const user = await requireUser(actor);
-      await requirePassword(user, input.currentPassword);
+      await requirePassword(user, input.currentPassword, {
+        field: 'currentPassword',
+        action: 'account.password_changed',
+        context,
+      });
       const problem = findPasswordProblem(input.newPassword, { email: user.email });
       if (problem) throw new ValidationFailed({ newPassword: problem });
       const passwordHash = await hashPassword(input.newPassword);
@@ -454,7 +492,26 @@ export function createAccountService(deps: AccountServiceDependencies) {
       }
       if (address === user.email)
         throw new ValidationFailed({ newEmail: 'This is already your email address' });
-      await requirePassword(user, input.password, 'password');
+      await requirePassword(user, input.password, {
+        field: 'password',
+        action: 'account.email_change_requested',
+        context,
+      });
+      // Each request emails an address the user chose, so it is limited like invitations; only
+      // requests with the right password count.
+      await enforceRateLimit(
+        { rateLimits: deps.rateLimits, audit },
+        'emailChangePerUser',
+        user.id,
+        {
+          action: 'account.email_change_requested',
+          actorUserId: user.id,
+          targetType: 'user',
+          targetId: user.id,
+        },
+        context,
+        'You have asked to change your email address 5 times in an hour.',
+      );
       await repository.transaction(async (trx) => {
         const taken = await repository.findUserByEmail(address, trx);
         if (taken) {
@@ -628,7 +685,11 @@ export function createAccountService(deps: AccountServiceDependencies) {
           password: 'Your role requires two-factor authentication, so it cannot be turned off',
         });
       }
-      await requirePassword(user, password, 'password');
+      await requirePassword(user, password, {
+        field: 'password',
+        action: 'account.two_factor_disabled',
+        context,
+      });
       await repository.transaction(async (trx) => {
         await repository.updateUser(trx, user.id, {
           totp_secret_encrypted: null,
@@ -664,7 +725,11 @@ export function createAccountService(deps: AccountServiceDependencies) {
       const user = await requireUser(actor);
       if (!user.totp_enabled_at)
         throw new ValidationFailed({ password: 'Turn on two-factor authentication first' });
-      await requirePassword(user, password, 'password');
+      await requirePassword(user, password, {
+        field: 'password',
+        action: 'account.recovery_codes_regenerated',
+        context,
+      });
       const codes = newRecoveryCodes();
       await repository.transaction(async (trx) => {
         await repository.replaceRecoveryCodes(trx, user.id, codes.rows, now().toISOString());
@@ -768,7 +833,12 @@ export function createAccountService(deps: AccountServiceDependencies) {
           });
       };
       await refuseIfHandovers();
-      if (user.password_hash) await requirePassword(user, password, 'password');
+      if (user.password_hash)
+        await requirePassword(user, password, {
+          field: 'password',
+          action: 'account.deleted',
+          context,
+        });
       await repository.transaction(async (trx) => {
         await refuseIfHandovers(trx);
         const at = now().toISOString();

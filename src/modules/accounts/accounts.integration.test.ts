@@ -642,6 +642,86 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     expect((await testApp.services.accounts.findUserById(user.id))?.email).toBe(newEmail);
   });
 
+  it('limits and audits asking for the password again, and limits email change requests', async () => {
+    // Sign-ins in a minute long past of their own, clear of this address's per-minute limit.
+    clock = new Date(Date.UTC(2020, 0, 7, 10, 1, 1));
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    const wrong = await browser.post('/account/password', {
+      currentPassword: 'a guess',
+      newPassword: 'a new long passphrase 42',
+      confirmPassword: 'a new long passphrase 42',
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.body).toContain('Your password is not correct');
+    const failures = (await testApp.services.audit.findForUser(user.id)).filter(
+      (event) => event.action === 'account.password_changed' && event.outcome === 'failure',
+    );
+    expect(failures).toHaveLength(1);
+    // Ten checks in 15 minutes (the one above and nine more); the eleventh is refused unread.
+    for (let attempt = 0; attempt < 9; attempt++) {
+      const guess = await browser.post('/account/password', {
+        currentPassword: `guess ${attempt}`,
+        newPassword: 'a new long passphrase 42',
+        confirmPassword: 'a new long passphrase 42',
+      });
+      expect(guess.statusCode).toBe(400);
+    }
+    const refused = await browser.post('/account/email', {
+      newEmail: `elsewhere.${dialect}@example.nhs.net`,
+      password: user.password,
+    });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toContain('Your password has been asked for 10 times in 15 minutes.');
+    expect(
+      (await testApp.services.audit.findForUser(user.id)).some(
+        (event) => event.action === 'account.email_change_requested' && event.outcome === 'refused',
+      ),
+    ).toBe(true);
+
+    const mover = await buildUser(testApp.services);
+    const moverBrowser = agent();
+    await signInAs(moverBrowser, mover);
+    const address = (n: number) => `mover${n}.${dialect}.${mover.id.slice(0, 8)}@example.nhs.net`;
+    for (let n = 1; n <= 5; n++) {
+      const asked = await moverBrowser.post('/account/email', {
+        newEmail: address(n),
+        password: mover.password,
+      });
+      expect(asked.statusCode).toBe(303);
+    }
+    const sixth = await moverBrowser.post('/account/email', {
+      newEmail: address(6),
+      password: mover.password,
+    });
+    expect(sixth.statusCode).toBe(429);
+    expect(sixth.body).toContain('You have asked to change your email address 5 times in an hour.');
+    expect(await testApp.services.email.findByRecipient(address(6))).toEqual([]);
+  });
+
+  it('tells someone who signs in only with single sign-on how to get a password, not that theirs is wrong', async () => {
+    // Sign-ins in a minute long past of their own, clear of this address's per-minute limit.
+    clock = new Date(Date.UTC(2020, 0, 7, 10, 2, 1));
+    const user = await buildUser(testApp.services);
+    const browser = agent();
+    await signInAs(browser, user);
+    await testApp.services.database.db
+      .updateTable('users')
+      .set({ password_hash: null })
+      .where('id', '=', user.id)
+      .execute();
+    const asked = await browser.post('/account/email', {
+      newEmail: `sso.${dialect}.${user.id.slice(0, 8)}@example.nhs.net`,
+      password: '',
+    });
+    expect(asked.statusCode).toBe(400);
+    expect(asked.body).toContain(
+      'You sign in with single sign-on, so you have no Greenspace password',
+    );
+    expect(asked.body).not.toContain('Your password is not correct');
+  });
+
   it('downloads everything held about the user as JSON', async () => {
     const user = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82001', role: 'member' }],
@@ -725,13 +805,17 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
   });
 
   it('keeps an account that alone runs an organisation or a workspace until someone else is given it', async () => {
+    // Sign-ins in a minute long past of their own, clear of this address's per-minute limit.
+    clock = new Date(Date.UTC(2020, 0, 7, 10, 3, 1));
     const workspace = await createPrivateWorkspace(testApp.services, `handover-${Date.now()}`);
     const user = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82011', role: 'org_admin' }],
       workspaces: [{ slug: workspace.slug, role: 'manager' }],
+      // Deleting an account is open before two-factor set-up; codes would follow the real clock.
+      twoFactor: false,
     });
     const browser = agent();
-    await signInAs(browser, user, () => currentTotp(user));
+    await signInAs(browser, user);
     const page = await browser.get('/account/delete');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Hand over first');
@@ -748,6 +832,7 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
 
     const otherAdmin = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82011', role: 'org_admin' }],
+      twoFactor: false,
     });
     await testApp.services.database.db
       .transaction()

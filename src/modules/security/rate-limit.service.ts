@@ -14,6 +14,10 @@ export const rateLimitRules = {
   signUpPerAddress: { limit: 10, windowSeconds: 3600 },
   passwordResetPerAccount: { limit: 5, windowSeconds: 3600 },
   passwordResetPerAddress: { limit: 20, windowSeconds: 3600 },
+  /** Re-entering the password before a change (email, password, two-factor, deletion). */
+  passwordCheckPerUser: { limit: 10, windowSeconds: 900 },
+  /** Each email change request mails an address the user chose. */
+  emailChangePerUser: { limit: 5, windowSeconds: 3600 },
   invitationPerUser: { limit: 50, windowSeconds: 3600 },
   joinRequestPerUser: { limit: 20, windowSeconds: 3600 },
   /** Accounts younger than a week post less, which blunts spam from new sign-ups. */
