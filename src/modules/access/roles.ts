@@ -39,6 +39,7 @@ export type OrganisationPermission = (typeof organisationPermissions)[number];
 export const roleDefinitions = {
   member: {
     label: 'Member',
+    inSentence: 'a member',
     description: 'Reads members-only content of the organisation.',
     permissions: ['organisation.read_members_only'],
     reachesDescendants: false,
@@ -47,6 +48,7 @@ export const roleDefinitions = {
   },
   editor: {
     label: 'Editor',
+    inSentence: 'an editor',
     description: "Changes the organisation's content and plans.",
     permissions: ['organisation.read_members_only', 'organisation.edit_content'],
     reachesDescendants: false,
@@ -55,6 +57,7 @@ export const roleDefinitions = {
   },
   org_admin: {
     label: 'Organisation admin',
+    inSentence: 'an organisation admin',
     description: "Manages the organisation's members and their roles.",
     permissions: [
       'organisation.read_members_only',
@@ -69,6 +72,7 @@ export const roleDefinitions = {
   },
   ics_admin: {
     label: 'ICS admin',
+    inSentence: 'an ICS admin',
     description: 'The Green Plan team: manages every organisation of the integrated care system.',
     permissions: [
       'organisation.read_members_only',
@@ -84,6 +88,7 @@ export const roleDefinitions = {
   },
   green_champion: {
     label: 'Green champion',
+    inSentence: 'a green champion',
     description:
       "Reads members-only content and keeps the practice's Greener General Practice self-assessment.",
     permissions: ['organisation.read_members_only', 'organisation.manage_assessment'],
@@ -93,6 +98,7 @@ export const roleDefinitions = {
   },
   ics_verifier: {
     label: 'ICS verifier',
+    inSentence: 'an ICS verifier',
     description:
       "Verifies the Greener General Practice submissions of the integrated care system's practices.",
     permissions: ['organisation.read_members_only', 'organisation.verify_assessments'],
@@ -106,6 +112,11 @@ export const roleDefinitions = {
   OrganisationRole,
   {
     label: string;
+    /**
+     * The role as a sentence names it, with its article ("You are now an ICS admin"): lower-casing
+     * the label would break initialisms and "a" does not suit every role.
+     */
+    inSentence: string;
     description: string;
     permissions: readonly OrganisationPermission[];
     /** True when the role's permissions apply to every organisation under its own. */

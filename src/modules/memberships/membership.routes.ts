@@ -68,6 +68,12 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     const listing = await services.memberships.listMembers(request.actor, code);
     return reply.code(status).render('memberships/views/members.njk', {
       ...listing,
+      // A member whose role the admin cannot give is shown, not offered for change: a select
+      // without their role would show another one as theirs.
+      members: listing.members.map((member) => ({
+        ...member,
+        canChangeRole: listing.canManage && listing.assignableRoles.includes(member.role),
+      })),
       roleOptions: listing.assignableRoles.map((role) => ({
         value: role,
         text: roleDefinitions[role].label,

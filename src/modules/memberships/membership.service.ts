@@ -52,6 +52,13 @@ function roleLabelOf(role: string): string {
   return isOrganisationRole(role) ? roleDefinitions[role].label : role;
 }
 
+/** A role as a sentence names it ("an ICS admin"); a role no longer defined, by what is stored. */
+function roleInSentenceOf(role: string): string {
+  return isOrganisationRole(role)
+    ? roleDefinitions[role].inSentence
+    : `a member with the role ${role}`;
+}
+
 export function createMembershipService(deps: MembershipServiceDependencies) {
   const { repository, email, audit } = deps;
   const now = deps.now ?? (() => new Date());
@@ -296,7 +303,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
               ? `You are now a member of ${organisation.name} on Greenspace`
               : `Your request to join ${organisation.name} on Greenspace`,
             text: decision.approve
-              ? `Dear ${requester.display_name},\n\nYour request to join ${organisation.name} has been approved. You are now a ${roleDefinitions[role as OrganisationRole].label.toLowerCase()}.${note ? `\n\nA note from the admin:\n${note}` : ''}\n\n${deps.publicUrl}/organisations/${code}${signature}`
+              ? `Dear ${requester.display_name},\n\nYour request to join ${organisation.name} has been approved. You are now ${roleDefinitions[approvedRole].inSentence}.${note ? `\n\nA note from the admin:\n${note}` : ''}\n\n${deps.publicUrl}/organisations/${code}${signature}`
               : `Dear ${requester.display_name},\n\nYour request to join ${organisation.name} has been declined.${note ? `\n\nA note from the admin:\n${note}` : ''}${signature}`,
           });
         }
@@ -476,7 +483,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
           kind: 'invitation',
           to: address,
           subject: `${actor!.displayName} has invited you to join ${organisation.name} on Greenspace`,
-          text: `${actor!.displayName} has invited you to join ${organisation.name} on Greenspace, the collaboration workspace for a greener NHS, as a ${roleDefinitions[input.role as OrganisationRole].label.toLowerCase()}.\n\nAccept the invitation here:\n\n${deps.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}\n\nThe link works for ${INVITATION_LIFETIME_DAYS} days. If you do not have a Greenspace account yet, create one with this email address first.${signature}`,
+          text: `${actor!.displayName} has invited you to join ${organisation.name} on Greenspace, the collaboration workspace for a greener NHS, as ${roleInSentenceOf(input.role)}.\n\nAccept the invitation here:\n\n${deps.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}\n\nThe link works for ${INVITATION_LIFETIME_DAYS} days. If you do not have a Greenspace account yet, create one with this email address first.${signature}`,
         });
         await audit.record(
           {
@@ -557,6 +564,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         organisationCode: invitation.organisation_code,
         organisationName: invitation.organisation_name,
         roleLabel: roleLabelOf(invitation.role),
+        roleInSentence: roleInSentenceOf(invitation.role),
         email: invitation.email,
       };
     },

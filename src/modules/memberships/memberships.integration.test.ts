@@ -582,4 +582,78 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
       ).statusCode,
     ).toBe(303);
   });
+
+  it('names roles in sentences with the right article and their capitals', async () => {
+    // An invitation, by email and on the page its link opens.
+    const admin = await signedIn(practiceAdmin);
+    const invitee = await buildUser(testApp.services);
+    await admin.post('/organisations/C82001/invitations', {
+      email: invitee.email,
+      role: 'org_admin',
+    });
+    const invitation = (await emailsTo(invitee.email)).at(-1)!;
+    expect(invitation.text_body).toContain('as an organisation admin.');
+    const token = new URL(invitation.text_body.match(/https?:\/\/\S+/)![0]).searchParams.get(
+      'token',
+    )!;
+    const page = await new HttpAgent(testApp.app).get(`/invitations/accept?token=${token}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('on Greenspace as an organisation admin.</p>');
+
+    const ics = await signedIn(icsAdmin);
+    const verifier = await buildUser(testApp.services);
+    await ics.post('/organisations/QK1/invitations', {
+      email: verifier.email,
+      role: 'ics_verifier',
+    });
+    expect((await emailsTo(verifier.email)).at(-1)!.text_body).toContain('as an ICS verifier.');
+
+    // An approved request to join.
+    const requester = await buildUser(testApp.services);
+    await (await signedIn(requester)).post('/organisations/QK1/join', { message: '' });
+    const requests = await ics.get('/organisations/QK1/join-requests');
+    const requestId = new RegExp(`id="request-([0-9a-f-]{36})">${requester.displayName}<`).exec(
+      requests.body,
+    )![1]!;
+    const approved = await ics.post(`/organisations/QK1/join-requests/${requestId}/decision`, {
+      decision: 'approve',
+      role: 'ics_admin',
+    });
+    expect(approved.statusCode).toBe(303);
+    const told = (await emailsTo(requester.email)).at(-1)!;
+    expect(told.kind).toBe('join_request_approved');
+    expect(told.text_body).toContain('You are now an ICS admin.');
+  });
+
+  it('shows, without a form, the role of a member whose role the admin cannot give', async () => {
+    const icbAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'org_admin' }],
+    });
+    const colleague = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'editor' }],
+    });
+    /** The table row of one member, from its opening tag to its closing one. */
+    const rowOf = (html: string, name: string) => {
+      const at = html.indexOf(`>${name}`);
+      expect(at, name).toBeGreaterThan(0);
+      return html.slice(html.lastIndexOf('<tr', at), html.indexOf('</tr>', at));
+    };
+
+    const listing = (await (await signedIn(icbAdmin)).get('/organisations/QK1/members')).body;
+    const icsRow = rowOf(listing, icsAdmin.displayName);
+    expect(icsRow).toContain('ICS admin');
+    expect(icsRow).toContain('You cannot change or remove this member.');
+    expect(icsRow).not.toContain('<select');
+    expect(icsRow).not.toContain('<form');
+    expect(icsRow).not.toContain(`/members/${icsAdmin.id}/remove`);
+    // A role the admin can give is offered for change, with the member's own role chosen.
+    const colleagueRow = rowOf(listing, colleague.displayName);
+    expect(colleagueRow).toMatch(/<option value="editor" selected/);
+    expect(colleagueRow).toContain(`href="/organisations/QK1/members/${colleague.id}/remove"`);
+    expect(colleagueRow).not.toContain('You cannot change or remove');
+
+    // An ICS admin may give the role, so sees the form with it chosen.
+    const asIcs = (await (await signedIn(icsAdmin)).get('/organisations/QK1/members')).body;
+    expect(rowOf(asIcs, icsAdmin.displayName)).toMatch(/<option value="ics_admin" selected/);
+  });
 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildUser, currentTotp } from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 
@@ -157,5 +159,22 @@ describe.each(testDialects)('organisation pages on %s', (dialect) => {
       /Inhaler carbon reference[\s\S]*version <strong>\d{4}-\d{2}\.\d+<\/strong>/,
     );
     expect(response.body).toContain('href="/prescribing/inhalers"');
+  });
+
+  it("names the visitor's role on an organisation's page as people read it", async () => {
+    const statusOn = async (code: string, role: 'org_admin' | 'ics_verifier' | 'member') => {
+      const user = await buildUser(testApp.services, {
+        memberships: [{ organisationCode: code, role }],
+      });
+      const browser = new HttpAgent(testApp.app);
+      await signInAs(browser, user, () => currentTotp(user));
+      const html = (await browser.get(`/organisations/${code}`)).body;
+      return /<p>You are a member[^<]*<\/p>/.exec(html)?.[0];
+    };
+    expect(await statusOn('C82001', 'org_admin')).toBe(
+      '<p>You are a member (Organisation admin).</p>',
+    );
+    expect(await statusOn('QK1', 'ics_verifier')).toBe('<p>You are a member (ICS verifier).</p>');
+    expect(await statusOn('C82002', 'member')).toBe('<p>You are a member.</p>');
   });
 });

@@ -11,6 +11,7 @@ import {
   pageNumber,
   parseQuery,
 } from '../../web/query.ts';
+import { roleDefinitions } from '../access/roles.ts';
 import { organisationTypeLabels } from './organisation.service.ts';
 
 const DIRECTORY_PAGE_SIZE = 25;
@@ -70,9 +71,13 @@ export function registerOrganisationRoutes(app: FastifyInstance, services: Servi
         throw new NotFoundError(`No organisation with the code ${canonical} is in Greenspace.`);
       }
       const query = request.query as { requested?: string; joined?: string };
+      const access = await services.memberships.describeAccess(request.actor, canonical);
       return reply.render('organisations/views/organisation.njk', {
         ...page,
-        access: await services.memberships.describeAccess(request.actor, canonical),
+        access,
+        membershipRoleLabel: access.membership
+          ? roleDefinitions[access.membership.role].label
+          : null,
         notice:
           query.requested === '1'
             ? 'Your request has been sent. An admin will reply by email.'
