@@ -656,8 +656,11 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       actorUserId: string | null = null,
     ) {
       const organisation = await organisationResource(code);
-      if (!rolesAllowedFor(organisation.type).includes(role))
-        throw new ValidationFailed({ role: `${role} cannot be given in a ${organisation.type}` });
+      const allowed = rolesAllowedFor(organisation.type);
+      if (!allowed.includes(role))
+        throw new ValidationFailed({
+          role: `${role} cannot be given in ${organisation.name} (${code}); its roles are ${allowed.join(', ')}`,
+        });
       await repository.transaction(async (trx) => {
         const existing = await repository.findMember(code, userId, trx);
         if (existing) await repository.updateRole(trx, code, userId, role, now().toISOString());

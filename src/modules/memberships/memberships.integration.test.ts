@@ -545,6 +545,23 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect((await (await signedIn(practiceAdmin)).get('/admin/users?page=x')).statusCode).toBe(403);
   });
 
+  it('refuses to add a member directly in a role the organisation cannot have, naming the roles it can', async () => {
+    const user = await buildUser(testApp.services);
+    const refused = testApp.services.memberships.addMemberDirectly(
+      user.id,
+      'C82001',
+      'ics_admin',
+      null,
+    );
+    await expect(refused).rejects.toMatchObject({
+      fieldErrors: {
+        role: expect.stringMatching(
+          /^ics_admin cannot be given in .+ \(C82001\); its roles are member, /,
+        ),
+      },
+    });
+  });
+
   it('lets a platform admin disable an account, which ends its sessions at once', async () => {
     const user = await buildUser(testApp.services);
     const userBrowser = await signedIn(user);
