@@ -205,6 +205,8 @@ export async function buildApp(
       });
     }
     if (error instanceof NotFoundError) {
+      if (wantsJson(request))
+        return reply.code(404).send({ error: 'Not found', message: error.message });
       return reply.code(404).render('errors/not-found.njk', { message: error.message });
     }
     if (error instanceof CsrfError) {
@@ -220,6 +222,11 @@ export async function buildApp(
       return reply.code(403).render('errors/forbidden.njk');
     }
     if (error instanceof RateLimitedError) {
+      if (wantsJson(request))
+        return reply
+          .code(429)
+          .header('retry-after', String(error.retryAfterSeconds))
+          .send({ error: 'Too many requests' });
       return reply
         .code(429)
         .header('retry-after', String(error.retryAfterSeconds))
@@ -229,6 +236,10 @@ export async function buildApp(
         });
     }
     if (error instanceof ValidationFailed) {
+      if (wantsJson(request))
+        return reply
+          .code(400)
+          .send({ error: 'Bad request', problems: Object.values(error.fieldErrors) });
       return reply
         .code(400)
         .render('errors/bad-request.njk', { problems: Object.values(error.fieldErrors) });
@@ -253,8 +264,12 @@ export async function buildApp(
       () => false,
     );
     request.log.error({ err: error, databaseUp }, 'request failed');
-    if (!databaseUp)
-      return reply.code(503).header('retry-after', '30').render('errors/unavailable.njk');
+    if (!databaseUp) {
+      reply.code(503).header('retry-after', '30');
+      if (wantsJson(request)) return reply.send({ error: 'Service unavailable' });
+      return reply.render('errors/unavailable.njk');
+    }
+    if (wantsJson(request)) return reply.code(500).send({ error: 'Server error' });
     return reply.code(500).render('errors/server-error.njk');
   });
 
