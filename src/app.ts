@@ -214,6 +214,10 @@ export async function buildApp(
       return reply.code(403).render('errors/form-expired.njk');
     }
     if (error instanceof ForbiddenError) {
+      if (wantsJson(request))
+        return request.actor
+          ? reply.code(403).send({ error: 'Forbidden' })
+          : reply.code(401).send({ error: 'Sign in first' });
       if (!request.actor) {
         const returnTo =
           request.method === 'GET' ? `?returnTo=${encodeURIComponent(request.url)}` : '';
