@@ -123,6 +123,11 @@ describe.each(testDialects)('recommended actions follow inhaler prescribing on %
     const page = await testApp.services.greenerPractice.getActionPage(champion, PRACTICE, 'MI-02');
     expect(page.practiceData).toMatchObject({ month: '2026-09', value: 95, decile: 10 });
     expect(page.practiceData!.savingTonnesCo2ePerYear).toBe(first!.savingTonnesCo2ePerYear);
+    // The decile says whom the practice is ranked among: here every practice in the month.
+    const html = (await testApp.app.inject(`/greener-practice/practices/${PRACTICE}`)).body;
+    expect(html).toContain('decile 10 of 10 among all practices in the month’s data');
+    expect(html).not.toContain('nationally');
+    expect(html).toMatch(/would save about <strong>[\d,.]+ (kgCO2e|tCO2e) a year<\/strong>/);
   });
 
   it('moves the inhaler review down when the same month is replaced by one of mostly dry-powder inhalers', async () => {
