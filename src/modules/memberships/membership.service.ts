@@ -8,6 +8,7 @@ import type { RequestContext } from '../../web/request-context.ts';
 import {
   assertCan,
   can,
+  ForbiddenError,
   organisationScope,
   type Actor,
   type ActorMembership,
@@ -391,6 +392,9 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       const organisation = await requirePermission(actor, 'organisation.manage_members', code);
       const member = await repository.findMember(code, userId);
       if (!member) throw new NotFoundError('That member was not found.');
+      // The same rule as the removal itself: no page asks to confirm what would be refused.
+      if (isOrganisationRole(member.role) && !canGiveRole(actor!, organisation, member.role))
+        throw new ForbiddenError('Not allowed: remove this member');
       return {
         organisation,
         member: {

@@ -663,6 +663,11 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect(icsRow).not.toContain('<select');
     expect(icsRow).not.toContain('<form');
     expect(icsRow).not.toContain(`/members/${icsAdmin.id}/remove`);
+    // Nor does the confirmation page open for them by its address.
+    expect(
+      (await (await signedIn(icbAdmin)).get(`/organisations/QK1/members/${icsAdmin.id}/remove`))
+        .statusCode,
+    ).toBe(403);
     // A role the admin can give is offered for change, with the member's own role chosen.
     const colleagueRow = rowOf(listing, colleague.displayName);
     expect(colleagueRow).toMatch(/<option value="editor" selected/);
