@@ -267,6 +267,55 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     );
   });
 
+  it('asks before removing an evidence file, then removes it, records it and audits it', async () => {
+    const champion = await browser('champion');
+    const added = await postAnswer('champion', 'WR-01', { status: 'done', note: '' }, [
+      { name: 'Second waste audit.pdf', type: 'application/pdf', bytes: SMALL_PDF },
+    ]);
+    expect(added.statusCode).toBe(303);
+    const actionUrl = `/greener-practice/practices/${PRACTICE}/assessment/actions/WR-01`;
+    const page = (await champion.get(actionUrl)).body;
+    const removeUrl = new RegExp(
+      `href="(${actionUrl}/evidence/[0-9a-f-]+/remove)">Remove<span class="nhsuk-u-visually-hidden"> Second waste audit.pdf</span>`,
+    ).exec(page)?.[1];
+    expect(removeUrl).toBeDefined();
+
+    // The link asks first; nothing is removed by following it.
+    const asked = await champion.get(removeUrl!);
+    expect(asked.statusCode).toBe(200);
+    expect(htmlText(asked.body)).toContain('Remove Second waste audit.pdf');
+    expect(asked.body).toContain(`<form method="post" action="${removeUrl}"`);
+    expect(asked.body).toContain(`href="${actionUrl}#evidence-files">Cancel`);
+    expect((await champion.get(actionUrl)).body).toContain('Second waste audit.pdf');
+
+    // Only those who keep the assessment may ask or remove.
+    expect((await (await browser('member')).get(removeUrl!)).statusCode).toBe(403);
+    expect((await (await browser('member')).post(removeUrl!)).statusCode).toBe(403);
+    expect((await (await browser('anonymous')).get(removeUrl!)).statusCode).toBe(303);
+    const unknown = `${actionUrl}/evidence/00000000-0000-4000-8000-000000000000/remove`;
+    expect((await champion.get(unknown)).statusCode).toBe(404);
+
+    const removed = await champion.post(removeUrl!);
+    expect(removed.statusCode).toBe(303);
+    expect(removed.headers.location).toBe(`${actionUrl}#evidence-files`);
+    const after = (await champion.get(actionUrl)).body;
+    expect(after).not.toContain('Second waste audit.pdf');
+    expect(after).toContain('Waste audit.pdf');
+    // Removed already: asking again finds nothing.
+    expect((await champion.get(removeUrl!)).statusCode).toBe(404);
+    const events = await testApp.services.database.db
+      .selectFrom('ggp_events')
+      .select(['kind', 'action_code'])
+      .where('practice_code', '=', PRACTICE)
+      .where('kind', '=', 'evidence_removed')
+      .execute();
+    expect(events).toEqual([{ kind: 'evidence_removed', action_code: 'WR-01' }]);
+    const audited = await testApp.services.audit.findForUser(people.champion!.id);
+    expect(
+      audited.filter((event) => event.action === 'greener_practice.evidence_removed'),
+    ).toMatchObject([{ details: expect.stringContaining('Second waste audit.pdf') }]);
+  });
+
   it('shows what a submission still needs, and refuses one with required actions missing', async () => {
     const champion = await browser('champion');
     const check = await champion.get(`/greener-practice/practices/${PRACTICE}/assessment/submit`);

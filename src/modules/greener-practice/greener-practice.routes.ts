@@ -395,6 +395,40 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     },
   );
 
+  // Removing a file cannot be undone from here, so a page asks first, as for removing a member.
+  app.get<EvidenceParams>(
+    `${BASE}/practices/:code/assessment/actions/:actionCode/evidence/:fileId/remove`,
+    greenChampion,
+    async (request, reply) => {
+      const code = checkPracticeCode(request.params.code);
+      const actionCode = checkActionCode(request.params.actionCode);
+      try {
+        const page = await ggp.getEvidenceForRemoval(
+          request.actor,
+          code,
+          actionCode,
+          request.params.fileId,
+        );
+        return reply.render('greener-practice/views/evidence-remove.njk', {
+          ...common,
+          ...page,
+          pageTitle: `Remove ${page.file.original_name}`,
+          breadcrumbs: programmeCrumbs([
+            { href: `${BASE}/practices/${code}`, text: page.practice.name },
+            { href: `${BASE}/practices/${code}/assessment`, text: 'Self-assessment' },
+            {
+              href: `${BASE}/practices/${code}/assessment/actions/${actionCode}`,
+              text: `${page.action.code} ${page.action.title}`,
+            },
+          ]),
+        });
+      } catch (error) {
+        if (!(error instanceof AssessmentLocked)) throw error;
+        return renderActionPage(request, reply, formErrorContext({ locked: error.message }), 409);
+      }
+    },
+  );
+
   app.post<EvidenceParams>(
     `${BASE}/practices/:code/assessment/actions/:actionCode/evidence/:fileId/remove`,
     greenChampion,

@@ -339,6 +339,33 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     );
   }
 
+  /**
+   * An evidence file the actor may remove now: theirs to manage, on this year's assessment, which
+   * is still open to changes. Asking and removing go through the same checks.
+   */
+  async function findRemovableEvidence(
+    actor: Actor | null,
+    practiceCode: string,
+    actionCode: string,
+    fileId: string,
+  ) {
+    const practice = await requireManageable(actor, practiceCode);
+    const performer = performerOf(actor);
+    const year = await openYear();
+    const state = year ? await practiceYearState(practice, year) : undefined;
+    if (!state?.assessment || !state.frameworkEntry) throw new NotFoundError();
+    const assessment = state.assessment;
+    const framework = state.frameworkEntry.framework;
+    const locked = isEditable(assessment, year)
+      ? null
+      : lockedMessage(assessment, year, state.submissions[0], state.award);
+    if (locked) throw new AssessmentLocked(locked);
+    const { evidenceByAction } = await loadAnswers(assessment.id);
+    const file = (evidenceByAction.get(actionCode) ?? []).find((entry) => entry.file_id === fileId);
+    if (!file) throw new NotFoundError('That evidence file was not found.');
+    return { practice, performer, year, assessment, framework, file };
+  }
+
   async function practiceYearState(practice: PracticeRef, year: string) {
     const assessment = await repository.findAssessment(practice.code, year);
     const frameworkEntry = await frameworkForYear(year);
@@ -905,6 +932,24 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     },
 
     /** Removes an evidence file from an action (kept for past submissions that cite it). */
+    /** The page that asks before an evidence file is removed: which file, from which action. */
+    async getEvidenceForRemoval(
+      actor: Actor | null,
+      practiceCode: string,
+      actionCode: string,
+      fileId: string,
+    ) {
+      const { practice, framework, file } = await findRemovableEvidence(
+        actor,
+        practiceCode,
+        actionCode,
+        fileId,
+      );
+      const action = allActions(framework).find((candidate) => candidate.code === actionCode);
+      if (!action) throw new NotFoundError('That action is not in the framework.');
+      return { practice, action, file };
+    },
+
     async removeEvidence(
       actor: Actor | null,
       practiceCode: string,
@@ -912,22 +957,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       fileId: string,
       context: RequestContext | null,
     ) {
-      const practice = await requireManageable(actor, practiceCode);
-      const performer = performerOf(actor);
-      const year = await openYear();
-      const state = year ? await practiceYearState(practice, year) : undefined;
-      if (!state?.assessment || !state.frameworkEntry) throw new NotFoundError();
-      const assessment = state.assessment;
-      const framework = state.frameworkEntry.framework;
-      const locked = isEditable(assessment, year)
-        ? null
-        : lockedMessage(assessment, year, state.submissions[0], state.award);
-      if (locked) throw new AssessmentLocked(locked);
-      const { evidenceByAction } = await loadAnswers(assessment.id);
-      const file = (evidenceByAction.get(actionCode) ?? []).find(
-        (entry) => entry.file_id === fileId,
-      );
-      if (!file) throw new NotFoundError('That evidence file was not found.');
+      const { practice, performer, year, assessment, framework, file } =
+        await findRemovableEvidence(actor, practiceCode, actionCode, fileId);
       const at = now().toISOString();
       await repository.transaction(async (trx) => {
         await claimEditable(trx, assessment, year, { updated_at: at });
