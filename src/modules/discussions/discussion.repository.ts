@@ -492,8 +492,8 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       return rows.map((row) => row.user_id);
     },
 
-    async followedAreas(userId: string): Promise<string[]> {
-      const rows = await db
+    async followedAreas(userId: string, executor: Executor = db): Promise<string[]> {
+      const rows = await executor
         .selectFrom('follows')
         .select('subject_id')
         .where('user_id', '=', userId)

@@ -27,6 +27,7 @@ import { highlight, searchWords } from '../content/content.service.ts';
 import { markdownToPlainText, renderMarkdown } from '../content/markdown.ts';
 import type { EmailService } from '../email/email.service.ts';
 import type {
+  FrequencyChoices,
   NotificationService,
   PreparedNotification,
 } from '../notifications/notification.service.ts';
@@ -1648,6 +1649,39 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         if (follow)
           await repository.follow(trx, actor.userId, subject.type, subject.id, now().toISOString());
         else await repository.unfollow(trx, actor.userId, subject.type, subject.id);
+      });
+    },
+
+    /**
+     * Saves the notification settings form: how often each kind is emailed, and which areas of
+     * focus the person follows. The follows, the preferences and the audit record commit together
+     * or not at all.
+     */
+    async saveNotificationSettings(
+      actor: Actor | null,
+      settings: { frequencies: FrequencyChoices; areas: string[] },
+      context: RequestContext,
+    ): Promise<void> {
+      if (!actor) throw new ForbiddenError('Sign in to choose your notifications');
+      const wanted = new Set(settings.areas);
+      const unknown = [...wanted].filter((slug) => !findAreaOfFocus(slug));
+      if (unknown.length > 0) {
+        throw new ValidationFailed({
+          areas: unknown.map((slug) => `"${slug.slice(0, 60)}" is not an area of focus.`).join(' '),
+        });
+      }
+      await repository.transaction(async (trx) => {
+        const followed = new Set(await repository.followedAreas(actor.userId, trx));
+        const at = now().toISOString();
+        for (const { slug } of nationalAreasOfFocus) {
+          if (wanted.has(slug) && !followed.has(slug))
+            await repository.follow(trx, actor.userId, 'area', slug, at);
+          if (!wanted.has(slug) && followed.has(slug))
+            await repository.unfollow(trx, actor.userId, 'area', slug);
+        }
+        await notifications.savePreferences(trx, actor, settings.frequencies, context, {
+          areas: [...wanted].sort().join(','),
+        });
       });
     },
 

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, NotificationRow } from '../../db/schema.ts';
+import type { Database, NotificationKind, NotificationRow } from '../../db/schema.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -116,17 +116,40 @@ export function createNotificationRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    /** When this user was last sent a digest of this frequency (the latest `emailed_at` of one). */
-    async lastDigestAt(userId: string, kinds: string[]): Promise<string | null> {
+    /**
+     * When this user was last sent a digest with any of these kinds in it: the latest `emailed_at`
+     * of a notification a digest listed. Those emailed at once are left out, telling them apart by
+     * time: one emailed at once is emailed as it is recorded (`emailed_at` = `created_at`), while a
+     * digest only lists what was recorded before it went.
+     */
+    async lastDigestAt(userId: string, kinds: NotificationKind[]): Promise<string | null> {
       if (kinds.length === 0) return null;
       const row = await db
         .selectFrom('notifications')
         .select((eb) => eb.fn.max('emailed_at').as('latest'))
         .where('user_id', '=', userId)
-        .where('kind', 'in', kinds as NotificationRow['kind'][])
+        .where('kind', 'in', kinds)
         .where('email_status', '=', 'sent')
+        .whereRef('emailed_at', '>', 'created_at')
         .executeTakeFirst();
       return (row?.latest as string | null | undefined) ?? null;
+    },
+
+    /** Marks what waits for a digest, of these kinds, as not to be emailed; how many it marked. */
+    async skipWaitingForDigest(
+      executor: Executor,
+      userId: string,
+      kinds: NotificationKind[],
+    ): Promise<number> {
+      if (kinds.length === 0) return 0;
+      const result = await executor
+        .updateTable('notifications')
+        .set({ email_status: 'skipped' })
+        .where('user_id', '=', userId)
+        .where('email_status', '=', 'digest')
+        .where('kind', 'in', kinds)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     /** Deletes everyone's notifications that lead to this path or anywhere beneath it. */

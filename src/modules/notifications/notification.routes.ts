@@ -2,10 +2,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
-import { buildPagination } from '../../web/pagination.ts';
+import { buildPageHref, buildPagination } from '../../web/pagination.ts';
 import { optionalText, pageNumber, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
-import { frequencies, notificationKinds } from './notification.service.ts';
+import type { NotificationKind } from '../../db/schema.ts';
+import {
+  frequencies,
+  notificationKinds,
+  type Frequency,
+  type FrequencyChoices,
+} from './notification.service.ts';
 
 const PAGE_SIZE = 25;
 const ownAccount = { config: { access: 'signed-in' as const, audience: 'self' as const } };
@@ -14,14 +20,17 @@ const frequencyLabels = {
   immediately: 'Email me straight away',
   daily: 'Email me a daily digest',
   weekly: 'Email me a weekly digest',
-  off: 'No emails (still listed here)',
+  off: 'No emails (still listed on your notifications page)',
 } as const;
 
 const unsubscribeQuery = z.object({
   user: optionalText(36),
   kind: optionalText(40),
+  digest: optionalText(10),
   token: optionalText(128),
 });
+
+const digestNames = { daily: 'daily digest', weekly: 'weekly digest' } as const;
 
 /** The submitted form as a map of field names to lists of values (checkboxes repeat). */
 function formValues(request: FastifyRequest): Record<string, string[]> {
@@ -49,10 +58,16 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
       PAGE_SIZE,
     );
     const pageCount = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    return reply.code(query.page > pageCount ? 404 : 200).render('notifications/views/list.njk', {
+    if (query.page > pageCount) {
+      throw new NotFoundError(
+        `Your notifications have ${pageCount} page${pageCount === 1 ? '' : 's'}.`,
+      );
+    }
+    return reply.render('notifications/views/list.njk', {
       items,
       total,
       unread,
+      page: query.page,
       kinds: notificationKinds,
       notice:
         query.done === 'read'
@@ -71,9 +86,14 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
     if (id !== undefined && !/^[0-9a-f-]{36}$/.test(id)) {
       throw new BadRequestError(['The "id" field must be a notification.']);
     }
+    // The page the form was on, to go back to it rather than to the first.
+    const page = pageNumber.safeParse(values.page?.[0]);
+    if (!page.success) {
+      throw new BadRequestError(['The "page" field must be a whole number from 1 upwards.']);
+    }
     // Reading state is personal and not security-relevant, so it is not written to the audit log.
     await notifications.markRead(request.actor!, id ?? null);
-    return reply.redirect('/notifications?done=read', 303);
+    return reply.redirect(buildPageHref('/notifications', { done: 'read' }, page.data), 303);
   });
 
   // A notification is opened through a form, not a link, because opening it marks it read: a
@@ -117,33 +137,20 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
 
   app.post('/notifications/settings', ownAccount, async (request, reply) => {
     const values = formValues(request);
-    const choices: Record<string, string> = {};
+    const choices: FrequencyChoices = {};
     const problems: string[] = [];
-    for (const kind of Object.keys(notificationKinds)) {
+    for (const kind of Object.keys(notificationKinds) as NotificationKind[]) {
       const value = values[kind]?.[0];
       if (value === undefined) continue;
-      if (!(frequencies as string[]).includes(value)) {
-        problems.push(`The "${kind}" field must be one of: ${frequencies.join(', ')}.`);
-      }
-      choices[kind] = value;
-    }
-    const chosenAreas = new Set(values.areas ?? []);
-    const knownAreas = await discussions.followedAreas(request.actor);
-    for (const area of chosenAreas) {
-      if (!knownAreas.some((known) => known.slug === area)) {
-        problems.push(`"${area.slice(0, 60)}" is not an area of focus.`);
-      }
+      if ((frequencies as string[]).includes(value)) choices[kind] = value as Frequency;
+      else problems.push(`The "${kind}" field must be one of: ${frequencies.join(', ')}.`);
     }
     if (problems.length > 0) throw new BadRequestError(problems);
-    for (const area of knownAreas) {
-      const wanted = chosenAreas.has(area.slug);
-      if (wanted !== area.following) {
-        await discussions.setFollowing(request.actor, { type: 'area', id: area.slug }, wanted);
-      }
-    }
-    await notifications.setPreferences(request.actor!, choices, requestContextOf(request), {
-      areas: [...chosenAreas].sort().join(','),
-    });
+    await discussions.saveNotificationSettings(
+      request.actor,
+      { frequencies: choices, areas: values.areas ?? [] },
+      requestContextOf(request),
+    );
     return reply.redirect('/notifications?done=settings', 303);
   });
 
@@ -151,22 +158,18 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
     '/notifications/unsubscribe',
     { config: { access: 'public' } },
     async (request, reply) => {
-      const query = parseQuery(unsubscribeQuery, request.query);
-      const valid = notifications.verifyUnsubscribe(
-        query.user ?? '',
-        query.kind ?? '',
-        query.token ?? '',
-      );
-      return reply.code(valid ? 200 : 400).render('notifications/views/unsubscribe.njk', {
-        valid,
-        kindLabel: valid
-          ? notificationKinds[query.kind as keyof typeof notificationKinds].label
-          : '',
-        action: `/notifications/unsubscribe?${new URLSearchParams({
-          user: query.user ?? '',
-          kind: query.kind ?? '',
-          token: query.token ?? '',
-        }).toString()}`,
+      const link = parseQuery(unsubscribeQuery, request.query);
+      const outcome = await notifications.previewUnsubscribe(link);
+      if (!outcome) {
+        return reply.code(400).render('notifications/views/unsubscribe.njk', { valid: false });
+      }
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(link)) if (value) params.set(name, value);
+      return reply.render('notifications/views/unsubscribe.njk', {
+        valid: true,
+        kinds: outcome.kinds,
+        digestName: outcome.digest ? digestNames[outcome.digest] : undefined,
+        action: `/notifications/unsubscribe?${params.toString()}`,
       });
     },
   );
@@ -177,17 +180,16 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
     '/notifications/unsubscribe',
     { config: { access: 'public', csrf: 'signed-link' } },
     async (request, reply) => {
-      const query = parseQuery(unsubscribeQuery, request.query);
-      const user = query.user ?? '';
-      const kind = query.kind ?? '';
-      if (!notifications.verifyUnsubscribe(user, kind, query.token ?? '')) {
+      const link = parseQuery(unsubscribeQuery, request.query);
+      const outcome = await notifications.unsubscribe(link, requestContextOf(request));
+      if (!outcome) {
         return reply.code(400).render('notifications/views/unsubscribe.njk', { valid: false });
       }
-      await notifications.unsubscribe(user, kind, requestContextOf(request));
       return reply.render('notifications/views/unsubscribe.njk', {
         valid: true,
         done: true,
-        kindLabel: notificationKinds[kind as keyof typeof notificationKinds].label,
+        kinds: outcome.kinds,
+        digestName: outcome.digest ? digestNames[outcome.digest] : undefined,
       });
     },
   );

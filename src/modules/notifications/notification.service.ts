@@ -12,6 +12,30 @@ import type { NotificationRepository } from './notification.repository.ts';
 
 export type Frequency = 'immediately' | 'daily' | 'weekly' | 'off';
 export const frequencies: Frequency[] = ['immediately', 'daily', 'weekly', 'off'];
+export type DigestFrequency = Extract<Frequency, 'daily' | 'weekly'>;
+const digestFrequencies: DigestFrequency[] = ['daily', 'weekly'];
+
+/** How often someone wants each kind emailed; kinds left out keep what they had. */
+export type FrequencyChoices = Partial<Record<NotificationKind, Frequency>>;
+
+/** The query of a one-click unsubscribe link, as it arrived: nothing in it is trusted yet. */
+export interface UnsubscribeLink {
+  user?: string;
+  /** Set on the links of single emails: that kind is turned off. */
+  kind?: string;
+  /** Set on the links of digests: every kind sent in that digest is turned off. */
+  digest?: string;
+  token?: string;
+}
+
+/** What a verified unsubscribe link turns off (or turned off): the digest it came from, if any. */
+export interface UnsubscribeOutcome {
+  digest: DigestFrequency | null;
+  kinds: { kind: NotificationKind; label: string }[];
+}
+
+/** What one unsubscribe link covers: one kind of email, or a daily or weekly digest. */
+export type UnsubscribeScope = { kind: NotificationKind } | { digest: DigestFrequency };
 
 /** The kinds of notification a person can tune, with their defaults. */
 export const notificationKinds: Record<
@@ -46,7 +70,8 @@ export const notificationKinds: Record<
   },
   workspace: {
     label: 'Workspace membership',
-    description: 'Requests to join, invitations and decisions.',
+    description:
+      'Someone asks to join a workspace you manage, or your own request to join is decided.',
     defaultFrequency: 'immediately',
   },
   programme: {
@@ -55,6 +80,9 @@ export const notificationKinds: Record<
     defaultFrequency: 'immediately',
   },
 };
+
+const allKinds = Object.keys(notificationKinds) as NotificationKind[];
+type Executor = Kysely<Database> | Transaction<Database>;
 
 const DAY_MS = 86_400_000;
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
@@ -99,36 +127,130 @@ export function createNotificationService(deps: NotificationServiceDependencies)
   const now = deps.now ?? (() => new Date());
   const unsubscribeKey = deriveKey(deps.secretKey, 'unsubscribe');
 
-  async function frequencyOf(
+  /** Each kind's frequency for this person: their choice, or the kind's default. */
+  async function frequenciesOf(
     userId: string,
-    kind: NotificationKind,
-    executor: Kysely<Database>,
-  ): Promise<Frequency> {
-    const preferences = await repository.findPreferences(userId, executor);
-    return (
-      (preferences.find((preference) => preference.kind === kind)?.frequency as
-        Frequency | undefined) ?? notificationKinds[kind].defaultFrequency
-    );
+    executor: Executor,
+  ): Promise<Record<NotificationKind, Frequency>> {
+    const stored = await repository.findPreferences(userId, executor);
+    const chosen = (kind: NotificationKind) =>
+      (stored.find((preference) => preference.kind === kind)?.frequency as Frequency | undefined) ??
+      notificationKinds[kind].defaultFrequency;
+    return Object.fromEntries(allKinds.map((kind) => [kind, chosen(kind)])) as Record<
+      NotificationKind,
+      Frequency
+    >;
   }
 
-  function unsubscribeToken(userId: string, kind: string): string {
-    return hmacSha256(unsubscribeKey, `${userId}:${kind}`);
+  /**
+   * Settles what waits for a digest but is of a kind no longer taken in one (now emailed at once,
+   * or not at all): it is not emailed later, and stays on the notifications list. Left waiting, it
+   * would never be sent and would come back in every digest scan.
+   */
+  async function settleWaiting(
+    executor: Executor,
+    userId: string,
+    frequencyOf: Partial<Record<NotificationKind, Frequency>>,
+  ): Promise<number> {
+    const notDigested = allKinds.filter((kind) => {
+      const frequency = frequencyOf[kind];
+      return frequency !== undefined && !(digestFrequencies as string[]).includes(frequency);
+    });
+    return repository.skipWaitingForDigest(executor, userId, notDigested);
   }
 
-  function unsubscribeLink(userId: string, kind: string): string {
+  // A kind's link signs `<user>:<kind>`, as links in emails already sent do; a digest's signs
+  // `<user>:digest:<frequency>`, which no kind can be, so neither link can pass for the other.
+  function unsubscribeToken(userId: string, scope: UnsubscribeScope): string {
+    const signed = 'kind' in scope ? scope.kind : `digest:${scope.digest}`;
+    return hmacSha256(unsubscribeKey, `${userId}:${signed}`);
+  }
+
+  function unsubscribeLink(userId: string, scope: UnsubscribeScope): string {
     const params = new URLSearchParams({
       user: userId,
-      kind,
-      token: unsubscribeToken(userId, kind),
+      ...('kind' in scope ? { kind: scope.kind } : { digest: scope.digest }),
+      token: unsubscribeToken(userId, scope),
     });
     return `${deps.publicUrl}/notifications/unsubscribe?${params.toString()}`;
   }
 
-  function emailHeaders(userId: string, kind: string): Record<string, string> {
+  function emailHeaders(userId: string, scope: UnsubscribeScope): Record<string, string> {
     return {
-      'List-Unsubscribe': `<${unsubscribeLink(userId, kind)}>`,
+      'List-Unsubscribe': `<${unsubscribeLink(userId, scope)}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
     };
+  }
+
+  /** The person and what the link covers, if its signature is good; undefined otherwise. */
+  function verifyUnsubscribe(
+    link: UnsubscribeLink,
+  ): { userId: string; scope: UnsubscribeScope } | undefined {
+    const userId = link.user ?? '';
+    if (!/^[0-9a-f-]{36}$/.test(userId)) return undefined;
+    let scope: UnsubscribeScope;
+    if (link.kind !== undefined && link.digest === undefined) {
+      if (!Object.hasOwn(notificationKinds, link.kind)) return undefined;
+      scope = { kind: link.kind as NotificationKind };
+    } else if (link.digest !== undefined && link.kind === undefined) {
+      if (!(digestFrequencies as string[]).includes(link.digest)) return undefined;
+      scope = { digest: link.digest as DigestFrequency };
+    } else {
+      return undefined;
+    }
+    return constantTimeEqual(link.token ?? '', unsubscribeToken(userId, scope))
+      ? { userId, scope }
+      : undefined;
+  }
+
+  /** The kinds a link turns off now: its kind, or every kind the person takes in that digest. */
+  async function kindsCoveredBy(
+    userId: string,
+    scope: UnsubscribeScope,
+    executor: Executor,
+  ): Promise<NotificationKind[]> {
+    if ('kind' in scope) return [scope.kind];
+    const frequencyOf = await frequenciesOf(userId, executor);
+    return allKinds.filter((kind) => frequencyOf[kind] === scope.digest);
+  }
+
+  function outcomeOf(scope: UnsubscribeScope, kinds: NotificationKind[]): UnsubscribeOutcome {
+    return {
+      digest: 'digest' in scope ? scope.digest : null,
+      kinds: kinds.map((kind) => ({ kind, label: notificationKinds[kind].label })),
+    };
+  }
+
+  /** Writes the choices and their audit record in the caller's transaction; see savePreferences. */
+  async function writePreferences(
+    trx: Transaction<Database>,
+    actor: Actor,
+    choices: FrequencyChoices,
+    context: RequestContext,
+    details: Record<string, string>,
+  ): Promise<void> {
+    for (const kind of allKinds) {
+      const frequency = choices[kind];
+      if (frequency !== undefined) {
+        await repository.setPreference(trx, actor.userId, kind, frequency);
+      }
+    }
+    const skipped = await settleWaiting(trx, actor.userId, choices);
+    await deps.audit.record(
+      {
+        action: 'notifications.settings_changed',
+        actorUserId: actor.userId,
+        targetType: 'user',
+        targetId: actor.userId,
+        details: {
+          ...choices,
+          ...details,
+          ...(skipped > 0 ? { digestItemsNotEmailed: skipped } : {}),
+        },
+      },
+      context,
+      trx,
+    );
   }
 
   return {
@@ -150,7 +272,7 @@ export function createNotificationService(deps: NotificationServiceDependencies)
         prepared.push({
           userId,
           email: actor.email,
-          frequency: await frequencyOf(userId, notification.kind, deps.db),
+          frequency: (await frequenciesOf(userId, deps.db))[notification.kind],
           notification,
         });
       }
@@ -188,8 +310,8 @@ export function createNotificationService(deps: NotificationServiceDependencies)
             kind: `notification_${notification.kind}`,
             to: email,
             subject: notification.title,
-            text: `${notification.body}\n\n${deps.publicUrl}${localPathOr(notification.link, '/notifications')}\n\nYou get these emails at once. Change how often: ${deps.publicUrl}/notifications/settings\nStop emails like this: ${unsubscribeLink(userId, notification.kind)}${signature}`,
-            headers: emailHeaders(userId, notification.kind),
+            text: `${notification.body}\n\n${deps.publicUrl}${localPathOr(notification.link, '/notifications')}\n\nYou get these emails at once. Change how often: ${deps.publicUrl}/notifications/settings\nStop emails like this: ${unsubscribeLink(userId, { kind: notification.kind })}${signature}`,
+            headers: emailHeaders(userId, { kind: notification.kind }),
           });
         }
       }
@@ -244,70 +366,91 @@ export function createNotificationService(deps: NotificationServiceDependencies)
     ): Promise<
       { kind: NotificationKind; label: string; description: string; frequency: Frequency }[]
     > {
-      const stored = await repository.findPreferences(actor.userId);
-      return (Object.keys(notificationKinds) as NotificationKind[]).map((kind) => ({
+      const frequencyOf = await frequenciesOf(actor.userId, deps.db);
+      return allKinds.map((kind) => ({
         kind,
         ...notificationKinds[kind],
-        frequency:
-          (stored.find((preference) => preference.kind === kind)?.frequency as
-            Frequency | undefined) ?? notificationKinds[kind].defaultFrequency,
+        frequency: frequencyOf[kind],
       }));
     },
 
+    /**
+     * Saves how often someone wants each kind emailed, with its audit record, inside the caller's
+     * transaction (so that it commits or fails with the rest of a settings form). What waited for
+     * a digest of a kind now emailed at once or not at all is not emailed afterwards — it stays on
+     * the notifications list; between daily and weekly it waits for the digest now chosen.
+     */
+    savePreferences: (
+      trx: Transaction<Database>,
+      actor: Actor,
+      choices: FrequencyChoices,
+      context: RequestContext,
+      details: Record<string, string> = {},
+    ) => writePreferences(trx, actor, choices, context, details),
+
+    /** Saves how often someone wants each kind emailed, in a transaction of its own. */
     async setPreferences(
       actor: Actor,
-      choices: Record<string, string>,
+      choices: FrequencyChoices,
       context: RequestContext,
       details: Record<string, string> = {},
     ): Promise<void> {
-      await deps.db.transaction().execute(async (trx) => {
-        for (const kind of Object.keys(notificationKinds)) {
-          const frequency = choices[kind];
-          if (frequency && (frequencies as string[]).includes(frequency)) {
-            await repository.setPreference(trx, actor.userId, kind, frequency as Frequency);
-          }
-        }
-        await deps.audit.record(
-          {
-            action: 'notifications.settings_changed',
-            actorUserId: actor.userId,
-            targetType: 'user',
-            targetId: actor.userId,
-            details: { ...choices, ...details },
-          },
-          context,
-          trx,
-        );
-      });
+      await deps.db
+        .transaction()
+        .execute((trx) => writePreferences(trx, actor, choices, context, details));
     },
 
-    /** Checks a one-click unsubscribe link; the token is an HMAC of the user and the kind. */
-    verifyUnsubscribe(userId: string, kind: string, token: string): boolean {
-      return (
-        Object.hasOwn(notificationKinds, kind) &&
-        /^[0-9a-f-]{36}$/.test(userId) &&
-        constantTimeEqual(token, unsubscribeToken(userId, kind))
+    /**
+     * What a one-click link would turn off, for its confirmation page; undefined if the link is not
+     * genuine. A digest's link covers the kinds the person takes in that digest now.
+     */
+    async previewUnsubscribe(link: UnsubscribeLink): Promise<UnsubscribeOutcome | undefined> {
+      const verified = verifyUnsubscribe(link);
+      if (!verified) return undefined;
+      return outcomeOf(
+        verified.scope,
+        await kindsCoveredBy(verified.userId, verified.scope, deps.db),
       );
     },
 
-    /** Turns off the emails of one kind, from a verified one-click link. */
-    async unsubscribe(userId: string, kind: string, context: RequestContext): Promise<void> {
-      await deps.db.transaction().execute(async (trx) => {
-        await repository.setPreference(trx, userId, kind, 'off');
+    /**
+     * Turns off what a one-click link covers — one kind, or every kind sent in that digest — and
+     * says what it turned off; undefined if the link is not genuine. What was waiting for a digest
+     * of those kinds is not emailed.
+     */
+    async unsubscribe(
+      link: UnsubscribeLink,
+      context: RequestContext,
+    ): Promise<UnsubscribeOutcome | undefined> {
+      const verified = verifyUnsubscribe(link);
+      if (!verified) return undefined;
+      const { userId, scope } = verified;
+      const kinds = await deps.db.transaction().execute(async (trx) => {
+        const covered = await kindsCoveredBy(userId, scope, trx);
+        if (covered.length === 0) return covered;
+        for (const kind of covered) await repository.setPreference(trx, userId, kind, 'off');
+        const skipped = await repository.skipWaitingForDigest(trx, userId, covered);
         await deps.audit.record(
           {
             action: 'notifications.unsubscribed',
             actorUserId: null,
             targetType: 'user',
             targetId: userId,
-            details: { kind },
+            details: {
+              kinds: covered.join(','),
+              ...('digest' in scope ? { digest: scope.digest } : {}),
+              ...(skipped > 0 ? { digestItemsNotEmailed: skipped } : {}),
+            },
           },
           context,
           trx,
         );
+        return covered;
       });
+      return outcomeOf(scope, kinds);
     },
 
+    /** The one-click unsubscribe address for one kind of email, or for a daily or weekly digest. */
     unsubscribeLink,
 
     /**
@@ -320,37 +463,40 @@ export function createNotificationService(deps: NotificationServiceDependencies)
       for (const userId of await repository.findUsersWithDigestNotifications()) {
         const actor = await deps.actors.load(userId);
         if (!actor?.email) continue;
-        const preferences = await repository.findPreferences(userId);
-        const frequencyFor = (kind: NotificationKind) =>
-          (preferences.find((preference) => preference.kind === kind)?.frequency as
-            Frequency | undefined) ?? notificationKinds[kind].defaultFrequency;
-        for (const frequency of ['daily', 'weekly'] as const) {
-          const kinds = (Object.keys(notificationKinds) as NotificationKind[]).filter(
-            (kind) => frequencyFor(kind) === frequency,
-          );
+        const frequencyOf = await frequenciesOf(userId, deps.db);
+        // A notification prepared just before its kind left the digests can still be recorded as
+        // waiting; it is settled here as it would have been by the change of settings.
+        await settleWaiting(deps.db, userId, frequencyOf);
+        for (const frequency of digestFrequencies) {
+          const kinds = allKinds.filter((kind) => frequencyOf[kind] === frequency);
+          if (kinds.length === 0) continue;
           const last = await repository.lastDigestAt(userId, kinds);
           const interval = frequency === 'daily' ? DAY_MS : 7 * DAY_MS;
           if (last && now().getTime() - new Date(last).getTime() < interval) continue;
           const didSend = await deps.db.transaction().execute(async (trx) => {
-            const waiting = (await repository.findDigestNotifications(trx, userId)).filter((item) =>
-              kinds.includes(item.kind),
+            const at = now().toISOString();
+            // Only what was recorded before this moment: a digest is always later than what it
+            // lists, which is how the time of the last digest is told apart (lastDigestAt).
+            const waiting = (await repository.findDigestNotifications(trx, userId)).filter(
+              (item) => kinds.includes(item.kind) && item.created_at < at,
             );
             if (waiting.length === 0) return false;
             const lines = waiting.map(
               (item) =>
                 `- ${item.title}\n  ${deps.publicUrl}${localPathOr(item.link, '/notifications')}`,
             );
+            const stopLink = unsubscribeLink(userId, { digest: frequency });
             await deps.email.queue(trx, {
               kind: `digest_${frequency}`,
               to: actor.email,
               subject: `Your ${frequency} Greenspace digest: ${waiting.length} update${waiting.length === 1 ? '' : 's'}`,
-              text: `Dear ${actor.displayName},\n\nHere is what happened since your last digest:\n\n${lines.join('\n')}\n\nChange how often you hear from us: ${deps.publicUrl}/notifications/settings${signature}`,
-              headers: emailHeaders(userId, waiting[0]!.kind),
+              text: `Dear ${actor.displayName},\n\nHere is what happened since your last digest:\n\n${lines.join('\n')}\n\nChange how often you hear from us: ${deps.publicUrl}/notifications/settings\nStop the ${frequency} digest (everything sent in it): ${stopLink}${signature}`,
+              headers: emailHeaders(userId, { digest: frequency }),
             });
             await repository.markEmailed(
               trx,
               waiting.map((item) => item.id),
-              now().toISOString(),
+              at,
             );
             return true;
           });
@@ -361,13 +507,13 @@ export function createNotificationService(deps: NotificationServiceDependencies)
       return sent;
     },
 
-    /** When an account is deleted, its notifications go with it. */
     /**
      * Forgets everyone's notifications about something that no longer exists (a deleted plan),
      * read or not, emailed or not: their links would lead nowhere.
      */
     removeLinkingTo: (trx: Transaction<Database>, path: string) =>
       repository.deleteLinkingTo(trx, path),
+    /** When an account is deleted, its notifications go with it. */
     removeForUser: (trx: Transaction<Database>, userId: string) =>
       repository.deleteForUser(trx, userId),
   };
