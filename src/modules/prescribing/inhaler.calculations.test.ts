@@ -4,6 +4,9 @@ import {
   calculateLineCarbon,
   countInhalers,
   estimateSwitchSavingKgCo2e,
+  monthFromNumber,
+  monthNumber,
+  selectMonthsWithin,
 } from './inhaler.calculations.ts';
 
 describe('quantity rule', () => {
@@ -68,5 +71,56 @@ describe('quantity rule', () => {
       ),
     ).toBeCloseTo(228, 10);
     expect(estimateSwitchSavingKgCo2e([], 0.5, 0)).toBe(0);
+  });
+});
+
+describe('the months of a year', () => {
+  it('takes the months held within the twelve calendar months ending with the latest', () => {
+    // Imported with a gap: the last twelve months held go back to 2022, the calendar year does not.
+    const held = ['2022-11', '2022-12', '2023-01', '2023-02', '2023-03', '2023-04', '2023-05'];
+    held.push('2023-06', '2023-07', '2024-01', '2024-02', '2024-03');
+    expect(selectMonthsWithin(held, '2024-03')).toEqual({
+      from: '2023-04',
+      to: '2024-03',
+      months: ['2023-04', '2023-05', '2023-06', '2023-07', '2024-01', '2024-02', '2024-03'],
+    });
+    expect(selectMonthsWithin(['2017-10', '2017-12', '2018-11'], '2018-11').months).toEqual([
+      '2017-12',
+      '2018-11',
+    ]);
+    expect(selectMonthsWithin(['2024-01'], '2024-01', 12).from).toBe('2023-02');
+  });
+
+  it('counts months across year ends', () => {
+    expect(monthNumber('2024-01') - monthNumber('2023-12')).toBe(1);
+    expect(monthFromNumber(monthNumber('2023-12') + 1)).toBe('2024-01');
+    fc.assert(
+      fc.property(fc.integer({ min: 1900 * 12, max: 2200 * 12 }), (number) => {
+        expect(monthNumber(monthFromNumber(number))).toBe(number);
+      }),
+    );
+  });
+
+  it('never keeps a month outside the span, nor one after the latest', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 2000 * 12, max: 2030 * 12 }), { maxLength: 40 }),
+        fc.integer({ min: 2000 * 12, max: 2030 * 12 }),
+        fc.integer({ min: 1, max: 24 }),
+        (numbers, latest, span) => {
+          const { months, from } = selectMonthsWithin(
+            numbers.map(monthFromNumber),
+            monthFromNumber(latest),
+            span,
+          );
+          expect(monthNumber(from)).toBe(latest - span + 1);
+          for (const month of months) {
+            expect(monthNumber(month)).toBeGreaterThan(latest - span);
+            expect(monthNumber(month)).toBeLessThanOrEqual(latest);
+          }
+          expect(months.length).toBeLessThanOrEqual(span);
+        },
+      ),
+    );
   });
 });

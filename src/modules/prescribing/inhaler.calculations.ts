@@ -84,3 +84,35 @@ export function estimateSwitchSavingKgCo2e(
   );
   return (saved * 12) / months;
 }
+
+/** A `YYYY-MM` month as a count of months since year 0, so that months can be subtracted. */
+export function monthNumber(month: string): number {
+  return Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1;
+}
+
+/** The `YYYY-MM` month of a count from `monthNumber`. */
+export function monthFromNumber(number: number): string {
+  const year = Math.floor(number / 12);
+  return `${String(year).padStart(4, '0')}-${String((number % 12) + 1).padStart(2, '0')}`;
+}
+
+/**
+ * The calendar months that end with `latest` and go back `span` months in all, and which of the
+ * months held fall in them. Months are imported one at a time and may have gaps: the last twelve
+ * imported could span years, so a year's figures take the calendar year, not the last twelve held.
+ */
+export function selectMonthsWithin(
+  monthsHeld: readonly string[],
+  latest: string,
+  span = 12,
+): { from: string; to: string; months: string[] } {
+  const end = monthNumber(latest);
+  const start = end - span + 1;
+  const months = [...new Set(monthsHeld)]
+    .filter((month) => {
+      const number = monthNumber(month);
+      return number >= start && number <= end;
+    })
+    .sort();
+  return { from: monthFromNumber(start), to: latest, months };
+}
