@@ -33,7 +33,7 @@ describeJourneys('inhaler prescribing journeys', (suite) => {
     await visitor.checkPage();
     expect(await dashboard.heading()).toBe('South Leicestershire Medical Group');
     expect(await dashboard.switchSaving()).toMatch(
-      /^If 50% of these metered-dose inhalers moved to dry-powder or soft-mist inhalers: [\d,.]+ tCO2e a year\./,
+      /^If 50% of these metered-dose inhalers moved to dry-powder or soft-mist inhalers: [\d,.]+ (tCO2e|kgCO2e) a year\./,
     );
     const deciles = await dashboard.deciles();
     expect(
@@ -55,6 +55,21 @@ describeJourneys('inhaler prescribing journeys', (suite) => {
     await visitor.goto('/prescribing/inhalers');
     await visitor.checkPage();
     await visitor.goto('/prescribing/compare/pcn?measure=low-carbon-inhaler-share');
+    await visitor.checkPage();
+    // Each group's count of practices links to the practices it sums.
+    await visitor.navigate(
+      () =>
+        visitor.page
+          .getByRole('link', { name: /^\d+ practices in / })
+          .first()
+          .click(),
+      (url) => /^\/prescribing\/compare\/pcn\/U\d+$/.test(url.pathname),
+    );
+    await visitor.checkPage();
+    expect(await visitor.page.locator('main table caption').first().textContent()).toMatch(
+      /^GP practices in /,
+    );
+    await visitor.goto('/prescribing/compare/region?measure=inhaler-kgco2e');
     await visitor.checkPage();
     await visitor.goto('/prescribing/months/2024-03');
     await visitor.checkPage();

@@ -9,9 +9,21 @@ const header =
   'YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,AREA_TEAM_NAME,AREA_TEAM_CODE,PCO_NAME,PCO_CODE,PRACTICE_NAME,PRACTICE_CODE,ADDRESS_1,ADDRESS_2,ADDRESS_3,ADDRESS_4,POSTCODE,BNF_CHEMICAL_SUBSTANCE,CHEMICAL_SUBSTANCE_BNF_DESCR,BNF_CODE,BNF_DESCRIPTION,BNF_CHAPTER_PLUS_CODE,QUANTITY,ITEMS,TOTAL_QUANTITY,ADQUSAGE,NIC,ACTUAL_COST,UNIDENTIFIED';
 
 /** One EPD row (2017 layout) of a practice that Greenspace's organisation data does not know. */
-function row(month: string, bnfCode: string, description: string, items: number, total: number) {
-  return `${month},SOUTH OF ENGLAND,Y57,AREA TEAM,Q64,GLOUCESTERSHIRE CCG,11M00,HILLSIDE SURGERY,Z99998,,,,,GL1 1AA,,,${bnfCode},${description},,${total / items},${items},${total},0,10,9.5,N`;
+function row(
+  month: string,
+  bnfCode: string,
+  description: string,
+  items: number,
+  total: number,
+  practice = 'HILLSIDE SURGERY,Z99998',
+) {
+  return `${month},SOUTH OF ENGLAND,Y57,AREA TEAM,Q64,GLOUCESTERSHIRE CCG,11M00,${practice},,,,,GL1 1AA,,,${bnfCode},${description},,${total / items},${items},${total},0,10,9.5,N`;
 }
+
+const valley = 'VALLEY SURGERY,Z99997';
+const trimbow = 'Trimbow_Inha 87mcg/5mcg/9mcg';
+// A pMDI typed by a description rule whose medicine (tiotropium) is in no class: no carbon factor.
+const tiotropiumMdi = ['0301020Q0ZZAAAA', 'Tiotropium_Widget pMDI 2.5mcg'] as const;
 
 describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
   let testApp: TestApp;
@@ -33,6 +45,13 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
         row('201710', '0302000C0ZZAAAA', 'Beclometasone_Widget 100mcg', 1, 1),
         row('201711', '0301011ABBBAAA0', description, 1, 1),
         row('201712', '0301011ABBBAAA0', description, 1, 120),
+        // Another practice, imported with a gap: October and December 2017, then November 2018.
+        row('201710', '0301011ABBBAAA0', trimbow, 1, 1, valley),
+        row('201710', ...tiotropiumMdi, 1, 2, valley),
+        row('201712', '0301011ABBBAAA0', trimbow, 1, 1, valley),
+        row('201712', ...tiotropiumMdi, 1, 1, valley),
+        row('201811', '0301011ABBBAAA0', trimbow, 1, 1, valley),
+        row('201811', ...tiotropiumMdi, 1, 3, valley),
       ].join('\n') + '\n',
     );
     await testApp.services.prescribing.importEpd([file]);
@@ -68,6 +87,94 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
     expect(html).toContain(
       `(class estimate, wilkinson-2019; reference version ${testApp.services.prescribing.reference.version})`,
     );
+  });
+
+  it('takes the months within the calendar year to its latest month, not the last twelve held', async () => {
+    const dashboard = (await testApp.services.prescribing.getPracticeDashboard('Z99997'))!;
+    expect(dashboard.latestMonth).toBe('2018-11');
+    // October 2017 is more than 12 months before November 2018, though one of the last 12 held.
+    expect(dashboard.recentMonths).toEqual(['2017-12', '2018-11']);
+    expect(dashboard.recentPeriod).toEqual({ from: '2017-12', to: '2018-11' });
+    const trimbowRow = dashboard.products.find((product) => product.bnfCode === '0301011ABBBAAA0')!;
+    expect(trimbowRow.inhalers).toBe(2);
+    const alternative = trimbowRow.alternatives[0]?.kgCo2ePerInhaler ?? 1;
+    // Half of 2 inhalers in the 2 months held, scaled to 12 (not to 3 months, nor to 12 of them).
+    expect(dashboard.switchEstimate.months).toBe(2);
+    expect(dashboard.switchEstimate.savingKgCo2ePerYear).toBeCloseTo(
+      (2 * 0.5 * (trimbowRow.kgCo2ePerInhaler! - alternative) * 12) / 2,
+      6,
+    );
+    const html = (await testApp.app.inject({ method: 'GET', url: '/prescribing/practices/Z99997' }))
+      .body;
+    expect(html).toContain(
+      'MDIs prescribed in December 2017 and November 2018: the months held for the practice in the 12 months from December 2017 to November 2018, scaled from 2 months to 12.',
+    );
+    expect(html).toContain('Inhalers prescribed in December 2017 and November 2018');
+    // Under a tonne, the saving is in kilograms rather than "0.1 tCO2e".
+    const kg = Math.round(dashboard.switchEstimate.savingKgCo2ePerYear);
+    expect(kg).toBeLessThan(1000);
+    expect(html).toContain(`<strong>${kg} kgCO2e a year</strong>`);
+  });
+
+  it('places the trend charts by the calendar, with a gap for the months not held', async () => {
+    const html = (await testApp.app.inject({ method: 'GET', url: '/prescribing/practices/Z99997' }))
+      .body;
+    const svg = /<svg[^>]*aria-labelledby="chart-inhaler-kgco2e-title[\s\S]*?<\/svg>/.exec(
+      html,
+    )![0];
+    const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((match) => Number(match[1]));
+    expect(xs).toHaveLength(3);
+    // October 2017, December 2017 and November 2018: 2 and 13 months from the first.
+    expect((xs[1]! - xs[0]!) / (xs[2]! - xs[0]!)).toBeCloseTo(2 / 13, 2);
+    // The line breaks at the months with no data: one path segment per run of months held.
+    const path = /<path d="([^"]+)" fill="none"/.exec(svg)![1]!;
+    expect(path.match(/M/g)).toHaveLength(3);
+    // The table beside it lists only the months held.
+    const table = /Carbon of inhalers prescribed by month[\s\S]*?<\/table>/.exec(html)![0];
+    expect(table.match(/<tr class="nhsuk-table__row">/g)).toHaveLength(4);
+  });
+
+  it('shows "no factor" for a product with no carbon factor, and says the switch estimate leaves it out', async () => {
+    const dashboard = (await testApp.services.prescribing.getPracticeDashboard('Z99997'))!;
+    const tiotropium = dashboard.products.find((product) => product.bnfCode === tiotropiumMdi[0])!;
+    expect(tiotropium).toMatchObject({
+      isMdi: true,
+      kgCo2ePerInhaler: null,
+      kgCo2e: null,
+      inhalers: 4,
+    });
+    // Listed after every product whose carbon is known.
+    expect(dashboard.products.at(-1)).toBe(tiotropium);
+    expect(dashboard.switchEstimate).toMatchObject({
+      mdiInhalers: 2,
+      unvaluedMdiProducts: 1,
+      unvaluedMdiInhalers: 4,
+    });
+    const html = (await testApp.app.inject({ method: 'GET', url: '/prescribing/practices/Z99997' }))
+      .body;
+    const productRow = new RegExp(
+      `<tr class="nhsuk-table__row">\\s*<td class="nhsuk-table__cell">${tiotropiumMdi[1]}[\\s\\S]*?</tr>`,
+    ).exec(html)![0];
+    expect(productRow).toContain('>no factor</td>');
+    expect(productRow).not.toMatch(/>0\.0</);
+    expect(html).toContain(
+      'Left out: 4 MDIs of 1 product with no carbon factor in the reference table',
+    );
+    // No bar for it in the chart of the highest-emitting inhalers.
+    const chart = /<svg[^>]*aria-labelledby="chart-products-title[\s\S]*?<\/svg>/.exec(html)![0];
+    expect(chart).not.toContain('Tiotropium');
+  });
+
+  it('says a total is not adjusted for size, and why a practice without a list size has no decile', async () => {
+    const html = (await testApp.app.inject({ method: 'GET', url: '/prescribing/practices/Z99997' }))
+      .body;
+    const standing = /Where the practice stands[\s\S]*?<\/table>/.exec(html)![0];
+    expect(standing).toMatch(
+      /Carbon of inhalers prescribed<\/a><\/td>[\s\S]*?of 10<br><span class="nhsuk-body-s">a total, not adjusted for practice size<\/span>/,
+    );
+    expect(standing).toContain('not ranked: list size not known to Greenspace');
+    // Each trend table says how many practices each month's decile ranks.
+    expect(html).toMatch(/<th[^>]*>\s*Practices ranked\s*<\/th>/);
   });
 
   it('links the ODS code to the organisation page only for a practice Greenspace knows', async () => {

@@ -9,8 +9,21 @@ import type {
   EpdPracticeMonthsTable,
   EpdPresentationsTable,
 } from '../../db/schema.ts';
+import type { RollupLevel } from './practice-hierarchy.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The columns of `epd_practice_months` that place a practice in a group at each level. */
+const groupColumns = {
+  pcn: { code: 'pcn_code', name: 'pcn_name' },
+  'sub-icb': { code: 'sub_icb_code', name: 'sub_icb_name' },
+  icb: { code: 'icb_code', name: 'icb_name' },
+  region: { code: 'region_code', name: 'region_name' },
+  national: null,
+} as const satisfies Record<
+  RollupLevel,
+  { code: keyof EpdPracticeMonthsTable; name: keyof EpdPracticeMonthsTable } | null
+>;
 
 /** Row counts per statement for bulk inserts: well under both databases' parameter limits. */
 const ROWS_PER_INSERT = 500;
@@ -386,6 +399,51 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       if (filter.month) query = query.where('month', '=', filter.month);
       if (filter.code) query = query.where('code', '=', filter.code);
       return query.orderBy('month').orderBy('code').execute();
+    },
+
+    /** How many practices each measure ranked (had a value for) in each of the months given. */
+    async countRankedPractices(
+      months: readonly string[],
+    ): Promise<{ month: string; measure_id: string; practices: number }[]> {
+      if (months.length === 0) return [];
+      const rows = await db
+        .selectFrom('epd_practice_measures')
+        .where('month', 'in', months)
+        .where('decile', 'is not', null)
+        .select(['month', 'measure_id', (eb) => eb.fn.countAll<number | string>().as('practices')])
+        .groupBy(['month', 'measure_id'])
+        .orderBy('month')
+        .orderBy('measure_id')
+        .execute();
+      // PostgreSQL counts as bigint, which the driver gives as a string.
+      return rows.map((row) => ({ ...row, practices: Number(row.practices) }));
+    },
+
+    /**
+     * One month's measure for the practices of one group, by the hierarchy stored for that month
+     * (the one its roll-up used), with the group's name as each practice row holds it.
+     */
+    async findGroupPracticeMeasures(filter: {
+      level: RollupLevel;
+      code: string;
+      measureId: string;
+      month: string;
+    }) {
+      let query = db
+        .selectFrom('epd_practice_measures as m')
+        .innerJoin('epd_practice_months as pm', (join) =>
+          join.onRef('pm.month', '=', 'm.month').onRef('pm.practice_code', '=', 'm.practice_code'),
+        )
+        .where('m.month', '=', filter.month)
+        .where('m.measure_id', '=', filter.measureId)
+        .select(['m.practice_code', 'pm.practice_name', 'm.numerator', 'm.denominator', 'm.value']);
+      const column = groupColumns[filter.level];
+      // England holds every practice, so the national group needs no filter.
+      if (column) query = query.where(`pm.${column.code}`, '=', filter.code);
+      return query
+        .$if(column !== null, (q) => q.select(`pm.${column!.name} as group_name`))
+        .orderBy('m.practice_code')
+        .execute();
     },
 
     /** Practice measure rows with their names, for export and comparison pages. */

@@ -45,6 +45,10 @@ describe.each(testDialects)(
       expect(response.statusCode).toBe(200);
       expect(response.body).toContain('href="/prescribing/months/2017-09"');
       expect(response.body).toContain('href="/prescribing/months/2024-02"');
+      // Every level that has roll-ups has a comparison page, and the overview links each.
+      for (const level of ['pcn', 'sub-icb', 'icb', 'region', 'national']) {
+        expect(response.body).toContain(`href="/prescribing/compare/${level}"`);
+      }
     });
 
     it('sends the practice search to the dashboard, and refuses a malformed code with a 400 naming it', async () => {
@@ -67,13 +71,34 @@ describe.each(testDialects)(
       expect(html).toMatch(/role="img" aria-labelledby="chart-mdi-share-non-salbutamol-title/);
       expect(html).toMatch(/\d+ of 10/);
       expect(html).toMatch(
-        /If 50% of these metered-dose inhalers moved to dry-powder or soft-mist inhalers: <strong>[\d,.]+ tCO2e a year<\/strong>/,
+        /If 50% of these metered-dose inhalers moved to dry-powder or soft-mist inhalers: <strong>[\d,.]+ (tCO2e|kgCO2e) a year<\/strong>/,
       );
       expect(html).toContain('Data for this chart');
       expect(html).toMatch(/<th[^>]*>\s*Value \(%\)\s*<\/th>/);
       expect(html).toMatch(/<th[^>]*>\s*Value \(kgCO2e\)\s*<\/th>/);
       expect(html).toContain('Cross Counties PCN'.split(' ')[0]);
       expect(html).not.toContain('<script>');
+    });
+
+    it('says how many practices the per-patient decile ranks: those whose list size is known', async () => {
+      const dashboard = (await testApp.services.prescribing.getPracticeDashboard('C82001'))!;
+      const perPatient = dashboard.measures.find(
+        (measure) => measure.definition.id === 'inhaler-kgco2e-per-1000-patients',
+      )!.latest!;
+      const rows = await testApp.services.prescribing.exportMeasure({
+        measureId: 'inhaler-kgco2e-per-1000-patients',
+        level: 'practice',
+        month: '2024-02',
+      });
+      const withListSize = rows.filter((row) => row.value !== null).length;
+      expect(withListSize).toBeGreaterThan(0);
+      expect(withListSize).toBeLessThan(rows.length);
+      expect(perPatient.rankedPractices).toBe(withListSize);
+      const html = (await get('/prescribing/practices/C82001')).body;
+      expect(html).toContain(`ranked among the ${withListSize} practices with a known list size`);
+      expect(html).toContain(
+        "list sizes are known only for practices in Greenspace's organisation data",
+      );
     });
 
     it('shows lower-carbon alternatives of the same medicine on a real practice', async () => {
@@ -101,23 +126,122 @@ describe.each(testDialects)(
       expect(csv.headers['content-type']).toContain('text/csv');
       expect(csv.headers['content-disposition']).toContain('attachment');
       const lines = csv.body.trim().split('\n');
-      expect(lines[0]).toBe('month,level,code,numerator,denominator,value');
-      expect(
-        lines
-          .slice(1)
-          .map((line) => line.split(',')[2])
-          .sort(),
-      ).toEqual(['03A', '11M']);
+      expect(lines[0]).toBe('month,level,code,name,value,numerator,denominator,practices');
+      // The table's rows in the table's order, highest value first.
+      const pageCodes = [
+        ...page.body.matchAll(/<td class="nhsuk-table__cell">[^<]*\((\w+)\)<\/td>/g),
+      ].map((match) => match[1]);
+      expect(pageCodes.slice().sort()).toEqual(['03A', '11M']);
+      expect(lines.slice(1).map((line) => line.split(',')[2])).toEqual(pageCodes);
+      const values = lines.slice(1).map((line) => Number(line.split(',')[4]));
+      expect(values).toEqual([...values].sort((a, b) => b - a));
       // A total: each sub-ICB location's value is its numerator (denominator 1), not an average.
       for (const line of lines.slice(1)) {
-        const [, , , numerator, denominator, value] = line.split(',');
+        const [month, level, , name, value, numerator, denominator, practices] = line.split(',');
+        expect([month, level]).toEqual(['2017-09', 'sub-icb']);
+        expect(name).toMatch(/CCG$/);
         expect(denominator).toBe('1');
         expect(value).toBe(numerator);
+        expect(Number(practices)).toBeGreaterThan(0);
       }
+      expect(page.body).toContain(
+        '(the same rows in the same order; columns month, level, code, name, value, numerator, denominator, practices)',
+      );
+      expect(page.body).toContain(
+        'Lower values are better for this measure. It is a total, not adjusted for size',
+      );
+      expect(
+        (await get('/prescribing/compare/icb?measure=low-carbon-inhaler-share')).body,
+      ).toContain('Higher values are better for this measure.');
       expect(page.body).toContain('Each row is the total of its practices');
       const pcn = await get('/prescribing/compare/pcn?month=2024-02');
       expect(pcn.statusCode).toBe(200);
       expect(pcn.body).toMatch(/PCN/);
+    });
+
+    it('compares NHS regions and England too', async () => {
+      const region = await get('/prescribing/compare/region?measure=inhaler-kgco2e&month=2024-02');
+      expect(region.statusCode).toBe(200);
+      expect(region.body).toContain('<span class="nhsuk-caption-l">Compare NHS regions</span>');
+      const regions = await testApp.services.prescribing.exportMeasure({
+        measureId: 'inhaler-kgco2e',
+        level: 'region',
+        month: '2024-02',
+      });
+      expect(regions.length).toBeGreaterThan(0);
+      for (const row of regions) expect(region.body).toContain(`(${row.code})</td>`);
+      const national = await get(
+        '/prescribing/compare/national?measure=inhaler-kgco2e&month=2017-09',
+      );
+      expect(national.statusCode).toBe(200);
+      expect(national.body).toContain('England (ENG)');
+      expect(national.body).toContain('<span class="nhsuk-caption-l">Compare England</span>');
+      const csv = await get(
+        '/prescribing/compare/national?measure=inhaler-kgco2e&month=2017-09&format=csv',
+      );
+      expect(csv.body.trim().split('\n')[1]).toMatch(/^2017-09,national,ENG,England,/);
+    });
+
+    it("names the reference version of the month shown, links the method, and lists each group's practices", async () => {
+      const page = (await get('/prescribing/compare/sub-icb?measure=inhaler-kgco2e&month=2017-09'))
+        .body;
+      const version = (await get('/api/prescribing/months'))
+        .json()
+        .months.find((row: { month: string }) => row.month === '2017-09').reference_version;
+      expect(page).toContain(
+        `The figures for September 2017 were made with version ${version} of the <a href="/prescribing/inhalers">inhaler reference table</a>, the version the month was imported with.`,
+      );
+      expect(page).toContain('<a href="/prescribing/method">how the figures are made</a>');
+      expect(page).toContain(
+        '<a href="/prescribing/months/2017-09">the import of September 2017</a>',
+      );
+      expect(page).toMatch(
+        /<a href="\/prescribing\/compare\/sub-icb\/11M\?measure=inhaler-kgco2e&amp;month=2017-09">2<span class="nhsuk-u-visually-hidden"> practices in [^<]+<\/span><\/a>/,
+      );
+
+      const group = await get(
+        '/prescribing/compare/sub-icb/11M?measure=inhaler-kgco2e&month=2017-09',
+      );
+      expect(group.statusCode).toBe(200);
+      const [rollup] = await testApp.services.prescribing.exportMeasure({
+        measureId: 'inhaler-kgco2e',
+        level: 'sub-icb',
+        code: '11M',
+        month: '2017-09',
+      });
+      const practices = (
+        await testApp.services.prescribing.exportMeasure({
+          measureId: 'inhaler-kgco2e',
+          level: 'practice',
+          month: '2017-09',
+        })
+      ).filter((row) => group.body.includes(`href="/prescribing/practices/${row.code}"`));
+      // The practices listed are the ones the group's figure sums.
+      expect(practices).toHaveLength(2);
+      expect(practices.reduce((sum, row) => sum + row.numerator, 0)).toBeCloseTo(
+        rollup!.numerator,
+        6,
+      );
+      expect(group.body).toContain(`version ${version} of the`);
+      expect(group.body).toContain('<a href="/prescribing/method">how the figures are made</a>');
+      expect(group.body).toMatch(/<caption class="nhsuk-table__caption">GP practices in /);
+
+      // Per patient, a practice whose list size is not known is listed but not counted.
+      const perPatient = (
+        await get(
+          '/prescribing/compare/national/ENG?measure=inhaler-kgco2e-per-1000-patients&month=2024-02',
+        )
+      ).body;
+      expect(perPatient).toContain('No: list size not known');
+      expect(perPatient).toMatch(
+        /\d+ practices are left out of both because Greenspace does not know their list sizes/,
+      );
+
+      expect((await get('/prescribing/compare/sub-icb/ZZZ?month=2017-09')).statusCode).toBe(404);
+      expect((await get('/prescribing/compare/sub-icb/11M?month=2030-01')).statusCode).toBe(404);
+      expect((await get('/prescribing/compare/planet/11M')).statusCode).toBe(404);
+      expect((await get('/prescribing/compare/sub-icb/bad!code')).statusCode).toBe(404);
+      expect((await get('/prescribing/compare/sub-icb/11M?measure=nope')).statusCode).toBe(400);
     });
 
     it('answers 400 for a bad measure or month and 404 for an unknown level or month', async () => {
@@ -142,6 +266,10 @@ describe.each(testDialects)(
       const method = await get('/prescribing/method');
       expect(method.statusCode).toBe(200);
       expect(method.body).toContain('more than 9');
+      // The rule for a dose count that is unknown, as the code applies it.
+      expect(method.body).toContain('given <strong>no kgCO2e</strong>');
+      expect(method.body).toContain('is left out of the switch estimate');
+      expect(method.body).not.toContain('the quantity is kept and the line is flagged');
     });
 
     it('serves the same data as JSON', async () => {

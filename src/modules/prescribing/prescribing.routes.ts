@@ -1,27 +1,60 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { csvField } from '../../lib/csv.ts';
+import type { EpdMeasureRollupsTable } from '../../db/schema.ts';
 import type { Services } from '../../services.ts';
 import { renderBarChart } from '../../web/charts/bar-chart.ts';
 import { renderLineChart } from '../../web/charts/line-chart.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalCode, parseQuery } from '../../web/query.ts';
+import { formatNumber } from '../../web/views.ts';
 import { formatOrganisationName } from '../organisations/organisation-name.ts';
 import { deviceTypeLabels } from './inhaler-reference.ts';
+import { monthFromNumber, monthNumber } from './inhaler.calculations.ts';
 import { measureDefinitions, measureIds, type MeasureId } from './measures.calculations.ts';
 import { rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
-import { formatMeasuresCsv } from './prescribing.cli.ts';
 
 const practiceCodePattern = /^[A-Za-z][0-9A-Za-z]{5}$/;
 const monthPattern = /^\d{4}-(0[1-9]|1[0-2])$/;
-const comparisonLevels = ['pcn', 'sub-icb', 'icb'] as const;
+/** Every level that has roll-ups has a comparison page, England included. */
+const comparisonLevels = rollupLevels;
+const groupCodePattern = /^[0-9A-Z]{2,9}$/;
 
-const levelLabels: Record<RollupLevel | 'practice', { singular: string; plural: string }> = {
-  practice: { singular: 'GP practice', plural: 'GP practices' },
-  pcn: { singular: 'Primary care network', plural: 'Primary care networks' },
-  'sub-icb': { singular: 'Sub-ICB location', plural: 'Sub-ICB locations' },
-  icb: { singular: 'Integrated care board', plural: 'Integrated care boards' },
-  region: { singular: 'NHS region', plural: 'NHS regions' },
-  national: { singular: 'England', plural: 'England' },
+/** Each level's name as a heading starts it, and (`inText`) as it reads within a sentence. */
+const levelLabels: Record<
+  RollupLevel | 'practice',
+  { singular: string; plural: string; inText: { singular: string; plural: string } }
+> = {
+  practice: {
+    singular: 'GP practice',
+    plural: 'GP practices',
+    inText: { singular: 'GP practice', plural: 'GP practices' },
+  },
+  pcn: {
+    singular: 'Primary care network',
+    plural: 'Primary care networks',
+    inText: { singular: 'primary care network', plural: 'primary care networks' },
+  },
+  'sub-icb': {
+    singular: 'Sub-ICB location',
+    plural: 'Sub-ICB locations',
+    inText: { singular: 'sub-ICB location', plural: 'sub-ICB locations' },
+  },
+  icb: {
+    singular: 'Integrated care board',
+    plural: 'Integrated care boards',
+    inText: { singular: 'integrated care board', plural: 'integrated care boards' },
+  },
+  region: {
+    singular: 'NHS region',
+    plural: 'NHS regions',
+    inText: { singular: 'NHS region', plural: 'NHS regions' },
+  },
+  national: {
+    singular: 'England',
+    plural: 'England',
+    inText: { singular: 'England', plural: 'England' },
+  },
 };
 
 const optionalMonth = z
@@ -35,6 +68,11 @@ const comparisonQuery = z.object({
   measure: optionalChoice(measureIds),
   month: optionalMonth,
   format: optionalChoice(['html', 'csv'] as const),
+});
+
+const groupQuery = z.object({
+  measure: optionalChoice(measureIds),
+  month: optionalMonth,
 });
 
 const measuresApiQuery = z.object({
@@ -81,30 +119,34 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
         throw new NotFoundError(`No imported prescribing data has the practice ${code}.`);
       }
       const practiceName = formatOrganisationName(dashboard.practice.name);
-      const charts = dashboard.measures.map((measure) => ({
-        id: measure.definition.id,
-        svg: measure.points.length
-          ? renderLineChart({
-              id: `chart-${measure.definition.id}`,
-              title: `${measure.definition.title}, ${practiceName}`,
-              description: describeTrend(measure.points, measure.definition.unit),
-              categories: measure.points.map((point) => point.month),
-              series: [
-                {
-                  label: practiceName,
-                  values: measure.points.map((point) => point.value),
-                },
-              ],
-              yLabel: measure.definition.unit,
-            })
-          : null,
-      }));
-      const topProducts = dashboard.products.slice(0, 8);
+      const charts = dashboard.measures.map((measure) => {
+        const calendar = fillCalendarMonths(measure.points);
+        return {
+          id: measure.definition.id,
+          svg: measure.points.length
+            ? renderLineChart({
+                id: `chart-${measure.definition.id}`,
+                title: `${measure.definition.title}, ${practiceName}`,
+                description: describeTrend(measure.points, measure.definition.unit),
+                categories: calendar.months,
+                series: [{ label: practiceName, values: calendar.values }],
+                yLabel: measure.definition.unit,
+              })
+            : null,
+        };
+      });
+      const recentMonthsText = describeMonths(dashboard.recentMonths);
+      // Products with no carbon known have no bar: a bar of 0 would say they have none.
+      const topProducts = dashboard.products
+        .filter(
+          (product): product is typeof product & { kgCo2e: number } => product.kgCo2e !== null,
+        )
+        .slice(0, 8);
       const productChart = topProducts.length
         ? renderBarChart({
             id: 'chart-products',
             title: `Highest-emitting inhalers, ${practiceName}`,
-            description: `kgCO2e over ${dashboard.recentMonths.length} month(s); the highest is ${topProducts[0]!.description} at ${Math.round(topProducts[0]!.kgCo2e)} kg.`,
+            description: `kgCO2e in ${recentMonthsText}; the highest is ${topProducts[0]!.description} at ${Math.round(topProducts[0]!.kgCo2e)} kg.`,
             bars: topProducts.map((product) => ({
               label: product.description || product.bnfCode,
               value: Math.round(product.kgCo2e * 10) / 10,
@@ -118,6 +160,8 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
         ...dashboard,
         charts,
         productChart,
+        recentMonthsText,
+        savingText: formatYearlySaving(dashboard.switchEstimate.savingKgCo2ePerYear),
         deviceTypeLabels,
         breadcrumbs: [
           { href: '/', text: 'Home' },
@@ -146,18 +190,8 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
             'content-disposition',
             `attachment; filename="${measureId}-${level}-${comparison.month ?? 'none'}.csv"`,
           )
-          .send(
-            formatMeasuresCsv(
-              comparison.rows.map((row) => ({
-                ...row,
-                denominator: row.denominator as number | null,
-              })),
-            ),
-          );
+          .send(formatComparisonCsv(comparison.rows));
       }
-      const sorted = [...comparison.rows].sort(
-        (a, b) => (b.value ?? -Infinity) - (a.value ?? -Infinity) || a.code.localeCompare(b.code),
-      );
       return reply.render('prescribing/views/compare.njk', {
         level,
         levelLabel: levelLabels[level],
@@ -173,7 +207,9 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
           selected: month === comparison.month,
         })),
         month: comparison.month,
-        rows: sorted,
+        rows: comparison.rows,
+        reference: comparison.reference,
+        currentReferenceVersion: prescribing.reference.version,
         csvHref: `/prescribing/compare/${level}?measure=${measureId}${comparison.month ? `&month=${comparison.month}` : ''}&format=csv`,
         otherLevels: comparisonLevels
           .filter((other) => other !== level)
@@ -181,6 +217,45 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
         breadcrumbs: [
           { href: '/', text: 'Home' },
           { href: '/prescribing', text: 'Inhaler prescribing' },
+        ],
+      });
+    },
+  );
+
+  app.get<{ Params: { level: string; code: string } }>(
+    '/prescribing/compare/:level/:code',
+    { config: { access: 'public' } },
+    async (request, reply) => {
+      const level = request.params.level as RollupLevel;
+      if (!rollupLevels.includes(level) || !groupCodePattern.test(request.params.code)) {
+        throw new NotFoundError();
+      }
+      const query = parseQuery(groupQuery, request.query);
+      const measureId: MeasureId = query.measure ?? 'mdi-share-non-salbutamol';
+      const group = await prescribing.getComparisonGroup({
+        level,
+        code: request.params.code,
+        measureId,
+        month: query.month,
+      });
+      if (!group) {
+        throw new NotFoundError(
+          `No imported month${query.month ? ` ${query.month}` : ''} has practices in the ${levelLabels[level].inText.singular} ${request.params.code}.`,
+        );
+      }
+      const comparisonHref = `/prescribing/compare/${level}?measure=${measureId}&month=${group.month}`;
+      return reply.render('prescribing/views/group.njk', {
+        ...group,
+        level,
+        levelLabel: levelLabels[level],
+        measure: measureDefinitions[measureId],
+        comparisonHref,
+        currentReferenceVersion: prescribing.reference.version,
+        leftOut: group.practices.filter((practice) => !practice.inRollup).length,
+        breadcrumbs: [
+          { href: '/', text: 'Home' },
+          { href: '/prescribing', text: 'Inhaler prescribing' },
+          { href: comparisonHref, text: `Compare ${levelLabels[level].inText.plural}` },
         ],
       });
     },
@@ -287,6 +362,87 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
 function canonicalPracticeCode(code: string): string {
   if (!practiceCodePattern.test(code)) throw new NotFoundError();
   return code.toUpperCase();
+}
+
+/**
+ * A trend's points on every calendar month from its first to its last, with no value for a month
+ * not held, so that the chart spaces months by the calendar and breaks its line at a gap.
+ */
+export function fillCalendarMonths(points: readonly { month: string; value: number | null }[]): {
+  months: string[];
+  values: (number | null)[];
+} {
+  if (points.length === 0) return { months: [], values: [] };
+  const byMonth = new Map(points.map((point) => [monthNumber(point.month), point.value]));
+  const numbers = [...byMonth.keys()];
+  const first = Math.min(...numbers);
+  const last = Math.max(...numbers);
+  const months: string[] = [];
+  const values: (number | null)[] = [];
+  for (let number = first; number <= last; number += 1) {
+    months.push(monthFromNumber(number));
+    values.push(byMonth.get(number) ?? null);
+  }
+  return { months, values };
+}
+
+const monthYearFormat = new Intl.DateTimeFormat('en-GB', {
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
+function formatMonth(month: string): string {
+  return monthYearFormat.format(new Date(`${month}-01T00:00:00Z`));
+}
+
+/**
+ * Months held, as runs of consecutive months: "January 2024 to March 2024", or
+ * "December 2017 and November 2018" where they have gaps.
+ */
+export function describeMonths(months: readonly string[]): string {
+  const numbers = [...new Set(months.map(monthNumber))].sort((a, b) => a - b);
+  const runs: string[] = [];
+  let start = 0;
+  for (let index = 1; index <= numbers.length; index += 1) {
+    if (index < numbers.length && numbers[index] === numbers[index - 1]! + 1) continue;
+    const from = formatMonth(monthFromNumber(numbers[start]!));
+    const to = formatMonth(monthFromNumber(numbers[index - 1]!));
+    runs.push(from === to ? from : `${from} to ${to}`);
+    start = index;
+  }
+  if (runs.length <= 1) return runs[0] ?? 'no month';
+  return `${runs.slice(0, -1).join(', ')} and ${runs[runs.length - 1]}`;
+}
+
+/** Tonnes to one decimal place, but whole kilograms below a tonne: 40 kg is not "0.0 t". */
+export function formatYearlySaving(kgCo2e: number): string {
+  if (Math.round(kgCo2e) < 1000) return `${formatNumber(Math.round(kgCo2e))} kgCO2e`;
+  return `${formatNumber(kgCo2e / 1000, 1)} tCO2e`;
+}
+
+/**
+ * The comparison table as CSV: the same rows in the same order, with the month and level first
+ * and then the table's columns (code and name, value, numerator, denominator, practices). Numbers
+ * are unrounded; codes and names come from the imported files, so each is guarded as a field.
+ */
+export function formatComparisonCsv(rows: readonly EpdMeasureRollupsTable[]): string {
+  const lines = ['month,level,code,name,value,numerator,denominator,practices'];
+  for (const row of rows) {
+    lines.push(
+      [
+        row.month,
+        row.level,
+        csvField(row.code),
+        csvField(row.name),
+        row.value ?? '',
+        row.numerator,
+        row.denominator ?? '',
+        row.practices,
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function describeTrend(points: { month: string; value: number | null }[], unit: string): string {

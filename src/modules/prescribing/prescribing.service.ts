@@ -17,7 +17,11 @@ import {
   type InhalerProduct,
   type InhalerReference,
 } from './inhaler-reference.ts';
-import { calculateLineCarbon, estimateSwitchSavingKgCo2e } from './inhaler.calculations.ts';
+import {
+  calculateLineCarbon,
+  estimateSwitchSavingKgCo2e,
+  selectMonthsWithin,
+} from './inhaler.calculations.ts';
 import {
   calculatePracticeMeasures,
   measureDefinitions,
@@ -352,6 +356,17 @@ export function createPrescribingService(
     }));
   }
 
+  /** The reference table version a month was imported with; undefined if the month is not held. */
+  async function findMonthReference(month: string) {
+    const held = await repository.findImport(month);
+    if (!held) return undefined;
+    return {
+      version: held.reference_version,
+      /** Whether the table shipped now is the one the month was imported with. */
+      current: held.reference_version === reference.version,
+    };
+  }
+
   function classifyAll(descriptions: Map<string, string>): Map<string, Classification> {
     const classifications = new Map<string, Classification>();
     for (const [bnfCode, description] of descriptions) {
@@ -457,6 +472,13 @@ export function createPrescribingService(
       if (practiceMonths.length === 0) return undefined;
       const latest = practiceMonths[practiceMonths.length - 1]!;
       const series = await repository.findPracticeMeasureSeries(practiceCode);
+      // A decile means little without the number of practices it ranks against: for the carbon per
+      // 1,000 patients that is only the practices whose list size is known.
+      const ranked = new Map(
+        (await repository.countRankedPractices(practiceMonths.map((row) => row.month))).map(
+          (row) => [`${row.month} ${row.measure_id}`, row.practices],
+        ),
+      );
       const measures = measureIds.map((id) => {
         const points = series
           .filter((row) => row.measure_id === id)
@@ -467,6 +489,7 @@ export function createPrescribingService(
             value: row.value,
             percentile: row.percentile,
             decile: row.decile,
+            rankedPractices: ranked.get(`${row.month} ${id}`) ?? 0,
           }));
         return {
           definition: measureDefinitions[id],
@@ -474,8 +497,14 @@ export function createPrescribingService(
           latest: points[points.length - 1] ?? null,
         };
       });
-      // The breakdown and the switch estimate use up to the last 12 months held for the practice.
-      const recentMonths = practiceMonths.slice(-12).map((row) => row.month);
+      // The breakdown and the switch estimate take the months held for the practice within the 12
+      // calendar months ending with its latest: the last 12 imported may be years apart.
+      const recentPeriod = selectMonthsWithin(
+        practiceMonths.map((row) => row.month),
+        latest.month,
+        12,
+      );
+      const recentMonths = recentPeriod.months;
       const lines = await repository.findPracticeLines(practiceCode, recentMonths);
       const byProduct = new Map<
         string,
@@ -540,7 +569,22 @@ export function createPrescribingService(
         byProduct.set(key, entry);
       }
       const products = [...byProduct.values()]
-        .sort((a, b) => b.kgCo2e - a.kgCo2e)
+        .map((product) => ({
+          ...product,
+          // No carbon is known for a product without a factor, nor for one with no month counted:
+          // null, not 0, so that nothing shows or sums it as zero carbon.
+          kgCo2e:
+            product.kgCo2ePerInhaler === null || product.countedMonths === 0
+              ? null
+              : product.kgCo2e,
+        }))
+        .sort((a, b) => {
+          // Products with no carbon known go last.
+          if (a.kgCo2e === null || b.kgCo2e === null) {
+            return (a.kgCo2e === null ? 1 : 0) - (b.kgCo2e === null ? 1 : 0);
+          }
+          return b.kgCo2e - a.kgCo2e;
+        })
         .map((product) => ({
           ...product,
           deviceLabel: product.deviceType
@@ -560,6 +604,12 @@ export function createPrescribingService(
           kgCo2ePerInhaler: product.kgCo2ePerInhaler!,
           alternativeKgCo2ePerInhaler: product.alternatives[0]?.kgCo2ePerInhaler ?? 1.0,
         }));
+      // MDIs with no carbon factor cannot be valued, so the estimate leaves them out and says so.
+      const unvaluedMdis = products.filter(
+        (product) => product.isMdi && product.kgCo2ePerInhaler === null,
+      );
+      // Scaled to a year from the months held in the period: a month not imported is unknown, not
+      // a month without prescribing.
       const savingKg = estimateSwitchSavingKgCo2e(mdiLines, SWITCH_SHARE, recentMonths.length);
       return {
         practice: {
@@ -579,13 +629,19 @@ export function createPrescribingService(
         },
         latestMonth: latest.month,
         months: practiceMonths.map((row) => row.month),
+        /** The months held for the practice within `recentPeriod`, oldest first. */
         recentMonths,
+        /** The 12 calendar months, `from` to `to`, that the breakdown and the switch estimate cover. */
+        recentPeriod: { from: recentPeriod.from, to: recentPeriod.to },
         measures,
         products,
         switchEstimate: {
           share: SWITCH_SHARE,
           months: recentMonths.length,
           mdiInhalers: mdiLines.reduce((sum, line) => sum + line.inhalers, 0),
+          /** MDI products with no kgCO2e per inhaler, and their inhalers: left out of the estimate. */
+          unvaluedMdiProducts: unvaluedMdis.length,
+          unvaluedMdiInhalers: unvaluedMdis.reduce((sum, product) => sum + product.inhalers, 0),
           savingKgCo2ePerYear: savingKg,
           savingTonnesCo2ePerYear: savingKg / 1000,
         },
@@ -595,17 +651,76 @@ export function createPrescribingService(
       };
     },
 
-    /** A comparison table: every organisation at one level for one month and measure. */
+    /**
+     * A comparison table: every organisation at one level for one month and measure, highest value
+     * first (no value last, then by code), with the reference version the month was imported with.
+     */
     async getComparison(query: { level: RollupLevel; measureId: MeasureId; month?: string }) {
       const months = await repository.listMonths();
       const month = query.month ?? months[months.length - 1];
-      if (!month) return { month: null, months, rows: [] as EpdMeasureRollupsTable[] };
+      if (!month || !months.includes(month)) {
+        return {
+          month: month ?? null,
+          months,
+          rows: [] as EpdMeasureRollupsTable[],
+          reference: null,
+        };
+      }
       const rows = await repository.findRollups({
         level: query.level,
         measureId: query.measureId,
         month,
       });
-      return { month, months, rows };
+      return { month, months, rows: sortByValue(rows), reference: await findMonthReference(month) };
+    },
+
+    /**
+     * The practices of one group (a PCN, sub-ICB location, ICB, region or England) for one month
+     * and measure, so that a comparison row can be traced to the practices it sums. Undefined when
+     * the month is not imported or no practice of the month is in the group.
+     */
+    async getComparisonGroup(query: {
+      level: RollupLevel;
+      code: string;
+      measureId: MeasureId;
+      month?: string;
+    }) {
+      const month = query.month ?? (await repository.listMonths()).at(-1);
+      if (!month) return undefined;
+      const reference = await findMonthReference(month);
+      if (!reference) return undefined;
+      const practices = await repository.findGroupPracticeMeasures({
+        level: query.level,
+        code: query.code,
+        measureId: query.measureId,
+        month,
+      });
+      if (practices.length === 0) return undefined;
+      const [rollup] = await repository.findRollups({
+        level: query.level,
+        measureId: query.measureId,
+        month,
+        code: query.code,
+      });
+      return {
+        month,
+        code: query.code,
+        name: rollup?.name ?? practices[0]!.group_name ?? query.code,
+        /** The group's row on the comparison page; none when no practice has a denominator. */
+        rollup: rollup ?? null,
+        practices: sortByValue(
+          practices.map((row) => ({
+            code: row.practice_code,
+            name: row.practice_name,
+            numerator: row.numerator,
+            denominator: row.denominator,
+            value: row.value,
+            // A roll-up leaves out practices without a denominator (no list size).
+            inRollup: row.denominator !== null,
+          })),
+        ),
+        reference,
+      };
     },
 
     /** The import diagnostics of one month: totals, classifications and where doses were converted. */
@@ -624,6 +739,18 @@ export function createPrescribingService(
 }
 
 export type PrescribingService = ReturnType<typeof createPrescribingService>;
+
+/** Highest value first, rows without a value last, ties by code: the comparison pages' order. */
+function sortByValue<T extends { code: string; value: number | null }>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => {
+    if (a.value !== b.value) {
+      if (a.value === null) return 1;
+      if (b.value === null) return -1;
+      return b.value - a.value;
+    }
+    return a.code.localeCompare(b.code);
+  });
+}
 
 /** Lower-carbon devices of the same medicine, lowest carbon first. */
 export function findLowerCarbonAlternatives(
