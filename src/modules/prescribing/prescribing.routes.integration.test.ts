@@ -237,6 +237,35 @@ describe.each(testDialects)(
         /\d+ practices are left out of both because Greenspace does not know their list sizes/,
       );
 
+      // The same list as JSON.
+      const api = await get(
+        '/api/prescribing/groups/sub-icb/11M?measure=inhaler-kgco2e&month=2017-09',
+      );
+      expect(api.statusCode).toBe(200);
+      const body = api.json() as {
+        level: string;
+        month: string;
+        measure: { id: string };
+        rollup: { numerator: number };
+        practices: { code: string; numerator: number; inRollup: boolean }[];
+      };
+      expect(body).toMatchObject({ level: 'sub-icb', month: '2017-09', code: '11M' });
+      expect(body.measure.id).toBe('inhaler-kgco2e');
+      expect(body.practices.map((row) => row.code).sort()).toEqual(
+        practices.map((row) => row.code).sort(),
+      );
+      expect(body.practices.reduce((sum, row) => sum + row.numerator, 0)).toBeCloseTo(
+        body.rollup.numerator,
+        6,
+      );
+      const apiUnknown = await get('/api/prescribing/groups/sub-icb/ZZZ?month=2017-09');
+      expect(apiUnknown.statusCode).toBe(404);
+      expect(apiUnknown.json()).toMatchObject({ error: 'Not found' });
+      expect((await get('/api/prescribing/groups/planet/11M')).statusCode).toBe(404);
+      const apiBad = await get('/api/prescribing/groups/sub-icb/11M?measure=nope');
+      expect(apiBad.statusCode).toBe(400);
+      expect(apiBad.json()).toMatchObject({ error: 'Bad request' });
+
       expect((await get('/prescribing/compare/sub-icb/ZZZ?month=2017-09')).statusCode).toBe(404);
       expect((await get('/prescribing/compare/sub-icb/11M?month=2030-01')).statusCode).toBe(404);
       expect((await get('/prescribing/compare/planet/11M')).statusCode).toBe(404);

@@ -351,6 +351,33 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
     },
   );
 
+  // The group page's data: the practices whose figures make up one group's roll-up.
+  app.get<{ Params: { level: string; code: string } }>(
+    '/api/prescribing/groups/:level/:code',
+    { config: { access: 'public' } },
+    async (request, reply) => {
+      const level = request.params.level as RollupLevel;
+      const query = parseQuery(groupQuery, request.query);
+      const measureId: MeasureId = query.measure ?? 'mdi-share-non-salbutamol';
+      const group =
+        rollupLevels.includes(level) && groupCodePattern.test(request.params.code)
+          ? await prescribing.getComparisonGroup({
+              level,
+              code: request.params.code,
+              measureId,
+              month: query.month,
+            })
+          : undefined;
+      if (!group) {
+        return reply.code(404).send({
+          error: 'Not found',
+          message: `No imported month${query.month ? ` ${query.month}` : ''} has practices in the group ${request.params.level} ${request.params.code}.`,
+        });
+      }
+      return { level, measure: measureDefinitions[measureId], ...group };
+    },
+  );
+
   app.get('/api/prescribing/inhalers', { config: { access: 'public' } }, async () => ({
     version: prescribing.reference.version,
     publishedOn: prescribing.reference.publishedOn,
