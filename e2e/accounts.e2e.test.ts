@@ -21,6 +21,7 @@ import {
   JoinRequestsPage,
   MembersPage,
 } from './support/pages/membership-pages.ts';
+import { signInThrough } from './support/pages/green-plan-pages.ts';
 import { OrganisationPage } from './support/pages/organisation-page.ts';
 import { OutboxPage } from './support/pages/outbox-page.ts';
 import { SiteHeader } from './support/pages/site-header.ts';
@@ -283,6 +284,27 @@ describeJourneys('account and membership journeys', (suite) => {
       server.url(practicePath),
     ]);
   }, 180_000);
+
+  it('the only admin of a practice is asked to hand over before deleting their account', async () => {
+    const { server } = suite;
+    const admin = await buildUser(server.services, {
+      displayName: 'Ada Only',
+      memberships: [{ organisationCode: 'C82013', role: 'org_admin' }],
+    });
+    const visitor = await suite.openVisitor();
+    await signInThrough(visitor, admin, '/account/delete', () => currentTotp(admin));
+    expect(visitor.status()).toBe(200);
+    await visitor.checkPage();
+    const { page } = visitor;
+    expect(await page.getByRole('heading', { name: 'Important: Hand over first' }).count()).toBe(1);
+    const handover = page.getByRole('link', { name: /^You are the only admin of / });
+    expect(await handover.getAttribute('href')).toBe('/organisations/C82013/members');
+    // Nothing to confirm until then: no password field and no delete button.
+    expect(await page.getByRole('button', { name: 'Delete my account' }).count()).toBe(0);
+    await visitor.navigate(() => handover.click(), '/organisations/C82013/members');
+    expect(visitor.status()).toBe(200);
+    await visitor.checkPage();
+  });
 
   it('a wrong password is summarised and linked to its field, and signing out asks first', async () => {
     const { server } = suite;

@@ -82,6 +82,26 @@ describeJourneys('Greener General Practice journeys', (suite) => {
     }
     expect(await assessment.points()).toBe('60 of 585');
 
+    // A file attached by mistake is removed, after a page that asks first.
+    await assessment.openAction('WR-01');
+    await actionPage.answer({
+      status: 'Done',
+      note: '',
+      file: { name: 'Wrong practice audit.pdf', mimeType: 'application/pdf', buffer: SMALL_PDF },
+    });
+    await assessment.openAction('WR-01');
+    expect((await actionPage.evidenceFiles()).sort()).toEqual([
+      'Clinical waste audit.pdf',
+      'Wrong practice audit.pdf',
+    ]);
+    await actionPage.openRemoval('Wrong practice audit.pdf');
+    await championVisitor.checkPage();
+    await actionPage.confirmRemoval('Wrong practice audit.pdf');
+    await championVisitor.checkPage();
+    expect(await actionPage.evidenceFiles()).toEqual(['Clinical waste audit.pdf']);
+    await championVisitor.goto(assessment.path);
+    expect(await assessment.points()).toBe('60 of 585');
+
     // 3. The champion checks and submits for Bronze.
     await assessment.openSubmit();
     await championVisitor.checkPage();

@@ -77,8 +77,26 @@ export class ActionAnswerPage {
     );
   }
 
+  /** Follows a file's Remove link to the page that asks first; `confirm` then removes it. */
+  async openRemoval(fileName: string): Promise<void> {
+    await this.visitor.navigate(
+      () =>
+        this.visitor.page.getByRole('link', { name: `Remove ${fileName}`, exact: true }).click(),
+      (url) => /\/evidence\/[0-9a-f-]+\/remove$/.test(url.pathname),
+    );
+  }
+
+  async confirmRemoval(fileName: string): Promise<void> {
+    const actionPath = this.visitor.url.pathname.replace(/\/evidence\/[^/]+\/remove$/, '');
+    await this.visitor.navigate(
+      () =>
+        this.visitor.page.getByRole('button', { name: `Remove ${fileName}`, exact: true }).click(),
+      actionPath,
+    );
+  }
+
   async evidenceFiles(): Promise<string[]> {
-    return textsOf(this.visitor.page.locator('main .gs-evidence-item a'));
+    return textsOf(this.visitor.page.locator('main .gs-evidence-item a[download]'));
   }
 
   async verifierComment(): Promise<string> {
