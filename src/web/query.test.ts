@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { BadRequestError } from './http-errors.ts';
-import { optionalChoice, optionalCode, optionalText, pageNumber, parseQuery } from './query.ts';
+import {
+  optionalChoice,
+  optionalCode,
+  optionalDay,
+  optionalText,
+  pageNumber,
+  parseQuery,
+} from './query.ts';
 
 /** A schema like the organisation directory's: every helper, each under its own name. */
 const directoryQuery = z.object({
@@ -152,5 +159,34 @@ describe('parseQuery', () => {
 describe('a blank page parameter', () => {
   it('means the first page, as a blank filter means no filter', () => {
     expect(parseQuery(z.object({ page: pageNumber }), { page: '' })).toEqual({ page: 1 });
+  });
+});
+
+describe('a day for a filter', () => {
+  const schema = z.object({ from: optionalDay });
+  const problemsOf = (from: string) => {
+    try {
+      parseQuery(schema, { from });
+      return [];
+    } catch (error) {
+      return (error as BadRequestError).problems;
+    }
+  };
+
+  it('is a real date from 1900 to 2099, or blank for no filter', () => {
+    expect(parseQuery(schema, { from: '2026-06-11' })).toEqual({ from: '2026-06-11' });
+    expect(parseQuery(schema, { from: '1900-01-01' })).toEqual({ from: '1900-01-01' });
+    expect(parseQuery(schema, { from: '2099-12-31' })).toEqual({ from: '2099-12-31' });
+    expect(parseQuery(schema, { from: '' })).toEqual({ from: undefined });
+    expect(problemsOf('2026-02-30')).toEqual([
+      'The "from" parameter must be a real date, such as 2026-06-11 (the address has "2026-02-30").',
+    ]);
+    expect(problemsOf('9999-12-31')).toEqual([
+      'The "from" parameter must be a date from 1900 to 2099 (the address has "9999-12-31").',
+    ]);
+    expect(problemsOf('1899-12-31')).toHaveLength(1);
+    expect(problemsOf('tomorrow')).toEqual([
+      'The "from" parameter must be a date written YYYY-MM-DD (the address has "tomorrow").',
+    ]);
   });
 });

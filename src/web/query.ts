@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDate } from '../lib/uk-time.ts';
 import { BadRequestError } from './http-errors.ts';
 
 /**
@@ -56,3 +57,25 @@ export const optionalCode = (pattern: RegExp, description: string) =>
     .refine((value) => value === '' || pattern.test(value), `must be ${description}`)
     .transform((value) => (value === '' ? undefined : value))
     .optional();
+
+/**
+ * An optional UK calendar day for a filter, `YYYY-MM-DD`; blank means absent. Years run from 1900
+ * to 2099: a filter's day has a day after it (for "up to and including"), and nothing Greenspace
+ * holds is dated outside them.
+ */
+export const optionalDay = z
+  .string({ error: 'must be given once' })
+  .refine(
+    (value) => value === '' || /^\d{4}-\d{2}-\d{2}$/.test(value),
+    'must be a date written YYYY-MM-DD',
+  )
+  .refine(
+    (value) => value === '' || !/^\d{4}-\d{2}-\d{2}$/.test(value) || isCalendarDate(value),
+    'must be a real date, such as 2026-06-11',
+  )
+  .refine(
+    (value) => value === '' || !isCalendarDate(value) || /^(19|20)\d\d-/.test(value),
+    'must be a date from 1900 to 2099',
+  )
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();

@@ -4,9 +4,15 @@ import { ValidationFailed } from '../../lib/validation.ts';
 import type { Services } from '../../services.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import { buildPageHref, buildPagination } from '../../web/pagination.ts';
-import { optionalCode, optionalText, pageNumber, parseQuery } from '../../web/query.ts';
+import {
+  optionalCode,
+  optionalDay,
+  optionalText,
+  pageNumber,
+  parseQuery,
+} from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
-import { isCalendarDate, nextCalendarDay, ukDayStart } from '../../lib/uk-time.ts';
+import { nextCalendarDay, ukDayStart } from '../../lib/uk-time.ts';
 import { assertCan, can, organisationScope } from '../access/policy.ts';
 
 const organisationAdmin = {
@@ -21,15 +27,6 @@ const adminBreadcrumbs = [
   { href: '/admin', text: 'Admin' },
 ];
 
-const isoDay = z
-  .string({ error: 'must be given once' })
-  .refine(
-    (value) => value === '' || isCalendarDate(value),
-    'must be a real date written YYYY-MM-DD',
-  )
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
-
 const auditQuery = z.object({
   actor: optionalText(254),
   action: z
@@ -41,8 +38,8 @@ const auditQuery = z.object({
     .transform((value) => (value === '' ? undefined : value))
     .optional(),
   organisation: optionalCode(/^[A-Z0-9]{2,9}$/, 'an ODS code'),
-  from: isoDay,
-  to: isoDay,
+  from: optionalDay,
+  to: optionalDay,
   page: pageNumber,
 });
 

@@ -75,6 +75,18 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
   });
 
   describe('the workspace content from the seed', () => {
+    it('says a seeded revision came with the service, not from a deleted user', async () => {
+      const page = await testApp.services.database.db
+        .selectFrom('content_items')
+        .select('id')
+        .where('slug', '=', 'llr-ics-green-plan')
+        .executeTakeFirstOrThrow();
+      const revisions = await (await as(icsAdmin)).get(`/content/${page.id}/revisions`);
+      expect(revisions.statusCode).toBe(200);
+      expect(revisions.body).toContain('Greenspace (loaded with the service)');
+      expect(revisions.body).not.toContain('Deleted user');
+    });
+
     it('shows the latest of each kind on the home page, with the seeded pages linked', async () => {
       const home = await (await as(null)).get('/');
       expect(home.body).toContain('href="/pages/llr-ics-green-plan"');
@@ -365,8 +377,16 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         'You can only publish for organisations where you are an editor',
       );
       const item = await create(editor, 'news', { title: 'Owned by C82001' }, false);
-      expect((await (await as(otherEditor)).get(`/content/${item.id}`)).statusCode).toBe(403);
-      expect((await (await as(member)).get(`/content/${item.id}/edit`)).statusCode).toBe(403);
+      // A draft they may not read is not there for them, as at its public address.
+      expect((await (await as(otherEditor)).get(`/content/${item.id}`)).statusCode).toBe(404);
+      expect((await (await as(member)).get(`/content/${item.id}/edit`)).statusCode).toBe(404);
+      // Published, they can read it but still not change it.
+      const published = await create(editor, 'news', { title: 'Published by C82001' });
+      expect((await (await as(otherEditor)).get(`/content/${published.id}/edit`)).statusCode).toBe(
+        403,
+      );
+      // Signed out, they are asked to sign in first.
+      expect((await (await as(null)).get(`/content/${item.id}`)).statusCode).toBe(303);
       // An ICS admin of the LLR ICB may edit the practice's content.
       expect((await (await as(icsAdmin)).get(`/content/${item.id}`)).statusCode).toBe(200);
     });
@@ -813,6 +833,10 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       const tagged = await browser.get('/search?tag=hedgerows');
       expect(tagged.statusCode).toBe(200);
       expect(tagged.body).toContain('2 results tagged “hedgerows”');
+      // Tags are stored in lower case; a filter typed otherwise finds them too.
+      expect((await browser.get('/search?tag=Hedgerows')).body).toContain(
+        '2 results tagged “hedgerows”',
+      );
       expect(tagged.body).toContain('href="/pages/hedgerow-planting-page"');
       expect(tagged.body).toContain('Hedgerow news');
       expect(tagged.body).not.toContain('Members-only hedgerow news');
@@ -830,6 +854,10 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         expect(response.statusCode, address).toBe(400);
         expect(response.body).toContain('must be a real date, such as 2026-06-11');
       }
+      // The last day a four-digit year can write has no day after it to end the filter.
+      const farAhead = await (await as(null)).get('/news?to=9999-12-31');
+      expect(farAhead.statusCode).toBe(400);
+      expect(farAhead.body).toContain('must be a date from 1900 to 2099');
     });
 
     it('says which search parameter is malformed', async () => {
@@ -851,6 +879,27 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         'LLR ICS Green Plan sets out the system’s path to a net zero NHS',
       );
       expect(feed.body.match(/<entry>/g)!.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('tells feed readers when published news is corrected', async () => {
+      const item = await create(editor, 'news', { title: 'Feed correction news' });
+      const entryOf = (xml: string) =>
+        /<entry>(?:(?!<\/entry>)[\s\S])*?Feed correction news[\s\S]*?<\/entry>/.exec(xml)![0];
+      const before = entryOf((await (await as(null)).get('/news/feed.atom')).body);
+      const published = /<published>([^<]+)<\/published>/.exec(before)![1]!;
+      expect(before).toContain(`<updated>${published}</updated>`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await testApp.services.content.update(
+        await actorFor(testApp.services, editor.id),
+        item.id,
+        contentInput({ title: 'Feed correction news', summary: 'Corrected summary.' }),
+        context,
+      );
+      const feed = (await (await as(null)).get('/news/feed.atom')).body;
+      const updated = /<updated>([^<]+)<\/updated>/.exec(entryOf(feed))![1]!;
+      expect(updated > published).toBe(true);
+      // The feed as a whole changed then too.
+      expect(/<feed[\s\S]*?<updated>([^<]+)<\/updated>/.exec(feed)![1]).toBe(updated);
     });
 
     it('offers an iCalendar file for each event', async () => {

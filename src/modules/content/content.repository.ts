@@ -44,6 +44,7 @@ export interface ContentListItem {
   organisation_name: string;
   privacy: string;
   published_at: string | null;
+  updated_at: string;
   starts_at: string | null;
   is_example: number;
 }
@@ -118,6 +119,7 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
         'owner.name as organisation_name',
         'content_items.privacy',
         'content_items.published_at',
+        'content_items.updated_at',
         'content_items.starts_at',
         'content_items.is_example',
       ]);

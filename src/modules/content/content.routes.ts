@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isCalendarDate } from '../../lib/uk-time.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import type { Services } from '../../services.ts';
 import { formErrorContext } from '../../web/forms.ts';
@@ -9,6 +8,7 @@ import { buildPageHref, buildPagination } from '../../web/pagination.ts';
 import {
   optionalChoice,
   optionalCode,
+  optionalDay,
   optionalText,
   pageNumber,
   parseQuery,
@@ -28,26 +28,14 @@ const contentEditor = {
   config: { access: 'signed-in' as const, audience: 'content-editor' as const },
 };
 
-const day = z
-  .string({ error: 'must be given once' })
-  .refine(
-    (value) => value === '' || /^\d{4}-\d{2}-\d{2}$/.test(value),
-    'must be a date written YYYY-MM-DD',
-  )
-  .refine(
-    (value) => value === '' || !/^\d{4}-\d{2}-\d{2}$/.test(value) || isCalendarDate(value),
-    'must be a real date, such as 2026-06-11',
-  )
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
-
 const areaSlugs = nationalAreasOfFocus.map((area) => area.slug) as [string, ...string[]];
 const listingFilters = {
   area: optionalChoice(areaSlugs),
   organisation: optionalCode(/^[A-Z0-9]{2,9}$/, 'an ODS code such as QK1'),
-  tag: optionalText(40),
-  from: day,
-  to: day,
+  // Tags are kept in lower case, so a filter typed "Inhalers" finds those tagged "inhalers".
+  tag: optionalText(40).transform((value) => value?.toLowerCase()),
+  from: optionalDay,
+  to: optionalDay,
   page: pageNumber,
 };
 const listingQuery = z.object({
@@ -198,7 +186,13 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         title: 'Greenspace news',
         url: `${base}/news`,
         selfUrl: `${base}/news/feed.atom`,
-        updated: items[0]?.publishedAt ?? new Date(0).toISOString(),
+        // The feed changed when its most recently changed entry did.
+        updated:
+          items
+            .map((item) => item.updatedAt ?? item.publishedAt)
+            .filter((at): at is string => at !== null)
+            .sort()
+            .at(-1) ?? new Date(0).toISOString(),
       },
       items.map((item) => ({
         id: `${base}${item.href}`,
@@ -206,7 +200,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         summary: item.summary,
         url: `${base}${item.href}`,
         published: item.publishedAt ?? new Date(0).toISOString(),
-        updated: item.publishedAt ?? new Date(0).toISOString(),
+        updated: item.updatedAt ?? item.publishedAt ?? new Date(0).toISOString(),
         author: item.organisationName,
       })),
     );

@@ -137,7 +137,16 @@ export function createContentService(deps: ContentServiceDependencies) {
   async function requireEditable(actor: Actor | null, id: string): Promise<ContentItemRow> {
     const item = /^[0-9a-f-]{36}$/.test(id) ? await repository.findItem(id) : undefined;
     if (!item) throw new NotFoundError('That content was not found.');
-    assertCan(actor, 'content.edit', await resourceOf(item));
+    const resource = await resourceOf(item);
+    // Someone signed in who may not even read it (another organisation's draft) is told it does
+    // not exist, as its public address would; the signed-out are asked to sign in.
+    if (
+      actor &&
+      !can(actor, 'content.edit', resource) &&
+      !(item.status === 'published' && can(actor, 'content.read', resource))
+    )
+      throw new NotFoundError('That content was not found.');
+    assertCan(actor, 'content.edit', resource);
     return item;
   }
 
@@ -301,6 +310,7 @@ export function createContentService(deps: ContentServiceDependencies) {
     summary: string;
     organisation_name: string;
     published_at: string | null;
+    updated_at?: string;
     starts_at: string | null;
     is_example: number;
     privacy: string;
@@ -315,6 +325,11 @@ export function createContentService(deps: ContentServiceDependencies) {
       summary: item.summary,
       organisationName: item.organisation_name,
       publishedAt: item.published_at,
+      // Last changed: never before it was published (an item published after its last edit).
+      updatedAt:
+        item.updated_at && item.published_at && item.updated_at > item.published_at
+          ? item.updated_at
+          : item.published_at,
       startsAt: item.starts_at,
       isExample: item.is_example === 1,
       privacy: item.privacy,

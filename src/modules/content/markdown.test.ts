@@ -47,6 +47,20 @@ describe('renderMarkdown', () => {
     expect(html).toContain('<a href="https://example.org" rel="noopener noreferrer">ok</a>');
   });
 
+  it('keeps the words of a link to an address that may not be linked, without the link', () => {
+    expect(
+      renderMarkdown('Call [the helpline](tel:0123) or join on [Teams](msteams://x) today.'),
+    ).toBe('<p>Call the helpline or join on Teams today.</p>\n');
+    expect(renderMarkdown('[click](javascript:alert(1)) and [away](//example.org/x)')).toBe(
+      '<p>click and away</p>\n',
+    );
+    expect(renderMarkdown('<a>no address</a>')).toBe('<p>no address</p>\n');
+    expect(renderMarkdown('[mail us](mailto:green@example.nhs.uk)')).toBe(
+      '<p><a href="mailto:green@example.nhs.uk">mail us</a></p>\n',
+    );
+    expect(renderMarkdown('[below](#contact)')).toBe('<p><a href="#contact">below</a></p>\n');
+  });
+
   it('marks links to other sites noopener noreferrer, and keeps no rel an author wrote', () => {
     expect(renderMarkdown('[NHS England](https://www.england.nhs.uk/greenernhs/)')).toBe(
       '<p><a href="https://www.england.nhs.uk/greenernhs/" rel="noopener noreferrer">NHS England</a></p>\n',

@@ -49,7 +49,7 @@ function escapeText(text: string): string {
 
 export function renderMarkdown(markdown: string): string {
   const html = marked.parse(markdown, { async: false, gfm: true, breaks: false });
-  return sanitizeHtml(html, {
+  const sanitised = sanitizeHtml(html, {
     allowedTags,
     allowedAttributes: { a: ['href', 'title', 'rel'], th: ['scope'], td: [], ol: ['start'] },
     allowedSchemes: ['http', 'https', 'mailto'],
@@ -66,16 +66,33 @@ export function renderMarkdown(markdown: string): string {
       h6: 'h4',
       // A link to another site tells it nothing about the page it came from; `rel` is set here
       // only, never taken from what the author wrote.
+      // A link to an address that may not be linked (tel:, javascript:, //elsewhere) loses every
+      // attribute here, and then its tags below, so that its words stay.
       a: (tagName, { rel: _authorsRel, ...attributes }) => ({
         tagName,
-        attribs: {
-          ...attributes,
-          ...(isExternal(attributes.href) ? { rel: 'noopener noreferrer' } : {}),
-        },
+        attribs: isLinkable(attributes.href)
+          ? {
+              ...attributes,
+              ...(isExternal(attributes.href) ? { rel: 'noopener noreferrer' } : {}),
+            }
+          : {},
       }),
     },
-    exclusiveFilter: (frame) => frame.tag === 'a' && !frame.attribs.href,
   });
+  // Only a link that may not be linked is a bare <a> in the sanitised HTML.
+  return sanitised.replace(/<a>([\s\S]*?)<\/a>/g, '$1');
+}
+
+const linkableSchemes = new Set(['http', 'https', 'mailto']);
+
+/** An http(s) or mailto address, or one on this site (a path, a fragment), not `//host/…`. */
+function isLinkable(href: string | undefined): boolean {
+  if (typeof href !== 'string') return false;
+  // Browsers ignore tabs, newlines and leading spaces in a scheme, so they are ignored here too.
+  const address = [...href].filter((character) => character > ' ').join('');
+  if (address === '' || address.startsWith('//') || address.startsWith('\\')) return false;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(address)?.[1];
+  return scheme === undefined || linkableSchemes.has(scheme.toLowerCase());
 }
 
 function isExternal(href: string | undefined): boolean {

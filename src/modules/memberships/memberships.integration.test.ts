@@ -532,7 +532,8 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
 
     const notReal = await platform.get('/admin/audit?to=2026-13-01');
     expect(notReal.statusCode).toBe(400);
-    expect(notReal.body).toContain('must be a real date written YYYY-MM-DD');
+    expect(notReal.body).toContain('must be a real date, such as 2026-06-11');
+    expect((await platform.get('/admin/audit?to=9999-12-31')).statusCode).toBe(400);
     expect((await platform.get('/admin/audit?from=2026-02-30')).statusCode).toBe(400);
 
     const plainMember = await signedIn(
