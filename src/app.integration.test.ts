@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpAgent } from '../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../test/support/test-app.ts';
 import { createTestDatabase, testDialects } from '../test/support/test-database.ts';
 import { loadConfig } from './config.ts';
@@ -40,6 +41,20 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({ status: 'ready' });
     expect(ready.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a NUL character in a parameter or a form field with a 400 on either database', async () => {
+    const search = await get('/search?q=net%00zero');
+    expect(search.statusCode).toBe(400);
+    expect(search.body).toContain('holds a character that cannot be saved');
+    const browser = new HttpAgent(testApp.app);
+    await browser.get('/sign-in');
+    const signIn = await browser.post('/sign-in', {
+      email: 'someone\u0000@example.nhs.net',
+      password: 'whatever it is',
+    });
+    expect(signIn.statusCode).toBe(400);
+    expect(signIn.body).toContain('The &quot;email&quot; field holds a character');
   });
 
   it('sends security headers with a fresh script nonce on every page', async () => {

@@ -54,6 +54,12 @@ describe('formFields', () => {
     expect(Object.keys(fields)).toEqual(['email']);
   });
 
+  it('refuses a NUL character, which PostgreSQL cannot store, naming the field', () => {
+    expect(problemsFor({ body: 'Hello\u0000there' }, ['body'])).toEqual([
+      'The "body" field holds a character that cannot be saved (a NUL, code 0).',
+    ]);
+  });
+
   it('refuses a field sent twice, naming it', () => {
     expect(problemsFor({ email: ['a@b.c', 'd@e.f'] }, ['email'])).toEqual([
       'The "email" field must be sent once, as text.',
@@ -88,7 +94,11 @@ describe('formFields', () => {
     const name = fc.constantFrom('email', 'password', 'returnTo', 'code', 'displayName');
     fc.assert(
       fc.property(
-        fc.dictionary(name, fc.string({ unit: 'binary' })),
+        // Any text but a NUL, which is refused (above).
+        fc.dictionary(
+          name,
+          fc.string({ unit: 'binary' }).filter((value) => !value.includes('\u0000')),
+        ),
         fc.uniqueArray(name, { minLength: 1 }),
         (body, allowed) => {
           const fields = formFields(requestWith(body), allowed);

@@ -16,12 +16,24 @@ export function formFields<const K extends string>(
     if (value === undefined) {
       fields[name] = '';
     } else if (typeof value === 'string') {
-      fields[name] = value;
+      fields[name] = checkedText(name, value, 'field');
     } else {
       throw new BadRequestError([`The "${name}" field must be sent once, as text.`]);
     }
   }
   return fields;
+}
+
+/**
+ * Refuses a NUL character, which no keyboard types: PostgreSQL cannot store it in text (a 500
+ * there, while SQLite would keep it), so it is refused the same way on both, naming the input.
+ */
+export function checkedText(name: string, value: string, kind: 'field' | 'parameter'): string {
+  if (value.includes('\u0000'))
+    throw new BadRequestError([
+      `The "${name}" ${kind} holds a character that cannot be saved (a NUL, code 0).`,
+    ]);
+  return value;
 }
 
 /** What a page needs to show the NHS error summary and the message beside each field. */

@@ -190,3 +190,20 @@ describe('a day for a filter', () => {
     ]);
   });
 });
+
+describe('a NUL character in a parameter', () => {
+  it('is refused, naming the parameter, whatever the schema', () => {
+    expect(() => parseQuery(z.object({ q: optionalText(200) }), { q: 'a\u0000b' })).toThrow(
+      BadRequestError,
+    );
+    try {
+      parseQuery(z.object({}), { q: ['fine', 'not\u0000fine'] });
+    } catch (error) {
+      expect((error as BadRequestError).problems).toEqual([
+        'The "q" parameter holds a character that cannot be saved (a NUL, code 0).',
+      ]);
+      return;
+    }
+    throw new Error('expected a BadRequestError');
+  });
+});

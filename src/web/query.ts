@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCalendarDate } from '../lib/uk-time.ts';
+import { checkedText } from './forms.ts';
 import { BadRequestError } from './http-errors.ts';
 
 /**
@@ -8,6 +9,9 @@ import { BadRequestError } from './http-errors.ts';
  */
 export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
   const values = (query ?? {}) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(values))
+    for (const text of Array.isArray(value) ? value : [value])
+      if (typeof text === 'string') checkedText(name, text, 'parameter');
   const result = schema.safeParse(values);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

@@ -1,6 +1,7 @@
 import type { Multipart } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { BadRequestError } from '../../web/http-errors.ts';
+import { checkedText } from '../../web/forms.ts';
 import type { UploadPurpose } from './file-types.ts';
 import { UploadRejected, type FileService, type PendingUpload } from './file.service.ts';
 
@@ -26,7 +27,7 @@ export async function readMultipart(
     } else {
       if (Object.hasOwn(fields, part.fieldname))
         throw new BadRequestError([`The "${part.fieldname}" field must be sent once.`]);
-      fields[part.fieldname] = String(part.value);
+      fields[part.fieldname] = checkedText(part.fieldname, String(part.value), 'field');
     }
   }
   return fields;

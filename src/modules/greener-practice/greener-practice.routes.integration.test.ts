@@ -316,6 +316,17 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     ).toMatchObject([{ details: expect.stringContaining('Second waste audit.pdf') }]);
   });
 
+  it('refuses a NUL character in a form that carries files, naming the field', async () => {
+    const refused = await postAnswer('champion', 'WR-02', {
+      status: 'done',
+      note: 'Recycling\u0000 bins in every room',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(htmlText(refused.body)).toContain(
+      'The "note" field holds a character that cannot be saved (a NUL, code 0).',
+    );
+  });
+
   it('shows what a submission still needs, and refuses one with required actions missing', async () => {
     const champion = await browser('champion');
     const check = await champion.get(`/greener-practice/practices/${PRACTICE}/assessment/submit`);
