@@ -263,7 +263,10 @@ export function createFileService(deps: FileServiceDependencies) {
         .header('accept-ranges', 'bytes')
         .header(
           'content-disposition',
-          contentDisposition(options.inline ? 'inline' : 'attachment', `${file.original_name}`),
+          contentDisposition(
+            options.inline ? 'inline' : 'attachment',
+            downloadName(file.original_name, file.extension),
+          ),
         )
         .header('cache-control', 'private, no-store')
         .header('etag', `"${file.sha256}"`);
@@ -309,7 +312,27 @@ export function sanitiseFileName(name: string): string {
 /** An RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name. */
 export function contentDisposition(type: 'inline' | 'attachment', name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `${type}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  // RFC 5987 allows fewer characters unencoded than encodeURIComponent leaves alone.
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+const sameExtensions: Record<string, string[]> = { jpg: ['jpg', 'jpeg'] };
+
+/**
+ * The name a file is saved under: the uploader's name with the extension of what the file really
+ * is (checked by content on upload), so that "agenda.html" holding a PDF is saved and opened as a
+ * PDF, never as a page or a program.
+ */
+export function downloadName(originalName: string, extension: string): string {
+  const dot = originalName.lastIndexOf('.');
+  const stem = dot > 0 ? originalName.slice(0, dot) : originalName;
+  const given = dot > 0 ? originalName.slice(dot + 1).toLowerCase() : '';
+  if ((sameExtensions[extension] ?? [extension]).includes(given)) return originalName;
+  return `${stem}.${extension}`;
 }
 
 /**

@@ -276,6 +276,16 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
     );
     expect(download.rawPayload.equals(PDF)).toBe(true);
 
+    // Saved under the extension of what it is, whatever name it came with.
+    const renamed = (
+      await upload({ name: 'agenda.html', type: 'text/html', bytes: PDF })
+    ).json() as { id: string };
+    const saved = await testApp.app.inject({ method: 'GET', url: `/__test/files/${renamed.id}` });
+    expect(saved.headers['content-type']).toBe('application/pdf');
+    expect(saved.headers['content-disposition']).toBe(
+      `attachment; filename="agenda.pdf"; filename*=UTF-8''agenda.pdf`,
+    );
+
     const partial = await testApp.app.inject({
       method: 'GET',
       url: `/__test/files/${id}`,
