@@ -531,6 +531,31 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       const track = await (await as(null)).get(trackUrl);
       expect(track.headers['content-type']).toBe('text/vtt');
       expect(track.body).toContain('WEBVTT');
+
+      // Replaced captions are gone: their address, their record and their bytes.
+      const oldFileId = trackUrl.split('/').at(-1)!;
+      const oldFile = (await testApp.services.files.findFile(oldFileId))!;
+      const corrected = await testApp.services.files.receiveUpload(
+        streamOf(Buffer.from('WEBVTT\n\n00:00.000 --> 00:02.000\nHello, everyone.\n')),
+        'captions',
+        'talk-corrected.vtt',
+      );
+      await testApp.services.content.attachFile(
+        actor,
+        item.id,
+        'captions',
+        corrected,
+        'English',
+        '',
+        context,
+      );
+      expect((await (await as(null)).get(trackUrl)).statusCode).toBe(404);
+      expect(await testApp.services.files.findFile(oldFileId)).toBeUndefined();
+      await expect(testApp.services.files.readSmallFile(oldFile)).rejects.toThrow();
+      const newTrack = /<track kind="captions" src="([^"]+)"/.exec(
+        (await (await as(null)).get('/videos/captions-needed')).body,
+      )![1]!;
+      expect((await (await as(null)).get(newTrack)).body).toContain('Hello, everyone.');
     });
 
     it('refuses an edit that would leave a published event without a start, saving nothing', async () => {

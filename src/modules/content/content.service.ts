@@ -849,12 +849,16 @@ export function createContentService(deps: ContentServiceDependencies) {
         await deps.files.discardUpload(upload);
         throw error;
       }
+      let replacedKeys: string[];
       try {
-        await repository.transaction(async (trx) => {
+        replacedKeys = await repository.transaction(async (trx) => {
           const record = await deps.files.recordUpload(trx, upload, recordedUserId(actor!));
           const replaced = ['video', 'captions', 'poster'].includes(role)
             ? await repository.deleteContentFilesOfRole(trx, id, role)
             : [];
+          // A replaced video, captions file or poster is gone for good (one uploaded by mistake
+          // may show what it should not): its record goes now, its bytes once this commits.
+          const keys = await deps.files.forgetFiles(trx, replaced);
           const versionNumber =
             role === 'document_version' ? await repository.nextVersionNumber(trx, id) : null;
           await repository.insertContentFile(trx, {
@@ -885,11 +889,13 @@ export function createContentService(deps: ContentServiceDependencies) {
             context,
             trx,
           );
+          return keys;
         });
       } catch (error) {
         await deps.files.discardUpload(upload);
         throw error;
       }
+      await deps.files.removeStoredBytes(replacedKeys);
     },
 
     /** Creates or updates seeded content by its external reference, publishing it; idempotent. */
