@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extractMentions, linkMentions } from './mentions.ts';
+import {
+  extractMentions,
+  linkMentions,
+  MAX_MENTIONS_NOTIFIED,
+  mentionsToNotify,
+} from './mentions.ts';
 
 describe('@mentions', () => {
   it('finds handles at the start, after spaces and brackets, once each and in lower case', () => {
@@ -17,6 +22,17 @@ describe('@mentions', () => {
   it('stops a handle at punctuation that ends a sentence', () => {
     expect(extractMentions('Thanks @jo.bloggs.')).toEqual(['jo.bloggs']);
     expect(extractMentions('Thanks @jo.bloggs, see you')).toEqual(['jo.bloggs']);
+  });
+
+  it('notifies only the first ten distinct handles, in the order written, and counts the rest', () => {
+    const names = Array.from({ length: 12 }, (_, index) => `member.${index + 1}`);
+    const text = [...names, names[0]].map((name) => `@${name}`).join(' ');
+    expect(MAX_MENTIONS_NOTIFIED).toBe(10);
+    expect(mentionsToNotify(text)).toEqual({ handles: names.slice(0, 10), leftOut: 2 });
+    expect(mentionsToNotify('@jo.bloggs and @jo.bloggs')).toEqual({
+      handles: ['jo.bloggs'],
+      leftOut: 0,
+    });
   });
 
   it('links each mention to the person’s profile, leaving the rest of the text alone', () => {
