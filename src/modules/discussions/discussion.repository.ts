@@ -516,6 +516,35 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .execute();
     },
 
+    /**
+     * The managers of a workspace, read in the transaction that is about to remove or demote one.
+     * On PostgreSQL the workspace's row is locked first, so two such changes to one workspace run
+     * one after the other and the second counts what the first left; SQLite runs one write
+     * transaction at a time already.
+     */
+    async findWorkspaceManagerIdsForUpdate(
+      trx: Transaction<Database>,
+      workspaceId: string,
+    ): Promise<string[]> {
+      if (dialect === 'postgres') {
+        await trx
+          .selectFrom('workspaces')
+          .select('id')
+          .where('id', '=', workspaceId)
+          .forUpdate()
+          .execute();
+      }
+      const rows = await trx
+        .selectFrom('workspace_members as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .where('m.workspace_id', '=', workspaceId)
+        .where('m.role', '=', 'manager')
+        .where('u.status', '=', 'active')
+        .select('u.id')
+        .execute();
+      return rows.map((row) => row.id);
+    },
+
     async findWorkspaceMember(workspaceId: string, userId: string, executor: Executor = db) {
       return executor
         .selectFrom('workspace_members')

@@ -11,7 +11,7 @@ import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import { isContentType } from '../content/content-types.ts';
 import { renderContentItem } from '../content/content.routes.ts';
 import { renderMarkdown } from '../content/markdown.ts';
-import { linkMentions } from './mentions.ts';
+import { linkMentions, MAX_MENTIONS_NOTIFIED, mentionsToNotify } from './mentions.ts';
 
 const THREADS_PER_PAGE = 20;
 const publicRoute = { config: { access: 'public' as const } };
@@ -47,15 +47,31 @@ const notices: Record<string, string> = {
   settings: 'The workspace settings have been saved.',
   accepted: 'Welcome: you are now a member of the workspace.',
   posted: 'Your post has been published.',
+  'posted-mentions': `Your post has been published. Only the first ${MAX_MENTIONS_NOTIFIED} people you mentioned were notified.`,
   edited: 'Your post has been updated.',
   reported: 'Thank you. The post has been reported to the moderators.',
   moderated: 'Done. The author has been told.',
+  dismissed: 'Done. The reports on the post are closed; its author has not been told of them.',
 };
 
 function noticeOf(request: FastifyRequest): string | undefined {
   const query = (request.query ?? {}) as Record<string, unknown>;
   const key = typeof query.done === 'string' ? query.done : undefined;
   return key && Object.hasOwn(notices, key) ? notices[key] : undefined;
+}
+
+/** What a preview shows of a post: the text as it will look, and whether mentions will be left out. */
+function previewOf(body: string) {
+  return {
+    previewHtml: renderMarkdown(linkMentions(body)),
+    mentionsLeftOut: mentionsToNotify(body).leftOut,
+    maxMentions: MAX_MENTIONS_NOTIFIED,
+  };
+}
+
+/** The notice after posting: it says so when some of the people mentioned were not notified. */
+function postedNotice(mentionsLeftOut: number): string {
+  return mentionsLeftOut > 0 ? 'posted-mentions' : 'posted';
 }
 
 /** Whether a form's yes/no field says yes. */
@@ -95,25 +111,24 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
       THREADS_PER_PAGE,
     );
     const pageCount = Math.max(1, Math.ceil(page.total / THREADS_PER_PAGE));
-    return reply
-      .code(query.page > pageCount ? 404 : status)
-      .render('discussions/views/workspace.njk', {
-        ...page,
-        descriptionHtml: renderMarkdown(page.workspace.description),
-        privacyLabel: privacyLabels[page.workspace.privacy],
-        notice: noticeOf(request),
-        paginationParams: buildPagination(
-          `/workspaces/${page.workspace.slug}`,
-          {},
-          query.page,
-          pageCount,
-        ),
-        breadcrumbs: [
-          { href: '/', text: 'Home' },
-          { href: '/workspaces', text: 'Workspaces' },
-        ],
-        ...context,
-      });
+    if (query.page > pageCount) throw new NotFoundError();
+    return reply.code(status).render('discussions/views/workspace.njk', {
+      ...page,
+      descriptionHtml: renderMarkdown(page.workspace.description),
+      privacyLabel: privacyLabels[page.workspace.privacy],
+      notice: noticeOf(request),
+      paginationParams: buildPagination(
+        `/workspaces/${page.workspace.slug}`,
+        {},
+        query.page,
+        pageCount,
+      ),
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/workspaces', text: 'Workspaces' },
+      ],
+      ...context,
+    });
   }
 
   app.get<SlugParams>('/workspaces/:slug', publicRoute, async (request, reply) =>
@@ -299,16 +314,19 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     context: Record<string, unknown>,
     status = 200,
   ) {
-    const page = await discussions.workspacePage(request.actor, request.params.slug, 1, 1);
-    if (!page.manages) throw new NotFoundError();
+    const workspace = await discussions.workspaceFor(
+      request.actor,
+      request.params.slug,
+      'workspace.manage',
+    );
     return reply.code(status).render('discussions/views/settings.njk', {
-      workspace: page.workspace,
+      workspace,
       privacyOptions: Object.entries(privacyLabels).map(([value, text]) => ({ value, text })),
-      values: { description: page.workspace.description, privacy: page.workspace.privacy },
+      values: { description: workspace.description, privacy: workspace.privacy },
       breadcrumbs: [
         { href: '/', text: 'Home' },
         { href: '/workspaces', text: 'Workspaces' },
-        { href: `/workspaces/${page.workspace.slug}`, text: page.workspace.name },
+        { href: `/workspaces/${workspace.slug}`, text: workspace.name },
       ],
       ...context,
     });
@@ -397,16 +415,19 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     context: Record<string, unknown>,
     status = 200,
   ) {
-    const page = await discussions.workspacePage(request.actor, request.params.slug, 1, 1);
-    if (!page.canPost) throw new NotFoundError();
+    const workspace = await discussions.workspaceFor(
+      request.actor,
+      request.params.slug,
+      'workspace.post',
+    );
     return reply.code(status).render('discussions/views/new-thread.njk', {
-      workspace: page.workspace,
+      workspace,
       areas: nationalAreasOfFocus,
       values: { kind: 'question' },
       breadcrumbs: [
         { href: '/', text: 'Home' },
         { href: '/workspaces', text: 'Workspaces' },
-        { href: `/workspaces/${page.workspace.slug}`, text: page.workspace.name },
+        { href: `/workspaces/${workspace.slug}`, text: workspace.name },
       ],
       ...context,
     });
@@ -419,20 +440,17 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   app.post<SlugParams>('/workspaces/:slug/threads', workspaceMember, async (request, reply) => {
     const fields = formFields(request, ['title', 'kind', 'body', 'area', 'action']);
     if (fields.action === 'preview') {
-      return renderNewThread(request, reply, {
-        values: fields,
-        previewHtml: renderMarkdown(linkMentions(fields.body)),
-      });
+      return renderNewThread(request, reply, { values: fields, ...previewOf(fields.body) });
     }
     try {
-      const { threadId } = await discussions.createThread(
+      const { threadId, mentionsLeftOut } = await discussions.createThread(
         request.actor,
         request.params.slug,
         fields,
         requestContextOf(request),
       );
       return reply.redirect(
-        `/workspaces/${request.params.slug}/threads/${threadId}?done=posted`,
+        `/workspaces/${request.params.slug}/threads/${threadId}?done=${postedNotice(mentionsLeftOut)}`,
         303,
       );
     } catch (error) {
@@ -456,7 +474,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     status = 200,
   ) {
     const query = parseQuery(
-      z.object({ quote: optionalText(36), done: optionalText(20) }),
+      z.object({ quote: optionalText(36), done: optionalText(40) }),
       request.query,
     );
     const page = await discussions.threadPage(
@@ -493,19 +511,16 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     async (request, reply) => {
       const fields = formFields(request, ['body', 'quotedPostId', 'action']);
       if (fields.action === 'preview') {
-        return renderThread(request, reply, {
-          values: fields,
-          previewHtml: renderMarkdown(linkMentions(fields.body)),
-        });
+        return renderThread(request, reply, { values: fields, ...previewOf(fields.body) });
       }
       try {
-        const { link } = await discussions.reply(
+        const { link, mentionsLeftOut } = await discussions.reply(
           request.actor,
           { threadSlug: request.params.slug, threadId: request.params.threadId },
           { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
           requestContextOf(request),
         );
-        return reply.redirect(link.replace('#', '?done=posted#'), 303);
+        return reply.redirect(link.replace('#', `?done=${postedNotice(mentionsLeftOut)}#`), 303);
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderThread(
@@ -523,13 +538,18 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     workspaceMember,
     async (request, reply) => {
       const fields = formFields(request, ['postId']);
-      await discussions.acceptAnswer(
-        request.actor,
-        request.params.slug,
-        request.params.threadId,
-        fields.postId,
-        requestContextOf(request),
-      );
+      try {
+        await discussions.acceptAnswer(
+          request.actor,
+          request.params.slug,
+          request.params.threadId,
+          fields.postId,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderThread(request, reply, formErrorContext(error.fieldErrors), 400);
+      }
       return reply.redirect(
         `/workspaces/${request.params.slug}/threads/${request.params.threadId}#post-${fields.postId}`,
         303,
@@ -681,16 +701,35 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     }
   });
 
+  // Hiding asks the moderator why, on a page of its own: the reason is what the author is told.
+  app.get<PostParams>('/posts/:postId/hide', workspaceManager, async (request, reply) => {
+    const post = await discussions.postForHiding(request.actor, request.params.postId);
+    return reply.render('discussions/views/hide-post.njk', { post, values: {} });
+  });
+
   app.post<PostParams>('/posts/:postId/visibility', workspaceManager, async (request, reply) => {
     const fields = formFields(request, ['hidden', 'reason']);
-    const link = await discussions.setPostHidden(
-      request.actor,
-      request.params.postId,
-      isYes(fields.hidden),
-      fields.reason,
-      requestContextOf(request),
-    );
-    return reply.redirect(link.replace('#', '?done=moderated#'), 303);
+    try {
+      const { link, dismissed } = await discussions.setPostHidden(
+        request.actor,
+        request.params.postId,
+        isYes(fields.hidden),
+        fields.reason,
+        requestContextOf(request),
+      );
+      return reply.redirect(
+        link.replace('#', `?done=${dismissed ? 'dismissed' : 'moderated'}#`),
+        303,
+      );
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const post = await discussions.postForHiding(request.actor, request.params.postId);
+      return reply.code(400).render('discussions/views/hide-post.njk', {
+        post,
+        values: fields,
+        ...formErrorContext(error.fieldErrors, ['reason']),
+      });
+    }
   });
 
   // --- comments on content ---

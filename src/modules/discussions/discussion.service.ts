@@ -38,10 +38,12 @@ import {
 } from '../security/rate-limit.service.ts';
 import type { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { DiscussionRepository } from './discussion.repository.ts';
-import { extractMentions, linkMentions } from './mentions.ts';
+import { linkMentions, mentionsToNotify } from './mentions.ts';
 
 const MAX_TITLE = 200;
 const MAX_POST = 20_000;
+/** A moderator's reason for hiding a post, as long as a reporter's reason may be. */
+const MAX_HIDE_REASON = 1000;
 const NEW_ACCOUNT_DAYS = 7;
 const INVITATION_DAYS = 28;
 /** The shape of the tokens `randomToken` makes, with room to spare. */
@@ -261,6 +263,25 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     return subject ? subject.canComment(actor, conversation.subject_id) : false;
   }
 
+  /**
+   * Who may be told about a conversation: the rule used for replies (a thread's workspace's
+   * readers, or the readers of what the comments are on), checked when the event happens.
+   */
+  async function readCheckFor(
+    conversation: ConversationRow,
+  ): Promise<(recipient: Actor) => Promise<boolean> | boolean> {
+    if (conversation.subject_type === 'thread') {
+      const workspace = conversation.workspace_id
+        ? await deps.workspaces.findById(conversation.workspace_id)
+        : undefined;
+      return (recipient) =>
+        workspace !== undefined && can(recipient, 'workspace.read', workspaceResource(workspace));
+    }
+    const subject = subjects.get(conversation.subject_type);
+    return (recipient) =>
+      subject ? subject.canRead(recipient, conversation.subject_id) : Promise.resolve(false);
+  }
+
   async function linkFor(conversation: ConversationRow, postId?: string): Promise<string> {
     const anchor = postId ? `#post-${postId}` : '';
     if (conversation.subject_type === 'thread') {
@@ -320,7 +341,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
   /**
    * Who a new post concerns — the people it replies to, mentions, or who follow the conversation —
-   * prepared before the transaction (reads happen outside it), each told once.
+   * prepared before the transaction (reads happen outside it), each told once. Only the first
+   * `MAX_MENTIONS_NOTIFIED` people mentioned are looked up and told.
    */
   async function preparePostNotifications(
     actor: Actor,
@@ -331,7 +353,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
   ): Promise<PreparedNotification[]> {
     const excerpt = markdownToPlainText(post.body).slice(0, 300);
     const mentioned: string[] = [];
-    for (const handle of extractMentions(post.body)) {
+    for (const handle of mentionsToNotify(post.body).handles) {
       const user = await deps.findUserByHandle(handle);
       if (user && user.status === 'active') mentioned.push(user.id);
     }
@@ -547,6 +569,20 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       return { ...base, threads: items, total, activity, members };
     },
 
+    /**
+     * A workspace for a page that only those allowed `action` in it see (its settings, the form to
+     * start a thread): 403 to anyone else who may know of it, 404 where it is private to them.
+     */
+    async workspaceFor(
+      actor: Actor | null,
+      slug: string,
+      action: 'workspace.manage' | 'workspace.post',
+    ): Promise<WorkspaceRow> {
+      const workspace = await requireWorkspace(slug);
+      assertCanInWorkspace(actor, action, workspace);
+      return workspace;
+    },
+
     async workspaceMembers(actor: Actor | null, slug: string) {
       const workspace = await requireWorkspace(slug);
       // The member list is for members: it says who is in a conversation.
@@ -588,13 +624,15 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     async leave(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
       const { workspace, memberId, onlyManager } = await leavingOf(actor, slug);
-      if (onlyManager) {
-        throw new ValidationFailed({
-          leave:
-            'You are the only manager of this workspace. Make someone else a manager before you leave',
-        });
-      }
+      const refused = new ValidationFailed({
+        leave:
+          'You are the only manager of this workspace. Make someone else a manager before you leave',
+      });
+      if (onlyManager) throw refused;
       await repository.transaction(async (trx) => {
+        // Counted again here: two managers leaving at once each saw the other above.
+        const managers = await repository.findWorkspaceManagerIdsForUpdate(trx, workspace.id);
+        if (managers.length === 1 && managers[0] === memberId) throw refused;
         await repository.removeWorkspaceMember(trx, workspace.id, memberId);
         await repository.unfollow(trx, memberId, 'workspace', workspace.id);
         await deps.audit.record(
@@ -887,16 +925,22 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       if (!member) throw new NotFoundError('That person is not a member of this workspace.');
       if (role !== 'member' && role !== 'manager')
         throw new ValidationFailed({ role: 'Choose member or manager' });
+      const lastManager = new ValidationFailed({
+        role: 'A workspace needs at least one manager. Make someone else a manager first',
+      });
       if (
         role === 'member' &&
         member.role === 'manager' &&
         members.filter((candidate) => candidate.role === 'manager').length === 1
       ) {
-        throw new ValidationFailed({
-          role: 'A workspace needs at least one manager. Make someone else a manager first',
-        });
+        throw lastManager;
       }
       await repository.transaction(async (trx) => {
+        // Counted again here: two managers demoted (or leaving) at once each saw the other above.
+        if (role === 'member') {
+          const managers = await repository.findWorkspaceManagerIdsForUpdate(trx, workspace.id);
+          if (managers.length === 1 && managers[0] === userId) throw lastManager;
+        }
         await repository.setWorkspaceMemberRole(trx, workspace.id, userId, role);
         await deps.audit.record(
           {
@@ -966,7 +1010,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       slug: string,
       input: { title: string; kind: string; body: string; area: string },
       context: RequestContext,
-    ): Promise<{ threadId: string }> {
+    ): Promise<{ threadId: string; mentionsLeftOut: number }> {
       const workspace = await requireWorkspace(slug);
       assertCanInWorkspace(actor, 'workspace.post', workspace);
       const errors: Record<string, string> = {};
@@ -1084,7 +1128,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           trx,
         );
       });
-      return { threadId };
+      return { threadId, mentionsLeftOut: mentionsToNotify(body).leftOut };
     },
 
     async threadPage(actor: Actor | null, slug: string, threadId: string) {
@@ -1142,7 +1186,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         { threadSlug: string; threadId: string } | { subject: CommentSubjectType; id: string },
       input: { body: string; quotedPostId?: string },
       context: RequestContext,
-    ): Promise<{ postId: string; link: string }> {
+    ): Promise<{ postId: string; link: string; mentionsLeftOut: number }> {
       if (!actor) throw new ForbiddenError('Sign in to post');
       let conversation: ConversationRow | undefined;
       let replyTo: string[] = [];
@@ -1261,7 +1305,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           trx,
         );
       });
-      return { postId, link };
+      return { postId, link, mentionsLeftOut: mentionsToNotify(body).leftOut };
     },
 
     /** A post its author is about to edit, with where it lives. */
@@ -1370,6 +1414,18 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const { thread, conversation, workspace } = await requireThread(actor, slug, threadId);
       if (!actor || actor.userId !== thread.author_id)
         throw new ForbiddenError('Only the person who asked can accept an answer');
+      // The rule of editing: someone who has left the workspace no longer changes what it says,
+      // and a hidden or locked discussion stays as the moderator left it.
+      if (!can(actor, 'workspace.post', workspaceResource(workspace)))
+        throw new ForbiddenError('Only members can accept an answer');
+      if (thread.hidden)
+        throw new ValidationFailed({
+          answer: 'This discussion has been hidden by a moderator, so its answer cannot be changed',
+        });
+      if (conversation.locked)
+        throw new ValidationFailed({
+          answer: 'This discussion is locked, so its answer cannot be changed',
+        });
       if (thread.kind !== 'question')
         throw new ValidationFailed({ answer: 'Only questions have an accepted answer' });
       const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
@@ -1440,7 +1496,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
                 actorId: actor!.userId,
                 dedupeKey: `thread-${value ? 'hidden' : 'restored'}:${thread.id}:${now().toISOString()}`,
               },
-              () => true,
+              // Someone who has since left a private workspace is not told what is in it.
+              (recipient) => can(recipient, 'workspace.read', workspaceResource(workspace)),
             )
           : [];
       await repository.transaction(async (trx) => {
@@ -1543,19 +1600,73 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       return linkFor(conversation, post.id);
     },
 
-    /** Hides or restores a post; its author is told; open reports on it are resolved. */
+    /** A post a moderator is about to hide, for the page that asks them why. */
+    async postForHiding(actor: Actor | null, postId: string) {
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
+      if (!(await canModerate(actor, conversation)))
+        throw new ForbiddenError('Only moderators hide posts');
+      return {
+        id: post.id,
+        authorName:
+          (post.author_id && (await deps.actors.load(post.author_id))?.displayName) ||
+          'Deleted user',
+        excerpt: markdownToPlainText(post.body).slice(0, 300),
+        hidden: post.hidden_at !== null,
+        link: await linkFor(conversation, post.id),
+      };
+    },
+
+    /**
+     * Hides or restores a post, closing the open reports on it. Its author is told of a change,
+     * with the reason the moderator wrote; the reports' text is never passed on, since reporters
+     * are promised anonymity. A decision that changes nothing (keeping a reported post, or
+     * hiding one already hidden) only closes the reports, and is audited as their dismissal.
+     */
     async setPostHidden(
       actor: Actor | null,
       postId: string,
       hidden: boolean,
       reason: string,
       context: RequestContext,
-    ): Promise<string> {
+    ): Promise<{ link: string; dismissed: boolean }> {
       if (!actor) throw new NotFoundError();
       const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (!(await canModerate(actor, conversation)))
         throw new ForbiddenError('Only moderators hide posts');
       const link = await linkFor(conversation, post.id);
+      const at = now().toISOString();
+      const changes = hidden !== (post.hidden_at !== null);
+      if (!changes) {
+        await repository.transaction(async (trx) => {
+          await repository.resolveReportsOfPost(
+            trx,
+            post.id,
+            actor.userId,
+            at,
+            hidden ? 'hidden' : 'kept',
+          );
+          await deps.audit.record(
+            {
+              action: 'discussion.reports_dismissed',
+              actorUserId: actor.userId,
+              targetType: 'post',
+              targetId: post.id,
+              details: { outcome: hidden ? 'hidden' : 'kept' },
+            },
+            context,
+            trx,
+          );
+        });
+        return { link, dismissed: true };
+      }
+      const text = reason.trim();
+      if (hidden && text === '')
+        throw new ValidationFailed({ reason: 'Say why you are hiding this post' });
+      if (hidden && text.length > MAX_HIDE_REASON)
+        throw new ValidationFailed({
+          reason: `The reason must be ${MAX_HIDE_REASON.toLocaleString('en-GB')} characters or fewer`,
+        });
       // A thread's opening post is in the search index, which must lose or regain its text with it.
       const thread =
         conversation.subject_type === 'thread'
@@ -1563,7 +1674,6 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           : undefined;
       const isOpeningPost =
         thread !== undefined && (await repository.findOpeningPost(conversation.id))?.id === post.id;
-      const at = now().toISOString();
       const prepared = post.author_id
         ? await notifications.prepare(
             [post.author_id],
@@ -1571,13 +1681,14 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
               kind: 'moderation',
               title: hidden ? 'A moderator hid your post' : 'A moderator restored your post',
               body: hidden
-                ? `Your post was hidden.${reason.trim() ? ` Reason: ${reason.trim()}` : ''}`
+                ? `Your post was hidden. Reason: ${text}`
                 : 'Your post is visible again.',
               link,
               actorId: actor.userId,
               dedupeKey: `post-${hidden ? 'hidden' : 'restored'}:${post.id}:${at}`,
             },
-            () => true,
+            // Someone who has since left a private workspace is not told what is in it.
+            await readCheckFor(conversation),
           )
         : [];
       await repository.transaction(async (trx) => {
@@ -1585,7 +1696,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           trx,
           post.id,
           hidden
-            ? { hidden_at: at, hidden_by: actor.userId, hidden_reason: reason.trim() || null }
+            ? { hidden_at: at, hidden_by: actor.userId, hidden_reason: text }
             : { hidden_at: null, hidden_by: null, hidden_reason: null },
         );
         await repository.resolveReportsOfPost(
@@ -1608,7 +1719,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           trx,
         );
       });
-      return link;
+      return { link, dismissed: false };
     },
 
     async moderationQueue(actor: Actor | null, slug: string) {

@@ -1,0 +1,463 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationFailed } from '../../lib/validation.ts';
+import { createDiscussionRepository } from './discussion.repository.ts';
+import { createDiscussionService } from './discussion.service.ts';
+import {
+  actorFor,
+  buildUser,
+  createPrivateWorkspace,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
+import { browsersFor } from '../../../test/support/http-agent.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+
+const context = { ip: '127.0.0.1', userAgent: 'moderation tests' };
+
+/**
+ * Moderation decisions, the limits on what one post or one manager can set off, and the pages a
+ * refusal comes back to: every link of an error summary must have somewhere to go.
+ */
+describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
+  let testApp: TestApp;
+  const as = browsersFor<TestUser>(
+    () => testApp.app,
+    (user) => currentTotp(user),
+  );
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+  });
+
+  afterAll(async () => testApp.close());
+
+  async function notificationsOf(user: TestUser) {
+    return testApp.services.database.db
+      .selectFrom('notifications')
+      .select(['kind', 'title', 'body'])
+      .where('user_id', '=', user.id)
+      .orderBy('created_at')
+      .execute();
+  }
+
+  async function emailsTo(user: TestUser) {
+    return testApp.services.database.db
+      .selectFrom('email_messages')
+      .select(['subject', 'text_body'])
+      .where('to_address', '=', user.email)
+      .execute();
+  }
+
+  async function auditedOn(targetId: string) {
+    const rows = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'details'])
+      .where('target_id', '=', targetId)
+      .execute();
+    return rows.map((row) => row.action);
+  }
+
+  async function openReports(postId: string) {
+    return testApp.services.database.db
+      .selectFrom('post_reports')
+      .select(['status', 'outcome'])
+      .where('post_id', '=', postId)
+      .execute();
+  }
+
+  /** A private workspace with the given managers and members, made for one test. */
+  async function workspaceWith(
+    slug: string,
+    people: { managers: TestUser[]; members?: TestUser[] },
+  ) {
+    const row = await createPrivateWorkspace(testApp.services, slug);
+    await testApp.services.database.db.transaction().execute(async (trx) => {
+      for (const user of people.managers)
+        await testApp.services.workspaces.addMember(trx, row.id, user.id, 'manager');
+      for (const user of people.members ?? [])
+        await testApp.services.workspaces.addMember(trx, row.id, user.id, 'member');
+    });
+    return row;
+  }
+
+  async function startThread(user: TestUser, slug: string, body: string, title = 'A question') {
+    const response = await (
+      await as(user)
+    ).post(`/workspaces/${slug}/threads`, {
+      title,
+      kind: 'question',
+      area: '',
+      body,
+      action: 'post',
+    });
+    expect(response.statusCode, response.body.slice(0, 300)).toBe(303);
+    const location = String(response.headers.location);
+    return { location, threadId: /threads\/([0-9a-f-]{36})/.exec(location)![1]! };
+  }
+
+  async function postIdsOf(user: TestUser, path: string): Promise<string[]> {
+    const page = await (await as(user)).get(path);
+    return [...page.body.matchAll(/<li class="gs-post[^"]*" id="post-([0-9a-f-]{36})"/g)].map(
+      (match) => match[1]!,
+    );
+  }
+
+  /** Every link of the page's error summary, and whether an element has the id it points at. */
+  function summaryTargets(html: string): { href: string; found: boolean }[] {
+    const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/div>\s*<\/div>/.exec(html)?.[0];
+    expect(summary, 'an error summary').toBeDefined();
+    return [...summary!.matchAll(/href="#([^"]+)"/g)].map((match) => ({
+      href: match[1]!,
+      found: new RegExp(`<[a-z]+\\b[^>]*\\sid="${match[1]}"`).test(html),
+    }));
+  }
+
+  function expectSummaryLinksResolve(html: string, expected: string) {
+    const targets = summaryTargets(html);
+    expect(targets.map((target) => target.href)).toEqual([expected]);
+    expect(targets.every((target) => target.found)).toBe(true);
+  }
+
+  it('keeps a reported post without telling its author, and hides one with the moderator’s own reason', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Meg Moderator' });
+    const author = await buildUser(testApp.services, { displayName: 'Art Author' });
+    const reporter = await buildUser(testApp.services, { displayName: 'Ria Reporter' });
+    await workspaceWith('moderated', { managers: [manager], members: [author, reporter] });
+    const { location } = await startThread(author, 'moderated', 'First post');
+    const threadPath = location.split('?')[0]!;
+    for (const text of ['A reply to keep', 'A reply to hide']) {
+      const replied = await (
+        await as(author)
+      ).post(`${threadPath}/replies`, { body: text, action: 'post' });
+      expect(replied.statusCode).toBe(303);
+    }
+    const [, keptId, hiddenId] = await postIdsOf(author, threadPath);
+    const reporterText = 'REPORTER-SECRET-WORDS by Ria';
+    for (const postId of [keptId!, hiddenId!]) {
+      const reported = await (
+        await as(reporter)
+      ).post(`/posts/${postId}/report`, { reason: reporterText });
+      expect(reported.statusCode).toBe(303);
+    }
+    const managerBrowser = await as(manager);
+    const queue = await managerBrowser.get('/workspaces/moderated/moderation');
+    // The report's text is shown to the moderator, but not carried by any form.
+    expect(queue.body).toContain(reporterText);
+    expect(queue.body).not.toMatch(/<input[^>]*value="REPORTER-SECRET-WORDS/);
+    expect(queue.body).toContain(`href="/posts/${hiddenId}/hide"`);
+
+    // Keep: the reports close, nobody is told, and it is audited as a dismissal.
+    const before = await notificationsOf(author);
+    const kept = await managerBrowser.post(`/posts/${keptId}/visibility`, { hidden: '0' });
+    expect(kept.statusCode).toBe(303);
+    expect(String(kept.headers.location)).toContain('done=dismissed');
+    expect(await notificationsOf(author)).toEqual(before);
+    expect(await openReports(keptId!)).toEqual([{ status: 'resolved', outcome: 'kept' }]);
+    const keptAudit = await auditedOn(keptId!);
+    expect(keptAudit).toContain('discussion.reports_dismissed');
+    expect(keptAudit).not.toContain('discussion.post_restored');
+
+    // Hide: the moderator must say why, in their own words, in at most 1,000 characters.
+    const form = await managerBrowser.get(`/posts/${hiddenId}/hide`);
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toMatch(/<label[^>]*for="reason"[^>]*>\s*Why are you hiding it\?/);
+    expect(form.body).not.toContain(reporterText);
+    expect((await (await as(reporter)).get(`/posts/${hiddenId}/hide`)).statusCode).toBe(403);
+    const empty = await managerBrowser.post(`/posts/${hiddenId}/visibility`, {
+      hidden: '1',
+      reason: ' ',
+    });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.body).toContain('Say why you are hiding this post');
+    expectSummaryLinksResolve(empty.body, 'reason');
+    const tooLong = await managerBrowser.post(`/posts/${hiddenId}/visibility`, {
+      hidden: '1',
+      reason: 'x'.repeat(1001),
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.body).toContain('The reason must be 1,000 characters or fewer');
+    expectSummaryLinksResolve(tooLong.body, 'reason');
+    const hidden = await managerBrowser.post(`/posts/${hiddenId}/visibility`, {
+      hidden: '1',
+      reason: 'It names a patient',
+    });
+    expect(hidden.statusCode).toBe(303);
+    const told = (await notificationsOf(author)).filter((entry) => entry.kind === 'moderation');
+    expect(told).toEqual([
+      {
+        kind: 'moderation',
+        title: 'A moderator hid your post',
+        body: 'Your post was hidden. Reason: It names a patient',
+      },
+    ]);
+    const emails = await emailsTo(author);
+    expect(emails.some((email) => email.text_body.includes('It names a patient'))).toBe(true);
+    expect(emails.some((email) => email.text_body.includes('REPORTER-SECRET'))).toBe(false);
+    expect(await openReports(hiddenId!)).toEqual([{ status: 'resolved', outcome: 'hidden' }]);
+    expect(await auditedOn(hiddenId!)).toContain('discussion.post_hidden');
+  });
+
+  it('notifies only the first ten people a post mentions, and says so to its author', async () => {
+    const poster = await buildUser(testApp.services, { displayName: 'Pia Poster' });
+    const mentioned: TestUser[] = [];
+    for (let index = 0; index < 12; index++)
+      mentioned.push(await buildUser(testApp.services, { displayName: `Mentioned ${index}` }));
+    await workspaceWith('mentions', { managers: [poster], members: mentioned });
+    const body = `Hello ${mentioned.map((user) => `@${user.handle}`).join(' ')}`;
+
+    const preview = await (
+      await as(poster)
+    ).post('/workspaces/mentions/threads', {
+      title: 'Many mentions',
+      kind: 'discussion',
+      area: '',
+      body,
+      action: 'preview',
+    });
+    expect(preview.body).toContain('Only the first 10 people you mention are notified.');
+    expect(preview.body).toContain('2 more people mentioned in this post will not be told.');
+
+    const { location } = await startThread(poster, 'mentions', body, 'Many mentions');
+    expect(location).toContain('done=posted-mentions');
+    expect((await (await as(poster)).get(location)).body).toContain(
+      'Only the first 10 people you mentioned were notified.',
+    );
+    const told = [];
+    for (const user of mentioned)
+      told.push((await notificationsOf(user)).some((entry) => entry.kind === 'mention'));
+    expect(told).toEqual([...Array(10).fill(true), false, false]);
+
+    const few = await startThread(poster, 'mentions', `Just @${mentioned[0]!.handle}`, 'Few');
+    expect(few.location).toContain('done=posted');
+    expect(few.location).not.toContain('posted-mentions');
+  });
+
+  it('keeps a manager when the last two leave at the same moment', async () => {
+    const first = await buildUser(testApp.services, { displayName: 'First Manager' });
+    const second = await buildUser(testApp.services, { displayName: 'Second Manager' });
+    const workspace = await workspaceWith('two-managers', { managers: [first, second] });
+    const discussions = testApp.services.discussions;
+    const results = await Promise.allSettled([
+      discussions.leave(await actorFor(testApp.services, first.id), 'two-managers', context),
+      discussions.leave(await actorFor(testApp.services, second.id), 'two-managers', context),
+    ]);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((result) => result.status === 'rejected');
+    expect(refused?.reason).toBeInstanceOf(ValidationFailed);
+    const managers = await testApp.services.database.db
+      .selectFrom('workspace_members')
+      .select('user_id')
+      .where('workspace_id', '=', workspace.id)
+      .where('role', '=', 'manager')
+      .execute();
+    expect(managers).toHaveLength(1);
+
+    // The check before the transaction can be stale: what the other manager did meanwhile is
+    // only seen inside it. A service whose list of members is read before the change stands in for
+    // the second of two requests arriving at once.
+    const third = await buildUser(testApp.services, { displayName: 'Third Manager' });
+    const fourth = await buildUser(testApp.services, { displayName: 'Fourth Manager' });
+    const other = await workspaceWith('two-more-managers', { managers: [third, fourth] });
+    const { services } = testApp;
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const before = await repository.findWorkspaceMembers(other.id);
+    const staleView = createDiscussionService({
+      repository: { ...repository, findWorkspaceMembers: async () => before },
+      workspaces: services.workspaces,
+      content: services.content,
+      notifications: services.notifications,
+      actors: services.actors,
+      audit: services.audit,
+      email: services.email,
+      rateLimits: services.rateLimits,
+      findUserByHandle: async () => undefined,
+      findUserByEmail: async () => undefined,
+      findUserCreatedAt: async () => undefined,
+      publicUrl: 'http://localhost',
+    });
+    const thirdActor = await actorFor(services, third.id);
+    const fourthActor = await actorFor(services, fourth.id);
+    await discussions.setMemberRole(thirdActor, 'two-more-managers', fourth.id, 'member', context);
+    await expect(
+      staleView.setMemberRole(fourthActor, 'two-more-managers', third.id, 'member', context),
+    ).rejects.toBeInstanceOf(ValidationFailed);
+    await expect(staleView.leave(thirdActor, 'two-more-managers', context)).rejects.toBeInstanceOf(
+      ValidationFailed,
+    );
+    const managersLeft = await services.database.db
+      .selectFrom('workspace_members')
+      .select('user_id')
+      .where('workspace_id', '=', other.id)
+      .where('role', '=', 'manager')
+      .execute();
+    expect(managersLeft.map((row) => row.user_id)).toEqual([third.id]);
+  });
+
+  it('keeps what was typed when a reply or edit meets a lock, and every error summary link has a target', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Lou Locker' });
+    const member = await buildUser(testApp.services, { displayName: 'Kit Keeper' });
+    await workspaceWith('locking', { managers: [manager], members: [member] });
+    const { threadId, location } = await startThread(member, 'locking', 'Opening words');
+    const threadPath = location.split('?')[0]!;
+    const [openingId] = await postIdsOf(member, threadPath);
+    const managerBrowser = await as(manager);
+    const locked = await managerBrowser.post(`/workspaces/locking/threads/${threadId}/moderation`, {
+      flag: 'locked',
+      value: '1',
+    });
+    expect(locked.statusCode).toBe(303);
+
+    const reply = await (
+      await as(member)
+    ).post(`${threadPath}/replies`, { body: 'My carefully typed reply', action: 'post' });
+    expect(reply.statusCode).toBe(400);
+    expect(reply.body).toContain('This conversation is locked, so it cannot be replied to');
+    expect(reply.body).toMatch(
+      /<textarea[^>]*id="body"[^>]*readonly[^>]*>My carefully typed reply/,
+    );
+    expectSummaryLinksResolve(reply.body, 'body');
+
+    const edit = await (
+      await as(member)
+    ).post(`/posts/${openingId}/edit`, { body: 'My carefully typed edit', action: 'save' });
+    expect(edit.statusCode).toBe(400);
+    expect(edit.body).toMatch(/<textarea[^>]*id="body"[^>]*readonly[^>]*>My carefully typed edit/);
+    expectSummaryLinksResolve(edit.body, 'body');
+
+    const badFlag = await managerBrowser.post(
+      `/workspaces/locking/threads/${threadId}/moderation`,
+      {
+        flag: 'deleted',
+        value: '1',
+      },
+    );
+    expect(badFlag.statusCode).toBe(400);
+    expectSummaryLinksResolve(badFlag.body, 'flag');
+
+    // A request decided twice: the second decision is refused where the requests are listed.
+    const asker = await buildUser(testApp.services, { displayName: 'Ada Asker' });
+    expect((await (await as(asker)).post('/workspaces/llr/request')).statusCode).toBe(303);
+    const llrManager = await buildUser(testApp.services, {
+      displayName: 'Lee Manager',
+      workspaces: [{ slug: 'llr', role: 'manager' }],
+    });
+    const members = await (await as(llrManager)).get('/workspaces/llr/members');
+    const requestId = new RegExp(`/workspaces/llr/requests/([0-9a-f-]{36})`).exec(
+      members.body,
+    )![1]!;
+    const decide = () =>
+      as(llrManager).then((browser) =>
+        browser.post(`/workspaces/llr/requests/${requestId}`, { decision: 'approve' }),
+      );
+    expect((await decide()).statusCode).toBe(303);
+    const again = await decide();
+    expect(again.statusCode).toBe(400);
+    expect(again.body).toContain('This request has already been decided');
+    expectSummaryLinksResolve(again.body, 'request');
+  });
+
+  it('does not tell someone who has left a private workspace what was hidden in it', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Hal Hider' });
+    const leaver = await buildUser(testApp.services, { displayName: 'Lea Leaver' });
+    await workspaceWith('left-behind', { managers: [manager], members: [leaver] });
+    const { threadId, location } = await startThread(leaver, 'left-behind', 'Secret plans');
+    const [openingId] = await postIdsOf(leaver, location.split('?')[0]!);
+    expect((await (await as(leaver)).post('/workspaces/left-behind/leave')).statusCode).toBe(303);
+    const managerBrowser = await as(manager);
+    expect(
+      (
+        await managerBrowser.post(`/posts/${openingId}/visibility`, {
+          hidden: '1',
+          reason: 'Off topic',
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect(
+      (
+        await managerBrowser.post(`/workspaces/left-behind/threads/${threadId}/moderation`, {
+          flag: 'hidden',
+          value: '1',
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect((await notificationsOf(leaver)).filter((entry) => entry.kind === 'moderation')).toEqual(
+      [],
+    );
+  });
+
+  it('refuses settings and new threads with 403 where the workspace may be known, 404 where private', async () => {
+    const member = await buildUser(testApp.services, {
+      displayName: 'Mo Member',
+      workspaces: [{ slug: 'midlands' }, { slug: 'llr' }],
+    });
+    const outsider = await buildUser(testApp.services, { displayName: 'Oz Outsider' });
+    const privateMember = await buildUser(testApp.services, { displayName: 'Pip Private' });
+    const owner = await buildUser(testApp.services, { displayName: 'Own Er' });
+    await workspaceWith('statuses', { managers: [owner], members: [privateMember] });
+    expect((await (await as(member)).get('/workspaces/midlands/settings')).statusCode).toBe(403);
+    expect((await (await as(member)).get('/workspaces/llr/settings')).statusCode).toBe(403);
+    expect((await (await as(outsider)).get('/workspaces/midlands/threads/new')).statusCode).toBe(
+      403,
+    );
+    expect((await (await as(outsider)).get('/workspaces/llr/threads/new')).statusCode).toBe(403);
+    expect((await (await as(outsider)).get('/workspaces/statuses/settings')).statusCode).toBe(404);
+    expect((await (await as(outsider)).get('/workspaces/statuses/threads/new')).statusCode).toBe(
+      404,
+    );
+    expect((await (await as(privateMember)).get('/workspaces/statuses/settings')).statusCode).toBe(
+      403,
+    );
+    expect((await (await as(owner)).get('/workspaces/statuses/settings')).statusCode).toBe(200);
+    expect((await (await as(member)).get('/workspaces/midlands/threads/new')).statusCode).toBe(200);
+  });
+
+  it('answers a page number past the last with the page-not-found page', async () => {
+    const page = await (await as(null)).get('/workspaces/midlands?page=999');
+    expect(page.statusCode).toBe(404);
+    expect(page.body).toContain('Page not found');
+    expect(page.body).not.toContain('No discussions yet');
+  });
+
+  it('applies the rule of editing to accepting an answer: not after leaving, nor once locked', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Ann Swerer' });
+    const asker = await buildUser(testApp.services, {
+      displayName: 'Quinn Asker',
+      workspaces: [{ slug: 'midlands' }],
+    });
+    const { threadId, location } = await startThread(asker, 'midlands', 'Who knows?');
+    const threadPath = location.split('?')[0]!;
+    expect((await (await as(manager)).post('/workspaces/midlands/join')).statusCode).toBe(303);
+    expect(
+      (await (await as(manager)).post(`${threadPath}/replies`, { body: 'I do', action: 'post' }))
+        .statusCode,
+    ).toBe(303);
+    const [, answerId] = await postIdsOf(asker, threadPath);
+    const accept = async () =>
+      (await as(asker)).post(`${threadPath}/accepted-answer`, { postId: answerId! });
+
+    // Locked: refused on the thread's page, with the reason where the summary links.
+    await testApp.services.database.db
+      .updateTable('conversations')
+      .set({ locked: 1 })
+      .where(
+        'id',
+        '=',
+        (await testApp.services.discussions.threadPage(null, 'midlands', threadId)).conversation.id,
+      )
+      .execute();
+    const whileLocked = await accept();
+    expect(whileLocked.statusCode).toBe(400);
+    expect(whileLocked.body).toContain(
+      'This discussion is locked, so its answer cannot be changed',
+    );
+    expectSummaryLinksResolve(whileLocked.body, 'answer');
+    expect(whileLocked.body).not.toContain('Accept this answer');
+
+    // Left: refused outright, as an edit would be.
+    expect((await (await as(asker)).post('/workspaces/midlands/leave')).statusCode).toBe(303);
+    expect((await accept()).statusCode).toBe(403);
+    const thread = await testApp.services.discussions.threadPage(null, 'midlands', threadId);
+    expect(thread.thread.accepted_post_id).toBeNull();
+  });
+});
