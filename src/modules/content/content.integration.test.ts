@@ -431,6 +431,32 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       ).toBe(200);
     });
 
+    it('audits what an edit changed of who may read an item', async () => {
+      const item = await create(editor, 'news', { title: 'Changing readers' }, false);
+      const actor = await actorFor(testApp.services, editor.id);
+      await testApp.services.content.update(
+        actor,
+        item.id,
+        contentInput({ title: 'Changing readers', privacy: 'organisation' }),
+        context,
+      );
+      await testApp.services.content.update(
+        actor,
+        item.id,
+        contentInput({ title: 'Changing readers, reworded', privacy: 'organisation' }),
+        context,
+      );
+      const edits = (await testApp.services.audit.findForUser(editor.id))
+        .filter((event) => event.action === 'content.updated' && event.target_id === item.id)
+        .map((event) => JSON.parse(String(event.details)) as Record<string, unknown>);
+      expect(edits).toEqual(
+        expect.arrayContaining([
+          { revision: 2, changed: { privacy: { from: 'public', to: 'organisation' } } },
+          { revision: 3 },
+        ]),
+      );
+    });
+
     it('refuses to move an item to an organisation its editor may not author for', async () => {
       const item = await create(editor, 'news', { title: 'Not moving' }, false);
       const icsActor = await actorFor(testApp.services, icsAdmin.id);

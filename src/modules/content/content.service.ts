@@ -639,7 +639,7 @@ export function createContentService(deps: ContentServiceDependencies) {
             targetType: 'content',
             targetId: id,
             organisationCode: item.organisation_code,
-            details: { revision: item.revision },
+            details: { revision: item.revision, ...whoMayReadChanges(existing, item) },
           },
           context,
           trx,
@@ -1062,4 +1062,22 @@ function stringify(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return amountText(value);
   return String(value);
+}
+
+/**
+ * What an edit changed of who owns an item and who may read it. Revisions keep the words; these
+ * are kept with the edit's audit record, so a move to another organisation or workspace is seen.
+ */
+function whoMayReadChanges(
+  before: ContentItemRow,
+  after: ContentItemRow,
+): { changed?: Record<string, { from: string | null; to: string | null }> } {
+  const changed: Record<string, { from: string | null; to: string | null }> = {};
+  const compare = (name: string, from: string | null, to: string | null) => {
+    if (from !== to) changed[name] = { from, to };
+  };
+  compare('organisationCode', before.organisation_code, after.organisation_code);
+  compare('workspaceId', before.workspace_id, after.workspace_id);
+  compare('privacy', before.privacy, after.privacy);
+  return Object.keys(changed).length > 0 ? { changed } : {};
 }
