@@ -431,6 +431,35 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       ).toBe(200);
     });
 
+    it('lists what an editor may change fifty to a page, most recently changed first', async () => {
+      const pager = await buildUser(testApp.services, {
+        memberships: [{ organisationCode: 'C82030', role: 'editor' }],
+      });
+      const actor = await actorFor(testApp.services, pager.id);
+      for (let n = 1; n <= 51; n++)
+        await testApp.services.content.create(
+          actor,
+          'news',
+          contentInput({ title: `Paged news ${n}`, organisationCode: 'C82030' }),
+          context,
+        );
+      const browser = await as(pager);
+      const first = await browser.get('/content');
+      expect(first.statusCode).toBe(200);
+      expect(first.body).toContain('51 items, most recently changed first.');
+      expect(first.body.match(/href="\/content\/[0-9a-f-]{36}"/g)).toHaveLength(50);
+      expect(first.body).toContain('href="/content?page=2"');
+      const second = await browser.get('/content?page=2');
+      expect(second.body.match(/href="\/content\/[0-9a-f-]{36}"/g)).toHaveLength(1);
+      // Together the two pages hold every item once.
+      const titles = [first.body, second.body].flatMap((html) =>
+        [...html.matchAll(/>(Paged news \d+)</g)].map((match) => match[1]),
+      );
+      expect(new Set(titles).size).toBe(51);
+      expect((await browser.get('/content?page=3')).statusCode).toBe(404);
+      expect((await browser.get('/content?page=x')).statusCode).toBe(400);
+    });
+
     it('audits what an edit changed of who may read an item', async () => {
       const item = await create(editor, 'news', { title: 'Changing readers' }, false);
       const actor = await actorFor(testApp.services, editor.id);

@@ -476,20 +476,10 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
     },
 
     /** Items an editor may change: those owned by organisations in their edit scope. */
-    async findEditable(scope: ReadScope, limit: number) {
+    async findEditable(scope: ReadScope, page: { limit: number; offset: number }) {
       let query = db
         .selectFrom('content_items')
-        .innerJoin('organisations as owner', 'owner.code', 'content_items.organisation_code')
-        .select([
-          'content_items.id',
-          'content_items.content_type',
-          'content_items.slug',
-          'content_items.title',
-          'content_items.status',
-          'content_items.privacy',
-          'content_items.updated_at',
-          'owner.name as organisation_name',
-        ]);
+        .innerJoin('organisations as owner', 'owner.code', 'content_items.organisation_code');
       if (scope.kind === 'some') {
         query = query.where((eb) => {
           const conditions = [
@@ -504,7 +494,26 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
           return eb.or(conditions);
         });
       }
-      return query.orderBy('content_items.updated_at', 'desc').limit(limit).execute();
+      const [items, countRow] = await Promise.all([
+        query
+          .select([
+            'content_items.id',
+            'content_items.content_type',
+            'content_items.slug',
+            'content_items.title',
+            'content_items.status',
+            'content_items.privacy',
+            'content_items.updated_at',
+            'owner.name as organisation_name',
+          ])
+          .orderBy('content_items.updated_at', 'desc')
+          .orderBy('content_items.id')
+          .limit(page.limit)
+          .offset(page.offset)
+          .execute(),
+        query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+      ]);
+      return { items, total: Number(countRow.total) };
     },
 
     // --- search ---

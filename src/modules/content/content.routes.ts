@@ -23,6 +23,7 @@ import { fileRolePurposes, privacyLabels, type ContentInput } from './content.se
 import { buildAtomFeed, buildICalendar } from './feeds.ts';
 
 const PAGE_SIZE = 20;
+const EDITABLE_PAGE_SIZE = 50;
 const publicRoute = { config: { access: 'public' as const } };
 const contentEditor = {
   config: { access: 'signed-in' as const, audience: 'content-editor' as const },
@@ -369,8 +370,17 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
 
   app.get('/content', contentEditor, async (request, reply) => {
     requireSomewhereToPublish(request);
-    const items = await content.listEditable(request.actor);
+    const { page } = parseQuery(z.object({ page: pageNumber }), request.query);
+    const { items, total } = await content.listEditable(request.actor, {
+      limit: EDITABLE_PAGE_SIZE,
+      offset: (page - 1) * EDITABLE_PAGE_SIZE,
+    });
+    const pageCount = Math.max(1, Math.ceil(total / EDITABLE_PAGE_SIZE));
+    if (page > pageCount)
+      throw new NotFoundError(`Your content has ${pageCount} page${pageCount === 1 ? '' : 's'}.`);
     return reply.render('content/views/dashboard.njk', {
+      total,
+      paginationParams: buildPagination('/content', {}, page, pageCount),
       items: items.map((item) => ({
         ...item,
         typeLabel: isContentType(item.content_type)

@@ -736,8 +736,9 @@ export function createContentService(deps: ContentServiceDependencies) {
       return this.describe(actor, item);
     },
 
-    async listEditable(actor: Actor | null) {
-      return repository.findEditable(editScopeFor(actor), 200);
+    /** One page of what the actor may edit, most recently changed first, with the total. */
+    async listEditable(actor: Actor | null, page: { limit: number; offset: number }) {
+      return repository.findEditable(editScopeFor(actor), page);
     },
 
     /**
