@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createViewEnvironment } from './views.ts';
+import { createViewEnvironment, formatCo2eMass } from './views.ts';
 
 // Hosts run in UTC; the filters must not depend on the server's own zone, so test as one.
 process.env.TZ = 'UTC';
@@ -29,5 +29,15 @@ describe('the date filters', () => {
     expect(render('longDate', '2026-03-29')).toBe('29 March 2026');
     expect(render('longDate', '2026-10-25')).toBe('25 October 2026');
     expect(render('monthYear', '2026-06')).toBe('June 2026');
+  });
+});
+
+describe('a mass of CO2e', () => {
+  it('shows a saving below a tonne in kilograms, where 0.0 tonnes would hide it', () => {
+    expect(formatCo2eMass(40)).toBe('40 kgCO2e');
+    expect(formatCo2eMass(0)).toBe('0 kgCO2e');
+    expect(formatCo2eMass(999.4)).toBe('999 kgCO2e');
+    expect(formatCo2eMass(999.6)).toBe('1.0 tCO2e');
+    expect(formatCo2eMass(12_345)).toBe('12.3 tCO2e');
   });
 });

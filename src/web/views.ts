@@ -50,6 +50,7 @@ export function createViewEnvironment(options: { watch?: boolean } = {}): nunjuc
     { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true },
   );
   environment.addFilter('number', (value: unknown, digits?: number) => formatNumber(value, digits));
+  environment.addFilter('co2eMass', (kilograms: unknown) => formatCo2eMass(Number(kilograms)));
   environment.addFilter('longDate', (value: unknown) => formatDate(value, longDate));
   environment.addFilter('monthYear', (value: unknown) => formatDate(value, monthYear));
   environment.addFilter('longDateTime', (value: unknown) => formatDate(value, longDateTime));
@@ -58,6 +59,15 @@ export function createViewEnvironment(options: { watch?: boolean } = {}): nunjuc
     typeof value === 'string' ? formatOrganisationName(value) : value,
   );
   return environment;
+}
+
+/**
+ * A mass of CO2e given in kilograms: whole kilograms below a tonne (so 40 kg never reads "0.0 t"),
+ * tonnes to one decimal from a tonne up.
+ */
+export function formatCo2eMass(kilograms: number): string {
+  if (Math.round(kilograms) < 1000) return `${formatNumber(Math.round(kilograms))} kgCO2e`;
+  return `${formatNumber(kilograms / 1000, 1)} tCO2e`;
 }
 
 export function formatNumber(value: unknown, digits?: number): string {

@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EpdMeasureRollupsTable } from '../../db/schema.ts';
-import {
-  describeMonths,
-  fillCalendarMonths,
-  formatComparisonCsv,
-  formatYearlySaving,
-} from './prescribing.routes.ts';
+import { describeMonths, fillCalendarMonths, formatComparisonCsv } from './prescribing.routes.ts';
 
 describe('what the prescribing pages print', () => {
-  it('shows a saving below a tonne in kilograms, where 0.0 tonnes would hide it', () => {
-    expect(formatYearlySaving(40)).toBe('40 kgCO2e');
-    expect(formatYearlySaving(0)).toBe('0 kgCO2e');
-    expect(formatYearlySaving(999.4)).toBe('999 kgCO2e');
-    expect(formatYearlySaving(999.6)).toBe('1.0 tCO2e');
-    expect(formatYearlySaving(12_345)).toBe('12.3 tCO2e');
-  });
-
   it('names the months held as runs, so that gaps show', () => {
     expect(describeMonths(['2024-01', '2024-02', '2024-03'])).toBe('January 2024 to March 2024');
     expect(describeMonths(['2017-12', '2018-11'])).toBe('December 2017 and November 2018');

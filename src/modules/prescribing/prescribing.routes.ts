@@ -7,7 +7,6 @@ import { renderBarChart } from '../../web/charts/bar-chart.ts';
 import { renderLineChart } from '../../web/charts/line-chart.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalCode, parseQuery } from '../../web/query.ts';
-import { formatNumber } from '../../web/views.ts';
 import { formatOrganisationName } from '../organisations/organisation-name.ts';
 import { deviceTypeLabels } from './inhaler-reference.ts';
 import { monthFromNumber, monthNumber } from './inhaler.calculations.ts';
@@ -161,7 +160,6 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
         charts,
         productChart,
         recentMonthsText,
-        savingText: formatYearlySaving(dashboard.switchEstimate.savingKgCo2ePerYear),
         deviceTypeLabels,
         breadcrumbs: [
           { href: '/', text: 'Home' },
@@ -440,12 +438,6 @@ export function describeMonths(months: readonly string[]): string {
   }
   if (runs.length <= 1) return runs[0] ?? 'no month';
   return `${runs.slice(0, -1).join(', ')} and ${runs[runs.length - 1]}`;
-}
-
-/** Tonnes to one decimal place, but whole kilograms below a tonne: 40 kg is not "0.0 t". */
-export function formatYearlySaving(kgCo2e: number): string {
-  if (Math.round(kgCo2e) < 1000) return `${formatNumber(Math.round(kgCo2e))} kgCO2e`;
-  return `${formatNumber(kgCo2e / 1000, 1)} tCO2e`;
 }
 
 /**
