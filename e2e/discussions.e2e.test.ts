@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { readOutbox } from '../src/modules/email/mail-transport.ts';
-import { buildUser } from '../test/support/factories.ts';
+import { actorFor, buildUser } from '../test/support/factories.ts';
 import { describeJourneys } from './support/journeys.ts';
 import {
   NewThreadPage,
@@ -17,6 +17,57 @@ const workspaceSlug = 'llr';
 const workspaceName = 'Leicester, Leicestershire and Rutland Green Plan';
 
 describeJourneys('discussion journeys', (suite) => {
+  it('a manager hides a post in their own words, after a page that asks why, with the reason as the summary links to', async () => {
+    const { server } = suite;
+    const author = await buildUser(server.services, {
+      displayName: 'Ola Adeyemi',
+      workspaces: [{ slug: workspaceSlug }],
+    });
+    const manager = await buildUser(server.services, {
+      displayName: 'Mina Patel',
+      workspaces: [{ slug: workspaceSlug, role: 'manager' }],
+    });
+    const { threadId } = await server.services.discussions.createThread(
+      await actorFor(server.services, author.id),
+      workspaceSlug,
+      {
+        title: 'Selling surplus inhalers',
+        kind: 'discussion',
+        body: 'Anyone want to buy our surplus stock?',
+        area: '',
+      },
+      { ip: '127.0.0.1', userAgent: 'e2e' },
+    );
+    const threadPath = `/workspaces/${workspaceSlug}/threads/${threadId}`;
+    const visitor = await suite.openVisitor();
+    await signInThrough(visitor, manager, threadPath);
+    await visitor.checkPage();
+    const { page } = visitor;
+    await visitor.navigate(
+      () =>
+        page
+          .getByRole('link', { name: `Hide the post by ${author.displayName}`, exact: true })
+          .click(),
+      (url) => /^\/posts\/[0-9a-f-]+\/hide$/.test(url.pathname),
+    );
+    await visitor.checkPage();
+    // Without a reason, the summary links to the reason field.
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Hide the post' }).click(),
+      (url) => url.pathname.endsWith('/visibility'),
+    );
+    expect(visitor.status()).toBe(400);
+    await visitor.checkPage();
+    expect(await page.locator('.nhsuk-error-summary a').getAttribute('href')).toBe('#reason');
+    await page.getByLabel('Why are you hiding it?').fill('Medicines cannot be sold here.');
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Hide the post' }).click(),
+      (url) => url.pathname === threadPath,
+    );
+    await visitor.checkPage();
+    expect(await page.locator('main').textContent()).toContain('Medicines cannot be sold here.');
+  });
+
   it('a member asks a question mentioning a colleague, who follows the notification and replies without JavaScript; the asker accepts the answer and both are told', async () => {
     const { server } = suite;
     const asker = await buildUser(server.services, {
