@@ -11,6 +11,7 @@ import {
   testDialects,
   type TestDatabase,
 } from '../../../test/support/test-database.ts';
+import { splitCsvFields } from './epd-layout.ts';
 import { generateSyntheticEpd } from './epd-synthetic.ts';
 import { loadInhalerReference } from './inhaler-reference.ts';
 import { createPrescribingRepository } from './prescribing.repository.ts';
@@ -440,5 +441,85 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
       });
       expect(perPatient[0]!.denominator).toBeGreaterThan(100_000);
     }
+  });
+
+  it("takes each practice's details from one of its rows, the same as a full read, in any row order", async () => {
+    const db = database.handle.db;
+    const practiceMonths = () =>
+      db
+        .selectFrom('epd_practice_months')
+        .selectAll()
+        .where('month', '=', '2024-03')
+        .orderBy('practice_code')
+        .execute();
+    const plain = path.join(workDir, 'details.csv');
+    // 1,700 practices: past the synthetic practice whose code is also a real LLR practice's.
+    await generateSyntheticEpd({
+      file: plain,
+      layout: 'epd-icb',
+      months: ['2024-03'],
+      rowsPerMonth: 30_000,
+      practices: 1_700,
+      seed: 5,
+    });
+    const [header, ...rows] = fs.readFileSync(plain, 'utf8').trimEnd().split('\n');
+    // One code, one practice: the details before the practice code are the same on all its rows.
+    const detailsByCode = new Map<string, Set<string>>();
+    for (const row of rows) {
+      const { fields } = splitCsvFields(row);
+      const code = fields[8]!;
+      detailsByCode.set(
+        code,
+        (detailsByCode.get(code) ?? new Set()).add(fields.slice(0, 8).join()),
+      );
+    }
+    expect([...detailsByCode.values()].filter((details) => details.size > 1)).toEqual([]);
+
+    await service.importEpd([plain], { replace: true });
+    const probed = await practiceMonths();
+    expect(probed.length).toBeGreaterThan(1_000);
+    expect(probed.every((practice) => practice.practice_name !== '' && practice.postcode)).toBe(
+      true,
+    );
+    // A gzip stream is read from the start only, so there the scan reads every row's details.
+    const gzip = path.join(workDir, 'details.csv.gz');
+    fs.writeFileSync(gzip, zlib.gzipSync(fs.readFileSync(plain)));
+    await service.importEpd([gzip], { replace: true });
+    expect(await practiceMonths()).toEqual(probed);
+    // Rows in no order: most practices are not met by the probe and are read in a second pass.
+    let state = 17;
+    const random = () => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
+    for (let index = rows.length - 1; index > 0; index -= 1) {
+      const other = Math.floor(random() * (index + 1));
+      [rows[index], rows[other]] = [rows[other]!, rows[index]!];
+    }
+    const shuffled = path.join(workDir, 'details-shuffled.csv');
+    fs.writeFileSync(shuffled, [header, ...rows].join('\n') + '\n');
+    await service.importEpd([shuffled], { replace: true });
+    expect(await practiceMonths()).toEqual(probed);
+  });
+
+  it('reports a practice name that is not UTF-8 by its line', async () => {
+    const before = await snapshot();
+    const lines = sample2016.split('\n');
+    // The name of the practice on line 2, which the probe reads first.
+    const file = write(
+      'name-latin1.csv',
+      Buffer.concat([
+        Buffer.from(lines[0] + '\n'),
+        Buffer.from(lines[1]!.replace('DR CHAN', 'DR CH\u00c9N'), 'latin1'),
+        Buffer.from('\n' + lines.slice(2).join('\n')),
+      ]),
+    );
+    const problems = await problemsOf(service.importEpd([file], { replace: true }));
+    expect(problems).toEqual([
+      {
+        file,
+        line: 2,
+        field: 'PRACTICE_NAME',
+        message: 'the text is not UTF-8 (is the file in another encoding?)',
+      },
+    ]);
+    expect(await snapshot()).toEqual(before);
   });
 });

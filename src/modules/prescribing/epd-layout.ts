@@ -73,30 +73,40 @@ export class EpdHeaderError extends Error {
 }
 
 /**
- * Splits one CSV header line into names. Quotes are honoured (a quoted name may contain a comma);
- * a UTF-8 byte-order mark and a trailing CR are removed.
+ * Splits one CSV line into its fields as written: quotes are honoured (a quoted field may contain a
+ * comma, and `""` stands for a quote) and nothing is trimmed. `complete` is false when the line
+ * ends inside a quoted field: it is then only the first part of a record that goes on over the
+ * next line, or a line read from the middle of such a record.
  */
-export function splitCsvHeader(line: string): string[] {
-  const text = line.replace(/^\uFEFF/, '').replace(/\r$/, '');
-  const names: string[] = [];
+export function splitCsvFields(line: string): { fields: string[]; complete: boolean } {
+  const fields: string[] = [];
   let current = '';
   let quoted = false;
-  for (let index = 0; index < text.length; index += 1) {
-    const character = text[index];
+  for (let index = 0; index < line.length; index += 1) {
+    const character = line[index];
     if (quoted) {
-      if (character === '"' && text[index + 1] === '"') {
+      if (character === '"' && line[index + 1] === '"') {
         current += '"';
         index += 1;
       } else if (character === '"') quoted = false;
       else current += character;
     } else if (character === '"') quoted = true;
     else if (character === ',') {
-      names.push(current.trim());
+      fields.push(current);
       current = '';
     } else current += character;
   }
-  names.push(current.trim());
-  return names;
+  fields.push(current);
+  return { fields, complete: !quoted };
+}
+
+/**
+ * Splits one CSV header line into names, each trimmed. A UTF-8 byte-order mark and a trailing CR
+ * are removed.
+ */
+export function splitCsvHeader(line: string): string[] {
+  const text = line.replace(/^\uFEFF/, '').replace(/\r$/, '');
+  return splitCsvFields(text).fields.map((name) => name.trim());
 }
 
 /**

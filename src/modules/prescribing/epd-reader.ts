@@ -10,6 +10,7 @@ import {
   splitCsvHeader,
   type DetectedLayout,
 } from './epd-layout.ts';
+import { lineNumberAt, probeRows, rowProbeKey } from './epd-row-probe.ts';
 import { readFirstLines, type PreparedEpdFile } from './epd-source.ts';
 
 /**
@@ -39,6 +40,23 @@ export interface EpdPracticeInfo {
   areaTeamCode: string | null;
   regionCode: string;
   regionName: string;
+}
+
+/** A practice's row of the engine's `practices` table, with its key. */
+interface PracticeDetailsRow {
+  ym: string;
+  practice: string;
+  practice_name: string | null;
+  postcode: string | null;
+  pco_code: string | null;
+  pco_name: string | null;
+  icb_code: string | null;
+  icb_name: string | null;
+  area_team_code: string | null;
+  region_code: string | null;
+  region_name: string | null;
+  has_other_rows: boolean;
+  key: number;
 }
 
 export interface EpdLine {
@@ -171,17 +189,27 @@ export async function scanEpdFile(
     spillFolder.removeSync();
   };
   try {
-    const column = (name: string) =>
-      quoteIdentifier(
-        detected.columns.find((candidate) => candidate.toUpperCase() === name) ?? name,
-      );
+    /** The column's name as the file spells it, quoted for SQL unless `quoted` is false. */
+    const column = (name: string, quoted = true) => {
+      const spelled =
+        detected.columns.find((candidate) => candidate.toUpperCase() === name) ?? name;
+      return quoted ? quoteIdentifier(spelled) : spelled;
+    };
     const hierarchy = detected.layout.hierarchyColumns;
     const chapter3 = `starts_with(${column('BNF_CODE')}, '03')`;
+    // An uncompressed file can be read at any offset, so the practice's name, postcode and area
+    // names are taken from one of its rows found by `probeRows`, and the scan parses only the
+    // codes. A gzip stream can only be read from the start: the scan keeps the names too.
+    const namesFromProbe = file.compression === 'none';
+    const nameColumns = new Set(['PRACTICE_NAME', 'POSTCODE', 'PCO_NAME', 'REGIONAL_OFFICE_NAME']);
+    if (hierarchy.icbName) nameColumns.add(hierarchy.icbName);
     // Practice details are the same on every row of a practice, so they are kept only on the one
     // group per practice that collects its rows outside chapter 3; the chapter 3 groups (hundreds
     // of thousands) then carry no copies of them.
     const metadata = (name: string | null) =>
-      name ? `any_value(CASE WHEN NOT ${chapter3} THEN ${column(name)} END)` : 'NULL';
+      name && !(namesFromProbe && nameColumns.has(name))
+        ? `any_value(CASE WHEN NOT ${chapter3} THEN ${column(name)} END)`
+        : 'NULL::VARCHAR';
     const metadataColumns = (pick: (name: string | null) => string) => `
         ${pick('PRACTICE_NAME')} AS practice_name,
         ${pick('POSTCODE')} AS postcode,
@@ -205,19 +233,7 @@ export async function scanEpdFile(
         ${metadataColumns(metadata)}
       FROM ${readCsvCall(file, detected, mode)}
       GROUP BY ALL`;
-    // Nearly every file is clean, and a strict read is about a tenth quicker than one recording
-    // rejects. Only when the strict read stops at a bad row is the file read again recording every
-    // bad row, so that the error lists them all. Anything else (a damaged gzip stream, the engine
-    // out of memory) would fail the same way twice, and may have left the engine unusable.
-    try {
-      await runWithProgress(connection, aggregate('strict'), file, options.onProgress);
-    } catch (error) {
-      if (!isBadRowError(error)) throw error;
-      await connection.run('DROP TABLE IF EXISTS agg');
-      await runWithProgress(connection, aggregate('record rejects'), file, options.onProgress);
-      const problems = await collectRejects(connection, file, options.maxProblems ?? 20);
-      if (problems.length > 0) throw new InputFileError(problems);
-    }
+    await runReportingBadRows(connection, aggregate, file, options, options.onProgress);
 
     const monthRows = (
       await connection.runAndReadAll(`SELECT ym, bnf IS NOT NULL AS ch3,
@@ -284,7 +300,6 @@ export async function scanEpdFile(
       codesByMonth.set(month, codes);
     }
 
-    const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
     await connection.run(`CREATE TABLE practices AS SELECT ym, practice,
         any_value(practice_name) AS practice_name, any_value(postcode) AS postcode,
         any_value(pco_code) AS pco_code, any_value(pco_name) AS pco_name,
@@ -293,28 +308,6 @@ export async function scanEpdFile(
         any_value(region_code) AS region_code, any_value(region_name) AS region_name,
         bool_or(bnf IS NULL) AS has_other_rows
         FROM agg GROUP BY ym, practice HAVING bool_or(bnf IS NOT NULL)`);
-    // A practice with chapter 3 rows only (an extract, not a whole EPD month) has no group that
-    // kept its details: read them from its own rows, a second pass that whole files never need.
-    const missing = (
-      await connection.runAndReadAll(
-        'SELECT count(*)::DOUBLE AS n FROM practices WHERE NOT has_other_rows',
-      )
-    ).getRowObjectsJS()[0] as { n: number };
-    if (missing.n > 0) {
-      const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
-      await connection.run(`CREATE TABLE practice_details AS
-        SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
-          ${metadataColumns(anyValue)}
-        FROM ${readCsvCall(file, detected, 'strict')}
-        WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM practices WHERE NOT has_other_rows)
-        GROUP BY ALL`);
-      await connection.run(`UPDATE practices SET practice_name = d.practice_name,
-          postcode = d.postcode, pco_code = d.pco_code, pco_name = d.pco_name,
-          icb_code = d.icb_code, icb_name = d.icb_name, area_team_code = d.area_team_code,
-          region_code = d.region_code, region_name = d.region_name
-        FROM practice_details d
-        WHERE practices.ym = d.ym AND practices.practice = d.practice AND NOT practices.has_other_rows`);
-    }
     // Lines come back with small whole-number keys for their practice and BNF code instead of the
     // codes themselves: turning hundreds of thousands of engine strings into JavaScript strings
     // costs more than the rest of reading them. Keys follow the codes' order, so ordering by key
@@ -333,12 +326,92 @@ export async function scanEpdFile(
     const practiceRows = (
       await connection.runAndReadAll(`SELECT p.*, k.key FROM practices p
         JOIN practice_keys k ON k.ym = p.ym AND k.practice = p.practice ORDER BY p.ym, k.key`)
-    ).getRowObjectsJS() as (Record<string, string | null> & { key: number })[];
+    ).getRowObjectsJS() as unknown as PracticeDetailsRow[];
+    const detailsByKey = new Map<string, PracticeDetailsRow>(
+      practiceRows.map((row) => [rowProbeKey(row.ym, row.practice), row]),
+    );
+    // A practice with chapter 3 rows only (an extract, not a whole EPD month) has no group that
+    // kept its details; a practice the probe did not find has no names. Both are read from their
+    // own rows, a second pass that whole, ordered files never need.
+    const needed = new Set<string>();
+    for (const [key, row] of detailsByKey) if (!row.has_other_rows) needed.add(key);
+    if (namesFromProbe) {
+      const wanted = new Set([...detailsByKey.keys()].filter((key) => !needed.has(key)));
+      const probe = probeRows({
+        path: file.path,
+        sizeBytes: file.sizeBytes,
+        columns: detected.columns,
+        monthColumn: column('YEAR_MONTH', false),
+        practiceColumn: column('PRACTICE_CODE', false),
+        wanted,
+      });
+      const field = (fields: string[], name: string | null) =>
+        name === null ? null : (fields[detected.columns.indexOf(column(name, false))] ?? null);
+      if (probe.notUtf8.length > 0) {
+        throw new InputFileError(
+          probe.notUtf8.map(({ offset, column: field }) => ({
+            file: file.displayName,
+            line: lineNumberAt(file.path, offset),
+            field,
+            message: 'the text is not UTF-8 (is the file in another encoding?)',
+          })),
+        );
+      }
+      for (const key of wanted) {
+        const row = detailsByKey.get(key)!;
+        const fields = probe.rows.get(key);
+        // The probed row must agree with every code the scan kept for the practice.
+        const agrees =
+          fields !== undefined &&
+          field(fields, 'PCO_CODE') === row.pco_code &&
+          field(fields, hierarchy.icbCode) === row.icb_code &&
+          field(fields, hierarchy.areaTeamCode) === row.area_team_code &&
+          field(fields, 'REGIONAL_OFFICE_CODE') === row.region_code;
+        if (!agrees) {
+          needed.add(key);
+          continue;
+        }
+        row.practice_name = field(fields, 'PRACTICE_NAME');
+        row.postcode = field(fields, 'POSTCODE');
+        row.pco_name = field(fields, 'PCO_NAME');
+        row.icb_name = field(fields, hierarchy.icbName);
+        row.region_name = field(fields, 'REGIONAL_OFFICE_NAME');
+      }
+    }
+    if (needed.size > 0) {
+      const pairs = [...needed].map((key) => {
+        const row = detailsByKey.get(key)!;
+        return `(${quoteLiteral(row.ym)}, ${quoteLiteral(row.practice)})`;
+      });
+      await connection.run(
+        `CREATE TABLE needed AS SELECT * FROM (VALUES ${pairs.join(', ')}) AS v(ym, practice)`,
+      );
+      const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
+      const details = (mode: 'strict' | 'record rejects') => `CREATE TABLE practice_details AS
+        SELECT d.* FROM (
+          SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
+            ${metadataColumns(anyValue)}
+          FROM ${readCsvCall(file, detected, mode)}
+          WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM needed)
+          GROUP BY ALL) d
+        JOIN needed n ON n.ym = d.ym AND n.practice = d.practice`;
+      // This pass parses the name columns the first one left out, so a bad row there (text that
+      // is not UTF-8) is found here, and reported the same way.
+      await runReportingBadRows(connection, details, file, options);
+      const detailRows = (
+        await connection.runAndReadAll('SELECT * FROM practice_details')
+      ).getRowObjectsJS() as Omit<PracticeDetailsRow, 'has_other_rows' | 'key'>[];
+      for (const details of detailRows) {
+        Object.assign(detailsByKey.get(rowProbeKey(details.ym, details.practice))!, details);
+      }
+    }
+
+    const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
     for (const row of practiceRows) {
-      const month = normaliseEpdMonth(row.ym!)!;
+      const month = normaliseEpdMonth(row.ym)!;
       const list = practicesByMonth.get(month) ?? [];
       list[row.key] = {
-        practiceCode: row.practice!,
+        practiceCode: row.practice,
         practiceName: row.practice_name ?? '',
         postcode: row.postcode ?? '',
         pcoCode: row.pco_code ?? '',
@@ -406,6 +479,32 @@ export async function scanEpdFile(
     close();
     if (error instanceof InputFileError || isResourceError(error)) throw error;
     throw toInputFileError(error, file);
+  }
+}
+
+/**
+ * Runs a `CREATE TABLE … AS` query over the file. Nearly every file is clean, and a strict read is
+ * about a tenth quicker than one recording rejects. Only when the strict read stops at a bad row is
+ * the file read again recording every bad row, so that the error lists them all. Anything else (a
+ * damaged gzip stream, the engine out of memory) would fail the same way twice, and may have left
+ * the engine unusable.
+ */
+async function runReportingBadRows(
+  connection: DuckDBConnection,
+  query: (mode: 'strict' | 'record rejects') => string,
+  file: PreparedEpdFile,
+  options: ScanOptions,
+  onProgress?: ScanOptions['onProgress'],
+): Promise<void> {
+  const table = /^CREATE TABLE (\w+)/.exec(query('strict'))![1]!;
+  try {
+    await runWithProgress(connection, query('strict'), file, onProgress);
+  } catch (error) {
+    if (!isBadRowError(error)) throw error;
+    await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    await runWithProgress(connection, query('record rejects'), file, onProgress);
+    const problems = await collectRejects(connection, file, options.maxProblems ?? 20);
+    if (problems.length > 0) throw new InputFileError(problems);
   }
 }
 

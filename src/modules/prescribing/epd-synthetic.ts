@@ -299,6 +299,7 @@ function buildPractices(layout: EpdLayoutId, count: number, random: () => number
     'llr',
     ['practice_code'],
   );
+  const realCodes = new Set(llr.map((row) => row.values.practice_code!));
   const practices: Practice[] = [];
   const icbLayout = layout !== 'epd-area-team';
   for (let index = 0; index < count; index += 1) {
@@ -311,9 +312,12 @@ function buildPractices(layout: EpdLayoutId, count: number, random: () => number
     const subIcb = real
       ? real.sub_icb_code!
       : `${String(10 + (index % 90)).padStart(2, '0')}${String.fromCharCode(65 + (index % 26))}`;
-    const code = real
+    let code = real
       ? real.practice_code!
       : `${String.fromCharCode(65 + (index % 26))}${String(81000 + index).padStart(5, '0')}`;
+    // A practice code belongs to one practice: a synthetic code that happens to be a real LLR
+    // practice's (C82614 is both) would put two practices' rows under one code.
+    if (!real && realCodes.has(code)) code = `${code[0]}9${code.slice(2)}`;
     const name = real ? real.practice_name! : `SYNTHETIC PRACTICE ${index}`;
     const postcode = real ? real.postcode! : `ZZ${index % 99} ${index % 9}AA`;
     const hierarchy = icbLayout
