@@ -294,6 +294,65 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     expect(managersLeft.map((row) => row.user_id)).toEqual([third.id]);
   });
 
+  it("tells a post's author once when two moderators hide it at the same moment", async () => {
+    const first = await buildUser(testApp.services, { displayName: 'Hal Hider' });
+    const second = await buildUser(testApp.services, { displayName: 'Hana Hider' });
+    const author = await buildUser(testApp.services, { displayName: 'Abe Author' });
+    await workspaceWith('hidden-twice', { managers: [first, second], members: [author] });
+    const { location } = await startThread(author, 'hidden-twice', 'Opening post');
+    const threadPath = location.split('?')[0]!;
+    const replied = await (
+      await as(author)
+    ).post(`${threadPath}/replies`, { body: 'A reply', action: 'post' });
+    expect(replied.statusCode).toBe(303);
+    const [, replyId] = await postIdsOf(author, threadPath);
+
+    // The second moderator's request read the post before the first one's hid it.
+    const { services } = testApp;
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const asRead = (await repository.findPost(replyId!))!;
+    const staleView = createDiscussionService({
+      repository: {
+        ...repository,
+        findPost: async (id: string) => (id === replyId ? asRead : repository.findPost(id)),
+      },
+      workspaces: services.workspaces,
+      content: services.content,
+      notifications: services.notifications,
+      actors: services.actors,
+      audit: services.audit,
+      email: services.email,
+      rateLimits: services.rateLimits,
+      findUserByHandle: async () => undefined,
+      findUserByEmail: async () => undefined,
+      findUserCreatedAt: async () => undefined,
+      publicUrl: 'http://localhost',
+    });
+    const firstResult = await services.discussions.setPostHidden(
+      await actorFor(services, first.id),
+      replyId!,
+      true,
+      'First reason',
+      context,
+    );
+    const secondResult = await staleView.setPostHidden(
+      await actorFor(services, second.id),
+      replyId!,
+      true,
+      'Second reason',
+      context,
+    );
+    expect(firstResult.dismissed).toBe(false);
+    expect(secondResult.dismissed).toBe(true);
+    const told = (await notificationsOf(author)).filter((entry) => entry.kind === 'moderation');
+    expect(told.map((entry) => entry.body)).toEqual(['Your post was hidden. Reason: First reason']);
+    const post = await repository.findPost(replyId!);
+    expect(post).toMatchObject({ hidden_by: first.id, hidden_reason: 'First reason' });
+    const audited = await auditedOn(replyId!);
+    expect(audited.filter((action) => action === 'discussion.post_hidden')).toHaveLength(1);
+    expect(audited).toContain('discussion.reports_dismissed');
+  });
+
   it('keeps what was typed when a reply or edit meets a lock, and every error summary link has a target', async () => {
     const manager = await buildUser(testApp.services, { displayName: 'Lou Locker' });
     const member = await buildUser(testApp.services, { displayName: 'Kit Keeper' });

@@ -279,6 +279,24 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       await executor.updateTable('posts').set(changes).where('id', '=', postId).execute();
     },
 
+    /**
+     * Hides or restores a post only if it is not so already, and says whether it changed: of two
+     * moderators deciding at once, only one changes it (and tells its author).
+     */
+    async changePostVisibility(
+      executor: Executor,
+      postId: string,
+      changes: Pick<PostRow, 'hidden_at' | 'hidden_by' | 'hidden_reason'>,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('posts')
+        .set(changes)
+        .where('id', '=', postId)
+        .where('hidden_at', changes.hidden_at === null ? 'is not' : 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     async insertPostRevision(
       executor: Executor,
       row: {

@@ -1637,27 +1637,28 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const link = await linkFor(conversation, post.id);
       const at = now().toISOString();
       const changes = hidden !== (post.hidden_at !== null);
+      const dismissReports = async (trx: Transaction<Database>) => {
+        await repository.resolveReportsOfPost(
+          trx,
+          post.id,
+          actor.userId,
+          at,
+          hidden ? 'hidden' : 'kept',
+        );
+        await deps.audit.record(
+          {
+            action: 'discussion.reports_dismissed',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+            details: { outcome: hidden ? 'hidden' : 'kept' },
+          },
+          context,
+          trx,
+        );
+      };
       if (!changes) {
-        await repository.transaction(async (trx) => {
-          await repository.resolveReportsOfPost(
-            trx,
-            post.id,
-            actor.userId,
-            at,
-            hidden ? 'hidden' : 'kept',
-          );
-          await deps.audit.record(
-            {
-              action: 'discussion.reports_dismissed',
-              actorUserId: actor.userId,
-              targetType: 'post',
-              targetId: post.id,
-              details: { outcome: hidden ? 'hidden' : 'kept' },
-            },
-            context,
-            trx,
-          );
-        });
+        await repository.transaction(dismissReports);
         return { link, dismissed: true };
       }
       const text = reason.trim();
@@ -1691,14 +1692,20 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
             await readCheckFor(conversation),
           )
         : [];
-      await repository.transaction(async (trx) => {
-        await repository.updatePost(
+      const changed = await repository.transaction(async (trx) => {
+        // Another moderator may have made the same decision since the post was read: then this one
+        // changes nothing, and the author is not told twice.
+        const changedNow = await repository.changePostVisibility(
           trx,
           post.id,
           hidden
             ? { hidden_at: at, hidden_by: actor.userId, hidden_reason: text }
             : { hidden_at: null, hidden_by: null, hidden_reason: null },
         );
+        if (!changedNow) {
+          await dismissReports(trx);
+          return false;
+        }
         await repository.resolveReportsOfPost(
           trx,
           post.id,
@@ -1718,8 +1725,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           context,
           trx,
         );
+        return true;
       });
-      return { link, dismissed: false };
+      return { link, dismissed: !changed };
     },
 
     async moderationQueue(actor: Actor | null, slug: string) {
