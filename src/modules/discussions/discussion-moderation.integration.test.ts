@@ -145,7 +145,9 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     // The report's text is shown to the moderator, but not carried by any form.
     expect(queue.body).toContain(reporterText);
     expect(queue.body).not.toMatch(/<input[^>]*value="REPORTER-SECRET-WORDS/);
-    expect(queue.body).toContain(`href="/posts/${hiddenId}/hide"`);
+    expect(queue.body).toContain(
+      `href="/posts/${hiddenId}/hide?from=${encodeURIComponent('/workspaces/moderated/moderation')}"`,
+    );
 
     // Keep: the reports close, nobody is told, and it is audited as a dismissal.
     const before = await notificationsOf(author);
@@ -351,6 +353,73 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     const audited = await auditedOn(replyId!);
     expect(audited.filter((action) => action === 'discussion.post_hidden')).toHaveLength(1);
     expect(audited).toContain('discussion.reports_dismissed');
+  });
+
+  it('goes back to the queue after a decision made from it, and only to a queue', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Quinn Queue' });
+    const author = await buildUser(testApp.services, { displayName: 'Ada Author' });
+    const reporter = await buildUser(testApp.services, { displayName: 'Rex Reporter' });
+    await workspaceWith('queue-return', { managers: [manager], members: [author, reporter] });
+    const { location } = await startThread(author, 'queue-return', 'Opening post');
+    const threadPath = location.split('?')[0]!;
+    for (const text of ['First reply', 'Second reply', 'Third reply']) {
+      const replied = await (
+        await as(author)
+      ).post(`${threadPath}/replies`, { body: text, action: 'post' });
+      expect(replied.statusCode).toBe(303);
+    }
+    const [, keepId, hideId, otherId] = await postIdsOf(author, threadPath);
+    for (const postId of [keepId!, hideId!, otherId!]) {
+      const reported = await (
+        await as(reporter)
+      ).post(`/posts/${postId}/report`, { reason: 'Please look' });
+      expect(reported.statusCode).toBe(303);
+    }
+    const queuePath = '/workspaces/queue-return/moderation';
+    const browser = await as(manager);
+    const queue = await browser.get(queuePath);
+    expect(queue.body).toContain(`<input type="hidden" name="from" value="${queuePath}">`);
+    expect(queue.body).toContain(
+      `href="/posts/${hideId}/hide?from=${encodeURIComponent(queuePath)}"`,
+    );
+
+    const kept = await browser.post(`/posts/${keepId}/visibility`, {
+      hidden: '0',
+      from: queuePath,
+    });
+    expect(kept.statusCode).toBe(303);
+    expect(kept.headers.location).toBe(`${queuePath}?done=dismissed`);
+    const after = await browser.get(String(kept.headers.location));
+    expect(after.body).toContain('The reports on the post are closed');
+    expect(after.body).not.toContain(`/posts/${keepId}/hide`);
+
+    // The hide page keeps where it came from, through a refusal too, and its back link leads there.
+    const form = await browser.get(`/posts/${hideId}/hide?from=${encodeURIComponent(queuePath)}`);
+    expect(form.body).toMatch(new RegExp(`class="nhsuk-back-link"[^>]*href="${queuePath}"`));
+    const refused = await browser.post(`/posts/${hideId}/visibility`, {
+      hidden: '1',
+      reason: '',
+      from: queuePath,
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain(`<input type="hidden" name="from" value="${queuePath}">`);
+    const hidden = await browser.post(`/posts/${hideId}/visibility`, {
+      hidden: '1',
+      reason: 'Off topic',
+      from: queuePath,
+    });
+    expect(hidden.headers.location).toBe(`${queuePath}?done=moderated`);
+
+    // Anything but a queue's own path is ignored: the decision lands on the post, as without it.
+    for (const from of ['//elsewhere.example/moderation', '/admin/users', 'javascript:alert(1)']) {
+      const page = await browser.get(`/posts/${otherId}/hide?from=${encodeURIComponent(from)}`);
+      expect(page.body).not.toContain(from.replace('&', '&amp;'));
+    }
+    const crafted = await browser.post(`/posts/${otherId}/visibility`, {
+      hidden: '0',
+      from: '//elsewhere.example/moderation',
+    });
+    expect(crafted.headers.location).toBe(`${threadPath}?done=dismissed#post-${otherId}`);
   });
 
   it('keeps what was typed when a reply or edit meets a lock, and every error summary link has a target', async () => {

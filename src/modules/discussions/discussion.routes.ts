@@ -74,6 +74,16 @@ function postedNotice(mentionsLeftOut: number): string {
   return mentionsLeftOut > 0 ? 'posted-mentions' : 'posted';
 }
 
+/**
+ * The moderation queue a decision was made from, to go back to: only a queue's own path is taken,
+ * so the field cannot send a moderator elsewhere.
+ */
+function queueToReturnTo(value: string | undefined): string | undefined {
+  return value && /^\/(?:admin|workspaces\/[a-z0-9-]{1,100})\/moderation$/.test(value)
+    ? value
+    : undefined;
+}
+
 /** Whether a form's yes/no field says yes. */
 function isYes(value: string): boolean {
   return value === '1' || value === 'true' || value === 'yes';
@@ -704,11 +714,13 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   // Hiding asks the moderator why, on a page of its own: the reason is what the author is told.
   app.get<PostParams>('/posts/:postId/hide', workspaceManager, async (request, reply) => {
     const post = await discussions.postForHiding(request.actor, request.params.postId);
-    return reply.render('discussions/views/hide-post.njk', { post, values: {} });
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const from = queueToReturnTo(typeof query.from === 'string' ? query.from : undefined);
+    return reply.render('discussions/views/hide-post.njk', { post, values: { from } });
   });
 
   app.post<PostParams>('/posts/:postId/visibility', workspaceManager, async (request, reply) => {
-    const fields = formFields(request, ['hidden', 'reason']);
+    const fields = formFields(request, ['hidden', 'reason', 'from']);
     try {
       const { link, dismissed } = await discussions.setPostHidden(
         request.actor,
@@ -717,16 +729,16 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
         fields.reason,
         requestContextOf(request),
       );
-      return reply.redirect(
-        link.replace('#', `?done=${dismissed ? 'dismissed' : 'moderated'}#`),
-        303,
-      );
+      const done = `done=${dismissed ? 'dismissed' : 'moderated'}`;
+      // A decision made from a queue goes back to it, for the next report.
+      const queue = queueToReturnTo(fields.from);
+      return reply.redirect(queue ? `${queue}?${done}` : link.replace('#', `?${done}#`), 303);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       const post = await discussions.postForHiding(request.actor, request.params.postId);
       return reply.code(400).render('discussions/views/hide-post.njk', {
         post,
-        values: fields,
+        values: { ...fields, from: queueToReturnTo(fields.from) },
         ...formErrorContext(error.fieldErrors, ['reason']),
       });
     }
