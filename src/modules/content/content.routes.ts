@@ -18,6 +18,7 @@ import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import { ForbiddenError, organisationScope } from '../access/policy.ts';
 import { UploadRejected } from '../files/file.service.ts';
 import type { ContentFileRole } from '../../db/schema.ts';
+import { commentPostedNotice } from '../discussions/mentions.ts';
 import { contentTypes, isContentType, type ContentType } from './content-types.ts';
 import { fileRolePurposes, privacyLabels, type ContentInput } from './content.service.ts';
 import { buildAtomFeed, buildICalendar } from './feeds.ts';
@@ -704,7 +705,7 @@ export async function renderContentItem(
     ...page,
     comments,
     quoted,
-    commentPosted: query.done === 'posted',
+    ...commentPostedNotice(query.done),
     pageTitle: page.item.title,
     breadcrumbs: [
       { href: '/', text: 'Home' },

@@ -727,6 +727,39 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
   });
 
   describe('comments on content', () => {
+    it('says after posting when a comment mentioned more people than it notifies', async () => {
+      const editorActor = await actorFor(testApp.services, editor.id);
+      const item = await testApp.services.content.create(
+        editorActor,
+        'case_study',
+        contentInput({ title: 'Greener anaesthesia', summary: 'Desflurane gone' }),
+        context,
+      );
+      await testApp.services.content.publish(editorActor, item.id, context);
+      const mentioned: TestUser[] = [];
+      for (let index = 0; index < 11; index++)
+        mentioned.push(await buildUser(testApp.services, { displayName: `Named ${index}` }));
+      const browser = await as(outsider);
+      const many = await browser.post(`/content/${item.id}/comments`, {
+        body: `Thanks ${mentioned.map((user) => `@${user.handle}`).join(' ')}`,
+      });
+      expect(String(many.headers.location)).toContain('?done=posted-mentions#post-');
+      const page = await browser.get(String(many.headers.location));
+      expect(page.body).toContain(
+        'Your comment has been posted. Only the first 10 people you mentioned were notified.',
+      );
+      const told = [];
+      for (const user of mentioned)
+        told.push((await notificationsOf(user)).some((entry) => entry.kind === 'mention'));
+      expect(told).toEqual([...Array(10).fill(true), false]);
+      const few = await browser.post(`/content/${item.id}/comments`, {
+        body: `And @${mentioned[0]!.handle}`,
+      });
+      expect(String(few.headers.location)).toContain('?done=posted#post-');
+      const fewPage = await browser.get(String(few.headers.location));
+      expect(fewPage.body).toContain('Your comment has been posted.</p>');
+    });
+
     it('lets signed-in readers comment on a public case study and tells its author', async () => {
       const editorActor = await actorFor(testApp.services, editor.id);
       const item = await testApp.services.content.create(

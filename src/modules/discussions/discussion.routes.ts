@@ -11,7 +11,7 @@ import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import { isContentType } from '../content/content-types.ts';
 import { renderContentItem } from '../content/content.routes.ts';
 import { renderMarkdown } from '../content/markdown.ts';
-import { linkMentions, MAX_MENTIONS_NOTIFIED, mentionsToNotify } from './mentions.ts';
+import { linkMentions, MAX_MENTIONS_NOTIFIED, mentionsToNotify, postedDone } from './mentions.ts';
 
 const THREADS_PER_PAGE = 20;
 const publicRoute = { config: { access: 'public' as const } };
@@ -67,11 +67,6 @@ function previewOf(body: string) {
     mentionsLeftOut: mentionsToNotify(body).leftOut,
     maxMentions: MAX_MENTIONS_NOTIFIED,
   };
-}
-
-/** The notice after posting: it says so when some of the people mentioned were not notified. */
-function postedNotice(mentionsLeftOut: number): string {
-  return mentionsLeftOut > 0 ? 'posted-mentions' : 'posted';
 }
 
 /**
@@ -460,7 +455,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
         requestContextOf(request),
       );
       return reply.redirect(
-        `/workspaces/${request.params.slug}/threads/${threadId}?done=${postedNotice(mentionsLeftOut)}`,
+        `/workspaces/${request.params.slug}/threads/${threadId}?done=${postedDone(mentionsLeftOut)}`,
         303,
       );
     } catch (error) {
@@ -530,7 +525,7 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
           { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
           requestContextOf(request),
         );
-        return reply.redirect(link.replace('#', `?done=${postedNotice(mentionsLeftOut)}#`), 303);
+        return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderThread(
@@ -749,13 +744,13 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   app.post<{ Params: { id: string } }>('/content/:id/comments', anyUser, async (request, reply) => {
     const fields = formFields(request, ['body', 'quotedPostId']);
     try {
-      const { link } = await discussions.reply(
+      const { link, mentionsLeftOut } = await discussions.reply(
         request.actor,
         { subject: 'content', id: request.params.id },
         { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
         requestContextOf(request),
       );
-      return reply.redirect(link.replace('#', '?done=posted#'), 303);
+      return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       const item = await services.content.findById(request.params.id);

@@ -13,6 +13,7 @@ import { buildBoardReport } from './board-report.ts';
 import { renderBoardReportPdf } from './board-report.pdf.ts';
 import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-charts.ts';
 import { exportCsv, exportXlsx } from './plan-export.ts';
+import { commentPostedNotice, postedDone } from '../discussions/mentions.ts';
 import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
 import { planStatuses, PlanStillPublished, type UpdateInput } from './plan.service.ts';
 import {
@@ -669,7 +670,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         typeof query.quote === 'string'
           ? comments.posts.find((post) => post.id === query.quote && !post.hidden)
           : undefined,
-      commentPosted: query.done === 'posted',
+      ...commentPostedNotice(query.done),
     };
   }
 
@@ -759,13 +760,13 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       const actionId = checkId(request.params.actionId);
       const fields = formFields(request, ['body', 'quotedPostId']);
       try {
-        const { link } = await services.discussions.reply(
+        const { link, mentionsLeftOut } = await services.discussions.reply(
           request.actor,
           { subject: 'plan_action', id: actionId },
           { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
           requestContextOf(request),
         );
-        return reply.redirect(link.replace('#', '?done=posted#'), 303);
+        return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderActionWithErrors(request, reply, error, fields);
