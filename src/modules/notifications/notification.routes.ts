@@ -110,29 +110,25 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
     },
   );
 
-  async function renderSettings(request: FastifyRequest, status = 200, context = {}) {
+  /** What the settings page shows: the frequency of each kind and the areas followed. */
+  async function settingsContext(request: FastifyRequest) {
     const [preferences, areas] = await Promise.all([
       notifications.preferences(request.actor!),
       discussions.followedAreas(request.actor),
     ]);
     return {
-      status,
-      context: {
-        preferences,
-        areas,
-        frequencyOptions: frequencies.map((value) => ({ value, text: frequencyLabels[value] })),
-        breadcrumbs: [
-          { href: '/', text: 'Home' },
-          { href: '/notifications', text: 'Notifications' },
-        ],
-        ...context,
-      },
+      preferences,
+      areas,
+      frequencyOptions: frequencies.map((value) => ({ value, text: frequencyLabels[value] })),
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/notifications', text: 'Notifications' },
+      ],
     };
   }
 
   app.get('/notifications/settings', ownAccount, async (request, reply) => {
-    const { context } = await renderSettings(request);
-    return reply.render('notifications/views/settings.njk', context);
+    return reply.render('notifications/views/settings.njk', await settingsContext(request));
   });
 
   app.post('/notifications/settings', ownAccount, async (request, reply) => {
