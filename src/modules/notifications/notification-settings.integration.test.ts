@@ -8,6 +8,7 @@ import type { NotificationKind } from '../../db/schema.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'notification settings tests' };
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 describe.each(testDialects)('notification settings, digests and the list on %s', (dialect) => {
   let testApp: TestApp;
@@ -249,6 +250,35 @@ describe.each(testDialects)('notification settings, digests and the list on %s',
       expect(list.body).toContain('First reply');
       expect(list.body).toContain('You have 3 unread notifications.');
       advance(HOUR_MS);
+      await testApp.services.notifications.sendDueDigests();
+      expect((await emailsTo(user)).filter((email) => email.kind.startsWith('digest_'))).toEqual(
+        [],
+      );
+    });
+
+    it('settles what waited for the digest of an account that was disabled, and sends it no digest', async () => {
+      const user = await buildUser(testApp.services);
+      const actor = await actorFor(testApp.services, user.id);
+      await testApp.services.notifications.setPreferences(actor, { reply: 'daily' }, context);
+      advance(0);
+      await notify(user, 'reply', 'Waiting while disabled');
+      await testApp.services.database.db
+        .updateTable('users')
+        .set({ status: 'disabled' })
+        .where('id', '=', user.id)
+        .execute();
+      advance(DAY_MS);
+      await testApp.services.notifications.sendDueDigests();
+      expect(await notificationsOf(user)).toMatchObject([
+        { title: 'Waiting while disabled', email_status: 'skipped', read_at: null },
+      ]);
+      // Enabled again, nothing old arrives in a digest.
+      await testApp.services.database.db
+        .updateTable('users')
+        .set({ status: 'active' })
+        .where('id', '=', user.id)
+        .execute();
+      advance(DAY_MS);
       await testApp.services.notifications.sendDueDigests();
       expect((await emailsTo(user)).filter((email) => email.kind.startsWith('digest_'))).toEqual(
         [],

@@ -462,7 +462,13 @@ export function createNotificationService(deps: NotificationServiceDependencies)
       let sent = 0;
       for (const userId of await repository.findUsersWithDigestNotifications()) {
         const actor = await deps.actors.load(userId);
-        if (!actor?.email) continue;
+        if (!actor?.email) {
+          // A disabled account is not emailed. What waited for its digest is settled as not to be
+          // emailed (it stays in the service, unread), rather than looked at on every run and sent
+          // as a stale digest if the account is enabled again.
+          await repository.skipWaitingForDigest(deps.db, userId, allKinds);
+          continue;
+        }
         const frequencyOf = await frequenciesOf(userId, deps.db);
         // A notification prepared just before its kind left the digests can still be recorded as
         // waiting; it is settled here as it would have been by the change of settings.
