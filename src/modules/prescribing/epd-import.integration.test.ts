@@ -12,6 +12,7 @@ import {
   type TestDatabase,
 } from '../../../test/support/test-database.ts';
 import { splitCsvFields } from './epd-layout.ts';
+import { inspectEpdFile, scanEpdFile } from './epd-reader.ts';
 import { generateSyntheticEpd } from './epd-synthetic.ts';
 import { loadInhalerReference } from './inhaler-reference.ts';
 import { createPrescribingRepository } from './prescribing.repository.ts';
@@ -497,11 +498,57 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     fs.writeFileSync(shuffled, [header, ...rows].join('\n') + '\n');
     await service.importEpd([shuffled], { replace: true });
     expect(await practiceMonths()).toEqual(probed);
+
+    // Where the details came from, for each of the three files.
+    const sourcesOf = async (file: string, compression: 'none' | 'gzip') => {
+      const prepared = {
+        displayName: path.basename(file),
+        path: file,
+        compression,
+        sizeBytes: fs.statSync(file).size,
+      };
+      const scan = await scanEpdFile(prepared, (await inspectEpdFile(prepared)).detected);
+      scan.close();
+      return scan.practiceDetails;
+    };
+    expect(await sourcesOf(plain, 'none')).toEqual({
+      fromScan: 0,
+      probed: probed.length,
+      readAgain: 0,
+    });
+    expect(await sourcesOf(gzip, 'gzip')).toEqual({
+      fromScan: probed.length,
+      probed: 0,
+      readAgain: 0,
+    });
+    // A small file in no order may still be probed in full; whatever is not is read again.
+    const fromShuffled = await sourcesOf(shuffled, 'none');
+    expect(fromShuffled.fromScan).toBe(0);
+    expect(fromShuffled.probed + fromShuffled.readAgain).toBe(probed.length);
+    // A chapter 3-only extract has no other rows to keep details on: every practice is read again.
+    const extract = await sourcesOf(
+      path.join(fixtureDir, 'epd_201709_bnf_chapter3_subset.csv'),
+      'none',
+    );
+    expect(extract).toMatchObject({ fromScan: 0, probed: 0 });
+    expect(extract.readAgain).toBeGreaterThan(0);
   });
 
   it('reports a practice name that is not UTF-8 by its line', async () => {
-    const before = await snapshot();
     const lines = sample2016.split('\n');
+    // Columns the import does not keep are not checked, plain or gzip alike.
+    const address = write(
+      'address-latin1.csv',
+      Buffer.concat([
+        Buffer.from(lines[0] + '\n'),
+        Buffer.from(lines[1]!.replace('DR CHAN,P92042,', 'DR CHAN,P92042,CAF\u00c9'), 'latin1'),
+        Buffer.from('\n' + lines.slice(2).join('\n')),
+      ]),
+    );
+    expect(fs.readFileSync(address).includes(Buffer.from('CAF\u00c9', 'latin1'))).toBe(true);
+    const [imported] = await service.importEpd([address], { replace: true });
+    expect(imported!.months[0]!.month).toBe('2016-01');
+    const before = await snapshot();
     // The name of the practice on line 2, which the probe reads first.
     const file = write(
       'name-latin1.csv',

@@ -5,6 +5,7 @@ import {
   EpdHeaderError,
   normaliseEpdMonth,
   normaliseSubIcbCode,
+  splitCsvFields,
   splitCsvHeader,
 } from './epd-layout.ts';
 
@@ -54,6 +55,11 @@ describe('EPD layout detection', () => {
 
   it('splits quoted header fields with commas and doubled quotes', () => {
     expect(splitCsvHeader('a,"b,c","d ""e"""')).toEqual(['a', 'b,c', 'd "e"']);
+    // As the engine reads them: spaces around a quoted value go, others stay.
+    expect(splitCsvFields('a , "b,c" , d,"e')).toEqual({
+      fields: ['a ', 'b,c', ' d', 'e'],
+      complete: false,
+    });
   });
 
   it('normalises months and sub-ICB codes', () => {

@@ -73,28 +73,36 @@ export class EpdHeaderError extends Error {
 }
 
 /**
- * Splits one CSV line into its fields as written: quotes are honoured (a quoted field may contain a
- * comma, and `""` stands for a quote) and nothing is trimmed. `complete` is false when the line
- * ends inside a quoted field: it is then only the first part of a record that goes on over the
- * next line, or a line read from the middle of such a record.
+ * Splits one CSV line into its fields, read as the engine reads them: quotes are honoured (a
+ * quoted field may contain a comma, and `""` stands for a quote), spaces around a quoted value are
+ * dropped, and nothing else is trimmed. `complete` is false when the line ends inside a quoted
+ * field: it is then only the first part of a record that goes on over the next line, or a line
+ * read from the middle of such a record.
  */
 export function splitCsvFields(line: string): { fields: string[]; complete: boolean } {
   const fields: string[] = [];
   let current = '';
   let quoted = false;
+  let afterQuotedValue = false;
   for (let index = 0; index < line.length; index += 1) {
     const character = line[index];
     if (quoted) {
       if (character === '"' && line[index + 1] === '"') {
         current += '"';
         index += 1;
-      } else if (character === '"') quoted = false;
-      else current += character;
-    } else if (character === '"') quoted = true;
-    else if (character === ',') {
+      } else if (character === '"') {
+        quoted = false;
+        afterQuotedValue = true;
+      } else current += character;
+    } else if (character === ',') {
       fields.push(current);
       current = '';
-    } else current += character;
+      afterQuotedValue = false;
+    } else if (character === '"') {
+      // Spaces before an opening quote are not part of the value.
+      if (current.trim() === '') current = '';
+      quoted = true;
+    } else if (!(afterQuotedValue && character === ' ')) current += character;
   }
   fields.push(current);
   return { fields, complete: !quoted };

@@ -84,6 +84,8 @@ export interface EpdScan {
   /** The chapter 3 codes present in each month. */
   codesByMonth: Map<string, Set<string>>;
   practicesByMonth: Map<string, EpdPracticeInfo[]>;
+  /** How many practices' details came from the scan itself (gzip), a probed row, a second pass. */
+  practiceDetails: { fromScan: number; probed: number; readAgain: number };
   /** Streams the month's chapter 3 lines, ordered by practice then BNF code, a chunk at a time. */
   readLines(month: string): AsyncGenerator<EpdLine[]>;
   close(): void;
@@ -344,9 +346,14 @@ export async function scanEpdFile(
         monthColumn: column('YEAR_MONTH', false),
         practiceColumn: column('PRACTICE_CODE', false),
         wanted,
+        textColumns: [...nameColumns].map((name) => column(name, false)),
+        numberColumns: ['ITEMS', 'TOTAL_QUANTITY', 'ACTUAL_COST', 'NIC'].map((name) =>
+          column(name, false),
+        ),
       });
+      // An empty field is NULL to the engine.
       const field = (fields: string[], name: string | null) =>
-        name === null ? null : (fields[detected.columns.indexOf(column(name, false))] ?? null);
+        name === null ? null : fields[detected.columns.indexOf(column(name, false))] || null;
       if (probe.notUtf8.length > 0) {
         throw new InputFileError(
           probe.notUtf8.map(({ offset, column: field }) => ({
@@ -432,6 +439,11 @@ export async function scanEpdFile(
       descriptions,
       codesByMonth,
       practicesByMonth,
+      practiceDetails: {
+        fromScan: namesFromProbe ? 0 : practiceRows.length - needed.size,
+        probed: namesFromProbe ? practiceRows.length - needed.size : 0,
+        readAgain: needed.size,
+      },
       async *readLines(month: string) {
         const key = monthKeys.get(month);
         if (key === undefined) return;

@@ -68,6 +68,8 @@ function probe(file: string, wanted: ReadonlySet<string>, extra: { maxReads?: nu
     monthColumn: 'YEAR_MONTH',
     practiceColumn: 'PRACTICE_CODE',
     wanted,
+    textColumns: ['PRACTICE_NAME'],
+    numberColumns: ['ITEMS'],
     ...extra,
   });
 }
@@ -186,6 +188,97 @@ describe('probeRows', () => {
     ]);
     expect(lineNumberAt(file, result.notUtf8[0]!.offset)).toBe(2);
     expect(result.rows.get(rowProbeKey('202401', 'A00002'))![1]).toBe('PLAIN');
+  });
+
+  it('reads lines far longer than one read, wherever a read lands in them', () => {
+    const random = seededRandom(19);
+    const rows = groupedRows(120, ['202401'], random).map((row) => {
+      // Names of 3 to 20 KB on a third of the practices: reads land inside them, and a line
+      // starts beyond the first block read.
+      const number = Number(row.practice.slice(1));
+      const long = number % 3 === 0 ? ` ${'x'.repeat(3_000 + ((number * 997) % 17_000))}` : '';
+      return { ...row, name: `${row.name}${long}` };
+    });
+    const file = writeRows('long.csv', rows.slice(0, 6_000));
+    const wanted = keysOf(rows.slice(0, 6_000));
+    const result = probe(file, wanted);
+    expect(result.rows.size).toBe(wanted.size);
+    expectRowsOfTheirKeys(result.rows, rows);
+  });
+
+  it('sets aside a line with too many or too few fields, quoted or not', () => {
+    const file = path.join(folder, 'counts.csv');
+    fs.writeFileSync(
+      file,
+      [
+        columns.join(','),
+        '202401,EXTRA,A00001,0301,3,surplus',
+        '202401,"QUOTED, SHORT",A00002,3',
+        '202401,PLAIN,A00003,0301,3',
+        '202401,"QUOTED, EXTRA",A00004,0301,3,surplus',
+      ].join('\n') + '\n',
+    );
+    const result = probe(
+      file,
+      new Set(['A00001', 'A00002', 'A00003', 'A00004'].map((code) => rowProbeKey('202401', code))),
+    );
+    expect([...result.rows.keys()]).toEqual([rowProbeKey('202401', 'A00003')]);
+  });
+
+  it('never takes the first line of a row whose last field runs on, cut short, for the row', () => {
+    // With the name last, the first line of such a row has every field, the name cut short.
+    const nameLast = ['YEAR_MONTH', 'PRACTICE_CODE', 'BNF_CODE', 'ITEMS', 'PRACTICE_NAME'];
+    const file = path.join(folder, 'name-last.csv');
+    fs.writeFileSync(
+      file,
+      `${nameLast.join(',')}\n202401,A00001,0301,3,"FIRST LINE\nSECOND LINE"\n202401,A00002,0301,3,WHOLE\n`,
+    );
+    const result = probeRows({
+      path: file,
+      sizeBytes: fs.statSync(file).size,
+      columns: nameLast,
+      monthColumn: 'YEAR_MONTH',
+      practiceColumn: 'PRACTICE_CODE',
+      wanted: new Set([rowProbeKey('202401', 'A00001'), rowProbeKey('202401', 'A00002')]),
+    });
+    expect([...result.rows.keys()]).toEqual([rowProbeKey('202401', 'A00002')]);
+  });
+
+  it('sets aside the middle line of a name over three lines when its numbers are not numbers', () => {
+    const file = path.join(folder, 'three-lines.csv');
+    const record = (index: number) =>
+      `202401,"THE SURGERY\n202401,FAKE NAME,B00001,0301,see below\nEND",A${String(index).padStart(5, '0')},0301,3`;
+    fs.writeFileSync(
+      file,
+      [
+        columns.join(','),
+        ...Array.from({ length: 200 }, (_, index) => record(index)),
+        '202401,REAL,B00001,0301,3',
+      ].join('\n') + '\n',
+    );
+    const result = probe(file, new Set([rowProbeKey('202401', 'B00001')]), { maxReads: 5_000 });
+    expect(result.rows.get(rowProbeKey('202401', 'B00001'))).toEqual([
+      '202401',
+      'REAL',
+      'B00001',
+      '0301',
+      '3',
+    ]);
+  });
+
+  it('checks only the text columns kept for UTF-8, and reads spaces around quotes as the engine does', () => {
+    const file = path.join(folder, 'other-columns.csv');
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from(`${columns.join(',')}\n202401, "SPACED" ,A00001,0301`),
+        Buffer.from([0xe9]),
+        Buffer.from(',3\n'),
+      ]),
+    );
+    const result = probe(file, new Set([rowProbeKey('202401', 'A00001')]));
+    expect(result.notUtf8).toEqual([]);
+    expect(result.rows.get(rowProbeKey('202401', 'A00001'))![1]).toBe('SPACED');
   });
 
   it('reads nothing when nothing is wanted, and handles a file with a header only', () => {

@@ -13,7 +13,8 @@ import { splitCsvFields } from './epd-layout.ts';
  * practices the gap is halved until every wanted practice has been seen or the gap is closed.
  *
  * Nothing here is trusted blindly: a line read from the middle of a quoted field that spans lines
- * has the wrong number of fields or an unclosed quote and is set aside; the caller checks each row
+ * usually has the wrong number of fields or an unclosed quote, and a wanted row must also have
+ * numbers in its number columns, or it is set aside; the caller checks each row
  * found against the codes the full scan gave for that practice; and a practice this does not find
  * (its rows scattered through the file, or too few to be met) is left for the caller to read from
  * the file in full. The reads are synchronous: the importer is a command, and thousands of small
@@ -33,12 +34,16 @@ export interface RowProbeOptions {
   stepBytes?: number;
   /** At most this many reads in all, so that a file in no order costs a bounded time. */
   maxReads?: number;
+  /** Columns whose text is kept: a row found must have them in UTF-8 (others are not checked). */
+  textColumns?: readonly string[];
+  /** Columns that must hold numbers, or be empty, for a line to be taken as a row. */
+  numberColumns?: readonly string[];
 }
 
 export interface RowProbeResult {
   /** Each wanted key found, with the fields of one of its rows. */
   rows: Map<string, string[]>;
-  /** Rows found for wanted keys that are not valid UTF-8: where each starts, and in which column. */
+  /** Rows found for wanted keys whose text columns are not UTF-8: where each starts, which column. */
   notUtf8: { key: string; offset: number; column: string | undefined }[];
   reads: number;
 }
@@ -50,7 +55,6 @@ const newline = 0x0a;
 const carriageReturn = 0x0d;
 const comma = 0x2c;
 const quoteByte = 0x22;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface ProbedLine {
   start: number;
@@ -78,6 +82,10 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
   if (monthIndex < 0 || practiceIndex < 0)
     throw new Error('month or practice column not in the header');
   const maxReads = options.maxReads ?? 50 * remaining.size + 10_000;
+  const indexesOf = (names: readonly string[] | undefined) =>
+    (names ?? []).map((name) => options.columns.indexOf(name)).filter((index) => index >= 0);
+  const textIndexes = indexesOf(options.textColumns);
+  const numberIndexes = indexesOf(options.numberColumns);
   const descriptor = fs.openSync(options.path, 'r');
   let reads = 0;
   let buffer = Buffer.alloc(firstReadBytes);
@@ -89,17 +97,13 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
     return fs.readSync(descriptor, buffer, 0, length, position);
   };
 
-  /** The first line starting at or after `position`, or null past the last line. */
   /** The line in `buffer` from `from` to `to`, keyed; fields are decoded only for a wanted key. */
   const parseLine = (start: number, from: number, to: number, end: number): ProbedLine => {
     // Commas, quotes and codes are ASCII, and no byte of a multi-byte UTF-8 character is ASCII, so
     // the line's shape and key can be read byte for byte; only a wanted row is decoded as UTF-8.
     if (to > from && buffer[to - 1] === carriageReturn) to -= 1;
-    const split = (line: string) =>
-      line.includes('"') ? splitCsvFields(line) : { fields: line.split(','), complete: true };
     let key: string;
-    const quote = buffer.indexOf(quoteByte, from);
-    if (quote < 0 || quote >= to) {
+    if (buffer.subarray(from, to).indexOf(quoteByte) < 0) {
       // No quotes: the fields are what lies between the commas; only two are copied out.
       let count = 1;
       let monthFrom = -1;
@@ -129,14 +133,19 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
       key = rowProbeKey(fields[monthIndex]!, fields[practiceIndex]!);
     }
     if (!remaining.has(key)) return { start, end, key, fields: null, utf8: true };
-    try {
-      const decoded = strictUtf8.decode(buffer.subarray(from, to));
-      return { start, end, key, fields: split(decoded).fields, utf8: true };
-    } catch {
-      const raw = splitCsvFields(buffer.toString('latin1', from, to)).fields;
-      const bad = raw.findIndex((field) => !isUtf8(Buffer.from(field, 'latin1')));
+    // A wanted row is split again in full. Its numbers must be numbers: a line from the middle of
+    // a quoted field that runs over three lines or more has no open quote and may have the right
+    // number of commas, but it is unlikely to have numbers where the row has them.
+    const raw = splitCsvFields(buffer.toString('latin1', from, to)).fields;
+    if (numberIndexes.some((index) => raw[index] !== '' && !Number.isFinite(Number(raw[index])))) {
+      return { start, end, key: null, fields: null, utf8: true };
+    }
+    const bad = textIndexes.find((index) => !isUtf8(Buffer.from(raw[index]!, 'latin1')));
+    if (bad !== undefined) {
       return { start, end, key, fields: null, utf8: false, badColumn: options.columns[bad] };
     }
+    const fields = raw.map((field) => Buffer.from(field, 'latin1').toString('utf8'));
+    return { start, end, key, fields, utf8: true };
   };
 
   /** The first line starting at or after `position`, or null past the last line. */
