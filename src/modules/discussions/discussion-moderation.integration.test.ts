@@ -66,6 +66,28 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       .execute();
   }
 
+  /**
+   * A discussion service over the app's own parts but the repository given: one whose reads are
+   * taken before a change stands in for the second of two requests arriving at once.
+   */
+  function serviceReading(repository: ReturnType<typeof createDiscussionRepository>) {
+    const { services } = testApp;
+    return createDiscussionService({
+      repository,
+      workspaces: services.workspaces,
+      content: services.content,
+      notifications: services.notifications,
+      actors: services.actors,
+      audit: services.audit,
+      email: services.email,
+      rateLimits: services.rateLimits,
+      findUserByHandle: async () => undefined,
+      findUserByEmail: async () => undefined,
+      findUserCreatedAt: async () => undefined,
+      publicUrl: 'http://localhost',
+    });
+  }
+
   /** A private workspace with the given managers and members, made for one test. */
   async function workspaceWith(
     slug: string,
@@ -264,20 +286,7 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     const { services } = testApp;
     const repository = createDiscussionRepository(services.database.db, services.database.dialect);
     const before = await repository.findWorkspaceMembers(other.id);
-    const staleView = createDiscussionService({
-      repository: { ...repository, findWorkspaceMembers: async () => before },
-      workspaces: services.workspaces,
-      content: services.content,
-      notifications: services.notifications,
-      actors: services.actors,
-      audit: services.audit,
-      email: services.email,
-      rateLimits: services.rateLimits,
-      findUserByHandle: async () => undefined,
-      findUserByEmail: async () => undefined,
-      findUserCreatedAt: async () => undefined,
-      publicUrl: 'http://localhost',
-    });
+    const staleView = serviceReading({ ...repository, findWorkspaceMembers: async () => before });
     const thirdActor = await actorFor(services, third.id);
     const fourthActor = await actorFor(services, fourth.id);
     await discussions.setMemberRole(thirdActor, 'two-more-managers', fourth.id, 'member', context);
@@ -313,22 +322,9 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     const { services } = testApp;
     const repository = createDiscussionRepository(services.database.db, services.database.dialect);
     const asRead = (await repository.findPost(replyId!))!;
-    const staleView = createDiscussionService({
-      repository: {
-        ...repository,
-        findPost: async (id: string) => (id === replyId ? asRead : repository.findPost(id)),
-      },
-      workspaces: services.workspaces,
-      content: services.content,
-      notifications: services.notifications,
-      actors: services.actors,
-      audit: services.audit,
-      email: services.email,
-      rateLimits: services.rateLimits,
-      findUserByHandle: async () => undefined,
-      findUserByEmail: async () => undefined,
-      findUserCreatedAt: async () => undefined,
-      publicUrl: 'http://localhost',
+    const staleView = serviceReading({
+      ...repository,
+      findPost: async (id: string) => (id === replyId ? asRead : repository.findPost(id)),
     });
     const firstResult = await services.discussions.setPostHidden(
       await actorFor(services, first.id),

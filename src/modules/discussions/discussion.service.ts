@@ -1637,14 +1637,10 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const link = await linkFor(conversation, post.id);
       const at = now().toISOString();
       const changes = hidden !== (post.hidden_at !== null);
+      const closeReports = (trx: Transaction<Database>) =>
+        repository.resolveReportsOfPost(trx, post.id, actor.userId, at, hidden ? 'hidden' : 'kept');
       const dismissReports = async (trx: Transaction<Database>) => {
-        await repository.resolveReportsOfPost(
-          trx,
-          post.id,
-          actor.userId,
-          at,
-          hidden ? 'hidden' : 'kept',
-        );
+        await closeReports(trx);
         await deps.audit.record(
           {
             action: 'discussion.reports_dismissed',
@@ -1706,13 +1702,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           await dismissReports(trx);
           return false;
         }
-        await repository.resolveReportsOfPost(
-          trx,
-          post.id,
-          actor.userId,
-          at,
-          hidden ? 'hidden' : 'kept',
-        );
+        await closeReports(trx);
         if (thread && isOpeningPost) await indexThread(trx, thread);
         await notifications.record(trx, prepared);
         await deps.audit.record(

@@ -536,28 +536,28 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
 
   it('reports a practice name that is not UTF-8 by its line', async () => {
     const lines = sample2016.split('\n');
+    /** The 2016 sample with its line 2 changed and written in Latin-1, not UTF-8. */
+    const withLatin1Line2 = (name: string, from: string, to: string) =>
+      write(
+        name,
+        Buffer.concat([
+          Buffer.from(lines[0] + '\n'),
+          Buffer.from(lines[1]!.replace(from, to), 'latin1'),
+          Buffer.from('\n' + lines.slice(2).join('\n')),
+        ]),
+      );
     // Columns the import does not keep are not checked, plain or gzip alike.
-    const address = write(
+    const address = withLatin1Line2(
       'address-latin1.csv',
-      Buffer.concat([
-        Buffer.from(lines[0] + '\n'),
-        Buffer.from(lines[1]!.replace('DR CHAN,P92042,', 'DR CHAN,P92042,CAF\u00c9'), 'latin1'),
-        Buffer.from('\n' + lines.slice(2).join('\n')),
-      ]),
+      'DR CHAN,P92042,',
+      'DR CHAN,P92042,CAF\u00c9',
     );
     expect(fs.readFileSync(address).includes(Buffer.from('CAF\u00c9', 'latin1'))).toBe(true);
     const [imported] = await service.importEpd([address], { replace: true });
     expect(imported!.months[0]!.month).toBe('2016-01');
     const before = await snapshot();
     // The name of the practice on line 2, which the probe reads first.
-    const file = write(
-      'name-latin1.csv',
-      Buffer.concat([
-        Buffer.from(lines[0] + '\n'),
-        Buffer.from(lines[1]!.replace('DR CHAN', 'DR CH\u00c9N'), 'latin1'),
-        Buffer.from('\n' + lines.slice(2).join('\n')),
-      ]),
-    );
+    const file = withLatin1Line2('name-latin1.csv', 'DR CHAN', 'DR CH\u00c9N');
     const problems = await problemsOf(service.importEpd([file], { replace: true }));
     expect(problems).toEqual([
       {
