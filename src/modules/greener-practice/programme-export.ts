@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { measureDefinitions, measureIds } from '../prescribing/measures.calculations.ts';
+import { csvField } from '../../lib/csv.ts';
 import { ukCalendarDate } from '../../lib/uk-time.ts';
 import { awardLevelLabels } from './framework.calculations.ts';
 import type { ProgrammeRow } from './programme.service.ts';
@@ -111,22 +112,16 @@ export function exportColumns(measuresMonth: string | null): ExportColumn[] {
   ];
 }
 
-/**
- * A CSV field, quoted when it must be. A value a spreadsheet would run as a formula gets a leading
- * apostrophe.
- */
-function csvField(value: string | number | null): string {
+/** A CSV cell: empty for no value; a number as written, since no number is a formula. */
+function cell(value: string | number | null): string {
   if (value === null) return '';
-  const raw = String(value);
-  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
-  return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return typeof value === 'number' ? String(value) : csvField(value);
 }
 
 export function programmeCsv(rows: readonly ProgrammeRow[], measuresMonth: string | null): string {
   const columns = exportColumns(measuresMonth);
   const lines = [columns.map((column) => column.name).join(',')];
-  for (const row of rows)
-    lines.push(columns.map((column) => csvField(column.value(row))).join(','));
+  for (const row of rows) lines.push(columns.map((column) => cell(column.value(row))).join(','));
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
 
