@@ -222,7 +222,7 @@ export async function scanEpdFile(
         ${pick(hierarchy.areaTeamCode)} AS area_team_code,
         ${pick('REGIONAL_OFFICE_CODE')} AS region_code,
         ${pick('REGIONAL_OFFICE_NAME')} AS region_name`;
-    const aggregate = (mode: 'strict' | 'record rejects') => `CREATE TABLE agg AS
+    const aggregate = (mode: 'strict' | 'record rejects') => `
       SELECT ${column('YEAR_MONTH')} AS ym,
         ${column('PRACTICE_CODE')} AS practice,
         CASE WHEN ${chapter3} THEN ${column('BNF_CODE')} END AS bnf,
@@ -235,7 +235,7 @@ export async function scanEpdFile(
         ${metadataColumns(metadata)}
       FROM ${readCsvCall(file, detected, mode)}
       GROUP BY ALL`;
-    await runReportingBadRows(connection, aggregate, file, options, options.onProgress);
+    await runReportingBadRows(connection, 'agg', aggregate, file, options, options.onProgress);
 
     const monthRows = (
       await connection.runAndReadAll(`SELECT ym, bnf IS NOT NULL AS ch3,
@@ -256,7 +256,7 @@ export async function scanEpdFile(
         throw new InputFileError([
           {
             file: file.displayName,
-            field: column('YEAR_MONTH').replace(/"/g, ''),
+            field: column('YEAR_MONTH', false),
             message: `"${row.ym ?? ''}" is not a month (expected YYYYMM, in ${row.rows} row(s))`,
           },
         ]);
@@ -394,7 +394,7 @@ export async function scanEpdFile(
         `CREATE TABLE needed AS SELECT * FROM (VALUES ${pairs.join(', ')}) AS v(ym, practice)`,
       );
       const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
-      const details = (mode: 'strict' | 'record rejects') => `CREATE TABLE practice_details AS
+      const details = (mode: 'strict' | 'record rejects') => `
         SELECT d.* FROM (
           SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
             ${metadataColumns(anyValue)}
@@ -402,9 +402,10 @@ export async function scanEpdFile(
           WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM needed)
           GROUP BY ALL) d
         JOIN needed n ON n.ym = d.ym AND n.practice = d.practice`;
-      // This pass parses the name columns the first one left out, so a bad row there (text that
-      // is not UTF-8) is found here, and reported the same way.
-      await runReportingBadRows(connection, details, file, options);
+      // This pass parses the name columns the first one left out, so a bad row there is found
+      // here. (Text that is not UTF-8 in a column read here may instead meet an engine error that
+      // names no line: DuckDB 1.5.6 fails that way when a query reads only some of the columns.)
+      await runReportingBadRows(connection, 'practice_details', details, file, options);
       const detailRows = (
         await connection.runAndReadAll('SELECT * FROM practice_details')
       ).getRowObjectsJS() as Omit<PracticeDetailsRow, 'has_other_rows' | 'key'>[];
@@ -495,7 +496,7 @@ export async function scanEpdFile(
 }
 
 /**
- * Runs a `CREATE TABLE … AS` query over the file. Nearly every file is clean, and a strict read is
+ * Creates `table` from a query over the file (`select` gives it for each way of reading). Nearly every file is clean, and a strict read is
  * about a tenth quicker than one recording rejects. Only when the strict read stops at a bad row is
  * the file read again recording every bad row, so that the error lists them all. Anything else (a
  * damaged gzip stream, the engine out of memory) would fail the same way twice, and may have left
@@ -503,12 +504,13 @@ export async function scanEpdFile(
  */
 async function runReportingBadRows(
   connection: DuckDBConnection,
-  query: (mode: 'strict' | 'record rejects') => string,
+  table: string,
+  select: (mode: 'strict' | 'record rejects') => string,
   file: PreparedEpdFile,
   options: ScanOptions,
   onProgress?: ScanOptions['onProgress'],
 ): Promise<void> {
-  const table = /^CREATE TABLE (\w+)/.exec(query('strict'))![1]!;
+  const query = (mode: 'strict' | 'record rejects') => `CREATE TABLE ${table} AS ${select(mode)}`;
   try {
     await runWithProgress(connection, query('strict'), file, onProgress);
   } catch (error) {

@@ -30,8 +30,6 @@ export interface RowProbeOptions {
   practiceColumn: string;
   /** The practices to find, as `rowProbeKey(month, practice)` with the month as written. */
   wanted: ReadonlySet<string>;
-  /** Distance between the first, even reads (default: the file split into 4 parts per wanted key). */
-  stepBytes?: number;
   /** At most this many reads in all, so that a file in no order costs a bounded time. */
   maxReads?: number;
   /** Columns whose text is kept: a row found must have them in UTF-8 (others are not checked). */
@@ -44,7 +42,7 @@ export interface RowProbeResult {
   /** Each wanted key found, with the fields of one of its rows. */
   rows: Map<string, string[]>;
   /** Rows found for wanted keys whose text columns are not UTF-8: where each starts, which column. */
-  notUtf8: { key: string; offset: number; column: string | undefined }[];
+  notUtf8: { key: string; offset: number; column: string }[];
   reads: number;
 }
 
@@ -63,9 +61,8 @@ interface ProbedLine {
   /** `rowProbeKey` of the line, or null when it is not a whole row. */
   key: string | null;
   fields: string[] | null;
-  utf8: boolean;
-  /** The first column whose bytes are not UTF-8, for a wanted line that is not. */
-  badColumn?: string;
+  /** For a wanted line whose text columns are not all UTF-8, the first that is not. */
+  notUtf8Column?: string;
 }
 
 export function rowProbeKey(month: string, practice: string): string {
@@ -119,7 +116,7 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
         fieldFrom = at + 1;
       }
       if (count - 1 !== options.columns.length) {
-        return { start, end, key: null, fields: null, utf8: true };
+        return { start, end, key: null, fields: null };
       }
       key = rowProbeKey(
         buffer.toString('latin1', monthFrom, monthTo),
@@ -128,24 +125,24 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
     } else {
       const { fields, complete } = splitCsvFields(buffer.toString('latin1', from, to));
       if (!complete || fields.length !== options.columns.length) {
-        return { start, end, key: null, fields: null, utf8: true };
+        return { start, end, key: null, fields: null };
       }
       key = rowProbeKey(fields[monthIndex]!, fields[practiceIndex]!);
     }
-    if (!remaining.has(key)) return { start, end, key, fields: null, utf8: true };
+    if (!remaining.has(key)) return { start, end, key, fields: null };
     // A wanted row is split again in full. Its numbers must be numbers: a line from the middle of
     // a quoted field that runs over three lines or more has no open quote and may have the right
     // number of commas, but it is unlikely to have numbers where the row has them.
     const raw = splitCsvFields(buffer.toString('latin1', from, to)).fields;
     if (numberIndexes.some((index) => raw[index] !== '' && !Number.isFinite(Number(raw[index])))) {
-      return { start, end, key: null, fields: null, utf8: true };
+      return { start, end, key: null, fields: null };
     }
     const bad = textIndexes.find((index) => !isUtf8(Buffer.from(raw[index]!, 'latin1')));
     if (bad !== undefined) {
-      return { start, end, key, fields: null, utf8: false, badColumn: options.columns[bad] };
+      return { start, end, key, fields: null, notUtf8Column: options.columns[bad] };
     }
     const fields = raw.map((field) => Buffer.from(field, 'latin1').toString('utf8'));
-    return { start, end, key, fields, utf8: true };
+    return { start, end, key, fields };
   };
 
   /** The first line starting at or after `position`, or null past the last line. */
@@ -183,8 +180,8 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
   const record = (line: ProbedLine) => {
     if (line.key === null || !remaining.has(line.key)) return;
     remaining.delete(line.key);
-    if (line.utf8) rows.set(line.key, line.fields!);
-    else notUtf8.push({ key: line.key, offset: line.start, column: line.badColumn });
+    if (line.notUtf8Column === undefined) rows.set(line.key, line.fields!);
+    else notUtf8.push({ key: line.key, offset: line.start, column: line.notUtf8Column });
   };
   const differ = (left: ProbedLine, right: ProbedLine) =>
     left.key === null || right.key === null || left.key !== right.key;
@@ -195,7 +192,8 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
     const dataStart = header.end;
     const step = Math.max(
       firstReadBytes,
-      options.stepBytes ?? Math.floor((options.sizeBytes - dataStart) / (4 * remaining.size)),
+      // Four reads per wanted practice on average, at even steps.
+      Math.floor((options.sizeBytes - dataStart) / (4 * remaining.size)),
     );
     const probes: ProbedLine[] = [];
     for (let position = dataStart; position < options.sizeBytes; position += step) {
@@ -212,7 +210,6 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
       end: options.sizeBytes,
       key: null,
       fields: null,
-      utf8: true,
     };
     const gaps: [ProbedLine, ProbedLine][] = [];
     const all = [...probes, endOfFile];
