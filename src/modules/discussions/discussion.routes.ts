@@ -709,9 +709,11 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   // Hiding asks the moderator why, on a page of its own: the reason is what the author is told.
   app.get<PostParams>('/posts/:postId/hide', workspaceManager, async (request, reply) => {
     const post = await discussions.postForHiding(request.actor, request.params.postId);
-    const query = (request.query ?? {}) as Record<string, unknown>;
-    const from = queueToReturnTo(typeof query.from === 'string' ? query.from : undefined);
-    return reply.render('discussions/views/hide-post.njk', { post, values: { from } });
+    const query = parseQuery(z.object({ from: optionalText(200) }), request.query);
+    return reply.render('discussions/views/hide-post.njk', {
+      post,
+      values: { from: queueToReturnTo(query.from) },
+    });
   });
 
   app.post<PostParams>('/posts/:postId/visibility', workspaceManager, async (request, reply) => {
