@@ -97,6 +97,27 @@ describe('probeRows', () => {
     expect(result.reads).toBeLessThan(rows.length / 4);
   });
 
+  it('halves first the gaps a missing practice would lie in when practices come in code order', () => {
+    const rows = groupedRows(600, ['202401'], seededRandom(5));
+    const inOrder = probe(writeRows('in-order.csv', rows), keysOf(rows));
+    // The same blocks of rows, the practices in no order.
+    const blocks = new Map<string, Row[]>();
+    for (const row of rows) blocks.set(row.practice, [...(blocks.get(row.practice) ?? []), row]);
+    const random = seededRandom(9);
+    const shuffled = [...blocks.values()]
+      .map((block) => ({ block, sortKey: random() }))
+      .sort((left, right) => left.sortKey - right.sortKey)
+      .flatMap(({ block }) => block);
+    const outOfOrder = probe(writeRows('out-of-order.csv', shuffled), keysOf(rows));
+    expect(inOrder.rows.size).toBe(blocks.size);
+    expect(outOfOrder.rows.size).toBe(blocks.size);
+    expectRowsOfTheirKeys(inOrder.rows, rows);
+    expectRowsOfTheirKeys(outOfOrder.rows, rows);
+    // Gaps that no missing practice's code falls in are left until last, so the ordered file needs
+    // a third fewer reads (4,303 against 6,753 when written).
+    expect(inOrder.reads).toBeLessThan(outOfOrder.reads * 0.8);
+  });
+
   it('looks only for the practices asked for, and stops when it has them', () => {
     const rows = groupedRows(300, ['202401'], seededRandom(11));
     const file = writeRows('some.csv', rows);

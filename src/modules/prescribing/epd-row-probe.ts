@@ -177,9 +177,33 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
     }
   };
 
+  // The keys still wanted, in code order. An EPD month lists its practices in runs of ascending
+  // codes (area by area), so a practice not yet met most likely lies between the two lines whose
+  // codes surround its own.
+  const remainingInOrder = [...remaining].sort();
+  /** Where `key` is, or would be, in `remainingInOrder`. */
+  const orderIndex = (key: string) => {
+    let low = 0;
+    let high = remainingInOrder.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (remainingInOrder[middle]! < key) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  /** Whether a wanted key not yet met sorts between the two keys (an unknown key may hide any). */
+  const mayHoldRemaining = (before: string | null, after: string | null) => {
+    if (before === null || after === null) return true;
+    const [low, high] = before < after ? [before, after] : [after, before];
+    const next = remainingInOrder[orderIndex(low)];
+    return next !== undefined && next <= high;
+  };
+
   const record = (line: ProbedLine) => {
     if (line.key === null || !remaining.has(line.key)) return;
     remaining.delete(line.key);
+    remainingInOrder.splice(orderIndex(line.key), 1);
     if (line.notUtf8Column === undefined) rows.set(line.key, line.fields!);
     else notUtf8.push({ key: line.key, offset: line.start, column: line.notUtf8Column });
   };
@@ -192,8 +216,9 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
     const dataStart = header.end;
     const step = Math.max(
       firstReadBytes,
-      // Four reads per wanted practice on average, at even steps.
-      Math.floor((options.sizeBytes - dataStart) / (4 * remaining.size)),
+      // Six reads per wanted practice on average, at even steps (fewer leave more practices to be
+      // found by halving gaps, which costs more reads for each), and half the read limit at most.
+      Math.floor((options.sizeBytes - dataStart) / Math.min(6 * remaining.size, maxReads / 2)),
     );
     const probes: ProbedLine[] = [];
     for (let position = dataStart; position < options.sizeBytes; position += step) {
@@ -216,9 +241,17 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
     for (let index = 0; index + 1 < all.length; index += 1) {
       if (differ(all[index]!, all[index + 1]!)) gaps.push([all[index]!, all[index + 1]!]);
     }
-    while (remaining.size > 0 && gaps.length > 0 && reads < maxReads) {
-      const [before, after] = gaps.pop()!;
+    // Gaps that a practice still wanted could lie in, were the file in code order, are halved
+    // first; the others wait until those run out, so a file in another order is still searched.
+    const later: [ProbedLine, ProbedLine][] = [];
+    while (remaining.size > 0 && (gaps.length > 0 || later.length > 0) && reads < maxReads) {
+      const fromLater = gaps.length === 0;
+      const [before, after] = fromLater ? later.pop()! : gaps.pop()!;
       if (before.end >= after.start) continue;
+      if (!fromLater && !mayHoldRemaining(before.key, after.key)) {
+        later.push([before, after]);
+        continue;
+      }
       let middle = lineFrom(before.end + Math.floor((after.start - before.end) / 2), dataStart);
       // No line starts in the second half of the gap: take the line right after `before`.
       if (!middle || middle.start >= after.start) middle = lineFrom(before.end, dataStart);
