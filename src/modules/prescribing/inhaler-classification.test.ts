@@ -70,6 +70,34 @@ describe('inhaler classification', () => {
     );
   });
 
+  it('takes a rule-typed inhaler’s value, method and source from the table’s classes', () => {
+    const ics = reference.classes.get('ics')!;
+    expect(ics).toMatchObject({ kgCo2ePerInhaler: 20.35, kgCo2eSource: 'wilkinson-2019' });
+    // The same code against a table whose ICS class says otherwise: the rule follows the table.
+    const revised = {
+      products: reference.products,
+      classes: new Map(reference.classes).set('ics', {
+        ...ics,
+        kgCo2ePerInhaler: 18,
+        kgCo2eSource: 'revised-source',
+      }),
+    };
+    const description = 'Beclomet_Inha 100mcg (200 D) CFF';
+    expect(classifyBnfCode('0302000C0ZZZZZZ', description, revised)).toMatchObject({
+      product: { kgCo2ePerInhaler: 18, kgCo2eSource: 'revised-source', propellant: 'HFA-134a' },
+    });
+    const smi = classifyBnfCode('0301020Q0ZZZZZZ', 'NewBrand Respimat 2.5mcg (60 D)', reference);
+    expect(smi).toMatchObject({
+      product: {
+        deviceType: 'smi',
+        propellant: 'none',
+        kgCo2ePerInhaler: reference.classes.get('smi')!.kgCo2ePerInhaler,
+        kgCo2eMethod: 'assumption',
+        kgCo2eSource: 'greenspace-assumption-smi',
+      },
+    });
+  });
+
   it('gives a cromoglicate pMDI not in the table the value its curated rows have', () => {
     const curated = reference.products.get('0303010J0AAADAD')!;
     const ruled = classifyBnfCode(

@@ -1,9 +1,9 @@
 import type {
   DeviceType,
+  InhalerClassId,
+  InhalerClassValue,
   InhalerProduct,
   InhalerReference,
-  Propellant,
-  ValueMethod,
 } from './inhaler-reference.ts';
 
 /**
@@ -49,26 +49,15 @@ export const inhaledChemicals: Record<string, { medicine: string; mdiClass: MdiC
 
 /**
  * Sodium cromoglicate and nedocromil pMDIs are in no class of Wilkinson et al. 2019: the reference
- * table gives them the ICS class value as the nearest class, and so does a rule-typed code.
+ * table's `other-mdi` class gives them the ICS value as the nearest class, as their curated rows do.
  */
 const otherMdiSubstances = new Set(['0303010J0', '0303010Q0']);
 
-export type MdiClass =
-  'saba-small' | 'saba-large' | 'sama' | 'laba' | 'ics' | 'ics-laba-134a' | 'ics-laba-227ea';
-
-/** Wilkinson et al. 2019 BMJ Open 9:e028763 Table 2: indicative kgCO2e per pMDI by class. */
-export const mdiClassKgCo2e: Record<MdiClass, number> = {
-  'saba-small': 9.87,
-  'saba-large': 25.26,
-  sama: 14.3,
-  laba: 17.3,
-  ics: 20.35,
-  'ics-laba-134a': 19.65,
-  'ics-laba-227ea': 36.5,
-};
-
-/** greeninhaler.org inhaler comparison: dry-powder inhalers "approx 1 kg" per inhaler. */
-export const dpiClassKgCo2e = 1.0;
+/** The classes of Wilkinson et al. 2019 a pressurised inhaler's chemical substance can fall in. */
+export type MdiClass = Extract<
+  InhalerClassId,
+  'saba-small' | 'saba-large' | 'sama' | 'laba' | 'ics' | 'ics-laba-134a' | 'ics-laba-227ea'
+>;
 
 interface DescriptionRule {
   name: string;
@@ -130,7 +119,7 @@ export const notInhalerDescriptionRules: readonly NotInhalerRule[] = [
 export function classifyBnfCode(
   bnfCode: string,
   description: string,
-  reference: Pick<InhalerReference, 'products'>,
+  reference: Pick<InhalerReference, 'products' | 'classes'>,
 ): Classification {
   const curated = reference.products.get(bnfCode);
   if (curated) {
@@ -166,7 +155,7 @@ export function classifyBnfCode(
     return {
       kind: 'inhaler',
       basis: `rule:${rule.name}`,
-      product: productFromRule(bnfCode, description, rule.deviceType, chemical),
+      product: productFromRule(bnfCode, description, rule.deviceType, chemical, reference.classes),
     };
   }
   for (const rule of notInhalerDescriptionRules) {
@@ -192,35 +181,21 @@ function productFromRule(
   description: string,
   deviceType: DeviceType,
   chemical: { medicine: string; mdiClass: MdiClass | null } | undefined,
+  classes: ReadonlyMap<InhalerClassId, InhalerClassValue>,
 ): InhalerProduct {
   const isMdi = deviceType === 'pmdi' || deviceType === 'ba-mdi';
   const medicine = chemical?.medicine ?? 'Unknown medicine';
-  let propellant: Propellant = 'none';
-  let kg: number | null = null;
-  let method: ValueMethod | null = null;
-  let source: string | null = null;
+  let classId: InhalerClassId | null = null;
   if (isMdi) {
-    const mdiClass = mdiClassFor(bnfCode, description, chemical?.mdiClass ?? null);
-    propellant = mdiClass === 'ics-laba-227ea' ? 'HFA-227ea' : 'HFA-134a';
-    if (mdiClass) {
-      kg = mdiClassKgCo2e[mdiClass];
-      method = 'class estimate';
-      source = 'wilkinson-2019';
-    } else if (otherMdiSubstances.has(bnfCode.slice(0, 9))) {
-      // As the curated rows of these substances have it (source greenspace-assumption-other-mdi).
-      kg = mdiClassKgCo2e.ics;
-      method = 'assumption';
-      source = 'greenspace-assumption-other-mdi';
-    }
-  } else if (deviceType === 'dpi') {
-    kg = dpiClassKgCo2e;
-    method = 'class estimate';
-    source = 'greeninhaler-banded';
-  } else if (deviceType === 'smi') {
-    kg = dpiClassKgCo2e;
-    method = 'assumption';
-    source = 'greenspace-assumption-smi';
+    classId =
+      mdiClassFor(bnfCode, description, chemical?.mdiClass ?? null) ??
+      (otherMdiSubstances.has(bnfCode.slice(0, 9)) ? 'other-mdi' : null);
+  } else if (deviceType === 'dpi' || deviceType === 'smi') {
+    classId = deviceType;
   }
+  const value = classId === null ? undefined : classes.get(classId);
+  // A metered-dose inhaler in no class still holds a propellant: HFA-134a, as most do.
+  const propellant = value?.propellant ?? (isMdi ? 'HFA-134a' : 'none');
   const doses = dosesFromDescription(description);
   return {
     bnfCode,
@@ -228,9 +203,9 @@ function productFromRule(
     medicine,
     deviceType,
     propellant,
-    kgCo2ePerInhaler: kg,
-    kgCo2eMethod: method,
-    kgCo2eSource: source,
+    kgCo2ePerInhaler: value?.kgCo2ePerInhaler ?? null,
+    kgCo2eMethod: value?.kgCo2eMethod ?? null,
+    kgCo2eSource: value?.kgCo2eSource ?? null,
     dosesPerInhaler: doses?.count ?? null,
     dosesBasis: doses?.basis ?? '',
     classificationSource: 'description rule',

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { InputFileError } from '../../lib/csv.ts';
-import { loadInhalerReference, parseProducts, parseSources } from './inhaler-reference.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  defaultInhalerReferenceDir,
+  inhalerClassIds,
+  loadInhalerReference,
+  parseClasses,
+  parseProducts,
+  parseSources,
+} from './inhaler-reference.ts';
 
 describe('inhaler reference table', () => {
   const reference = loadInhalerReference();
@@ -26,6 +36,96 @@ describe('inhaler reference table', () => {
     });
   });
 
+  it('holds a value for every class the description rules use, each from a source of its method', () => {
+    expect([...reference.classes.keys()].sort()).toEqual([...inhalerClassIds].sort());
+    for (const value of reference.classes.values()) {
+      expect(value.kgCo2ePerInhaler).toBeGreaterThan(0);
+      expect(reference.sources.get(value.kgCo2eSource)!.method).toBe(value.kgCo2eMethod);
+    }
+    // Every product valued by a class estimate or an assumption carries one of these values.
+    for (const product of reference.products.values()) {
+      if (product.kgCo2eMethod === 'class estimate' || product.kgCo2eMethod === 'assumption') {
+        expect(
+          [...reference.classes.values()].some(
+            (value) =>
+              value.kgCo2eSource === product.kgCo2eSource &&
+              value.kgCo2ePerInhaler === product.kgCo2ePerInhaler,
+          ),
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('covers the classes file in its hash, so a changed class value without a new version shows', () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-inhalers-'));
+    try {
+      for (const file of fs.readdirSync(defaultInhalerReferenceDir)) {
+        const from = path.join(defaultInhalerReferenceDir, file);
+        if (fs.statSync(from).isFile()) fs.copyFileSync(from, path.join(copy, file));
+      }
+      expect(loadInhalerReference(copy).sha256).toBe(reference.sha256);
+      const classesFile = path.join(copy, 'inhaler_classes.csv');
+      // A product of the greeninhaler band carries 1.0, so the band's value can only be restated.
+      fs.writeFileSync(
+        classesFile,
+        fs.readFileSync(classesFile, 'utf8').replace(',dpi,none,1.0,', ',dpi,none,1.00,'),
+      );
+      const changed = loadInhalerReference(copy);
+      expect(changed.classes.get('dpi')!.kgCo2ePerInhaler).toBe(1);
+      expect(changed.sha256).not.toBe(reference.sha256);
+      // A class value no product carries any more is refused where the products use the old one.
+      fs.writeFileSync(
+        classesFile,
+        fs
+          .readFileSync(classesFile, 'utf8')
+          .replace(',laba,', ',laba,')
+          .replace(',17.3,', ',17.9,'),
+      );
+      expect(() => loadInhalerReference(copy)).toThrow(
+        /17\.3 is not the value of any class of wilkinson-2019 in inhaler_classes\.csv/,
+      );
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a bad or missing class with file, line and column', () => {
+    const sources = parseSources(
+      'source_id,method,citation,licence,note\nw,class estimate,c,l,n\na,assumption,c,l,n\n',
+      'sources.csv',
+    );
+    const header =
+      'class_id,description,device_type,propellant,kgco2e_per_inhaler,kgco2e_method,kgco2e_source,notes\n';
+    const rows = [
+      'ics,d,dpi,none,20.35,class estimate,w,', // line 2: the ICS class is for pMDIs
+      'laba,d,pmdi,HFA-134a,many,class estimate,w,', // line 3: not a number
+      'sama,d,pmdi,HFA-134a,14.3,assumption,w,', // line 4: w is a class estimate
+      'saba-huge,d,pmdi,HFA-134a,30,class estimate,w,', // line 5: no such class
+      'smi,d,smi,none,1.0,assumption,nowhere,', // line 6: unknown source
+    ];
+    try {
+      parseClasses(header + rows.join('\n') + '\n', 'classes.csv', sources);
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as InputFileError).problems;
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ file: 'classes.csv', line: 2, field: 'device_type' }),
+          expect.objectContaining({ line: 3, field: 'kgco2e_per_inhaler' }),
+          expect.objectContaining({ line: 4, field: 'kgco2e_method' }),
+          expect.objectContaining({ line: 5, field: 'class_id' }),
+          expect.objectContaining({ line: 6, field: 'kgco2e_source' }),
+          expect.objectContaining({
+            file: 'classes.csv',
+            message: expect.stringMatching(
+              /^has no row for the class\(es\) saba-small, saba-large,/,
+            ),
+          }),
+        ]),
+      );
+    }
+  });
+
   it('reports bad rows with file, line and column', () => {
     const sources = parseSources(
       'source_id,method,citation,licence,note\nx,class estimate,c,l,n\n',
@@ -35,7 +135,7 @@ describe('inhaler reference table', () => {
       'bnf_code,description,medicine,device_type,propellant,kgco2e_per_inhaler,kgco2e_method,kgco2e_source,doses_per_inhaler,doses_basis,classification_source,notes\n';
     const bad = `${header}0302000C0AAAAAA,d,m,pmdi,none,abc,class estimate,y,2.5,,,\n`;
     try {
-      parseProducts(bad, 'products.csv', sources);
+      parseProducts(bad, 'products.csv', sources, reference.classes);
       expect.unreachable();
     } catch (error) {
       const problems = (error as InputFileError).problems;

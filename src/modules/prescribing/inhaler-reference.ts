@@ -40,6 +40,52 @@ export interface InhalerProduct {
   notes: string;
 }
 
+/**
+ * The classes whose values the description rules give to codes outside the products list: the
+ * pressurised-inhaler classes of Wilkinson et al. 2019, cromoglicate and nedocromil pMDIs (in no
+ * class), and dry-powder and soft-mist inhalers without a product value. The values themselves are
+ * data, in the versioned table; which class a code falls in is a rule (inhaler-classification.ts).
+ */
+export const inhalerClassIds = [
+  'saba-small',
+  'saba-large',
+  'sama',
+  'laba',
+  'ics',
+  'ics-laba-134a',
+  'ics-laba-227ea',
+  'other-mdi',
+  'dpi',
+  'smi',
+] as const;
+export type InhalerClassId = (typeof inhalerClassIds)[number];
+
+/** The device each class is for: a class row of another device is refused. */
+const classDeviceTypes: Record<InhalerClassId, DeviceType> = {
+  'saba-small': 'pmdi',
+  'saba-large': 'pmdi',
+  sama: 'pmdi',
+  laba: 'pmdi',
+  ics: 'pmdi',
+  'ics-laba-134a': 'pmdi',
+  'ics-laba-227ea': 'pmdi',
+  'other-mdi': 'pmdi',
+  dpi: 'dpi',
+  smi: 'smi',
+};
+
+/** One row of inhaler_classes.csv: the value a rule-typed inhaler of the class takes. */
+export interface InhalerClassValue {
+  classId: InhalerClassId;
+  description: string;
+  deviceType: DeviceType;
+  propellant: Propellant;
+  kgCo2ePerInhaler: number;
+  kgCo2eMethod: ValueMethod;
+  kgCo2eSource: string;
+  notes: string;
+}
+
 export interface InhalerSource {
   sourceId: string;
   method: ValueMethod;
@@ -52,10 +98,11 @@ export interface InhalerSource {
 export interface InhalerReference {
   version: string;
   publishedOn: string;
-  /** SHA-256 of the products and sources files together, so an edit without a version bump shows. */
+  /** SHA-256 of the products, sources and classes files together, so an edit without a version bump shows. */
   sha256: string;
   products: ReadonlyMap<string, InhalerProduct>;
   sources: ReadonlyMap<string, InhalerSource>;
+  classes: ReadonlyMap<InhalerClassId, InhalerClassValue>;
   changes: string[];
 }
 
@@ -64,6 +111,7 @@ const manifestSchema = z.object({
   publishedOn: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a YYYY-MM-DD date'),
   products: z.string().min(1),
   sources: z.string().min(1),
+  classes: z.string().min(1),
   changes: z.array(z.string()),
 });
 
@@ -104,14 +152,21 @@ export function loadInhalerReference(dir: string = defaultInhalerReferenceDir): 
   }
   const productsText = readText(dir, manifest.products);
   const sourcesText = readText(dir, manifest.sources);
+  const classesText = readText(dir, manifest.classes);
   const sources = parseSources(sourcesText, manifest.sources);
-  const products = parseProducts(productsText, manifest.products, sources);
+  const classes = parseClasses(classesText, manifest.classes, sources);
+  const products = parseProducts(productsText, manifest.products, sources, classes);
   return {
     version: manifest.version,
     publishedOn: manifest.publishedOn,
-    sha256: createHash('sha256').update(productsText).update(sourcesText).digest('hex'),
+    sha256: createHash('sha256')
+      .update(productsText)
+      .update(sourcesText)
+      .update(classesText)
+      .digest('hex'),
     products,
     sources,
+    classes,
     changes: manifest.changes,
   };
 }
@@ -167,11 +222,106 @@ export function parseSources(text: string, file: string): Map<string, InhalerSou
   return sources;
 }
 
-/** Parses inhaler_products.csv against the known sources. Exported for tests. */
+/**
+ * Checks a device type and propellant read from `file`: both must be known, and only a
+ * metered-dose inhaler has a propellant.
+ */
+function checkDeviceAndPropellant(
+  deviceType: DeviceType,
+  propellant: Propellant,
+  problem: (field: string, message: string) => void,
+): void {
+  if (!deviceTypes.includes(deviceType))
+    problem('device_type', `must be one of: ${deviceTypes.join(', ')}`);
+  if (!propellants.includes(propellant))
+    problem('propellant', `must be one of: ${propellants.join(', ')}`);
+  if (propellant === 'none' && mdiDeviceTypes.has(deviceType)) {
+    problem('propellant', 'a metered-dose inhaler must name its propellant');
+  }
+  if (propellant !== 'none' && !mdiDeviceTypes.has(deviceType)) {
+    problem('propellant', `a ${deviceType} inhaler has no propellant`);
+  }
+}
+
+/**
+ * Parses inhaler_classes.csv against the known sources: one row for each class, each with a value
+ * whose method is its source's. Exported for tests.
+ */
+export function parseClasses(
+  text: string,
+  file: string,
+  sources: ReadonlyMap<string, InhalerSource>,
+): Map<InhalerClassId, InhalerClassValue> {
+  const records = parseCsvWithHeader(text, file, [
+    'class_id',
+    'description',
+    'device_type',
+    'propellant',
+    'kgco2e_per_inhaler',
+    'kgco2e_method',
+    'kgco2e_source',
+    'notes',
+  ]);
+  const problems: InputProblem[] = [];
+  const classes = new Map<InhalerClassId, InhalerClassValue>();
+  for (const { line, values } of records) {
+    const problem = (field: string, message: string) =>
+      problems.push({ file, line, field, message });
+    const classId = values.class_id as InhalerClassId;
+    if (!inhalerClassIds.includes(classId)) {
+      problem('class_id', `must be one of: ${inhalerClassIds.join(', ')}`);
+      continue;
+    }
+    if (classes.has(classId)) problem('class_id', `repeats ${classId}`);
+    const deviceType = values.device_type as DeviceType;
+    const propellant = values.propellant as Propellant;
+    checkDeviceAndPropellant(deviceType, propellant, problem);
+    if (deviceTypes.includes(deviceType) && deviceType !== classDeviceTypes[classId]) {
+      problem('device_type', `the ${classId} class is for ${classDeviceTypes[classId]} inhalers`);
+    }
+    const kg = optionalNumber(values.kgco2e_per_inhaler!);
+    if (typeof kg !== 'number' || kg < 0) {
+      problem('kgco2e_per_inhaler', `must be a number of kg, not "${values.kgco2e_per_inhaler}"`);
+    }
+    const method = values.kgco2e_method as ValueMethod;
+    const source = sources.get(values.kgco2e_source!);
+    if (!source) {
+      problem(
+        'kgco2e_source',
+        `must name a source in inhaler_sources.csv (got "${values.kgco2e_source}")`,
+      );
+    } else if (method !== source.method) {
+      problem('kgco2e_method', `must be "${source.method}", the method of ${source.sourceId}`);
+    }
+    classes.set(classId, {
+      classId,
+      description: values.description!,
+      deviceType,
+      propellant,
+      kgCo2ePerInhaler: typeof kg === 'number' ? kg : Number.NaN,
+      kgCo2eMethod: method,
+      kgCo2eSource: values.kgco2e_source!,
+      notes: values.notes!,
+    });
+  }
+  const missing = inhalerClassIds.filter((classId) => !classes.has(classId));
+  if (missing.length > 0) {
+    problems.push({ file, message: `has no row for the class(es) ${missing.join(', ')}` });
+  }
+  if (problems.length > 0) throw new InputFileError(problems);
+  return classes;
+}
+
+/**
+ * Parses inhaler_products.csv against the known sources. A product valued by a class estimate or
+ * an assumption must carry the value of a class from the same source, so that a class value is
+ * changed in one place. Exported for tests.
+ */
 export function parseProducts(
   text: string,
   file: string,
   sources: ReadonlyMap<string, InhalerSource>,
+  classes: ReadonlyMap<InhalerClassId, InhalerClassValue>,
 ): Map<string, InhalerProduct> {
   const columns = [
     'bnf_code',
@@ -197,17 +347,8 @@ export function parseProducts(
     if (!/^03[0-9A-Z]{9,13}$/.test(bnfCode)) problem('bnf_code', 'must be a BNF chapter 3 code');
     if (products.has(bnfCode)) problem('bnf_code', `repeats ${bnfCode}`);
     const deviceType = values.device_type as DeviceType;
-    if (!deviceTypes.includes(deviceType))
-      problem('device_type', `must be one of: ${deviceTypes.join(', ')}`);
     const propellant = values.propellant as Propellant;
-    if (!propellants.includes(propellant))
-      problem('propellant', `must be one of: ${propellants.join(', ')}`);
-    if (propellant === 'none' && mdiDeviceTypes.has(deviceType)) {
-      problem('propellant', 'a metered-dose inhaler must name its propellant');
-    }
-    if (propellant !== 'none' && !mdiDeviceTypes.has(deviceType)) {
-      problem('propellant', `a ${deviceType} inhaler has no propellant`);
-    }
+    checkDeviceAndPropellant(deviceType, propellant, problem);
     const kg = optionalNumber(values.kgco2e_per_inhaler!);
     if (kg === 'invalid' || (typeof kg === 'number' && kg < 0)) {
       problem('kgco2e_per_inhaler', `must be a number of kg, not "${values.kgco2e_per_inhaler}"`);
@@ -222,6 +363,16 @@ export function parseProducts(
         problem(
           'kgco2e_source',
           `must name a source in inhaler_sources.csv (got "${sourceId ?? ''}")`,
+        );
+      } else if (
+        (method === 'class estimate' || method === 'assumption') &&
+        ![...classes.values()].some(
+          (value) => value.kgCo2eSource === sourceId && value.kgCo2ePerInhaler === kg,
+        )
+      ) {
+        problem(
+          'kgco2e_per_inhaler',
+          `${kg} is not the value of any class of ${sourceId} in inhaler_classes.csv`,
         );
       }
     }

@@ -292,6 +292,11 @@ describe.each(testDialects)(
       expect(reference.statusCode).toBe(200);
       expect(reference.body).toContain('op-carbon-salbutamol');
       expect(reference.body).toContain('Wilkinson et al. 2019');
+      // The class values the description rules give, with their method and source.
+      expect(reference.body).toContain('<h2 id="classes">Class values</h2>');
+      expect(reference.body).toMatch(
+        /<code>ics-laba-227ea<\/code>[\s\S]*?36\.50<br><span class="nhsuk-body-s">class estimate \(wilkinson-2019\)/,
+      );
       const method = await get('/prescribing/method');
       expect(method.statusCode).toBe(200);
       expect(method.body).toContain('more than 9');
@@ -319,7 +324,16 @@ describe.each(testDialects)(
       const practice = await get('/api/prescribing/practices/L84073');
       expect(practice.statusCode).toBe(200);
       expect(practice.json().practice.code).toBe('L84073');
-      expect((await get('/api/prescribing/inhalers')).json().products.length).toBeGreaterThan(250);
+      const table = (await get('/api/prescribing/inhalers')).json();
+      expect(table.products.length).toBeGreaterThan(250);
+      expect(table.classes).toContainEqual(
+        expect.objectContaining({
+          classId: 'smi',
+          kgCo2ePerInhaler: 1,
+          kgCo2eMethod: 'assumption',
+          kgCo2eSource: 'greenspace-assumption-smi',
+        }),
+      );
       expect(
         (await get('/api/prescribing/months'))
           .json()

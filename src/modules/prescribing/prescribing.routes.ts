@@ -288,6 +288,7 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
       reference: prescribing.reference,
       products: prescribing.listReferenceProducts(),
       sources: [...prescribing.reference.sources.values()],
+      classes: [...prescribing.reference.classes.values()],
       deviceTypeLabels,
       breadcrumbs: [
         { href: '/', text: 'Home' },
@@ -380,6 +381,7 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
     version: prescribing.reference.version,
     publishedOn: prescribing.reference.publishedOn,
     sources: [...prescribing.reference.sources.values()],
+    classes: [...prescribing.reference.classes.values()],
     products: prescribing.listReferenceProducts(),
   }));
 }
