@@ -4,6 +4,36 @@ import type { EpdPracticeInfo } from './epd-reader.ts';
 export const rollupLevels = ['pcn', 'sub-icb', 'icb', 'region', 'national'] as const;
 export type RollupLevel = (typeof rollupLevels)[number];
 
+/** The levels a group of practices can be asked for by: every roll-up level but England. */
+export const groupLevels = ['pcn', 'sub-icb', 'icb', 'region'] as const;
+export type GroupLevel = (typeof groupLevels)[number];
+
+/** A group to keep rows within: the practices, or the groups of a lower level, placed in it. */
+export interface WithinGroup {
+  level: GroupLevel;
+  code: string;
+}
+
+/**
+ * Reads `LEVEL:CODE` (e.g. `icb:QK1`) for rows of `level`; the group must be above that level.
+ * Returns the problem as text when the value is not one.
+ */
+export function parseWithinGroup(
+  text: string,
+  level: RollupLevel | 'practice',
+): WithinGroup | string {
+  const match = /^([a-z-]+):([0-9A-Za-z]{2,9})$/.exec(text.trim());
+  const groupLevel = match?.[1] as GroupLevel | undefined;
+  if (!match || !groupLevels.includes(groupLevel!)) {
+    return `must be LEVEL:CODE with a level of ${groupLevels.join(', ')} (for example icb:QK1)`;
+  }
+  const order = ['practice', ...groupLevels, 'national'];
+  if (order.indexOf(groupLevel!) <= order.indexOf(level)) {
+    return `must be a group above the ${level} level (${order.slice(order.indexOf(level) + 1, -1).join(', ') || 'none'})`;
+  }
+  return { level: groupLevel!, code: match[2]!.toUpperCase() };
+}
+
 export const NATIONAL_CODE = 'ENG';
 export const NATIONAL_NAME = 'England';
 

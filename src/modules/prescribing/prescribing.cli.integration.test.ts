@@ -96,6 +96,51 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
     expect(england.value).toBeCloseTo(43443.84, 6);
   });
 
+  it('exports only the practices or groups within a group, and refuses a group that is not above', () => {
+    const practices = run([
+      'export-measures',
+      '--measure',
+      'inhaler-kgco2e',
+      '--level',
+      'practice',
+      '--within',
+      'sub-icb:11m',
+    ]);
+    expect(practices.status).toBe(0);
+    // The four practices are two in sub-ICB 11M (Gloucestershire) and two in 03A.
+    expect(
+      practices.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',')[2]),
+    ).toEqual(['L84018', 'L84073']);
+    const subIcbs = run([
+      'export-measures',
+      '--measure',
+      'inhaler-kgco2e',
+      '--level',
+      'sub-icb',
+      '--within',
+      'region:Y54',
+    ]);
+    expect(subIcbs.stdout.trim().split('\n').slice(1)).toEqual([
+      expect.stringMatching(/^2017-09,sub-icb,03A,28155\.0\d*,1,28155\.0\d*$/),
+    ]);
+    const below = run([
+      'export-measures',
+      '--measure',
+      'inhaler-kgco2e',
+      '--level',
+      'icb',
+      '--within',
+      'sub-icb:11M',
+    ]);
+    expect(below.status).not.toBe(0);
+    expect(below.stderr).toContain('--within must be a group above the icb level (region)');
+    expect(below.stdout).toBe('');
+  });
+
   it('stopped by Ctrl-C half way through a download, removes the download and keeps what was imported', async () => {
     // A server that sends the first part of a file and then nothing more, like a slow mirror.
     const server = http.createServer((_request, response) => {

@@ -6,7 +6,7 @@ import { connectDatabase, type DatabaseHandle } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { removeTemporaryFoldersOnStop } from '../../lib/temporary-folders.ts';
 import { measureIds, type MeasureId } from './measures.calculations.ts';
-import { rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
+import { parseWithinGroup, rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
 import type { FileImportSummary } from './prescribing.service.ts';
 import { createProgressBar } from './progress-bar.ts';
 
@@ -104,6 +104,10 @@ export function addPrescribingCommands(program: Command): void {
     .requiredOption('--level <level>', `one of: ${exportLevels.join(', ')}`, choice(exportLevels))
     .option('--code <code>', 'only this organisation (ODS code, or ENG for national)')
     .option('--month <YYYY-MM>', 'only this month', parseMonth)
+    .option(
+      '--within <level:code>',
+      'only the practices or groups within this group, e.g. icb:QK1 for an ICB’s practices or PCNs',
+    )
     .option('--format <format>', 'csv or json', choice(['csv', 'json'] as const), 'csv')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(
@@ -112,9 +116,17 @@ export function addPrescribingCommands(program: Command): void {
         level: RollupLevel | 'practice';
         code?: string;
         month?: string;
+        within?: string;
         format: 'csv' | 'json';
         output?: string;
       }) => {
+        const within =
+          options.within === undefined
+            ? undefined
+            : parseWithinGroup(options.within, options.level);
+        if (typeof within === 'string') {
+          throw new InvalidArgumentError(`--within ${within} (got "${options.within}")`);
+        }
         const config = loadConfig();
         const database = await connectDatabase(config.database);
         try {
@@ -125,6 +137,7 @@ export function addPrescribingCommands(program: Command): void {
             level: options.level,
             code: options.code?.toUpperCase(),
             month: options.month,
+            within,
           });
           const text =
             options.format === 'json'

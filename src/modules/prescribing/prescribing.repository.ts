@@ -9,7 +9,7 @@ import type {
   EpdPracticeMonthsTable,
   EpdPresentationsTable,
 } from '../../db/schema.ts';
-import type { RollupLevel } from './practice-hierarchy.ts';
+import type { RollupLevel, WithinGroup } from './practice-hierarchy.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -386,19 +386,34 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
     },
 
     async findRollups(filter: {
-      level: string;
+      level: RollupLevel;
       measureId: string;
       month?: string;
       code?: string;
+      /** Only groups whose practices were in this group that month (by the stored hierarchy). */
+      within?: WithinGroup;
     }): Promise<EpdMeasureRollupsTable[]> {
       let query = db
-        .selectFrom('epd_measure_rollups')
-        .selectAll()
-        .where('level', '=', filter.level)
-        .where('measure_id', '=', filter.measureId);
-      if (filter.month) query = query.where('month', '=', filter.month);
-      if (filter.code) query = query.where('code', '=', filter.code);
-      return query.orderBy('month').orderBy('code').execute();
+        .selectFrom('epd_measure_rollups as r')
+        .selectAll('r')
+        .where('r.level', '=', filter.level)
+        .where('r.measure_id', '=', filter.measureId);
+      if (filter.month) query = query.where('r.month', '=', filter.month);
+      if (filter.code) query = query.where('r.code', '=', filter.code);
+      const column = groupColumns[filter.level];
+      if (filter.within && column) {
+        const within = groupColumns[filter.within.level];
+        query = query.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('epd_practice_months as pm')
+              .select('pm.practice_code')
+              .whereRef('pm.month', '=', 'r.month')
+              .whereRef(`pm.${column.code}`, '=', 'r.code')
+              .where(`pm.${within.code}`, '=', filter.within!.code),
+          ),
+        );
+      }
+      return query.orderBy('r.month').orderBy('r.code').execute();
     },
 
     /** How many practices each measure ranked (had a value for) in each of the months given. */
@@ -451,6 +466,8 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       measureId: string;
       practiceCode?: string;
       month?: string;
+      /** Only practices in this group that month (by the stored hierarchy). */
+      within?: WithinGroup;
     }) {
       let query = db
         .selectFrom('epd_practice_measures as m')
@@ -470,6 +487,13 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
         ]);
       if (filter.practiceCode) query = query.where('m.practice_code', '=', filter.practiceCode);
       if (filter.month) query = query.where('m.month', '=', filter.month);
+      if (filter.within) {
+        query = query.where(
+          `pm.${groupColumns[filter.within.level].code}`,
+          '=',
+          filter.within.code,
+        );
+      }
       return query.orderBy('m.month').orderBy('m.practice_code').execute();
     },
   };

@@ -324,6 +324,20 @@ describe.each(testDialects)(
       const practice = await get('/api/prescribing/practices/L84073');
       expect(practice.statusCode).toBe(200);
       expect(practice.json().practice.code).toBe('L84073');
+      const within = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&within=sub-icb:03A',
+      );
+      expect(within.json().rows.map((row: { code: string }) => row.code)).toEqual([
+        'B85010',
+        'B85054',
+      ]);
+      const notAbove = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=region&within=icb:QK1',
+      );
+      expect(notAbove.statusCode).toBe(400);
+      expect(notAbove.body).toContain(
+        'The \\"within\\" parameter must be a group above the region level',
+      );
       const table = (await get('/api/prescribing/inhalers')).json();
       expect(table.products.length).toBeGreaterThan(250);
       expect(table.classes).toContainEqual(

@@ -5,13 +5,13 @@ import type { EpdMeasureRollupsTable } from '../../db/schema.ts';
 import type { Services } from '../../services.ts';
 import { renderBarChart } from '../../web/charts/bar-chart.ts';
 import { renderLineChart } from '../../web/charts/line-chart.ts';
-import { NotFoundError } from '../../web/http-errors.ts';
-import { optionalChoice, optionalCode, parseQuery } from '../../web/query.ts';
+import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
+import { optionalChoice, optionalCode, optionalText, parseQuery } from '../../web/query.ts';
 import { formatOrganisationName } from '../organisations/organisation-name.ts';
 import { deviceTypeLabels } from './inhaler-reference.ts';
 import { monthFromNumber, monthNumber } from './inhaler.calculations.ts';
 import { measureDefinitions, measureIds, type MeasureId } from './measures.calculations.ts';
-import { rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
+import { parseWithinGroup, rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
 
 const practiceCodePattern = /^[A-Za-z][0-9A-Za-z]{5}$/;
 const monthPattern = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -81,6 +81,7 @@ const measuresApiQuery = z.object({
   }),
   code: optionalCode(/^[0-9A-Z]{2,9}$/, 'an ODS code such as QK1, or ENG'),
   month: optionalMonth,
+  within: optionalText(40),
 });
 
 const findPracticeQuery = z.object({
@@ -317,11 +318,19 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
 
   app.get('/api/prescribing/measures', { config: { access: 'public' } }, async (request, reply) => {
     const query = parseQuery(measuresApiQuery, request.query);
+    const within =
+      query.within === undefined ? undefined : parseWithinGroup(query.within, query.level);
+    if (typeof within === 'string') {
+      throw new BadRequestError([
+        `The "within" parameter ${within} (the address has "${query.within!.slice(0, 60)}").`,
+      ]);
+    }
     const rows = await prescribing.getMeasureRows({
       measureId: query.measure,
       level: query.level,
       code: query.code,
       month: query.month,
+      within,
     });
     if (!rows) {
       return reply.code(404).send({

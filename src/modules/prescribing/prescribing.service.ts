@@ -40,6 +40,7 @@ import {
   type KnownPractice,
   type ResolvedPractice,
   type RollupLevel,
+  type WithinGroup,
 } from './practice-hierarchy.ts';
 import { lineColumns, type PrescribingRepository } from './prescribing.repository.ts';
 import { publicFileName } from './public-file-name.ts';
@@ -93,6 +94,8 @@ export interface MeasureQuery {
   level: RollupLevel | 'practice';
   code?: string;
   month?: string;
+  /** Only the practices, or the groups of `level`, within this group (e.g. an ICB's PCNs). */
+  within?: WithinGroup;
 }
 
 export interface PrescribingServiceOptions {
@@ -324,6 +327,7 @@ export function createPrescribingService(
         measureId: query.measureId,
         practiceCode: query.code,
         month: query.month,
+        within: query.within,
       });
       return rows.map((row) => ({
         month: row.month,
@@ -342,6 +346,7 @@ export function createPrescribingService(
       measureId: query.measureId,
       code: query.code,
       month: query.month,
+      within: query.within,
     });
     return rows.map((row) => ({
       month: row.month,
