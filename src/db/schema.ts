@@ -513,6 +513,8 @@ export interface ContentRevisionsTable {
   note: string | null;
   created_by: string | null;
   created_at: string;
+  /** JSON of the areas, organisations and tags at this revision; null before they were recorded. */
+  labels: string | null;
 }
 
 export type ContentFileRole = 'attachment' | 'document_version' | 'video' | 'captions' | 'poster';

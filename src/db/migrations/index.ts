@@ -11,6 +11,7 @@ import * as greenerGeneralPractice from './0009-greener-general-practice.ts';
 import * as prescribingLinesWithoutRowid from './0010-prescribing-lines-without-rowid.ts';
 import * as searchWithoutHiddenOpeningPosts from './0011-search-without-hidden-opening-posts.ts';
 import * as prescribingTotalRollups from './0012-prescribing-total-rollups.ts';
+import * as contentRevisionLabels from './0013-content-revision-labels.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0010-prescribing-lines-without-rowid': prescribingLinesWithoutRowid,
   '0011-search-without-hidden-opening-posts': searchWithoutHiddenOpeningPosts,
   '0012-prescribing-total-rollups': prescribingTotalRollups,
+  '0013-content-revision-labels': contentRevisionLabels,
 };

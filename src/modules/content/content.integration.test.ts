@@ -174,6 +174,61 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       );
     });
 
+    it('compares areas of focus, organisations and tags between revisions, and says when a revision has none recorded', async () => {
+      const actor = await actorFor(testApp.services, editor.id);
+      const item = await create(
+        editor,
+        'news',
+        {
+          title: 'Labels across revisions',
+          areas: ['estates-and-facilities'],
+          organisationTags: 'C82002',
+          tags: 'solar, lighting',
+        },
+        false,
+      );
+      await testApp.services.content.update(
+        actor,
+        item.id,
+        contentInput({
+          title: 'Labels across revisions',
+          areas: ['estates-and-facilities', 'travel-and-transport'],
+          organisationTags: '',
+          tags: 'solar, heat pumps',
+        }),
+        context,
+      );
+      // Publishing keeps the labels saved with revision 2.
+      await testApp.services.content.publish(actor, item.id, context);
+      const browser = await as(editor);
+      const changes = await browser.get(`/content/${item.id}/revisions/compare?from=1&to=2`);
+      expect(changes.statusCode).toBe(200);
+      const section = (label: string) =>
+        new RegExp(`<h2>${label}</h2>\\s*<p class="gs-diff">([\\s\\S]*?)</p>`).exec(
+          changes.body,
+        )?.[1];
+      expect(section('Areas of focus')).toContain('[added: </span>; Travel and transport');
+      expect(section('Organisations tagged')).toMatch(/\[removed: <\/span>[^<]*\(C82002\)/);
+      expect(section('Tags')).toContain('[removed: </span>lighting');
+      expect(section('Tags')).toContain('[added: </span>heat pumps');
+      const unchanged = await browser.get(`/content/${item.id}/revisions/compare?from=2&to=3`);
+      expect(unchanged.body).not.toContain('<h2>Tags</h2>');
+      expect(unchanged.body).not.toContain('are not compared');
+
+      // A revision saved before labels were recorded has none: they are not compared.
+      await testApp.services.database.db
+        .updateTable('content_revisions')
+        .set({ labels: null })
+        .where('content_id', '=', item.id)
+        .where('revision_number', '=', 1)
+        .execute();
+      const older = await browser.get(`/content/${item.id}/revisions/compare?from=1&to=2`);
+      expect(older.body).not.toContain('<h2>Areas of focus</h2>');
+      expect(older.body).toContain(
+        'Areas of focus, organisations and tags are not compared: revision 1 was saved before they were recorded with each revision.',
+      );
+    });
+
     it('previews Markdown without saving', async () => {
       const browser = await as(editor);
       const preview = await browser.post('/content', {

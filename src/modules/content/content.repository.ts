@@ -271,26 +271,30 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
       }
     },
 
-    async findTags(contentId: string): Promise<{
+    /** The item's labels; pass the transaction when reading inside one. */
+    async findTags(
+      contentId: string,
+      executor: Executor = db,
+    ): Promise<{
       areas: string[];
       organisations: { code: string; name: string }[];
       tags: string[];
     }> {
       const [areas, organisations, tags] = await Promise.all([
-        db
+        executor
           .selectFrom('content_areas')
           .select('area_slug')
           .where('content_id', '=', contentId)
           .orderBy('area_slug')
           .execute(),
-        db
+        executor
           .selectFrom('content_organisation_tags as t')
           .innerJoin('organisations as o', 'o.code', 't.organisation_code')
           .select(['o.code', 'o.name'])
           .where('t.content_id', '=', contentId)
           .orderBy('o.name')
           .execute(),
-        db
+        executor
           .selectFrom('content_tags')
           .select('tag')
           .where('content_id', '=', contentId)

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { diffWords } from 'diff';
-import type { ContentFileRole, ContentItemRow, ContentPrivacy, Database } from '../../db/schema.ts';
+import type {
+  ContentFileRole,
+  ContentItemRow,
+  ContentPrivacy,
+  ContentRevisionRow,
+  Database,
+} from '../../db/schema.ts';
 import type { Transaction } from 'kysely';
 import { ukLocalDateTime } from '../../lib/uk-time.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
@@ -261,6 +267,8 @@ export function createContentService(deps: ContentServiceDependencies) {
     actorId: string | null,
     note: string | null,
   ) {
+    // The labels as they are now in this transaction: a publish or unpublish keeps the ones saved.
+    const labels = await repository.findTags(item.id, trx);
     await repository.insertRevision(trx, {
       id: randomUUID(),
       content_id: item.id,
@@ -274,7 +282,27 @@ export function createContentService(deps: ContentServiceDependencies) {
       note,
       created_by: actorId,
       created_at: item.updated_at,
+      labels: JSON.stringify(labels),
     });
+  }
+
+  /** A revision's labels as comparable text, separated by semicolons; null if the revision has none. */
+  function revisionLabels(
+    revision: ContentRevisionRow,
+  ): { areas: string; organisations: string; tags: string } | null {
+    if (revision.labels === null) return null;
+    const labels = JSON.parse(revision.labels) as {
+      areas: string[];
+      organisations: { code: string; name: string }[];
+      tags: string[];
+    };
+    return {
+      areas: labels.areas.map((slug) => findAreaOfFocus(slug)?.name ?? slug).join('; '),
+      organisations: labels.organisations
+        .map((organisation) => `${organisation.name} (${organisation.code})`)
+        .join('; '),
+      tags: labels.tags.join('; '),
+    };
   }
 
   function searchText(item: Pick<ContentItemRow, 'summary' | 'body' | 'details'>): string {
@@ -800,10 +828,28 @@ export function createContentService(deps: ContentServiceDependencies) {
           }),
         ),
       ];
+      // Labels were first recorded with revisions in December 2026; a revision saved before has
+      // none, and the page says so rather than showing them as removed or added.
+      const olderLabels = revisionLabels(older);
+      const newerLabels = revisionLabels(newer);
+      if (olderLabels && newerLabels) {
+        fields.push(
+          { label: 'Areas of focus', before: olderLabels.areas, after: newerLabels.areas },
+          {
+            label: 'Organisations tagged',
+            before: olderLabels.organisations,
+            after: newerLabels.organisations,
+          },
+          { label: 'Tags', before: olderLabels.tags, after: newerLabels.tags },
+        );
+      }
       return {
         item,
         older,
         newer,
+        labelsNotRecorded: [older, newer]
+          .filter((revision) => revision.labels === null)
+          .map((revision) => revision.revision_number),
         changes: fields
           .filter((field) => field.before !== field.after)
           .map((field) => ({
