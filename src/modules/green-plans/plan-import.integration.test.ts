@@ -339,6 +339,46 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     expect((await exportXlsx(original.actions, 'x')).subarray(0, 2).toString()).toBe('PK');
   });
 
+  it('gives two actions added at once to the same area references of their own', async () => {
+    const { services } = testApp;
+    const planId = await newPlan('Two additions at once');
+    const fields = {
+      area: 'Travel and transport',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+    };
+    // Both read the plan before either writes, so both would pick the same next reference.
+    const ids = await Promise.all(
+      ['Electric pool cars', 'Cycle to work scheme'].map((title) =>
+        services.greenPlans.createAction(icsActor, planId, { ...fields, title }, context),
+      ),
+    );
+    const { actions } = await services.greenPlans.exportPlan(icsActor, planId);
+    expect(actions.map((action) => [action.title, action.reference]).sort()).toEqual([
+      ['Cycle to work scheme', 'TT-02'],
+      ['Electric pool cars', 'TT-01'],
+    ]);
+    expect(new Set(ids).size).toBe(2);
+    // A reference given by hand that another addition took meanwhile is refused, not renumbered.
+    const given = await Promise.allSettled(
+      ['Car share', 'Lift share'].map((title) =>
+        services.greenPlans.createAction(
+          icsActor,
+          planId,
+          { ...fields, title, reference: 'TT-10' },
+          context,
+        ),
+      ),
+    );
+    expect(given.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = given.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({
+      fieldErrors: { reference: 'The plan already has an action with the reference TT-10' },
+    });
+  });
+
   it('refuses to commit a file whose effect changed since its preview; the pre-rename export then adds the old reference back', async () => {
     const { services } = testApp;
     const planId = await newPlan('Renumbered between preview and commit');

@@ -1228,7 +1228,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return { row: 1, values: row };
   }
 
-  async function nextReference(state: PlanState, areaId: string): Promise<string> {
+  /** The first free `<area initials>-NN` reference; `taken` defaults to the state's references. */
+  async function nextReference(
+    state: PlanState,
+    areaId: string,
+    taken: ReadonlySet<string> = new Set(state.actions.map((action) => action.reference)),
+  ): Promise<string> {
     const area = state.areas.find((item) => item.id === areaId);
     const prefix =
       (area?.slug ?? 'action')
@@ -1237,7 +1242,6 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         .map((word) => word[0]!.toUpperCase())
         .join('')
         .slice(0, 4) || 'A';
-    const taken = new Set(state.actions.map((action) => action.reference));
     for (let number = 1; ; number++) {
       const candidate = `${prefix}-${String(number).padStart(2, '0')}`;
       if (!taken.has(candidate)) return candidate;
@@ -2322,19 +2326,25 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const plan = (await repository.findPlan(form.plan.id))!;
       const state = await loadPlanState(plan, actor);
       const raw = rawRowFromForm(input);
+      let numberedIn: string | null = null;
       if (raw.values.reference === '' && raw.values.area) {
         const area = state.areas.find(
           (item) => item.slug === raw.values.area || item.name === raw.values.area,
         );
-        if (area) raw.values.reference = await nextReference(state, area.id);
+        if (area) {
+          raw.values.reference = await nextReference(state, area.id);
+          numberedIn = area.id;
+        }
       }
+      const takenError = (reference: string) =>
+        new ValidationFailed({
+          reference: `The plan already has an action with the reference ${reference}`,
+        });
       if (
         raw.values.reference !== '' &&
         state.actions.some((action) => action.reference === raw.values.reference)
       )
-        throw new ValidationFailed({
-          reference: `The plan already has an action with the reference ${raw.values.reference}`,
-        });
+        throw takenError(raw.values.reference);
       if (raw.values.weight === '') raw.values.weight = '1';
       if (raw.values.progress_percent === '') raw.values.progress_percent = '0';
       if (raw.values.status === '') raw.values.status = 'not_started';
@@ -2342,6 +2352,21 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const { problems, actions } = validateImportRows([raw], importContext);
       if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
       return repository.transaction(async (trx) => {
+        // Another action may have been added since the plan was read. Holding the plan's row makes
+        // a second addition wait for this one (PostgreSQL; SQLite has one writer), and the
+        // references are read again here: a number this form chose moves on to the next free one,
+        // a reference someone typed is refused.
+        await repository.holdPlan(trx, plan.id);
+        const taken = new Set(
+          (await repository.findActions(plan.id, trx)).map((action) => action.reference),
+        );
+        if (taken.has(actions[0]!.reference)) {
+          if (numberedIn === null) throw takenError(actions[0]!.reference);
+          actions[0] = {
+            ...actions[0]!,
+            reference: await nextReference(state, numberedIn, taken),
+          };
+        }
         const result = await applyActions(trx, plan, state, actions, performer, 'edited');
         const id = result.createdIds[0]!;
         await audit.record(
