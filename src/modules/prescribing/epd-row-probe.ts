@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
+import { countBelow } from '../../lib/sorted.ts';
 import { splitCsvFields } from './epd-layout.ts';
 
 /**
@@ -182,16 +183,7 @@ export function probeRows(options: RowProbeOptions): RowProbeResult {
   // codes surround its own.
   const remainingInOrder = [...remaining].sort();
   /** Where `key` is, or would be, in `remainingInOrder`. */
-  const orderIndex = (key: string) => {
-    let low = 0;
-    let high = remainingInOrder.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (remainingInOrder[middle]! < key) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  };
+  const orderIndex = (key: string) => countBelow(remainingInOrder, key);
   /** Whether a wanted key not yet met sorts between the two keys (an unknown key may hide any). */
   const mayHoldRemaining = (before: string | null, after: string | null) => {
     if (before === null || after === null) return true;

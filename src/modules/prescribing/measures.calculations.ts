@@ -1,3 +1,4 @@
+import { countBelow } from '../../lib/sorted.ts';
 import { lowCarbonDeviceTypes, mdiDeviceTypes, type DeviceType } from './inhaler-reference.ts';
 
 export const measureIds = [
@@ -201,16 +202,4 @@ export function rankValues(values: readonly (number | null)[]): (Ranking | null)
     const percentile = n <= 1 ? 0 : (lower / (n - 1)) * 100;
     return { percentile, decile: Math.min(10, Math.floor(percentile / 10) + 1) };
   });
-}
-
-/** Number of sorted values strictly below `value` (binary search). */
-function countBelow(sorted: readonly number[], value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle]! < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
