@@ -502,8 +502,8 @@ run_sqlmap account-name "POST /account/name signed in (displayName, User-Agent, 
   --answers "follow=Y,resend=N"
 
 # (d) The prescribing JSON API, whose filters choose what the measure queries read.
-run_sqlmap prescribing-api "GET /api/prescribing/measures (measure, level, code, month, User-Agent, Referer)" \
-  -u "$BASE/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&code=L84073&month=2017-09" \
+run_sqlmap prescribing-api "GET /api/prescribing/measures (measure, level, code, month, within, User-Agent, Referer)" \
+  -u "$BASE/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&code=L84073&month=2017-09&within=sub-icb:11M" \
   --skip "gs_csrf,gs_session"
 
 session_works "$SESSION_COOKIE" "$CSRF_COOKIE" ||

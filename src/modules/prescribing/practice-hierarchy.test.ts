@@ -6,6 +6,7 @@ describe('parseWithinGroup', () => {
     expect(parseWithinGroup('icb:qk1', 'practice')).toEqual({ level: 'icb', code: 'QK1' });
     expect(parseWithinGroup(' region:Y60 ', 'sub-icb')).toEqual({ level: 'region', code: 'Y60' });
     expect(parseWithinGroup('sub-icb:04C', 'pcn')).toEqual({ level: 'sub-icb', code: '04C' });
+    expect(parseWithinGroup('ICB:QK1', 'pcn')).toEqual({ level: 'icb', code: 'QK1' });
   });
 
   it('says what is wrong with anything else', () => {

@@ -22,10 +22,10 @@ export function parseWithinGroup(
   text: string,
   level: RollupLevel | 'practice',
 ): WithinGroup | string {
-  const match = /^([a-z-]+):([0-9A-Za-z]{2,9})$/.exec(text.trim());
-  const groupLevel = match?.[1] as GroupLevel | undefined;
+  const match = /^([A-Za-z-]+):([0-9A-Za-z]{2,9})$/.exec(text.trim());
+  const groupLevel = match?.[1]!.toLowerCase() as GroupLevel | undefined;
   if (!match || !groupLevels.includes(groupLevel!)) {
-    return `must be LEVEL:CODE with a level of ${groupLevels.join(', ')} (for example icb:QK1)`;
+    return `must be LEVEL:CODE with a level of ${groupLevels.join(', ')}, for example icb:QK1`;
   }
   const order = ['practice', ...groupLevels, 'national'];
   if (order.indexOf(groupLevel!) <= order.indexOf(level)) {

@@ -138,6 +138,8 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
     ]);
     expect(below.status).not.toBe(0);
     expect(below.stderr).toContain('--within must be a group above the icb level (region)');
+    // A mistake in the command is told in one line, without a stack trace.
+    expect(below.stderr).not.toContain('    at ');
     expect(below.stdout).toBe('');
   });
 

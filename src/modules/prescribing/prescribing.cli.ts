@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { csvField } from '../../lib/csv.ts';
+import { ValidationFailed } from '../../lib/validation.ts';
 import { loadConfig } from '../../config.ts';
 import { connectDatabase, type DatabaseHandle } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
@@ -125,7 +126,7 @@ export function addPrescribingCommands(program: Command): void {
             ? undefined
             : parseWithinGroup(options.within, options.level);
         if (typeof within === 'string') {
-          throw new InvalidArgumentError(`--within ${within} (got "${options.within}")`);
+          throw new ValidationFailed({ within: `--within ${within} (got "${options.within}")` });
         }
         const config = loadConfig();
         const database = await connectDatabase(config.database);

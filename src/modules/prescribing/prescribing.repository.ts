@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../../db/database.ts';
 import type {
   Database,
@@ -403,14 +403,11 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       const column = groupColumns[filter.level];
       if (filter.within && column) {
         const within = groupColumns[filter.within.level];
-        query = query.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('epd_practice_months as pm')
-              .select('pm.practice_code')
-              .whereRef('pm.month', '=', 'r.month')
-              .whereRef(`pm.${column.code}`, '=', 'r.code')
-              .where(`pm.${within.code}`, '=', filter.within!.code),
-          ),
+        // The (month, group) pairs of the practices in the group, found once: a subquery for each
+        // roll-up row would read every practice of its month.
+        query = query.where(
+          sql<boolean>`(r.month, r.code) in (select pm.month, ${sql.ref(`pm.${column.code}`)}
+            from epd_practice_months pm where ${sql.ref(`pm.${within.code}`)} = ${filter.within.code})`,
         );
       }
       return query.orderBy('r.month').orderBy('r.code').execute();
