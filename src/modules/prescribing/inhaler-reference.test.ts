@@ -76,13 +76,10 @@ describe('inhaler reference table', () => {
       // A class value no product carries any more is refused where the products use the old one.
       fs.writeFileSync(
         classesFile,
-        fs
-          .readFileSync(classesFile, 'utf8')
-          .replace(',laba,', ',laba,')
-          .replace(',17.3,', ',17.9,'),
+        fs.readFileSync(classesFile, 'utf8').replace(/^(laba,.*),17\.3,/m, '$1,17.9,'),
       );
       expect(() => loadInhalerReference(copy)).toThrow(
-        /17\.3 is not the value of any class of wilkinson-2019 in inhaler_classes\.csv/,
+        /17\.3 is not the value of any class of wilkinson-2019 for a pmdi inhaler with HFA-134a in inhaler_classes\.csv/,
       );
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
@@ -102,6 +99,7 @@ describe('inhaler reference table', () => {
       'sama,d,pmdi,HFA-134a,14.3,assumption,w,', // line 4: w is a class estimate
       'saba-huge,d,pmdi,HFA-134a,30,class estimate,w,', // line 5: no such class
       'smi,d,smi,none,1.0,assumption,nowhere,', // line 6: unknown source
+      'ics-laba-227ea,d,pmdi,HFA-134a,36.5,class estimate,w,', // line 7: the class is HFA-227ea
     ];
     try {
       parseClasses(header + rows.join('\n') + '\n', 'classes.csv', sources);
@@ -116,6 +114,11 @@ describe('inhaler reference table', () => {
           expect.objectContaining({ line: 5, field: 'class_id' }),
           expect.objectContaining({ line: 6, field: 'kgco2e_source' }),
           expect.objectContaining({
+            line: 7,
+            field: 'propellant',
+            message: 'the ics-laba-227ea class is for inhalers with HFA-227ea',
+          }),
+          expect.objectContaining({
             file: 'classes.csv',
             message: expect.stringMatching(
               /^has no row for the class\(es\) saba-small, saba-large,/,
@@ -124,6 +127,21 @@ describe('inhaler reference table', () => {
         ]),
       );
     }
+  });
+
+  it('refuses a product carrying a class value meant for another device', () => {
+    const header =
+      'bnf_code,description,medicine,device_type,propellant,kgco2e_per_inhaler,kgco2e_method,kgco2e_source,doses_per_inhaler,doses_basis,classification_source,notes\n';
+    // 19.65 is the HFA-134a ICS/LABA pMDI class: a dry-powder inhaler cannot carry it.
+    const dpi = `${header}0302000K0AAAAAA,d,m,dpi,none,19.65,class estimate,wilkinson-2019,,,,\n`;
+    expect(() => parseProducts(dpi, 'products.csv', reference.sources, reference.classes)).toThrow(
+      '19.65 is not the value of any class of wilkinson-2019 for a dpi inhaler with none',
+    );
+    // A breath-actuated MDI takes its pressurised class's value.
+    const breathActuated = `${header}0302000C0AAAAAA,d,m,ba-mdi,HFA-134a,20.35,class estimate,wilkinson-2019,,,,\n`;
+    expect(
+      parseProducts(breathActuated, 'products.csv', reference.sources, reference.classes).size,
+    ).toBe(1);
   });
 
   it('reports bad rows with file, line and column', () => {

@@ -60,19 +60,26 @@ export const inhalerClassIds = [
 ] as const;
 export type InhalerClassId = (typeof inhalerClassIds)[number];
 
-/** The device each class is for: a class row of another device is refused. */
-const classDeviceTypes: Record<InhalerClassId, DeviceType> = {
-  'saba-small': 'pmdi',
-  'saba-large': 'pmdi',
-  sama: 'pmdi',
-  laba: 'pmdi',
-  ics: 'pmdi',
-  'ics-laba-134a': 'pmdi',
-  'ics-laba-227ea': 'pmdi',
-  'other-mdi': 'pmdi',
-  dpi: 'dpi',
-  smi: 'smi',
+/**
+ * The device and propellant each class is for, as the rules that choose a class assume them: a
+ * class row that says otherwise is refused.
+ */
+const classDevices: Record<InhalerClassId, { deviceType: DeviceType; propellant: Propellant }> = {
+  'saba-small': { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  'saba-large': { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  sama: { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  laba: { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  ics: { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  'ics-laba-134a': { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  'ics-laba-227ea': { deviceType: 'pmdi', propellant: 'HFA-227ea' },
+  'other-mdi': { deviceType: 'pmdi', propellant: 'HFA-134a' },
+  dpi: { deviceType: 'dpi', propellant: 'none' },
+  smi: { deviceType: 'smi', propellant: 'none' },
 };
+
+/** A breath-actuated MDI takes the value of its pressurised class. */
+const classDeviceOf = (deviceType: DeviceType): DeviceType =>
+  deviceType === 'ba-mdi' ? 'pmdi' : deviceType;
 
 /** One row of inhaler_classes.csv: the value a rule-typed inhaler of the class takes. */
 export interface InhalerClassValue {
@@ -276,8 +283,12 @@ export function parseClasses(
     const deviceType = values.device_type as DeviceType;
     const propellant = values.propellant as Propellant;
     checkDeviceAndPropellant(deviceType, propellant, problem);
-    if (deviceTypes.includes(deviceType) && deviceType !== classDeviceTypes[classId]) {
-      problem('device_type', `the ${classId} class is for ${classDeviceTypes[classId]} inhalers`);
+    const expected = classDevices[classId];
+    if (deviceTypes.includes(deviceType) && deviceType !== expected.deviceType) {
+      problem('device_type', `the ${classId} class is for ${expected.deviceType} inhalers`);
+    }
+    if (propellants.includes(propellant) && propellant !== expected.propellant) {
+      problem('propellant', `the ${classId} class is for inhalers with ${expected.propellant}`);
     }
     const kg = optionalNumber(values.kgco2e_per_inhaler!);
     if (typeof kg !== 'number' || kg < 0) {
@@ -367,12 +378,16 @@ export function parseProducts(
       } else if (
         (method === 'class estimate' || method === 'assumption') &&
         ![...classes.values()].some(
-          (value) => value.kgCo2eSource === sourceId && value.kgCo2ePerInhaler === kg,
+          (value) =>
+            value.kgCo2eSource === sourceId &&
+            value.kgCo2ePerInhaler === kg &&
+            value.deviceType === classDeviceOf(deviceType) &&
+            value.propellant === propellant,
         )
       ) {
         problem(
           'kgco2e_per_inhaler',
-          `${kg} is not the value of any class of ${sourceId} in inhaler_classes.csv`,
+          `${kg} is not the value of any class of ${sourceId} for a ${deviceType} inhaler with ${propellant} in inhaler_classes.csv`,
         );
       }
     }
