@@ -227,6 +227,14 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(older.body).toContain(
         'Areas of focus, organisations and tags are not compared: revision 1 was saved before they were recorded with each revision.',
       );
+      await testApp.services.database.db
+        .updateTable('content_revisions')
+        .set({ labels: null })
+        .where('content_id', '=', item.id)
+        .where('revision_number', '=', 2)
+        .execute();
+      const both = await browser.get(`/content/${item.id}/revisions/compare?from=1&to=2`);
+      expect(both.body).toContain('not compared: revisions 1 and 2 were saved before');
     });
 
     it('previews Markdown without saving', async () => {
