@@ -91,9 +91,9 @@ describe('inhaler classification', () => {
       product: {
         deviceType: 'smi',
         propellant: 'none',
-        kgCo2ePerInhaler: reference.classes.get('smi')!.kgCo2ePerInhaler,
-        kgCo2eMethod: 'assumption',
-        kgCo2eSource: 'greenspace-assumption-smi',
+        kgCo2ePerInhaler: 0.78,
+        kgCo2eMethod: 'class estimate',
+        kgCo2eSource: 'hansel-2019',
       },
     });
   });

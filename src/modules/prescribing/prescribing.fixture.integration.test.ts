@@ -156,9 +156,11 @@ describe.each(testDialects)('EPD fixture 2017-09 on %s', (dialect) => {
 
     // inhaler-kgco2e: every inhaler line's inhalers × kgCO2e per inhaler, with the quantity rule on
     // the two capsule lines (tiotropium 30 capsules / 30 = 1 pack; Braltus 270 / 30 = 9 packs).
-    // Summed by hand in a spreadsheet from the 52 inhaler lines: 6883.87 kg.
+    // Summed by hand in a spreadsheet from the 52 inhaler lines: 6883.87 kg with soft-mist inhalers
+    // at 1.0 kg (reference versions before 2026-12.2); its 3 soft-mist inhalers (Spiriva Respimat 2,
+    // Spiolto Respimat 1) now take 0.78 kg each (Hänsel et al. 2019): 6883.87 - 3 × 0.22 = 6883.21.
     const total = await practiceValue('inhaler-kgco2e', 'L84073');
-    expect(total.numerator).toBeCloseTo(6883.87, 6);
+    expect(total.numerator).toBeCloseTo(6883.21, 6);
     expect(total.denominator).toBe(1);
 
     // inhaler-kgco2e-per-1000-patients: L84073 (Gloucestershire) is not in the shipped list sizes.
@@ -168,12 +170,15 @@ describe.each(testDialects)('EPD fixture 2017-09 on %s', (dialect) => {
   });
 
   it('totals kgCO2e for every practice and rolls up to the nation', async () => {
-    // Per practice, from the same hand calculation as above.
+    // Per practice, from the same hand calculation as above, each less 0.22 kg for every soft-mist
+    // inhaler (1.0 kg before reference 2026-12.2, 0.78 since): B85010 has 2 (Spiriva and Spiolto
+    // Respimat, 1 each), B85054 9 (tiotropium Respimat 4, Spiriva Respimat 5), L84018 8 (Spiriva 7,
+    // Spiolto 1), L84073 3.
     const expected: Record<string, number> = {
-      B85010: 11582.64,
-      B85054: 16572.38,
-      L84018: 8404.95,
-      L84073: 6883.87,
+      B85010: 11582.64 - 2 * 0.22,
+      B85054: 16572.38 - 9 * 0.22,
+      L84018: 8404.95 - 8 * 0.22,
+      L84073: 6883.87 - 3 * 0.22,
     };
     const rows = await testApp.services.prescribing.exportMeasure({
       measureId: 'inhaler-kgco2e',
@@ -184,11 +189,12 @@ describe.each(testDialects)('EPD fixture 2017-09 on %s', (dialect) => {
       measureId: 'inhaler-kgco2e',
       level: 'national',
     });
-    expect(national!.numerator).toBeCloseTo(43443.84, 6);
+    // 43443.84 - 22 × 0.22 = 43439.00.
+    expect(national!.numerator).toBeCloseTo(43439.0, 6);
     expect(national!.code).toBe('ENG');
     // A total: the nation's value is the sum of its practices' kgCO2e, not their average.
     expect(national!.denominator).toBe(1);
-    expect(national!.value).toBeCloseTo(43443.84, 6);
+    expect(national!.value).toBeCloseTo(43439.0, 6);
     // The national MDI share sums numerators and denominators, never averages practice values.
     const practices = await testApp.services.prescribing.exportMeasure({
       measureId: 'mdi-share-non-salbutamol',

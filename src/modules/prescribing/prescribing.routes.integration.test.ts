@@ -343,9 +343,9 @@ describe.each(testDialects)(
       expect(table.classes).toContainEqual(
         expect.objectContaining({
           classId: 'smi',
-          kgCo2ePerInhaler: 1,
-          kgCo2eMethod: 'assumption',
-          kgCo2eSource: 'greenspace-assumption-smi',
+          kgCo2ePerInhaler: 0.78,
+          kgCo2eMethod: 'class estimate',
+          kgCo2eSource: 'hansel-2019',
         }),
       );
       expect(
