@@ -86,6 +86,8 @@ export interface EpdScan {
   practicesByMonth: Map<string, EpdPracticeInfo[]>;
   /** How many practices' details came from the scan itself (gzip), a probed row, a second pass. */
   practiceDetails: { fromScan: number; probed: number; readAgain: number };
+  /** Milliseconds spent reading the file, summing what it held, and finding practice details. */
+  timings: { scanMs: number; summaryMs: number; detailsMs: number };
   /** Streams the month's chapter 3 lines, ordered by practice then BNF code, a chunk at a time. */
   readLines(month: string): AsyncGenerator<EpdLine[]>;
   close(): void;
@@ -235,7 +237,9 @@ export async function scanEpdFile(
         ${metadataColumns(metadata)}
       FROM ${readCsvCall(file, detected, mode)}
       GROUP BY ALL`;
+    const scanStarted = performance.now();
     await runReportingBadRows(connection, 'agg', aggregate, file, options, options.onProgress);
+    const scanEnded = performance.now();
 
     const monthRows = (
       await connection.runAndReadAll(`SELECT ym, bnf IS NOT NULL AS ch3,
@@ -335,6 +339,7 @@ export async function scanEpdFile(
     // A practice with chapter 3 rows only (an extract, not a whole EPD month) has no group that
     // kept its details; a practice the probe did not find has no names. Both are read from their
     // own rows, a second pass that whole, ordered files never need.
+    const detailsStarted = performance.now();
     const needed = new Set<string>();
     for (const [key, row] of detailsByKey) if (!row.has_other_rows) needed.add(key);
     if (namesFromProbe) {
@@ -414,6 +419,7 @@ export async function scanEpdFile(
       }
     }
 
+    const detailsEnded = performance.now();
     const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
     for (const row of practiceRows) {
       const month = normaliseEpdMonth(row.ym)!;
@@ -444,6 +450,11 @@ export async function scanEpdFile(
         fromScan: namesFromProbe ? 0 : practiceRows.length - needed.size,
         probed: namesFromProbe ? practiceRows.length - needed.size : 0,
         readAgain: needed.size,
+      },
+      timings: {
+        scanMs: scanEnded - scanStarted,
+        summaryMs: detailsStarted - scanEnded,
+        detailsMs: detailsEnded - detailsStarted,
       },
       async *readLines(month: string) {
         const key = monthKeys.get(month);

@@ -43,8 +43,8 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
     await database?.destroy();
   });
 
-  it('imports a file and prints the summary', () => {
-    const result = run(['import-epd', '--quiet', fixture]);
+  it('imports a file and prints the summary, with the time of each phase when asked', () => {
+    const result = run(['import-epd', '--quiet', '--timings', fixture]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
@@ -53,6 +53,33 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
     expect(result.stdout).toContain('0 unclassified');
     expect(result.stdout).toMatch(/converted from doses to inhalers/);
     expect(result.stdout).toMatch(/peak memory \d+ MB/);
+    const timings = /^Timings: (.*); (\d+\.\d\d) s in all since the process started\.$/m.exec(
+      result.stdout,
+    );
+    expect(timings).not.toBeNull();
+    const phases: Record<string, number> = Object.fromEntries(
+      timings![1]!.split(', ').map((part) => {
+        const [phase, value] = part.split(' ');
+        return [phase!, Number(value)];
+      }),
+    );
+    expect(Object.keys(phases)).toEqual([
+      'start',
+      'inspect',
+      'scan',
+      'summary',
+      'details',
+      'classify',
+      'write',
+      'measures',
+      'commit',
+      'other',
+    ]);
+    // Each phase took some time, and together they make the total (to rounding).
+    expect(phases.scan).toBeGreaterThan(0);
+    expect(phases.write).toBeGreaterThan(0);
+    const sum = Object.values(phases).reduce((total, value) => total + value, 0);
+    expect(Math.abs(sum - Number(timings![2]))).toBeLessThan(0.06);
   });
 
   it('refuses the same month again with a one-line error and exit status 1', () => {

@@ -8,7 +8,7 @@ import { migrateToLatest } from '../../db/migrate.ts';
 import { removeTemporaryFoldersOnStop } from '../../lib/temporary-folders.ts';
 import { measureIds, type MeasureId } from './measures.calculations.ts';
 import { parseWithinGroup, rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
-import type { FileImportSummary } from './prescribing.service.ts';
+import { importPhases, type FileImportSummary } from './prescribing.service.ts';
 import { createProgressBar } from './progress-bar.ts';
 
 const exportLevels = ['practice', ...rollupLevels] as const;
@@ -42,10 +42,17 @@ export function addPrescribingCommands(program: Command): void {
     .option('--threads <n>', 'engine threads (default: all cores)', parsePositiveInteger)
     .option('--memory-limit <size>', 'engine memory limit, e.g. 700MB', '700MB')
     .option('--quiet', 'no progress bar')
+    .option('--timings', 'after the summary, print the time each phase of the import took')
     .action(
       async (
         inputs: string[],
-        options: { replace?: boolean; threads?: number; memoryLimit: string; quiet?: boolean },
+        options: {
+          replace?: boolean;
+          threads?: number;
+          memoryLimit: string;
+          quiet?: boolean;
+          timings?: boolean;
+        },
       ) => {
         // A download or a scan can take minutes; stopped half way, it leaves no temporary files.
         removeTemporaryFoldersOnStop(
@@ -89,6 +96,9 @@ export function addPrescribingCommands(program: Command): void {
           });
           bar?.done();
           printImportSummary(summaries, performance.now() - started);
+          if (options.timings) {
+            console.log(formatImportTimings(summaries, started, performance.now()));
+          }
         } finally {
           bar?.done();
           await database.close();
@@ -194,6 +204,33 @@ export function formatMeasuresCsv(
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * One line of where the import's time went: `start` is everything before the import itself (Node,
+ * loading the modules, the database and its migrations, the reference table), `other` what no
+ * phase accounts for (progress, opening and closing files), and the total runs from the process's
+ * start. Every number is in seconds.
+ */
+export function formatImportTimings(
+  summaries: readonly Pick<FileImportSummary, 'timings'>[],
+  importStartedAt: number,
+  now: number,
+): string {
+  const phases = importPhases.map((phase) => ({
+    phase,
+    ms: summaries.reduce((sum, summary) => sum + summary.timings[`${phase}Ms`], 0),
+  }));
+  const accounted = phases.reduce((sum, { ms }) => sum + ms, 0);
+  const other = Math.max(0, now - importStartedAt - accounted);
+  const parts = [
+    `start ${seconds(importStartedAt)}`,
+    ...phases.map(({ phase, ms }) => `${phase} ${seconds(ms)}`),
+    `other ${seconds(other)}`,
+  ];
+  return `Timings: ${parts.join(', ')}; ${seconds(now)} in all since the process started.`;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function printImportSummary(summaries: FileImportSummary[], elapsedMs: number): void {
   for (const summary of summaries) {

@@ -78,7 +78,38 @@ export interface MonthImportSummary {
   dosesUnknownLines: number;
   replaced: boolean;
   kgCo2e: number;
+  /** Milliseconds writing the lines, the measures and roll-ups, and committing. */
+  timings: { writeMs: number; measuresMs: number; commitMs: number };
 }
+
+/** Where a file's import spent its time, in milliseconds, phase by phase (months summed). */
+export interface ImportTimings {
+  /** Reading the header and first row, and checking the month is not held. */
+  inspectMs: number;
+  /** DuckDB's pass over the file. */
+  scanMs: number;
+  /** Month totals, descriptions and the practice and code tables built from the scan. */
+  summaryMs: number;
+  /** Each practice's name, postcode and area names (row probe, or a second pass). */
+  detailsMs: number;
+  classifyMs: number;
+  /** Inside the month's transaction: clearing the month, presentations, practices and lines. */
+  writeMs: number;
+  /** Measures, percentiles, roll-ups and the import record. */
+  measuresMs: number;
+  commitMs: number;
+}
+
+export const importPhases = [
+  'inspect',
+  'scan',
+  'summary',
+  'details',
+  'classify',
+  'write',
+  'measures',
+  'commit',
+] as const;
 
 export interface FileImportSummary {
   source: string;
@@ -87,6 +118,7 @@ export interface FileImportSummary {
   sizeBytes: number;
   months: MonthImportSummary[];
   durationMs: number;
+  timings: ImportTimings;
 }
 
 export interface MeasureQuery {
@@ -103,6 +135,16 @@ export interface PrescribingServiceOptions {
 }
 
 const SWITCH_SHARE = 0.5;
+
+function sumMonthTimings(months: readonly MonthImportSummary[]): MonthImportSummary['timings'] {
+  const total = { writeMs: 0, measuresMs: 0, commitMs: 0 };
+  for (const { timings } of months) {
+    total.writeMs += timings.writeMs;
+    total.measuresMs += timings.measuresMs;
+    total.commitMs += timings.commitMs;
+  }
+  return total;
+}
 
 /**
  * The prescribing service: importing EPD files, and the measures, dashboards and exports built
@@ -202,7 +244,10 @@ export function createPrescribingService(
       }
     }
 
-    return repository.transaction(async (trx) => {
+    const writeStarted = performance.now();
+    let linesWrittenAt = 0;
+    let callbackEndedAt = 0;
+    const summary = await repository.transaction(async (trx) => {
       await repository.lockMonth(trx, month);
       const held = await repository.findImport(month, trx);
       const replaced = held !== undefined;
@@ -274,6 +319,7 @@ export function createPrescribingService(
         linesWritten += chunk.length;
         context.onProgress?.({ phase: 'write', file: scan.file.displayName, month, linesWritten });
       }
+      linesWrittenAt = performance.now();
       finishPractice();
       const { practiceRows, rollupRows } = buildMeasureRows(month, practices, measuresByPractice);
       await repository.insertPracticeMeasures(trx, practiceRows);
@@ -303,6 +349,7 @@ export function createPrescribingService(
         imported_at: now().toISOString(),
         duration_ms: Math.round(performance.now() - context.startedAt),
       });
+      callbackEndedAt = performance.now();
       return {
         month,
         rowsRead: totals.rowsRead,
@@ -318,6 +365,15 @@ export function createPrescribingService(
         kgCo2e,
       };
     });
+    const committedAt = performance.now();
+    return {
+      ...summary,
+      timings: {
+        writeMs: linesWrittenAt - writeStarted,
+        measuresMs: callbackEndedAt - linesWrittenAt,
+        commitMs: committedAt - callbackEndedAt,
+      },
+    };
   }
 
   /** Rows for `export-measures` and the measures API: month, level, code, numerator, denominator, value. */
@@ -405,6 +461,7 @@ export function createPrescribingService(
             const { detected, firstMonth } = await inspectEpdFile(file);
             if (firstMonth && !importOptions.replace)
               await refuseHeldMonth(firstMonth, file.displayName, 2);
+            const inspectMs = performance.now() - startedAt;
             const scan = await scanEpdFile(file, detected, {
               threads: importOptions.threads,
               memoryLimit: importOptions.memoryLimit,
@@ -416,7 +473,9 @@ export function createPrescribingService(
               if (!importOptions.replace) {
                 for (const { month } of scan.months) await refuseHeldMonth(month, file.displayName);
               }
+              const classifyStarted = performance.now();
               const classifications = classifyAll(scan.descriptions);
+              const classifyMs = performance.now() - classifyStarted;
               const months: MonthImportSummary[] = [];
               for (const { month } of scan.months) {
                 months.push(
@@ -439,6 +498,12 @@ export function createPrescribingService(
                 sizeBytes: file.sizeBytes,
                 months,
                 durationMs: Math.round(performance.now() - startedAt),
+                timings: {
+                  inspectMs,
+                  ...scan.timings,
+                  classifyMs,
+                  ...sumMonthTimings(months),
+                },
               });
             } finally {
               scan.close();
