@@ -288,6 +288,23 @@ describe.each(testDialects)(
       const month = await get('/prescribing/months/2017-09');
       expect(month.statusCode).toBe(200);
       expect(month.body).toContain('Every chapter 3 code in this month was classified.');
+      expect(month.body).not.toContain('the table shipped now is version');
+      // A month imported with an earlier table says so, and how to bring it up to date.
+      const current = testApp.services.prescribing.reference.version;
+      const setVersion = (version: string) =>
+        testApp.services.database.db
+          .updateTable('epd_imports')
+          .set({ reference_version: version })
+          .where('month', '=', '2017-09')
+          .execute();
+      await setVersion('2026-11.1');
+      try {
+        expect((await get('/prescribing/months/2017-09')).body).toContain(
+          `2026-11.1 (the table shipped now is version ${current}: import the month again with --replace to use it;`,
+        );
+      } finally {
+        await setVersion(current);
+      }
       const reference = await get('/prescribing/inhalers');
       expect(reference.statusCode).toBe(200);
       expect(reference.body).toContain('op-carbon-salbutamol');

@@ -276,6 +276,7 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
         inhalers: presentations.filter((row) => row.classification === 'inhaler'),
         notInhalers: presentations.filter((row) => row.classification === 'not-inhaler'),
         deviceTypeLabels,
+        currentReferenceVersion: prescribing.reference.version,
         breadcrumbs: [
           { href: '/', text: 'Home' },
           { href: '/prescribing', text: 'Inhaler prescribing' },
