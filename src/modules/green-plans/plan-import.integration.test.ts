@@ -356,10 +356,12 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
       ),
     );
     const { actions } = await services.greenPlans.exportPlan(icsActor, planId);
-    expect(actions.map((action) => [action.title, action.reference]).sort()).toEqual([
-      ['Cycle to work scheme', 'TT-02'],
-      ['Electric pool cars', 'TT-01'],
+    // Which of the two is saved first is up to the database; each gets a number of its own.
+    expect(actions.map((action) => action.title).sort()).toEqual([
+      'Cycle to work scheme',
+      'Electric pool cars',
     ]);
+    expect(actions.map((action) => action.reference).sort()).toEqual(['TT-01', 'TT-02']);
     expect(new Set(ids).size).toBe(2);
     // A reference given by hand that another addition took meanwhile is refused, not renumbered.
     const given = await Promise.allSettled(
