@@ -348,6 +348,11 @@ describe.each(testDialects)(
         'B85010',
         'B85054',
       ]);
+      // Groups within a group: the sub-ICBs of region Y54 (the old Yorkshire regional office).
+      const subIcbs = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=sub-icb&within=region:Y54',
+      );
+      expect(subIcbs.json().rows.map((row: { code: string }) => row.code)).toEqual(['03A']);
       const notAbove = await get(
         '/api/prescribing/measures?measure=inhaler-kgco2e&level=region&within=icb:QK1',
       );
