@@ -8,7 +8,8 @@ const timings = (ms: number): ImportTimings => ({
   summaryMs: ms,
   detailsMs: ms * 2,
   classifyMs: ms,
-  writeMs: ms * 8,
+  readMs: ms * 3,
+  writeMs: ms * 5,
   measuresMs: ms,
   commitMs: ms,
 });
@@ -23,7 +24,7 @@ describe('import timings', () => {
     );
     expect(line).toBe(
       'Timings: start 0.60 s, inspect 0.03 s, scan 1.20 s, summary 0.03 s, details 0.06 s, ' +
-        'classify 0.03 s, write 0.24 s, measures 0.03 s, commit 0.03 s, other 0.15 s; ' +
+        'classify 0.03 s, read 0.09 s, write 0.15 s, measures 0.03 s, commit 0.03 s, other 0.15 s; ' +
         '2.40 s in all since the process started.',
     );
   });

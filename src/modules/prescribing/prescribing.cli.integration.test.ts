@@ -70,16 +70,17 @@ describe('greenspace import-epd and export-measures, run as a user would', () =>
       'summary',
       'details',
       'classify',
+      'read',
       'write',
       'measures',
       'commit',
       'other',
     ]);
-    // Each phase took some time, and together they make the total (to rounding).
-    expect(phases.scan).toBeGreaterThan(0);
-    expect(phases.write).toBeGreaterThan(0);
+    // No phase is negative, and together they make the total (to rounding). A phase of this
+    // small file can take under 5 ms, which prints as 0.00.
+    for (const value of Object.values(phases)) expect(value).toBeGreaterThanOrEqual(0);
     const sum = Object.values(phases).reduce((total, value) => total + value, 0);
-    expect(Math.abs(sum - Number(timings![2]))).toBeLessThan(0.06);
+    expect(Math.abs(sum - Number(timings![2]))).toBeLessThan(0.07);
   });
 
   it('refuses the same month again with a one-line error and exit status 1', () => {

@@ -207,9 +207,10 @@ export function formatMeasuresCsv(
 
 /**
  * One line of where the import's time went: `start` is everything before the import itself (Node,
- * loading the modules, the database and its migrations, the reference table), `other` what no
- * phase accounts for (progress, opening and closing files), and the total runs from the process's
- * start. Every number is in seconds.
+ * loading the modules, the database and its migrations, the reference table); `other` is what no
+ * phase accounts for: a download or unzip, reading the organisation hierarchy, starting the
+ * engine, each month's practice list, the progress bar and the summary. The total runs from the
+ * process's start. Every number is in seconds.
  */
 export function formatImportTimings(
   summaries: readonly Pick<FileImportSummary, 'timings'>[],
