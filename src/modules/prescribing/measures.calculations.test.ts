@@ -29,7 +29,7 @@ describe('practice measures', () => {
     line('0301011R0BEAHAQ', 'dpi', 2, 2, 2 * 0.58), // Ventolin Accuhaler: salbutamol DPI
     line('0302000C0BPABBF', 'pmdi', 5, 5, 5 * 20.35), // Clenil: MDI
     line('0302000K0BDAAAL', 'dpi', 3, 3, 3), // Symbicort Turbohaler: DPI
-    line('0301020Q0BBACAC', 'smi', 1, 1, 1), // Spiriva Respimat: soft mist
+    line('0301020Q0BBACAC', 'smi', 1, 1, 0.78), // Spiriva Respimat: soft mist
     line('0303020G0AAABAB', null, 7, 0, null), // montelukast: not an inhaler
   ];
 
@@ -37,7 +37,7 @@ describe('practice measures', () => {
     const measures = calculatePracticeMeasures(lines, 2000);
     // Salbutamol excluded: MDI 5 / (5 + 3 + 1) items.
     expect(measures['mdi-share-non-salbutamol']).toEqual({ numerator: 5, denominator: 9 });
-    const kg = 12 * 28.26 + 2 * 0.58 + 5 * 20.35 + 3 + 1;
+    const kg = 12 * 28.26 + 2 * 0.58 + 5 * 20.35 + 3 + 0.78;
     expect(measures['inhaler-kgco2e'].numerator).toBeCloseTo(kg, 10);
     expect(measures['inhaler-kgco2e-per-1000-patients'].denominator).toBe(2000);
     expect(
