@@ -381,6 +381,50 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     });
   });
 
+  it('never loses an edit made while an import is being committed', async () => {
+    const { services } = testApp;
+    const planId = await newPlan('Edited while committing');
+    const fields = {
+      area: 'Travel and transport',
+      title: 'Fleet to electric',
+      description: 'Replace the pool cars',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+      reference: 'T-1',
+    };
+    const actionId = await services.greenPlans.createAction(icsActor, planId, fields, context);
+    const exported = exportCsv((await services.greenPlans.exportPlan(icsActor, planId)).actions);
+    const preview = await services.greenPlans.previewImport(
+      icsActor,
+      planId,
+      await receive(Buffer.from(exported.replace('Fleet to electric', 'Fleet to EV')), 'a.csv'),
+      context,
+    );
+    expect(preview.changes!.change).toHaveLength(1);
+    // The commit and an edit of the same action's description, at once.
+    const [committed, edited] = await Promise.allSettled([
+      services.greenPlans.commitImport(icsActor, planId, preview.importId, context),
+      services.greenPlans.updateAction(
+        icsActor,
+        planId,
+        actionId,
+        { ...fields, description: 'Replace the pool cars and vans' },
+        context,
+      ),
+    ]);
+    expect(edited.status).toBe('fulfilled');
+    const [action] = (await services.greenPlans.exportPlan(icsActor, planId)).actions;
+    // Whichever came first, the edit is kept: the import either went first (the edit, a whole
+    // form, then saved all its fields after it) or was refused because the plan had changed
+    // since the file was checked.
+    expect(action!.description).toBe('Replace the pool cars and vans');
+    if (committed.status === 'rejected') {
+      expect(String(committed.reason)).toContain('The plan has changed since the file was checked');
+    }
+  });
+
   it('refuses to commit a file whose effect changed since its preview; the pre-rename export then adds the old reference back', async () => {
     const { services } = testApp;
     const planId = await newPlan('Renumbered between preview and commit');

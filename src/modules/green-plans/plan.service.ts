@@ -863,12 +863,17 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
 
   // --- loading a whole plan ---
 
-  async function loadPlanState(plan: PlanListRow, actor: Actor | null) {
+  /** The plan's actions as they stand; pass the transaction when reading inside one. */
+  async function loadPlanState(
+    plan: PlanListRow,
+    actor: Actor | null,
+    executor?: Transaction<Database>,
+  ) {
     const [areas, rows, partners, milestones] = await Promise.all([
-      repository.findAreas(plan.id),
-      repository.findActions(plan.id),
-      repository.findPartners(plan.id),
-      repository.findMilestones(plan.id),
+      repository.findAreas(plan.id, executor),
+      repository.findActions(plan.id, executor),
+      repository.findPartners(plan.id, executor),
+      repository.findMilestones(plan.id, executor),
     ]);
     const day = today();
     const areaById = new Map(areas.map((area) => [area.id, area]));
@@ -2448,6 +2453,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (moveRefused) throw new ValidationFailed({ parent_reference: moveRefused });
       if (actionFieldsEqual(before, actions[0]!)) return;
       await repository.transaction(async (trx) => {
+        // Held as an import's commit holds it, so that the two take turns (PostgreSQL; SQLite has
+        // one writer): a commit then sees this edit and is refused rather than undoing it.
+        await repository.holdPlan(trx, plan.id);
         await applyActions(trx, plan, state, actions, performer, 'edited', renamedFrom);
         await audit.record(
           {
@@ -3529,7 +3537,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           ))
         )
           throw new ValidationFailed({ import: 'This import has already been committed' });
-        await applyActions(trx, plan, result.state!, result.actions, performer, 'imported');
+        // The plan is read again now that it is held: an edit that landed since the file was
+        // checked just above would otherwise be overwritten by the file's older values.
+        await repository.holdPlan(trx, plan.id);
+        const current = await loadPlanState(plan, actor, trx);
+        if (
+          digestOfChanges(planImportChanges(result.actions, existingFields(current))) !==
+          digestOfChanges(planned)
+        ) {
+          throw new ValidationFailed({
+            import:
+              'The plan has changed since the file was checked, so the file would now do something the check did not show: upload it again to see what',
+          });
+        }
+        await applyActions(trx, plan, current, result.actions, performer, 'imported');
         await audit.record(
           {
             action: 'green_plan.imported',
