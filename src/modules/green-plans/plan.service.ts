@@ -2518,9 +2518,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (uploads.length > MAX_EVIDENCE_FILES)
         errors.evidence = `Add at most ${MAX_EVIDENCE_FILES} files to one update`;
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
-      await repository.transaction((trx) =>
-        writeUpdate(trx, { performer, plan, action, values, uploads, context }),
-      );
+      await repository.transaction(async (trx) => {
+        // Held as an import's commit holds it (see commitImport), so the two take turns.
+        await repository.holdPlan(trx, plan.id);
+        await writeUpdate(trx, { performer, plan, action, values, uploads, context });
+      });
     },
 
     async addMilestone(
@@ -2543,6 +2545,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         errors.milestoneDueDate = `The milestone cannot be due before the action starts (${action.start_date})`;
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       await repository.transaction(async (trx) => {
+        await repository.holdPlan(trx, plan.id);
         const at = now().toISOString();
         const existing = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
@@ -2608,6 +2611,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           doneOn: 'The date the milestone was done cannot be in the future',
         });
       await repository.transaction(async (trx) => {
+        await repository.holdPlan(trx, plan.id);
         const milestones = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
         );
