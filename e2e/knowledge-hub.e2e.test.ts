@@ -223,6 +223,16 @@ describeJourneys('knowledge hub journeys', (suite) => {
     expect(await manage.notice()).toBe('Published.');
     expect(await manage.caption()).toBe('Case study · Published');
 
+    // The revision history, and what changed from one revision to the next, meet the same checks.
+    expect(await editorVisitor.goto(`/content/${firstId}/revisions`)).toBe(200);
+    await editorVisitor.checkPage();
+    await editorPage.getByRole('link', { name: 'Changes from revision 1' }).click();
+    expect(editorVisitor.status()).toBe(200);
+    await editorVisitor.checkPage();
+    expect(await editorPage.locator('main h1').textContent()).toBe('Changes from revision 1 to 2');
+    expect(await editorVisitor.goto(`/content/${firstId}`)).toBe(200);
+    await editorVisitor.checkPage();
+
     // The published page shows the case study, rendered, with its document.
     const publicPath = `/case-studies/${publicCaseStudy.slug}`;
     await manage.viewPublishedPage(publicPath);
