@@ -3514,15 +3514,18 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           import: `The plan has changed since the file was checked, and ${result.problems.length} problem(s) now stop it: upload it again to see them`,
         });
       const planned = planImportChanges(result.actions, existingFields(result.state));
-      const previewed = (JSON.parse(record.summary ?? '{}') as { digest?: string }).digest;
-      if (previewed !== undefined && previewed !== digestOfChanges(planned)) {
-        // The change may be this very import, committed by the same form sent twice.
-        if ((await repository.findImport(plan.id, record.id))?.status === 'committed')
-          throw new ValidationFailed({ import: 'This import has already been committed' });
-        throw new ValidationFailed({
+      const planChanged = () =>
+        new ValidationFailed({
           import:
             'The plan has changed since the file was checked, so the file would now do something the check did not show: upload it again to see what',
         });
+      const previewed = (JSON.parse(record.summary ?? '{}') as { digest?: string }).digest;
+      const plannedDigest = digestOfChanges(planned);
+      if (previewed !== undefined && previewed !== plannedDigest) {
+        // The change may be this very import, committed by the same form sent twice.
+        if ((await repository.findImport(plan.id, record.id))?.status === 'committed')
+          throw new ValidationFailed({ import: 'This import has already been committed' });
+        throw planChanged();
       }
       const summary = {
         created: planned.create.length,
@@ -3547,13 +3550,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const current = await loadPlanState(plan, actor, trx);
         if (
           digestOfChanges(planImportChanges(result.actions, existingFields(current))) !==
-          digestOfChanges(planned)
-        ) {
-          throw new ValidationFailed({
-            import:
-              'The plan has changed since the file was checked, so the file would now do something the check did not show: upload it again to see what',
-          });
-        }
+          plannedDigest
+        )
+          throw planChanged();
         await applyActions(trx, plan, current, result.actions, performer, 'imported');
         await audit.record(
           {
