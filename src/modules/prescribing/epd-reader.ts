@@ -519,11 +519,11 @@ export async function scanEpdFile(
 }
 
 /**
- * Creates `table` from a query over the file (`select` gives it for each way of reading). Nearly every file is clean, and a strict read is
- * about a tenth quicker than one recording rejects. Only when the strict read stops at a bad row is
- * the file read again recording every bad row, so that the error lists them all. Anything else (a
- * damaged gzip stream, the engine out of memory) would fail the same way twice, and may have left
- * the engine unusable.
+ * Creates `table` from a query over the file (`select` gives it for each way of reading). Nearly
+ * every file is clean, and a strict read is about a tenth quicker than one recording rejects. Only
+ * when the strict read stops at a bad row is the file read again recording every bad row, so that
+ * the error lists them all. Anything else (a damaged gzip stream, the engine out of memory) would
+ * fail the same way twice, and may have left the engine unusable.
  */
 async function runReportingBadRows(
   connection: DuckDBConnection,

@@ -15,8 +15,8 @@ import { splitCsvFields } from './epd-layout.ts';
  *
  * Nothing here is trusted blindly: a line read from the middle of a quoted field that spans lines
  * usually has the wrong number of fields or an unclosed quote, and a wanted row must also have
- * numbers in its number columns, or it is set aside; the caller checks each row
- * found against the codes the full scan gave for that practice; and a practice this does not find
+ * numbers in its number columns, or it is set aside; the caller checks each row found against the
+ * codes the full scan gave for that practice; and a practice this does not find
  * (its rows scattered through the file, or too few to be met) is left for the caller to read from
  * the file in full. The reads are synchronous: the importer is a command, and thousands of small
  * reads from the page cache cost less this way than as separate asynchronous requests.

@@ -105,7 +105,10 @@ export interface InhalerSource {
 export interface InhalerReference {
   version: string;
   publishedOn: string;
-  /** SHA-256 of the products, sources and classes files together, so an edit without a version bump shows. */
+  /**
+   * SHA-256 of the products, sources and classes files together, so an edit without a version
+   * bump shows.
+   */
   sha256: string;
   products: ReadonlyMap<string, InhalerProduct>;
   sources: ReadonlyMap<string, InhalerSource>;
