@@ -216,23 +216,20 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(unchanged.body).not.toContain('are not compared');
 
       // A revision saved before labels were recorded has none: they are not compared.
-      await testApp.services.database.db
-        .updateTable('content_revisions')
-        .set({ labels: null })
-        .where('content_id', '=', item.id)
-        .where('revision_number', '=', 1)
-        .execute();
+      const saveWithoutLabels = (revision: number) =>
+        testApp.services.database.db
+          .updateTable('content_revisions')
+          .set({ labels: null })
+          .where('content_id', '=', item.id)
+          .where('revision_number', '=', revision)
+          .execute();
+      await saveWithoutLabels(1);
       const older = await browser.get(`/content/${item.id}/revisions/compare?from=1&to=2`);
       expect(older.body).not.toContain('<h2>Areas of focus</h2>');
       expect(older.body).toContain(
         'Areas of focus, organisations and tags are not compared: revision 1 was saved before they were recorded with each revision.',
       );
-      await testApp.services.database.db
-        .updateTable('content_revisions')
-        .set({ labels: null })
-        .where('content_id', '=', item.id)
-        .where('revision_number', '=', 2)
-        .execute();
+      await saveWithoutLabels(2);
       const both = await browser.get(`/content/${item.id}/revisions/compare?from=1&to=2`);
       expect(both.body).toContain('not compared: revisions 1 and 2 were saved before');
     });
