@@ -211,13 +211,19 @@ export async function scanEpdFile(
     const namesFromProbe = file.compression === 'none';
     const nameColumns = new Set(['PRACTICE_NAME', 'POSTCODE', 'PCO_NAME', 'REGIONAL_OFFICE_NAME']);
     if (hierarchy.icbName) nameColumns.add(hierarchy.icbName);
-    // Practice details are the same on every row of a practice, so they are kept only on the one
-    // group per practice that collects its rows outside chapter 3; the chapter 3 groups (hundreds
-    // of thousands) then carry no copies of them.
-    const metadata = (name: string | null) =>
-      name && !(namesFromProbe && nameColumns.has(name))
-        ? `any_value(CASE WHEN NOT ${chapter3} THEN ${column(name)} END)`
-        : 'NULL::VARCHAR';
+    // Practice details are the same on every row of a practice. Codes are short enough for the
+    // engine to hold inside each group's own slot, so every group takes one from any row: a
+    // condition evaluated on each of the file's rows costs more than the copies. Names are long
+    // and would be copied to each of the hundreds of thousands of chapter 3 groups, so where the
+    // scan reads them they are kept only on the one group per practice that collects its rows
+    // outside chapter 3.
+    const metadata = (name: string | null) => {
+      if (!name) return 'NULL::VARCHAR';
+      if (!nameColumns.has(name)) return `any_value(${column(name)})`;
+      return namesFromProbe
+        ? 'NULL::VARCHAR'
+        : `any_value(CASE WHEN NOT ${chapter3} THEN ${column(name)} END)`;
+    };
     const metadataColumns = (pick: (name: string | null) => string) => `
         ${pick('PRACTICE_NAME')} AS practice_name,
         ${pick('POSTCODE')} AS postcode,
@@ -237,7 +243,8 @@ export async function scanEpdFile(
         coalesce(sum(${column('TOTAL_QUANTITY')}), 0)::DOUBLE AS quantity,
         coalesce(sum(${column('ACTUAL_COST')}), 0)::DOUBLE AS actual_cost,
         coalesce(sum(${column('NIC')}), 0)::DOUBLE AS nic,
-        any_value(CASE WHEN ${chapter3} THEN ${column('BNF_DESCRIPTION')} END) AS description,
+        -- Read for chapter 3 groups only; the group outside it takes one too, unread.
+        any_value(${column('BNF_DESCRIPTION')}) AS description,
         ${metadataColumns(metadata)}
       FROM ${readCsvCall(file, detected, mode)}
       GROUP BY ALL`;
