@@ -1,0 +1,198 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compiledEntry } from '../bin/compiled-sources.js';
+
+const projectRoot = path.resolve(import.meta.dirname, '..');
+
+/** A small project of TypeScript sources: an entry, a module that finds a file beside itself, a lazily loaded part. */
+function writeProject(root: string): void {
+  fs.mkdirSync(path.join(root, 'src', 'lib'), { recursive: true });
+  fs.writeFileSync(
+    path.join(root, 'src', 'entry.ts'),
+    [
+      "import { greeting, here, hereUrl, readBeside } from './lib/where.ts';",
+      'export { greeting, here, hereUrl, readBeside };',
+      "export const loadLazy = async (): Promise<string> => (await import('./lazy.ts')).lazyValue;",
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(root, 'src', 'lib', 'where.ts'),
+    [
+      "import fs from 'node:fs';",
+      "import path from 'node:path';",
+      "export const greeting: string = 'first';",
+      'export const here: string = import.meta.dirname;',
+      'export const hereUrl: string = import.meta.url;',
+      "export const readBeside = (): string => fs.readFileSync(path.join(import.meta.dirname, 'data.txt'), 'utf8');",
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(path.join(root, 'src', 'lib', 'data.txt'), 'found beside the source');
+  fs.writeFileSync(
+    path.join(root, 'src', 'lazy.ts'),
+    "export const lazyValue: string = 'loaded when asked for';\n",
+  );
+}
+
+interface ProjectModule {
+  greeting: string;
+  here: string;
+  hereUrl: string;
+  readBeside: () => string;
+  loadLazy: () => Promise<string>;
+}
+
+describe('compiled sources for the greenspace command', () => {
+  let root: string;
+  let cacheDir: string;
+  const options = () => ({ projectRoot: root, entry: 'src/entry.ts', cacheDir });
+  const manifest = () =>
+    JSON.parse(fs.readFileSync(path.join(cacheDir, 'manifest.json'), 'utf8')) as {
+      build: string;
+      inputs: Record<string, string>;
+    };
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-compiled-'));
+    cacheDir = path.join(root, 'var', 'cache', 'cli');
+    writeProject(root);
+  });
+
+  afterEach(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('compiles once, keeps each source’s own location, and reuses the build while nothing changes', async () => {
+    const first = await compiledEntry(options());
+    expect(first).not.toBeNull();
+    expect(first!.built).toBe(true);
+    const compiled = (await import(first!.url)) as ProjectModule;
+    expect(compiled.greeting).toBe('first');
+    expect(compiled.here).toBe(path.join(root, 'src', 'lib'));
+    expect(compiled.hereUrl).toBe(`file://${path.join(root, 'src', 'lib', 'where.ts')}`);
+    expect(compiled.readBeside()).toBe('found beside the source');
+    expect(await compiled.loadLazy()).toBe('loaded when asked for');
+    expect(Object.keys(manifest().inputs).sort()).toEqual([
+      'src/entry.ts',
+      'src/lazy.ts',
+      'src/lib/where.ts',
+    ]);
+
+    const second = await compiledEntry(options());
+    expect(second).toEqual({ url: first!.url, built: false });
+  });
+
+  it('rebuilds when a source changes, and removes builds an hour old that are no longer current', async () => {
+    const first = (await compiledEntry(options()))!;
+    const firstBuild = manifest().build;
+    // The lazily loaded part counts too: it is compiled from a source of its own.
+    fs.writeFileSync(
+      path.join(root, 'src', 'lazy.ts'),
+      "export const lazyValue: string = 'changed';\n",
+    );
+    const second = (await compiledEntry(options()))!;
+    expect(second.built).toBe(true);
+    expect(second.url).not.toBe(first.url);
+    expect(await ((await import(second.url)) as ProjectModule).loadLazy()).toBe('changed');
+    // The first build may still be in use by a process started from it, so it is kept for now.
+    expect(fs.existsSync(path.join(cacheDir, firstBuild))).toBe(true);
+
+    const hoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    fs.utimesSync(path.join(cacheDir, firstBuild), hoursAgo, hoursAgo);
+    fs.writeFileSync(
+      path.join(root, 'src', 'lib', 'where.ts'),
+      fs
+        .readFileSync(path.join(root, 'src', 'lib', 'where.ts'), 'utf8')
+        .replace("'first'", "'second'"),
+    );
+    const third = (await compiledEntry(options()))!;
+    expect(((await import(third.url)) as ProjectModule).greeting).toBe('second');
+    expect(fs.existsSync(path.join(cacheDir, firstBuild))).toBe(false);
+  });
+
+  it('rebuilds when the build it names has gone', async () => {
+    await compiledEntry(options());
+    fs.rmSync(path.join(cacheDir, manifest().build), { recursive: true });
+    const again = await compiledEntry(options());
+    expect(again?.built).toBe(true);
+    expect(fs.existsSync(new URL(again!.url))).toBe(true);
+  });
+
+  it('gives nothing, and keeps the last good build, when a source does not compile', async () => {
+    await compiledEntry(options());
+    const before = manifest();
+    fs.writeFileSync(path.join(root, 'src', 'lazy.ts'), 'export const lazyValue: string = ;\n');
+    expect(await compiledEntry(options())).toBeNull();
+    expect(manifest()).toEqual(before);
+    // No half-made build folder is left behind.
+    expect(fs.readdirSync(cacheDir).filter((name) => name.startsWith('partial-'))).toEqual([]);
+  });
+
+  it('gives nothing for a use of import.meta that has no meaning in a bundle', async () => {
+    fs.writeFileSync(
+      path.join(root, 'src', 'lazy.ts'),
+      "export const lazyValue: string = import.meta.resolve('./lib/where.ts');\n",
+    );
+    expect(await compiledEntry(options())).toBeNull();
+  });
+
+  it('gives nothing when the cache folder cannot be made', async () => {
+    fs.mkdirSync(path.join(root, 'var', 'cache'), { recursive: true });
+    fs.writeFileSync(cacheDir, 'a file where the folder should be');
+    expect(await compiledEntry(options())).toBeNull();
+  });
+
+  it('lets two processes build at once: both get a build that works', async () => {
+    const [left, right] = await Promise.all([compiledEntry(options()), compiledEntry(options())]);
+    expect(left).not.toBeNull();
+    expect(right).not.toBeNull();
+    expect(left!.url).toBe(right!.url);
+    expect(((await import(left!.url)) as ProjectModule).greeting).toBe('first');
+  });
+});
+
+describe('the greenspace command’s own sources', () => {
+  let cacheDir: string;
+
+  beforeEach(() => {
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-compiled-cli-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('compile, so the command does not quietly fall back to the slower loader', async () => {
+    const compiled = await compiledEntry({ projectRoot, entry: 'src/main.ts', cacheDir });
+    expect(compiled?.built).toBe(true);
+    const inputs = Object.keys(
+      (
+        JSON.parse(fs.readFileSync(path.join(cacheDir, 'manifest.json'), 'utf8')) as {
+          inputs: Record<string, string>;
+        }
+      ).inputs,
+    );
+    // The web application is compiled too, loaded only by the commands that serve it.
+    expect(inputs).toContain('src/server.ts');
+    expect(inputs).toContain('src/modules/prescribing/prescribing.service.ts');
+  });
+
+  it('run through the loader when compiling is turned off', () => {
+    const result = spawnSync(
+      process.execPath,
+      [path.join(projectRoot, 'bin', 'greenspace.js'), '--help'],
+      {
+        cwd: projectRoot,
+        env: { PATH: process.env.PATH ?? '', GREENSPACE_COMPILED: '0' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('import-epd');
+  });
+});
