@@ -482,6 +482,10 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     expect(probed.every((practice) => practice.practice_name !== '' && practice.postcode)).toBe(
       true,
     );
+    // A national file is probed in a worker thread while the lines are written; the same rows.
+    const [inWorker] = await service.importEpd([plain], { replace: true, workerProbeFromBytes: 0 });
+    expect(await practiceMonths()).toEqual(probed);
+    expect(inWorker!.months[0]!.practices).toBe(probed.length);
     // A gzip stream is read from the start only, so there the scan reads every row's details.
     const gzip = path.join(workDir, 'details.csv.gz');
     fs.writeFileSync(gzip, zlib.gzipSync(fs.readFileSync(plain)));
@@ -508,8 +512,11 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
         sizeBytes: fs.statSync(file).size,
       };
       const scan = await scanEpdFile(prepared, (await inspectEpdFile(prepared)).detected);
-      scan.close();
-      return scan.practiceDetails;
+      try {
+        return (await scan.details()).practiceDetails;
+      } finally {
+        scan.close();
+      }
     };
     expect(await sourcesOf(plain, 'none')).toEqual({
       fromScan: 0,
@@ -521,6 +528,19 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
       probed: 0,
       readAgain: 0,
     });
+    // A scan closed before its details are asked for stops the probe's thread, and does not fall
+    // back to probing the file in this one.
+    const prepared = {
+      displayName: 'details.csv',
+      path: plain,
+      compression: 'none' as const,
+      sizeBytes: fs.statSync(plain).size,
+    };
+    const closedEarly = await scanEpdFile(prepared, (await inspectEpdFile(prepared)).detected, {
+      workerProbeFromBytes: 0,
+    });
+    closedEarly.close();
+    await expect(closedEarly.details()).rejects.toThrow(/stopped before it finished/);
     // A small file in no order may still be probed in full; whatever is not is read again.
     const fromShuffled = await sourcesOf(shuffled, 'none');
     expect(fromShuffled.fromScan).toBe(0);
@@ -567,6 +587,11 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
         message: 'the text is not UTF-8 (is the file in another encoding?)',
       },
     ]);
+    expect(await snapshot()).toEqual(before);
+    // Found by the probe's worker thread, while the month's lines were being written: the same.
+    expect(
+      await problemsOf(service.importEpd([file], { replace: true, workerProbeFromBytes: 0 })),
+    ).toEqual(problems);
     expect(await snapshot()).toEqual(before);
   });
 });

@@ -10,7 +10,8 @@ import {
   splitCsvHeader,
   type DetectedLayout,
 } from './epd-layout.ts';
-import { lineNumberAt, probeRows, rowProbeKey } from './epd-row-probe.ts';
+import { startRowProbe, type RowProbeTask } from './epd-row-probe-thread.ts';
+import { lineNumberAt, probeRows, rowProbeKey, type RowProbeOptions } from './epd-row-probe.ts';
 import { readFirstLines, type PreparedEpdFile } from './epd-source.ts';
 
 /**
@@ -83,19 +84,35 @@ export interface EpdScan {
   descriptions: Map<string, string>;
   /** The chapter 3 codes present in each month. */
   codesByMonth: Map<string, Set<string>>;
-  practicesByMonth: Map<string, EpdPracticeInfo[]>;
-  /** How many practices' details came from the scan itself (gzip), a probed row, a second pass. */
-  practiceDetails: { fromScan: number; probed: number; readAgain: number };
   /**
-   * Milliseconds spent reading the file, summing what it held, and finding practice details; and,
-   * growing as `readLines` is consumed, waiting for the engine's sorted lines and turning them into
-   * JavaScript.
+   * Each month's practices with their names, postcodes and areas. The codes are known once the
+   * file is scanned; the names may still be being read from the file (see `probeRows`), so this
+   * waits for them. Not while `readLines` is being consumed: a practice the probe did not find is
+   * read again by the engine, which runs one query at a time.
+   */
+  details(): Promise<EpdPracticeDetails>;
+  /**
+   * Milliseconds spent reading the file, summing what it held, and finding practice details (what
+   * `details` kept its caller waiting); and, growing as `readLines` is consumed, waiting for the
+   * engine's sorted lines and turning them into JavaScript.
    */
   timings: { scanMs: number; summaryMs: number; detailsMs: number; readMs: number };
   /** Streams the month's chapter 3 lines, ordered by practice then BNF code, a chunk at a time. */
   readLines(month: string): AsyncGenerator<EpdLine[]>;
   close(): void;
 }
+
+export interface EpdPracticeDetails {
+  practicesByMonth: Map<string, EpdPracticeInfo[]>;
+  /** How many practices' details came from the scan itself (gzip), a probed row, a second pass. */
+  practiceDetails: { fromScan: number; probed: number; readAgain: number };
+}
+
+/**
+ * Files this large are probed in a worker thread while the importer writes (a national month is
+ * about 5 GB); smaller ones are probed at once, in milliseconds, without starting a thread.
+ */
+const workerProbeFromBytes = 256 * 1024 * 1024;
 
 export interface ScanOptions {
   threads?: number;
@@ -104,6 +121,8 @@ export interface ScanOptions {
   onProgress?: (progress: ScanProgress) => void;
   /** How many bad rows to list before stopping (the import is refused if there is any). */
   maxProblems?: number;
+  /** Probe in a worker thread from this file size (see `workerProbeFromBytes`). */
+  workerProbeFromBytes?: number;
 }
 
 /** Reads the header and the first month without scanning the file. */
@@ -191,7 +210,10 @@ export async function scanEpdFile(
     throw error;
   }
   const engine = instance;
+  /** Stops the row probe's thread, once there is one. */
+  let stopOnClose = () => {};
   const close = () => {
+    stopOnClose();
     connection.closeSync();
     engine.closeSync();
     spillFolder.removeSync();
@@ -347,15 +369,24 @@ export async function scanEpdFile(
     const detailsByKey = new Map<string, PracticeDetailsRow>(
       practiceRows.map((row) => [rowProbeKey(row.ym, row.practice), row]),
     );
+    const practiceCodesByMonth = new Map<string, string[]>();
+    for (const row of practiceRows) {
+      const month = normaliseEpdMonth(row.ym)!;
+      const codes = practiceCodesByMonth.get(month) ?? [];
+      codes[row.key] = row.practice;
+      practiceCodesByMonth.set(month, codes);
+    }
     // A practice with chapter 3 rows only (an extract, not a whole EPD month) has no group that
     // kept its details; a practice the probe did not find has no names. Both are read from their
     // own rows, a second pass that whole, ordered files never need.
-    const detailsStarted = performance.now();
     const needed = new Set<string>();
     for (const [key, row] of detailsByKey) if (!row.has_other_rows) needed.add(key);
+    const wanted = new Set<string>();
+    let probe: RowProbeTask | undefined;
+    const timings = { scanMs: scanEnded - scanStarted, summaryMs: 0, detailsMs: 0, readMs: 0 };
     if (namesFromProbe) {
-      const wanted = new Set([...detailsByKey.keys()].filter((key) => !needed.has(key)));
-      const probe = probeRows({
+      for (const key of detailsByKey.keys()) if (!needed.has(key)) wanted.add(key);
+      const probeOptions: RowProbeOptions = {
         path: file.path,
         sizeBytes: file.sizeBytes,
         columns: detected.columns,
@@ -366,51 +397,46 @@ export async function scanEpdFile(
         numberColumns: ['ITEMS', 'TOTAL_QUANTITY', 'ACTUAL_COST', 'NIC'].map((name) =>
           column(name, false),
         ),
-      });
-      // An empty field is NULL to the engine.
-      const field = (fields: string[], name: string | null) =>
-        name === null ? null : fields[detected.columns.indexOf(column(name, false))] || null;
-      if (probe.notUtf8.length > 0) {
-        throw new InputFileError(
-          probe.notUtf8.map(({ offset, column: field }) => ({
-            file: file.displayName,
-            line: lineNumberAt(file.path, offset),
-            field,
-            message: 'the text is not UTF-8 (is the file in another encoding?)',
-          })),
-        );
+      };
+      timings.summaryMs = performance.now() - scanEnded;
+      if (file.sizeBytes >= (options.workerProbeFromBytes ?? workerProbeFromBytes)) {
+        const task = startRowProbe(probeOptions);
+        let stopped = false;
+        probe = {
+          // A thread that cannot start, or fails, costs only time: the probe then runs here.
+          result: task.result.catch((error: unknown) => {
+            if (stopped) throw error;
+            return probeRows(probeOptions);
+          }),
+          stop: () => {
+            stopped = true;
+            task.stop();
+          },
+        };
+        // Until `details` is asked for, a failed probe is nobody's error yet; it is then.
+        probe.result.catch(() => undefined);
+      } else {
+        const probeStarted = performance.now();
+        probe = { result: Promise.resolve(probeRows(probeOptions)), stop: () => undefined };
+        timings.detailsMs += performance.now() - probeStarted;
       }
-      for (const key of wanted) {
-        const row = detailsByKey.get(key)!;
-        const fields = probe.rows.get(key);
-        // The probed row must agree with every code the scan kept for the practice.
-        const agrees =
-          fields !== undefined &&
-          field(fields, 'PCO_CODE') === row.pco_code &&
-          field(fields, hierarchy.icbCode) === row.icb_code &&
-          field(fields, hierarchy.areaTeamCode) === row.area_team_code &&
-          field(fields, 'REGIONAL_OFFICE_CODE') === row.region_code;
-        if (!agrees) {
-          needed.add(key);
-          continue;
-        }
-        row.practice_name = field(fields, 'PRACTICE_NAME');
-        row.postcode = field(fields, 'POSTCODE');
-        row.pco_name = field(fields, 'PCO_NAME');
-        row.icb_name = field(fields, hierarchy.icbName);
-        row.region_name = field(fields, 'REGIONAL_OFFICE_NAME');
-      }
+    } else {
+      timings.summaryMs = performance.now() - scanEnded;
     }
-    if (needed.size > 0) {
-      const pairs = [...needed].map((key) => {
-        const row = detailsByKey.get(key)!;
-        return `(${quoteLiteral(row.ym)}, ${quoteLiteral(row.practice)})`;
-      });
-      await connection.run(
-        `CREATE TABLE needed AS SELECT * FROM (VALUES ${pairs.join(', ')}) AS v(ym, practice)`,
-      );
-      const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
-      const details = (mode: 'strict' | 'record rejects') => `
+    stopOnClose = () => probe?.stop();
+
+    /** Reads the `needed` practices' details from their own rows: a second pass over the file. */
+    const readNeededDetails = async () => {
+      try {
+        const pairs = [...needed].map((key) => {
+          const row = detailsByKey.get(key)!;
+          return `(${quoteLiteral(row.ym)}, ${quoteLiteral(row.practice)})`;
+        });
+        await connection.run(
+          `CREATE TABLE needed AS SELECT * FROM (VALUES ${pairs.join(', ')}) AS v(ym, practice)`,
+        );
+        const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
+        const details = (mode: 'strict' | 'record rejects') => `
         SELECT d.* FROM (
           SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
             ${metadataColumns(anyValue)}
@@ -418,42 +444,96 @@ export async function scanEpdFile(
           WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM needed)
           GROUP BY ALL) d
         JOIN needed n ON n.ym = d.ym AND n.practice = d.practice`;
-      // This pass parses the name columns the first one left out, so a bad row there is found
-      // here. (Text that is not UTF-8 in a column read here may instead meet an engine error that
-      // names no line: DuckDB 1.5.6 fails that way when a query reads only some of the columns.)
-      await runReportingBadRows(connection, 'practice_details', details, file, options);
-      const detailRows = (
-        await connection.runAndReadAll('SELECT * FROM practice_details')
-      ).getRowObjectsJS() as Omit<PracticeDetailsRow, 'has_other_rows' | 'key'>[];
-      for (const details of detailRows) {
-        Object.assign(detailsByKey.get(rowProbeKey(details.ym, details.practice))!, details);
+        // This pass parses the name columns the first one left out, so a bad row there is found
+        // here. (Text that is not UTF-8 in a column read here may instead meet an engine error
+        // that names no line: DuckDB 1.5.6 fails that way when a query reads only some of the
+        // columns.)
+        await runReportingBadRows(connection, 'practice_details', details, file, options);
+        const detailRows = (
+          await connection.runAndReadAll('SELECT * FROM practice_details')
+        ).getRowObjectsJS() as Omit<PracticeDetailsRow, 'has_other_rows' | 'key'>[];
+        for (const details of detailRows) {
+          Object.assign(detailsByKey.get(rowProbeKey(details.ym, details.practice))!, details);
+        }
+      } catch (error) {
+        if (error instanceof InputFileError || isResourceError(error)) throw error;
+        throw toInputFileError(error, file);
       }
-    }
-
-    const timings = {
-      scanMs: scanEnded - scanStarted,
-      summaryMs: detailsStarted - scanEnded,
-      detailsMs: performance.now() - detailsStarted,
-      readMs: 0,
     };
-    const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
-    for (const row of practiceRows) {
-      const month = normaliseEpdMonth(row.ym)!;
-      const list = practicesByMonth.get(month) ?? [];
-      list[row.key] = {
-        practiceCode: row.practice,
-        practiceName: row.practice_name ?? '',
-        postcode: row.postcode ?? '',
-        pcoCode: row.pco_code ?? '',
-        pcoName: row.pco_name ?? '',
-        icbCode: row.icb_code ?? null,
-        icbName: row.icb_name ?? null,
-        areaTeamCode: row.area_team_code ?? null,
-        regionCode: row.region_code ?? '',
-        regionName: row.region_name ?? '',
+
+    /** Waits for the probe, then reads again from the file whatever it could not give. */
+    const completeDetails = async (): Promise<EpdPracticeDetails> => {
+      const detailsStarted = performance.now();
+      try {
+        if (probe) {
+          const probed = await probe.result;
+          // An empty field is NULL to the engine.
+          const field = (fields: string[], name: string | null) =>
+            name === null ? null : fields[detected.columns.indexOf(column(name, false))] || null;
+          if (probed.notUtf8.length > 0) {
+            throw new InputFileError(
+              probed.notUtf8.map(({ offset, column: field }) => ({
+                file: file.displayName,
+                line: lineNumberAt(file.path, offset),
+                field,
+                message: 'the text is not UTF-8 (is the file in another encoding?)',
+              })),
+            );
+          }
+          for (const key of wanted) {
+            const row = detailsByKey.get(key)!;
+            const fields = probed.rows.get(key);
+            // The probed row must agree with every code the scan kept for the practice.
+            const agrees =
+              fields !== undefined &&
+              field(fields, 'PCO_CODE') === row.pco_code &&
+              field(fields, hierarchy.icbCode) === row.icb_code &&
+              field(fields, hierarchy.areaTeamCode) === row.area_team_code &&
+              field(fields, 'REGIONAL_OFFICE_CODE') === row.region_code;
+            if (!agrees) {
+              needed.add(key);
+              continue;
+            }
+            row.practice_name = field(fields, 'PRACTICE_NAME');
+            row.postcode = field(fields, 'POSTCODE');
+            row.pco_name = field(fields, 'PCO_NAME');
+            row.icb_name = field(fields, hierarchy.icbName);
+            row.region_name = field(fields, 'REGIONAL_OFFICE_NAME');
+          }
+        }
+        if (needed.size > 0) await readNeededDetails();
+      } finally {
+        timings.detailsMs += performance.now() - detailsStarted;
+      }
+
+      const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
+      for (const row of practiceRows) {
+        const month = normaliseEpdMonth(row.ym)!;
+        const list = practicesByMonth.get(month) ?? [];
+        list[row.key] = {
+          practiceCode: row.practice,
+          practiceName: row.practice_name ?? '',
+          postcode: row.postcode ?? '',
+          pcoCode: row.pco_code ?? '',
+          pcoName: row.pco_name ?? '',
+          icbCode: row.icb_code ?? null,
+          icbName: row.icb_name ?? null,
+          areaTeamCode: row.area_team_code ?? null,
+          regionCode: row.region_code ?? '',
+          regionName: row.region_name ?? '',
+        };
+        practicesByMonth.set(month, list);
+      }
+      return {
+        practicesByMonth,
+        practiceDetails: {
+          fromScan: namesFromProbe ? 0 : practiceRows.length - needed.size,
+          probed: namesFromProbe ? practiceRows.length - needed.size : 0,
+          readAgain: needed.size,
+        },
       };
-      practicesByMonth.set(month, list);
-    }
+    };
+    let details: Promise<EpdPracticeDetails> | undefined;
 
     return {
       file,
@@ -461,17 +541,12 @@ export async function scanEpdFile(
       months: [...totals.values()],
       descriptions,
       codesByMonth,
-      practicesByMonth,
-      practiceDetails: {
-        fromScan: namesFromProbe ? 0 : practiceRows.length - needed.size,
-        probed: namesFromProbe ? practiceRows.length - needed.size : 0,
-        readAgain: needed.size,
-      },
+      details: () => (details ??= completeDetails()),
       timings,
       async *readLines(month: string) {
         const key = monthKeys.get(month);
         if (key === undefined) return;
-        const practiceByKey = (practicesByMonth.get(month) ?? []).map((info) => info.practiceCode);
+        const practiceByKey = practiceCodesByMonth.get(month) ?? [];
         const queryStarted = performance.now();
         const result = await connection.stream(
           `SELECT p.key AS practice_key, c.key AS code_key, a.items, a.quantity, a.actual_cost, a.nic

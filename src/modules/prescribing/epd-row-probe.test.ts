@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lineNumberAt, probeRows, rowProbeKey } from './epd-row-probe.ts';
+import { startRowProbe } from './epd-row-probe-thread.ts';
+import { lineNumberAt, probeRows, rowProbeKey, type RowProbeOptions } from './epd-row-probe.ts';
 
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-probe-'));
 afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
@@ -60,8 +61,12 @@ function keysOf(rows: readonly Row[]): Set<string> {
   return new Set(rows.map((row) => rowProbeKey(row.month, row.practice)));
 }
 
-function probe(file: string, wanted: ReadonlySet<string>, extra: { maxReads?: number } = {}) {
-  return probeRows({
+function probeOptions(
+  file: string,
+  wanted: ReadonlySet<string>,
+  extra: { maxReads?: number } = {},
+): RowProbeOptions {
+  return {
     path: file,
     sizeBytes: fs.statSync(file).size,
     columns,
@@ -71,7 +76,11 @@ function probe(file: string, wanted: ReadonlySet<string>, extra: { maxReads?: nu
     textColumns: ['PRACTICE_NAME'],
     numberColumns: ['ITEMS'],
     ...extra,
-  });
+  };
+}
+
+function probe(file: string, wanted: ReadonlySet<string>, extra: { maxReads?: number } = {}) {
+  return probeRows(probeOptions(file, wanted, extra));
 }
 
 /** Each row found must be a real row of its practice and month, field for field. */
@@ -306,5 +315,23 @@ describe('probeRows', () => {
     const file = writeRows('empty.csv', []);
     expect(probe(file, new Set())).toMatchObject({ reads: 0 });
     expect(probe(file, new Set([rowProbeKey('202401', 'A00001')])).rows.size).toBe(0);
+  });
+});
+
+describe('startRowProbe', () => {
+  it('gives from its worker thread what probeRows gives in this one', async () => {
+    const rows = groupedRows(200, ['202401', '202402'], seededRandom(11));
+    const options = probeOptions(writeRows('worker.csv', rows), keysOf(rows));
+    const task = startRowProbe(options);
+    const inThread = probeRows(options);
+    expect(inThread.rows.size).toBe(options.wanted.size);
+    expect(await task.result).toEqual(inThread);
+  });
+
+  it('stops its thread when asked, and its result then says so', async () => {
+    const rows = groupedRows(50, ['202401'], seededRandom(13));
+    const task = startRowProbe(probeOptions(writeRows('stopped.csv', rows), keysOf(rows)));
+    task.stop();
+    await expect(task.result).rejects.toThrow(/stopped before it finished/);
   });
 });

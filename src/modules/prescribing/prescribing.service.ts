@@ -57,6 +57,8 @@ export interface ImportEpdOptions {
   tempDir?: string;
   threads?: number;
   memoryLimit?: string;
+  /** Read practice names in a worker thread from this file size (see `ScanOptions`). */
+  workerProbeFromBytes?: number;
 }
 
 export interface UnclassifiedCode {
@@ -219,14 +221,6 @@ export function createPrescribingService(
     },
   ): Promise<MonthImportSummary> {
     const totals = scan.months.find((entry) => entry.month === month)!;
-    const epdPractices = scan.practicesByMonth.get(month) ?? [];
-    const practices = new Map<string, ResolvedPractice>();
-    for (const info of epdPractices) {
-      practices.set(
-        info.practiceCode,
-        resolvePracticeHierarchy(info, context.known.get(info.practiceCode), context.names),
-      );
-    }
     const referenceVersion = reference.version;
     const monthCodes = [...(scan.codesByMonth.get(month) ?? [])].sort();
     const presentations: EpdPresentationsTable[] = monthCodes.map((bnfCode) =>
@@ -253,6 +247,7 @@ export function createPrescribingService(
     const writeStarted = performance.now();
     const readBefore = scan.timings.readMs;
     let linesWrittenAt = 0;
+    let detailsWaitMs = 0;
     let callbackEndedAt = 0;
     const summary = await repository.transaction(async (trx) => {
       await repository.lockMonth(trx, month);
@@ -263,17 +258,14 @@ export function createPrescribingService(
       if (held && !context.replace) throw heldMonthError(held, context.file ?? context.source);
       await repository.deleteMonth(trx, month);
       await repository.insertPresentations(trx, presentations);
-      await repository.insertPracticeMonths(
-        trx,
-        [...practices.values()].map((p) => practiceMonthRow(month, p)),
-      );
 
       const measuresByPractice = new Map<string, PracticeMeasures>();
       let currentPractice: string | null = null;
       let currentLines: ClassifiedLine[] = [];
       const finishPractice = () => {
         if (currentPractice === null) return;
-        const listSize = practices.get(currentPractice)?.listSize ?? null;
+        // As `resolvePracticeHierarchy` gives it: only a practice in the directory has one.
+        const listSize = context.known.get(currentPractice)?.registeredPatients ?? null;
         measuresByPractice.set(currentPractice, calculatePracticeMeasures(currentLines, listSize));
       };
       let linesWritten = 0;
@@ -328,6 +320,22 @@ export function createPrescribingService(
       }
       linesWrittenAt = performance.now();
       finishPractice();
+      // The practices' names may still have been being read from the file while the lines were
+      // written (see `EpdScan.details`); the lines' stream has ended, so the engine is free.
+      const detailsBefore = scan.timings.detailsMs;
+      const { practicesByMonth } = await scan.details();
+      detailsWaitMs = scan.timings.detailsMs - detailsBefore;
+      const practices = new Map<string, ResolvedPractice>();
+      for (const info of practicesByMonth.get(month) ?? []) {
+        practices.set(
+          info.practiceCode,
+          resolvePracticeHierarchy(info, context.known.get(info.practiceCode), context.names),
+        );
+      }
+      await repository.insertPracticeMonths(
+        trx,
+        [...practices.values()].map((p) => practiceMonthRow(month, p)),
+      );
       const { practiceRows, rollupRows } = buildMeasureRows(month, practices, measuresByPractice);
       await repository.insertPracticeMeasures(trx, practiceRows);
       await repository.insertRollups(trx, rollupRows);
@@ -377,7 +385,7 @@ export function createPrescribingService(
       ...summary,
       timings: {
         writeMs: linesWrittenAt - writeStarted - (scan.timings.readMs - readBefore),
-        measuresMs: callbackEndedAt - linesWrittenAt,
+        measuresMs: callbackEndedAt - linesWrittenAt - detailsWaitMs,
         commitMs: committedAt - callbackEndedAt,
       },
     };
@@ -473,6 +481,7 @@ export function createPrescribingService(
               threads: importOptions.threads,
               memoryLimit: importOptions.memoryLimit,
               tempDir: importOptions.tempDir,
+              workerProbeFromBytes: importOptions.workerProbeFromBytes,
               onProgress: (progress) =>
                 importOptions.onProgress?.({ phase: 'scan', file: file.displayName, ...progress }),
             });
