@@ -528,8 +528,8 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
       probed: 0,
       readAgain: 0,
     });
-    // A scan closed before its details are asked for stops the probe's thread, and does not fall
-    // back to probing the file in this one.
+    // A scan closed while its details are being read stops the probe's thread, and does not fall
+    // back to probing the file in this one; once closed, it has no details to give.
     const prepared = {
       displayName: 'details.csv',
       path: plain,
@@ -539,8 +539,14 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     const closedEarly = await scanEpdFile(prepared, (await inspectEpdFile(prepared)).detected, {
       workerProbeFromBytes: 0,
     });
+    const pending = closedEarly.details();
     closedEarly.close();
-    await expect(closedEarly.details()).rejects.toThrow(/stopped before it finished/);
+    await expect(pending).rejects.toThrow(/stopped before it finished/);
+    const closedFirst = await scanEpdFile(prepared, (await inspectEpdFile(prepared)).detected, {
+      workerProbeFromBytes: 0,
+    });
+    closedFirst.close();
+    await expect(closedFirst.details()).rejects.toThrow(/closed before its practice details/);
     // A small file in no order may still be probed in full; whatever is not is read again.
     const fromShuffled = await sourcesOf(shuffled, 'none');
     expect(fromShuffled.fromScan).toBe(0);

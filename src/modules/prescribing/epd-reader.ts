@@ -212,7 +212,9 @@ export async function scanEpdFile(
   const engine = instance;
   /** Stops the row probe's thread, once there is one. */
   let stopOnClose = () => {};
+  let closed = false;
   const close = () => {
+    closed = true;
     stopOnClose();
     connection.closeSync();
     engine.closeSync();
@@ -383,6 +385,12 @@ export async function scanEpdFile(
     for (const [key, row] of detailsByKey) if (!row.has_other_rows) needed.add(key);
     const wanted = new Set<string>();
     let probe: RowProbeTask | undefined;
+    /**
+     * Starts the probe's thread, once: when the engine has sorted the first month's lines (see
+     * `readLines`), so that the thread does not take a core from the sort, or when the details are
+     * asked for first.
+     */
+    let startProbe: (() => void) | undefined;
     const timings = { scanMs: scanEnded - scanStarted, summaryMs: 0, detailsMs: 0, readMs: 0 };
     if (namesFromProbe) {
       for (const key of detailsByKey.keys()) if (!needed.has(key)) wanted.add(key);
@@ -400,21 +408,24 @@ export async function scanEpdFile(
       };
       timings.summaryMs = performance.now() - scanEnded;
       if (file.sizeBytes >= (options.workerProbeFromBytes ?? workerProbeFromBytes)) {
-        const task = startRowProbe(probeOptions);
-        let stopped = false;
-        probe = {
-          // A thread that cannot start, or fails, costs only time: the probe then runs here.
-          result: task.result.catch((error: unknown) => {
-            if (stopped) throw error;
-            return probeRows(probeOptions);
-          }),
-          stop: () => {
-            stopped = true;
-            task.stop();
-          },
+        startProbe = () => {
+          startProbe = undefined;
+          const task = startRowProbe(probeOptions);
+          let stopped = false;
+          probe = {
+            // A thread that cannot start, or fails, costs only time: the probe then runs here.
+            result: task.result.catch((error: unknown) => {
+              if (stopped) throw error;
+              return probeRows(probeOptions);
+            }),
+            stop: () => {
+              stopped = true;
+              task.stop();
+            },
+          };
+          // Until `details` is asked for, a failed probe is nobody's error yet; it is then.
+          probe.result.catch(() => undefined);
         };
-        // Until `details` is asked for, a failed probe is nobody's error yet; it is then.
-        probe.result.catch(() => undefined);
       } else {
         const probeStarted = performance.now();
         probe = { result: Promise.resolve(probeRows(probeOptions)), stop: () => undefined };
@@ -423,7 +434,10 @@ export async function scanEpdFile(
     } else {
       timings.summaryMs = performance.now() - scanEnded;
     }
-    stopOnClose = () => probe?.stop();
+    stopOnClose = () => {
+      startProbe = undefined;
+      probe?.stop();
+    };
 
     /** Reads the `needed` practices' details from their own rows: a second pass over the file. */
     const readNeededDetails = async () => {
@@ -463,7 +477,9 @@ export async function scanEpdFile(
 
     /** Waits for the probe, then reads again from the file whatever it could not give. */
     const completeDetails = async (): Promise<EpdPracticeDetails> => {
+      if (closed) throw new Error('the scan was closed before its practice details were read');
       const detailsStarted = performance.now();
+      startProbe?.();
       try {
         if (probe) {
           const probed = await probe.result;
@@ -563,6 +579,8 @@ export async function scanEpdFile(
         for (;;) {
           const readStarted = performance.now();
           const chunk = await next;
+          // The engine has sorted the lines: the probe's thread no longer takes a core from it.
+          startProbe?.();
           if (!chunk || chunk.rowCount === 0) {
             timings.readMs += performance.now() - readStarted;
             break;
