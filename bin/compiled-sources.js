@@ -5,14 +5,26 @@
 // time from one compiled bundle. This file is plain JavaScript because it runs before any loader.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** @param {string | Buffer} text */
 const sha256 = (text) => crypto.createHash('sha256').update(text).digest('hex');
 
-/** This file's own text: a build made by an earlier version of it, with other options, is not used. */
-const builderHash = sha256(fs.readFileSync(import.meta.filename));
+/**
+ * What a build depends on besides the sources: this file's text (its options), the compiler's
+ * version, the Node major version it targets. A build made with any other is not used.
+ */
+const builderHash = sha256(
+  [
+    fs.readFileSync(import.meta.filename, 'utf8'),
+    JSON.parse(
+      fs.readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8'),
+    ).version,
+    process.versions.node.split('.')[0],
+  ].join('\u0000'),
+);
 /** Packages compiled into the bundle (see `build`). */
 const compiledPackages = new Set(['kysely', 'zod']);
 /** A build left by a process that stopped half way, or one no longer current, is removed after. */
@@ -22,7 +34,8 @@ const staleAfterMs = 60 * 60 * 1000;
  * @typedef {object} CompiledSourcesOptions
  * @property {string} projectRoot the folder whose sources are compiled
  * @property {string} entry the entry module, relative to projectRoot (e.g. src/main.ts)
- * @property {string} cacheDir where builds and the manifest are kept
+ * @property {string} cacheDir where builds and the manifest are kept: a folder only this user can
+ *   write to, since the code in it is run
  */
 
 /**
@@ -45,6 +58,12 @@ const staleAfterMs = 60 * 60 * 1000;
  * @returns {Promise<{ url: string, built: boolean } | null>}
  */
 export async function compiledEntry(options) {
+  try {
+    fs.mkdirSync(options.cacheDir, { recursive: true, mode: 0o700 });
+    if (!isPrivateFolder(options.cacheDir)) return null;
+  } catch {
+    return null;
+  }
   const manifestFile = path.join(options.cacheDir, 'manifest.json');
   const current = readManifest(manifestFile);
   if (current && isCurrent(current, options)) {
@@ -53,10 +72,39 @@ export async function compiledEntry(options) {
   try {
     const manifest = await build(options);
     writeFileAtomically(manifestFile, JSON.stringify(manifest));
+    if (current && current.build !== manifest.build)
+      markSuperseded(options.cacheDir, current.build);
     removeStaleBuilds(options.cacheDir, manifest.build);
     return { url: outputUrl(options.cacheDir, manifest), built: true };
   } catch {
     return null;
+  }
+}
+
+/**
+ * Whether only this user can change what is in the folder: it is theirs and no one else may write
+ * to it. Code found there is run, so a cache anyone else could write to is not used.
+ * @param {string} folder
+ */
+function isPrivateFolder(folder) {
+  const stat = fs.statSync(folder);
+  if (!stat.isDirectory()) return false;
+  if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) return false;
+  return process.platform === 'win32' || (stat.mode & 0o022) === 0;
+}
+
+/**
+ * Dates a build that is no longer current from now, so that it is removed an hour after it
+ * stopped being current rather than an hour after it was made.
+ * @param {string} cacheDir
+ * @param {string} build
+ */
+function markSuperseded(cacheDir, build) {
+  try {
+    const now = new Date();
+    fs.utimesSync(path.join(cacheDir, build), now, now);
+  } catch {
+    // Already removed.
   }
 }
 
@@ -111,7 +159,9 @@ async function build(options) {
   const esbuild = await import('esbuild');
   /** @type {Record<string, string>} */
   const inputs = {};
-  fs.mkdirSync(options.cacheDir, { recursive: true });
+  // The compiler reads the project's TypeScript settings.
+  const settings = path.join(options.projectRoot, 'tsconfig.json');
+  if (fs.existsSync(settings)) inputs['tsconfig.json'] = sha256(fs.readFileSync(settings));
   const temporary = fs.mkdtempSync(path.join(options.cacheDir, 'partial-'));
   try {
     const result = await esbuild.build({

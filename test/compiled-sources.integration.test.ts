@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +114,37 @@ describe('compiled sources for the greenspace command', () => {
     expect(fs.existsSync(path.join(cacheDir, firstBuild))).toBe(false);
   });
 
+  it('keeps a build made long ago for an hour after it stops being current', async () => {
+    await compiledEntry(options());
+    const firstBuild = manifest().build;
+    const hoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    fs.utimesSync(path.join(cacheDir, firstBuild), hoursAgo, hoursAgo);
+    fs.writeFileSync(path.join(root, 'src', 'lazy.ts'), "export const lazyValue: string = 'x';\n");
+    expect((await compiledEntry(options()))?.built).toBe(true);
+    // A process started from the first build a moment ago may still load its lazy part.
+    expect(fs.existsSync(path.join(cacheDir, firstBuild))).toBe(true);
+  });
+
+  it('rebuilds when the project’s TypeScript settings change', async () => {
+    fs.writeFileSync(path.join(root, 'tsconfig.json'), '{"compilerOptions": {}}\n');
+    await compiledEntry(options());
+    expect(Object.keys(manifest().inputs)).toContain('tsconfig.json');
+    expect((await compiledEntry(options()))?.built).toBe(false);
+    fs.writeFileSync(
+      path.join(root, 'tsconfig.json'),
+      '{"compilerOptions": {"useDefineForClassFields": false}}\n',
+    );
+    expect((await compiledEntry(options()))?.built).toBe(true);
+  });
+
+  it('does not use a cache folder that others may write to, since its code is run', async () => {
+    expect(await compiledEntry(options())).not.toBeNull();
+    fs.chmodSync(cacheDir, 0o777);
+    expect(await compiledEntry(options())).toBeNull();
+    fs.chmodSync(cacheDir, 0o700);
+    expect(await compiledEntry(options())).not.toBeNull();
+  });
+
   it('rebuilds when the build it names has gone', async () => {
     await compiledEntry(options());
     fs.rmSync(path.join(cacheDir, manifest().build), { recursive: true });
@@ -147,11 +178,32 @@ describe('compiled sources for the greenspace command', () => {
   });
 
   it('lets two processes build at once: both get a build that works', async () => {
-    const [left, right] = await Promise.all([compiledEntry(options()), compiledEntry(options())]);
-    expect(left).not.toBeNull();
-    expect(right).not.toBeNull();
-    expect(left!.url).toBe(right!.url);
-    expect(((await import(left!.url)) as ProjectModule).greeting).toBe('first');
+    const script = [
+      `import { compiledEntry } from ${JSON.stringify(path.join(projectRoot, 'bin', 'compiled-sources.js'))};`,
+      `const compiled = await compiledEntry(${JSON.stringify(options())});`,
+      'const loaded = await import(compiled.url);',
+      'console.log(JSON.stringify({ url: compiled.url, greeting: loaded.greeting }));',
+    ].join('\n');
+    const runOne = () =>
+      new Promise<{ url: string; greeting: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          cwd: projectRoot,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) =>
+          code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`exit ${code}: ${output}`)),
+        );
+      });
+    const [left, right] = await Promise.all([runOne(), runOne()]);
+    expect(left).toEqual(right);
+    expect(left.greeting).toBe('first');
+    // One build folder, and no half-made one left behind.
+    expect(fs.readdirSync(cacheDir).filter((name) => !name.endsWith('.json'))).toEqual([
+      manifest().build,
+    ]);
   });
 });
 

@@ -12,7 +12,7 @@ import {
   type TestDatabase,
 } from '../../../test/support/test-database.ts';
 import { splitCsvFields } from './epd-layout.ts';
-import { inspectEpdFile, scanEpdFile } from './epd-reader.ts';
+import { inspectEpdFile, scanEpdFile, type ScanOptions } from './epd-reader.ts';
 import { generateSyntheticEpd } from './epd-synthetic.ts';
 import { loadInhalerReference } from './inhaler-reference.ts';
 import { createPrescribingRepository } from './prescribing.repository.ts';
@@ -483,9 +483,19 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
       true,
     );
     // A national file is probed in a worker thread while the lines are written; the same rows.
-    const [inWorker] = await service.importEpd([plain], { replace: true, workerProbeFromBytes: 0 });
+    const [inWorker] = await service.importEpd([plain], {
+      replace: true,
+      probe: { inWorkerFromBytes: 0 },
+    });
     expect(await practiceMonths()).toEqual(probed);
     expect(inWorker!.months[0]!.practices).toBe(probed.length);
+    // When the thread's probe misses practices (here held to 20 reads), the month's transaction
+    // is rolled back, they are read again from the file outside it, and the month is written.
+    await service.importEpd([plain], {
+      replace: true,
+      probe: { inWorkerFromBytes: 0, maxReads: 20 },
+    });
+    expect(await practiceMonths()).toEqual(probed);
     // A gzip stream is read from the start only, so there the scan reads every row's details.
     const gzip = path.join(workDir, 'details.csv.gz');
     fs.writeFileSync(gzip, zlib.gzipSync(fs.readFileSync(plain)));
@@ -504,16 +514,30 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     expect(await practiceMonths()).toEqual(probed);
 
     // Where the details came from, for each of the three files.
-    const sourcesOf = async (file: string, compression: 'none' | 'gzip') => {
+    const sourcesOf = async (
+      file: string,
+      compression: 'none' | 'gzip',
+      scanOptions: ScanOptions = {},
+    ) => {
       const prepared = {
         displayName: path.basename(file),
         path: file,
         compression,
         sizeBytes: fs.statSync(file).size,
       };
-      const scan = await scanEpdFile(prepared, (await inspectEpdFile(prepared)).detected);
+      const scan = await scanEpdFile(
+        prepared,
+        (await inspectEpdFile(prepared)).detected,
+        scanOptions,
+      );
       try {
-        return (await scan.details()).practiceDetails;
+        const beforeSecondPass = await scan.detailsIfComplete();
+        const details = (await scan.details()).practiceDetails;
+        // Complete without a second pass exactly when none was needed after the scan.
+        expect(beforeSecondPass === undefined).toBe(
+          details.probedInWorker && details.readAgain > 0,
+        );
+        return details;
       } finally {
         scan.close();
       }
@@ -522,11 +546,26 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
       fromScan: 0,
       probed: probed.length,
       readAgain: 0,
+      probedInWorker: false,
     });
+    expect(await sourcesOf(plain, 'none', { workerProbeFromBytes: 0 })).toEqual({
+      fromScan: 0,
+      probed: probed.length,
+      readAgain: 0,
+      probedInWorker: true,
+    });
+    const heldTo20Reads = await sourcesOf(plain, 'none', {
+      workerProbeFromBytes: 0,
+      probeMaxReads: 20,
+    });
+    expect(heldTo20Reads).toMatchObject({ fromScan: 0, probedInWorker: true });
+    expect(heldTo20Reads.readAgain).toBeGreaterThan(probed.length / 2);
+    expect(heldTo20Reads.probed + heldTo20Reads.readAgain).toBe(probed.length);
     expect(await sourcesOf(gzip, 'gzip')).toEqual({
       fromScan: probed.length,
       probed: 0,
       readAgain: 0,
+      probedInWorker: false,
     });
     // A scan closed while its details are being read stops the probe's thread, and does not fall
     // back to probing the file in this one; once closed, it has no details to give.
@@ -596,7 +635,9 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     expect(await snapshot()).toEqual(before);
     // Found by the probe's worker thread, while the month's lines were being written: the same.
     expect(
-      await problemsOf(service.importEpd([file], { replace: true, workerProbeFromBytes: 0 })),
+      await problemsOf(
+        service.importEpd([file], { replace: true, probe: { inWorkerFromBytes: 0 } }),
+      ),
     ).toEqual(problems);
     expect(await snapshot()).toEqual(before);
   });

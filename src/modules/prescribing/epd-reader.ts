@@ -11,7 +11,13 @@ import {
   type DetectedLayout,
 } from './epd-layout.ts';
 import { startRowProbe, type RowProbeTask } from './epd-row-probe-thread.ts';
-import { lineNumberAt, probeRows, rowProbeKey, type RowProbeOptions } from './epd-row-probe.ts';
+import {
+  lineNumberAt,
+  probeRows,
+  rowProbeKey,
+  type RowProbeOptions,
+  type RowProbeResult,
+} from './epd-row-probe.ts';
 import { readFirstLines, type PreparedEpdFile } from './epd-source.ts';
 
 /**
@@ -92,6 +98,11 @@ export interface EpdScan {
    */
   details(): Promise<EpdPracticeDetails>;
   /**
+   * The details if they can be had without a second pass over the file (which a caller holding a
+   * database transaction should not wait for); otherwise undefined, and `details` reads them.
+   */
+  detailsIfComplete(): Promise<EpdPracticeDetails | undefined>;
+  /**
    * Milliseconds spent reading the file, summing what it held, and finding practice details (what
    * `details` kept its caller waiting); and, growing as `readLines` is consumed, waiting for the
    * engine's sorted lines and turning them into JavaScript.
@@ -104,8 +115,11 @@ export interface EpdScan {
 
 export interface EpdPracticeDetails {
   practicesByMonth: Map<string, EpdPracticeInfo[]>;
-  /** How many practices' details came from the scan itself (gzip), a probed row, a second pass. */
-  practiceDetails: { fromScan: number; probed: number; readAgain: number };
+  /**
+   * How many practices' details came from the scan itself (gzip), a probed row, a second pass;
+   * and whether the probe ran in a worker thread.
+   */
+  practiceDetails: { fromScan: number; probed: number; readAgain: number; probedInWorker: boolean };
 }
 
 /**
@@ -123,6 +137,8 @@ export interface ScanOptions {
   maxProblems?: number;
   /** Probe in a worker thread from this file size (see `workerProbeFromBytes`). */
   workerProbeFromBytes?: number;
+  /** The probe's read limit (see `RowProbeOptions.maxReads`). */
+  probeMaxReads?: number;
 }
 
 /** Reads the header and the first month without scanning the file. */
@@ -379,12 +395,16 @@ export async function scanEpdFile(
       practiceCodesByMonth.set(month, codes);
     }
     // A practice with chapter 3 rows only (an extract, not a whole EPD month) has no group that
-    // kept its details; a practice the probe did not find has no names. Both are read from their
-    // own rows, a second pass that whole, ordered files never need.
-    const needed = new Set<string>();
-    for (const [key, row] of detailsByKey) if (!row.has_other_rows) needed.add(key);
+    // kept its details, and a practice the probe does not find has no names: both are read from
+    // their own rows, in a second pass over the file that whole, ordered files never need.
+    /** Practices whose details came from a second pass. */
+    const readAgain = new Set<string>();
+    const chapter3Only = new Set<string>();
+    for (const [key, row] of detailsByKey) if (!row.has_other_rows) chapter3Only.add(key);
     const wanted = new Set<string>();
-    let probe: RowProbeTask | undefined;
+    let probeOptions: RowProbeOptions | undefined;
+    let task: RowProbeTask | undefined;
+    let probedInWorker = false;
     /**
      * Starts the probe's thread, once: when the engine has sorted the first month's lines (see
      * `readLines`), so that the thread does not take a core from the sort, or when the details are
@@ -392,136 +412,150 @@ export async function scanEpdFile(
      */
     let startProbe: (() => void) | undefined;
     const timings = { scanMs: scanEnded - scanStarted, summaryMs: 0, detailsMs: 0, readMs: 0 };
+    /** Runs `work`, counting its time as time spent finding practice details. */
+    const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        timings.detailsMs += performance.now() - started;
+      }
+    };
+    const closedError = () =>
+      new Error('the scan was closed before its practice details were read');
+
     if (namesFromProbe) {
-      for (const key of detailsByKey.keys()) if (!needed.has(key)) wanted.add(key);
-      const probeOptions: RowProbeOptions = {
+      for (const key of detailsByKey.keys()) if (!chapter3Only.has(key)) wanted.add(key);
+      const probing: RowProbeOptions = {
         path: file.path,
         sizeBytes: file.sizeBytes,
         columns: detected.columns,
         monthColumn: column('YEAR_MONTH', false),
         practiceColumn: column('PRACTICE_CODE', false),
         wanted,
+        maxReads: options.probeMaxReads,
         textColumns: [...nameColumns].map((name) => column(name, false)),
         numberColumns: ['ITEMS', 'TOTAL_QUANTITY', 'ACTUAL_COST', 'NIC'].map((name) =>
           column(name, false),
         ),
       };
-      timings.summaryMs = performance.now() - scanEnded;
+      probeOptions = probing;
       if (file.sizeBytes >= (options.workerProbeFromBytes ?? workerProbeFromBytes)) {
         startProbe = () => {
           startProbe = undefined;
-          const task = startRowProbe(probeOptions);
-          let stopped = false;
-          probe = {
-            // A thread that cannot start, or fails, costs only time: the probe then runs here.
-            result: task.result.catch((error: unknown) => {
-              if (stopped) throw error;
-              return probeRows(probeOptions);
-            }),
-            stop: () => {
-              stopped = true;
-              task.stop();
-            },
-          };
-          // Until `details` is asked for, a failed probe is nobody's error yet; it is then.
-          probe.result.catch(() => undefined);
+          task = startRowProbe(probing);
+          // Until the details are asked for, a failed probe is nobody's error yet; it is then.
+          task.result.catch(() => undefined);
         };
-      } else {
-        const probeStarted = performance.now();
-        probe = { result: Promise.resolve(probeRows(probeOptions)), stop: () => undefined };
-        timings.detailsMs += performance.now() - probeStarted;
       }
-    } else {
-      timings.summaryMs = performance.now() - scanEnded;
     }
+    timings.summaryMs = performance.now() - scanEnded;
     stopOnClose = () => {
       startProbe = undefined;
-      probe?.stop();
+      task?.stop();
     };
 
-    /** Reads the `needed` practices' details from their own rows: a second pass over the file. */
-    const readNeededDetails = async () => {
+    let passes = 0;
+    /** Reads practices' details from their own rows: a second pass over the file. */
+    const readAgainFromFile = async (keys: ReadonlySet<string>) => {
+      if (keys.size === 0) return;
+      if (closed) throw closedError();
+      passes += 1;
+      const neededTable = `needed_${passes}`;
       try {
-        const pairs = [...needed].map((key) => {
+        const pairs = [...keys].map((key) => {
           const row = detailsByKey.get(key)!;
           return `(${quoteLiteral(row.ym)}, ${quoteLiteral(row.practice)})`;
         });
         await connection.run(
-          `CREATE TABLE needed AS SELECT * FROM (VALUES ${pairs.join(', ')}) AS v(ym, practice)`,
+          `CREATE TABLE ${neededTable} AS SELECT * FROM (VALUES ${pairs.join(', ')}) AS v(ym, practice)`,
         );
         const anyValue = (name: string | null) => (name ? `any_value(${column(name)})` : 'NULL');
         const details = (mode: 'strict' | 'record rejects') => `
-        SELECT d.* FROM (
-          SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
-            ${metadataColumns(anyValue)}
-          FROM ${readCsvCall(file, detected, mode)}
-          WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM needed)
-          GROUP BY ALL) d
-        JOIN needed n ON n.ym = d.ym AND n.practice = d.practice`;
+          SELECT d.* FROM (
+            SELECT ${column('YEAR_MONTH')} AS ym, ${column('PRACTICE_CODE')} AS practice,
+              ${metadataColumns(anyValue)}
+            FROM ${readCsvCall(file, detected, mode)}
+            WHERE ${column('PRACTICE_CODE')} IN (SELECT practice FROM ${neededTable})
+            GROUP BY ALL) d
+          JOIN ${neededTable} n ON n.ym = d.ym AND n.practice = d.practice`;
         // This pass parses the name columns the first one left out, so a bad row there is found
         // here. (Text that is not UTF-8 in a column read here may instead meet an engine error
         // that names no line: DuckDB 1.5.6 fails that way when a query reads only some of the
         // columns.)
-        await runReportingBadRows(connection, 'practice_details', details, file, options);
+        const detailsTable = `practice_details_${passes}`;
+        await runReportingBadRows(connection, detailsTable, details, file, options);
         const detailRows = (
-          await connection.runAndReadAll('SELECT * FROM practice_details')
+          await connection.runAndReadAll(`SELECT * FROM ${detailsTable}`)
         ).getRowObjectsJS() as Omit<PracticeDetailsRow, 'has_other_rows' | 'key'>[];
         for (const details of detailRows) {
           Object.assign(detailsByKey.get(rowProbeKey(details.ym, details.practice))!, details);
         }
       } catch (error) {
+        if (closed) throw closedError();
         if (error instanceof InputFileError || isResourceError(error)) throw error;
         throw toInputFileError(error, file);
       }
+      for (const key of keys) readAgain.add(key);
     };
 
-    /** Waits for the probe, then reads again from the file whatever it could not give. */
-    const completeDetails = async (): Promise<EpdPracticeDetails> => {
-      if (closed) throw new Error('the scan was closed before its practice details were read');
-      const detailsStarted = performance.now();
-      startProbe?.();
-      try {
-        if (probe) {
-          const probed = await probe.result;
-          // An empty field is NULL to the engine.
-          const field = (fields: string[], name: string | null) =>
-            name === null ? null : fields[detected.columns.indexOf(column(name, false))] || null;
-          if (probed.notUtf8.length > 0) {
-            throw new InputFileError(
-              probed.notUtf8.map(({ offset, column: field }) => ({
-                file: file.displayName,
-                line: lineNumberAt(file.path, offset),
-                field,
-                message: 'the text is not UTF-8 (is the file in another encoding?)',
-              })),
-            );
+    let probeApplied: Promise<Set<string>> | undefined;
+    /** Gives the practices the names the probe found; resolves to the wanted ones it did not. */
+    const applyProbe = () =>
+      (probeApplied ??= (async () => {
+        const missing = new Set<string>();
+        if (!probeOptions) return missing;
+        let probed: RowProbeResult;
+        if (task) {
+          try {
+            probed = await task.result;
+            probedInWorker = true;
+          } catch (error) {
+            if (closed) throw error;
+            // A thread that cannot start, or fails, costs only time: the probe runs here instead.
+            probed = probeRows(probeOptions);
           }
-          for (const key of wanted) {
-            const row = detailsByKey.get(key)!;
-            const fields = probed.rows.get(key);
-            // The probed row must agree with every code the scan kept for the practice.
-            const agrees =
-              fields !== undefined &&
-              field(fields, 'PCO_CODE') === row.pco_code &&
-              field(fields, hierarchy.icbCode) === row.icb_code &&
-              field(fields, hierarchy.areaTeamCode) === row.area_team_code &&
-              field(fields, 'REGIONAL_OFFICE_CODE') === row.region_code;
-            if (!agrees) {
-              needed.add(key);
-              continue;
-            }
-            row.practice_name = field(fields, 'PRACTICE_NAME');
-            row.postcode = field(fields, 'POSTCODE');
-            row.pco_name = field(fields, 'PCO_NAME');
-            row.icb_name = field(fields, hierarchy.icbName);
-            row.region_name = field(fields, 'REGIONAL_OFFICE_NAME');
-          }
+        } else {
+          probed = probeRows(probeOptions);
         }
-        if (needed.size > 0) await readNeededDetails();
-      } finally {
-        timings.detailsMs += performance.now() - detailsStarted;
-      }
+        if (closed) throw closedError();
+        if (probed.notUtf8.length > 0) {
+          throw new InputFileError(
+            probed.notUtf8.map(({ offset, column: field }) => ({
+              file: file.displayName,
+              line: lineNumberAt(file.path, offset),
+              field,
+              message: 'the text is not UTF-8 (is the file in another encoding?)',
+            })),
+          );
+        }
+        // An empty field is NULL to the engine.
+        const field = (fields: string[], name: string | null) =>
+          name === null ? null : fields[detected.columns.indexOf(column(name, false))] || null;
+        for (const key of wanted) {
+          const row = detailsByKey.get(key)!;
+          const fields = probed.rows.get(key);
+          // The probed row must agree with every code the scan kept for the practice.
+          const agrees =
+            fields !== undefined &&
+            field(fields, 'PCO_CODE') === row.pco_code &&
+            field(fields, hierarchy.icbCode) === row.icb_code &&
+            field(fields, hierarchy.areaTeamCode) === row.area_team_code &&
+            field(fields, 'REGIONAL_OFFICE_CODE') === row.region_code;
+          if (!agrees) {
+            missing.add(key);
+            continue;
+          }
+          row.practice_name = field(fields, 'PRACTICE_NAME');
+          row.postcode = field(fields, 'POSTCODE');
+          row.pco_name = field(fields, 'PCO_NAME');
+          row.icb_name = field(fields, hierarchy.icbName);
+          row.region_name = field(fields, 'REGIONAL_OFFICE_NAME');
+        }
+        return missing;
+      })());
 
+    const buildDetails = (): EpdPracticeDetails => {
       const practicesByMonth = new Map<string, EpdPracticeInfo[]>();
       for (const row of practiceRows) {
         const month = normaliseEpdMonth(row.ym)!;
@@ -543,13 +577,36 @@ export async function scanEpdFile(
       return {
         practicesByMonth,
         practiceDetails: {
-          fromScan: namesFromProbe ? 0 : practiceRows.length - needed.size,
-          probed: namesFromProbe ? practiceRows.length - needed.size : 0,
-          readAgain: needed.size,
+          fromScan: namesFromProbe ? 0 : practiceRows.length - readAgain.size,
+          probed: namesFromProbe ? practiceRows.length - readAgain.size : 0,
+          readAgain: readAgain.size,
+          probedInWorker,
         },
       };
     };
-    let details: Promise<EpdPracticeDetails> | undefined;
+    const detailsIfComplete = () =>
+      timed(async () => {
+        if (closed) throw closedError();
+        startProbe?.();
+        const missing = await applyProbe();
+        return [...missing].every((key) => readAgain.has(key)) ? buildDetails() : undefined;
+      });
+    let complete: Promise<EpdPracticeDetails> | undefined;
+    const details = () =>
+      (complete ??= timed(async () => {
+        if (closed) throw closedError();
+        startProbe?.();
+        const missing = await applyProbe();
+        await readAgainFromFile(new Set([...missing].filter((key) => !readAgain.has(key))));
+        return buildDetails();
+      }));
+
+    // Whatever can be read now is read now, so that a second pass over the file runs inside the
+    // caller's transaction (holding the database's write lock) for nothing but the practices a
+    // probe in a worker thread did not find: practices with chapter 3 rows only, and, when there
+    // is no thread, the probe itself and the practices it did not find.
+    await timed(() => readAgainFromFile(chapter3Only));
+    if (!startProbe) await details();
 
     return {
       file,
@@ -557,7 +614,8 @@ export async function scanEpdFile(
       months: [...totals.values()],
       descriptions,
       codesByMonth,
-      details: () => (details ??= completeDetails()),
+      details,
+      detailsIfComplete,
       timings,
       async *readLines(month: string) {
         const key = monthKeys.get(month);

@@ -57,8 +57,8 @@ export interface ImportEpdOptions {
   tempDir?: string;
   threads?: number;
   memoryLimit?: string;
-  /** Read practice names in a worker thread from this file size (see `ScanOptions`). */
-  workerProbeFromBytes?: number;
+  /** How practice names are read from a plain file (see `ScanOptions`): tuning, and for tests. */
+  probe?: { inWorkerFromBytes?: number; maxReads?: number };
 }
 
 export interface UnclassifiedCode {
@@ -152,6 +152,13 @@ function sumMonthTimings(months: readonly MonthImportSummary[]): MonthImportSumm
     total.commitMs += timings.commitMs;
   }
   return total;
+}
+
+/** Thrown inside a month's transaction to roll it back until the practices' details are read. */
+class PracticeDetailsPending extends Error {
+  constructor() {
+    super('some practices are read again from the file before the month is written');
+  }
 }
 
 /**
@@ -321,10 +328,14 @@ export function createPrescribingService(
       linesWrittenAt = performance.now();
       finishPractice();
       // The practices' names may still have been being read from the file while the lines were
-      // written (see `EpdScan.details`); the lines' stream has ended, so the engine is free.
+      // written (see `EpdScan.details`). A second pass over the file would hold this transaction
+      // (and the database's write lock) for as long as it takes, so the month is then rolled back,
+      // and written again once the pass is done (see `importEpd`).
       const detailsBefore = scan.timings.detailsMs;
-      const { practicesByMonth } = await scan.details();
+      const details = await scan.detailsIfComplete();
       detailsWaitMs = scan.timings.detailsMs - detailsBefore;
+      if (!details) throw new PracticeDetailsPending();
+      const { practicesByMonth } = details;
       const practices = new Map<string, ResolvedPractice>();
       for (const info of practicesByMonth.get(month) ?? []) {
         practices.set(
@@ -481,7 +492,8 @@ export function createPrescribingService(
               threads: importOptions.threads,
               memoryLimit: importOptions.memoryLimit,
               tempDir: importOptions.tempDir,
-              workerProbeFromBytes: importOptions.workerProbeFromBytes,
+              workerProbeFromBytes: importOptions.probe?.inWorkerFromBytes,
+              probeMaxReads: importOptions.probe?.maxReads,
               onProgress: (progress) =>
                 importOptions.onProgress?.({ phase: 'scan', file: file.displayName, ...progress }),
             });
@@ -494,8 +506,8 @@ export function createPrescribingService(
               const classifyMs = performance.now() - classifyStarted;
               const months: MonthImportSummary[] = [];
               for (const { month } of scan.months) {
-                months.push(
-                  await writeMonth(scan, month, {
+                const write = () =>
+                  writeMonth(scan, month, {
                     source: input,
                     classifications,
                     known,
@@ -504,8 +516,14 @@ export function createPrescribingService(
                     onProgress: importOptions.onProgress,
                     replace: importOptions.replace,
                     file: file.displayName,
-                  }),
-                );
+                  });
+                try {
+                  months.push(await write());
+                } catch (error) {
+                  if (!(error instanceof PracticeDetailsPending)) throw error;
+                  await scan.details();
+                  months.push(await write());
+                }
               }
               summaries.push({
                 source: input,
