@@ -9,10 +9,7 @@ import { Worker } from 'node:worker_threads';
  * milliseconds, mostly in its own process). That code has no folder of its own, so it may import
  * Node's own modules but no packages.
  */
-export async function startTypeScriptWorker(
-  module: URL,
-  data: Record<string, unknown>,
-): Promise<Worker> {
+export async function startTypeScriptWorker(module: URL, data: object): Promise<Worker> {
   const { build } = await import('esbuild');
   const compiled = await build({
     entryPoints: [fileURLToPath(module)],

@@ -20,6 +20,7 @@ import {
 } from './green-plan.test-helpers.ts';
 import { exportCsv, exportXlsx } from './plan-export.ts';
 import { importColumnNames, type ImportColumn } from './plan-import.ts';
+import type { ActionFormInput } from './plan.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'import-tests' };
 const areas = [
@@ -31,6 +32,18 @@ const areas = [
 ];
 
 /** 500 valid rows: nested actions, partners, owners, milestones, every status. */
+/** An action in the Travel and transport area, as the action form sends it. */
+function travelAction(fields: ActionFormInput = {}): ActionFormInput {
+  return {
+    area: 'Travel and transport',
+    lead_organisation: 'RWE',
+    status: 'on_track',
+    progress_percent: '10',
+    weight: '1',
+    ...fields,
+  };
+}
+
 function fiveHundredRows(owners: string[]): Record<ImportColumn, string>[] {
   const statuses = ['Not started', 'On track', 'At risk', 'Off track', 'Complete', 'Cancelled'];
   return Array.from({ length: 500 }, (_, index) => {
@@ -342,13 +355,7 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
   it('gives two actions added at once to the same area references of their own', async () => {
     const { services } = testApp;
     const planId = await newPlan('Two additions at once');
-    const fields = {
-      area: 'Travel and transport',
-      lead_organisation: 'RWE',
-      status: 'on_track',
-      progress_percent: '10',
-      weight: '1',
-    };
+    const fields = travelAction();
     // Both read the plan before either writes, so both would pick the same next reference.
     const ids = await Promise.all(
       ['Electric pool cars', 'Cycle to work scheme'].map((title) =>
@@ -384,16 +391,11 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
   it('never loses an edit made while an import is being committed', async () => {
     const { services } = testApp;
     const planId = await newPlan('Edited while committing');
-    const fields = {
-      area: 'Travel and transport',
+    const fields = travelAction({
       title: 'Fleet to electric',
       description: 'Replace the pool cars',
-      lead_organisation: 'RWE',
-      status: 'on_track',
-      progress_percent: '10',
-      weight: '1',
       reference: 'T-1',
-    };
+    });
     const actionId = await services.greenPlans.createAction(icsActor, planId, fields, context);
     const exported = exportCsv((await services.greenPlans.exportPlan(icsActor, planId)).actions);
     const preview = await services.greenPlans.previewImport(
@@ -428,14 +430,7 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
   it('refuses to commit a file whose effect changed since its preview; the pre-rename export then adds the old reference back', async () => {
     const { services } = testApp;
     const planId = await newPlan('Renumbered between preview and commit');
-    const fields = {
-      area: 'Travel and transport',
-      title: 'Fleet to electric',
-      lead_organisation: 'RWE',
-      status: 'on_track',
-      progress_percent: '10',
-      weight: '1',
-    };
+    const fields = travelAction({ title: 'Fleet to electric' });
     const parent = await services.greenPlans.createAction(
       icsActor,
       planId,

@@ -35,7 +35,7 @@ export function startRowProbe(options: RowProbeOptions): RowProbeTask {
   const result = (async () => {
     const started = await startTypeScriptWorker(
       new URL('./epd-row-probe.worker.ts', import.meta.url),
-      data as unknown as Record<string, unknown>,
+      data,
     );
     if (stopped) {
       void started.terminate();
