@@ -26,7 +26,7 @@ const builderHash = sha256(
   ].join('\u0000'),
 );
 /** Packages compiled into the bundle (see `build`). */
-const compiledPackages = new Set(['kysely', 'zod']);
+const compiledPackages = new Set(['kysely', 'zod', '@duckdb/node-api']);
 /** A build left by a process that stopped half way, or one no longer current, is removed after. */
 const staleAfterMs = 60 * 60 * 1000;
 
@@ -174,6 +174,11 @@ async function build(options) {
       target: `node${process.versions.node.split('.')[0]}`,
       outdir: temporary,
       entryNames: '[name]',
+      // Packages compiled in as CommonJS load the packages they require (a native binding) from
+      // node_modules, which holds the cache folder.
+      banner: {
+        js: "import { createRequire as createPackageRequire } from 'node:module'; const require = createPackageRequire(import.meta.url);",
+      },
       sourcemap: 'linked',
       sourcesContent: false,
       metafile: true,
@@ -208,7 +213,8 @@ async function build(options) {
       inputs[relative] ??= sha256(fs.readFileSync(path.join(options.projectRoot, relative)));
     }
     const output = `${path.basename(options.entry).replace(/\.[cm]?[jt]s$/, '')}.js`;
-    const buildName = `build-${sha256(JSON.stringify(Object.entries(inputs).sort())).slice(0, 16)}`;
+    // Named by everything that made it, so a build by other options never stands in for this one.
+    const buildName = `build-${sha256(JSON.stringify([builderHash, Object.entries(inputs).sort()])).slice(0, 16)}`;
     const target = path.join(options.cacheDir, buildName);
     try {
       fs.renameSync(temporary, target);

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compiledEntry } from '../bin/compiled-sources.js';
 
@@ -211,7 +212,11 @@ describe('the greenspace command’s own sources', () => {
   let cacheDir: string;
 
   beforeEach(() => {
-    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-compiled-cli-'));
+    // Inside node_modules, as the command's own cache is: packages left outside the build are
+    // found from there.
+    const parent = path.join(projectRoot, 'node_modules', '.cache', 'greenspace');
+    fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
+    cacheDir = fs.mkdtempSync(path.join(parent, 'test-'));
   });
 
   afterEach(() => {
@@ -231,6 +236,50 @@ describe('the greenspace command’s own sources', () => {
     // The web application is compiled too, loaded only by the commands that serve it.
     expect(inputs).toContain('src/server.ts');
     expect(inputs).toContain('src/modules/prescribing/prescribing.service.ts');
+    // The engine's JavaScript interface is compiled in; its native binding is not.
+    expect(inputs).toContain('node_modules/@duckdb/node-api/lib/index.js');
+    expect(inputs.some((input) => input.startsWith('node_modules/@duckdb/node-bindings'))).toBe(
+      false,
+    );
+  });
+
+  it('load, every part of them, with the packages they name found from the cache', async () => {
+    const compiled = await compiledEntry({ projectRoot, entry: 'src/main.ts', cacheDir });
+    const buildDir = path.dirname(new URL(compiled!.url).pathname);
+    const parts = fs.readdirSync(buildDir).filter((name) => name.endsWith('.js'));
+    // Each part is loaded the way `import()` loads it, in a process of its own; a part that
+    // cannot be loaded (a package required from compiled CommonJS not found, two declarations of
+    // one name) makes the command fall back to the loader, silently slower.
+    const databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-compiled-db-'));
+    const fixture = path.join(
+      projectRoot,
+      'src/modules/prescribing/test-fixtures/EPD_201601_fixture_sample.csv',
+    );
+    const script = `
+      const parts = ${JSON.stringify(parts.map((name) => pathToFileURL(path.join(buildDir, name)).href))};
+      for (const part of parts) await import(part);
+      const { runCli } = await import(${JSON.stringify(compiled!.url)});
+      await runCli(['node', 'greenspace', 'import-epd', '--quiet', ${JSON.stringify(fixture)}]);
+    `;
+    try {
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: os.tmpdir(),
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: `sqlite:${path.join(databaseDir, 'test.sqlite')}`,
+          LOG_LEVEL: 'silent',
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      // The engine, compiled in, read the file.
+      expect(result.stdout).toMatch(/2016-01: [\d,]+ rows read/);
+    } finally {
+      fs.rmSync(databaseDir, { recursive: true, force: true });
+    }
+    expect(parts.length).toBeGreaterThan(3);
   });
 
   it('run through the loader when compiling is turned off', () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
   Kysely,
@@ -13,9 +14,16 @@ import {
   type SqliteDatabase,
   type SqliteStatement,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { describeDatabase, type DatabaseConfig } from '../config.ts';
 import type { Database } from './schema.ts';
+
+// Each driver is loaded when a database of its kind is first opened, not with this module: the
+// embedded database never needs the PostgreSQL client's modules, nor PostgreSQL the SQLite addon,
+// and every command pays for what it loads before it starts.
+const requireDriver = createRequire(import.meta.url);
+const loadSqliteDriver = () => requireDriver('better-sqlite3') as typeof BetterSqlite3;
+const loadPostgresDriver = () => requireDriver('pg') as typeof pg;
 
 export type Dialect = DatabaseConfig['kind'];
 
@@ -74,7 +82,8 @@ export async function connectDatabase(
 
 function openSqlite(filename: string): DatabaseHandle {
   fs.mkdirSync(path.dirname(filename), { recursive: true });
-  const connection = new BetterSqlite3(filename);
+  const Sqlite = loadSqliteDriver();
+  const connection = new Sqlite(filename);
   // WAL lets readers continue during a write; busy_timeout waits for a lock instead of failing
   // at once; SQLite leaves foreign keys off unless asked.
   connection.pragma('journal_mode = WAL');
@@ -169,12 +178,13 @@ function openPostgres(
   connectionString: string,
   onBackgroundError: BackgroundErrorHandler,
 ): DatabaseHandle {
-  const pool = new pg.Pool({
+  const { Pool, types } = loadPostgresDriver();
+  const pool = new Pool({
     connectionString,
     max: 10,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
-    types: { getTypeParser: postgresTypeParser },
+    types: { getTypeParser: (oid, format) => postgresTypeParser(types, oid, format) },
   });
   // Without a listener, an error on an idle client (the server restarting, a connection killed)
   // would crash the process; the pool drops that client and makes a new one on the next query.
@@ -207,9 +217,13 @@ const PG_NUMERIC = 1700;
  * strings to avoid losing precision. Our counts and sums fit comfortably in a double, and SQLite
  * returns numbers, so both databases hand repositories the same types.
  */
-function postgresTypeParser(oid: number, format?: string): (value: string) => unknown {
+function postgresTypeParser(
+  types: typeof pg.types,
+  oid: number,
+  format?: string,
+): (value: string) => unknown {
   if (oid === PG_INT8 || oid === PG_NUMERIC) return (value: string) => Number(value);
-  return pg.types.getTypeParser(oid, format as 'text');
+  return types.getTypeParser(oid, format as 'text');
 }
 
 function errorMessage(error: unknown): string {
