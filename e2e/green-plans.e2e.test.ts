@@ -57,6 +57,10 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
       'EF-01 Heat pumps at Leicester General Hospital',
     );
 
+    // The admin opens the action's change form, and leaves it open while step 3 happens.
+    expect(await admin.goto(`${actionPath}/edit`)).toBe(200);
+    await admin.checkPage();
+
     // 3. A member of the lead organisation (an editor there) posts an update with an evidence file.
     const member = await suite.openVisitor();
     await signInThrough(member, leadEditor, actionPath);
@@ -74,6 +78,34 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     expect(await action.progress()).toBe('40%');
     expect(await action.evidenceLinks()).toEqual(['Heat pump survey.pdf']);
     expect(await action.timelineHeadings()).toContain('Progress update: At risk, 40%');
+
+    // The admin's form still shows the old status: saving it is refused, with what changed since.
+    const adminPage = admin.page;
+    await adminPage
+      .getByLabel('Description (optional)')
+      .fill('Air source heat pumps for the two boiler houses.');
+    await admin.navigate(
+      () => adminPage.getByRole('button', { name: 'Save changes' }).click(),
+      `${actionPath}/edit`,
+    );
+    await admin.checkPage();
+    expect(await adminPage.getByRole('heading', { name: 'There is a problem' }).isVisible()).toBe(
+      true,
+    );
+    const changedSince = adminPage.locator('#edit_conflict');
+    expect(await changedSince.textContent()).toContain('Status: On track → At risk');
+    expect(await changedSince.textContent()).toContain('by Owen Clarke');
+    // The admin keeps the new status and progress, and saves the description again.
+    await adminPage.getByLabel('Status').selectOption({ label: 'At risk' });
+    await adminPage.getByLabel('Progress (%)').fill('40');
+    await admin.navigate(
+      () => adminPage.getByRole('button', { name: 'Save changes' }).click(),
+      actionPath,
+    );
+    await admin.checkPage();
+    expect(await adminPage.locator('main').textContent()).toContain(
+      'Air source heat pumps for the two boiler houses.',
+    );
 
     // 4. A signed-out visitor sees the new progress on the plan and the action.
     const visitor = await suite.openVisitor();

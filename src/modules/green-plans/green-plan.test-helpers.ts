@@ -178,3 +178,15 @@ export async function countUnownedUploads(db: Kysely<Database>): Promise<number>
     .execute();
   return rows.length;
 }
+
+/**
+ * Opens an action's edit form as a browser would and gives the version it carries, which a save
+ * of the form must send back (a save without it, or with an old one, is refused as a conflict).
+ */
+export async function openActionEditForm(agent: HttpAgent, editUrl: string): Promise<string> {
+  const form = await agent.get(editUrl);
+  const version = /name="version" value="([^"]+)"/.exec(form.body)?.[1];
+  if (form.statusCode !== 200 || !version)
+    throw new Error(`${editUrl} gave ${form.statusCode} and no form version`);
+  return version;
+}

@@ -15,12 +15,13 @@ import {
   buildActionsWorkbook,
   buildZip,
   multipartBody,
+  openActionEditForm,
   SMALL_PDF,
   workbookLikeEntries,
 } from './green-plan.test-helpers.ts';
 import { exportCsv, exportXlsx } from './plan-export.ts';
 import { importColumnNames, type ImportColumn } from './plan-import.ts';
-import type { ActionFormInput } from './plan.service.ts';
+import { ActionEditConflict, type ActionFormInput } from './plan.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'import-tests' };
 const areas = [
@@ -427,6 +428,49 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     }
   });
 
+  it('saves one of two edit forms opened on the same version and saved at once, refusing the other', async () => {
+    const { services } = testApp;
+    const planId = await newPlan('Two forms at once');
+    const fields = travelAction({ title: 'Fleet to electric', reference: 'T-1' });
+    const actionId = await services.greenPlans.createAction(icsActor, planId, fields, context);
+    const { version } = await services.greenPlans.getActionForChange(icsActor, planId, actionId);
+    const titles = ['Fleet to EV', 'Electric fleet'];
+    const given = await Promise.allSettled(
+      titles.map((title) =>
+        services.greenPlans.updateAction(
+          icsActor,
+          planId,
+          actionId,
+          { ...fields, title, version },
+          context,
+        ),
+      ),
+    );
+    expect(given.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = given.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ActionEditConflict);
+    const saved = titles[given.findIndex((result) => result.status === 'fulfilled')];
+    const [action] = (await services.greenPlans.exportPlan(icsActor, planId)).actions;
+    expect(action!.title).toBe(saved);
+    // One edit in the history and in the audit log, the one saved.
+    const history = await services.database.db
+      .selectFrom('green_plan_action_changes')
+      .select('changes')
+      .where('action_id', '=', actionId)
+      .where('kind', '=', 'edited')
+      .execute();
+    expect(history.map((row) => JSON.parse(row.changes))).toEqual([
+      [{ field: 'title', from: 'Fleet to electric', to: saved }],
+    ]);
+    const audited = await services.database.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('action', '=', 'green_plan.action_changed')
+      .where('target_id', '=', actionId)
+      .execute();
+    expect(audited).toHaveLength(1);
+  });
+
   it('refuses to commit a file whose effect changed since its preview; the pre-rename export then adds the old reference back', async () => {
     const { services } = testApp;
     const planId = await newPlan('Renumbered between preview and commit');
@@ -458,8 +502,10 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     expect(preview.changes!.change).toHaveLength(1);
 
     // Before it is committed, the parent is renamed on the web.
-    const renamed = await admin.post(`/green-plans/${planId}/actions/${parent}/edit`, {
+    const editUrl = `/green-plans/${planId}/actions/${parent}/edit`;
+    const renamed = await admin.post(editUrl, {
       ...fields,
+      version: await openActionEditForm(admin, editUrl),
       area: 'travel-and-transport',
       reference: 'T-10',
     });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import {
@@ -742,12 +743,9 @@ export function actionFieldsEqual(a: ActionFields, b: ActionFields): boolean {
   );
 }
 
-/** The fields that differ, as history records them. */
-export function describeDifferences(
-  before: ActionFields | null,
-  after: ActionFields,
-): { field: string; from: string | null; to: string | null }[] {
-  const text = (fields: ActionFields | null): Record<string, string | null> => ({
+/** Each field of an action as its history records it (all null for an action not yet made). */
+function actionFieldTexts(fields: ActionFields | null): Record<string, string | null> {
+  return {
     reference: fields?.reference ?? null,
     parent_reference: fields ? fields.parentReference : null,
     area: fields?.areaId ?? null,
@@ -762,15 +760,58 @@ export function describeDifferences(
     progress_percent: fields ? String(fields.progressPercent) : null,
     weight: fields ? formatNumber(fields.weight) : null,
     milestones: fields ? formatMilestones(fields.milestones) : null,
-  });
-  const from = text(before);
-  const to = text(after);
+  };
+}
+
+/** The fields that differ, as history records them. */
+export function describeDifferences(
+  before: ActionFields | null,
+  after: ActionFields,
+): { field: string; from: string | null; to: string | null }[] {
+  const from = actionFieldTexts(before);
+  const to = actionFieldTexts(after);
   return Object.keys(to)
     .filter(
       (field) =>
         from[field] !== to[field] && !(before === null && (to[field] === null || to[field] === '')),
     )
     .map((field) => ({ field, from: from[field] ?? null, to: to[field] ?? null }));
+}
+
+/**
+ * The history fields an action's edit form holds: all but its milestones, which have their own
+ * form.
+ */
+export const editFormHistoryFields: ReadonlySet<string> = new Set(
+  Object.keys(actionFieldTexts(null)).filter((field) => field !== 'milestones'),
+);
+
+/**
+ * The version of an action an edit form was opened on, carried by the form: a digest of the
+ * fields the form holds, and the last history entry the action had then, from which the changes
+ * made since can be listed. Two forms saved one after the other would otherwise each save every
+ * field, the second undoing the first's changes unseen.
+ */
+export function actionEditVersion(fields: ActionFields, lastChangeId: number): string {
+  const texts = actionFieldTexts(fields);
+  const held = [...editFormHistoryFields].map((field) => [field, texts[field]]);
+  const digest = createHash('sha256').update(JSON.stringify(held)).digest('hex').slice(0, 20);
+  return `${digest}.${lastChangeId}`;
+}
+
+/**
+ * Whether a form's version still matches the action as it is: only the digest counts, so a change
+ * to the milestones alone, which the form does not hold, is no conflict. Anything that is not a
+ * version (a form from before forms carried one, a value altered by hand) is no match either.
+ */
+export function isCurrentEditVersion(version: string, fields: ActionFields): boolean {
+  return version.split('.')[0] === actionEditVersion(fields, 0).split('.')[0];
+}
+
+/** The last history entry a form's version names; null when it cannot be read. */
+export function editVersionLastChangeId(version: string): number | null {
+  const match = /^[0-9a-f]{20}\.(\d{1,15})$/.exec(version);
+  return match ? Number(match[1]) : null;
 }
 
 /** What an import will do: create these, change those, leave the rest. */

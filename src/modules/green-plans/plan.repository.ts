@@ -400,6 +400,16 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
       await executor.insertInto('green_plan_action_changes').values(row).execute();
     },
 
+    /** The id of an action's last history entry; 0 if it has none. */
+    async findLastChangeId(actionId: string, executor: Executor = db): Promise<number> {
+      const row = await executor
+        .selectFrom('green_plan_action_changes')
+        .select((eb) => eb.fn.max('id').as('last'))
+        .where('action_id', '=', actionId)
+        .executeTakeFirst();
+      return row?.last == null ? 0 : Number(row.last);
+    },
+
     async findChanges(planId: string, executor: Executor = db) {
       return executor
         .selectFrom('green_plan_action_changes as c')

@@ -8,7 +8,7 @@ import {
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
-import { multipartBody, SMALL_PDF } from './green-plan.test-helpers.ts';
+import { multipartBody, openActionEditForm, SMALL_PDF } from './green-plan.test-helpers.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'route-tests' };
 
@@ -393,33 +393,30 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       expect(response.body, message).toContain(message);
     }
     // Making R-1 a sub-action of its own sub-action would make a loop.
-    const cycle = await browsers.icsAdmin!.post(
-      `/green-plans/${publishedPlan}/actions/${parentAction}/edit`,
-      {
-        parent_reference: 'R-1.1',
-        area: 'estates-and-facilities',
-        title: 'Decarbonise heat',
-        lead_organisation: 'RWE',
-        status: 'on_track',
-        progress_percent: '0',
-        weight: '1',
-      },
-    );
+    const parentEditUrl = `/green-plans/${publishedPlan}/actions/${parentAction}/edit`;
+    const cycle = await browsers.icsAdmin!.post(parentEditUrl, {
+      version: await openActionEditForm(browsers.icsAdmin!, parentEditUrl),
+      parent_reference: 'R-1.1',
+      area: 'estates-and-facilities',
+      title: 'Decarbonise heat',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '0',
+      weight: '1',
+    });
     expect(cycle.statusCode).toBe(400);
     expect(cycle.body).toContain('The parent references go round in a loop: R-1 → R-1.1 → R-1');
     // Nor can R-1 move to another area while its sub-action stays in this one.
-    const moved = await browsers.icsAdmin!.post(
-      `/green-plans/${publishedPlan}/actions/${parentAction}/edit`,
-      {
-        parent_reference: '',
-        area: 'medicines',
-        title: 'Decarbonise heat',
-        lead_organisation: 'RWE',
-        status: 'on_track',
-        progress_percent: '0',
-        weight: '1',
-      },
-    );
+    const moved = await browsers.icsAdmin!.post(parentEditUrl, {
+      version: await openActionEditForm(browsers.icsAdmin!, parentEditUrl),
+      parent_reference: '',
+      area: 'medicines',
+      title: 'Decarbonise heat',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '0',
+      weight: '1',
+    });
     expect(moved.statusCode).toBe(400);
     expect(moved.body).toContain(
       'A sub-action is in the same area as its parent, and R-1.1 is in Estates and facilities',
@@ -532,6 +529,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     ).toBe(303);
     // The action cannot then start after its milestone is due.
     const laterStart = await browsers.leadEditor!.post(`${action}/edit`, {
+      version: await openActionEditForm(browsers.leadEditor!, `${action}/edit`),
       parent_reference: 'R-1',
       area: 'estates-and-facilities',
       title: 'Heat pump at the first site',
@@ -932,6 +930,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       (
         await browsers.leadEditor!.post(editUrl, {
           ...fields,
+          version: await openActionEditForm(browsers.leadEditor!, editUrl),
           reference: '',
           progress_percent: '15',
         })
@@ -941,10 +940,19 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
 
     const adminForm = await browsers.icsAdmin!.get(editUrl);
     expect(adminForm.body).toContain('name="reference"');
-    const taken = await browsers.icsAdmin!.post(editUrl, { ...fields, reference: 'T-9.1' });
+    const adminVersion = await openActionEditForm(browsers.icsAdmin!, editUrl);
+    const taken = await browsers.icsAdmin!.post(editUrl, {
+      ...fields,
+      version: adminVersion,
+      reference: 'T-9.1',
+    });
     expect(taken.statusCode).toBe(400);
     expect(taken.body).toContain('The plan already has an action with the reference T-9.1');
-    const malformed = await browsers.icsAdmin!.post(editUrl, { ...fields, reference: 'T 9!' });
+    const malformed = await browsers.icsAdmin!.post(editUrl, {
+      ...fields,
+      version: adminVersion,
+      reference: 'T 9!',
+    });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.body).toContain('The reference must be at most 40 letters');
     expect((await referencesNow()).map((row) => row.reference)).toEqual(['T-9', 'T-9.1']);
@@ -952,6 +960,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     // Renamed with nothing else changed: the sub-action keeps its parent, and history says so.
     const renamed = await browsers.icsAdmin!.post(editUrl, {
       ...fields,
+      version: adminVersion,
       progress_percent: '15',
       reference: 'T-10',
     });
@@ -1037,11 +1046,13 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
         fields(reference, parent, lead),
         context,
       );
-    const move = (who: string, reference: string, parent: string) =>
-      browsers[who]!.post(
-        `/green-plans/${plan}/actions/${ids[reference]}/edit`,
-        fields(reference, parent, 'RWE'),
-      );
+    const move = async (who: string, reference: string, parent: string) => {
+      const editUrl = `/green-plans/${plan}/actions/${ids[reference]}/edit`;
+      return browsers[who]!.post(editUrl, {
+        ...fields(reference, parent, 'RWE'),
+        version: await openActionEditForm(browsers[who]!, editUrl),
+      });
+    };
     const refusals: [string, string, string][] = [
       ['M-1.1', '', "Only the plan's editors can make this a top-level action"],
       ['M-1.1', 'M-9', 'You cannot move this action under M-9'],
@@ -1103,5 +1114,118 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(memberData.discussions).toMatchObject({
       posts: [expect.objectContaining({ body: 'Survey booked for May.' })],
     });
+  });
+
+  it('refuses an edit form opened before someone else changed the action, shows their changes, and saves once seen', async () => {
+    const { services } = testApp;
+    const ics = await actorFor(services, people.icsAdmin!.id);
+    const actionId = await services.greenPlans.createAction(
+      ics,
+      publishedPlan,
+      {
+        reference: 'C-1',
+        area: 'estates-and-facilities',
+        title: 'Insulate the roof',
+        lead_organisation: 'RWE',
+        status: 'on_track',
+        progress_percent: '10',
+      },
+      context,
+    );
+    const actionUrl = `/green-plans/${publishedPlan}/actions/${actionId}`;
+    const editUrl = `${actionUrl}/edit`;
+    const form = {
+      reference: 'C-1',
+      parent_reference: '',
+      area: 'estates-and-facilities',
+      title: 'Insulate the roof',
+      lead_organisation: 'RWE',
+      status: 'on_track',
+      progress_percent: '10',
+      weight: '1',
+    };
+    const stored = () =>
+      services.database.db
+        .selectFrom('green_plan_actions')
+        .select(['title', 'status', 'progress_percent'])
+        .where('id', '=', actionId)
+        .executeTakeFirstOrThrow();
+
+    // The ICS admin opens the form; meanwhile the lead organisation's editor saves a change.
+    const openedByAdmin = await openActionEditForm(browsers.icsAdmin!, editUrl);
+    const leadSave = await browsers.leadEditor!.post(editUrl, {
+      ...form,
+      version: await openActionEditForm(browsers.leadEditor!, editUrl),
+      status: 'at_risk',
+      progress_percent: '30',
+    });
+    expect(leadSave.statusCode).toBe(303);
+
+    // The admin's form would have put the status and progress back unseen: nothing is saved.
+    const refused = await browsers.icsAdmin!.post(editUrl, {
+      ...form,
+      version: openedByAdmin,
+      title: 'Insulate the roof and walls',
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('href="#edit_conflict"');
+    expect(refused.body).toContain('This action has changed since you opened this page');
+    expect(refused.body).toContain('by Lee Editor');
+    expect(refused.body).toContain('Status: On track → At risk');
+    expect(refused.body).toContain('Progress (%): 10% → 30%');
+    expect(formValuesOf(refused.body, ['title'])).toEqual({
+      title: 'Insulate the roof and walls',
+    });
+    expect(await stored()).toEqual({
+      title: 'Insulate the roof',
+      status: 'at_risk',
+      progress_percent: 30,
+    });
+
+    // Saved again from that page, knowingly, the admin's values stand.
+    const newVersion = formValuesOf(refused.body, ['version']).version!;
+    expect(newVersion).not.toBe(openedByAdmin);
+    const saved = await browsers.icsAdmin!.post(editUrl, {
+      ...form,
+      version: newVersion,
+      title: 'Insulate the roof and walls',
+    });
+    expect(saved.statusCode).toBe(303);
+    expect(await stored()).toEqual({
+      title: 'Insulate the roof and walls',
+      status: 'on_track',
+      progress_percent: 10,
+    });
+
+    // A milestone added meanwhile is not on the form, so it is no conflict, and it is kept.
+    const openedByLead = await openActionEditForm(browsers.leadEditor!, editUrl);
+    expect(
+      (
+        await browsers.icsAdmin!.post(`${actionUrl}/milestones`, {
+          milestoneTitle: 'Survey done',
+          milestoneDueDate: '2025-01-31',
+        })
+      ).statusCode,
+    ).toBe(303);
+    const afterMilestone = await browsers.leadEditor!.post(editUrl, {
+      ...form,
+      version: openedByLead,
+      title: 'Insulate the roof and walls',
+      due_date: '2025-03-31',
+    });
+    expect(afterMilestone.statusCode).toBe(303);
+    const milestones = await services.database.db
+      .selectFrom('green_plan_milestones')
+      .select('title')
+      .where('action_id', '=', actionId)
+      .execute();
+    expect(milestones.map((row) => row.title)).toEqual(['Survey done']);
+
+    // A save that carries no version at all is refused the same way, with nothing to list.
+    const withoutVersion = await browsers.icsAdmin!.post(editUrl, { ...form, title: 'Hmm' });
+    expect(withoutVersion.statusCode).toBe(409);
+    expect(withoutVersion.body).toContain('This action has changed since you opened this page');
+    expect(withoutVersion.body).not.toContain(' → ');
+    expect((await stored()).title).toBe('Insulate the roof and walls');
   });
 });

@@ -15,7 +15,12 @@ import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-c
 import { exportCsv, exportXlsx } from './plan-export.ts';
 import { commentPostedNotice, postedDone } from '../discussions/mentions.ts';
 import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
-import { planStatuses, PlanStillPublished, type UpdateInput } from './plan.service.ts';
+import {
+  ActionEditConflict,
+  planStatuses,
+  PlanStillPublished,
+  type UpdateInput,
+} from './plan.service.ts';
 import {
   actionStatuses,
   actionStatusLabels,
@@ -514,11 +519,13 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     reply: FastifyReply,
     extra: Record<string, unknown>,
     status = 200,
+    changedSince?: string,
   ) {
     const form = await plans.getActionForChange(
       request.actor,
       request.params.planId,
       checkId(request.params.actionId),
+      { changedSince },
     );
     return reply.code(status).render('green-plans/views/action-form.njk', {
       ...common,
@@ -548,17 +555,34 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     async (request, reply) => {
       const actionId = checkId(request.params.actionId);
       await plans.assertCanChangeAction(request.actor, request.params.planId, actionId);
-      const fields = formFields(request, actionFormFields);
+      const { version, ...fields } = formFields(request, [...actionFormFields, 'version']);
       try {
         await plans.updateAction(
           request.actor,
           request.params.planId,
           actionId,
-          fields,
+          { ...fields, version },
           requestContextOf(request),
         );
         return reply.redirect(`/green-plans/${request.params.planId}/actions/${actionId}`, 303);
       } catch (error) {
+        if (error instanceof ActionEditConflict) {
+          // The form again, with what was entered, the changes it would have undone, and the
+          // action's version now: saved again, it applies what was entered over those changes.
+          return renderActionEdit(
+            request,
+            reply,
+            {
+              values: fields,
+              ...formErrorContext({
+                edit_conflict:
+                  'This action has changed since you opened this page. Nothing has been saved: check it as it is now, then save your changes again',
+              }),
+            },
+            409,
+            error.version,
+          );
+        }
         if (!(error instanceof ValidationFailed)) throw error;
         return renderActionEdit(
           request,

@@ -13,11 +13,15 @@ import type { FileService, PendingUpload } from '../files/file.service.ts';
 import type { MembershipService } from '../memberships/membership.service.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
 import {
+  actionEditVersion,
   actionFieldsEqual,
   describeDifferences,
+  editFormHistoryFields,
+  editVersionLastChangeId,
   fieldLabels,
   formatMilestones,
   importColumnNames,
+  isCurrentEditVersion,
   parentsFirst,
   planImportChanges,
   readSpreadsheet,
@@ -108,6 +112,26 @@ export class PlanStillPublished extends Error {
   }
 }
 
+/**
+ * An action's edit form was saved after someone else had changed a field it holds: saving it would
+ * have undone their change unseen. Nothing is saved; the form is shown again with the changes made
+ * since it was opened, to be saved again knowingly.
+ */
+export class ActionEditConflict extends Error {
+  override name = 'ActionEditConflict';
+  /** The version the form was opened on. */
+  readonly version: string;
+  constructor(version: string) {
+    super('Someone else changed this action after you opened the form');
+    this.version = version;
+  }
+}
+
+/** The plan moved between an edit's checks and its write; the edit is checked again. */
+class PlanMovedDuringEdit extends Error {
+  override name = 'PlanMovedDuringEdit';
+}
+
 /** A progress update as the form's rules leave it. */
 interface CheckedUpdate {
   updateDate: string;
@@ -136,6 +160,9 @@ export interface PlanFormInput {
 }
 
 export type ActionFormInput = Partial<Record<ImportColumn, string>>;
+
+/** The edit form's fields, with the version of the action it was opened on (see `actionEditVersion`). */
+export type ActionEditInput = ActionFormInput & { version?: string };
 
 /** The KPI form's fields, as the columns of a KPI definitions file name them. */
 const kpiColumnOfField: Record<string, KpiDefinitionColumn> = {
@@ -1749,15 +1776,22 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
 
   // --- timeline ---
 
+  /**
+   * An action's updates and history, newest first. With `editFieldsAfterChange`, only the history
+   * entries after that one, and in them only the fields the edit form holds: what an edit form
+   * opened at that entry did not show.
+   */
   async function buildTimeline(
     plan: PlanListRow,
     action: ActionListRow,
     actor: Actor | null,
     state: PlanState,
+    options: { editFieldsAfterChange?: number } = {},
   ) {
     const seeNames = canSeeActionNames(actor, plan, action);
+    const after = options.editFieldsAfterChange;
     const [updates, changes] = await Promise.all([
-      repository.findUpdates(plan.id),
+      after === undefined ? repository.findUpdates(plan.id) : [],
       repository.findChanges(plan.id),
     ]);
     const ownUpdates = updates.filter((update) => update.action_id === action.id);
@@ -1828,7 +1862,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       milestone_done: 'Milestone done',
     };
     for (const change of changes.filter((item) => item.action_id === action.id)) {
-      const items = JSON.parse(change.changes) as FieldChange[];
+      let items = JSON.parse(change.changes) as FieldChange[];
+      if (after !== undefined) {
+        if (Number(change.id) <= after) continue;
+        items = items.filter((item) => editFormHistoryFields.has(item.field));
+        if (items.length === 0) continue;
+      }
       const isCreation =
         items.every((item) => item.from === null) &&
         (change.kind === 'created' || change.kind === 'imported');
@@ -1854,6 +1893,99 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return entries.sort((a, b) =>
       a.date !== b.date ? (a.date < b.date ? 1 : -1) : a.at < b.at ? 1 : a.at > b.at ? -1 : 0,
     );
+  }
+
+  /** One attempt at `updateAction`: checked against the plan as read, written if it still is. */
+  async function updateActionOnce(
+    actor: Actor | null,
+    planId: string,
+    actionId: string,
+    input: ActionEditInput,
+    context: RequestContext,
+  ): Promise<void> {
+    const performer = performerOf(actor);
+    const { plan } = await requireChangeableAction(actor, planId, actionId);
+    const loaded = await loadPlanState(plan, actor);
+    const everyAction = existingFields(loaded);
+    const before = everyAction.find((action) => action.id === actionId)!;
+    const requested = (input.reference ?? '').trim();
+    const reference = requested === '' ? before.reference : requested;
+    const renamedFrom = new Map<string, string>();
+    if (reference !== before.reference && !canEditPlan(actor, plan))
+      throw new ForbiddenError("Not allowed: change an action's reference");
+    // The form holds every field and saves them all: opened before someone else's change, it
+    // would undo that change unseen.
+    if (input.version !== undefined && !isCurrentEditVersion(input.version, before))
+      throw new ActionEditConflict(input.version);
+    if (reference !== before.reference) {
+      if (loaded.actions.some((action) => action.reference === reference))
+        throw new ValidationFailed({
+          reference: `The plan already has an action with the reference ${reference}`,
+        });
+      renamedFrom.set(actionId, before.reference);
+    }
+    // Checked and written as if the action already had its new reference, so that its children
+    // and the tree checks find it by that.
+    const state = renamedFrom.size
+      ? {
+          ...loaded,
+          actions: loaded.actions.map((action) =>
+            action.id === actionId ? { ...action, reference } : action,
+          ),
+        }
+      : loaded;
+    const raw = rawRowFromForm({
+      ...input,
+      reference,
+      milestones: formatMilestones(before.milestones),
+    });
+    if (raw.values.weight === '') raw.values.weight = '1';
+    // Someone who may not see names keeps the owner as it is.
+    if (input.owner_email === undefined)
+      raw.values.owner_email = state.actions.find((a) => a.id === actionId)!.ownerEmail ?? '';
+    const importContext = await buildImportContext(plan, state, [raw], performer);
+    const { problems, actions } = validateImportRows([raw], importContext);
+    // The milestones are not on the form and were valid as stored, so a problem with them is a
+    // start date moved past one of them: the start date is the field to correct.
+    if (problems.length > 0)
+      throw new ValidationFailed(
+        formProblemsToFieldErrors(
+          problems.map((problem) =>
+            problem.field === 'milestones' ? { ...problem, field: 'start_date' } : problem,
+          ),
+        ),
+      );
+    const moveRefused = refusedMove(actor, plan, state, before.parentReference, actions[0]!);
+    if (moveRefused) throw new ValidationFailed({ parent_reference: moveRefused });
+    if (actionFieldsEqual(before, actions[0]!)) return;
+    await repository.transaction(async (trx) => {
+      // Held as an import's commit holds it, so that the two take turns (PostgreSQL; SQLite has
+      // one writer): a commit then sees this edit and is refused rather than undoing it.
+      await repository.holdPlan(trx, plan.id);
+      // A change to any of the plan's actions since it was read above (the checks used their
+      // references and parents too) sends the edit back to be checked again.
+      const now = existingFields(await loadPlanState(plan, actor, trx));
+      if (JSON.stringify(now) !== JSON.stringify(everyAction)) throw new PlanMovedDuringEdit();
+      await applyActions(trx, plan, state, actions, performer, 'edited', renamedFrom);
+      await audit.record(
+        {
+          action: 'green_plan.action_changed',
+          actorUserId: performer.userId,
+          targetType: 'green_plan_action',
+          targetId: actionId,
+          organisationCode: actions[0]!.leadOrganisationCode,
+          details: {
+            fields: describeDifferences(before, actions[0]!).map((change) => change.field),
+            // Imports match on the reference, so the audit says which one it was.
+            ...(renamedFrom.size > 0
+              ? { reference: { from: before.reference, to: reference } }
+              : {}),
+          },
+        },
+        context,
+        trx,
+      );
+    });
   }
 
   return {
@@ -2250,10 +2382,22 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     },
 
     /** The page to add a progress update; refuses anyone who may not change the action. */
-    async getActionForChange(actor: Actor | null, planId: string, actionId: string) {
-      const { plan } = await requireChangeableAction(actor, planId, actionId);
+    /**
+     * An action's edit and update forms. With `changedSince` (the version an edit form was opened
+     * on), also the changes made since then to the fields the edit form holds, newest first.
+     */
+    async getActionForChange(
+      actor: Actor | null,
+      planId: string,
+      actionId: string,
+      options: { changedSince?: string } = {},
+    ) {
+      const { plan, action: row } = await requireChangeableAction(actor, planId, actionId);
       const state = await loadPlanState(plan, actor);
       const action = state.actions.find((item) => item.id === actionId)!;
+      const lastChangeId = await repository.findLastChangeId(action.id);
+      const sinceId =
+        options.changedSince === undefined ? null : editVersionLastChangeId(options.changedSince);
       const referenceById = new Map(state.actions.map((item) => [item.id, item.reference]));
       const descendants = new Set<string>();
       const collect = (id: string) => {
@@ -2266,6 +2410,14 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return {
         plan: toPlanView(plan),
         action,
+        version: actionEditVersion(
+          existingFields(state).find((item) => item.id === action.id)!,
+          lastChangeId,
+        ),
+        changesSinceOpened:
+          sinceId === null
+            ? []
+            : await buildTimeline(plan, row, actor, state, { editFieldsAfterChange: sinceId }),
         isParent: action.childIds.length > 0,
         /** Only the plan's editors rename an action: spreadsheet imports match actions by it. */
         canRename: canEditPlan(actor, plan),
@@ -2399,83 +2551,19 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       actor: Actor | null,
       planId: string,
       actionId: string,
-      input: ActionFormInput,
+      input: ActionEditInput,
       context: RequestContext,
     ) {
-      const performer = performerOf(actor);
-      const { plan } = await requireChangeableAction(actor, planId, actionId);
-      const loaded = await loadPlanState(plan, actor);
-      const before = existingFields(loaded).find((action) => action.id === actionId)!;
-      const requested = (input.reference ?? '').trim();
-      const reference = requested === '' ? before.reference : requested;
-      const renamedFrom = new Map<string, string>();
-      if (reference !== before.reference) {
-        if (!canEditPlan(actor, plan))
-          throw new ForbiddenError("Not allowed: change an action's reference");
-        if (loaded.actions.some((action) => action.reference === reference))
-          throw new ValidationFailed({
-            reference: `The plan already has an action with the reference ${reference}`,
-          });
-        renamedFrom.set(actionId, before.reference);
+      // Checked outside the transaction, then written in it only if the plan has not moved in
+      // between; if it has, checked again.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await updateActionOnce(actor, planId, actionId, input, context);
+        } catch (error) {
+          if (!(error instanceof PlanMovedDuringEdit)) throw error;
+          if (attempt === 3) throw new ActionEditConflict(input.version ?? '');
+        }
       }
-      // Checked and written as if the action already had its new reference, so that its children
-      // and the tree checks find it by that.
-      const state = renamedFrom.size
-        ? {
-            ...loaded,
-            actions: loaded.actions.map((action) =>
-              action.id === actionId ? { ...action, reference } : action,
-            ),
-          }
-        : loaded;
-      const raw = rawRowFromForm({
-        ...input,
-        reference,
-        milestones: formatMilestones(before.milestones),
-      });
-      if (raw.values.weight === '') raw.values.weight = '1';
-      // Someone who may not see names keeps the owner as it is.
-      if (input.owner_email === undefined)
-        raw.values.owner_email = state.actions.find((a) => a.id === actionId)!.ownerEmail ?? '';
-      const importContext = await buildImportContext(plan, state, [raw], performer);
-      const { problems, actions } = validateImportRows([raw], importContext);
-      // The milestones are not on the form and were valid as stored, so a problem with them is a
-      // start date moved past one of them: the start date is the field to correct.
-      if (problems.length > 0)
-        throw new ValidationFailed(
-          formProblemsToFieldErrors(
-            problems.map((problem) =>
-              problem.field === 'milestones' ? { ...problem, field: 'start_date' } : problem,
-            ),
-          ),
-        );
-      const moveRefused = refusedMove(actor, plan, state, before.parentReference, actions[0]!);
-      if (moveRefused) throw new ValidationFailed({ parent_reference: moveRefused });
-      if (actionFieldsEqual(before, actions[0]!)) return;
-      await repository.transaction(async (trx) => {
-        // Held as an import's commit holds it, so that the two take turns (PostgreSQL; SQLite has
-        // one writer): a commit then sees this edit and is refused rather than undoing it.
-        await repository.holdPlan(trx, plan.id);
-        await applyActions(trx, plan, state, actions, performer, 'edited', renamedFrom);
-        await audit.record(
-          {
-            action: 'green_plan.action_changed',
-            actorUserId: performer.userId,
-            targetType: 'green_plan_action',
-            targetId: actionId,
-            organisationCode: actions[0]!.leadOrganisationCode,
-            details: {
-              fields: describeDifferences(before, actions[0]!).map((change) => change.field),
-              // Imports match on the reference, so the audit says which one it was.
-              ...(renamedFrom.size > 0
-                ? { reference: { from: before.reference, to: reference } }
-                : {}),
-            },
-          },
-          context,
-          trx,
-        );
-      });
     },
 
     /** Checks, before any file is read, that the actor may post an update on this action. */
