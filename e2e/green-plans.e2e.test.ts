@@ -322,13 +322,15 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     expect(await page.getByText('On track').count()).toBeGreaterThan(0);
   });
 
-  it('a plan editor deletes a plan made by mistake: published, it first goes back to draft', async () => {
+  it('a plan editor deletes an action, then the plan, made by mistake: published, the plan first goes back to draft', async () => {
     const { services } = suite.server;
     const editor = await buildUser(services, {
       memberships: [{ organisationCode: 'QK1', role: 'editor' }],
     });
+    const editorActor = await actorFor(services, editor.id);
+    const journey = { ip: '127.0.0.1', userAgent: 'journey' };
     const planId = await services.greenPlans.createPlan(
-      await actorFor(services, editor.id),
+      editorActor,
       {
         title: 'Duplicate travel plan',
         description: '',
@@ -337,13 +339,44 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
         periodEnd: '2030-03-31',
         status: 'published',
       },
-      { ip: '127.0.0.1', userAgent: 'journey' },
+      journey,
+    );
+    const actionId = await services.greenPlans.createAction(
+      editorActor,
+      planId,
+      {
+        reference: 'TT-01',
+        area: 'travel-and-transport',
+        title: 'Pool car typed twice',
+        lead_organisation: 'QK1',
+        status: 'not_started',
+        progress_percent: '0',
+      },
+      journey,
     );
     const planPath = `/green-plans/${planId}`;
     const visitor = await suite.openVisitor();
-    await signInThrough(visitor, editor, planPath);
+    await signInThrough(visitor, editor, `${planPath}/actions/${actionId}`);
     await visitor.checkPage();
     const { page } = visitor;
+
+    // The action first: its page leads to a confirmation that says what goes with it.
+    await visitor.navigate(
+      () => page.getByRole('link', { name: 'Delete this action' }).click(),
+      `${planPath}/actions/${actionId}/delete`,
+    );
+    await visitor.checkPage();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      'Delete TT-01 Pool car typed twice',
+    );
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Delete action' }).click(),
+      `${planPath}?actionDeleted=1`,
+    );
+    await visitor.checkPage();
+    expect(await page.getByText('The action has been deleted.').isVisible()).toBe(true);
+    expect(await visitor.goto(`${planPath}/actions/${actionId}`)).toBe(404);
+    expect(await visitor.goto(planPath)).toBe(200);
     const toDeletion = async () => {
       await visitor.navigate(
         () => page.getByRole('link', { name: 'Change the plan' }).click(),

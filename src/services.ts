@@ -201,6 +201,13 @@ export function createServices(
       await discussions.removeConversationsOf(trx, 'plan_action', deleted.actionIds);
       await notifications.removeLinkingTo(trx, `/green-plans/${deleted.planId}`);
     },
+    onActionDeleted: async (trx, deleted) => {
+      await discussions.removeConversationsOf(trx, 'plan_action', [deleted.actionId]);
+      await notifications.removeLinkingTo(
+        trx,
+        `/green-plans/${deleted.planId}/actions/${deleted.actionId}`,
+      );
+    },
     now,
   });
   discussions.registerCommentSubject('plan_action', greenPlans.commentSubject);

@@ -20,7 +20,7 @@ import {
 
 const context = { ip: '127.0.0.1', userAgent: 'plan-deletion-tests' };
 
-describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
+describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', (dialect) => {
   let testApp: TestApp;
   let icsActor: Actor;
   let owner: TestUser;
@@ -359,5 +359,224 @@ describe.each(testDialects)('deleting a Green Plan on %s', (dialect) => {
     expect(await rowsOf(plan)).toEqual(before);
     // A plan id that is not one is simply not found.
     expect((await browsers.admin.post('/green-plans/not-a-plan/delete')).statusCode).toBe(404);
+  });
+
+  /** How many rows each table holds for one action: every one should be 0 after its deletion. */
+  async function rowsOfAction(planId: string, actionId: string) {
+    const count = async (query: { execute(): Promise<unknown[]> }) =>
+      (await query.execute()).length;
+    const conversations = await db()
+      .selectFrom('conversations')
+      .select('id')
+      .where('subject_type', '=', 'plan_action')
+      .where('subject_id', '=', actionId)
+      .execute();
+    const conversationIds = conversations.map((row) => row.id);
+    return {
+      actions: await count(
+        db().selectFrom('green_plan_actions').select('id').where('id', '=', actionId),
+      ),
+      history: await count(
+        db().selectFrom('green_plan_action_changes').select('id').where('action_id', '=', actionId),
+      ),
+      milestones: await count(
+        db().selectFrom('green_plan_milestones').select('id').where('action_id', '=', actionId),
+      ),
+      updates: await count(
+        db().selectFrom('green_plan_updates').select('id').where('action_id', '=', actionId),
+      ),
+      kpiLinks: await count(
+        db()
+          .selectFrom('green_plan_kpi_actions')
+          .select('kpi_id')
+          .where('action_id', '=', actionId),
+      ),
+      conversations: conversationIds.length,
+      posts:
+        conversationIds.length === 0
+          ? 0
+          : await count(
+              db().selectFrom('posts').select('id').where('conversation_id', 'in', conversationIds),
+            ),
+      notifications: await count(
+        db()
+          .selectFrom('notifications')
+          .select('id')
+          .where('link', 'like', `/green-plans/${planId}/actions/${actionId}%`),
+      ),
+    };
+  }
+
+  it('deletes an action added by mistake with its updates, files, history and comments, once it has no sub-actions, and audits it', async () => {
+    const plan = await fullPlan('Plan with a mistake', 'published');
+    const [parent, child] = plan.actionIds as [string, string];
+    const parentBefore = await rowsOfAction(plan.planId, parent);
+    expect(parentBefore).toMatchObject({ actions: 1, kpiLinks: 1, conversations: 1 });
+    expect(parentBefore.notifications).toBeGreaterThan(0);
+    const childBefore = await rowsOfAction(plan.planId, child);
+    expect(childBefore).toMatchObject({ actions: 1, updates: 2, milestones: 1 });
+    const planBefore = await rowsOf(plan);
+
+    // The parent has a sub-action: the page says so and has no button; a post is refused.
+    const parentUrl = `/green-plans/${plan.planId}/actions/${parent}/delete`;
+    const blocked = await browsers.editor.get(parentUrl);
+    expect(blocked.statusCode).toBe(200);
+    expect(blocked.body).toContain('The action has sub-actions');
+    expect(blocked.body).toContain('D-1.1');
+    expect(blocked.body).not.toContain('Delete action</button>');
+    const refused = await browsers.editor.post(parentUrl);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('href="#sub-actions"');
+    expect(refused.body).toContain('Delete or move its sub-action first: D-1.1');
+    expect(await rowsOfAction(plan.planId, parent)).toEqual(parentBefore);
+
+    // The sub-action goes first: its updates, their evidence file, milestone and history.
+    const childUrl = `/green-plans/${plan.planId}/actions/${child}/delete`;
+    const confirm = await browsers.editor.get(childUrl);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('<title>Delete D-1.1 – Plan with a mistake');
+    expect(confirm.body).toContain('2 progress updates, with 1 evidence file');
+    expect(confirm.body).toContain('1 milestone, its history and its comments');
+    // A spreadsheet checked before the deletion still lists the sub-action.
+    const preview = await postFile(
+      testApp.app,
+      browsers.admin,
+      `/green-plans/${plan.planId}/import`,
+      {
+        field: 'file',
+        name: 'plan.csv',
+        type: 'text/csv',
+        bytes: Buffer.from(
+          (await browsers.admin.get(`/green-plans/${plan.planId}/export.csv`)).body.replace(
+            'Heat pump at the hub',
+            'Heat pump at the hub phase 1',
+          ),
+        ),
+      },
+    );
+    const importId = /name="importId" value="([^"]+)"/.exec(preview.body)![1]!;
+    const filesBefore = await countStoredFiles(db());
+    const deleted = await browsers.editor.post(childUrl);
+    expect(deleted.statusCode).toBe(303);
+    expect(deleted.headers.location).toBe(`/green-plans/${plan.planId}?actionDeleted=1`);
+    expect((await browsers.editor.get(String(deleted.headers.location))).body).toContain(
+      'The action has been deleted.',
+    );
+    expect(await rowsOfAction(plan.planId, child)).toEqual(
+      Object.fromEntries(Object.keys(childBefore).map((table) => [table, 0])),
+    );
+    expect(await countStoredFiles(db())).toBe(filesBefore - 1);
+    expect(await countUnownedUploads(db())).toBe(0);
+    // Committed now, it would add the sub-action back: it is refused.
+    const stale = await browsers.admin.post(`/green-plans/${plan.planId}/import/commit`, {
+      importId,
+    });
+    expect(stale.statusCode).toBe(400);
+    expect(stale.body).toContain('The plan has changed since the file was checked');
+    expect((await rowsOfAction(plan.planId, child)).actions).toBe(0);
+    expect(
+      (await browsers.editor.get(`/green-plans/${plan.planId}/actions/${child}`)).statusCode,
+    ).toBe(404);
+
+    // Then the parent: its comment thread, the notification about it and its KPI link go too.
+    expect((await browsers.editor.post(parentUrl)).statusCode).toBe(303);
+    expect(await rowsOfAction(plan.planId, parent)).toEqual(
+      Object.fromEntries(Object.keys(parentBefore).map((table) => [table, 0])),
+    );
+    // The plan, its areas, KPI with its values, and its imports stay.
+    expect(await rowsOf(plan)).toMatchObject({
+      plans: 1,
+      areas: planBefore.areas,
+      kpis: 1,
+      kpiValues: planBefore.kpiValues,
+      // With the refused import, one more.
+      imports: planBefore.imports + 1,
+      actions: 0,
+    });
+
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['target_id', 'organisation_code', 'details'])
+      .where('action', '=', 'green_plan.action_deleted')
+      .where('target_id', 'in', [parent, child])
+      .orderBy('id')
+      .execute();
+    expect(audit.map((row) => [row.target_id, JSON.parse(row.details!)])).toEqual([
+      [
+        child,
+        {
+          plan: plan.planId,
+          reference: 'D-1.1',
+          title: 'Heat pump at the hub',
+          updates: 2,
+          milestones: 1,
+          files: 1,
+        },
+      ],
+      [
+        parent,
+        {
+          plan: plan.planId,
+          reference: 'D-1',
+          title: 'Decarbonise heat',
+          updates: 0,
+          milestones: 1,
+          files: 0,
+        },
+      ],
+    ]);
+  });
+
+  it('lets only the plan’s editors delete an action, with a CSRF token; those who may change it may not', async () => {
+    const plan = await fullPlan('Plan with a guarded action', 'published');
+    const partnerAction = await testApp.services.greenPlans.createAction(
+      icsActor,
+      plan.planId,
+      {
+        reference: 'D-2',
+        area: 'estates-and-facilities',
+        title: 'Trust-led survey',
+        lead_organisation: 'RT5',
+        status: 'on_track',
+        progress_percent: '0',
+      },
+      context,
+    );
+    const before = await rowsOfAction(plan.planId, partnerAction);
+    const actionUrl = `/green-plans/${plan.planId}/actions/${partnerAction}`;
+    const url = `${actionUrl}/delete`;
+    // The lead organisation's editor may change the action, but not delete it.
+    const editForm = await browsers.outsider.get(`${actionUrl}/edit`);
+    expect(editForm.statusCode).toBe(200);
+    expect(editForm.body).not.toContain(`href="${url}"`);
+    expect((await browsers.outsider.get(url)).statusCode).toBe(403);
+    expect((await browsers.outsider.post(url)).statusCode).toBe(403);
+    expect((await browsers.member.post(url)).statusCode).toBe(403);
+    const signedOut = await browsers.anonymous.post(url);
+    expect(signedOut.statusCode).toBe(303);
+    expect(String(signedOut.headers.location)).toMatch(/^\/sign-in/);
+    expect((await browsers.editor.post(url, {}, { csrf: false })).statusCode).toBe(403);
+    expect((await browsers.editor.post(url, {}, { csrf: 'forged' })).statusCode).toBe(403);
+    expect(await rowsOfAction(plan.planId, partnerAction)).toEqual(before);
+    // The plan's editors see the link on the action's page, others do not; an action id that is
+    // not one is not found.
+    expect((await browsers.editor.get(actionUrl)).body).toContain(`href="${url}"`);
+    expect((await browsers.outsider.get(actionUrl)).body).not.toContain(`href="${url}"`);
+    expect(
+      (await browsers.editor.post(`/green-plans/${plan.planId}/actions/not-an-action/delete`))
+        .statusCode,
+    ).toBe(404);
+    // Another plan's action is not found under this plan.
+    const elsewhere = await fullPlan('Another plan', 'published');
+    expect(
+      (
+        await browsers.editor.post(
+          `/green-plans/${plan.planId}/actions/${elsewhere.actionIds[1]}/delete`,
+        )
+      ).statusCode,
+    ).toBe(404);
+    expect(await rowsOfAction(elsewhere.planId, elsewhere.actionIds[1]!)).toMatchObject({
+      actions: 1,
+    });
   });
 });

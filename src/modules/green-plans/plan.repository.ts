@@ -646,6 +646,54 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
       };
     },
 
+    /** What deleting one action takes with it (see `deleteAction`), and its sub-actions. */
+    async findActionDeletionScope(executor: Executor, actionId: string) {
+      const [children, updates, evidence, milestones, kpiLinks] = await Promise.all([
+        executor
+          .selectFrom('green_plan_actions')
+          .select('reference')
+          .where('parent_id', '=', actionId)
+          .orderBy('reference')
+          .execute(),
+        executor
+          .selectFrom('green_plan_updates')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('action_id', '=', actionId)
+          .executeTakeFirstOrThrow(),
+        executor
+          .selectFrom('green_plan_update_files as uf')
+          .innerJoin('green_plan_updates as up', 'up.id', 'uf.update_id')
+          .select('uf.file_id')
+          .where('up.action_id', '=', actionId)
+          .execute(),
+        executor
+          .selectFrom('green_plan_milestones')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('action_id', '=', actionId)
+          .executeTakeFirstOrThrow(),
+        executor
+          .selectFrom('green_plan_kpi_actions')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('action_id', '=', actionId)
+          .executeTakeFirstOrThrow(),
+      ]);
+      return {
+        subActionReferences: children.map((row) => row.reference),
+        updateCount: Number(updates.n),
+        evidenceFileIds: evidence.map((row) => row.file_id),
+        milestoneCount: Number(milestones.n),
+        kpiLinkCount: Number(kpiLinks.n),
+      };
+    },
+
+    /**
+     * Deletes one action that has no sub-actions; the database's cascades take its partners,
+     * milestones, updates with their file and link rows, history and KPI links.
+     */
+    async deleteAction(executor: Executor, actionId: string): Promise<void> {
+      await executor.deleteFrom('green_plan_actions').where('id', '=', actionId).execute();
+    },
+
     /**
      * Writes the plan's row without changing it, so the transaction holds it until it ends: a
      * second transaction that does the same waits (PostgreSQL; SQLite has one writer anyway).

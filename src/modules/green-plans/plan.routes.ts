@@ -17,6 +17,7 @@ import { commentPostedNotice, postedDone } from '../discussions/mentions.ts';
 import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
 import {
   ActionEditConflict,
+  ActionHasSubActions,
   planStatuses,
   PlanStillPublished,
   type UpdateInput,
@@ -373,7 +374,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
           ? `KPIs imported: ${kpiCounts[1]} new, ${kpiCounts[2]} changed, ${kpiCounts[3]} unchanged.`
           : updateCounts
             ? `Progress updates posted: ${updateCounts[1]} new, ${updateCounts[2]} already posted, ${updateCounts[3]} rows left as they were.`
-            : undefined,
+            : query.actionDeleted === '1'
+              ? 'The action has been deleted.'
+              : undefined,
     });
   });
 
@@ -593,6 +596,71 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       }
     },
   );
+
+  app.get<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/delete',
+    organisationEditor,
+    async (request, reply) => {
+      const deletion = await plans.getActionForDeletion(
+        request.actor,
+        request.params.planId,
+        checkId(request.params.actionId),
+      );
+      return reply.render('green-plans/views/action-delete.njk', {
+        ...deletion,
+        breadcrumbs: actionDeletionCrumbs(deletion),
+      });
+    },
+  );
+
+  app.post<ActionParams>(
+    '/green-plans/:planId/actions/:actionId/delete',
+    organisationEditor,
+    async (request, reply) => {
+      const actionId = checkId(request.params.actionId);
+      try {
+        const deleted = await plans.deleteAction(
+          request.actor,
+          request.params.planId,
+          actionId,
+          requestContextOf(request),
+        );
+        if (deleted.bytesLeft.length > 0) {
+          request.log.warn(
+            { storageKeys: deleted.bytesLeft },
+            'a deleted action left stored files behind; remove them from the file store',
+          );
+        }
+        return reply.redirect(`/green-plans/${request.params.planId}?actionDeleted=1`, 303);
+      } catch (error) {
+        if (!(error instanceof ActionHasSubActions)) throw error;
+        // A sub-action was added after the page was opened: the page again, saying so.
+        const deletion = await plans.getActionForDeletion(
+          request.actor,
+          request.params.planId,
+          actionId,
+        );
+        return reply.code(409).render('green-plans/views/action-delete.njk', {
+          ...deletion,
+          breadcrumbs: actionDeletionCrumbs(deletion),
+          ...formErrorContext({ 'sub-actions': error.message }),
+        });
+      }
+    },
+  );
+
+  function actionDeletionCrumbs(deletion: {
+    plan: { id: string; title: string };
+    action: { id: string; reference: string };
+  }) {
+    return [
+      ...plansCrumbs(deletion.plan),
+      {
+        href: `/green-plans/${deletion.plan.id}/actions/${deletion.action.id}`,
+        text: deletion.action.reference,
+      },
+    ];
+  }
 
   async function renderUpdateForm(
     request: FastifyRequest<ActionParams>,

@@ -101,6 +101,11 @@ export interface GreenPlanServiceDependencies {
     trx: Transaction<Database>,
     deleted: { planId: string; actionIds: readonly string[] },
   ) => Promise<void>;
+  /** The same for one action being deleted: its comments, and notifications that lead to it. */
+  onActionDeleted?: (
+    trx: Transaction<Database>,
+    deleted: { planId: string; actionId: string },
+  ) => Promise<void>;
   now?: () => Date;
 }
 
@@ -124,6 +129,16 @@ export class ActionEditConflict extends Error {
   constructor(version: string) {
     super('Someone else changed this action after you opened the form');
     this.version = version;
+  }
+}
+
+/** An action with sub-actions is not deleted: they would lose their place in the plan. */
+export class ActionHasSubActions extends Error {
+  override name = 'ActionHasSubActions';
+  constructor(readonly subActionReferences: readonly string[]) {
+    super(
+      `Delete or move its sub-action${subActionReferences.length === 1 ? '' : 's'} first: ${subActionReferences.join(', ')}`,
+    );
   }
 }
 
@@ -2197,6 +2212,78 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return { title: plan.title, bytesLeft: await deps.files.removeStoredBytes(storageKeys) };
     },
 
+    /** The page to delete an action: for the plan's editors; says what goes with it. */
+    async getActionForDeletion(actor: Actor | null, planId: string, actionId: string) {
+      const plan = await requireEditablePlan(actor, planId);
+      const action = await requireAction(plan, actionId);
+      const scope = await repository.findActionDeletionScope(repository.db, action.id);
+      return {
+        plan: toPlanView(plan),
+        action: { id: action.id, reference: action.reference, title: action.title },
+        subActionReferences: scope.subActionReferences,
+        counts: {
+          updates: scope.updateCount,
+          evidenceFiles: scope.evidenceFileIds.length,
+          milestones: scope.milestoneCount,
+          kpiLinks: scope.kpiLinkCount,
+        },
+      };
+    },
+
+    /**
+     * Deletes an action added by mistake, with its milestones, updates and their evidence files,
+     * history, comments, KPI links and the notifications that lead to it, in one transaction; the
+     * plan's editors only, and only an action without sub-actions. The audit log keeps every
+     * record and one more for the deletion; the files' bytes go after the commit.
+     */
+    async deleteAction(
+      actor: Actor | null,
+      planId: string,
+      actionId: string,
+      context: RequestContext,
+    ): Promise<{ reference: string; title: string; bytesLeft: string[] }> {
+      const plan = await requireEditablePlan(actor, planId);
+      const action = await requireAction(plan, actionId);
+      const storageKeys = await repository.transaction(async (trx) => {
+        // Held as every change to the plan holds it: an edit, update or import waits, then finds
+        // the action gone; an import checked before the deletion is refused at its commit.
+        await repository.holdPlan(trx, plan.id);
+        if (!(await repository.findAction(plan.id, action.id, trx)))
+          throw new NotFoundError('That action was not found.');
+        const scope = await repository.findActionDeletionScope(trx, action.id);
+        if (scope.subActionReferences.length > 0)
+          throw new ActionHasSubActions(scope.subActionReferences);
+        await deps.onActionDeleted?.(trx, { planId: plan.id, actionId: action.id });
+        await repository.deleteAction(trx, action.id);
+        const keys = await deps.files.forgetFiles(trx, scope.evidenceFileIds);
+        await audit.record(
+          {
+            action: 'green_plan.action_deleted',
+            actorUserId: actor!.userId,
+            targetType: 'green_plan_action',
+            targetId: action.id,
+            organisationCode: action.lead_organisation_code,
+            details: {
+              plan: plan.id,
+              reference: action.reference,
+              title: action.title,
+              updates: scope.updateCount,
+              milestones: scope.milestoneCount,
+              files: scope.evidenceFileIds.length,
+            },
+          },
+          context,
+          trx,
+        );
+        return keys;
+      });
+      return {
+        reference: action.reference,
+        title: action.title,
+        bytesLeft: await deps.files.removeStoredBytes(storageKeys),
+      };
+    },
+
     async addArea(
       actor: Actor | null,
       planId: string,
@@ -2421,6 +2508,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         isParent: action.childIds.length > 0,
         /** Only the plan's editors rename an action: spreadsheet imports match actions by it. */
         canRename: canEditPlan(actor, plan),
+        /** Only the plan's editors delete an action (see `deleteAction`). */
+        canDelete: canEditPlan(actor, plan),
         latestUpdateDate:
           (await repository.findUpdates(plan.id)).find((update) => update.action_id === action.id)
             ?.update_date ?? null,
