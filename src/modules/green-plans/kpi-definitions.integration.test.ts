@@ -13,6 +13,7 @@ import { testDialects } from '../../../test/support/test-database.ts';
 import type { Actor } from '../access/policy.ts';
 import { countStoredFiles, countUnownedUploads, postFile } from './green-plan.test-helpers.ts';
 import { readSpreadsheetTable } from './plan-import.ts';
+import { KpiEditConflict } from './plan.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'kpi-definitions-tests' };
 const CSV = 'text/csv';
@@ -388,6 +389,57 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     });
     expect(fromWorkbook.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-0-1`);
     expect(await kpisOf(planId)).toEqual(before);
+  });
+
+  it('saves one of two KPI forms opened on the same values and saved at once, refusing the other; a file imported after a form was opened makes it stale too', async () => {
+    const planId = await newPlan();
+    const plans = testApp.services.greenPlans;
+    const input = {
+      reference: 'KPI-09',
+      name: 'Gas use',
+      description: '',
+      unit: 'MWh',
+      direction: 'decrease',
+      baselineValue: '1000',
+      baselineDate: '2022-04-01',
+      targets: '2030-03-31 200',
+    };
+    const kpiId = await plans.createKpi(icsActor, planId, input, context);
+    const { opened } = await plans.getKpiForChange(icsActor, planId, kpiId);
+    const names = ['Gas burnt', 'Gas consumed'];
+    const given = await Promise.allSettled(
+      names.map((name) =>
+        plans.updateKpi(icsActor, planId, kpiId, { ...input, name, opened }, context),
+      ),
+    );
+    expect(given.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = given.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(KpiEditConflict);
+    const saved = names[given.findIndex((result) => result.status === 'fulfilled')]!;
+    expect((refused.reason as KpiEditConflict).changes).toEqual([
+      { label: 'What it measures', from: 'Gas use', to: saved },
+    ]);
+    expect((await kpisOf(planId))[0]!.name).toBe(saved);
+
+    // A form opened, then a file that changes the KPI's unit: the form is stale.
+    const { opened: openedAgain } = await plans.getKpiForChange(icsActor, planId, kpiId);
+    const download = (await admin.get(`/green-plans/${planId}/kpis.csv`)).body;
+    const imported = await upload(admin, planId, {
+      name: 'unit.csv',
+      type: CSV,
+      bytes: Buffer.from(download.replace(',MWh,', ',GWh,')),
+    });
+    expect(imported.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-1-0`);
+    await expect(
+      plans.updateKpi(
+        icsActor,
+        planId,
+        kpiId,
+        { ...input, name: saved, baselineValue: '1100', opened: openedAgain },
+        context,
+      ),
+    ).rejects.toMatchObject({ changes: [{ label: 'Unit', from: 'MWh', to: 'GWh' }] });
+    expect((await kpisOf(planId))[0]!).toMatchObject({ unit: 'GWh', baseline_value: 1000 });
   });
 
   it('lists every bad row with its column and imports nothing', async () => {

@@ -20,6 +20,7 @@ function formValuesOf(html: string, names: readonly string[]): Record<string, st
       .replace(/&gt;/g, '>')
       .replace(/&quot;/g, '"')
       .replace(/&#39;/g, "'")
+      .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
       .replace(/&amp;/g, '&');
   const values: Record<string, string> = {};
   for (const name of names) {
@@ -759,6 +760,12 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(form.body).toContain('value="Gas use"');
     expect(form.body).toContain('2030-03-31 200 80% cut</textarea>');
     expect((await browsers.icsAdmin!.get(kpiUrl)).body).toContain(`href="${kpiUrl}/edit"`);
+    // The values the form showed, which it carries to tell a later change by someone else.
+    const opened = formValuesOf(form.body, ['opened']).opened!;
+    expect(JSON.parse(Buffer.from(opened, 'base64url').toString())).toMatchObject({
+      reference: 'G-1',
+      name: 'Gas use',
+    });
 
     // Refused by the same rules as a new KPI, and nothing is changed.
     const refusals: [Record<string, string>, string][] = [
@@ -769,7 +776,11 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       [{ direction: 'sideways' }, 'Choose whether lower or higher is better'],
     ];
     for (const [change, message] of refusals) {
-      const refused = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, { ...kpiInput, ...change });
+      const refused = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, {
+        ...kpiInput,
+        opened,
+        ...change,
+      });
       expect(refused.statusCode, message).toBe(400);
       expect(refused.body, message).toContain(message);
     }
@@ -777,6 +788,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
 
     const changed = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, {
       ...kpiInput,
+      opened,
       name: 'Gas and oil use',
       baselineValue: '1200',
       targets: '2032-03-31 240 80% cut\n2028-03-31 600',
@@ -810,8 +822,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       },
     ]);
     // The form, posted back exactly as it is shown, changes nothing and records nothing.
-    const again = await browsers.icsAdmin!.get(`${kpiUrl}/edit`);
-    const shown = formValuesOf(again.body, [
+    const kpiFormNames = [
       'reference',
       'name',
       'description',
@@ -820,7 +831,10 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       'baselineValue',
       'baselineDate',
       'targets',
-    ]);
+      'opened',
+    ];
+    const again = await browsers.icsAdmin!.get(`${kpiUrl}/edit`);
+    const shown = formValuesOf(again.body, kpiFormNames);
     expect(shown).toMatchObject({
       baselineValue: '1200',
       targets: '2028-03-31 600\n2032-03-31 240 80% cut',
@@ -839,6 +853,41 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect((await audited('green_plan.kpi_changed')).at(-1)).toEqual({
       changes: [{ field: 'reference', from: 'G-1', to: 'G-9' }],
     });
+
+    // Two forms open at once: the one saved second would undo the first unseen, so it is
+    // refused, shows what changed, and keeps what was entered; saved again, it stands.
+    const first = formValuesOf((await browsers.icsAdmin!.get(`${kpiUrl}/edit`)).body, kpiFormNames);
+    const second = formValuesOf(
+      (await browsers.icbEditor!.get(`${kpiUrl}/edit`)).body,
+      kpiFormNames,
+    );
+    expect(
+      (await browsers.icsAdmin!.post(`${kpiUrl}/edit`, { ...first, unit: 'GWh' })).statusCode,
+    ).toBe(303);
+    const stale = await browsers.icbEditor!.post(`${kpiUrl}/edit`, {
+      ...second,
+      name: 'Gas and oil burnt',
+    });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.body).toContain('href="#edit_conflict"');
+    expect(stale.body).toContain('This KPI has changed since you opened this page');
+    expect(stale.body).toContain('Unit: MWh → GWh');
+    expect(formValuesOf(stale.body, ['name', 'unit'])).toEqual({
+      name: 'Gas and oil burnt',
+      unit: 'MWh',
+    });
+    expect((await stored()).kpi).toMatchObject({ unit: 'GWh', name: 'Gas and oil use' });
+    const resaved = await browsers.icbEditor!.post(`${kpiUrl}/edit`, {
+      ...formValuesOf(stale.body, kpiFormNames),
+      unit: 'GWh',
+    });
+    expect(resaved.statusCode).toBe(303);
+    expect((await stored()).kpi).toMatchObject({ unit: 'GWh', name: 'Gas and oil burnt' });
+    // A save without the opened values is refused the same way, listing nothing.
+    const { opened: _unused, ...withoutOpened } = first;
+    const bare = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, withoutOpened);
+    expect(bare.statusCode).toBe(409);
+    expect(bare.body).not.toContain(' → ');
 
     // Unlinking takes the action off this KPI only; the action is named by its id.
     const unlinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, {

@@ -18,6 +18,7 @@ import { importColumnNames, importColumns, type ImportColumn } from './plan-impo
 import {
   ActionEditConflict,
   ActionHasSubActions,
+  KpiEditConflict,
   planStatuses,
   PlanStillPublished,
   type UpdateInput,
@@ -979,16 +980,32 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     async (request, reply) => {
       await plans.assertCanEditPlan(request.actor, request.params.planId);
       const kpiId = checkId(request.params.kpiId);
-      const fields = formFields(request, kpiFormFields);
+      const { opened, ...fields } = formFields(request, [...kpiFormFields, 'opened']);
       try {
         await plans.updateKpi(
           request.actor,
           request.params.planId,
           kpiId,
-          fields,
+          { ...fields, opened },
           requestContextOf(request),
         );
       } catch (error) {
+        if (error instanceof KpiEditConflict) {
+          // As for an action's form: what was entered, what changed since, and the KPI now.
+          return renderKpiChange(
+            request,
+            reply,
+            {
+              values: fields,
+              changesSinceOpened: error.changes,
+              ...formErrorContext({
+                edit_conflict:
+                  'This KPI has changed since you opened this page. Nothing has been saved: check it as it is now, then save your changes again',
+              }),
+            },
+            409,
+          );
+        }
         if (!(error instanceof ValidationFailed)) throw error;
         return renderKpiChange(
           request,

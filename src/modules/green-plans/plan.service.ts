@@ -142,6 +142,18 @@ export class ActionHasSubActions extends Error {
   }
 }
 
+/**
+ * A KPI's form was saved after someone else had changed a field it holds (on its form, or by a
+ * KPI import): as with an action's form, nothing is saved and the form is shown again with what
+ * changed since it was opened.
+ */
+export class KpiEditConflict extends Error {
+  override name = 'KpiEditConflict';
+  constructor(readonly changes: readonly { label: string; from: string; to: string }[]) {
+    super('Someone else changed this KPI after you opened the form');
+  }
+}
+
 /** The plan moved between an edit's checks and its write; the edit is checked again. */
 class PlanMovedDuringEdit extends Error {
   override name = 'PlanMovedDuringEdit';
@@ -211,6 +223,24 @@ export interface KpiInput {
   /** One target a line: "YYYY-MM-DD value" and an optional label after the value. */
   targets: string;
 }
+
+/**
+ * The KPI form's fields, with the values it showed when it was opened (a `KpiInput` as JSON, in
+ * base64url so that it travels through the page unchanged).
+ */
+export type KpiEditInput = KpiInput & { opened?: string };
+
+/** The KPI form's labels, for the changes a conflict lists. */
+const kpiFieldLabels: Record<keyof KpiInput, string> = {
+  reference: 'Reference',
+  name: 'What it measures',
+  description: 'How it is measured',
+  unit: 'Unit',
+  direction: 'Which way is better',
+  baselineValue: 'Baseline value',
+  baselineDate: 'Baseline date',
+  targets: 'Targets',
+};
 
 export interface ActionFilters {
   area?: string;
@@ -1735,6 +1765,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     );
   }
 
+  /** A KPI's fields as its form shows them. */
+  function kpiFormValues(kpi: Awaited<ReturnType<typeof loadKpis>>[number]): KpiInput {
+    return {
+      reference: kpi.reference,
+      name: kpi.name,
+      description: kpi.description,
+      unit: kpi.unit,
+      direction: kpi.direction,
+      baselineValue: plainNumber(kpi.baseline.value),
+      baselineDate: kpi.baseline.date,
+      targets: formatTargets(kpi.targets),
+    };
+  }
+
   async function loadKpis(plan: PlanListRow) {
     const kpis = await repository.findKpis(plan.id);
     const ids = kpis.map((kpi) => kpi.id);
@@ -1908,6 +1952,79 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return entries.sort((a, b) =>
       a.date !== b.date ? (a.date < b.date ? 1 : -1) : a.at < b.at ? 1 : a.at > b.at ? -1 : 0,
     );
+  }
+
+  /** One attempt at `updateKpi`: checked against the KPIs as read, written if they still are. */
+  async function updateKpiOnce(
+    actor: Actor | null,
+    planId: string,
+    kpiId: string,
+    input: KpiEditInput,
+    context: RequestContext,
+  ): Promise<void> {
+    const plan = await requireEditablePlan(actor, planId);
+    const existing = await repository.findKpis(plan.id);
+    const before = existing.find((item) => item.id === kpiId);
+    if (!before) throw new NotFoundError('That KPI was not found.');
+    const { opened, ...fields } = input;
+    if (opened !== undefined) {
+      const shownNow = kpiFormValues((await loadKpis(plan)).find((item) => item.id === kpiId)!);
+      const changed = kpiChangesSinceOpened(opened, shownNow);
+      if (changed) throw new KpiEditConflict(changed);
+    }
+    const checked = checkKpiInput(fields, existing, before.id);
+    const changes = await kpiChanges(before, checked);
+    if (changes.length === 0) return;
+    const targetsBefore = await repository.findTargets([before.id]);
+    await repository.transaction(async (trx) => {
+      // Held as a KPI import holds it, so that the two take turns on PostgreSQL. A change to any
+      // of the plan's KPIs since they were read (the checks used their references) sends the
+      // form back to be checked again.
+      await repository.holdPlan(trx, plan.id);
+      const [kpisNow, targetsNow] = await Promise.all([
+        repository.findKpis(plan.id, trx),
+        repository.findTargets([before.id], trx),
+      ]);
+      if (
+        JSON.stringify(kpisNow) !== JSON.stringify(existing) ||
+        JSON.stringify(targetsNow) !== JSON.stringify(targetsBefore)
+      )
+        throw new PlanMovedDuringEdit();
+      await writeKpiChanges(trx, plan, before, checked, changes, actor!.userId, context);
+    });
+  }
+
+  /**
+   * The fields whose value now differs from what a form showed when it was opened, or null if
+   * none does. Opened values that cannot be read (altered by hand, or a form from before forms
+   * carried them) count as a change of nothing in particular.
+   */
+  function kpiChangesSinceOpened(
+    opened: string,
+    now: KpiInput,
+  ): { label: string; from: string; to: string }[] | null {
+    let shown: Partial<Record<keyof KpiInput, unknown>>;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(opened, 'base64url').toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
+      shown = parsed as Partial<Record<keyof KpiInput, unknown>>;
+    } catch {
+      return [];
+    }
+    const fields = Object.keys(kpiFieldLabels) as (keyof KpiInput)[];
+    if (fields.some((field) => typeof shown[field] !== 'string')) return [];
+    const text = (field: keyof KpiInput, value: string) =>
+      field === 'direction'
+        ? ({ decrease: 'Lower is better', increase: 'Higher is better' }[value] ?? value)
+        : value || '—';
+    const changed = fields
+      .filter((field) => shown[field] !== now[field])
+      .map((field) => ({
+        label: kpiFieldLabels[field],
+        from: text(field, shown[field] as string),
+        to: text(field, now[field]),
+      }));
+    return changed.length > 0 ? changed : null;
   }
 
   /** One attempt at `updateAction`: checked against the plan as read, written if it still is. */
@@ -3289,19 +3406,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const plan = await requireEditablePlan(actor, planId);
       const kpi = (await loadKpis(plan)).find((item) => item.id === kpiId);
       if (!kpi) throw new NotFoundError('That KPI was not found.');
+      const values = kpiFormValues(kpi);
       return {
         plan: toPlanView(plan),
         kpi,
-        values: {
-          reference: kpi.reference,
-          name: kpi.name,
-          description: kpi.description,
-          unit: kpi.unit,
-          direction: kpi.direction,
-          baselineValue: plainNumber(kpi.baseline.value),
-          baselineDate: kpi.baseline.date,
-          targets: formatTargets(kpi.targets),
-        } satisfies KpiInput,
+        values,
+        /** What the form shows now, carried by it to tell a later change by someone else. */
+        opened: Buffer.from(JSON.stringify(values)).toString('base64url'),
       };
     },
 
@@ -3314,19 +3425,19 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       actor: Actor | null,
       planId: string,
       kpiId: string,
-      input: KpiInput,
+      input: KpiEditInput,
       context: RequestContext,
     ): Promise<void> {
-      const plan = await requireEditablePlan(actor, planId);
-      const existing = await repository.findKpis(plan.id);
-      const before = existing.find((item) => item.id === kpiId);
-      if (!before) throw new NotFoundError('That KPI was not found.');
-      const checked = checkKpiInput(input, existing, before.id);
-      const changes = await kpiChanges(before, checked);
-      if (changes.length === 0) return;
-      await repository.transaction((trx) =>
-        writeKpiChanges(trx, plan, before, checked, changes, actor!.userId, context),
-      );
+      // As `updateAction`: checked outside the transaction, written only if the plan's KPIs have
+      // not moved in between, otherwise checked again.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await updateKpiOnce(actor, planId, kpiId, input, context);
+        } catch (error) {
+          if (!(error instanceof PlanMovedDuringEdit)) throw error;
+          if (attempt === 3) throw new KpiEditConflict([]);
+        }
+      }
     },
 
     /**
@@ -3431,7 +3542,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         if (read.problems.length > 0 && read.rows.length === 0) return await refuse(read.problems);
 
         const outcome = await repository.transaction(async (trx) => {
-          // Read inside the transaction, so that what is checked is what is written over.
+          // Held as the KPI form holds it, so that the two take turns (PostgreSQL; SQLite has one
+          // writer), and read after that, so that what is checked is what is written over.
+          await repository.holdPlan(trx, plan.id);
           const existing = await repository.findKpis(plan.id, trx);
           const actions = await repository.findActions(plan.id, trx);
           const actionIdOf = new Map(actions.map((action) => [action.reference, action.id]));
