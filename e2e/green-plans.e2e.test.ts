@@ -79,11 +79,13 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     expect(await action.evidenceLinks()).toEqual(['Heat pump survey.pdf']);
     expect(await action.timelineHeadings()).toContain('Progress update: At risk, 40%');
 
-    // The admin's form still shows the old status: saving it is refused, with what changed since.
+    // The admin's form, opened before the update, changes the description and the status. The
+    // description is merged; the status both changed, so nothing is saved and the field is marked.
     const adminPage = admin.page;
     await adminPage
       .getByLabel('Description (optional)')
       .fill('Air source heat pumps for the two boiler houses.');
+    await adminPage.getByLabel('Status').selectOption({ label: 'Off track' });
     await admin.navigate(
       () => adminPage.getByRole('button', { name: 'Save changes' }).click(),
       `${actionPath}/edit`,
@@ -95,9 +97,9 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     const changedSince = adminPage.locator('#edit_conflict');
     expect(await changedSince.textContent()).toContain('Status: On track → At risk');
     expect(await changedSince.textContent()).toContain('by Owen Clarke');
-    // The admin keeps the new status and progress, and saves the description again.
-    await adminPage.getByLabel('Status').selectOption({ label: 'At risk' });
-    await adminPage.getByLabel('Progress (%)').fill('40');
+    // The member's progress is on the form now; the admin's description and status are kept.
+    expect(await adminPage.getByLabel('Progress (%)').inputValue()).toBe('40');
+    expect(await adminPage.getByLabel('Status').inputValue()).toBe('off_track');
     await admin.navigate(
       () => adminPage.getByRole('button', { name: 'Save changes' }).click(),
       actionPath,

@@ -180,13 +180,13 @@ export async function countUnownedUploads(db: Kysely<Database>): Promise<number>
 }
 
 /**
- * Opens an action's edit form as a browser would and gives the version it carries, which a save
- * of the form must send back (a save without it, or with an old one, is refused as a conflict).
+ * Opens an action's edit form as a browser would and gives the values it was opened with, which a
+ * save of the form sends back (a save without them is refused as a conflict).
  */
 export async function openActionEditForm(agent: HttpAgent, editUrl: string): Promise<string> {
   const form = await agent.get(editUrl);
-  const version = /name="version" value="([^"]+)"/.exec(form.body)?.[1];
-  if (form.statusCode !== 200 || !version)
-    throw new Error(`${editUrl} gave ${form.statusCode} and no form version`);
-  return version;
+  const opened = /name="opened" value="([^"]+)"/.exec(form.body)?.[1];
+  if (form.statusCode !== 200 || !opened)
+    throw new Error(`${editUrl} gave ${form.statusCode} and no opened values`);
+  return opened;
 }

@@ -391,7 +391,7 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     expect(await kpisOf(planId)).toEqual(before);
   });
 
-  it('saves one of two KPI forms opened on the same values and saved at once, refusing the other; a file imported after a form was opened makes it stale too', async () => {
+  it('saves one of two KPI forms opened together and saved at once with different names; a file imported after a form was opened is merged with it, or clashes', async () => {
     const planId = await newPlan();
     const plans = testApp.services.greenPlans;
     const input = {
@@ -416,12 +416,13 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     const refused = given.find((result) => result.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(KpiEditConflict);
     const saved = names[given.findIndex((result) => result.status === 'fulfilled')]!;
+    expect((refused.reason as KpiEditConflict).clashes).toEqual(['name']);
     expect((refused.reason as KpiEditConflict).changes).toEqual([
       { label: 'What it measures', from: 'Gas use', to: saved },
     ]);
     expect((await kpisOf(planId))[0]!.name).toBe(saved);
 
-    // A form opened, then a file that changes the KPI's unit: the form is stale.
+    // Forms opened, then a file that changes the KPI's unit.
     const { opened: openedAgain } = await plans.getKpiForChange(icsActor, planId, kpiId);
     const download = (await admin.get(`/green-plans/${planId}/kpis.csv`)).body;
     const imported = await upload(admin, planId, {
@@ -430,16 +431,29 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
       bytes: Buffer.from(download.replace(',MWh,', ',GWh,')),
     });
     expect(imported.headers.location).toBe(`/green-plans/${planId}?kpisImported=0-1-0`);
+    // A form that changed the unit too clashes with the file, and saves nothing.
     await expect(
       plans.updateKpi(
         icsActor,
         planId,
         kpiId,
-        { ...input, name: saved, baselineValue: '1100', opened: openedAgain },
+        { ...input, name: saved, unit: 'kWh', opened: openedAgain },
         context,
       ),
-    ).rejects.toMatchObject({ changes: [{ label: 'Unit', from: 'MWh', to: 'GWh' }] });
+    ).rejects.toMatchObject({
+      clashes: ['unit'],
+      changes: [{ label: 'Unit', from: 'MWh', to: 'GWh' }],
+    });
     expect((await kpisOf(planId))[0]!).toMatchObject({ unit: 'GWh', baseline_value: 1000 });
+    // One that changed the baseline only keeps the file's unit.
+    await plans.updateKpi(
+      icsActor,
+      planId,
+      kpiId,
+      { ...input, name: saved, baselineValue: '1100', opened: openedAgain },
+      context,
+    );
+    expect((await kpisOf(planId))[0]!).toMatchObject({ unit: 'GWh', baseline_value: 1100 });
   });
 
   it('lists every bad row with its column and imports nothing', async () => {

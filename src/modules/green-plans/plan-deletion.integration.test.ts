@@ -508,8 +508,10 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
           plan: plan.planId,
           reference: 'D-1.1',
           title: 'Heat pump at the hub',
+          leadOrganisation: 'QK1',
           updates: 2,
           milestones: 1,
+          kpiLinks: 0,
           files: 1,
         },
       ],
@@ -519,8 +521,10 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
           plan: plan.planId,
           reference: 'D-1',
           title: 'Decarbonise heat',
+          leadOrganisation: 'QK1',
           updates: 0,
           milestones: 1,
+          kpiLinks: 1,
           files: 0,
         },
       ],
@@ -578,5 +582,108 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(await rowsOfAction(elsewhere.planId, elsewhere.actionIds[1]!)).toMatchObject({
       actions: 1,
     });
+  });
+
+  it('lets an update, milestone, KPI link or sub-action sent while an action is deleted land before the deletion, or find the action gone', async () => {
+    const plans = testApp.services.greenPlans;
+    const plan = await fullPlan('Plan with racing changes', 'published');
+    const kpiId = plan.kpiId;
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round += 1) {
+      for (const kind of ['update', 'milestone', 'kpi link', 'sub-action'] as const) {
+        const reference = `R-${round}-${kind.replace(' ', '-')}`;
+        const actionId = await plans.createAction(
+          icsActor,
+          plan.planId,
+          {
+            reference,
+            area: 'estates-and-facilities',
+            title: 'Typed twice',
+            lead_organisation: 'QK1',
+            status: 'on_track',
+            progress_percent: '0',
+          },
+          context,
+        );
+        const change = () => {
+          switch (kind) {
+            case 'update':
+              return plans.postUpdate(
+                icsActor,
+                plan.planId,
+                actionId,
+                {
+                  updateDate: '',
+                  narrative: 'Late news',
+                  status: 'at_risk',
+                  progressPercent: '5',
+                  links: '',
+                },
+                [],
+                context,
+              );
+            case 'milestone':
+              return plans.addMilestone(
+                icsActor,
+                plan.planId,
+                actionId,
+                { title: 'Survey', dueDate: '2025-01-31' },
+                context,
+              );
+            case 'kpi link':
+              return plans.linkKpiToAction(icsActor, plan.planId, kpiId, reference, context);
+            case 'sub-action':
+              return plans.createAction(
+                icsActor,
+                plan.planId,
+                {
+                  reference: `${reference}.1`,
+                  parent_reference: reference,
+                  area: 'estates-and-facilities',
+                  title: 'Under it',
+                  lead_organisation: 'QK1',
+                  status: 'on_track',
+                  progress_percent: '0',
+                },
+                context,
+              );
+          }
+        };
+        const [deleted, changed] = await Promise.allSettled([
+          plans.deleteAction(icsActor, plan.planId, actionId, context),
+          change(),
+        ]);
+        const reason = (result: PromiseSettledResult<unknown>) =>
+          result.status === 'fulfilled' ? 'done' : (result.reason as Error).name;
+        outcomes.push(`${kind}: ${reason(deleted)} / ${reason(changed)}`);
+        if (kind === 'sub-action') {
+          // Either the sub-action came first, and the deletion is refused; or the deletion did,
+          // and the sub-action has no parent to go under (found gone when first looked up, or
+          // once the plan's row is held).
+          expect([
+            'ActionHasSubActions / done',
+            'done / ValidationFailed',
+            'done / NotFoundError',
+          ]).toContain(`${reason(deleted)} / ${reason(changed)}`);
+        } else {
+          expect(reason(deleted), kind).toBe('done');
+          // A KPI link names the action by reference: one already gone is not among the choices.
+          expect(
+            kind === 'kpi link'
+              ? ['done', 'NotFoundError', 'ValidationFailed']
+              : ['done', 'NotFoundError'],
+            kind,
+          ).toContain(reason(changed));
+          expect(await rowsOfAction(plan.planId, actionId)).toMatchObject({
+            actions: 0,
+            updates: 0,
+            milestones: 0,
+            kpiLinks: 0,
+          });
+        }
+      }
+    }
+    // Nothing was left half-made: every action of the rounds is gone or whole.
+    expect(outcomes).toHaveLength(16);
   });
 });

@@ -428,12 +428,12 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     }
   });
 
-  it('saves one of two edit forms opened on the same version and saved at once, refusing the other', async () => {
+  it('saves one of two edit forms opened together and saved at once with different titles, refusing the other', async () => {
     const { services } = testApp;
     const planId = await newPlan('Two forms at once');
     const fields = travelAction({ title: 'Fleet to electric', reference: 'T-1' });
     const actionId = await services.greenPlans.createAction(icsActor, planId, fields, context);
-    const { version } = await services.greenPlans.getActionForChange(icsActor, planId, actionId);
+    const { opened } = await services.greenPlans.getActionForChange(icsActor, planId, actionId);
     const titles = ['Fleet to EV', 'Electric fleet'];
     const given = await Promise.allSettled(
       titles.map((title) =>
@@ -441,7 +441,7 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
           icsActor,
           planId,
           actionId,
-          { ...fields, title, version },
+          { ...fields, title, opened },
           context,
         ),
       ),
@@ -449,6 +449,7 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     expect(given.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = given.find((result) => result.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(ActionEditConflict);
+    expect((refused.reason as ActionEditConflict).clashes).toEqual(['title']);
     const saved = titles[given.findIndex((result) => result.status === 'fulfilled')];
     const [action] = (await services.greenPlans.exportPlan(icsActor, planId)).actions;
     expect(action!.title).toBe(saved);
@@ -505,7 +506,7 @@ describe.each(testDialects)('importing and exporting plans on %s', (dialect) => 
     const editUrl = `/green-plans/${planId}/actions/${parent}/edit`;
     const renamed = await admin.post(editUrl, {
       ...fields,
-      version: await openActionEditForm(admin, editUrl),
+      opened: await openActionEditForm(admin, editUrl),
       area: 'travel-and-transport',
       reference: 'T-10',
     });

@@ -4,16 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { buildZip, workbookLikeEntries } from './green-plan.test-helpers.ts';
 import { exportCsv, exportXlsx, type ExportAction } from './plan-export.ts';
 import {
-  actionEditVersion,
-  editVersionLastChangeId,
   formatMilestones,
-  isCurrentEditVersion,
   parentsFirst,
   parseMilestones,
   readSpreadsheet,
   readSpreadsheetTable,
   validateImportRows,
-  type ActionFields,
   type ImportContext,
 } from './plan-import.ts';
 import { actionStatuses } from './progress.calculations.ts';
@@ -502,69 +498,5 @@ describe('reading workbook cells', () => {
     row.getCell(5).numFmt = '0"%"';
     const rows = await readSpreadsheetTable(Buffer.from(await workbook.xlsx.writeBuffer()), 'xlsx');
     expect(rows[1]!.cells).toEqual(['2024-03-31', '5%', '0.0000001', '12.5%', '50']);
-  });
-});
-
-describe('the version an action edit form carries', () => {
-  const action: ActionFields = {
-    reference: 'T-1',
-    parentReference: null,
-    areaId: 'area-2',
-    title: 'Fleet to electric',
-    description: 'Replace the pool cars',
-    leadOrganisationCode: 'RWE',
-    partnerOrganisationCodes: ['RT5'],
-    ownerUserId: 'user-1',
-    startDate: '2025-04-01',
-    dueDate: '2026-03-31',
-    status: 'on_track',
-    progressPercent: 40,
-    weight: 1,
-    milestones: [{ dueDate: '2025-09-30', title: 'Half the cars', doneOn: null }],
-  };
-  const opened = actionEditVersion(action, 17);
-
-  it('stays current while nothing the form holds changes, milestones included', () => {
-    expect(opened).toMatch(/^[0-9a-f]{20}\.17$/);
-    expect(isCurrentEditVersion(opened, { ...action })).toBe(true);
-    // A milestone done (its own form) is a history entry, but no conflict with the edit form.
-    const milestoneDone = {
-      ...action,
-      milestones: [{ ...action.milestones[0]!, doneOn: '2025-09-01' }],
-    };
-    expect(isCurrentEditVersion(opened, milestoneDone)).toBe(true);
-  });
-
-  it('stops being current when any field the form holds changes', () => {
-    const changes: Partial<ActionFields>[] = [
-      { reference: 'T-2' },
-      { parentReference: 'T-0' },
-      { areaId: 'area-1' },
-      { title: 'Fleet to EV' },
-      { description: '' },
-      { leadOrganisationCode: 'RT5' },
-      { partnerOrganisationCodes: [] },
-      { ownerUserId: null },
-      { startDate: null },
-      { dueDate: '2026-03-30' },
-      { status: 'at_risk' },
-      { progressPercent: 41 },
-      { weight: 2 },
-    ];
-    for (const change of changes) {
-      expect(isCurrentEditVersion(opened, { ...action, ...change }), JSON.stringify(change)).toBe(
-        false,
-      );
-    }
-  });
-
-  it('is never matched by a value that is not a version, and names the last entry it was opened on', () => {
-    for (const version of ['', 'abc', opened.toUpperCase(), `${opened.split('.')[0]}x.17`]) {
-      expect(isCurrentEditVersion(version, action), version).toBe(false);
-    }
-    expect(editVersionLastChangeId(opened)).toBe(17);
-    expect(editVersionLastChangeId(actionEditVersion(action, 0))).toBe(0);
-    expect(editVersionLastChangeId('not a version')).toBeNull();
-    expect(editVersionLastChangeId(`${opened.split('.')[0]}.-1`)).toBeNull();
   });
 });

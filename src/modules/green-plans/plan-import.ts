@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import {
@@ -785,34 +784,6 @@ export function describeDifferences(
 export const editFormHistoryFields: ReadonlySet<string> = new Set(
   Object.keys(actionFieldTexts(null)).filter((field) => field !== 'milestones'),
 );
-
-/**
- * The version of an action an edit form was opened on, carried by the form: a digest of the
- * fields the form holds, and the last history entry the action had then, from which the changes
- * made since can be listed. Two forms saved one after the other would otherwise each save every
- * field, the second undoing the first's changes unseen.
- */
-export function actionEditVersion(fields: ActionFields, lastChangeId: number): string {
-  const texts = actionFieldTexts(fields);
-  const held = [...editFormHistoryFields].map((field) => [field, texts[field]]);
-  const digest = createHash('sha256').update(JSON.stringify(held)).digest('hex').slice(0, 20);
-  return `${digest}.${lastChangeId}`;
-}
-
-/**
- * Whether a form's version still matches the action as it is: only the digest counts, so a change
- * to the milestones alone, which the form does not hold, is no conflict. Anything that is not a
- * version (a form from before forms carried one, a value altered by hand) is no match either.
- */
-export function isCurrentEditVersion(version: string, fields: ActionFields): boolean {
-  return version.split('.')[0] === actionEditVersion(fields, 0).split('.')[0];
-}
-
-/** The last history entry a form's version names; null when it cannot be read. */
-export function editVersionLastChangeId(version: string): number | null {
-  const match = /^[0-9a-f]{20}\.(\d{1,15})$/.exec(version);
-  return match ? Number(match[1]) : null;
-}
 
 /** What an import will do: create these, change those, leave the rest. */
 export function planImportChanges(

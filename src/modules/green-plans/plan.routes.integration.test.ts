@@ -396,7 +396,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     // Making R-1 a sub-action of its own sub-action would make a loop.
     const parentEditUrl = `/green-plans/${publishedPlan}/actions/${parentAction}/edit`;
     const cycle = await browsers.icsAdmin!.post(parentEditUrl, {
-      version: await openActionEditForm(browsers.icsAdmin!, parentEditUrl),
+      opened: await openActionEditForm(browsers.icsAdmin!, parentEditUrl),
       parent_reference: 'R-1.1',
       area: 'estates-and-facilities',
       title: 'Decarbonise heat',
@@ -409,7 +409,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(cycle.body).toContain('The parent references go round in a loop: R-1 → R-1.1 → R-1');
     // Nor can R-1 move to another area while its sub-action stays in this one.
     const moved = await browsers.icsAdmin!.post(parentEditUrl, {
-      version: await openActionEditForm(browsers.icsAdmin!, parentEditUrl),
+      opened: await openActionEditForm(browsers.icsAdmin!, parentEditUrl),
       parent_reference: '',
       area: 'medicines',
       title: 'Decarbonise heat',
@@ -530,7 +530,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     ).toBe(303);
     // The action cannot then start after its milestone is due.
     const laterStart = await browsers.leadEditor!.post(`${action}/edit`, {
-      version: await openActionEditForm(browsers.leadEditor!, `${action}/edit`),
+      opened: await openActionEditForm(browsers.leadEditor!, `${action}/edit`),
       parent_reference: 'R-1',
       area: 'estates-and-facilities',
       title: 'Heat pump at the first site',
@@ -762,7 +762,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect((await browsers.icsAdmin!.get(kpiUrl)).body).toContain(`href="${kpiUrl}/edit"`);
     // The values the form showed, which it carries to tell a later change by someone else.
     const opened = formValuesOf(form.body, ['opened']).opened!;
-    expect(JSON.parse(Buffer.from(opened, 'base64url').toString())).toMatchObject({
+    expect(JSON.parse(Buffer.from(opened, 'base64url').toString()).values).toMatchObject({
       reference: 'G-1',
       name: 'Gas use',
     });
@@ -854,36 +854,44 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       changes: [{ field: 'reference', from: 'G-1', to: 'G-9' }],
     });
 
-    // Two forms open at once: the one saved second would undo the first unseen, so it is
-    // refused, shows what changed, and keeps what was entered; saved again, it stands.
+    // Two forms open at once. The second, saved after the first, keeps the first's change to a
+    // field it left alone; where both changed one field, nothing is saved and it is marked.
     const first = formValuesOf((await browsers.icsAdmin!.get(`${kpiUrl}/edit`)).body, kpiFormNames);
     const second = formValuesOf(
+      (await browsers.icbEditor!.get(`${kpiUrl}/edit`)).body,
+      kpiFormNames,
+    );
+    const third = formValuesOf(
       (await browsers.icbEditor!.get(`${kpiUrl}/edit`)).body,
       kpiFormNames,
     );
     expect(
       (await browsers.icsAdmin!.post(`${kpiUrl}/edit`, { ...first, unit: 'GWh' })).statusCode,
     ).toBe(303);
-    const stale = await browsers.icbEditor!.post(`${kpiUrl}/edit`, {
-      ...second,
-      name: 'Gas and oil burnt',
-    });
+    expect(
+      (await browsers.icbEditor!.post(`${kpiUrl}/edit`, { ...second, name: 'Gas and oil burnt' }))
+        .statusCode,
+    ).toBe(303);
+    expect((await stored()).kpi).toMatchObject({ unit: 'GWh', name: 'Gas and oil burnt' });
+    const stale = await browsers.icbEditor!.post(`${kpiUrl}/edit`, { ...third, unit: 'TWh' });
     expect(stale.statusCode).toBe(409);
     expect(stale.body).toContain('href="#edit_conflict"');
-    expect(stale.body).toContain('This KPI has changed since you opened this page');
+    expect(stale.body).toContain('href="#unit"');
+    expect(stale.body).toContain('Unit was changed by someone else after you opened this page');
     expect(stale.body).toContain('Unit: MWh → GWh');
+    expect(stale.body).toContain('What it measures: Gas and oil use → Gas and oil burnt');
     expect(formValuesOf(stale.body, ['name', 'unit'])).toEqual({
       name: 'Gas and oil burnt',
-      unit: 'MWh',
+      unit: 'TWh',
     });
-    expect((await stored()).kpi).toMatchObject({ unit: 'GWh', name: 'Gas and oil use' });
-    const resaved = await browsers.icbEditor!.post(`${kpiUrl}/edit`, {
-      ...formValuesOf(stale.body, kpiFormNames),
-      unit: 'GWh',
-    });
+    expect((await stored()).kpi).toMatchObject({ unit: 'GWh' });
+    const resaved = await browsers.icbEditor!.post(
+      `${kpiUrl}/edit`,
+      formValuesOf(stale.body, kpiFormNames),
+    );
     expect(resaved.statusCode).toBe(303);
-    expect((await stored()).kpi).toMatchObject({ unit: 'GWh', name: 'Gas and oil burnt' });
-    // A save without the opened values is refused the same way, listing nothing.
+    expect((await stored()).kpi).toMatchObject({ unit: 'TWh', name: 'Gas and oil burnt' });
+    // A save without the values its form was opened with is refused, listing nothing.
     const { opened: _unused, ...withoutOpened } = first;
     const bare = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, withoutOpened);
     expect(bare.statusCode).toBe(409);
@@ -979,7 +987,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       (
         await browsers.leadEditor!.post(editUrl, {
           ...fields,
-          version: await openActionEditForm(browsers.leadEditor!, editUrl),
+          opened: await openActionEditForm(browsers.leadEditor!, editUrl),
           reference: '',
           progress_percent: '15',
         })
@@ -992,14 +1000,14 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     const adminVersion = await openActionEditForm(browsers.icsAdmin!, editUrl);
     const taken = await browsers.icsAdmin!.post(editUrl, {
       ...fields,
-      version: adminVersion,
+      opened: adminVersion,
       reference: 'T-9.1',
     });
     expect(taken.statusCode).toBe(400);
     expect(taken.body).toContain('The plan already has an action with the reference T-9.1');
     const malformed = await browsers.icsAdmin!.post(editUrl, {
       ...fields,
-      version: adminVersion,
+      opened: adminVersion,
       reference: 'T 9!',
     });
     expect(malformed.statusCode).toBe(400);
@@ -1009,7 +1017,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     // Renamed with nothing else changed: the sub-action keeps its parent, and history says so.
     const renamed = await browsers.icsAdmin!.post(editUrl, {
       ...fields,
-      version: adminVersion,
+      opened: adminVersion,
       progress_percent: '15',
       reference: 'T-10',
     });
@@ -1099,7 +1107,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       const editUrl = `/green-plans/${plan}/actions/${ids[reference]}/edit`;
       return browsers[who]!.post(editUrl, {
         ...fields(reference, parent, 'RWE'),
-        version: await openActionEditForm(browsers[who]!, editUrl),
+        opened: await openActionEditForm(browsers[who]!, editUrl),
       });
     };
     const refusals: [string, string, string][] = [
@@ -1165,27 +1173,33 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     });
   });
 
-  it('refuses an edit form opened before someone else changed the action, shows their changes, and saves once seen', async () => {
+  it('merges an edit form opened before someone else changed the action, and refuses only a field both changed', async () => {
     const { services } = testApp;
     const ics = await actorFor(services, people.icsAdmin!.id);
-    const actionId = await services.greenPlans.createAction(
-      ics,
-      publishedPlan,
-      {
-        reference: 'C-1',
-        area: 'estates-and-facilities',
-        title: 'Insulate the roof',
-        lead_organisation: 'RWE',
-        status: 'on_track',
-        progress_percent: '10',
-      },
-      context,
-    );
+    const create = (fields: Record<string, string>) =>
+      services.greenPlans.createAction(
+        ics,
+        publishedPlan,
+        {
+          area: 'estates-and-facilities',
+          lead_organisation: 'RWE',
+          status: 'on_track',
+          progress_percent: '10',
+          ...fields,
+        },
+        context,
+      );
+    const parentId = await create({ reference: 'C-1', title: 'Insulate the estate' });
+    const actionId = await create({
+      reference: 'C-1.1',
+      parent_reference: 'C-1',
+      title: 'Insulate the roof',
+    });
     const actionUrl = `/green-plans/${publishedPlan}/actions/${actionId}`;
     const editUrl = `${actionUrl}/edit`;
     const form = {
-      reference: 'C-1',
-      parent_reference: '',
+      reference: 'C-1.1',
+      parent_reference: 'C-1',
       area: 'estates-and-facilities',
       title: 'Insulate the roof',
       lead_organisation: 'RWE',
@@ -1196,57 +1210,114 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     const stored = () =>
       services.database.db
         .selectFrom('green_plan_actions')
-        .select(['title', 'status', 'progress_percent'])
+        .select(['title', 'status', 'progress_percent', 'parent_id'])
         .where('id', '=', actionId)
         .executeTakeFirstOrThrow();
+    const edits = async () =>
+      (
+        await services.database.db
+          .selectFrom('green_plan_action_changes')
+          .select('id')
+          .where('action_id', '=', actionId)
+          .where('kind', '=', 'edited')
+          .execute()
+      ).length;
 
-    // The ICS admin opens the form; meanwhile the lead organisation's editor saves a change.
+    // The ICS admin opens the form; meanwhile the lead organisation's editor changes the status
+    // and progress, and the parent is renamed.
     const openedByAdmin = await openActionEditForm(browsers.icsAdmin!, editUrl);
     const leadSave = await browsers.leadEditor!.post(editUrl, {
       ...form,
-      version: await openActionEditForm(browsers.leadEditor!, editUrl),
+      opened: await openActionEditForm(browsers.leadEditor!, editUrl),
       status: 'at_risk',
       progress_percent: '30',
     });
     expect(leadSave.statusCode).toBe(303);
+    await services.greenPlans.updateAction(
+      ics,
+      publishedPlan,
+      parentId,
+      { ...form, reference: 'C-2', parent_reference: '', title: 'Insulate the estate' },
+      context,
+    );
 
-    // The admin's form would have put the status and progress back unseen: nothing is saved.
+    // The admin changed only the title: the save keeps their status, progress and the parent
+    // (by its new reference), not the values the admin's form showed.
+    const merged = await browsers.icsAdmin!.post(editUrl, {
+      ...form,
+      opened: openedByAdmin,
+      title: 'Insulate the roof and walls',
+    });
+    expect(merged.statusCode).toBe(303);
+    expect(await stored()).toEqual({
+      title: 'Insulate the roof and walls',
+      status: 'at_risk',
+      progress_percent: 30,
+      parent_id: parentId,
+    });
+
+    // Sent twice (a double click), the form finds its own values saved: no conflict, no change.
+    const editsBefore = await edits();
+    const twice = await browsers.icsAdmin!.post(editUrl, {
+      ...form,
+      opened: openedByAdmin,
+      title: 'Insulate the roof and walls',
+    });
+    expect(twice.statusCode).toBe(303);
+    expect(await edits()).toBe(editsBefore);
+
+    // Both changed the progress, to different values: nothing is saved, the field is marked, the
+    // changes since the form was opened are listed, and the rest of the form is merged.
+    const leadAgain = await browsers.leadEditor!.post(editUrl, {
+      ...form,
+      title: 'Insulate the roof and walls',
+      parent_reference: 'C-2',
+      opened: await openActionEditForm(browsers.leadEditor!, editUrl),
+      status: 'at_risk',
+      progress_percent: '50',
+    });
+    expect(leadAgain.statusCode).toBe(303);
     const refused = await browsers.icsAdmin!.post(editUrl, {
       ...form,
-      version: openedByAdmin,
+      opened: openedByAdmin,
       title: 'Insulate the roof and walls',
+      progress_percent: '60',
     });
     expect(refused.statusCode).toBe(409);
     expect(refused.body).toContain('href="#edit_conflict"');
-    expect(refused.body).toContain('This action has changed since you opened this page');
+    expect(refused.body).toContain('href="#progress_percent"');
+    expect(refused.body).toContain(
+      'Progress was changed by someone else after you opened this page',
+    );
     expect(refused.body).toContain('by Lee Editor');
+    expect(refused.body).toContain('Progress (%): 30% → 50%');
     expect(refused.body).toContain('Status: On track → At risk');
-    expect(refused.body).toContain('Progress (%): 10% → 30%');
-    expect(formValuesOf(refused.body, ['title'])).toEqual({
+    expect(refused.body).toContain('Parent action: C-1 → C-2');
+    expect(formValuesOf(refused.body, ['title', 'progress_percent'])).toEqual({
       title: 'Insulate the roof and walls',
+      progress_percent: '60',
     });
-    expect(await stored()).toEqual({
-      title: 'Insulate the roof',
-      status: 'at_risk',
-      progress_percent: 30,
-    });
+    expect(refused.body).toMatch(/<option value="C-2" selected>/);
+    expect((await stored()).progress_percent).toBe(50);
 
-    // Saved again from that page, knowingly, the admin's values stand.
-    const newVersion = formValuesOf(refused.body, ['version']).version!;
-    expect(newVersion).not.toBe(openedByAdmin);
-    const saved = await browsers.icsAdmin!.post(editUrl, {
+    // Saved again from that page, as it is, what is on it stands.
+    const resaved = await browsers.icsAdmin!.post(editUrl, {
       ...form,
-      version: newVersion,
       title: 'Insulate the roof and walls',
+      parent_reference: 'C-2',
+      status: 'at_risk',
+      opened: formValuesOf(refused.body, ['opened']).opened!,
+      progress_percent: '60',
     });
-    expect(saved.statusCode).toBe(303);
+    expect(resaved.statusCode).toBe(303);
     expect(await stored()).toEqual({
       title: 'Insulate the roof and walls',
-      status: 'on_track',
-      progress_percent: 10,
+      status: 'at_risk',
+      progress_percent: 60,
+      parent_id: parentId,
     });
 
-    // A milestone added meanwhile is not on the form, so it is no conflict, and it is kept.
+    // A milestone added meanwhile is not on the form: no conflict, and it is kept.
     const openedByLead = await openActionEditForm(browsers.leadEditor!, editUrl);
     expect(
       (
@@ -1258,8 +1329,11 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     ).toBe(303);
     const afterMilestone = await browsers.leadEditor!.post(editUrl, {
       ...form,
-      version: openedByLead,
       title: 'Insulate the roof and walls',
+      parent_reference: 'C-2',
+      status: 'at_risk',
+      progress_percent: '60',
+      opened: openedByLead,
       due_date: '2025-03-31',
     });
     expect(afterMilestone.statusCode).toBe(303);
@@ -1270,11 +1344,11 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       .execute();
     expect(milestones.map((row) => row.title)).toEqual(['Survey done']);
 
-    // A save that carries no version at all is refused the same way, with nothing to list.
-    const withoutVersion = await browsers.icsAdmin!.post(editUrl, { ...form, title: 'Hmm' });
-    expect(withoutVersion.statusCode).toBe(409);
-    expect(withoutVersion.body).toContain('This action has changed since you opened this page');
-    expect(withoutVersion.body).not.toContain(' → ');
+    // A save without the values its form was opened with is refused, with nothing to list.
+    const withoutOpened = await browsers.icsAdmin!.post(editUrl, { ...form, title: 'Hmm' });
+    expect(withoutOpened.statusCode).toBe(409);
+    expect(withoutOpened.body).toContain('This action may have changed since you opened this page');
+    expect(withoutOpened.body).not.toContain(' → ');
     expect((await stored()).title).toBe('Insulate the roof and walls');
   });
 });

@@ -19,6 +19,7 @@ import {
   ActionEditConflict,
   ActionHasSubActions,
   KpiEditConflict,
+  type ActionEditField,
   planStatuses,
   PlanStillPublished,
   type UpdateInput,
@@ -58,6 +59,23 @@ function checkId(id: string): string {
 }
 
 const actionFormFields = [...importColumnNames] as ImportColumn[];
+
+/** The action form's labels, for the fields a conflict marks. */
+const actionFieldFormLabels: Record<ActionEditField, string> = {
+  reference: 'Reference',
+  parent_reference: 'Part of',
+  area: 'Area of focus',
+  title: 'Title',
+  description: 'Description',
+  lead_organisation: 'Lead organisation',
+  partner_organisations: 'Partner organisations',
+  owner_email: 'Owner',
+  start_date: 'Start date',
+  due_date: 'Due date',
+  status: 'Status',
+  progress_percent: 'Progress',
+  weight: 'Weight',
+};
 
 /**
  * What a page shows for a refused file: its problems (a page of them is enough to start correcting;
@@ -105,6 +123,18 @@ const kpiFormFields = [
   'baselineDate',
   'targets',
 ] as const;
+
+/** The KPI form's labels, for the fields a conflict marks. */
+const kpiFieldFormLabels: Record<(typeof kpiFormFields)[number], string> = {
+  reference: 'Reference',
+  name: 'What it measures',
+  description: 'How it is measured',
+  unit: 'Unit',
+  direction: 'Which way is better',
+  baselineValue: 'Baseline value',
+  baselineDate: 'Baseline date',
+  targets: 'Targets',
+};
 
 const filterSchema = z.object({
   area: optionalText(80),
@@ -523,7 +553,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     reply: FastifyReply,
     extra: Record<string, unknown>,
     status = 200,
-    changedSince?: string,
+    changedSince?: number | null,
   ) {
     const form = await plans.getActionForChange(
       request.actor,
@@ -559,39 +589,53 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     async (request, reply) => {
       const actionId = checkId(request.params.actionId);
       await plans.assertCanChangeAction(request.actor, request.params.planId, actionId);
-      const { version, ...fields } = formFields(request, [...actionFormFields, 'version']);
+      const { opened, ...fields } = formFields(request, [...actionFormFields, 'opened']);
       try {
         await plans.updateAction(
           request.actor,
           request.params.planId,
           actionId,
-          { ...fields, version },
+          { ...fields, opened },
           requestContextOf(request),
         );
         return reply.redirect(`/green-plans/${request.params.planId}/actions/${actionId}`, 303);
       } catch (error) {
         if (error instanceof ActionEditConflict) {
-          // The form again, with what was entered, the changes it would have undone, and the
-          // action's version now: saved again, it applies what was entered over those changes.
+          // The form again: what was entered, with others' changes to the fields it left alone,
+          // each field both changed marked, the changes made since it was opened, and the action
+          // as it is now to merge against, so that saved again it applies what is on it.
           return renderActionEdit(
             request,
             reply,
             {
-              values: fields,
-              ...formErrorContext({
-                edit_conflict:
-                  'This action has changed since you opened this page. Nothing has been saved: check it as it is now, then save your changes again',
-              }),
+              values: error.values,
+              ...formErrorContext(
+                {
+                  edit_conflict:
+                    error.clashes.length > 0
+                      ? 'Someone else changed this action after you opened this page. Nothing has been saved: check the fields marked below, then save again'
+                      : 'This action may have changed since you opened this page. Nothing has been saved: check it as it is now, then save again',
+                  ...Object.fromEntries(
+                    error.clashes.map((field) => [
+                      field,
+                      `${actionFieldFormLabels[field]} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`,
+                    ]),
+                  ),
+                },
+                ['edit_conflict', ...actionFormFields],
+              ),
             },
             409,
-            error.version,
+            error.lastChangeId,
           );
         }
         if (!(error instanceof ValidationFailed)) throw error;
+        // The form as sent, with the values it was opened with, so that a change made meanwhile
+        // is still merged (or found) when it is sent again.
         return renderActionEdit(
           request,
           reply,
-          { values: fields, ...formErrorContext(error.fieldErrors, actionFormFields) },
+          { values: fields, opened, ...formErrorContext(error.fieldErrors, actionFormFields) },
           400,
         );
       }
@@ -996,12 +1040,23 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
             request,
             reply,
             {
-              values: fields,
+              values: error.values,
               changesSinceOpened: error.changes,
-              ...formErrorContext({
-                edit_conflict:
-                  'This KPI has changed since you opened this page. Nothing has been saved: check it as it is now, then save your changes again',
-              }),
+              ...formErrorContext(
+                {
+                  edit_conflict:
+                    error.clashes.length > 0
+                      ? 'Someone else changed this KPI after you opened this page. Nothing has been saved: check the fields marked below, then save again'
+                      : 'This KPI may have changed since you opened this page. Nothing has been saved: check it as it is now, then save again',
+                  ...Object.fromEntries(
+                    error.clashes.map((field) => [
+                      field,
+                      `${kpiFieldFormLabels[field]} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`,
+                    ]),
+                  ),
+                },
+                ['edit_conflict', ...kpiFormFields],
+              ),
             },
             409,
           );
@@ -1010,7 +1065,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         return renderKpiChange(
           request,
           reply,
-          { values: fields, ...formErrorContext(error.fieldErrors, kpiFormFields) },
+          { values: fields, opened, ...formErrorContext(error.fieldErrors, kpiFormFields) },
           400,
         );
       }

@@ -13,15 +13,12 @@ import type { FileService, PendingUpload } from '../files/file.service.ts';
 import type { MembershipService } from '../memberships/membership.service.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
 import {
-  actionEditVersion,
   actionFieldsEqual,
   describeDifferences,
   editFormHistoryFields,
-  editVersionLastChangeId,
   fieldLabels,
   formatMilestones,
   importColumnNames,
-  isCurrentEditVersion,
   parentsFirst,
   planImportChanges,
   readSpreadsheet,
@@ -36,6 +33,7 @@ import {
   type ImportedAction,
   type RawRow,
 } from './plan-import.ts';
+import { decodeOpenedForm, encodeOpenedForm, mergeEdit } from './edit-merge.ts';
 import {
   kpiDefinitionsCsv,
   readKpiDefinitionTable,
@@ -117,18 +115,28 @@ export class PlanStillPublished extends Error {
   }
 }
 
+/** The fields of an action's edit form: all but the milestones, which have their own form. */
+export const actionEditFields = importColumnNames.filter(
+  (column): column is Exclude<ImportColumn, 'milestones'> => column !== 'milestones',
+);
+export type ActionEditField = (typeof actionEditFields)[number];
+
 /**
- * An action's edit form was saved after someone else had changed a field it holds: saving it would
- * have undone their change unseen. Nothing is saved; the form is shown again with the changes made
- * since it was opened, to be saved again knowingly.
+ * An action's edit form was saved after someone else had changed a field it also changed, to
+ * something else (see `mergeEdit`), or without the values it was opened with. Nothing is saved; the
+ * form is shown again to be decided on, and saved again knowingly.
  */
 export class ActionEditConflict extends Error {
   override name = 'ActionEditConflict';
-  /** The version the form was opened on. */
-  readonly version: string;
-  constructor(version: string) {
+  constructor(
+    /** The fields both changed; empty when the form's opened values could not be read. */
+    readonly clashes: readonly ActionEditField[],
+    /** What the form shows again: what was entered, with others' changes to fields it left alone. */
+    readonly values: Partial<Record<ActionEditField, string>>,
+    /** The action's last history entry when the form was opened; null when not known. */
+    readonly lastChangeId: number | null,
+  ) {
     super('Someone else changed this action after you opened the form');
-    this.version = version;
   }
 }
 
@@ -143,13 +151,20 @@ export class ActionHasSubActions extends Error {
 }
 
 /**
- * A KPI's form was saved after someone else had changed a field it holds (on its form, or by a
- * KPI import): as with an action's form, nothing is saved and the form is shown again with what
- * changed since it was opened.
+ * A KPI's form was saved after someone else (on its form, or by a KPI import) had changed a field
+ * it also changed, to something else, or without the values it was opened with: as with an
+ * action's form, nothing is saved and the form is shown again, merged, with what changed since.
  */
 export class KpiEditConflict extends Error {
   override name = 'KpiEditConflict';
-  constructor(readonly changes: readonly { label: string; from: string; to: string }[]) {
+  constructor(
+    /** The fields both changed; empty when the form's opened values could not be read. */
+    readonly clashes: readonly (keyof KpiInput)[],
+    /** What the form shows again: what was entered, with others' changes to fields it left alone. */
+    readonly values: KpiInput,
+    /** Each field changed since the form was opened, from what it showed to what it is now. */
+    readonly changes: readonly { label: string; from: string; to: string }[],
+  ) {
     super('Someone else changed this KPI after you opened the form');
   }
 }
@@ -188,8 +203,11 @@ export interface PlanFormInput {
 
 export type ActionFormInput = Partial<Record<ImportColumn, string>>;
 
-/** The edit form's fields, with the version of the action it was opened on (see `actionEditVersion`). */
-export type ActionEditInput = ActionFormInput & { version?: string };
+/**
+ * The edit form's fields, with the values it showed when it was opened (`encodeOpenedForm`). Without
+ * them (a caller other than the form) a save is not merged: every field given is saved as given.
+ */
+export type ActionEditInput = ActionFormInput & { opened?: string };
 
 /** The KPI form's fields, as the columns of a KPI definitions file name them. */
 const kpiColumnOfField: Record<string, KpiDefinitionColumn> = {
@@ -224,11 +242,19 @@ export interface KpiInput {
   targets: string;
 }
 
-/**
- * The KPI form's fields, with the values it showed when it was opened (a `KpiInput` as JSON, in
- * base64url so that it travels through the page unchanged).
- */
+/** The KPI form's fields, with the values it showed when it was opened (`encodeOpenedForm`). */
 export type KpiEditInput = KpiInput & { opened?: string };
+
+const kpiEditFields = [
+  'reference',
+  'name',
+  'description',
+  'unit',
+  'direction',
+  'baselineValue',
+  'baselineDate',
+  'targets',
+] as const satisfies readonly (keyof KpiInput)[];
 
 /** The KPI form's labels, for the changes a conflict lists. */
 const kpiFieldLabels: Record<keyof KpiInput, string> = {
@@ -478,6 +504,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       throw new ForbiddenError('Not allowed: change this plan');
     }
     return plan;
+  }
+
+  /**
+   * Checked after the plan's row is held (see `holdPlan`): the action is still there, and has not
+   * been deleted since it was first looked up.
+   */
+  async function requireActionStill(
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    actionId: string,
+  ): Promise<ActionListRow> {
+    const action = await repository.findAction(plan.id, actionId, trx);
+    if (!action) throw new NotFoundError('That action was not found.');
+    return action;
   }
 
   async function requireAction(plan: PlanListRow, actionId: string): Promise<ActionListRow> {
@@ -1966,11 +2006,21 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     const existing = await repository.findKpis(plan.id);
     const before = existing.find((item) => item.id === kpiId);
     if (!before) throw new NotFoundError('That KPI was not found.');
-    const { opened, ...fields } = input;
-    if (opened !== undefined) {
-      const shownNow = kpiFormValues((await loadKpis(plan)).find((item) => item.id === kpiId)!);
-      const changed = kpiChangesSinceOpened(opened, shownNow);
-      if (changed) throw new KpiEditConflict(changed);
+    const { opened: openedText, ...entered } = input;
+    let fields: KpiInput = entered;
+    if (openedText !== undefined) {
+      // Merged with what others changed since the form was opened, as an action's form is.
+      const opened = decodeOpenedForm(openedText, kpiEditFields);
+      if (!opened) throw new KpiEditConflict([], entered, []);
+      const now = kpiFormValues((await loadKpis(plan)).find((item) => item.id === kpiId)!);
+      const merged = mergeEdit(kpiEditFields, opened.values, now, entered);
+      if (merged.clashes.length > 0)
+        throw new KpiEditConflict(
+          merged.clashes,
+          merged.values,
+          kpiChangesSince(opened.values, now),
+        );
+      fields = merged.values;
     }
     const checked = checkKpiInput(fields, existing, before.id);
     const changes = await kpiChanges(before, checked);
@@ -1994,37 +2044,80 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     });
   }
 
-  /**
-   * The fields whose value now differs from what a form showed when it was opened, or null if
-   * none does. Opened values that cannot be read (altered by hand, or a form from before forms
-   * carried them) count as a change of nothing in particular.
-   */
-  function kpiChangesSinceOpened(
-    opened: string,
+  /** Each KPI field whose value now differs from what a form showed, in the form's words. */
+  function kpiChangesSince(
+    shown: KpiInput,
     now: KpiInput,
-  ): { label: string; from: string; to: string }[] | null {
-    let shown: Partial<Record<keyof KpiInput, unknown>>;
-    try {
-      const parsed: unknown = JSON.parse(Buffer.from(opened, 'base64url').toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
-      shown = parsed as Partial<Record<keyof KpiInput, unknown>>;
-    } catch {
-      return [];
-    }
-    const fields = Object.keys(kpiFieldLabels) as (keyof KpiInput)[];
-    if (fields.some((field) => typeof shown[field] !== 'string')) return [];
+  ): { label: string; from: string; to: string }[] {
     const text = (field: keyof KpiInput, value: string) =>
       field === 'direction'
         ? ({ decrease: 'Lower is better', increase: 'Higher is better' }[value] ?? value)
         : value || '—';
-    const changed = fields
+    return kpiEditFields
       .filter((field) => shown[field] !== now[field])
       .map((field) => ({
         label: kpiFieldLabels[field],
-        from: text(field, shown[field] as string),
+        from: text(field, shown[field]),
         to: text(field, now[field]),
       }));
-    return changed.length > 0 ? changed : null;
+  }
+
+  /** An action's fields as its edit form shows them. */
+  function actionEditValues(state: PlanState, actionId: string): Record<ActionEditField, string> {
+    const action = state.actions.find((item) => item.id === actionId)!;
+    const parent = action.parentId
+      ? state.actions.find((item) => item.id === action.parentId)
+      : undefined;
+    return {
+      reference: action.reference,
+      parent_reference: parent?.reference ?? '',
+      area: action.areaSlug,
+      title: action.title,
+      description: action.description,
+      lead_organisation: action.leadOrganisationCode,
+      partner_organisations: action.partners.map((partner) => partner.code).join('; '),
+      owner_email: action.ownerEmail ?? '',
+      start_date: action.startDate ?? '',
+      due_date: action.dueDate ?? '',
+      status: action.status,
+      progress_percent: String(action.ownProgress),
+      weight: String(action.weight),
+    };
+  }
+
+  /**
+   * An edit form's save merged with what others changed since the form was opened (`mergeEdit`):
+   * their changes to fields this save left alone are kept. Throws ActionEditConflict where both
+   * changed a field, or when the form's opened values cannot be read. A save without opened values
+   * (not from the form) is taken as it is.
+   */
+  function mergedWithOthersChanges(
+    state: PlanState,
+    actionId: string,
+    input: ActionEditInput,
+  ): ActionFormInput {
+    const { opened: openedText, ...fields } = input;
+    if (openedText === undefined) return fields;
+    const submitted: Partial<Record<ActionEditField, string>> = {};
+    for (const field of actionEditFields) {
+      const value = fields[field];
+      // A blank reference keeps the action's own; a form without the owner cannot change it.
+      if (value === undefined || (field === 'reference' && value.trim() === '')) continue;
+      submitted[field] = value;
+    }
+    const opened = decodeOpenedForm(openedText, actionEditFields);
+    if (!opened) throw new ActionEditConflict([], fields, null);
+    const merged = mergeEdit(
+      actionEditFields,
+      opened.values,
+      actionEditValues(state, actionId),
+      submitted,
+    );
+    if (merged.clashes.length > 0)
+      throw new ActionEditConflict(merged.clashes, merged.values, opened.lastChangeId);
+    const values: ActionFormInput = { ...fields, ...merged.values };
+    if (fields.owner_email === undefined) delete values.owner_email;
+    return values;
   }
 
   /** One attempt at `updateAction`: checked against the plan as read, written if it still is. */
@@ -2040,15 +2133,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     const loaded = await loadPlanState(plan, actor);
     const everyAction = existingFields(loaded);
     const before = everyAction.find((action) => action.id === actionId)!;
-    const requested = (input.reference ?? '').trim();
+    // Only the plan's editors rename an action: refused before anything else is looked at.
+    const asked = (input.reference ?? '').trim();
+    if (asked !== '' && asked !== before.reference && !canEditPlan(actor, plan))
+      throw new ForbiddenError("Not allowed: change an action's reference");
+    const entered = mergedWithOthersChanges(loaded, actionId, input);
+    const requested = (entered.reference ?? '').trim();
     const reference = requested === '' ? before.reference : requested;
     const renamedFrom = new Map<string, string>();
     if (reference !== before.reference && !canEditPlan(actor, plan))
       throw new ForbiddenError("Not allowed: change an action's reference");
-    // The form holds every field and saves them all: opened before someone else's change, it
-    // would undo that change unseen.
-    if (input.version !== undefined && !isCurrentEditVersion(input.version, before))
-      throw new ActionEditConflict(input.version);
     if (reference !== before.reference) {
       if (loaded.actions.some((action) => action.reference === reference))
         throw new ValidationFailed({
@@ -2067,13 +2161,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         }
       : loaded;
     const raw = rawRowFromForm({
-      ...input,
+      ...entered,
       reference,
       milestones: formatMilestones(before.milestones),
     });
     if (raw.values.weight === '') raw.values.weight = '1';
     // Someone who may not see names keeps the owner as it is.
-    if (input.owner_email === undefined)
+    if (entered.owner_email === undefined)
       raw.values.owner_email = state.actions.find((a) => a.id === actionId)!.ownerEmail ?? '';
     const importContext = await buildImportContext(plan, state, [raw], performer);
     const { problems, actions } = validateImportRows([raw], importContext);
@@ -2361,12 +2455,12 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     ): Promise<{ reference: string; title: string; bytesLeft: string[] }> {
       const plan = await requireEditablePlan(actor, planId);
       const action = await requireAction(plan, actionId);
-      const storageKeys = await repository.transaction(async (trx) => {
+      const outcome = await repository.transaction(async (trx) => {
         // Held as every change to the plan holds it: an edit, update or import waits, then finds
         // the action gone; an import checked before the deletion is refused at its commit.
         await repository.holdPlan(trx, plan.id);
-        if (!(await repository.findAction(plan.id, action.id, trx)))
-          throw new NotFoundError('That action was not found.');
+        // As it is now: renamed while the page was open, it is recorded by its new reference.
+        const current = await requireActionStill(trx, plan, action.id);
         const scope = await repository.findActionDeletionScope(trx, action.id);
         if (scope.subActionReferences.length > 0)
           throw new ActionHasSubActions(scope.subActionReferences);
@@ -2379,25 +2473,28 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             actorUserId: actor!.userId,
             targetType: 'green_plan_action',
             targetId: action.id,
-            organisationCode: action.lead_organisation_code,
+            // The plan's organisation, whose editors may delete its actions (as for a plan).
+            organisationCode: plan.owner_organisation_code,
             details: {
               plan: plan.id,
-              reference: action.reference,
-              title: action.title,
+              reference: current.reference,
+              title: current.title,
+              leadOrganisation: current.lead_organisation_code,
               updates: scope.updateCount,
               milestones: scope.milestoneCount,
+              kpiLinks: scope.kpiLinkCount,
               files: scope.evidenceFileIds.length,
             },
           },
           context,
           trx,
         );
-        return keys;
+        return { keys, deleted: current };
       });
       return {
-        reference: action.reference,
-        title: action.title,
-        bytesLeft: await deps.files.removeStoredBytes(storageKeys),
+        reference: outcome.deleted.reference,
+        title: outcome.deleted.title,
+        bytesLeft: await deps.files.removeStoredBytes(outcome.keys),
       };
     },
 
@@ -2587,22 +2684,23 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
 
     /** The page to add a progress update; refuses anyone who may not change the action. */
     /**
-     * An action's edit and update forms. With `changedSince` (the version an edit form was opened
-     * on), also the changes made since then to the fields the edit form holds, newest first.
+     * An action's edit and update forms. With `changedSince` (the last history entry when an edit
+     * form was opened), also the changes made since then to the fields the edit form holds, the
+     * latest first.
      */
     async getActionForChange(
       actor: Actor | null,
       planId: string,
       actionId: string,
-      options: { changedSince?: string } = {},
+      options: { changedSince?: number | null } = {},
     ) {
       const { plan, action: row } = await requireChangeableAction(actor, planId, actionId);
+      // Read before the action, so that a change landing in between is listed, not missed.
+      const lastChangeId = await repository.findLastChangeId(actionId);
       const state = await loadPlanState(plan, actor);
       const action = state.actions.find((item) => item.id === actionId)!;
-      const lastChangeId = await repository.findLastChangeId(action.id);
-      const sinceId =
-        options.changedSince === undefined ? null : editVersionLastChangeId(options.changedSince);
-      const referenceById = new Map(state.actions.map((item) => [item.id, item.reference]));
+      const sinceId = options.changedSince ?? null;
+      const editValues = actionEditValues(state, actionId);
       const descendants = new Set<string>();
       const collect = (id: string) => {
         for (const child of state.actions.filter((item) => item.parentId === id)) {
@@ -2614,14 +2712,14 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return {
         plan: toPlanView(plan),
         action,
-        version: actionEditVersion(
-          existingFields(state).find((item) => item.id === action.id)!,
-          lastChangeId,
-        ),
+        /** What the form shows now, carried by it for `mergedWithOthersChanges`. */
+        opened: encodeOpenedForm({ values: editValues, lastChangeId }),
         changesSinceOpened:
           sinceId === null
             ? []
-            : await buildTimeline(plan, row, actor, state, { editFieldsAfterChange: sinceId }),
+            : (
+                await buildTimeline(plan, row, actor, state, { editFieldsAfterChange: sinceId })
+              ).sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)),
         isParent: action.childIds.length > 0,
         /** Only the plan's editors rename an action: spreadsheet imports match actions by it. */
         canRename: canEditPlan(actor, plan),
@@ -2635,19 +2733,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           .filter((item) => item.id !== action.id && !descendants.has(item.id))
           .map((item) => ({ value: item.reference, text: `${item.reference} ${item.title}` })),
         values: {
-          reference: action.reference,
-          parent_reference: action.parentId ? (referenceById.get(action.parentId) ?? '') : '',
-          area: action.areaSlug,
-          title: action.title,
-          description: action.description,
-          lead_organisation: action.leadOrganisationCode,
-          partner_organisations: action.partners.map((partner) => partner.code).join('; '),
-          owner_email: action.ownerEmail ?? '',
-          start_date: action.startDate ?? '',
-          due_date: action.dueDate ?? '',
-          status: action.status,
-          progress_percent: String(action.ownProgress),
-          weight: String(action.weight),
+          ...editValues,
           milestones: formatMilestones(action.milestones),
         } satisfies Record<ImportColumn, string>,
       };
@@ -2720,9 +2806,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         // references are read again here: a number this form chose moves on to the next free one,
         // a reference someone typed is refused.
         await repository.holdPlan(trx, plan.id);
-        const taken = new Set(
-          (await repository.findActions(plan.id, trx)).map((action) => action.reference),
-        );
+        const actionsNow = await repository.findActions(plan.id, trx);
+        const taken = new Set(actionsNow.map((action) => action.reference));
+        // A parent deleted since the form was checked: the sub-action has nowhere to go.
+        const parent = actions[0]!.parentReference;
+        if (
+          parent !== null &&
+          !state.actions.some(
+            (action) =>
+              action.reference === parent && actionsNow.some((now) => now.id === action.id),
+          )
+        )
+          throw new ValidationFailed({
+            parent_reference: `${parent} is no longer in the plan: choose where the action goes`,
+          });
         if (taken.has(actions[0]!.reference)) {
           if (numberedIn === null) throw takenError(actions[0]!.reference);
           actions[0] = {
@@ -2767,7 +2864,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           return await updateActionOnce(actor, planId, actionId, input, context);
         } catch (error) {
           if (!(error instanceof PlanMovedDuringEdit)) throw error;
-          if (attempt === 3) throw new ActionEditConflict(input.version ?? '');
+          if (attempt === 3) throw new ActionEditConflict([], input, null);
         }
       }
     },
@@ -2815,6 +2912,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       await repository.transaction(async (trx) => {
         // Held as an import's commit holds it (see commitImport), so the two take turns.
         await repository.holdPlan(trx, plan.id);
+        await requireActionStill(trx, plan, action.id);
         await writeUpdate(trx, { performer, plan, action, values, uploads, context });
       });
     },
@@ -2840,6 +2938,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       await repository.transaction(async (trx) => {
         await repository.holdPlan(trx, plan.id);
+        await requireActionStill(trx, plan, action.id);
         const at = now().toISOString();
         const existing = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
@@ -2906,6 +3005,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         });
       await repository.transaction(async (trx) => {
         await repository.holdPlan(trx, plan.id);
+        await requireActionStill(trx, plan, action.id);
         const milestones = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
         );
@@ -3396,8 +3496,19 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         (item) => item.reference === actionReference.trim(),
       );
       if (!action) throw new ValidationFailed({ action: 'Choose an action of this plan' });
-      const work = (trx: Transaction<Database>) =>
-        linkKpiAudited(trx, plan, kpi.id, action, options.system ? null : actor!.userId, context);
+      const work = async (trx: Transaction<Database>) => {
+        // Held as every change to the plan holds it: an action deleted meanwhile is not linked.
+        await repository.holdPlan(trx, plan.id);
+        await requireActionStill(trx, plan, action.id);
+        return linkKpiAudited(
+          trx,
+          plan,
+          kpi.id,
+          action,
+          options.system ? null : actor!.userId,
+          context,
+        );
+      };
       return options.trx ? work(options.trx) : repository.transaction(work);
     },
 
@@ -3411,8 +3522,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         plan: toPlanView(plan),
         kpi,
         values,
-        /** What the form shows now, carried by it to tell a later change by someone else. */
-        opened: Buffer.from(JSON.stringify(values)).toString('base64url'),
+        /** What the form shows now, carried by it to merge a later save with others' changes. */
+        opened: encodeOpenedForm({ values, lastChangeId: 0 }),
       };
     },
 
@@ -3435,7 +3546,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           return await updateKpiOnce(actor, planId, kpiId, input, context);
         } catch (error) {
           if (!(error instanceof PlanMovedDuringEdit)) throw error;
-          if (attempt === 3) throw new KpiEditConflict([]);
+          if (attempt === 3) {
+            const { opened: _opened, ...values } = input;
+            throw new KpiEditConflict([], values, []);
+          }
         }
       }
     },
