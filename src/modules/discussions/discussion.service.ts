@@ -63,6 +63,12 @@ export interface CommentSubject {
   canRead(actor: Actor | null, id: string): Promise<boolean>;
   canComment(actor: Actor, id: string): Promise<boolean>;
   canModerate(actor: Actor | null, id: string): Promise<boolean>;
+  /**
+   * Called in the transaction that posts a comment: holds the subject as its own changes hold it,
+   * and says whether it is still there. A subject that can be deleted while a comment is being
+   * posted (a Green Plan action) implements it, so that no conversation is left for a subject gone.
+   */
+  holdForComment?(trx: Transaction<Database>, id: string): Promise<boolean>;
 }
 
 export interface DiscussionServiceDependencies {
@@ -1195,6 +1201,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       let baseLink: string;
       let commented:
         { type: CommentSubjectType; id: string; workspaceId: string | null } | undefined;
+      let heldSubject: CommentSubject | undefined;
       if ('threadId' in target) {
         const found = await requireThread(actor, target.threadSlug, target.threadId);
         if (found.thread.hidden)
@@ -1219,6 +1226,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           throw new ForbiddenError('Not allowed to comment here');
         }
         commented = { type: target.subject, id: target.id, workspaceId: about.workspaceId };
+        heldSubject = subject;
         conversation = await repository.findConversationBySubject(target.subject, target.id);
         replyTo = about.authorIds;
         summary = about.title;
@@ -1269,6 +1277,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         summary,
       );
       await repository.transaction(async (trx) => {
+        if (commented && heldSubject?.holdForComment) {
+          if (!(await heldSubject.holdForComment(trx, commented.id))) throw new NotFoundError();
+        }
         const current =
           conversation ??
           (await ensureConversation(trx, commented!.type, commented!.id, commented!.workspaceId));

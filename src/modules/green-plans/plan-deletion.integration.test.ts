@@ -584,13 +584,22 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     });
   });
 
-  it('lets an update, milestone, KPI link or sub-action sent while an action is deleted land before the deletion, or find the action gone', async () => {
+  it('lets an update, milestone, KPI link, comment or sub-action sent while an action is deleted land before the deletion, or find the action gone', async () => {
     const plans = testApp.services.greenPlans;
     const plan = await fullPlan('Plan with racing changes', 'published');
     const kpiId = plan.kpiId;
     const outcomes: string[] = [];
+    const commenterActor = async () =>
+      actorFor(
+        testApp.services,
+        (
+          await buildUser(testApp.services, {
+            memberships: [{ organisationCode: 'QK1', role: 'member' }],
+          })
+        ).id,
+      );
     for (let round = 0; round < 4; round += 1) {
-      for (const kind of ['update', 'milestone', 'kpi link', 'sub-action'] as const) {
+      for (const kind of ['update', 'milestone', 'kpi link', 'comment', 'sub-action'] as const) {
         const reference = `R-${round}-${kind.replace(' ', '-')}`;
         const actionId = await plans.createAction(
           icsActor,
@@ -605,6 +614,8 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
           },
           context,
         );
+        // A commenter of their own each round: posting is rate-limited per person.
+        const commenter = kind === 'comment' ? await commenterActor() : null;
         const change = () => {
           switch (kind) {
             case 'update':
@@ -632,6 +643,13 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
               );
             case 'kpi link':
               return plans.linkKpiToAction(icsActor, plan.planId, kpiId, reference, context);
+            case 'comment':
+              return testApp.services.discussions.reply(
+                commenter!,
+                { subject: 'plan_action', id: actionId },
+                { body: 'Is this one a duplicate?' },
+                context,
+              );
             case 'sub-action':
               return plans.createAction(
                 icsActor,
@@ -679,11 +697,13 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
             updates: 0,
             milestones: 0,
             kpiLinks: 0,
+            conversations: 0,
+            posts: 0,
+            notifications: 0,
           });
         }
       }
     }
-    // Nothing was left half-made: every action of the rounds is gone or whole.
-    expect(outcomes).toHaveLength(16);
+    expect(outcomes).toHaveLength(20);
   });
 });

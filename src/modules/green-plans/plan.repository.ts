@@ -441,8 +441,11 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
     },
 
     /** The plan an action belongs to (comments on actions are found by the action alone). */
-    async findPlanIdOfAction(actionId: string): Promise<string | undefined> {
-      const row = await db
+    async findPlanIdOfAction(
+      actionId: string,
+      executor: Executor = db,
+    ): Promise<string | undefined> {
+      const row = await executor
         .selectFrom('green_plan_actions')
         .select('plan_id')
         .where('id', '=', actionId)

@@ -3085,6 +3085,14 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           (canChangeAction(actor, found.action) || canEditPlan(actor, found.plan))
         );
       },
+      // Held as every change to the plan holds it: a comment posted while its action is deleted
+      // either lands first, and goes with the action, or finds it gone.
+      async holdForComment(trx: Transaction<Database>, actionId: string) {
+        const planId = await repository.findPlanIdOfAction(actionId, trx);
+        if (!planId) return false;
+        await repository.holdPlan(trx, planId);
+        return (await repository.findAction(planId, actionId, trx)) !== undefined;
+      },
     },
 
     /** An evidence file of a plan the actor may read, for download. */
