@@ -19,6 +19,8 @@ import {
   ActionEditConflict,
   ActionHasSubActions,
   KpiEditConflict,
+  kpiEditFields,
+  kpiFieldLabels,
   type ActionEditField,
   planStatuses,
   PlanStillPublished,
@@ -113,28 +115,34 @@ function importCountsIn(value: unknown): RegExpExecArray | null {
   return typeof value === 'string' ? /^(\d{1,6})-(\d{1,6})-(\d{1,6})$/.exec(value) : null;
 }
 
-const kpiFormFields = [
-  'reference',
-  'name',
-  'description',
-  'unit',
-  'direction',
-  'baselineValue',
-  'baselineDate',
-  'targets',
-] as const;
+const kpiFormFields = kpiEditFields;
 
-/** The KPI form's labels, for the fields a conflict marks. */
-const kpiFieldFormLabels: Record<(typeof kpiFormFields)[number], string> = {
-  reference: 'Reference',
-  name: 'What it measures',
-  description: 'How it is measured',
-  unit: 'Unit',
-  direction: 'Which way is better',
-  baselineValue: 'Baseline value',
-  baselineDate: 'Baseline date',
-  targets: 'Targets',
-};
+/**
+ * The error summary and field errors of a form refused because someone else changed what it shows
+ * (ActionEditConflict, KpiEditConflict): each field both changed is marked.
+ */
+function editConflictContext<Field extends string>(
+  what: 'action' | 'KPI',
+  clashes: readonly Field[],
+  labels: Record<Field, string>,
+  fieldOrder: readonly string[],
+) {
+  return formErrorContext(
+    {
+      edit_conflict:
+        clashes.length > 0
+          ? `Someone else changed this ${what} after you opened this page. Nothing has been saved: check the fields marked below, then save again`
+          : `This ${what} may have changed since you opened this page. Nothing has been saved: check it as it is now, then save again`,
+      ...Object.fromEntries(
+        clashes.map((field) => [
+          field,
+          `${labels[field]} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`,
+        ]),
+      ),
+    },
+    ['edit_conflict', ...fieldOrder],
+  );
+}
 
 const filterSchema = z.object({
   area: optionalText(80),
@@ -609,20 +617,11 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
             reply,
             {
               values: error.values,
-              ...formErrorContext(
-                {
-                  edit_conflict:
-                    error.clashes.length > 0
-                      ? 'Someone else changed this action after you opened this page. Nothing has been saved: check the fields marked below, then save again'
-                      : 'This action may have changed since you opened this page. Nothing has been saved: check it as it is now, then save again',
-                  ...Object.fromEntries(
-                    error.clashes.map((field) => [
-                      field,
-                      `${actionFieldFormLabels[field]} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`,
-                    ]),
-                  ),
-                },
-                ['edit_conflict', ...actionFormFields],
+              ...editConflictContext(
+                'action',
+                error.clashes,
+                actionFieldFormLabels,
+                actionFormFields,
               ),
             },
             409,
@@ -1042,21 +1041,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
             {
               values: error.values,
               changesSinceOpened: error.changes,
-              ...formErrorContext(
-                {
-                  edit_conflict:
-                    error.clashes.length > 0
-                      ? 'Someone else changed this KPI after you opened this page. Nothing has been saved: check the fields marked below, then save again'
-                      : 'This KPI may have changed since you opened this page. Nothing has been saved: check it as it is now, then save again',
-                  ...Object.fromEntries(
-                    error.clashes.map((field) => [
-                      field,
-                      `${kpiFieldFormLabels[field]} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`,
-                    ]),
-                  ),
-                },
-                ['edit_conflict', ...kpiFormFields],
-              ),
+              ...editConflictContext('KPI', error.clashes, kpiFieldLabels, kpiFormFields),
             },
             409,
           );

@@ -245,7 +245,8 @@ export interface KpiInput {
 /** The KPI form's fields, with the values it showed when it was opened (`encodeOpenedForm`). */
 export type KpiEditInput = KpiInput & { opened?: string };
 
-const kpiEditFields = [
+/** The KPI form's fields, in the form's order. */
+export const kpiEditFields = [
   'reference',
   'name',
   'description',
@@ -256,8 +257,8 @@ const kpiEditFields = [
   'targets',
 ] as const satisfies readonly (keyof KpiInput)[];
 
-/** The KPI form's labels, for the changes a conflict lists. */
-const kpiFieldLabels: Record<keyof KpiInput, string> = {
+/** The KPI form's labels, for the changes and clashes a conflict shows. */
+export const kpiFieldLabels: Record<keyof KpiInput, string> = {
   reference: 'Reference',
   name: 'What it measures',
   description: 'How it is measured',
@@ -3609,14 +3610,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         plan: toPlanView(plan),
         csv: kpiDefinitionsCsv(
           kpis.map((kpi) => ({
-            reference: kpi.reference,
-            name: kpi.name,
-            description: kpi.description,
-            unit: kpi.unit,
+            ...kpiFormValues(kpi),
             direction: kpi.direction,
-            baselineValue: plainNumber(kpi.baseline.value),
-            baselineDate: kpi.baseline.date,
-            targets: formatTargets(kpi.targets),
             actions: kpi.actionIds
               .map((id) => referenceOf.get(id))
               .filter((reference): reference is string => reference !== undefined)
