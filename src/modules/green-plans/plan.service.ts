@@ -1806,8 +1806,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     );
   }
 
-  /** A KPI's fields as its form shows them. */
-  function kpiFormValues(kpi: Awaited<ReturnType<typeof loadKpis>>[number]): KpiInput {
+  /** A KPI's fields as its form shows them, from the KPI as `loadKpis` gives it. */
+  function kpiFormValues(kpi: {
+    reference: string;
+    name: string;
+    description: string;
+    unit: string;
+    direction: string;
+    baseline: { date: string; value: number };
+    targets: readonly { date: string; value: number; label: string | null }[];
+  }): KpiInput {
     return {
       reference: kpi.reference,
       name: kpi.name,
@@ -2007,13 +2015,22 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     const existing = await repository.findKpis(plan.id);
     const before = existing.find((item) => item.id === kpiId);
     if (!before) throw new NotFoundError('That KPI was not found.');
+    const targetsBefore = await repository.findTargets([before.id]);
     const { opened: openedText, ...entered } = input;
     let fields: KpiInput = entered;
     if (openedText !== undefined) {
       // Merged with what others changed since the form was opened, as an action's form is.
       const opened = decodeOpenedForm(openedText, kpiEditFields);
       if (!opened) throw new KpiEditConflict([], entered, []);
-      const now = kpiFormValues((await loadKpis(plan)).find((item) => item.id === kpiId)!);
+      const now = kpiFormValues({
+        ...before,
+        baseline: { date: before.baseline_date, value: before.baseline_value },
+        targets: targetsBefore.map((target) => ({
+          date: target.target_date,
+          value: target.target_value,
+          label: target.label,
+        })),
+      });
       const merged = mergeEdit(kpiEditFields, opened.values, now, entered);
       if (merged.clashes.length > 0)
         throw new KpiEditConflict(
@@ -2026,7 +2043,6 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     const checked = checkKpiInput(fields, existing, before.id);
     const changes = await kpiChanges(before, checked);
     if (changes.length === 0) return;
-    const targetsBefore = await repository.findTargets([before.id]);
     await repository.transaction(async (trx) => {
       // Held as a KPI import holds it, so that the two take turns on PostgreSQL. A change to any
       // of the plan's KPIs since they were read (the checks used their references) sends the
@@ -2142,8 +2158,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     const requested = (entered.reference ?? '').trim();
     const reference = requested === '' ? before.reference : requested;
     const renamedFrom = new Map<string, string>();
-    if (reference !== before.reference && !canEditPlan(actor, plan))
-      throw new ForbiddenError("Not allowed: change an action's reference");
+    // A reference merged in from others' changes is the action's own (`before`), so only one asked
+    // for above can rename it.
     if (reference !== before.reference) {
       if (loaded.actions.some((action) => action.reference === reference))
         throw new ValidationFailed({
@@ -2865,7 +2881,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           return await updateActionOnce(actor, planId, actionId, input, context);
         } catch (error) {
           if (!(error instanceof PlanMovedDuringEdit)) throw error;
-          if (attempt === 3) throw new ActionEditConflict([], input, null);
+          if (attempt === 3) {
+            const { opened: _opened, ...values } = input;
+            throw new ActionEditConflict([], values, null);
+          }
         }
       }
     },
