@@ -206,6 +206,38 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     expect(visitor.status()).toBe(400);
     await visitor.checkPage();
     expect(await kpi.errorSummaryItems()).toEqual(['Enter the baseline as a number']);
+
+    // Meanwhile someone else changes the unit. Changed on this form too, it is marked, not saved.
+    await services.greenPlans.updateKpi(
+      actor,
+      planId,
+      kpiId,
+      {
+        reference: 'T-1',
+        name: 'Business miles',
+        description: '',
+        unit: 'km',
+        direction: 'decrease',
+        baselineValue: '100000',
+        baselineDate: '2024-04-01',
+        targets: '2030-03-31 50000',
+      },
+      context,
+    );
+    await kpi.saveChange(
+      kpiPath,
+      { Unit: 'business miles', 'Baseline value': '100000' },
+      'the form',
+    );
+    expect(visitor.status()).toBe(409);
+    await visitor.checkPage();
+    expect(await kpi.errorSummaryItems()).toEqual([
+      'Someone else changed this KPI after you opened this page. Nothing has been saved: check the fields marked below, then save again',
+      'Unit was changed by someone else after you opened this page. Keep what you entered, or change it, then save',
+    ]);
+    expect(await visitor.page.locator('#edit_conflict').textContent()).toContain(
+      'Unit: miles → km',
+    );
     await kpi.saveChange(
       kpiPath,
       { 'Baseline value': '100000', Targets: '2027-03-31 80000\n2030-03-31 50000' },
