@@ -409,8 +409,13 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     );
     await visitor.checkPage();
     expect(await page.getByText('The action has been deleted.').isVisible()).toBe(true);
-    expect(await visitor.goto(`${planPath}/actions/${actionId}`)).toBe(404);
-    expect(await visitor.goto(planPath)).toBe(200);
+    // Its address, from a bookmark or an email, now says what it was and leads to the plan.
+    expect(await visitor.goto(`${planPath}/actions/${actionId}`)).toBe(410);
+    await visitor.checkPage();
+    expect(
+      await page.getByText(/^The action TT-01 Pool car typed twice was deleted on /).isVisible(),
+    ).toBe(true);
+    await visitor.navigate(() => page.getByRole('link', { name: /^Go to / }).click(), planPath);
     const toDeletion = async () => {
       await visitor.navigate(
         () => page.getByRole('link', { name: 'Change the plan' }).click(),

@@ -23,7 +23,7 @@ import { registerPrescribingRoutes } from './modules/prescribing/prescribing.rou
 import { registerGreenPlanRoutes } from './modules/green-plans/plan.routes.ts';
 import { registerGreenerPracticeRoutes } from './modules/greener-practice/greener-practice.routes.ts';
 import { ensureAssetsBuilt } from './web/assets.ts';
-import { BadRequestError, NotFoundError } from './web/http-errors.ts';
+import { BadRequestError, GoneError, NotFoundError } from './web/http-errors.ts';
 import {
   CsrfError,
   registerAuthentication,
@@ -208,6 +208,17 @@ export async function buildApp(
       if (wantsJson(request))
         return reply.code(404).send({ error: 'Not found', message: error.message });
       return reply.code(404).render('errors/not-found.njk', { message: error.message });
+    }
+    if (error instanceof GoneError) {
+      if (wantsJson(request))
+        return reply
+          .code(410)
+          .send({ error: 'Gone', message: error.message, deletedAt: error.deletedAt });
+      return reply.code(410).render('errors/gone.njk', {
+        what: error.what,
+        deletedAt: error.deletedAt,
+        next: error.next,
+      });
     }
     if (error instanceof CsrfError) {
       request.log.warn({ url: request.url }, 'refused a form without a valid CSRF token');

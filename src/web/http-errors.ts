@@ -19,3 +19,24 @@ export class NotFoundError extends Error {
     super(message);
   }
 }
+
+/**
+ * Raised for something that was there and has been deleted, for someone who could see it: a 410
+ * page that says what it was, when it went, and where to go instead (a link from an email or a
+ * bookmark, or a second click on a delete button, lands here rather than on "not found").
+ */
+export class GoneError extends Error {
+  override name = 'GoneError';
+  readonly statusCode = 410;
+
+  constructor(
+    /** What was deleted, as people knew it ("D-1.1 Heat pump at the hub"). */
+    readonly what: string,
+    /** When it was deleted (ISO 8601). */
+    readonly deletedAt: string,
+    /** Where to go instead. */
+    readonly next: { href: string; text: string },
+  ) {
+    super(`${what} has been deleted`);
+  }
+}

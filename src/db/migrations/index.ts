@@ -12,6 +12,7 @@ import * as prescribingLinesWithoutRowid from './0010-prescribing-lines-without-
 import * as searchWithoutHiddenOpeningPosts from './0011-search-without-hidden-opening-posts.ts';
 import * as prescribingTotalRollups from './0012-prescribing-total-rollups.ts';
 import * as contentRevisionLabels from './0013-content-revision-labels.ts';
+import * as auditTargetIndex from './0014-audit-target-index.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0011-search-without-hidden-opening-posts': searchWithoutHiddenOpeningPosts,
   '0012-prescribing-total-rollups': prescribingTotalRollups,
   '0013-content-revision-labels': contentRevisionLabels,
+  '0014-audit-target-index': auditTargetIndex,
 };

@@ -71,6 +71,28 @@ export function createAuditRepository(db: Kysely<Database>) {
       return rows.map((row) => JSON.parse(row.details!) as Record<string, unknown>);
     },
 
+    /** The latest successful event of this action about this target, with its details. */
+    async findLatest(
+      executor: Executor,
+      filter: { action: string; targetType: string; targetId: string },
+    ): Promise<{ occurredAt: string; details: Record<string, unknown> } | undefined> {
+      const row = await executor
+        .selectFrom('audit_events')
+        .select(['occurred_at', 'details'])
+        .where('action', '=', filter.action)
+        .where('outcome', '=', 'success')
+        .where('target_type', '=', filter.targetType)
+        .where('target_id', '=', filter.targetId)
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        occurredAt: row.occurred_at,
+        details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {},
+      };
+    },
+
     /** Events within the scope: all of them, or those about organisations the reader manages. */
     async find(
       scope: OrganisationScope,

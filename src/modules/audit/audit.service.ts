@@ -64,6 +64,17 @@ export function createAuditService(
       return repository.findDetails(executor, filter);
     },
 
+    /**
+     * When something was last done to a target, and what was recorded: a module that deletes a
+     * thing keeps only this record of it, so a later visit can be told what went and when.
+     */
+    findLatest(
+      filter: { action: string; targetType: string; targetId: string },
+      executor: Executor = db,
+    ) {
+      return repository.findLatest(executor, filter);
+    },
+
     /** Platform admins read everything; organisation and ICS admins read what concerns their organisations. */
     async listEvents(actor: Actor | null, filters: AuditFilters) {
       return repository.find(readableScope(actor), filters);

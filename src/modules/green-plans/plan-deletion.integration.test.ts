@@ -361,6 +361,11 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect((await browsers.admin.post('/green-plans/not-a-plan/delete')).statusCode).toBe(404);
   });
 
+  /** The counts a deletion page showed, as its form sends them back. */
+  function shownCounts(page: string): string {
+    return /name="shown" value="([^"]+)"/.exec(page)![1]!;
+  }
+
   /** How many rows each table holds for one action: every one should be 0 after its deletion. */
   async function rowsOfAction(planId: string, actionId: string) {
     const count = async (query: { execute(): Promise<unknown[]> }) =>
@@ -424,7 +429,8 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(blocked.body).toContain('The action has sub-actions');
     expect(blocked.body).toContain('D-1.1');
     expect(blocked.body).not.toContain('Delete action</button>');
-    const refused = await browsers.editor.post(parentUrl);
+    // (The page has no form; a hand-made request with the counts is refused all the same.)
+    const refused = await browsers.editor.post(parentUrl, { shown: '0-0-1-1' });
     expect(refused.statusCode).toBe(409);
     expect(refused.body).toContain('href="#sub-actions"');
     expect(refused.body).toContain('Delete or move its sub-action first: D-1.1');
@@ -456,7 +462,7 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     );
     const importId = /name="importId" value="([^"]+)"/.exec(preview.body)![1]!;
     const filesBefore = await countStoredFiles(db());
-    const deleted = await browsers.editor.post(childUrl);
+    const deleted = await browsers.editor.post(childUrl, { shown: shownCounts(confirm.body) });
     expect(deleted.statusCode).toBe(303);
     expect(deleted.headers.location).toBe(`/green-plans/${plan.planId}?actionDeleted=1`);
     expect((await browsers.editor.get(String(deleted.headers.location))).body).toContain(
@@ -474,12 +480,13 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(stale.statusCode).toBe(400);
     expect(stale.body).toContain('The plan has changed since the file was checked');
     expect((await rowsOfAction(plan.planId, child)).actions).toBe(0);
-    expect(
-      (await browsers.editor.get(`/green-plans/${plan.planId}/actions/${child}`)).statusCode,
-    ).toBe(404);
+    // Its address now says what it was and when it went.
+    const gone = await browsers.editor.get(`/green-plans/${plan.planId}/actions/${child}`);
+    expect(gone.statusCode).toBe(410);
+    expect(gone.body).toContain('The action D-1.1 Heat pump at the hub was deleted on');
 
     // Then the parent: its comment thread, the notification about it and its KPI link go too.
-    expect((await browsers.editor.post(parentUrl)).statusCode).toBe(303);
+    expect((await browsers.editor.post(parentUrl, { shown: '0-0-1-1' })).statusCode).toBe(303);
     expect(await rowsOfAction(plan.planId, parent)).toEqual(
       Object.fromEntries(Object.keys(parentBefore).map((table) => [table, 0])),
     );
@@ -582,6 +589,91 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(await rowsOfAction(elsewhere.planId, elsewhere.actionIds[1]!)).toMatchObject({
       actions: 1,
     });
+  });
+
+  it('deletes only what its page counted, and tells a second click and later visits that the action was deleted', async () => {
+    const plan = await fullPlan('Plan with a counted deletion', 'published');
+    const child = plan.actionIds[1]!;
+    const actionUrl = `/green-plans/${plan.planId}/actions/${child}`;
+    const url = `${actionUrl}/delete`;
+    const confirm = await browsers.editor.get(url);
+    expect(shownCounts(confirm.body)).toBe('2-1-1-0');
+
+    // A milestone added after the page was opened: nothing is deleted, and the page, counted
+    // again, says what changed.
+    await testApp.services.greenPlans.addMilestone(
+      icsActor,
+      plan.planId,
+      child,
+      { title: 'Commissioning', dueDate: '2025-02-28' },
+      context,
+    );
+    const before = await rowsOfAction(plan.planId, child);
+    const changed = await browsers.editor.post(url, { shown: shownCounts(confirm.body) });
+    expect(changed.statusCode).toBe(409);
+    expect(changed.body).toContain('href="#what-goes"');
+    expect(changed.body).toContain(
+      'Since you opened this page, what will be deleted with the action has changed (2 milestones, not 1)',
+    );
+    expect(changed.body).toContain('2 milestones, its history and its comments');
+    expect(shownCounts(changed.body)).toBe('2-1-2-0');
+    expect(await rowsOfAction(plan.planId, child)).toEqual(before);
+
+    // A form without the counts (an old page, a hand-made request) is shown the page again.
+    for (const shown of [undefined, '', '2-1-2', '2-1-2-x', '2-1-2-0-0']) {
+      const unconfirmed = await browsers.editor.post(url, shown === undefined ? {} : { shown });
+      expect(unconfirmed.statusCode, String(shown)).toBe(409);
+      expect(unconfirmed.body).toContain(
+        'Check what will be deleted with the action, then delete it',
+      );
+    }
+    expect(await rowsOfAction(plan.planId, child)).toEqual(before);
+
+    // Confirmed again, it goes. A second click is told it went, as is every address of it.
+    expect((await browsers.editor.post(url, { shown: shownCounts(changed.body) })).statusCode).toBe(
+      303,
+    );
+    expect((await rowsOfAction(plan.planId, child)).actions).toBe(0);
+    const deletedAt = (
+      await db()
+        .selectFrom('audit_events')
+        .select('occurred_at')
+        .where('action', '=', 'green_plan.action_deleted')
+        .where('target_id', '=', child)
+        .executeTakeFirstOrThrow()
+    ).occurred_at;
+    const longDateTime = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      timeZone: 'Europe/London',
+    }).format(new Date(deletedAt));
+    for (const [method, address] of [
+      ['post', url],
+      ['get', url],
+      ['get', actionUrl],
+      ['get', `${actionUrl}/edit`],
+      ['get', `${actionUrl}/updates/new`],
+    ] as const) {
+      const gone =
+        method === 'post'
+          ? await browsers.editor.post(address, { shown: '2-1-2-0' })
+          : await browsers.editor.get(address);
+      expect(gone.statusCode, address).toBe(410);
+      expect(gone.body).toContain('<h1>This page has been deleted</h1>');
+      expect(gone.body).toContain(
+        `The action D-1.1 Heat pump at the hub was deleted on ${longDateTime}.`,
+      );
+      expect(gone.body).toContain(`<a href="/green-plans/${plan.planId}">Go to`);
+    }
+    // Only to those who may read the plan, and only under its own plan.
+    const hidden = await fullPlan('A draft plan elsewhere');
+    expect((await browsers.outsider.get(`/green-plans/${hidden.planId}`)).statusCode).toBe(404);
+    expect(
+      (await browsers.editor.get(`/green-plans/${hidden.planId}/actions/${child}`)).statusCode,
+    ).toBe(404);
   });
 
   it('lets an update, milestone, KPI link, comment or sub-action sent while an action is deleted land before the deletion, or find the action gone', async () => {
@@ -688,8 +780,8 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
           // A KPI link names the action by reference: one already gone is not among the choices.
           expect(
             kind === 'kpi link'
-              ? ['done', 'NotFoundError', 'ValidationFailed']
-              : ['done', 'NotFoundError'],
+              ? ['done', 'NotFoundError', 'GoneError', 'ValidationFailed']
+              : ['done', 'NotFoundError', 'GoneError'],
             kind,
           ).toContain(reason(changed));
           expect(await rowsOfAction(plan.planId, actionId)).toMatchObject({

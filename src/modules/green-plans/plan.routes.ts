@@ -16,8 +16,10 @@ import { exportCsv, exportXlsx } from './plan-export.ts';
 import { commentPostedNotice, postedDone } from '../discussions/mentions.ts';
 import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
 import {
+  ActionDeletionChanged,
   ActionEditConflict,
   ActionHasSubActions,
+  type ActionDeletionCounts,
   KpiEditConflict,
   kpiEditFields,
   kpiFieldLabels,
@@ -662,12 +664,30 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     organisationEditor,
     async (request, reply) => {
       const actionId = checkId(request.params.actionId);
+      const showAgain = async (message: string) => {
+        const deletion = await plans.getActionForDeletion(
+          request.actor,
+          request.params.planId,
+          actionId,
+        );
+        const field = deletion.subActionReferences.length > 0 ? 'sub-actions' : 'what-goes';
+        return reply.code(409).render('green-plans/views/action-delete.njk', {
+          ...deletion,
+          breadcrumbs: actionDeletionCrumbs(deletion),
+          ...formErrorContext({ [field]: message }),
+        });
+      };
+      await plans.assertCanDeleteAction(request.actor, request.params.planId, actionId);
+      const shown = decodeDeletionCounts(formFields(request, ['shown']).shown);
+      // A form without the counts its page showed (an old page, a hand-made request).
+      if (!shown) return showAgain('Check what will be deleted with the action, then delete it');
       try {
         const deleted = await plans.deleteAction(
           request.actor,
           request.params.planId,
           actionId,
           requestContextOf(request),
+          shown,
         );
         if (deleted.bytesLeft.length > 0) {
           request.log.warn(
@@ -677,21 +697,43 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         }
         return reply.redirect(`/green-plans/${request.params.planId}?actionDeleted=1`, 303);
       } catch (error) {
-        if (!(error instanceof ActionHasSubActions)) throw error;
         // A sub-action was added after the page was opened: the page again, saying so.
-        const deletion = await plans.getActionForDeletion(
-          request.actor,
-          request.params.planId,
-          actionId,
-        );
-        return reply.code(409).render('green-plans/views/action-delete.njk', {
-          ...deletion,
-          breadcrumbs: actionDeletionCrumbs(deletion),
-          ...formErrorContext({ 'sub-actions': error.message }),
-        });
+        if (error instanceof ActionHasSubActions) return showAgain(error.message);
+        // Something was added to or taken from what goes with it: the page again, counted anew.
+        if (error instanceof ActionDeletionChanged)
+          return showAgain(
+            `Since you opened this page, what will be deleted with the action has changed (${describeDeletionChange(error.shown, error.now)}). Check it, then delete the action`,
+          );
+        throw error;
       }
     },
   );
+
+  /** The counts a deletion page showed, as its form carries them (`updates-files-milestones-links`). */
+  function decodeDeletionCounts(text: string): ActionDeletionCounts | undefined {
+    const match = /^(\d{1,9})-(\d{1,9})-(\d{1,9})-(\d{1,9})$/.exec(text);
+    if (!match) return undefined;
+    const [updates, evidenceFiles, milestones, kpiLinks] = match.slice(1).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    return { updates, evidenceFiles, milestones, kpiLinks };
+  }
+
+  function describeDeletionChange(shown: ActionDeletionCounts, now: ActionDeletionCounts) {
+    const names: Record<keyof ActionDeletionCounts, [string, string]> = {
+      updates: ['progress update', 'progress updates'],
+      evidenceFiles: ['evidence file', 'evidence files'],
+      milestones: ['milestone', 'milestones'],
+      kpiLinks: ['link to a KPI', 'links to KPIs'],
+    };
+    return (Object.keys(names) as (keyof ActionDeletionCounts)[])
+      .filter((key) => shown[key] !== now[key])
+      .map((key) => `${now[key]} ${names[key][now[key] === 1 ? 0 : 1]}, not ${shown[key]}`)
+      .join('; ');
+  }
 
   function actionDeletionCrumbs(deletion: {
     plan: { id: string; title: string };

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
-import { NotFoundError } from '../../web/http-errors.ts';
+import { GoneError, NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import { can, ForbiddenError, type Actor, type OrganisationResource } from '../access/policy.ts';
 import type { AccountService } from '../accounts/account.service.ts';
@@ -147,6 +147,28 @@ export class ActionHasSubActions extends Error {
     super(
       `Delete or move its sub-action${subActionReferences.length === 1 ? '' : 's'} first: ${subActionReferences.join(', ')}`,
     );
+  }
+}
+
+/** What deleting an action takes with it, as its confirmation page counts it. */
+export interface ActionDeletionCounts {
+  updates: number;
+  evidenceFiles: number;
+  milestones: number;
+  kpiLinks: number;
+}
+
+/**
+ * What deleting an action would take with it changed after its confirmation page was opened (an
+ * update posted, a milestone added): nothing is deleted, and the page is shown again to confirm.
+ */
+export class ActionDeletionChanged extends Error {
+  override name = 'ActionDeletionChanged';
+  constructor(
+    readonly shown: ActionDeletionCounts,
+    readonly now: ActionDeletionCounts,
+  ) {
+    super('What would be deleted with the action has changed since the page was opened');
   }
 }
 
@@ -517,16 +539,37 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     actionId: string,
   ): Promise<ActionListRow> {
     const action = await repository.findAction(plan.id, actionId, trx);
-    if (!action) throw new NotFoundError('That action was not found.');
+    if (!action) throw await actionMissing(plan, actionId, trx);
     return action;
   }
 
   async function requireAction(plan: PlanListRow, actionId: string): Promise<ActionListRow> {
-    const action = /^[0-9a-f-]{36}$/.test(actionId)
-      ? await repository.findAction(plan.id, actionId)
-      : undefined;
-    if (!action) throw new NotFoundError('That action was not found.');
+    if (!/^[0-9a-f-]{36}$/.test(actionId)) throw new NotFoundError('That action was not found.');
+    const action = await repository.findAction(plan.id, actionId);
+    if (!action) throw await actionMissing(plan, actionId);
     return action;
+  }
+
+  /**
+   * Why an action of a plan the actor may see is not there: deleted (GoneError, saying what it was
+   * and when, from the deletion's audit record) or never in this plan (NotFoundError).
+   */
+  async function actionMissing(
+    plan: PlanListRow,
+    actionId: string,
+    executor?: Transaction<Database>,
+  ): Promise<Error> {
+    const deletion = await audit.findLatest(
+      { action: 'green_plan.action_deleted', targetType: 'green_plan_action', targetId: actionId },
+      executor,
+    );
+    if (!deletion || deletion.details.plan !== plan.id)
+      return new NotFoundError('That action was not found.');
+    const { reference, title } = deletion.details;
+    return new GoneError(`The action ${String(reference)} ${String(title)}`, deletion.occurredAt, {
+      href: `/green-plans/${plan.id}`,
+      text: `Go to ${plan.title}`,
+    });
   }
 
   /** A plan with the actions the actor may post updates to; 403 when there are none. */
@@ -540,6 +583,20 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   }
 
   /** An action the actor may change: editors, org admins of its lead organisation, and ICS admins above it. */
+  function deletionCounts(scope: {
+    updateCount: number;
+    evidenceFileIds: readonly string[];
+    milestoneCount: number;
+    kpiLinkCount: number;
+  }): ActionDeletionCounts {
+    return {
+      updates: scope.updateCount,
+      evidenceFiles: scope.evidenceFileIds.length,
+      milestones: scope.milestoneCount,
+      kpiLinks: scope.kpiLinkCount,
+    };
+  }
+
   async function requireChangeableAction(actor: Actor | null, planId: string, actionId: string) {
     const plan = await requireReadablePlan(actor, planId).catch((error: unknown) => {
       if (error instanceof NotFoundError && actor === null) throw new ForbiddenError('Sign in');
@@ -2440,6 +2497,11 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       return { title: plan.title, bytesLeft: await deps.files.removeStoredBytes(storageKeys) };
     },
 
+    /** Refuses anyone but the plan's editors, and an action not in the plan, before a form is read. */
+    async assertCanDeleteAction(actor: Actor | null, planId: string, actionId: string) {
+      await requireAction(await requireEditablePlan(actor, planId), actionId);
+    },
+
     /** The page to delete an action: for the plan's editors; says what goes with it. */
     async getActionForDeletion(actor: Actor | null, planId: string, actionId: string) {
       const plan = await requireEditablePlan(actor, planId);
@@ -2449,12 +2511,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         plan: toPlanView(plan),
         action: { id: action.id, reference: action.reference, title: action.title },
         subActionReferences: scope.subActionReferences,
-        counts: {
-          updates: scope.updateCount,
-          evidenceFiles: scope.evidenceFileIds.length,
-          milestones: scope.milestoneCount,
-          kpiLinks: scope.kpiLinkCount,
-        },
+        counts: deletionCounts(scope),
       };
     },
 
@@ -2462,13 +2519,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
      * Deletes an action added by mistake, with its milestones, updates and their evidence files,
      * history, comments, KPI links and the notifications that lead to it, in one transaction; the
      * plan's editors only, and only an action without sub-actions. The audit log keeps every
-     * record and one more for the deletion; the files' bytes go after the commit.
+     * record and one more for the deletion; the files' bytes go after the commit. Given the counts
+     * its confirmation page showed, it deletes only if they are still what would go
+     * (ActionDeletionChanged otherwise), so nothing is deleted that the editor was not told of.
      */
     async deleteAction(
       actor: Actor | null,
       planId: string,
       actionId: string,
       context: RequestContext,
+      shown?: ActionDeletionCounts,
     ): Promise<{ reference: string; title: string; bytesLeft: string[] }> {
       const plan = await requireEditablePlan(actor, planId);
       const action = await requireAction(plan, actionId);
@@ -2481,6 +2541,14 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const scope = await repository.findActionDeletionScope(trx, action.id);
         if (scope.subActionReferences.length > 0)
           throw new ActionHasSubActions(scope.subActionReferences);
+        const counts = deletionCounts(scope);
+        if (
+          shown &&
+          (Object.keys(counts) as (keyof ActionDeletionCounts)[]).some(
+            (key) => counts[key] !== shown[key],
+          )
+        )
+          throw new ActionDeletionChanged(shown, counts);
         await deps.onActionDeleted?.(trx, { planId: plan.id, actionId: action.id });
         await repository.deleteAction(trx, action.id);
         const keys = await deps.files.forgetFiles(trx, scope.evidenceFileIds);
