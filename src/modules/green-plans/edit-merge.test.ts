@@ -62,6 +62,27 @@ describe('merging a save with what changed since its form was opened', () => {
     });
   });
 
+  it('counts a text area sent back as browsers send it (CRLF line ends) or with spaces at its ends as left alone', () => {
+    const withLines = { ...opened, title: 'Insulate the roof\nand the walls' };
+    const now = { ...withLines, title: 'Insulate the roof\nand the loft', status: 'at_risk' };
+    const entered = {
+      ...withLines,
+      title: ' Insulate the roof\r\nand the walls\r\n',
+      progress: '20',
+    };
+    expect(mergeEdit(fields, withLines, now, entered)).toEqual({
+      values: { title: 'Insulate the roof\nand the loft', status: 'at_risk', progress: '20' },
+      clashes: [],
+      takenFromOthers: ['title', 'status'],
+    });
+    // A change inside the text is still a change, and clashes with theirs.
+    const changed = { ...entered, title: 'Insulate the roof\r\nand the doors' };
+    expect(mergeEdit(fields, withLines, now, changed).clashes).toEqual(['title']);
+    // Both saving the same text, one with CRLF: no clash.
+    const same = { ...entered, title: 'Insulate the roof\r\nand the loft' };
+    expect(mergeEdit(fields, withLines, now, same).clashes).toEqual([]);
+  });
+
   it('never loses a change: each field ends as entered, or as others left it where the form did not touch it', () => {
     const value = fc.constantFrom('a', 'b', 'c');
     const record = fc.record({ title: value, status: value, progress: value });

@@ -9,8 +9,10 @@
  * - a field both changed, to different values, is a clash: nothing is saved, and the form is shown
  *   again for the person to decide.
  *
- * Values are compared as the form writes them (strings). Pure: the services that use it read the
- * values and write the result.
+ * Values are compared as they will be saved: a browser sends a text area's lines ending in CRLF,
+ * and the services store LF and trim the ends, so those differences are not changes (a text area
+ * left alone would otherwise clash with anyone who changed it). Pure: the services that use it
+ * read the values and write the result.
  */
 
 /** What a form carries: the values it showed, and (for an action) the last history entry then. */
@@ -64,6 +66,15 @@ export interface MergedEdit<Field extends string> {
   takenFromOthers: Field[];
 }
 
+/** Whether two values of a field save the same: line ends and the ends' white space aside. */
+export function sameSavedValue(a: string, b: string): boolean {
+  return a === b || asSaved(a) === asSaved(b);
+}
+
+function asSaved(value: string): string {
+  return value.replace(/\r\n?/g, '\n').trim();
+}
+
 /**
  * Merges a save with what changed since its form was opened. A field whose `submitted` value is
  * undefined was not on the form (a field this person may not change): it counts as left alone.
@@ -79,15 +90,15 @@ export function mergeEdit<Field extends string>(
   const takenFromOthers: Field[] = [];
   for (const field of fields) {
     const entered = submitted[field];
-    const leftAlone = entered === undefined || entered === opened[field];
-    if (now[field] === opened[field]) {
+    const leftAlone = entered === undefined || sameSavedValue(entered, opened[field]);
+    if (sameSavedValue(now[field], opened[field])) {
       values[field] = entered ?? now[field];
     } else if (leftAlone) {
       values[field] = now[field];
       takenFromOthers.push(field);
     } else {
       values[field] = entered;
-      if (entered !== now[field]) clashes.push(field);
+      if (!sameSavedValue(entered, now[field])) clashes.push(field);
     }
   }
   return { values, clashes, takenFromOthers };

@@ -456,6 +456,49 @@ describe.each(testDialects)('a plan’s KPIs from a file on %s', (dialect) => {
     expect((await kpisOf(planId))[0]!).toMatchObject({ unit: 'GWh', baseline_value: 1100 });
   });
 
+  it('takes others’ new targets when a form sends its untouched targets back with CRLF line ends, as browsers do', async () => {
+    const planId = await newPlan();
+    const plans = testApp.services.greenPlans;
+    const input = {
+      reference: 'KPI-08',
+      name: 'Electricity use',
+      description: 'Half-hourly meter readings,\nsummed by quarter',
+      unit: 'MWh',
+      direction: 'decrease',
+      baselineValue: '900',
+      baselineDate: '2022-04-01',
+      targets: '2028-03-31 500 Interim\n2032-03-31 180 80% cut',
+    };
+    const kpiId = await plans.createKpi(icsActor, planId, input, context);
+    const form = (await admin.get(`/green-plans/${planId}/kpis/${kpiId}/edit`)).body;
+    const opened = /name="opened" value="([^"]+)"/.exec(form)![1]!;
+    // Meanwhile someone moves the interim target.
+    const { opened: theirs } = await plans.getKpiForChange(icsActor, planId, kpiId);
+    await plans.updateKpi(
+      icsActor,
+      planId,
+      kpiId,
+      { ...input, targets: '2029-03-31 450 Interim\n2032-03-31 180 80% cut', opened: theirs },
+      context,
+    );
+    // This form renames the KPI, its text areas sent back as a browser sends them.
+    const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+    const saved = await admin.post(`/green-plans/${planId}/kpis/${kpiId}/edit`, {
+      ...input,
+      name: 'Electricity imported',
+      description: crlf(input.description),
+      targets: crlf(input.targets),
+      opened,
+    });
+    expect(saved.statusCode).toBe(303);
+    const kpi = (await plans.getKpiForChange(icsActor, planId, kpiId)).values;
+    expect(kpi).toMatchObject({
+      name: 'Electricity imported',
+      description: input.description,
+      targets: '2029-03-31 450 Interim\n2032-03-31 180 80% cut',
+    });
+  });
+
   it('lists every bad row with its column and imports nothing', async () => {
     const planId = await newPlan();
     await upload(admin, planId, { name: 'kpis.csv', type: CSV, bytes: Buffer.from(twoKpis) });
