@@ -640,5 +640,42 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
       ),
     ).toEqual(problems);
     expect(await snapshot()).toEqual(before);
+    // Gzipped, the names are read by the engine itself: the same line and column.
+    const gzipped = write('name-latin1.csv.gz', zlib.gzipSync(fs.readFileSync(file)));
+    expect(await problemsOf(service.importEpd([gzipped], { replace: true }))).toEqual([
+      { ...problems[0], file: gzipped },
+    ]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('reports a product description that is not UTF-8 by its line, although the engine names none', async () => {
+    const lines = sample2016.split('\n');
+    // DuckDB 1.5.6 meets this with an internal fault that names no line ("Attempted to access
+    // index 17 within vector of size 11"); the import then finds the line itself.
+    const bytes = Buffer.concat([
+      Buffer.from(lines.slice(0, 4).join('\n') + '\n'),
+      Buffer.from(
+        lines[4]!.replace('Senna_Oral Soln', 'S\u00e9nna_Oral Soln'),
+        'latin1',
+      ),
+      Buffer.from('\n' + lines.slice(5).join('\n')),
+    ]);
+    expect(bytes.includes(Buffer.from('S\u00e9nna_Oral', 'latin1'))).toBe(true);
+    const before = await snapshot();
+    for (const [name, content] of [
+      ['description-latin1.csv', bytes],
+      ['description-latin1.csv.gz', zlib.gzipSync(bytes)],
+    ] as const) {
+      const file = write(name, content);
+      expect(await problemsOf(service.importEpd([file], { replace: true }))).toEqual([
+        {
+          file,
+          line: 5,
+          field: 'BNF_DESCRIPTION',
+          message: 'the text is not UTF-8 (is the file in another encoding?)',
+        },
+      ]);
+      expect(await snapshot()).toEqual(before);
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   splitCsvHeader,
   type DetectedLayout,
 } from './epd-layout.ts';
+import { findTextNotUtf8, NOT_UTF8_MESSAGE } from './epd-encoding.ts';
 import { startRowProbe, type RowProbeTask } from './epd-row-probe-thread.ts';
 import {
   lineNumberAt,
@@ -480,9 +481,8 @@ export async function scanEpdFile(
             GROUP BY ALL) d
           JOIN ${neededTable} n ON n.ym = d.ym AND n.practice = d.practice`;
         // This pass parses the name columns the first one left out, so a bad row there is found
-        // here. (Text that is not UTF-8 in a column read here may instead meet an engine error
-        // that names no line: DuckDB 1.5.6 fails that way when a query reads only some of the
-        // columns.)
+        // here. (Text that is not UTF-8 in a column read here may instead meet an engine fault
+        // that names no line, which `explainEngineFault` then finds the line of.)
         const detailsTable = `practice_details_${passes}`;
         await runReportingBadRows(connection, detailsTable, details, file, options);
         const detailRows = (
@@ -494,7 +494,7 @@ export async function scanEpdFile(
       } catch (error) {
         if (closed) throw closedError();
         if (error instanceof InputFileError || isResourceError(error)) throw error;
-        throw toInputFileError(error, file);
+        throw await explainEngineFault(error, file, detected);
       }
       for (const key of keys) readAgain.add(key);
     };
@@ -525,7 +525,7 @@ export async function scanEpdFile(
               file: file.displayName,
               line: lineNumberAt(file.path, offset),
               field,
-              message: 'the text is not UTF-8 (is the file in another encoding?)',
+              message: NOT_UTF8_MESSAGE,
             })),
           );
         }
@@ -672,8 +672,48 @@ export async function scanEpdFile(
   } catch (error) {
     close();
     if (error instanceof InputFileError || isResourceError(error)) throw error;
-    throw toInputFileError(error, file);
+    throw await explainEngineFault(error, file, detected);
   }
+}
+
+/**
+ * An engine error as an input error. DuckDB 1.5.6 can meet text that is not UTF-8 with an internal
+ * fault that names no line ("Attempted to access index 17 within vector of size 11") rather than
+ * its encoding error: it does so when a query reads only some of a file's columns, as every
+ * query here does. After such a fault the file is read once more, here, to find the first bytes
+ * that are not UTF-8, so that the error names their line and column as for any other bad row.
+ */
+async function explainEngineFault(
+  error: unknown,
+  file: PreparedEpdFile,
+  detected: DetectedLayout,
+): Promise<Error> {
+  if (/^INTERNAL Error/i.test(firstLineOf(error))) {
+    const hierarchy = detected.layout.hierarchyColumns;
+    // Every column a query of the import reads: bytes elsewhere (addresses) are not its fault.
+    const read = new Set(
+      [
+        ...['YEAR_MONTH', 'PRACTICE_CODE', 'BNF_CODE', 'BNF_DESCRIPTION', 'PRACTICE_NAME'],
+        ...['POSTCODE', 'PCO_CODE', 'PCO_NAME', 'REGIONAL_OFFICE_CODE', 'REGIONAL_OFFICE_NAME'],
+        ...numericEpdColumns,
+        hierarchy.icbCode,
+        hierarchy.icbName,
+        hierarchy.areaTeamCode,
+      ].filter((name): name is string => typeof name === 'string'),
+    );
+    const found = await findTextNotUtf8(file, read).catch(() => undefined);
+    if (found) {
+      return new InputFileError([
+        {
+          file: file.displayName,
+          line: found.line,
+          field: found.column,
+          message: NOT_UTF8_MESSAGE,
+        },
+      ]);
+    }
+  }
+  return toInputFileError(error, file);
 }
 
 /**
@@ -771,8 +811,10 @@ function describeReject(type: string, message: string): string {
       return `${message}: the row is short, so the file may be truncated`;
     case 'TOO MANY COLUMNS':
       return `${message}: an unquoted comma or a broken quote?`;
-    case 'UNQUOTED VALUE':
+    case 'INVALID ENCODING':
     case 'INVALID UNICODE':
+      return NOT_UTF8_MESSAGE;
+    case 'UNQUOTED VALUE':
     case 'LINE SIZE OVER MAXIMUM':
       return message;
     default:
