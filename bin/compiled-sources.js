@@ -199,7 +199,12 @@ async function build(options) {
               const text = await fs.promises.readFile(args.path, 'utf8');
               inputs[relativeInput(options.projectRoot, args.path)] = sha256(text);
               return {
-                contents: withOwnLocation(text, args.path),
+                contents: withOwnLocation(
+                  text,
+                  args.path,
+                  args.path.endsWith('ts') ? 'ts' : 'js',
+                  esbuild,
+                ),
                 loader: args.path.endsWith('ts') ? 'ts' : 'js',
               };
             });
@@ -244,17 +249,29 @@ function relativeInput(projectRoot, file) {
 
 /**
  * The source with its `import.meta` location properties replaced by its own location. Any other
- * use of `import.meta` cannot be given a meaning in a bundle, so it stops the build.
+ * use of `import.meta` cannot be given a meaning in a bundle, so it stops the build; one named
+ * only in a comment is no use, so the source is checked again without its comments before that.
  * @param {string} text
  * @param {string} file
+ * @param {'ts' | 'js'} loader
+ * @param {typeof import('esbuild')} esbuild
  */
-function withOwnLocation(text, file) {
+function withOwnLocation(text, file, loader, esbuild) {
   const replaced = text
     .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(path.dirname(file)))
     .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(file))
     .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href));
   if (/\bimport\.meta\b/.test(replaced)) {
-    throw new Error(`${file} uses import.meta in a way the compiled command cannot keep`);
+    let code = replaced;
+    try {
+      code = esbuild.transformSync(replaced, { loader, legalComments: 'none' }).code;
+    } catch {
+      // A source that does not compile is reported by the build itself.
+      return replaced;
+    }
+    if (/\bimport\.meta\b/.test(code)) {
+      throw new Error(`${file} uses import.meta in a way the compiled command cannot keep`);
+    }
   }
   return replaced;
 }

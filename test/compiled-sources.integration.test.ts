@@ -172,6 +172,22 @@ describe('compiled sources for the greenspace command', () => {
     expect(await compiledEntry(options())).toBeNull();
   });
 
+  it('compiles a source that names import.meta only in its comments', async () => {
+    fs.writeFileSync(
+      path.join(root, 'src', 'lazy.ts'),
+      [
+        '// Not import.meta.resolve, which a bundle cannot keep: a plain value.',
+        '/** Unlike import.meta.main, this is always loaded when asked for. */',
+        "export const lazyValue: string = 'loaded when asked for';",
+        '',
+      ].join('\n'),
+    );
+    const entry = await compiledEntry(options());
+    expect(entry).not.toBeNull();
+    const project = (await import(entry!.url)) as ProjectModule;
+    expect(await project.loadLazy()).toBe('loaded when asked for');
+  });
+
   it('gives nothing when the cache folder cannot be made', async () => {
     fs.mkdirSync(path.join(root, 'var', 'cache'), { recursive: true });
     fs.writeFileSync(cacheDir, 'a file where the folder should be');
