@@ -178,7 +178,7 @@ describe('compiled sources for the greenspace command', () => {
       [
         '// Not import.meta.resolve, which a bundle cannot keep: a plain value.',
         '/** Unlike import.meta.main, this is always loaded when asked for. */',
-        "export const lazyValue: string = 'loaded when asked for';",
+        "export const lazyValue: string = ((): string => /* not import.meta.x */ 'loaded when asked for')();",
         '',
       ].join('\n'),
     );

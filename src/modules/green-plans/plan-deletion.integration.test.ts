@@ -668,12 +668,27 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
       );
       expect(gone.body).toContain(`<a href="/green-plans/${plan.planId}">Go to`);
     }
-    // Only to those who may read the plan, and only under its own plan.
+    // Others who may read the plan are told only that an action was deleted, not which.
+    for (const reader of [browsers.member, browsers.anonymous, browsers.outsider]) {
+      const told = await reader.get(actionUrl);
+      expect(told.statusCode).toBe(410);
+      expect(told.body).toContain(`The action was deleted on ${longDateTime}.`);
+      expect(told.body).not.toContain('Heat pump');
+    }
+    // Under another plan it is not found; and in a draft, only its readers learn it went.
     const hidden = await fullPlan('A draft plan elsewhere');
-    expect((await browsers.outsider.get(`/green-plans/${hidden.planId}`)).statusCode).toBe(404);
     expect(
       (await browsers.editor.get(`/green-plans/${hidden.planId}/actions/${child}`)).statusCode,
     ).toBe(404);
+    const hiddenAction = hidden.actionIds[1]!;
+    await testApp.services.greenPlans.deleteAction(icsActor, hidden.planId, hiddenAction, context);
+    const hiddenUrl = `/green-plans/${hidden.planId}/actions/${hiddenAction}`;
+    expect((await browsers.outsider.get(`/green-plans/${hidden.planId}`)).statusCode).toBe(404);
+    expect((await browsers.outsider.get(hiddenUrl)).statusCode).toBe(404);
+    expect((await browsers.anonymous.get(hiddenUrl)).statusCode).toBe(404);
+    const toEditor = await browsers.editor.get(hiddenUrl);
+    expect(toEditor.statusCode).toBe(410);
+    expect(toEditor.body).toContain('The action D-1.1 Heat pump at the hub was deleted on');
   });
 
   it('lets an update, milestone, KPI link, comment or sub-action sent while an action is deleted land before the deletion, or find the action gone', async () => {
@@ -778,12 +793,15 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
         } else {
           expect(reason(deleted), kind).toBe('done');
           // A KPI link names the action by reference: one already gone is not among the choices.
-          expect(
-            kind === 'kpi link'
-              ? ['done', 'NotFoundError', 'GoneError', 'ValidationFailed']
-              : ['done', 'NotFoundError', 'GoneError'],
-            kind,
-          ).toContain(reason(changed));
+          // Found gone once the deletion is in: said so (410) where the action is looked up by
+          // its id; a comment's subject, or a KPI link's reference, is simply not found.
+          const expected = {
+            update: ['done', 'GoneError'],
+            milestone: ['done', 'GoneError'],
+            'kpi link': ['done', 'GoneError', 'ValidationFailed'],
+            comment: ['done', 'NotFoundError'],
+          }[kind];
+          expect(expected, kind).toContain(reason(changed));
           expect(await rowsOfAction(plan.planId, actionId)).toMatchObject({
             actions: 0,
             updates: 0,

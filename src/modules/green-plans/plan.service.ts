@@ -534,27 +534,36 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
    * been deleted since it was first looked up.
    */
   async function requireActionStill(
+    actor: Actor | null,
     trx: Transaction<Database>,
     plan: PlanListRow,
     actionId: string,
   ): Promise<ActionListRow> {
     const action = await repository.findAction(plan.id, actionId, trx);
-    if (!action) throw await actionMissing(plan, actionId, trx);
+    if (!action) throw await actionMissing(actor, plan, actionId, trx);
     return action;
   }
 
-  async function requireAction(plan: PlanListRow, actionId: string): Promise<ActionListRow> {
+  /** An action of a plan the actor may read (`requireReadablePlan` or stronger, first). */
+  async function requireAction(
+    actor: Actor | null,
+    plan: PlanListRow,
+    actionId: string,
+  ): Promise<ActionListRow> {
     if (!/^[0-9a-f-]{36}$/.test(actionId)) throw new NotFoundError('That action was not found.');
     const action = await repository.findAction(plan.id, actionId);
-    if (!action) throw await actionMissing(plan, actionId);
+    if (!action) throw await actionMissing(actor, plan, actionId);
     return action;
   }
 
   /**
-   * Why an action of a plan the actor may see is not there: deleted (GoneError, saying what it was
-   * and when, from the deletion's audit record) or never in this plan (NotFoundError).
+   * Why an action of a plan the actor may see is not there: deleted (GoneError, from the deletion's
+   * audit record) or never in this plan (NotFoundError). The plan's editors are told which action
+   * it was and when it went; other readers only that it was deleted, since an action deleted as a
+   * mistake may have said what the plan should never have shown, and its record cannot be erased.
    */
   async function actionMissing(
+    actor: Actor | null,
     plan: PlanListRow,
     actionId: string,
     executor?: Transaction<Database>,
@@ -566,7 +575,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     if (!deletion || deletion.details.plan !== plan.id)
       return new NotFoundError('That action was not found.');
     const { reference, title } = deletion.details;
-    return new GoneError(`The action ${String(reference)} ${String(title)}`, deletion.occurredAt, {
+    const what = canEditPlan(actor, plan)
+      ? `The action ${String(reference)} ${String(title)}`
+      : 'The action';
+    return new GoneError(what, deletion.occurredAt, {
       href: `/green-plans/${plan.id}`,
       text: `Go to ${plan.title}`,
     });
@@ -582,7 +594,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return { plan, actions };
   }
 
-  /** An action the actor may change: editors, org admins of its lead organisation, and ICS admins above it. */
+  /** What deleting an action takes with it, from its deletion scope. */
   function deletionCounts(scope: {
     updateCount: number;
     evidenceFileIds: readonly string[];
@@ -597,12 +609,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     };
   }
 
+  /** An action the actor may change: editors, org admins of its lead organisation, and ICS admins above it. */
   async function requireChangeableAction(actor: Actor | null, planId: string, actionId: string) {
     const plan = await requireReadablePlan(actor, planId).catch((error: unknown) => {
       if (error instanceof NotFoundError && actor === null) throw new ForbiddenError('Sign in');
       throw error;
     });
-    const action = await requireAction(plan, actionId);
+    const action = await requireAction(actor, plan, actionId);
     if (!canChangeAction(actor, action))
       throw new ForbiddenError('Not allowed: change this action');
     return { plan, action };
@@ -2499,13 +2512,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
 
     /** Refuses anyone but the plan's editors, and an action not in the plan, before a form is read. */
     async assertCanDeleteAction(actor: Actor | null, planId: string, actionId: string) {
-      await requireAction(await requireEditablePlan(actor, planId), actionId);
+      await requireAction(actor, await requireEditablePlan(actor, planId), actionId);
     },
 
     /** The page to delete an action: for the plan's editors; says what goes with it. */
     async getActionForDeletion(actor: Actor | null, planId: string, actionId: string) {
       const plan = await requireEditablePlan(actor, planId);
-      const action = await requireAction(plan, actionId);
+      const action = await requireAction(actor, plan, actionId);
       const scope = await repository.findActionDeletionScope(repository.db, action.id);
       return {
         plan: toPlanView(plan),
@@ -2531,13 +2544,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       shown?: ActionDeletionCounts,
     ): Promise<{ reference: string; title: string; bytesLeft: string[] }> {
       const plan = await requireEditablePlan(actor, planId);
-      const action = await requireAction(plan, actionId);
+      const action = await requireAction(actor, plan, actionId);
       const outcome = await repository.transaction(async (trx) => {
         // Held as every change to the plan holds it: an edit, update or import waits, then finds
         // the action gone; an import checked before the deletion is refused at its commit.
         await repository.holdPlan(trx, plan.id);
         // As it is now: renamed while the page was open, it is recorded by its new reference.
-        const current = await requireActionStill(trx, plan, action.id);
+        const current = await requireActionStill(actor, trx, plan, action.id);
         const scope = await repository.findActionDeletionScope(trx, action.id);
         if (scope.subActionReferences.length > 0)
           throw new ActionHasSubActions(scope.subActionReferences);
@@ -2744,7 +2757,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     /** The action page: the action, its sub-actions, milestones, KPIs and timeline. */
     async getAction(actor: Actor | null, planId: string, actionId: string) {
       const plan = await requireReadablePlan(actor, planId);
-      const row = await requireAction(plan, actionId);
+      const row = await requireAction(actor, plan, actionId);
       const state = await loadPlanState(plan, actor);
       const action = state.actions.find((item) => item.id === row.id)!;
       const children = state.actions.filter((item) => item.parentId === action.id);
@@ -2982,7 +2995,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const plan = options.system
         ? (await repository.findPlan(planId))!
         : (await requireChangeableAction(actor, planId, actionId)).plan;
-      const action = await requireAction(plan, actionId);
+      const action = await requireAction(actor, plan, actionId);
       const state = await loadPlanState(plan, actor);
       const isParent = state.actions.some((item) => item.parentId === action.id);
       const latest = (await repository.findUpdates(plan.id)).find(
@@ -3000,7 +3013,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       await repository.transaction(async (trx) => {
         // Held as an import's commit holds it (see commitImport), so the two take turns.
         await repository.holdPlan(trx, plan.id);
-        await requireActionStill(trx, plan, action.id);
+        await requireActionStill(actor, trx, plan, action.id);
         await writeUpdate(trx, { performer, plan, action, values, uploads, context });
       });
     },
@@ -3026,7 +3039,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       await repository.transaction(async (trx) => {
         await repository.holdPlan(trx, plan.id);
-        await requireActionStill(trx, plan, action.id);
+        await requireActionStill(actor, trx, plan, action.id);
         const at = now().toISOString();
         const existing = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
@@ -3093,7 +3106,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         });
       await repository.transaction(async (trx) => {
         await repository.holdPlan(trx, plan.id);
-        await requireActionStill(trx, plan, action.id);
+        await requireActionStill(actor, trx, plan, action.id);
         const milestones = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
         );
@@ -3595,7 +3608,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const work = async (trx: Transaction<Database>) => {
         // Held as every change to the plan holds it: an action deleted meanwhile is not linked.
         await repository.holdPlan(trx, plan.id);
-        await requireActionStill(trx, plan, action.id);
+        await requireActionStill(actor, trx, plan, action.id);
         return linkKpiAudited(
           trx,
           plan,

@@ -109,6 +109,79 @@ describe('finding text that is not UTF-8 in a file', () => {
     }
   });
 
+  it('follows rows whose quoted fields hold newlines, and counts lines as an editor does', async () => {
+    const read = new Set(['YEAR_MONTH', 'PRACTICE_NAME', 'BNF_DESCRIPTION', 'ITEMS']);
+    // An address over two lines whose second holds a Latin-1 byte: not read, so not a fault.
+    const address = Buffer.concat([
+      Buffer.from(header),
+      latin1('202401,DR CHAN,"1 HIGH ST\nCAF\u00c9 CORNER",Senna,3\n'),
+      Buffer.from(row('A', 'B', 'C')),
+    ]);
+    for (const name of ['multiline.csv', 'multiline.csv.gz']) {
+      expect(await findTextNotUtf8(write(name, address), read)).toBeUndefined();
+      expect(await findTextNotUtf8(write(name, address))).toEqual({
+        line: 3,
+        column: 'ADDRESS_1',
+      });
+    }
+    // After such a row, and on the continuation line of a quoted description.
+    const description = Buffer.concat([
+      Buffer.from(header),
+      Buffer.from('202401,DR CHAN,"1 HIGH ST\nCORNER",Senna,3\n'),
+      latin1('202401,DR CHAN,HIGH ST,"Senna\nS\u00e9nna",3\n'),
+    ]);
+    expect(await findTextNotUtf8(write('continued.csv', description), read)).toEqual({
+      line: 5,
+      column: 'BNF_DESCRIPTION',
+    });
+    // CRLF line ends and a byte-order mark: the same lines and columns.
+    const crlf = Buffer.concat([
+      Buffer.from(
+        '\ufeff' + header.replace('\n', '\r\n') + row('A', 'B', 'C').replace('\n', '\r\n'),
+      ),
+      latin1(row('A', 'B', 'S\u00e9nna').replace('\n', '\r\n')),
+    ]);
+    expect(await findTextNotUtf8(write('crlf.csv', crlf), read)).toEqual({
+      line: 3,
+      column: 'BNF_DESCRIPTION',
+    });
+  });
+
+  it('follows a quoted field across the chunks it reads', async () => {
+    const filler = row('DR CHAN', 'HIGH ST', 'x'.repeat(60));
+    // A quoted field with a newline in it that ends in the next megabyte.
+    const before = Buffer.from(
+      header +
+        filler.repeat(Math.floor((1 << 20) / filler.length) - 1) +
+        '202401,DR CHAN,"HIGH ST\n',
+    );
+    const bytes = Buffer.concat([
+      before,
+      Buffer.from('x'.repeat((1 << 20) - (before.length % (1 << 20)) + 100) + '\nCORNER",'),
+      latin1('S\u00e9nna,3\n'),
+    ]);
+    const lines = bytes.subarray(0, bytes.indexOf(0xe9)).toString('latin1').split('\n').length;
+    const read = new Set(['BNF_DESCRIPTION']);
+    for (const name of ['across.csv', 'across.csv.gz']) {
+      expect(await findTextNotUtf8(write(name, bytes), read)).toEqual({
+        line: lines,
+        column: 'BNF_DESCRIPTION',
+      });
+    }
+  });
+
+  it('fails, rather than finding nothing, when the file cannot be read', async () => {
+    for (const compression of ['none', 'gzip'] as const) {
+      await expect(
+        findTextNotUtf8({ path: path.join(workDir, 'missing.csv'), compression }),
+      ).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    // A gzip file that breaks off.
+    const broken = write('broken.csv.gz', Buffer.from(header + row('A', 'B', 'C').repeat(500)));
+    fs.truncateSync(broken.path, 40);
+    await expect(findTextNotUtf8(broken)).rejects.toThrow();
+  });
+
   it('names line 1 without a column when the header itself is not UTF-8', async () => {
     const bytes = Buffer.concat([latin1('YEAR_MONTH,PR\u00c9CTICE\n'), Buffer.from('1,2\n')]);
     expect(await findTextNotUtf8(write('header.csv', bytes))).toEqual({

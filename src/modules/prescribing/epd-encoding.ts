@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { splitCsvHeader } from './epd-layout.ts';
 import type { PreparedEpdFile } from './epd-source.ts';
@@ -19,55 +20,97 @@ const comma = 0x2c;
 const quote = 0x22;
 
 /**
+ * Where the reading of CSV rows stands after some bytes: inside double quotes or not, and which
+ * field of its row it is in. A quoted field may hold newlines, so a physical line can start in the
+ * middle of a row.
+ */
+interface RowState {
+  quoted: boolean;
+  column: number;
+}
+
+/** Moves `state` over `bytes[from, to)`: commas outside quotes end fields, newlines rows. */
+function advance(state: RowState, bytes: Uint8Array, from: number, to: number): void {
+  for (let index = from; index < to; index += 1) {
+    const byte = bytes[index];
+    if (byte === quote) state.quoted = !state.quoted;
+    else if (!state.quoted) {
+      if (byte === comma) state.column += 1;
+      else if (byte === newline) state.column = 0;
+    }
+  }
+}
+
+/**
  * Finds the first text in a file (plain or gzip) that is not UTF-8, with its line and column;
  * undefined when there is none. Only the columns named in `columns` (upper case) count, when it is
  * given: bytes in a column nothing reads are not a fault. It reads the file once, from the start,
- * checking whole lines at a time with Node's own UTF-8 check and looking closer only at a chunk
- * that fails; used only after a read has failed, to name where, so speed matters less than
- * certainty. A line is cut into columns at commas outside double quotes, as the header is.
+ * checking a megabyte of whole lines at a time with Node's own UTF-8 check and looking closer only
+ * at a chunk that fails; used only after a read has failed, to name where, so speed matters less
+ * than certainty. Lines are numbered as a text editor numbers them; columns follow the rows, whose
+ * quoted fields may hold commas and newlines.
  */
 export async function findTextNotUtf8(
   file: Pick<PreparedEpdFile, 'path' | 'compression'>,
   columns?: ReadonlySet<string>,
 ): Promise<TextNotUtf8 | undefined> {
   const raw = fs.createReadStream(file.path, { highWaterMark: 1 << 20 });
-  const stream = file.compression === 'gzip' ? raw.pipe(zlib.createGunzip()) : raw;
+  // Through a pipeline, so that a read error reaches the loop below instead of going unheard.
+  const stream: AsyncIterable<Buffer> =
+    file.compression === 'gzip' ? pipeline(raw, zlib.createGunzip(), () => {}) : raw;
   let header: string[] | undefined;
   let line = 1;
+  const state: RowState = { quoted: false, column: 0 };
   let carried: Buffer = Buffer.alloc(0);
+  /** Looks at whole lines (ending in a newline, except at the end of the file). */
   const inspect = (bytes: Buffer): TextNotUtf8 | undefined => {
+    if (bytes.length === 0) return undefined;
+    let from = 0;
     if (header === undefined) {
       const end = bytes.indexOf(newline);
-      const headerBytes = end < 0 ? bytes : bytes.subarray(0, end);
+      const headerBytes = bytes.subarray(0, end < 0 ? bytes.length : end);
       // A header that is not UTF-8 is named with no column: the names themselves are in doubt.
       if (!isUtf8(headerBytes)) return { line: 1, column: undefined };
       header = splitCsvHeader(headerBytes.toString('utf8'));
+      if (end < 0) return undefined;
+      line += 1;
+      from = end + 1;
     }
-    if (isUtf8(bytes)) {
-      for (let at = bytes.indexOf(newline); at >= 0; at = bytes.indexOf(newline, at + 1)) line += 1;
+    const rest = bytes.subarray(from);
+    if (isUtf8(rest)) {
+      let quotes = 0;
+      for (let at = rest.indexOf(quote); at >= 0; at = rest.indexOf(quote, at + 1)) quotes += 1;
+      // Outside quotes before and after, the chunk ends a row (it ends in a newline): no need to
+      // follow it byte by byte.
+      if (state.quoted || quotes % 2 === 1) advance(state, rest, 0, rest.length);
+      for (let at = rest.indexOf(newline); at >= 0; at = rest.indexOf(newline, at + 1)) line += 1;
       return undefined;
     }
     let start = 0;
-    while (start < bytes.length) {
-      const end = bytes.indexOf(newline, start);
-      const lineBytes = bytes.subarray(start, end < 0 ? bytes.length : end);
+    while (start < rest.length) {
+      const end = rest.indexOf(newline, start);
+      const stop = end < 0 ? rest.length : end;
+      const lineBytes = rest.subarray(start, stop);
       for (
         let bad = firstInvalidUtf8(lineBytes);
         bad >= 0;
         bad = firstInvalidUtf8(lineBytes, bad + 1)
       ) {
-        const column = header[columnIndexAt(lineBytes, bad)];
+        const at = { ...state };
+        advance(at, lineBytes, 0, bad);
+        const column = header![at.column];
         if (!columns || (column !== undefined && columns.has(column.toUpperCase())))
           return { line, column };
       }
       if (end < 0) break;
+      advance(state, rest, start, end + 1);
       line += 1;
       start = end + 1;
     }
     return undefined;
   };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       const bytes = carried.length > 0 ? Buffer.concat([carried, chunk]) : chunk;
       // Checked up to the last newline: a character's bytes are never split, since no byte of a
       // multi-byte UTF-8 character is a newline.
@@ -76,7 +119,7 @@ export async function findTextNotUtf8(
       const found = inspect(bytes.subarray(0, cut));
       if (found) return found;
     }
-    return carried.length > 0 ? inspect(carried) : undefined;
+    return inspect(carried);
   } finally {
     raw.destroy();
   }
@@ -119,16 +162,4 @@ export function firstInvalidUtf8(bytes: Uint8Array, from = 0): number {
     index += length;
   }
   return -1;
-}
-
-/** Which field of a CSV line the byte at `offset` is in: commas outside double quotes divide them. */
-function columnIndexAt(line: Uint8Array, offset: number): number {
-  let column = 0;
-  let quoted = false;
-  for (let index = 0; index < offset; index += 1) {
-    const byte = line[index];
-    if (byte === quote) quoted = !quoted;
-    else if (byte === comma && !quoted) column += 1;
-  }
-  return column;
 }

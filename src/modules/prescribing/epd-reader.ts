@@ -494,7 +494,10 @@ export async function scanEpdFile(
       } catch (error) {
         if (closed) throw closedError();
         if (error instanceof InputFileError || isResourceError(error)) throw error;
-        throw await explainEngineFault(error, file, detected);
+        const explained = await explainEngineFault(error, file, detected);
+        // Stopped while the file was read again: that is what happened, not the file's fault.
+        if (closed) throw closedError();
+        throw explained;
       }
       for (const key of keys) readAgain.add(key);
     };
@@ -703,7 +706,7 @@ async function explainEngineFault(
     );
     const found = await findTextNotUtf8(file, read).catch(() => undefined);
     if (found) {
-      return new InputFileError([
+      const explained = new InputFileError([
         {
           file: file.displayName,
           line: found.line,
@@ -711,6 +714,9 @@ async function explainEngineFault(
           message: NOT_UTF8_MESSAGE,
         },
       ]);
+      // Kept, so that a log of the error shows the engine's own words as well.
+      explained.cause = error;
+      return explained;
     }
   }
   return toInputFileError(error, file);
