@@ -891,11 +891,17 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     );
     expect(resaved.statusCode).toBe(303);
     expect((await stored()).kpi).toMatchObject({ unit: 'TWh', name: 'Gas and oil burnt' });
-    // A save without the values its form was opened with is refused, listing nothing.
+    // A save without the values its form was opened with is refused, listing nothing but
+    // marking each field it would change from the KPI as it is now.
     const { opened: _unused, ...withoutOpened } = first;
     const bare = await browsers.icsAdmin!.post(`${kpiUrl}/edit`, withoutOpened);
     expect(bare.statusCode).toBe(409);
     expect(bare.body).not.toContain(' → ');
+    expect(bare.body).toContain('This page did not say what the KPI was when you opened it');
+    expect(bare.body).toContain('href="#name"');
+    expect(bare.body).toContain('href="#unit"');
+    expect(bare.body).not.toContain('href="#baselineValue"');
+    expect((await stored()).kpi).toMatchObject({ unit: 'TWh', name: 'Gas and oil burnt' });
 
     // Unlinking takes the action off this KPI only; the action is named by its id.
     const unlinked = await browsers.icsAdmin!.post(`${kpiUrl}/actions/unlink`, {
@@ -1344,11 +1350,33 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
       .execute();
     expect(milestones.map((row) => row.title)).toEqual(['Survey done']);
 
-    // A save without the values its form was opened with is refused, with nothing to list.
+    // A save without the values its form was opened with is refused, with nothing to list but
+    // each field it would change from the action as it is now marked, its own and others' alike.
     const withoutOpened = await browsers.icsAdmin!.post(editUrl, { ...form, title: 'Hmm' });
     expect(withoutOpened.statusCode).toBe(409);
-    expect(withoutOpened.body).toContain('This action may have changed since you opened this page');
+    expect(withoutOpened.body).toContain(
+      'This page did not say what the action was when you opened it',
+    );
     expect(withoutOpened.body).not.toContain(' → ');
+    for (const field of ['title', 'parent_reference', 'status', 'progress_percent', 'due_date'])
+      expect(withoutOpened.body, field).toContain(`href="#${field}"`);
+    expect(withoutOpened.body).not.toContain('href="#description"');
+    expect(withoutOpened.body).toContain(
+      'Title is not what it is now: someone else may have changed it.',
+    );
     expect((await stored()).title).toBe('Insulate the roof and walls');
+    // Sent again, knowingly, with the others' values taken and its own title kept: it is saved.
+    const shownAgain = /name="opened" value="([^"]+)"/.exec(withoutOpened.body)![1]!;
+    const resent = await browsers.icsAdmin!.post(editUrl, {
+      ...form,
+      title: 'Hmm',
+      parent_reference: 'C-2',
+      status: 'at_risk',
+      progress_percent: '60',
+      due_date: '2025-03-31',
+      opened: shownAgain,
+    });
+    expect(resent.statusCode).toBe(303);
+    expect((await stored()).title).toBe('Hmm');
   });
 });

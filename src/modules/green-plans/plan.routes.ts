@@ -20,6 +20,7 @@ import {
   ActionEditConflict,
   ActionHasSubActions,
   type ActionDeletionCounts,
+  type EditConflictKind,
   KpiEditConflict,
   kpiEditFields,
   kpiFieldLabels,
@@ -125,22 +126,24 @@ const kpiFormFields = kpiEditFields;
  */
 function editConflictContext<Field extends string>(
   what: 'action' | 'KPI',
-  clashes: readonly Field[],
+  conflict: { clashes: readonly Field[]; kind: EditConflictKind },
   labels: Record<Field, string>,
   fieldOrder: readonly string[],
 ) {
+  const { clashes, kind } = conflict;
+  const summary = {
+    clash: `Someone else changed this ${what} after you opened this page. Nothing has been saved: check the fields marked below, then save again`,
+    'no-basis': `This page did not say what the ${what} was when you opened it, so changes made since cannot be told from yours. Nothing has been saved: check the fields marked below against the ${what} as it is now, then save again`,
+    'kept-moving': `Other changes to this plan kept arriving while yours was being saved. Nothing has been saved: check the form, then save again`,
+  }[kind];
+  const field = (label: string) =>
+    kind === 'clash'
+      ? `${label} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`
+      : `${label} is not what it is now: someone else may have changed it. Keep what you entered, or change it, then save`;
   return formErrorContext(
     {
-      edit_conflict:
-        clashes.length > 0
-          ? `Someone else changed this ${what} after you opened this page. Nothing has been saved: check the fields marked below, then save again`
-          : `This ${what} may have changed since you opened this page. Nothing has been saved: check it as it is now, then save again`,
-      ...Object.fromEntries(
-        clashes.map((field) => [
-          field,
-          `${labels[field]} was changed by someone else after you opened this page. Keep what you entered, or change it, then save`,
-        ]),
-      ),
+      edit_conflict: summary,
+      ...Object.fromEntries(clashes.map((name) => [name, field(labels[name])])),
     },
     ['edit_conflict', ...fieldOrder],
   );
@@ -619,12 +622,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
             reply,
             {
               values: error.values,
-              ...editConflictContext(
-                'action',
-                error.clashes,
-                actionFieldFormLabels,
-                actionFormFields,
-              ),
+              // Still merged against what it was opened with, when that is known to be right.
+              ...(error.kind === 'kept-moving' ? { opened } : {}),
+              ...editConflictContext('action', error, actionFieldFormLabels, actionFormFields),
             },
             409,
             error.lastChangeId,
@@ -1083,7 +1083,8 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
             {
               values: error.values,
               changesSinceOpened: error.changes,
-              ...editConflictContext('KPI', error.clashes, kpiFieldLabels, kpiFormFields),
+              ...(error.kind === 'kept-moving' ? { opened } : {}),
+              ...editConflictContext('KPI', error, kpiFieldLabels, kpiFormFields),
             },
             409,
           );

@@ -33,7 +33,7 @@ import {
   type ImportedAction,
   type RawRow,
 } from './plan-import.ts';
-import { decodeOpenedForm, encodeOpenedForm, mergeEdit } from './edit-merge.ts';
+import { decodeOpenedForm, encodeOpenedForm, mergeEdit, sameSavedValue } from './edit-merge.ts';
 import {
   kpiDefinitionsCsv,
   readKpiDefinitionTable,
@@ -122,6 +122,16 @@ export const actionEditFields = importColumnNames.filter(
 export type ActionEditField = (typeof actionEditFields)[number];
 
 /**
+ * Why an edit form's save stopped:
+ * - `clash`: someone else changed fields it also changed, to something else (`clashes`);
+ * - `no-basis`: it came without opened values that can be read, so what others changed is not
+ *   known; `clashes` are the fields it would change from their values now, to be checked;
+ * - `kept-moving`: other changes to the plan kept arriving while it was merged (three tries);
+ *   the form keeps the values it was opened with, so that sent again it is merged again.
+ */
+export type EditConflictKind = 'clash' | 'no-basis' | 'kept-moving';
+
+/**
  * An action's edit form was saved after someone else had changed a field it also changed, to
  * something else (see `mergeEdit`), or without the values it was opened with. Nothing is saved; the
  * form is shown again to be decided on, and saved again knowingly.
@@ -135,6 +145,7 @@ export class ActionEditConflict extends Error {
     readonly values: Partial<Record<ActionEditField, string>>,
     /** The action's last history entry when the form was opened; null when not known. */
     readonly lastChangeId: number | null,
+    readonly kind: EditConflictKind = 'clash',
   ) {
     super('Someone else changed this action after you opened the form');
   }
@@ -186,6 +197,7 @@ export class KpiEditConflict extends Error {
     readonly values: KpiInput,
     /** Each field changed since the form was opened, from what it showed to what it is now. */
     readonly changes: readonly { label: string; from: string; to: string }[],
+    readonly kind: EditConflictKind = 'clash',
   ) {
     super('Someone else changed this KPI after you opened the form');
   }
@@ -194,6 +206,18 @@ export class KpiEditConflict extends Error {
 /** The plan moved between an edit's checks and its write; the edit is checked again. */
 class PlanMovedDuringEdit extends Error {
   override name = 'PlanMovedDuringEdit';
+}
+
+/** The fields a save would change from their values now (as they are saved). */
+function changedFrom<Field extends string>(
+  now: Record<Field, string>,
+  submitted: Partial<Record<Field, string>>,
+  fields: readonly Field[],
+): Field[] {
+  return fields.filter((field) => {
+    const value = submitted[field];
+    return value !== undefined && !sameSavedValue(value, now[field]);
+  });
 }
 
 /** A progress update as the form's rules leave it. */
@@ -2091,7 +2115,6 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     if (openedText !== undefined) {
       // Merged with what others changed since the form was opened, as an action's form is.
       const opened = decodeOpenedForm(openedText, kpiEditFields);
-      if (!opened) throw new KpiEditConflict([], entered, []);
       const now = kpiFormValues({
         ...before,
         baseline: { date: before.baseline_date, value: before.baseline_value },
@@ -2101,6 +2124,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           label: target.label,
         })),
       });
+      if (!opened)
+        throw new KpiEditConflict(
+          changedFrom(now, entered, kpiEditFields),
+          entered,
+          [],
+          'no-basis',
+        );
       const merged = mergeEdit(kpiEditFields, opened.values, now, entered);
       if (merged.clashes.length > 0)
         throw new KpiEditConflict(
@@ -2193,13 +2223,15 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       submitted[field] = value;
     }
     const opened = decodeOpenedForm(openedText, actionEditFields);
-    if (!opened) throw new ActionEditConflict([], fields, null);
-    const merged = mergeEdit(
-      actionEditFields,
-      opened.values,
-      actionEditValues(state, actionId),
-      submitted,
-    );
+    const now = actionEditValues(state, actionId);
+    if (!opened)
+      throw new ActionEditConflict(
+        changedFrom(now, submitted, actionEditFields),
+        fields,
+        null,
+        'no-basis',
+      );
+    const merged = mergeEdit(actionEditFields, opened.values, now, submitted);
     if (merged.clashes.length > 0)
       throw new ActionEditConflict(merged.clashes, merged.values, opened.lastChangeId);
     const values: ActionFormInput = { ...fields, ...merged.values };
@@ -2964,7 +2996,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           if (!(error instanceof PlanMovedDuringEdit)) throw error;
           if (attempt === 3) {
             const { opened: _opened, ...values } = input;
-            throw new ActionEditConflict([], values, null);
+            throw new ActionEditConflict([], values, null, 'kept-moving');
           }
         }
       }
@@ -3657,7 +3689,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
           if (!(error instanceof PlanMovedDuringEdit)) throw error;
           if (attempt === 3) {
             const { opened: _opened, ...values } = input;
-            throw new KpiEditConflict([], values, []);
+            throw new KpiEditConflict([], values, [], 'kept-moving');
           }
         }
       }

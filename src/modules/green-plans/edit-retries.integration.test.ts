@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actorFor, buildUser } from '../../../test/support/factories.ts';
+import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { testDialects } from '../../../test/support/test-database.ts';
+import type { Actor } from '../access/policy.ts';
+import { createGreenPlanRepository } from './plan.repository.ts';
+import { ActionEditConflict, createGreenPlanService, KpiEditConflict } from './plan.service.ts';
+
+const context = { ip: '127.0.0.1', userAgent: 'edit-retries-tests' };
+
+/**
+ * An edit is checked against the plan as it read it, and checked again once the plan's row is
+ * held; if the plan moved in between, the edit starts again, at most three times. Here every time
+ * the row is held another change arrives with it (made in the edit's own transaction, so that it
+ * is undone with each try), as it would on a plan many people change at once.
+ */
+describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (dialect) => {
+  let testApp: TestApp;
+  let icsActor: Actor;
+  let holds = 0;
+  let moveOnHold: ((trx: Parameters<typeof moving.holdPlan>[0]) => Promise<void>) | undefined;
+  let moving: ReturnType<typeof createGreenPlanRepository>;
+  let plans: ReturnType<typeof createGreenPlanService>;
+
+  beforeAll(async () => {
+    testApp = await createTestApp(dialect);
+    const { services } = testApp;
+    icsActor = await actorFor(
+      services,
+      (await buildUser(services, { memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }] }))
+        .id,
+    );
+    const real = createGreenPlanRepository(services.database.db);
+    moving = {
+      ...real,
+      async holdPlan(trx, planId) {
+        await real.holdPlan(trx, planId);
+        holds += 1;
+        await moveOnHold?.(trx);
+      },
+    };
+    plans = createGreenPlanService({
+      repository: moving,
+      organisations: services.organisations,
+      accounts: services.accounts,
+      memberships: services.memberships,
+      files: services.files,
+      audit: services.audit,
+    });
+  });
+
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  async function planWithTwoActionsAndKpis() {
+    const planId = await plans.createPlan(
+      icsActor,
+      {
+        title: 'A busy plan',
+        description: '',
+        ownerOrganisationCode: 'QK1',
+        periodStart: '2024-04-01',
+        periodEnd: '2030-03-31',
+        status: 'published',
+      },
+      context,
+    );
+    const action = (reference: string) =>
+      plans.createAction(
+        icsActor,
+        planId,
+        {
+          reference,
+          area: 'estates-and-facilities',
+          title: `Action ${reference}`,
+          lead_organisation: 'QK1',
+          status: 'on_track',
+          progress_percent: '10',
+        },
+        context,
+      );
+    const kpi = (reference: string) =>
+      plans.createKpi(
+        icsActor,
+        planId,
+        {
+          reference,
+          name: `KPI ${reference}`,
+          description: '',
+          unit: 'MWh',
+          direction: 'decrease',
+          baselineValue: '100',
+          baselineDate: '2024-04-01',
+          targets: '2030-03-31 20',
+        },
+        context,
+      );
+    return {
+      planId,
+      actionIds: [await action('B-1'), await action('B-2')],
+      kpiIds: [await kpi('KPI-1'), await kpi('KPI-2')],
+    };
+  }
+
+  it('refuses an action’s save after three tries, saving nothing, with what was entered to send again', async () => {
+    const { planId, actionIds } = await planWithTwoActionsAndKpis();
+    const [edited, other] = actionIds as [string, string];
+    const { opened, values } = await plans.getActionForChange(icsActor, planId, edited);
+    const db = testApp.services.database.db;
+    let moves = 0;
+    moveOnHold = async (trx) => {
+      moves += 1;
+      await trx
+        .updateTable('green_plan_actions')
+        .set({ title: `Moved ${moves}` })
+        .where('id', '=', other)
+        .execute();
+    };
+    const holdsBefore = holds;
+    const entered = { ...values, title: 'Renamed while others worked', opened };
+    try {
+      await expect(plans.updateAction(icsActor, planId, edited, entered, context)).rejects.toThrow(
+        ActionEditConflict,
+      );
+      const refused = await plans.updateAction(icsActor, planId, edited, entered, context).then(
+        () => undefined,
+        (error: unknown) => error as ActionEditConflict,
+      );
+      expect(refused).toMatchObject({ kind: 'kept-moving', clashes: [], lastChangeId: null });
+      expect(refused!.values).toMatchObject({ title: 'Renamed while others worked' });
+      expect(refused!.values).not.toHaveProperty('opened');
+    } finally {
+      moveOnHold = undefined;
+    }
+    // Three tries each, every one undone.
+    expect(holds - holdsBefore).toBe(6);
+    const titles = await db
+      .selectFrom('green_plan_actions')
+      .select(['id', 'title'])
+      .where('plan_id', '=', planId)
+      .orderBy('reference')
+      .execute();
+    expect(titles.map((row) => row.title)).toEqual(['Action B-1', 'Action B-2']);
+    // Once the plan is quiet, the same form is merged and saved.
+    await plans.updateAction(icsActor, planId, edited, entered, context);
+    expect(
+      (
+        await db
+          .selectFrom('green_plan_actions')
+          .select('title')
+          .where('id', '=', edited)
+          .executeTakeFirstOrThrow()
+      ).title,
+    ).toBe('Renamed while others worked');
+  });
+
+  it('refuses a KPI’s save after three tries in the same way', async () => {
+    const { planId, kpiIds } = await planWithTwoActionsAndKpis();
+    const [edited, other] = kpiIds as [string, string];
+    const { opened, values } = await plans.getKpiForChange(icsActor, planId, edited);
+    let moves = 0;
+    moveOnHold = async (trx) => {
+      moves += 1;
+      await trx
+        .updateTable('green_plan_kpis')
+        .set({ name: `Moved ${moves}` })
+        .where('id', '=', other)
+        .execute();
+    };
+    const entered = { ...values, name: 'Heat used', opened };
+    let refused: unknown;
+    try {
+      refused = await plans
+        .updateKpi(icsActor, planId, edited, entered, context)
+        .catch((error: unknown) => error);
+    } finally {
+      moveOnHold = undefined;
+    }
+    expect(refused).toBeInstanceOf(KpiEditConflict);
+    expect(refused).toMatchObject({ kind: 'kept-moving', clashes: [], changes: [] });
+    expect((refused as KpiEditConflict).values).toMatchObject({ name: 'Heat used' });
+    const names = await testApp.services.database.db
+      .selectFrom('green_plan_kpis')
+      .select('name')
+      .where('plan_id', '=', planId)
+      .orderBy('reference')
+      .execute();
+    expect(names.map((row) => row.name)).toEqual(['KPI KPI-1', 'KPI KPI-2']);
+    await plans.updateKpi(icsActor, planId, edited, entered, context);
+    expect((await plans.getKpiForChange(icsActor, planId, edited)).values.name).toBe('Heat used');
+  });
+});
