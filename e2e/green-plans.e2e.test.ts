@@ -458,8 +458,16 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
     await visitor.checkPage();
     expect(await page.getByText('The plan has been deleted.').isVisible()).toBe(true);
     expect(await page.getByRole('link', { name: 'Duplicate travel plan' }).count()).toBe(0);
-    expect(await visitor.goto(planPath)).toBe(404);
+    // Its address now says it went, and leads back to the list.
+    expect(await visitor.goto(planPath)).toBe(410);
     await visitor.checkPage();
+    expect(
+      await page.getByText(/^The plan Duplicate travel plan was deleted on /).isVisible(),
+    ).toBe(true);
+    await visitor.navigate(
+      () => page.getByRole('link', { name: 'Go to Green Plans' }).click(),
+      '/green-plans',
+    );
   });
 
   it('a visitor without JavaScript reads the seeded LLR plan, its charts, a KPI and the board report', async () => {

@@ -75,10 +75,13 @@ export function createAuditRepository(db: Kysely<Database>) {
     async findLatest(
       executor: Executor,
       filter: { action: string; targetType: string; targetId: string },
-    ): Promise<{ occurredAt: string; details: Record<string, unknown> } | undefined> {
+    ): Promise<
+      | { occurredAt: string; organisationCode: string | null; details: Record<string, unknown> }
+      | undefined
+    > {
       const row = await executor
         .selectFrom('audit_events')
-        .select(['occurred_at', 'details'])
+        .select(['occurred_at', 'organisation_code', 'details'])
         .where('action', '=', filter.action)
         .where('outcome', '=', 'success')
         .where('target_type', '=', filter.targetType)
@@ -89,6 +92,7 @@ export function createAuditRepository(db: Kysely<Database>) {
       if (!row) return undefined;
       return {
         occurredAt: row.occurred_at,
+        organisationCode: row.organisation_code,
         details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {},
       };
     },

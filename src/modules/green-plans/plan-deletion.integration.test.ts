@@ -299,7 +299,26 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(await rowsOf(kept)).toEqual(keptBefore);
     expect((await browsers.admin.get(`/green-plans/${kept.planId}`)).statusCode).toBe(200);
 
-    expect((await browsers.admin.get(`/green-plans/${doomed.planId}`)).statusCode).toBe(404);
+    // Its addresses now say it went, to those who could read the draft; to others it is not found.
+    for (const address of [
+      `/green-plans/${doomed.planId}`,
+      `/green-plans/${doomed.planId}/actions/${doomed.actionIds[0]}`,
+      `/green-plans/${doomed.planId}/export.csv`,
+    ]) {
+      const gone = await browsers.admin.get(address);
+      expect(gone.statusCode, address).toBe(410);
+      expect(gone.body).toContain('The plan Plan made by mistake was deleted on');
+      expect(gone.body).toContain('<a href="/green-plans">Go to Green Plans</a>');
+      expect((await browsers.outsider.get(address)).statusCode, address).toBe(404);
+      // Signed out: not found, or asked to sign in first (as for any plan's download).
+      const signedOut = await browsers.anonymous.get(address);
+      expect([303, 404], address).toContain(signedOut.statusCode);
+      expect(signedOut.body).not.toContain('Plan made by mistake');
+    }
+    // A second click on "Delete plan" is told so too.
+    const again = await browsers.editor.post(`/green-plans/${doomed.planId}/delete`);
+    expect(again.statusCode).toBe(410);
+    expect(again.body).toContain('The plan Plan made by mistake was deleted on');
     const audit = await db()
       .selectFrom('audit_events')
       .select(['actor_user_id', 'organisation_code', 'details'])

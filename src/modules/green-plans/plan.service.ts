@@ -539,18 +539,48 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   /** A plan the actor may read; 404 otherwise, so a draft's existence is not revealed. */
   async function requireReadablePlan(actor: Actor | null, planId: string): Promise<PlanListRow> {
     const plan = /^[0-9a-f-]{36}$/.test(planId) ? await repository.findPlan(planId) : undefined;
-    if (!plan || !canReadPlan(actor, plan)) throw new NotFoundError('That plan was not found.');
+    if (!plan) throw await planMissing(actor, planId);
+    if (!canReadPlan(actor, plan)) throw new NotFoundError('That plan was not found.');
     return plan;
   }
 
   async function requireEditablePlan(actor: Actor | null, planId: string): Promise<PlanListRow> {
     const plan = /^[0-9a-f-]{36}$/.test(planId) ? await repository.findPlan(planId) : undefined;
-    if (!plan) throw new NotFoundError('That plan was not found.');
+    if (!plan) throw await planMissing(actor, planId);
     if (!canEditPlan(actor, plan)) {
       if (!canReadPlan(actor, plan)) throw new NotFoundError('That plan was not found.');
       throw new ForbiddenError('Not allowed: change this plan');
     }
     return plan;
+  }
+
+  /**
+   * Why a plan is not there: deleted (GoneError, from the deletion's audit record) for those who
+   * could read it then (only drafts are deleted, so its organisation's members, as the hierarchy
+   * stands now), or not found. Its title is no secret to them.
+   */
+  async function planMissing(actor: Actor | null, planId: string): Promise<Error> {
+    const notFound = new NotFoundError('That plan was not found.');
+    if (!/^[0-9a-f-]{36}$/.test(planId)) return notFound;
+    const deletion = await audit.findLatest({
+      action: 'green_plan.deleted',
+      targetType: 'green_plan',
+      targetId: planId,
+    });
+    if (!deletion?.organisationCode) return notFound;
+    const owner = await deps.organisations.findOrganisationSummary(deletion.organisationCode);
+    const couldRead =
+      owner !== undefined &&
+      can(actor, 'organisation.read_members_only', {
+        kind: 'organisation',
+        code: owner.code,
+        ancestorPath: owner.ancestorPath,
+      });
+    if (!couldRead) return notFound;
+    return new GoneError(`The plan ${String(deletion.details.title)}`, deletion.occurredAt, {
+      href: '/green-plans',
+      text: 'Go to Green Plans',
+    });
   }
 
   /**
