@@ -654,10 +654,7 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     // index 17 within vector of size 11"); the import then finds the line itself.
     const bytes = Buffer.concat([
       Buffer.from(lines.slice(0, 4).join('\n') + '\n'),
-      Buffer.from(
-        lines[4]!.replace('Senna_Oral Soln', 'S\u00e9nna_Oral Soln'),
-        'latin1',
-      ),
+      Buffer.from(lines[4]!.replace('Senna_Oral Soln', 'S\u00e9nna_Oral Soln'), 'latin1'),
       Buffer.from('\n' + lines.slice(5).join('\n')),
     ]);
     expect(bytes.includes(Buffer.from('S\u00e9nna_Oral', 'latin1'))).toBe(true);
