@@ -468,6 +468,7 @@ describeJourneys('Green Plan tracker journeys', (suite) => {
       () => page.getByRole('link', { name: 'Go to Green Plans' }).click(),
       '/green-plans',
     );
+    await visitor.checkPage();
   });
 
   it('a visitor without JavaScript reads the seeded LLR plan, its charts, a KPI and the board report', async () => {
