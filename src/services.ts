@@ -201,6 +201,8 @@ export function createServices(
       await discussions.removeConversationsOf(trx, 'plan_action', deleted.actionIds);
       await notifications.removeLinkingTo(trx, `/green-plans/${deleted.planId}`);
     },
+    countActionComments: (executor, actionId) =>
+      discussions.countCommentsAbout(executor, 'plan_action', actionId),
     onActionDeleted: async (trx, deleted) => {
       await discussions.removeConversationsOf(trx, 'plan_action', [deleted.actionId]);
       await notifications.removeLinkingTo(

@@ -689,7 +689,22 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       await executor.updateTable('workspaces').set(changes).where('id', '=', workspaceId).execute();
     },
 
-    /** When an account is deleted: what it follows, reacted to and asked for goes; its posts stay, unsigned. */
+    /** How many posts, hidden ones too, the conversation about a subject holds. */
+    async countPostsAbout(
+      executor: Executor,
+      subjectType: ConversationSubject,
+      subjectId: string,
+    ): Promise<number> {
+      const row = await executor
+        .selectFrom('posts as p')
+        .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('c.subject_type', '=', subjectType)
+        .where('c.subject_id', '=', subjectId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     /** Deletes the conversations about these subjects: their posts, reactions, reports and followers. */
     async removeConversationsOf(
       executor: Executor,
@@ -716,6 +731,7 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       return ids.length;
     },
 
+    /** When an account is deleted: what it follows, reacted to and asked for goes; its posts stay, unsigned. */
     async removeEverythingOfUser(executor: Executor, userId: string): Promise<void> {
       await executor.deleteFrom('follows').where('user_id', '=', userId).execute();
       await executor.deleteFrom('post_reactions').where('user_id', '=', userId).execute();

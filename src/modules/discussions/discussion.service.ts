@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { randomToken, sha256Hex } from '../../lib/crypto.ts';
 import { isPlausibleEmail, normaliseEmail, ValidationFailed } from '../../lib/validation.ts';
 import type {
@@ -1001,6 +1001,12 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
 
     removeEverythingOfUser: (trx: Transaction<Database>, userId: string) =>
       repository.removeEverythingOfUser(trx, userId),
+    /** For a module about to delete what comments are about: how many go with it. */
+    countCommentsAbout: (
+      executor: Kysely<Database> | Transaction<Database>,
+      subjectType: ConversationSubject,
+      subjectId: string,
+    ) => repository.countPostsAbout(executor, subjectType, subjectId),
     /** For a module deleting what comments were about: the comments go with it. */
     removeConversationsOf: (
       trx: Transaction<Database>,

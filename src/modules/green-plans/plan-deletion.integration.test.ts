@@ -449,7 +449,7 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(blocked.body).toContain('D-1.1');
     expect(blocked.body).not.toContain('Delete action</button>');
     // (The page has no form; a hand-made request with the counts is refused all the same.)
-    const refused = await browsers.editor.post(parentUrl, { shown: '0-0-1-1' });
+    const refused = await browsers.editor.post(parentUrl, { shown: '0-0-1-1-1' });
     expect(refused.statusCode).toBe(409);
     expect(refused.body).toContain('href="#sub-actions"');
     expect(refused.body).toContain('Delete or move its sub-action first: D-1.1');
@@ -461,7 +461,8 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(confirm.statusCode).toBe(200);
     expect(confirm.body).toContain('<title>Delete D-1.1 – Plan with a mistake');
     expect(confirm.body).toContain('2 progress updates, with 1 evidence file');
-    expect(confirm.body).toContain('1 milestone, its history and its comments');
+    expect(confirm.body).toContain('1 milestone and its history');
+    expect(confirm.body).toContain('0 comments');
     // A spreadsheet checked before the deletion still lists the sub-action.
     const preview = await postFile(
       testApp.app,
@@ -505,7 +506,10 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(gone.body).toContain('The action D-1.1 Heat pump at the hub was deleted on');
 
     // Then the parent: its comment thread, the notification about it and its KPI link go too.
-    expect((await browsers.editor.post(parentUrl, { shown: '0-0-1-1' })).statusCode).toBe(303);
+    const parentConfirm = await browsers.editor.get(parentUrl);
+    expect(parentConfirm.body).toContain('1 comment</li>');
+    expect(shownCounts(parentConfirm.body)).toBe('0-0-1-1-1');
+    expect((await browsers.editor.post(parentUrl, { shown: '0-0-1-1-1' })).statusCode).toBe(303);
     expect(await rowsOfAction(plan.planId, parent)).toEqual(
       Object.fromEntries(Object.keys(parentBefore).map((table) => [table, 0])),
     );
@@ -539,6 +543,7 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
           milestones: 1,
           kpiLinks: 0,
           files: 1,
+          comments: 0,
         },
       ],
       [
@@ -552,6 +557,7 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
           milestones: 1,
           kpiLinks: 1,
           files: 0,
+          comments: 1,
         },
       ],
     ]);
@@ -616,7 +622,7 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     const actionUrl = `/green-plans/${plan.planId}/actions/${child}`;
     const url = `${actionUrl}/delete`;
     const confirm = await browsers.editor.get(url);
-    expect(shownCounts(confirm.body)).toBe('2-1-1-0');
+    expect(shownCounts(confirm.body)).toBe('2-1-1-0-0');
 
     // A milestone added after the page was opened: nothing is deleted, and the page, counted
     // again, says what changed.
@@ -634,25 +640,42 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     expect(changed.body).toContain(
       'Since you opened this page, what will be deleted with the action has changed (2 milestones, not 1)',
     );
-    expect(changed.body).toContain('2 milestones, its history and its comments');
-    expect(shownCounts(changed.body)).toBe('2-1-2-0');
+    expect(changed.body).toContain('2 milestones and its history');
+    expect(shownCounts(changed.body)).toBe('2-1-2-0-0');
     expect(await rowsOfAction(plan.planId, child)).toEqual(before);
 
+    // A comment posted meanwhile is counted too.
+    const commenter = new HttpAgent(testApp.app);
+    const commenterUser = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'member' }],
+    });
+    await signInAs(commenter, commenterUser);
+    expect(
+      (await commenter.post(`${actionUrl}/comments`, { body: 'Is this a duplicate of D-2?' }))
+        .statusCode,
+    ).toBe(303);
+    const commented = await browsers.editor.post(url, { shown: shownCounts(changed.body) });
+    expect(commented.statusCode).toBe(409);
+    expect(commented.body).toContain('has changed (1 comment, not 0)');
+    expect(shownCounts(commented.body)).toBe('2-1-2-0-1');
+    const withComment = await rowsOfAction(plan.planId, child);
+    expect(withComment).toMatchObject({ ...before, conversations: 1, posts: 1, notifications: 1 });
+
     // A form without the counts (an old page, a hand-made request) is shown the page again.
-    for (const shown of [undefined, '', '2-1-2', '2-1-2-x', '2-1-2-0-0']) {
+    for (const shown of [undefined, '', '2-1-2-0', '2-1-2-0-x', '2-1-2-0-1-0']) {
       const unconfirmed = await browsers.editor.post(url, shown === undefined ? {} : { shown });
       expect(unconfirmed.statusCode, String(shown)).toBe(409);
       expect(unconfirmed.body).toContain(
         'Check what will be deleted with the action, then delete it',
       );
     }
-    expect(await rowsOfAction(plan.planId, child)).toEqual(before);
+    expect(await rowsOfAction(plan.planId, child)).toEqual(withComment);
 
     // Confirmed again, it goes. A second click is told it went, as is every address of it.
-    expect((await browsers.editor.post(url, { shown: shownCounts(changed.body) })).statusCode).toBe(
-      303,
-    );
-    expect((await rowsOfAction(plan.planId, child)).actions).toBe(0);
+    expect(
+      (await browsers.editor.post(url, { shown: shownCounts(commented.body) })).statusCode,
+    ).toBe(303);
+    expect(await rowsOfAction(plan.planId, child)).toMatchObject({ actions: 0, posts: 0 });
     const deletedAt = (
       await db()
         .selectFrom('audit_events')
@@ -678,7 +701,7 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
     ] as const) {
       const gone =
         method === 'post'
-          ? await browsers.editor.post(address, { shown: '2-1-2-0' })
+          ? await browsers.editor.post(address, { shown: '2-1-2-0-1' })
           : await browsers.editor.get(address);
       expect(gone.statusCode, address).toBe(410);
       expect(gone.body).toContain('<h1>This page has been deleted</h1>');

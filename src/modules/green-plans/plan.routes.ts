@@ -709,17 +709,16 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     },
   );
 
-  /** The counts a deletion page showed, as its form carries them (`updates-files-milestones-links`). */
+  /**
+   * The counts a deletion page showed, as its form carries them
+   * (`updates-files-milestones-links-comments`).
+   */
   function decodeDeletionCounts(text: string): ActionDeletionCounts | undefined {
-    const match = /^(\d{1,9})-(\d{1,9})-(\d{1,9})-(\d{1,9})$/.exec(text);
-    if (!match) return undefined;
-    const [updates, evidenceFiles, milestones, kpiLinks] = match.slice(1).map(Number) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    return { updates, evidenceFiles, milestones, kpiLinks };
+    if (!/^\d{1,9}(-\d{1,9}){4}$/.test(text)) return undefined;
+    const [updates, evidenceFiles, milestones, kpiLinks, comments] = text
+      .split('-')
+      .map(Number) as [number, number, number, number, number];
+    return { updates, evidenceFiles, milestones, kpiLinks, comments };
   }
 
   function describeDeletionChange(shown: ActionDeletionCounts, now: ActionDeletionCounts) {
@@ -728,6 +727,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       evidenceFiles: ['evidence file', 'evidence files'],
       milestones: ['milestone', 'milestones'],
       kpiLinks: ['link to a KPI', 'links to KPIs'],
+      comments: ['comment', 'comments'],
     };
     return (Object.keys(names) as (keyof ActionDeletionCounts)[])
       .filter((key) => shown[key] !== now[key])

@@ -1,6 +1,6 @@
 import { ukCalendarDate } from '../../lib/uk-time.ts';
 import { createHash, randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import { GoneError, NotFoundError } from '../../web/http-errors.ts';
@@ -99,6 +99,11 @@ export interface GreenPlanServiceDependencies {
     trx: Transaction<Database>,
     deleted: { planId: string; actionIds: readonly string[] },
   ) => Promise<void>;
+  /** How many comments an action has, for its deletion page to count (none when not given). */
+  countActionComments?: (
+    executor: Kysely<Database> | Transaction<Database>,
+    actionId: string,
+  ) => Promise<number>;
   /** The same for one action being deleted: its comments, and notifications that lead to it. */
   onActionDeleted?: (
     trx: Transaction<Database>,
@@ -167,6 +172,7 @@ export interface ActionDeletionCounts {
   evidenceFiles: number;
   milestones: number;
   kpiLinks: number;
+  comments: number;
 }
 
 /**
@@ -648,18 +654,23 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     return { plan, actions };
   }
 
-  /** What deleting an action takes with it, from its deletion scope. */
-  function deletionCounts(scope: {
-    updateCount: number;
-    evidenceFileIds: readonly string[];
-    milestoneCount: number;
-    kpiLinkCount: number;
-  }): ActionDeletionCounts {
+  /** What deleting an action takes with it: its deletion scope, and its comments. */
+  async function deletionCounts(
+    executor: Kysely<Database> | Transaction<Database>,
+    actionId: string,
+    scope: {
+      updateCount: number;
+      evidenceFileIds: readonly string[];
+      milestoneCount: number;
+      kpiLinkCount: number;
+    },
+  ): Promise<ActionDeletionCounts> {
     return {
       updates: scope.updateCount,
       evidenceFiles: scope.evidenceFileIds.length,
       milestones: scope.milestoneCount,
       kpiLinks: scope.kpiLinkCount,
+      comments: (await deps.countActionComments?.(executor, actionId)) ?? 0,
     };
   }
 
@@ -2586,7 +2597,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         plan: toPlanView(plan),
         action: { id: action.id, reference: action.reference, title: action.title },
         subActionReferences: scope.subActionReferences,
-        counts: deletionCounts(scope),
+        counts: await deletionCounts(repository.db, action.id, scope),
       };
     },
 
@@ -2616,7 +2627,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
         const scope = await repository.findActionDeletionScope(trx, action.id);
         if (scope.subActionReferences.length > 0)
           throw new ActionHasSubActions(scope.subActionReferences);
-        const counts = deletionCounts(scope);
+        const counts = await deletionCounts(trx, action.id, scope);
         if (
           shown &&
           (Object.keys(counts) as (keyof ActionDeletionCounts)[]).some(
@@ -2644,6 +2655,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
               milestones: scope.milestoneCount,
               kpiLinks: scope.kpiLinkCount,
               files: scope.evidenceFileIds.length,
+              comments: counts.comments,
             },
           },
           context,
