@@ -8,7 +8,7 @@ import {
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
-import { multipartBody } from '../green-plans/green-plan.test-helpers.ts';
+import { multipartBody, SMALL_PDF } from '../green-plans/green-plan.test-helpers.ts';
 import { answerDone, bronzeCodes, context, pageText } from './greener-practice.test-helpers.ts';
 
 /** Two of the practices the seed leaves alone, so each starts with no assessment. */
@@ -204,5 +204,54 @@ describe.each(testDialects)('Greener General Practice requests at once on %s', (
     const [one, both] = [Math.min(...alone.map((row) => row.points)), events.at(-1)!.points];
     expect(one).toBeGreaterThan(0);
     expect(both).toBeGreaterThan(one);
+  });
+
+  it('never lets two saves of files at once take an action past its ten files', async () => {
+    const agent = browsers.champion!;
+    const url = `/greener-practice/practices/${THIRD_PRACTICE}/assessment/actions/EB-03`;
+    const fiveFiles = (batch: string) =>
+      Array.from({ length: 5 }, (_, index) => ({
+        field: 'evidence',
+        name: `Bill ${batch}${index + 1}.pdf`,
+        type: 'application/pdf',
+        bytes: SMALL_PDF,
+      }));
+    const send = async (batch: string) => {
+      const body = multipartBody(
+        await agent.csrfToken(),
+        { status: 'in_progress', note: 'Bills from the last year, one a month.' },
+        fiveFiles(batch),
+      );
+      return testApp.app.inject({
+        method: 'POST',
+        url,
+        headers: {
+          'content-type': body.contentType,
+          cookie: [...agent.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        },
+        payload: body.payload,
+      });
+    };
+    const filesOfAction = async () =>
+      (
+        await testApp.services.database.db
+          .selectFrom('ggp_evidence_files as e')
+          .innerJoin('ggp_assessments as a', 'a.id', 'e.assessment_id')
+          .select('e.id')
+          .where('a.practice_code', '=', THIRD_PRACTICE)
+          .where('e.action_code', '=', 'EB-03')
+          .where('e.removed_at', 'is', null)
+          .execute()
+      ).length;
+    expect((await send('a')).statusCode).toBe(303);
+    expect(await filesOfAction()).toBe(5);
+    // Both counted five before either had added its own: only one may add five more.
+    const outcomes = await Promise.all([send('b'), send('c')]);
+    expect(outcomes.map((response) => response.statusCode).sort()).toEqual([303, 400]);
+    const refused = outcomes.find((response) => response.statusCode === 400)!;
+    expect(pageText(refused.body)).toContain(
+      'An action can have at most 10 evidence files; it has 10',
+    );
+    expect(await filesOfAction()).toBe(10);
   });
 });

@@ -284,6 +284,10 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     const asked = await champion.get(removeUrl!);
     expect(asked.statusCode).toBe(200);
     expect(htmlText(asked.body)).toContain('Remove Second waste audit.pdf');
+    // What it changes: not the points, but a done action left without evidence cannot be submitted.
+    expect(htmlText(asked.body)).toContain(
+      "the self-assessment cannot be submitted until new evidence is added. The action's points do not change.",
+    );
     expect(asked.body).toContain(`<form method="post" action="${removeUrl}"`);
     expect(asked.body).toContain(`href="${actionUrl}#evidence-files">Cancel`);
     expect((await champion.get(actionUrl)).body).toContain('Second waste audit.pdf');
@@ -324,6 +328,84 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     expect(refused.statusCode).toBe(400);
     expect(htmlText(refused.body)).toContain(
       'The "note" field holds a character that cannot be saved (a NUL, code 0).',
+    );
+  });
+
+  it('refuses an answer saved over one saved after its page opened, showing the answer now; a double click changes nothing', async () => {
+    people.colleague = await buildUser(testApp.services, {
+      displayName: 'Colin Colleague',
+      memberships: [{ organisationCode: PRACTICE, role: 'green_champion' }],
+    });
+    const url = `/greener-practice/practices/${PRACTICE}/assessment/actions/EB-03`;
+    const openedAt = (page: string) => /name="openedAt" value="([^"]*)"/.exec(page)![1]!;
+    const stored = () =>
+      testApp.services.database.db
+        .selectFrom('ggp_responses as r')
+        .innerJoin('ggp_assessments as a', 'a.id', 'r.assessment_id')
+        .select(['r.status', 'r.note', 'r.updated_at'])
+        .where('a.practice_code', '=', PRACTICE)
+        .where('r.action_code', '=', 'EB-03')
+        .execute();
+    // Both open the page before either has answered.
+    const mine = openedAt((await (await browser('champion')).get(url)).body);
+    const theirs = openedAt((await (await browser('colleague')).get(url)).body);
+    expect([mine, theirs]).toEqual(['', '']);
+    const note =
+      'Heating controls set to 19 degrees in every room, checked by the practice manager.';
+    expect(
+      (await postAnswer('colleague', 'EB-03', { status: 'done', note, openedAt: theirs }))
+        .statusCode,
+    ).toBe(303);
+    const savedByThem = await stored();
+    const filesBefore = await count('ggp_evidence_files');
+    const storedBefore = await count('stored_files');
+    // Saved over theirs, it is refused with their answer shown and the form as it was sent.
+    const refused = await postAnswer(
+      'champion',
+      'EB-03',
+      { status: 'in_progress', note: 'Started on the heating.', openedAt: mine },
+      [{ name: 'Controls.pdf', type: 'application/pdf', bytes: SMALL_PDF }],
+    );
+    expect(refused.statusCode).toBe(409);
+    const text = htmlText(refused.body);
+    expect(text).toContain(
+      'Someone else saved an answer to this action after you opened this page: done. Nothing has been saved, and your files were not added. Check the answer, then save again',
+    );
+    expect(refused.body).toContain('href="#status"');
+    expect(text).toContain('The answer as it is saved now: Done .');
+    expect(text).toContain(note);
+    expect(refused.body).toContain('Started on the heating.</textarea>');
+    expect(await stored()).toEqual(savedByThem);
+    expect(await count('ggp_evidence_files')).toBe(filesBefore);
+    expect(await count('stored_files')).toBe(storedBefore);
+    // Sent again from that page, knowingly, it is saved.
+    const again = await postAnswer('champion', 'EB-03', {
+      status: 'in_progress',
+      note: 'Started on the heating.',
+      openedAt: openedAt(refused.body),
+    });
+    expect(again.statusCode).toBe(303);
+    expect(await stored()).toMatchObject([
+      { status: 'in_progress', note: 'Started on the heating.' },
+    ]);
+    // The same answer sent twice (a double click) saves once and is not refused.
+    const twice = await stored();
+    const doubleClick = await postAnswer('champion', 'EB-03', {
+      status: 'in_progress',
+      note: 'Started on the heating.',
+      openedAt: openedAt(refused.body),
+    });
+    expect(doubleClick.statusCode).toBe(303);
+    expect(await stored()).toEqual(twice);
+    // Changed in another tab by the same person: said so.
+    const ownTab = await postAnswer('champion', 'EB-03', {
+      status: 'done',
+      note,
+      openedAt: openedAt(refused.body),
+    });
+    expect(ownTab.statusCode).toBe(409);
+    expect(htmlText(ownTab.body)).toContain(
+      'You saved an answer to this action in another tab or window after you opened this page: in progress.',
     );
   });
 
@@ -598,6 +680,16 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     });
     expect(published.statusCode).toBe(303);
     expect(published.headers.location).toBe('/greener-practice/framework/manage?done=2026-27-v2');
+    expect(htmlText((await admin.get(String(published.headers.location))).body)).toContain(
+      'Published 2026-27-v2.',
+    );
+    // Another address names nothing: only a version that is there is named.
+    const crafted = await admin.get(
+      '/greener-practice/framework/manage?done=' + encodeURIComponent('nothing; call 0800 000'),
+    );
+    expect(crafted.statusCode).toBe(200);
+    expect(crafted.body).not.toContain('0800 000');
+    expect(crafted.body).not.toContain('Published ');
     const framework = await (await browser('anonymous')).get('/greener-practice/framework');
     expect(htmlText(framework.body)).toContain(
       'Greener General Practice framework 2026–27 (revised)',

@@ -13,11 +13,13 @@ import {
   awardLevels,
   impactBandLabels,
   isProgrammeYear,
+  MIN_EVIDENCE_NOTE_LENGTH,
   responseStatusLabels,
   responseStatuses,
 } from './framework.calculations.ts';
 import { serialiseFramework } from './framework.parser.ts';
 import {
+  AnswerChangedMeanwhile,
   AssessmentLocked,
   assessmentStatusLabels,
   FrameworkRefused,
@@ -350,6 +352,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         status: fields.status ?? '',
         note: fields.note ?? '',
         notApplicableReason: fields.notApplicableReason ?? '',
+        openedAt: fields.openedAt,
       };
       try {
         if (uploadError) throw new ValidationFailed({ evidence: uploadError });
@@ -363,6 +366,27 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         );
       } catch (error) {
         await Promise.all(uploads.map((upload) => services.files.discardUpload(upload)));
+        if (error instanceof AnswerChangedMeanwhile) {
+          const who = error.bySamePerson
+            ? 'You saved an answer to this action in another tab or window'
+            : 'Someone else saved an answer to this action';
+          const { openedAt: _opened, ...entered } = input;
+          return renderActionPage(
+            request,
+            reply,
+            {
+              values: entered,
+              answerChanged: true,
+              ...formErrorContext(
+                {
+                  status: `${who} after you opened this page: ${responseStatusLabels[error.statusNow].toLowerCase()}. Nothing has been saved${uploads.length > 0 ? ', and your files were not added' : ''}. Check the answer, then save again`,
+                },
+                ['status'],
+              ),
+            },
+            409,
+          );
+        }
         if (error instanceof AssessmentLocked)
           return renderActionPage(
             request,
@@ -412,6 +436,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         return reply.render('greener-practice/views/evidence-remove.njk', {
           ...common,
           ...page,
+          minNote: MIN_EVIDENCE_NOTE_LENGTH,
           pageTitle: `Remove ${page.file.original_name}`,
           breadcrumbs: programmeCrumbs([
             { href: `${BASE}/practices/${code}`, text: page.practice.name },
@@ -646,10 +671,15 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     status = 200,
   ) {
     const data = await ggp.listFrameworkVersionsForAdmin(request.actor);
+    // Only a version that is there is named: the address cannot put other words on the page.
+    const done = (request.query as Record<string, unknown>).done;
+    const published = data.versions.some(
+      (entry) => `${entry.programme_year}-v${entry.version}` === done,
+    );
     return reply.code(status).render('greener-practice/views/framework-manage.njk', {
       ...common,
       ...data,
-      flash: (request.query as Record<string, unknown>).done ?? null,
+      flash: published ? done : null,
       pageTitle: 'Manage the framework',
       breadcrumbs: programmeCrumbs([{ href: `${BASE}/framework`, text: 'Framework' }]),
       ...extra,

@@ -110,6 +110,11 @@ export interface AnswerInput {
   status: string;
   note: string;
   notApplicableReason: string;
+  /**
+   * When the answer shown on the form was last saved (`answerSavedAt` of the page; '' for none).
+   * Given, the save is refused (AnswerChangedMeanwhile) if the answer has been saved since.
+   */
+  openedAt?: string;
 }
 
 export interface DecisionInput {
@@ -761,7 +766,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const framework = state.frameworkEntry.framework;
       const action = findAction(framework, actionCode);
       if (!action) throw new NotFoundError('The framework has no such action.');
-      const { responses, evidenceByAction } = await loadAnswers(state.assessment.id);
+      const { responses, evidenceByAction, rows } = await loadAnswers(state.assessment.id);
       const latest = state.submissions[0];
       let returnedComment: string | null = null;
       if (state.assessment.status === 'returned' && latest?.outcome === 'returned')
@@ -808,6 +813,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         action,
         theme,
         response: responses.get(action.code) ?? null,
+        answerSavedAt: rows.find((row) => row.action_code === action.code)?.updated_at ?? '',
         evidence: evidenceByAction.get(action.code) ?? [],
         returnedComment,
         canManage: canManage(actor, practice),
@@ -880,6 +886,32 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const at = now().toISOString();
       return repository.transaction(async (trx) => {
         await claimEditable(trx, assessment, year, { updated_at: at });
+        // Checked again once the assessment is held: a save or upload meanwhile is either
+        // committed and seen here, or waiting behind this one.
+        const before = await loadAnswers(assessment.id, trx);
+        const savedNow = before.rows.find((row) => row.action_code === action.code);
+        if (input.openedAt !== undefined && (savedNow?.updated_at ?? '') !== input.openedAt) {
+          const same =
+            savedNow !== undefined &&
+            savedNow.status === answer.status &&
+            savedNow.note === answer.note &&
+            savedNow.not_applicable_reason === answer.notApplicableReason;
+          // The same answer sent twice (a double click) has nothing to put back.
+          if (same && uploads.length === 0) {
+            const points = pointsEarned(framework, before.responses);
+            return { points, level: levelReached(framework, before.responses) };
+          }
+          throw new AnswerChangedMeanwhile(
+            savedNow?.updated_by === performer.userId,
+            savedNow && isResponseStatus(savedNow.status) ? savedNow.status : 'not_started',
+          );
+        }
+        const heldNow = before.evidenceByAction.get(action.code)?.length ?? 0;
+        if (heldNow + uploads.length > MAX_FILES_PER_ACTION)
+          throw new ValidationFailed({
+            evidence: `An action can have at most ${MAX_FILES_PER_ACTION} evidence files; it has ${heldNow}`,
+          });
+        answer.evidenceFiles = heldNow + uploads.length;
         await repository.upsertResponse(trx, {
           assessment_id: assessment.id,
           action_code: action.code,
@@ -964,7 +996,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         await claimEditable(trx, assessment, year, { updated_at: at });
         // Already removed by a request just before (a double click): nothing more to do or record.
         if ((await repository.markEvidenceRemoved(trx, assessment.id, fileId, at)) === 0) return;
-        // An action marked done may count only with its evidence, so the points can change.
+        // Recorded with the points as they stand: evidence does not change them (a done action
+        // without evidence stops a submission instead), but the history shows every removal.
         const saved = await loadAnswers(assessment.id, trx);
         await recordEvent(trx, assessment, {
           kind: 'evidence_removed',
@@ -1764,6 +1797,23 @@ export type GreenerPracticeService = ReturnType<typeof createGreenerPracticeServ
 export class AssessmentLocked extends Error {
   override name = 'AssessmentLocked';
   readonly statusCode = 409;
+}
+
+/**
+ * The action's answer was saved again after the form was opened (by someone else, or by the
+ * same person in another tab): saving the form would put back what it showed. Nothing is saved.
+ */
+export class AnswerChangedMeanwhile extends Error {
+  override name = 'AnswerChangedMeanwhile';
+  readonly statusCode = 409;
+  constructor(
+    /** Whether the person saving is the one who saved it meanwhile. */
+    readonly bySamePerson: boolean,
+    /** The answer's status as saved now. */
+    readonly statusNow: ResponseStatus,
+  ) {
+    super('The answer was saved again after the form was opened');
+  }
 }
 
 /** A submission refused for what the assessment lacks; every problem, for the page to list. */
