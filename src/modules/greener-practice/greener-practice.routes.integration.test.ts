@@ -670,13 +670,40 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     );
     const edit = await admin.get('/greener-practice/framework/manage/edit');
     expect(edit.statusCode).toBe(200);
-    const published = await admin.post('/greener-practice/framework/manage/edit', {
-      content: serialiseFramework({
-        ...current,
-        title: 'Greener General Practice framework 2026–27 (revised)',
-      }),
+    expect(edit.body).toContain('<input type="hidden" name="baseVersion" value="1">');
+    const revised = serialiseFramework({
+      ...current,
+      title: 'Greener General Practice framework 2026–27 (revised)',
+    });
+    // Too long: the form again, with the text and the field marked, not an error page.
+    const tooLong = await admin.post('/greener-practice/framework/manage/edit', {
+      // Just over the limit, and still within what the service takes in one request.
+      content: revised + ' '.repeat(1_000_001 - revised.length),
       note: 'New title',
       year: '2026-27',
+      baseVersion: '1',
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.body).toContain('href="#content"');
+    expect(htmlText(tooLong.body)).toContain('The framework must be smaller than 1 MB');
+    expect(tooLong.body).toContain('New title');
+    // Based on a version that is no longer the latest: refused, naming the one published since.
+    const stale = await admin.post('/greener-practice/framework/manage/edit', {
+      content: revised,
+      note: 'New title',
+      year: '2026-27',
+      baseVersion: '0',
+    });
+    expect(stale.statusCode).toBe(400);
+    expect(htmlText(stale.body)).toContain(
+      'version 1 of 2026-27 was published after you opened this page, so publishing your text would undo its changes.',
+    );
+    expect(stale.body).toContain('<input type="hidden" name="baseVersion" value="1">');
+    const published = await admin.post('/greener-practice/framework/manage/edit', {
+      content: revised,
+      note: 'New title',
+      year: '2026-27',
+      baseVersion: '1',
     });
     expect(published.statusCode).toBe(303);
     expect(published.headers.location).toBe('/greener-practice/framework/manage?done=2026-27-v2');

@@ -777,13 +777,31 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
 
   app.post(`${BASE}/framework/manage/edit`, platformAdmin, async (request, reply) => {
     ggp.assertCanManageFrameworks(request.actor);
-    const fields = formFields(request, ['content', 'note', 'year']);
+    const fields = formFields(request, ['content', 'note', 'year', 'baseVersion']);
+    const year = isProgrammeYear(fields.year) ? fields.year : undefined;
+    // Too long to publish: the form again with the text, not an error page that loses it.
     if (fields.content.length > MAX_FRAMEWORK_TEXT)
-      throw new BadRequestError(['The framework must be smaller than 1 MB.']);
+      return renderEdit(
+        request,
+        reply,
+        { year, content: fields.content, note: fields.note },
+        formErrorContext({ content: 'The framework must be smaller than 1 MB' }),
+        400,
+      );
+    const baseVersion = /^\d{1,6}$/.test(fields.baseVersion) ? Number(fields.baseVersion) : null;
     try {
       const published = await ggp.publishFrameworkVersion(
         request.actor,
-        { text: fields.content, fileName: 'the framework', source: 'edit', note: fields.note },
+        {
+          text: fields.content,
+          fileName: 'the framework',
+          source: 'edit',
+          note: fields.note,
+          basedOn:
+            year && baseVersion !== null
+              ? { programmeYear: year, version: baseVersion }
+              : undefined,
+        },
         requestContextOf(request),
       );
       return reply.redirect(
@@ -795,11 +813,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
       return renderEdit(
         request,
         reply,
-        {
-          year: isProgrammeYear(fields.year) ? fields.year : undefined,
-          content: fields.content,
-          note: fields.note,
-        },
+        { year, content: fields.content, note: fields.note },
         {
           refusal: error.problems.map((problem) => formatProblem(problem)),
           errorList: [

@@ -503,7 +503,17 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
      */
     async publishFrameworkVersion(
       actor: Actor | null,
-      input: { text: string; fileName: string; source: 'upload' | 'edit'; note: string },
+      input: {
+        text: string;
+        fileName: string;
+        source: 'upload' | 'edit';
+        note: string;
+        /**
+         * The version an edited text started from: refused when its year has a later one since,
+         * which publishing this text would undo.
+         */
+        basedOn?: { programmeYear: string; version: number };
+      },
       context: RequestContext | null,
     ) {
       assertCan(actor, 'platform.manage_frameworks', { kind: 'platform' });
@@ -512,6 +522,19 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const content = serialiseFramework(result.framework);
       const sha256 = createHash('sha256').update(content).digest('hex');
       const latest = await repository.findLatestFrameworkVersion(result.framework.programmeYear);
+      const basedOn = input.basedOn;
+      if (
+        basedOn &&
+        latest &&
+        basedOn.programmeYear === result.framework.programmeYear &&
+        latest.version !== basedOn.version
+      )
+        throw new FrameworkRefused([
+          {
+            file: input.fileName,
+            message: `version ${latest.version} of ${latest.programme_year} was published after you opened this page, so publishing your text would undo its changes. Nothing was published: compare your text with version ${latest.version}, then publish again`,
+          },
+        ]);
       if (latest && latest.sha256 === sha256)
         throw new FrameworkRefused([
           {
