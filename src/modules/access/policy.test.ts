@@ -618,6 +618,14 @@ describe('can: Greener General Practice champions and verifiers', () => {
     );
   });
 
+  it('nobody verifies a submission claiming answers or files they added, not even a platform admin', () => {
+    const theirs = { ...submission(practiceC82001, 'someone'), contributors: ['admin-1'] };
+    expect(can(platformAdmin, 'assessment.verify', theirs)).toBe(false);
+    expect(verificationConflict(platformAdmin, theirs)).toBe('own-answers');
+    const others = { ...submission(practiceC82001, 'someone'), contributors: ['someone'] };
+    expect(can(platformAdmin, 'assessment.verify', others)).toBe(true);
+  });
+
   it('verifying needs two-factor authentication and a signed-in person', () => {
     const verifier = roleAt(icbQk1, 'ics_verifier', { twoFactorEnabled: false });
     expect(can(verifier, 'organisation.verify_assessments', practiceC82001)).toBe(false);

@@ -73,6 +73,8 @@ export interface AssessmentSubmissionResource {
   practice: OrganisationResource;
   /** Who submitted it: they may not verify it themselves. */
   submittedBy: string | null;
+  /** Who wrote the answers or added the files it claims: nor may they. */
+  contributors?: readonly string[];
 }
 
 export type Resource =
@@ -215,13 +217,14 @@ export function can(actor: Actor | null, action: Action, resource: Resource): bo
 export function verificationConflict(
   actor: Actor,
   resource: AssessmentSubmissionResource,
-): 'own-practice' | 'own-submission' | null {
+): 'own-practice' | 'own-submission' | 'own-answers' | null {
   if (
     actor.memberships.some((membership) => membership.organisationCode === resource.practice.code)
   )
     return 'own-practice';
   if (resource.submittedBy !== null && resource.submittedBy === actor.userId)
     return 'own-submission';
+  if (resource.contributors?.includes(actor.userId)) return 'own-answers';
   return null;
 }
 

@@ -197,6 +197,50 @@ describe.each(testDialects)('the Greener General Practice programme on %s', (dia
     ).toBe('pending');
   });
 
+  it('never lets an ICS admin verify a submission that claims an answer or a file of their own', async () => {
+    const { services } = testApp;
+    const ggp = services.greenerPractice;
+    // An ICS admin may keep a practice's assessment as well as verify it.
+    const icsAdmin = await actorFor(
+      services,
+      (await buildUser(services, { memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }] }))
+        .id,
+    );
+    const champion = await actor('otherChampion');
+    await ggp.startAssessment(champion, OTHER_PRACTICE, context);
+    const codes = bronzeCodes((await ggp.getFramework()).framework);
+    await answerDone(services, champion, OTHER_PRACTICE, codes.slice(1));
+    // The admin writes one of the answers the submission will claim.
+    await answerDone(services, icsAdmin, OTHER_PRACTICE, codes.slice(0, 1));
+    await ggp.submit(champion, OTHER_PRACTICE, { level: 'bronze', confirm: 'yes' }, context);
+    const { pending } = await ggp.listSubmissionsToVerify(icsAdmin);
+    const submission = pending.find((row) => row.practice_code === OTHER_PRACTICE)!;
+    expect(submission.conflict).toBe(
+      'You cannot verify this submission because you wrote some of the answers or added some of the evidence it claims. Another verifier must decide it.',
+    );
+    const refused = await ggp
+      .decide(icsAdmin, submission.id, { decision: 'approve', note: '', comments: {} }, context)
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(VerificationConflict);
+    expect((await ggp.getReview(await actor('verifier'), submission.id)).submission.outcome).toBe(
+      'pending',
+    );
+    // A verifier who wrote none of it may decide it.
+    const verifierView = (await ggp.listSubmissionsToVerify(await actor('verifier'))).pending.find(
+      (row) => row.id === submission.id,
+    )!;
+    expect(verifierView.conflict).toBeNull();
+    await ggp.decide(
+      await actor('verifier'),
+      submission.id,
+      { decision: 'return', note: '', comments: { [codes[0]!]: 'Add the minutes, please.' } },
+      context,
+    );
+    expect((await ggp.getReview(await actor('verifier'), submission.id)).submission.outcome).toBe(
+      'returned',
+    );
+  });
+
   it('returns with a comment on one action; the champion fixes it and submits again; the verifier approves', async () => {
     const { services } = testApp;
     const verifier = await actor('verifier');

@@ -278,6 +278,42 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
         .execute();
     },
 
+    /**
+     * Who wrote these answers, or added these files, of an assessment: the people a submission of
+     * them stands on, who may therefore not verify it.
+     */
+    async findContributors(
+      assessmentId: string,
+      actionCodes: readonly string[],
+      fileIds: readonly string[],
+    ): Promise<string[]> {
+      const answered =
+        actionCodes.length === 0
+          ? []
+          : await db
+              .selectFrom('ggp_responses')
+              .select('updated_by as user_id')
+              .where('assessment_id', '=', assessmentId)
+              .where('action_code', 'in', [...actionCodes])
+              .execute();
+      const added =
+        fileIds.length === 0
+          ? []
+          : await db
+              .selectFrom('ggp_evidence_files')
+              .select('added_by as user_id')
+              .where('assessment_id', '=', assessmentId)
+              .where('file_id', 'in', [...fileIds])
+              .execute();
+      return [
+        ...new Set(
+          [...answered, ...added]
+            .map((row) => row.user_id)
+            .filter((id): id is string => typeof id === 'string'),
+        ),
+      ];
+    },
+
     async findEvidence(assessmentId: string, executor: Executor = db): Promise<EvidenceRow[]> {
       return executor
         .selectFrom('ggp_evidence_files as e')

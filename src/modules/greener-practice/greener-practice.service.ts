@@ -409,7 +409,10 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     });
   }
 
-  function submissionResource(submission: SubmissionListRow): AssessmentSubmissionResource {
+  function submissionResource(
+    submission: SubmissionListRow,
+    contributors?: readonly string[],
+  ): AssessmentSubmissionResource {
     return {
       kind: 'assessment_submission',
       practice: {
@@ -418,19 +421,39 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         ancestorPath: submission.practice_ancestor_path,
       },
       submittedBy: submission.submitted_by,
+      contributors,
     };
   }
 
-  function conflictMessage(
+  /**
+   * The submission with the people whose answers and files it claims (an ICS admin may manage a
+   * practice's assessment as well as verify it). While it is pending the assessment cannot change,
+   * so the answers and files as stored are those it holds.
+   */
+  async function verifiableSubmission(
+    submission: SubmissionListRow,
+  ): Promise<AssessmentSubmissionResource> {
+    const snapshot = parseSnapshot(submission.snapshot);
+    const contributors = await repository.findContributors(
+      submission.assessment_id,
+      snapshot.actions.map((entry) => entry.code),
+      snapshot.actions.flatMap((entry) => entry.evidence.map((file) => file.fileId)),
+    );
+    return submissionResource(submission, contributors);
+  }
+
+  async function conflictMessage(
     actor: Actor,
     submission: SubmissionListRow,
     practiceName: string,
-  ): string | null {
-    const conflict = verificationConflict(actor, submissionResource(submission));
+  ): Promise<string | null> {
+    const conflict = verificationConflict(actor, await verifiableSubmission(submission));
     if (conflict === 'own-practice')
       return `You cannot verify this submission because you are a member of ${practiceName}. Another verifier must decide it.`;
     if (conflict === 'own-submission')
       return 'You cannot verify this submission because you submitted it. Another verifier must decide it.';
+    if (conflict === 'own-answers')
+      return 'You cannot verify this submission because you wrote some of the answers or added some of the evidence it claims. Another verifier must decide it.';
     return null;
   }
 
@@ -1284,14 +1307,16 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         throw new ForbiddenError('Only ICS verifiers verify submissions');
       const inScope = (row: SubmissionListRow) =>
         can(actor, 'organisation.verify_assessments', submissionResource(row).practice);
-      const pending = (await repository.listSubmissions({ outcome: 'pending' }))
-        .filter(inScope)
-        .reverse()
-        .map((row) => ({
-          ...row,
-          practiceName: formatName(row.practice_name),
-          conflict: conflictMessage(actor, row, formatName(row.practice_name)),
-        }));
+      const pending = await Promise.all(
+        (await repository.listSubmissions({ outcome: 'pending' }))
+          .filter(inScope)
+          .reverse()
+          .map(async (row) => ({
+            ...row,
+            practiceName: formatName(row.practice_name),
+            conflict: await conflictMessage(actor, row, formatName(row.practice_name)),
+          })),
+      );
       const decided = [
         ...(await repository.listSubmissions({ outcome: 'approved' })),
         ...(await repository.listSubmissions({ outcome: 'returned' })),
@@ -1340,7 +1365,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           (action) =>
             isRequiredFor(action, snapshot.level) && claimed.get(action.code)?.status !== 'done',
         ),
-        conflict: actor ? conflictMessage(actor, submission, practiceName) : null,
+        conflict: actor ? await conflictMessage(actor, submission, practiceName) : null,
         comments: new Map(comments.map((comment) => [comment.action_code, comment.comment])),
         statusLabels: responseStatusLabels,
       };
@@ -1365,9 +1390,9 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       if (!actor || !can(actor, 'organisation.verify_assessments', resource.practice))
         throw new ForbiddenError('Only ICS verifiers of the practice decide its submissions');
       const practiceName = formatName(submission.practice_name);
-      const conflict = conflictMessage(actor, submission, practiceName);
+      const conflict = await conflictMessage(actor, submission, practiceName);
       if (conflict) throw new VerificationConflict(conflict);
-      assertCan(actor, 'assessment.verify', resource);
+      assertCan(actor, 'assessment.verify', await verifiableSubmission(submission));
       const alreadyDecided = (decided: SubmissionListRow) =>
         new ValidationFailed({
           decision: `This submission was already ${decided.outcome} on ${formatDate(decided.decided_at ?? '')}.`,
