@@ -314,6 +314,25 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
       ];
     },
 
+    /** An evidence file of an action that has been removed: its name and when it went. */
+    async findRemovedEvidence(
+      assessmentId: string,
+      actionCode: string,
+      fileId: string,
+    ): Promise<{ original_name: string; removed_at: string } | undefined> {
+      const row = await db
+        .selectFrom('ggp_evidence_files as e')
+        .innerJoin('stored_files as f', 'f.id', 'e.file_id')
+        .select(['f.original_name', 'e.removed_at'])
+        .where('e.assessment_id', '=', assessmentId)
+        .where('e.action_code', '=', actionCode)
+        .where('e.file_id', '=', fileId)
+        .where('e.removed_at', 'is not', null)
+        .orderBy('e.removed_at', 'desc')
+        .executeTakeFirst();
+      return row ? { original_name: row.original_name, removed_at: row.removed_at! } : undefined;
+    },
+
     async findEvidence(assessmentId: string, executor: Executor = db): Promise<EvidenceRow[]> {
       return executor
         .selectFrom('ggp_evidence_files as e')

@@ -305,8 +305,16 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     const after = (await champion.get(actionUrl)).body;
     expect(after).not.toContain('Second waste audit.pdf');
     expect(after).toContain('Waste audit.pdf');
-    // Removed already: asking again finds nothing.
-    expect((await champion.get(removeUrl!)).statusCode).toBe(404);
+    // Removed already: asking again, or a second click, is told so, and nothing more happens.
+    for (const again of [await champion.get(removeUrl!), await champion.post(removeUrl!)]) {
+      expect(again.statusCode).toBe(410);
+      expect(htmlText(again.body)).toContain(
+        'The evidence file Second waste audit.pdf was deleted on',
+      );
+      expect(again.body).toContain(`href="${actionUrl}#evidence-files">Go back to WR-01</a>`);
+    }
+    // Only to those who keep the assessment.
+    expect((await (await browser('member')).post(removeUrl!)).statusCode).toBe(403);
     const events = await testApp.services.database.db
       .selectFrom('ggp_events')
       .select(['kind', 'action_code'])

@@ -10,7 +10,7 @@ import type {
   GgpFrameworkVersionRow,
 } from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
-import { NotFoundError } from '../../web/http-errors.ts';
+import { GoneError, NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import {
   assertCan,
@@ -367,7 +367,18 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     if (locked) throw new AssessmentLocked(locked);
     const { evidenceByAction } = await loadAnswers(assessment.id);
     const file = (evidenceByAction.get(actionCode) ?? []).find((entry) => entry.file_id === fileId);
-    if (!file) throw new NotFoundError('That evidence file was not found.');
+    if (!file) {
+      // Removed already (a second click, or the confirmation page opened twice): say so.
+      const removed = /^[0-9a-f-]{36}$/.test(fileId)
+        ? await repository.findRemovedEvidence(assessment.id, actionCode, fileId)
+        : undefined;
+      if (removed)
+        throw new GoneError(`The evidence file ${removed.original_name}`, removed.removed_at, {
+          href: `/greener-practice/practices/${practice.code}/assessment/actions/${actionCode}#evidence-files`,
+          text: `Go back to ${actionCode}`,
+        });
+      throw new NotFoundError('That evidence file was not found.');
+    }
     return { practice, performer, year, assessment, framework, file };
   }
 
