@@ -62,6 +62,21 @@ describe.each(testDialects)('the Greener General Practice programme on %s', (dia
     expect(await services.greenerPractice.seedFrameworks(services.config.referenceDataDir)).toEqual(
       { created: 0, unchanged: 1 },
     );
+    // Audited as every version is, by nobody: the installation loaded it.
+    const audited = await services.database.db
+      .selectFrom('audit_events')
+      .select(['actor_user_id', 'target_id', 'details'])
+      .where('action', '=', 'greener_practice.framework_published')
+      .execute();
+    expect(audited).toHaveLength(1);
+    expect(audited[0]).toMatchObject({ actor_user_id: null, target_id: framework.versions[0]!.id });
+    expect(JSON.parse(audited[0]!.details!)).toEqual({
+      programmeYear: '2026-27',
+      version: 1,
+      actions: 60,
+      source: 'seed',
+      file: 'framework-2026-27.json',
+    });
   });
 
   it('lets only the green champion start and answer; members read; others are refused', async () => {

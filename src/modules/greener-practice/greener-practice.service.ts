@@ -641,11 +641,13 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           unchanged += 1;
           continue;
         }
+        const id = randomUUID();
+        const version = (latest?.version ?? 0) + 1;
         await repository.transaction(async (trx) => {
           await repository.insertFrameworkVersion(trx, {
-            id: randomUUID(),
+            id,
             programme_year: result.framework.programmeYear,
-            version: (latest?.version ?? 0) + 1,
+            version,
             title: result.framework.title,
             content,
             sha256,
@@ -654,6 +656,24 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
             created_by: null,
             created_at: now().toISOString(),
           });
+          // Every version is in the audit log, a shipped one too (by nobody: the installation).
+          await audit.record(
+            {
+              action: 'greener_practice.framework_published',
+              actorUserId: null,
+              targetType: 'ggp_framework_version',
+              targetId: id,
+              details: {
+                programmeYear: result.framework.programmeYear,
+                version,
+                actions: allActions(result.framework).length,
+                source: 'seed',
+                file: name,
+              },
+            },
+            null,
+            trx,
+          );
         });
         created += 1;
       }
