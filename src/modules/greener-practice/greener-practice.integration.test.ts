@@ -256,6 +256,44 @@ describe.each(testDialects)('the Greener General Practice programme on %s', (dia
     );
   });
 
+  it('tells a submitter of the decision only while they still belong to the practice', async () => {
+    const { services } = testApp;
+    const ggp = services.greenerPractice;
+    const practice = 'C82007';
+    const leaver = await buildUser(services, {
+      memberships: [{ organisationCode: practice, role: 'green_champion' }],
+    });
+    const champion = await actorFor(services, leaver.id);
+    await ggp.startAssessment(champion, practice, context);
+    const codes = bronzeCodes((await ggp.getFramework()).framework);
+    await answerDone(services, champion, practice, codes);
+    await ggp.submit(champion, practice, { level: 'bronze', confirm: 'yes' }, context);
+    // The champion leaves the practice before the verifier decides.
+    await services.memberships.removeMember(
+      await actor('platformAdmin'),
+      practice,
+      leaver.id,
+      context,
+    );
+    const { pending } = await ggp.listSubmissionsToVerify(await actor('verifier'));
+    const submission = pending.find((row) => row.practice_code === practice)!;
+    await ggp.decide(
+      await actor('verifier'),
+      submission.id,
+      { decision: 'return', note: 'Internal note', comments: { [codes[0]!]: 'Add the minutes.' } },
+      context,
+    );
+    const told = await services.database.db
+      .selectFrom('notifications')
+      .select('title')
+      .where('user_id', '=', leaver.id)
+      .execute();
+    expect(told.map((row) => row.title)).not.toContainEqual(
+      expect.stringContaining('submission for'),
+    );
+    expect(told).toEqual([]);
+  });
+
   it('returns with a comment on one action; the champion fixes it and submits again; the verifier approves', async () => {
     const { services } = testApp;
     const verifier = await actor('verifier');

@@ -1219,7 +1219,8 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           actorId: performer.userId,
           dedupeKey: `ggp-submitted:${id}`,
         },
-        () => true,
+        // Only those who can open the review it leads to (verifying needs two-factor sign-in).
+        (recipient) => can(recipient, 'organisation.verify_assessments', practice.resource),
       );
       await repository.transaction(async (trx) => {
         // Of two submits at once, only the first finds the assessment editable; the other is
@@ -1486,7 +1487,13 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
                 actorId: actor.userId,
                 dedupeKey: `ggp-decided:${submission.id}`,
               },
-              () => true,
+              // The comments are the practice's: not for a submitter who has left it since.
+              (recipient) =>
+                can(
+                  recipient,
+                  'organisation.read_members_only',
+                  submissionResource(submission).practice,
+                ),
             )
           : [];
       await repository.transaction(async (trx) => {
