@@ -707,6 +707,19 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
       'version 1 of 2026-27 was published after you opened this page, so publishing your text would undo its changes.',
     );
     expect(stale.body).toContain('<input type="hidden" name="baseVersion" value="1">');
+    // A note too long is refused, not cut short, and kept on the page.
+    const longNote = 'Reworded the travel actions. '.repeat(20);
+    const noted = await admin.post('/greener-practice/framework/manage/edit', {
+      content: revised,
+      note: longNote,
+      year: '2026-27',
+      baseVersion: '1',
+    });
+    expect(noted.statusCode).toBe(400);
+    expect(htmlText(noted.body)).toContain(
+      `"What changed" must be 500 characters or fewer; it has ${longNote.trim().length}`,
+    );
+    expect(noted.body).toContain(longNote.trim());
     const published = await admin.post('/greener-practice/framework/manage/edit', {
       content: revised,
       note: 'New title',

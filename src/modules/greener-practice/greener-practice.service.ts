@@ -72,6 +72,8 @@ import { recommendActions, type MeasureStanding } from './recommendations.calcul
 /** At most this many files in one save, and on one action. */
 export const MAX_FILES_PER_SAVE = 5;
 export const MAX_FILES_PER_ACTION = 10;
+/** The longest note an admin may give a framework version ("What changed"). */
+const MAX_VERSION_NOTE = 500;
 const MAX_NOTE_LENGTH = 5000;
 const MAX_REASON_LENGTH = 1000;
 const MAX_COMMENT_LENGTH = 2000;
@@ -551,6 +553,14 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       context: RequestContext | null,
     ) {
       assertCan(actor, 'platform.manage_frameworks', { kind: 'platform' });
+      // Refused, not cut short: what the admin wrote is kept whole or not at all.
+      if (input.note.trim().length > MAX_VERSION_NOTE)
+        throw new FrameworkRefused([
+          {
+            file: input.fileName,
+            message: `"What changed" must be ${MAX_VERSION_NOTE} characters or fewer; it has ${input.note.trim().length}`,
+          },
+        ]);
       const result = parseFramework(input.text, input.fileName);
       if (!result.ok) throw new FrameworkRefused(result.problems);
       const content = serialiseFramework(result.framework);
@@ -588,7 +598,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           content,
           sha256,
           source: input.source,
-          note: input.note.trim().slice(0, 500) || null,
+          note: input.note.trim() || null,
           created_by: actor!.userId,
           created_at: at,
         });
