@@ -384,6 +384,54 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     return { practice, performer, year, assessment, framework, file };
   }
 
+  /** Stores a new version of a year's framework, with its audit record. */
+  async function storeFrameworkVersion(
+    trx: Transaction<Database>,
+    entry: {
+      id: string;
+      framework: Framework;
+      content: string;
+      sha256: string;
+      version: number;
+      source: 'upload' | 'edit' | 'seed';
+      note: string | null;
+      userId: string | null;
+      /** The shipped file it was loaded from. */
+      file?: string;
+    },
+    context: RequestContext | null,
+  ): Promise<void> {
+    await repository.insertFrameworkVersion(trx, {
+      id: entry.id,
+      programme_year: entry.framework.programmeYear,
+      version: entry.version,
+      title: entry.framework.title,
+      content: entry.content,
+      sha256: entry.sha256,
+      source: entry.source,
+      note: entry.note,
+      created_by: entry.userId,
+      created_at: now().toISOString(),
+    });
+    await audit.record(
+      {
+        action: 'greener_practice.framework_published',
+        actorUserId: entry.userId,
+        targetType: 'ggp_framework_version',
+        targetId: entry.id,
+        details: {
+          programmeYear: entry.framework.programmeYear,
+          version: entry.version,
+          actions: allActions(entry.framework).length,
+          source: entry.source,
+          ...(entry.file ? { file: entry.file } : {}),
+        },
+      },
+      context,
+      trx,
+    );
+  }
+
   async function practiceYearState(practice: PracticeRef, year: string) {
     const assessment = await repository.findAssessment(practice.code, year);
     const frameworkEntry = await frameworkForYear(year);
@@ -588,37 +636,22 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         ]);
       const id = randomUUID();
       const version = (latest?.version ?? 0) + 1;
-      const at = now().toISOString();
-      await repository.transaction(async (trx) => {
-        await repository.insertFrameworkVersion(trx, {
-          id,
-          programme_year: result.framework.programmeYear,
-          version,
-          title: result.framework.title,
-          content,
-          sha256,
-          source: input.source,
-          note: input.note.trim() || null,
-          created_by: actor!.userId,
-          created_at: at,
-        });
-        await audit.record(
+      await repository.transaction((trx) =>
+        storeFrameworkVersion(
+          trx,
           {
-            action: 'greener_practice.framework_published',
-            actorUserId: actor!.userId,
-            targetType: 'ggp_framework_version',
-            targetId: id,
-            details: {
-              programmeYear: result.framework.programmeYear,
-              version,
-              actions: allActions(result.framework).length,
-              source: input.source,
-            },
+            id,
+            framework: result.framework,
+            content,
+            sha256,
+            version,
+            source: input.source,
+            note: input.note.trim() || null,
+            userId: actor!.userId,
           },
           context,
-          trx,
-        );
-      });
+        ),
+      );
       return { id, programmeYear: result.framework.programmeYear, version };
     },
 
@@ -651,40 +684,24 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
           unchanged += 1;
           continue;
         }
-        const id = randomUUID();
-        const version = (latest?.version ?? 0) + 1;
-        await repository.transaction(async (trx) => {
-          await repository.insertFrameworkVersion(trx, {
-            id,
-            programme_year: result.framework.programmeYear,
-            version,
-            title: result.framework.title,
-            content,
-            sha256,
-            source: 'seed',
-            note: `Loaded from ${name}`,
-            created_by: null,
-            created_at: now().toISOString(),
-          });
-          // Every version is in the audit log, a shipped one too (by nobody: the installation).
-          await audit.record(
+        // Every version is in the audit log, a shipped one too (by nobody: the installation).
+        await repository.transaction((trx) =>
+          storeFrameworkVersion(
+            trx,
             {
-              action: 'greener_practice.framework_published',
-              actorUserId: null,
-              targetType: 'ggp_framework_version',
-              targetId: id,
-              details: {
-                programmeYear: result.framework.programmeYear,
-                version,
-                actions: allActions(result.framework).length,
-                source: 'seed',
-                file: name,
-              },
+              id: randomUUID(),
+              framework: result.framework,
+              content,
+              sha256,
+              version: (latest?.version ?? 0) + 1,
+              source: 'seed',
+              note: `Loaded from ${name}`,
+              userId: null,
+              file: name,
             },
             null,
-            trx,
-          );
-        });
+          ),
+        );
         created += 1;
       }
       return { created, unchanged };
