@@ -1037,12 +1037,12 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
             removed_at: null,
           });
         }
-        // Points and level from the answers as saved, read after claiming the assessment: another
-        // action saved at the same moment is then either committed and counted, or waiting behind
-        // this save, never lost from the event's points.
-        const saved = await loadAnswers(assessment.id, trx);
-        const points = pointsEarned(framework, saved.responses);
-        const level = levelReached(framework, saved.responses);
+        // Points and level from the answers read after claiming the assessment, with this one as
+        // written: another action saved at the same moment is then either committed and counted,
+        // or waiting behind this save, never lost from the event's points.
+        before.responses.set(action.code, answer);
+        const points = pointsEarned(framework, before.responses);
+        const level = levelReached(framework, before.responses);
         await recordEvent(trx, assessment, {
           kind: 'answered',
           actionCode: action.code,
