@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeOpenedForm, encodeOpenedForm, mergeEdit } from './edit-merge.ts';
+import { changedFrom, decodeOpenedForm, encodeOpenedForm, mergeEdit } from './edit-merge.ts';
 
 const fields = ['title', 'status', 'progress'] as const;
 type Field = (typeof fields)[number];
@@ -99,6 +99,20 @@ describe('merging a save with what changed since its form was opened', () => {
         }
       }),
     );
+  });
+});
+
+describe('the fields a save without opened values would change', () => {
+  it('are those it sends that differ from now as saved, not those it leaves out', () => {
+    const now = { ...opened, title: 'Insulate the roof\nand walls' };
+    expect(
+      changedFrom(now, { title: 'Insulate the roof\r\nand walls ', status: 'at_risk' }, fields),
+    ).toEqual(['status']);
+    expect(changedFrom(now, { progress: '10' }, fields)).toEqual([]);
+    expect(changedFrom(now, { title: 'Insulate', progress: '20' }, fields)).toEqual([
+      'title',
+      'progress',
+    ]);
   });
 });
 

@@ -76,6 +76,21 @@ function asSaved(value: string): string {
 }
 
 /**
+ * The fields a save would change from their values now (as they are saved): for a save whose
+ * opened values cannot be read, each is to be checked by the person saving.
+ */
+export function changedFrom<Field extends string>(
+  now: Record<Field, string>,
+  submitted: Partial<Record<Field, string>>,
+  fields: readonly Field[],
+): Field[] {
+  return fields.filter((field) => {
+    const value = submitted[field];
+    return value !== undefined && !sameSavedValue(value, now[field]);
+  });
+}
+
+/**
  * Merges a save with what changed since its form was opened. A field whose `submitted` value is
  * undefined was not on the form (a field this person may not change): it counts as left alone.
  */

@@ -33,7 +33,7 @@ import {
   type ImportedAction,
   type RawRow,
 } from './plan-import.ts';
-import { decodeOpenedForm, encodeOpenedForm, mergeEdit, sameSavedValue } from './edit-merge.ts';
+import { changedFrom, decodeOpenedForm, encodeOpenedForm, mergeEdit } from './edit-merge.ts';
 import {
   kpiDefinitionsCsv,
   readKpiDefinitionTable,
@@ -212,18 +212,6 @@ export class KpiEditConflict extends Error {
 /** The plan moved between an edit's checks and its write; the edit is checked again. */
 class PlanMovedDuringEdit extends Error {
   override name = 'PlanMovedDuringEdit';
-}
-
-/** The fields a save would change from their values now (as they are saved). */
-function changedFrom<Field extends string>(
-  now: Record<Field, string>,
-  submitted: Partial<Record<Field, string>>,
-  fields: readonly Field[],
-): Field[] {
-  return fields.filter((field) => {
-    const value = submitted[field];
-    return value !== undefined && !sameSavedValue(value, now[field]);
-  });
 }
 
 /** A progress update as the form's rules leave it. */
