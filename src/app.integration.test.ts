@@ -91,6 +91,27 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     expect(response.body).toContain('nhsuk-header');
   });
 
+  it('answers a form too large, or a body it cannot read, with a page saying so and nothing saved', async () => {
+    const tooLarge = await testApp.app.inject({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `email=${'a'.repeat(1024 * 1024)}`,
+    });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(tooLarge.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(tooLarge.body).toContain('<h1>What you sent is too large</h1>');
+    expect(tooLarge.body).toContain('none of it was saved');
+    const unreadable = await testApp.app.inject({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email": ',
+    });
+    expect(unreadable.statusCode).toBe(400);
+    expect(unreadable.body).toContain('<h1>What you sent could not be read</h1>');
+  });
+
   it('answers a write a concurrent one got to first with 409 and a page saying to try again', async () => {
     const response = await get('/__test/duplicate');
     expect(response.statusCode).toBe(409);

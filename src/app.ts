@@ -270,9 +270,12 @@ export async function buildApp(
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
       // Errors Fastify raises itself for malformed requests (bad JSON, too large a body…).
       request.log.info({ err: error }, 'client error');
-      return reply
-        .code(statusCode)
-        .send({ error: error instanceof Error ? error.message : 'Bad request' });
+      if (wantsJson(request))
+        return reply
+          .code(statusCode)
+          .send({ error: error instanceof Error ? error.message : 'Bad request' });
+      // A browser's form gets a page that says what happened, not a line of JSON.
+      return reply.code(statusCode).render('errors/request-refused.njk', refusalOf(statusCode));
     }
     const databaseUp = await services.database.ping().then(
       () => true,
@@ -289,6 +292,25 @@ export async function buildApp(
   });
 
   return app;
+}
+
+/** How a request Fastify refused before any route saw it is explained to a person. */
+function refusalOf(statusCode: number): { heading: string; explanation: string } {
+  if (statusCode === 413)
+    return {
+      heading: 'What you sent is too large',
+      explanation:
+        'What you sent is larger than this page accepts, so none of it was saved. Make it shorter, or send a smaller file.',
+    };
+  if (statusCode === 415)
+    return {
+      heading: 'What you sent could not be read',
+      explanation: 'What you sent was not in a form this page accepts, so none of it was saved.',
+    };
+  return {
+    heading: 'What you sent could not be read',
+    explanation: 'What you sent could not be read, so none of it was saved.',
+  };
 }
 
 function wantsJson(request: FastifyRequest): boolean {

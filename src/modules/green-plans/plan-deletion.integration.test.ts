@@ -698,10 +698,11 @@ describe.each(testDialects)('deleting a Green Plan, or an action in it, on %s', 
       ['get', actionUrl],
       ['get', `${actionUrl}/edit`],
       ['get', `${actionUrl}/updates/new`],
+      ['post', `${actionUrl}/comments`],
     ] as const) {
       const gone =
         method === 'post'
-          ? await browsers.editor.post(address, { shown: '2-1-2-0-1' })
+          ? await browsers.editor.post(address, { shown: '2-1-2-0-1', body: 'Still on?' })
           : await browsers.editor.get(address);
       expect(gone.statusCode, address).toBe(410);
       expect(gone.body).toContain('<h1>This page has been deleted</h1>');

@@ -936,6 +936,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     organisationMember,
     async (request, reply) => {
       const actionId = checkId(request.params.actionId);
+      // An action deleted before (or while) the comment is sent is said to be gone, as its page
+      // says, rather than not found.
+      await plans.assertCanReadAction(request.actor, request.params.planId, actionId);
       const fields = formFields(request, ['body', 'quotedPostId']);
       try {
         const { link, mentionsLeftOut } = await services.discussions.reply(
@@ -946,6 +949,9 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
         );
         return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
       } catch (error) {
+        if (error instanceof NotFoundError) {
+          await plans.assertCanReadAction(request.actor, request.params.planId, actionId);
+        }
         if (!(error instanceof ValidationFailed)) throw error;
         return renderActionWithErrors(request, reply, error, fields);
       }

@@ -2817,6 +2817,14 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     },
 
     /** The action page: the action, its sub-actions, milestones, KPIs and timeline. */
+    /**
+     * Refuses an action the actor may not read, or that is not there: not found (404), or deleted
+     * (410, said as the action's own page says it), before anything is sent to it from elsewhere.
+     */
+    async assertCanReadAction(actor: Actor | null, planId: string, actionId: string) {
+      await requireAction(actor, await requireReadablePlan(actor, planId), actionId);
+    },
+
     async getAction(actor: Actor | null, planId: string, actionId: string) {
       const plan = await requireReadablePlan(actor, planId);
       const row = await requireAction(actor, plan, actionId);
@@ -2842,7 +2850,6 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       };
     },
 
-    /** The page to add a progress update; refuses anyone who may not change the action. */
     /**
      * An action's edit and update forms. With `changedSince` (the last history entry when an edit
      * form was opened), also the changes made since then to the fields the edit form holds, the

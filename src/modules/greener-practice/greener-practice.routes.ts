@@ -775,7 +775,10 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     return renderEdit(request, reply, { year: query.year });
   });
 
-  app.post(`${BASE}/framework/manage/edit`, platformAdmin, async (request, reply) => {
+  // A form-encoded text takes up to three times its length, so the body may be larger than the
+  // 1 MiB other forms are held to: a text a little over 1 MB comes back on the page, marked.
+  const frameworkEditOptions = { ...platformAdmin, bodyLimit: 4 * 1024 * 1024 };
+  app.post(`${BASE}/framework/manage/edit`, frameworkEditOptions, async (request, reply) => {
     ggp.assertCanManageFrameworks(request.actor);
     const fields = formFields(request, ['content', 'note', 'year', 'baseVersion']);
     const year = isProgrammeYear(fields.year) ? fields.year : undefined;
