@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actorFor, buildUser } from '../../../test/support/factories.ts';
+import { actorFor, buildUser, currentTotp } from '../../../test/support/factories.ts';
+import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 import type { Actor } from '../access/policy.ts';
 import { createGreenPlanRepository } from './plan.repository.ts';
 import { ActionEditConflict, createGreenPlanService, KpiEditConflict } from './plan.service.ts';
+import { openActionEditForm } from './green-plan.test-helpers.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'edit-retries-tests' };
 
@@ -17,6 +19,7 @@ const context = { ip: '127.0.0.1', userAgent: 'edit-retries-tests' };
 describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (dialect) => {
   let testApp: TestApp;
   let icsActor: Actor;
+  let icsBrowser: HttpAgent;
   let holds = 0;
   let moveOnHold: ((trx: Parameters<typeof moving.holdPlan>[0]) => Promise<void>) | undefined;
   let moving: ReturnType<typeof createGreenPlanRepository>;
@@ -25,10 +28,15 @@ describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (diale
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
     const { services } = testApp;
-    icsActor = await actorFor(
-      services,
-      (await buildUser(services, { memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }] }))
-        .id,
+    const icsAdmin = await buildUser(services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    icsActor = await actorFor(services, icsAdmin.id);
+    icsBrowser = new HttpAgent(testApp.app);
+    await signInAs(
+      icsBrowser,
+      icsAdmin,
+      icsAdmin.totpSecret ? () => currentTotp(icsAdmin) : undefined,
     );
     const real = createGreenPlanRepository(services.database.db);
     moving = {
@@ -153,6 +161,68 @@ describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (diale
           .executeTakeFirstOrThrow()
       ).title,
     ).toBe('Renamed while others worked');
+  });
+
+  it('brings the refused form back with the values it was opened with, so that sent again it keeps what others changed', async () => {
+    const { planId, actionIds } = await planWithTwoActionsAndKpis();
+    const [edited, other] = actionIds as [string, string];
+    const editUrl = `/green-plans/${planId}/actions/${edited}/edit`;
+    const { values: shown } = await plans.getActionForChange(icsActor, planId, edited);
+    const opened = await openActionEditForm(icsBrowser, editUrl);
+    // Someone else changes the description, which the form leaves alone, after it was opened.
+    const theirs = await plans.getActionForChange(icsActor, planId, edited);
+    await plans.updateAction(
+      icsActor,
+      planId,
+      edited,
+      { ...theirs.values, description: 'Changed by someone else', opened: theirs.opened },
+      context,
+    );
+    const db = testApp.services.database.db;
+    const described = async () =>
+      await db
+        .selectFrom('green_plan_actions')
+        .select(['title', 'description'])
+        .where('id', '=', edited)
+        .executeTakeFirstOrThrow();
+    // The route's save goes through a service whose plan keeps moving.
+    const routeService = testApp.services.greenPlans;
+    const realUpdate = routeService.updateAction;
+    routeService.updateAction = plans.updateAction;
+    let moves = 0;
+    moveOnHold = async (trx) => {
+      moves += 1;
+      await trx
+        .updateTable('green_plan_actions')
+        .set({ title: `Moved ${moves}` })
+        .where('id', '=', other)
+        .execute();
+    };
+    const entered = { ...shown, title: 'Renamed while others worked', opened };
+    let refused;
+    try {
+      refused = await icsBrowser.post(editUrl, entered);
+    } finally {
+      moveOnHold = undefined;
+      routeService.updateAction = realUpdate;
+    }
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('Other changes to this plan kept arriving');
+    expect(refused.body).toContain('value="Renamed while others worked"');
+    const openedAgain = /name="opened" value="([^"]+)"/.exec(refused.body)?.[1];
+    expect(openedAgain).toBe(opened);
+    expect(await described()).toEqual({
+      title: 'Action B-1',
+      description: 'Changed by someone else',
+    });
+    // Sent again from that page once the plan is quiet: the title is saved, and the description
+    // the form never changed keeps the other person's change.
+    const saved = await icsBrowser.post(editUrl, { ...entered, opened: openedAgain! });
+    expect(saved.statusCode).toBe(303);
+    expect(await described()).toEqual({
+      title: 'Renamed while others worked',
+      description: 'Changed by someone else',
+    });
   });
 
   it('refuses a KPI’s save after three tries in the same way', async () => {
