@@ -249,8 +249,9 @@ function relativeInput(projectRoot, file) {
 
 /**
  * The source with its `import.meta` location properties replaced by its own location. Any other
- * use of `import.meta` cannot be given a meaning in a bundle, so it stops the build; one named
- * only in a comment is no use, so the source is checked again without its comments before that.
+ * use of `import.meta` cannot be given a meaning in a bundle, so it stops the build. Whether there
+ * is one is asked of the compiler, which warns of each use it would have to leave empty in a
+ * CommonJS module: words in a comment or a string are no use, so they are not counted.
  * @param {string} text
  * @param {string} file
  * @param {'ts' | 'js'} loader
@@ -262,18 +263,18 @@ function withOwnLocation(text, file, loader, esbuild) {
     .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(file))
     .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href));
   if (/\bimport\.meta\b/.test(replaced)) {
-    let code = replaced;
+    let kept = false;
     try {
-      // Without white space esbuild keeps no comment, not even one inside an expression.
-      code = esbuild.transformSync(replaced, {
+      const { warnings } = esbuild.transformSync(replaced, {
         loader,
-        legalComments: 'none',
-        minifyWhitespace: true,
-      }).code;
+        format: 'cjs',
+        logLevel: 'silent',
+      });
+      kept = !warnings.some((warning) => warning.id === 'empty-import-meta');
     } catch {
       // A source that does not compile cannot be checked: it stops the build either way.
     }
-    if (/\bimport\.meta\b/.test(code)) {
+    if (!kept) {
       throw new Error(`${file} uses import.meta in a way the compiled command cannot keep`);
     }
   }

@@ -188,6 +188,27 @@ describe('compiled sources for the greenspace command', () => {
     expect(await project.loadLazy()).toBe('loaded when asked for');
   });
 
+  it('compiles a source that names import.meta only in its strings', async () => {
+    fs.writeFileSync(
+      path.join(root, 'src', 'lazy.ts'),
+      [
+        "const why: string = 'import.meta.resolve has no meaning in a bundle';",
+        'export const lazyValue: string = `${why.length > 0 ? "import.meta.main" : why}`;',
+        '',
+      ].join('\n'),
+    );
+    const entry = await compiledEntry(options());
+    expect(entry).not.toBeNull();
+    const project = (await import(entry!.url)) as ProjectModule;
+    expect(await project.loadLazy()).toBe('import.meta.main');
+    // A use inside a template's expression is still found.
+    fs.writeFileSync(
+      path.join(root, 'src', 'lazy.ts'),
+      'export const lazyValue: string = `${String(import.meta.main)}`;\n',
+    );
+    expect(await compiledEntry(options())).toBeNull();
+  });
+
   it('gives nothing when the cache folder cannot be made', async () => {
     fs.mkdirSync(path.join(root, 'var', 'cache'), { recursive: true });
     fs.writeFileSync(cacheDir, 'a file where the folder should be');
