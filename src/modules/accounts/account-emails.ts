@@ -50,7 +50,7 @@ export function confirmNewEmailMessage(name: string, link: string) {
 export function emailChangeRequestedMessage(name: string) {
   return {
     subject: 'A change of email address was requested for your Greenspace account',
-    text: `Dear ${name},\n\nSomeone signed in to your Greenspace account asked to change its email address. The change only happens if the link sent to the new address is used.\n\nIf this was not you, change your password now.${signature}`,
+    text: `Dear ${name},\n\nSomeone signed in to your Greenspace account asked to change its email address. The change only happens if the link sent to the new address is used.\n\nIf this was not you, change your password now: that also cancels the change.${signature}`,
   };
 }
 
@@ -65,6 +65,13 @@ export function addressAlreadyInUseMessage() {
   return {
     subject: 'This email address already has a Greenspace account',
     text: `Someone asked to move a Greenspace account to this email address, but this address already has its own account, so nothing has changed.\n\nIf this was you, sign in with this address instead.${signature}`,
+  };
+}
+
+export function recoveryCodesRegeneratedMessage(name: string) {
+  return {
+    subject: 'New recovery codes were made for your Greenspace account',
+    text: `Dear ${name},\n\nNew two-factor recovery codes were made for your Greenspace account, and the old ones no longer work.\n\nIf this was not you, change your password now and tell your organisation's Greenspace admin.${signature}`,
   };
 }
 

@@ -272,14 +272,28 @@ export function createAccountRepository(db: Kysely<Database>) {
       userId: string,
       purpose: EmailTokenPurpose,
       at: string,
-    ): Promise<void> {
-      await executor
+    ): Promise<number> {
+      const result = await executor
         .updateTable('email_tokens')
         .set({ used_at: at })
         .where('user_id', '=', userId)
         .where('purpose', '=', purpose)
         .where('used_at', 'is', null)
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** The change of email address a user asked for and has not confirmed, if one still works. */
+    async findPendingEmailChange(userId: string, at: string) {
+      return db
+        .selectFrom('email_tokens')
+        .select(['new_email', 'expires_at'])
+        .where('user_id', '=', userId)
+        .where('purpose', '=', 'change_email')
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', at)
+        .orderBy('expires_at', 'desc')
+        .executeTakeFirst();
     },
 
     // --- recovery codes ---

@@ -70,6 +70,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
         name: 'Your name has been changed.',
         password: 'Your password has been changed. Your other sessions have been signed out.',
         email: 'We have sent a link to your new email address. Your email changes when you use it.',
+        'email-cancelled': 'The change of email address has been cancelled.',
         sessions: 'Your other sessions have been signed out.',
         'two-factor-off': 'Two-factor authentication is off.',
       };
@@ -154,6 +155,11 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       });
     }
     return reply.redirect('/account?updated=email', 303);
+  });
+
+  app.post('/account/email/cancel', signedIn, async (request, reply) => {
+    await services.accounts.cancelEmailChange(actorOf(request), requestContextOf(request));
+    return reply.redirect('/account?updated=email-cancelled', 303);
   });
 
   app.get<{ Querystring: { token?: string } }>(

@@ -73,6 +73,8 @@ export interface AccountOverview {
   isPlatformAdmin: boolean;
   hasPassword: boolean;
   externalIdentities: { issuer: string; email: string | null; createdAt: string }[];
+  /** A change of email address asked for and not yet confirmed, with when its link stops working. */
+  pendingEmailChange: { newEmail: string; expiresAt: string } | null;
 }
 
 /**
@@ -383,6 +385,13 @@ export function createAccountService(deps: AccountServiceDependencies) {
           updated_at: at,
         });
         const ended = await repository.deleteSessionsOfUser(trx, user.id);
+        // Someone who had the old password may have asked to move the account to their address.
+        const emailChangesCancelled = await repository.expireEmailTokens(
+          trx,
+          user.id,
+          'change_email',
+          at,
+        );
         await email.queue(trx, {
           kind: 'password_changed',
           to: user.email!,
@@ -394,7 +403,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
             actorUserId: user.id,
             targetType: 'user',
             targetId: user.id,
-            details: { sessionsEnded: ended },
+            details: { sessionsEnded: ended, emailChangesCancelled },
           },
           context,
           trx,
@@ -420,11 +429,21 @@ export function createAccountService(deps: AccountServiceDependencies) {
       if (problem) throw new ValidationFailed({ newPassword: problem });
       const passwordHash = await hashPassword(input.newPassword);
       await repository.transaction(async (trx) => {
+        const at = now().toISOString();
         await repository.updateUser(trx, user.id, {
           password_hash: passwordHash,
-          updated_at: now().toISOString(),
+          updated_at: at,
         });
         const ended = await repository.deleteSessionsOfUser(trx, user.id, currentSessionId);
+        // A password is changed when someone else may have had the old one: what they could have
+        // started with it (moving the account to their address, a reset link) goes with it.
+        const emailChangesCancelled = await repository.expireEmailTokens(
+          trx,
+          user.id,
+          'change_email',
+          at,
+        );
+        await repository.expireEmailTokens(trx, user.id, 'reset_password', at);
         await email.queue(trx, {
           kind: 'password_changed',
           to: user.email!,
@@ -436,7 +455,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
             actorUserId: user.id,
             targetType: 'user',
             targetId: user.id,
-            details: { otherSessionsEnded: ended },
+            details: { otherSessionsEnded: ended, emailChangesCancelled },
           },
           context,
           trx,
@@ -563,6 +582,10 @@ export function createAccountService(deps: AccountServiceDependencies) {
           email_verified_at: at,
           updated_at: at,
         });
+        // A reset link sent to the old address, or a second change asked for meanwhile, no longer
+        // speaks for the account.
+        await repository.expireEmailTokens(trx, user.id, 'reset_password', at);
+        await repository.expireEmailTokens(trx, user.id, 'change_email', at);
         await email.queue(trx, {
           kind: 'email_changed',
           to: oldEmail,
@@ -582,11 +605,43 @@ export function createAccountService(deps: AccountServiceDependencies) {
       email.nudge();
     },
 
+    /** Cancels a change of email address asked for and not yet confirmed; audited if there was one. */
+    async cancelEmailChange(actor: Actor, context: RequestContext): Promise<boolean> {
+      const user = await requireUser(actor);
+      return repository.transaction(async (trx) => {
+        const cancelled = await repository.expireEmailTokens(
+          trx,
+          user.id,
+          'change_email',
+          now().toISOString(),
+        );
+        if (cancelled === 0) return false;
+        await audit.record(
+          {
+            action: 'account.email_change_cancelled',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+          },
+          context,
+          trx,
+        );
+        return true;
+      });
+    },
+
     /** What the account page shows. */
     async getOverview(actor: Actor): Promise<AccountOverview> {
       const user = await requireUser(actor);
       const identities = await repository.findExternalIdentitiesOfUser(user.id);
+      const pendingEmailChange = await repository.findPendingEmailChange(
+        user.id,
+        now().toISOString(),
+      );
       return {
+        pendingEmailChange: pendingEmailChange?.new_email
+          ? { newEmail: pendingEmailChange.new_email, expiresAt: pendingEmailChange.expires_at }
+          : null,
         id: user.id,
         email: user.email!,
         displayName: user.display_name,
@@ -733,6 +788,12 @@ export function createAccountService(deps: AccountServiceDependencies) {
       const codes = newRecoveryCodes();
       await repository.transaction(async (trx) => {
         await repository.replaceRecoveryCodes(trx, user.id, codes.rows, now().toISOString());
+        // Codes stand in for the second factor, so the account's owner hears of new ones.
+        await email.queue(trx, {
+          kind: 'recovery_codes_regenerated',
+          to: user.email!,
+          ...emails.recoveryCodesRegeneratedMessage(user.display_name),
+        });
         await audit.record(
           {
             action: 'account.recovery_codes_regenerated',
@@ -744,6 +805,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
           trx,
         );
       });
+      email.nudge();
       return codes.plain;
     },
 

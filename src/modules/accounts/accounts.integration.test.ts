@@ -538,6 +538,17 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     expect(errorSummaryLinks(codes.body)).toEqual(['#password']);
     expect(codes.body).toContain('id="password-error"');
     expect(codes.body).not.toContain('id="disablePassword-error"');
+    // New codes stand in for the second factor: the account's owner is told by email.
+    const told = () =>
+      testApp.services.email
+        .findByRecipient(user.email)
+        .then((sent) => sent.filter((message) => message.subject.includes('recovery codes')));
+    expect(await told()).toHaveLength(0);
+    const fresh = await browser.post('/account/two-factor/recovery-codes', {
+      password: user.password,
+    });
+    expect(fresh.statusCode).toBe(200);
+    expect(await told()).toHaveLength(1);
   });
 
   it('says what is wrong, without a link to a field that is not there, for a form from a page older than the account', async () => {
@@ -640,6 +651,98 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
       'Your email address has been changed',
     );
     expect((await testApp.services.accounts.findUserById(user.id))?.email).toBe(newEmail);
+  });
+
+  it('cancels a change of email address on request, or when the password is changed or reset, so an old password cannot move the account away', async () => {
+    // A minute of its own, so its sign-ins do not count towards the other tests' limit per address.
+    clock = new Date(Date.UTC(2021, 2, 1, 10, 0, 0));
+    // Each step a second later, so that the last email to an address is the one just sent.
+    const tick = () => {
+      clock = new Date(clock!.getTime() + 1000);
+    };
+    const user = await buildUser(testApp.services);
+    const owner = agent();
+    await signInAs(owner, user);
+    const intruder = agent();
+    await signInAs(intruder, user);
+    const intrudersAddress = `intruder.${dialect}@example.com`;
+    const ask = () => {
+      tick();
+      return intruder.post('/account/email', {
+        newEmail: intrudersAddress,
+        password: user.password,
+      });
+    };
+
+    // Shown on the account page, with a way to cancel it, which is audited.
+    expect((await ask()).statusCode).toBe(303);
+    const firstLink = await lastLinkTo(testApp, intrudersAddress);
+    const page = await owner.get('/account');
+    expect(page.body).toContain(
+      `change your email address to <strong>${intrudersAddress}</strong>`,
+    );
+    expect(page.body).toContain('action="/account/email/cancel"');
+    const cancelled = await owner.post('/account/email/cancel');
+    expect(cancelled.headers.location).toBe('/account?updated=email-cancelled');
+    expect((await owner.get('/account?updated=email-cancelled')).body).toContain(
+      'The change of email address has been cancelled.',
+    );
+    expect((await owner.get('/account')).body).not.toContain(intrudersAddress);
+    expect(
+      (await agent().post('/account/email/confirm', { token: tokenOf(firstLink) })).statusCode,
+    ).toBe(400);
+    const cancellations = async () =>
+      (await testApp.services.audit.findForUser(user.id)).filter(
+        (event) => event.action === 'account.email_change_cancelled',
+      );
+    expect(await cancellations()).toHaveLength(1);
+    // A second cancel, with nothing to cancel, changes and records nothing.
+    await owner.post('/account/email/cancel');
+    expect(await cancellations()).toHaveLength(1);
+
+    // Changing the password cancels one asked for before.
+    expect((await ask()).statusCode).toBe(303);
+    const secondLink = await lastLinkTo(testApp, intrudersAddress);
+    const newPassword = 'a different long passphrase 7';
+    expect(
+      (
+        await owner.post('/account/password', {
+          currentPassword: user.password,
+          newPassword,
+          confirmPassword: newPassword,
+        })
+      ).statusCode,
+    ).toBe(303);
+    expect(
+      (await agent().post('/account/email/confirm', { token: tokenOf(secondLink) })).statusCode,
+    ).toBe(400);
+
+    // So does a reset from the emailed link.
+    const again = agent();
+    await signInAs(again, { ...user, password: newPassword });
+    tick();
+    expect(
+      (await again.post('/account/email', { newEmail: intrudersAddress, password: newPassword }))
+        .statusCode,
+    ).toBe(303);
+    const thirdLink = await lastLinkTo(testApp, intrudersAddress);
+    tick();
+    await agent().post('/forgot-password', { email: user.email });
+    const reset = await lastLinkTo(testApp, user.email);
+    const resetPassword = 'a third long passphrase 11';
+    expect(
+      (
+        await agent().post('/reset-password', {
+          token: tokenOf(reset),
+          password: resetPassword,
+          confirmPassword: resetPassword,
+        })
+      ).body,
+    ).toContain('Your password has been changed');
+    expect(
+      (await agent().post('/account/email/confirm', { token: tokenOf(thirdLink) })).statusCode,
+    ).toBe(400);
+    expect((await testApp.services.accounts.findUserById(user.id))?.email).toBe(user.email);
   });
 
   it('limits and audits asking for the password again, and limits email change requests', async () => {
