@@ -87,6 +87,8 @@ export function createServices(
     audit,
     rateLimits,
     publicUrl: config.publicUrl,
+    // Made below, from these memberships; only called once a request is being served.
+    loadActor: (userId) => actors.load(userId),
     now,
   });
   const workspaces = createWorkspaceService(createWorkspaceRepository(db), { now });

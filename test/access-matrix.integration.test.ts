@@ -31,7 +31,7 @@ const TARGET_ORGANISATION = 'C82001';
 
 /** Plausible form fields, so a refusal cannot come from a validation error instead of the policy. */
 const plausibleFields: Record<string, string> = {
-  role: 'member',
+  role: 'editor',
   decision: 'approve',
   note: 'note',
   email: 'someone.new@example.nhs.net',

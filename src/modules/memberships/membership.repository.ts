@@ -105,6 +105,36 @@ export function createMembershipRepository(db: Kysely<Database>) {
     },
 
     /** How many people who can still sign in hold one of these roles in the organisation. */
+    /**
+     * Holds organisations' rows until the transaction ends, one at a time in code order (so two
+     * transactions holding several never wait on each other in a circle): two changes to who runs
+     * an organisation then happen one after the other, the second counting what the first left.
+     */
+    async holdOrganisations(trx: Transaction<Database>, codes: readonly string[]): Promise<void> {
+      for (const code of [...new Set(codes)].sort()) {
+        await trx
+          .updateTable('organisations')
+          .set((eb) => ({ name: eb.ref('name') }))
+          .where('code', '=', code)
+          .execute();
+      }
+    },
+
+    /** The organisations in which a user holds one of these roles. */
+    async findOrganisationCodesWithRole(
+      userId: string,
+      roles: readonly OrganisationRole[],
+      executor: Executor = db,
+    ): Promise<string[]> {
+      const rows = await executor
+        .selectFrom('memberships')
+        .select('organisation_code')
+        .where('user_id', '=', userId)
+        .where('role', 'in', roles)
+        .execute();
+      return rows.map((row) => row.organisation_code);
+    },
+
     async countActiveMembersWithRoles(
       organisationCode: string,
       roles: readonly OrganisationRole[],

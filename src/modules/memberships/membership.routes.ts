@@ -285,11 +285,14 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     reply: FastifyReply,
     extra: Record<string, unknown> = {},
     status = 200,
+    sentId?: string,
   ) {
     const code = checkCode(request.params.code);
     const invitations = await services.memberships.listInvitations(request.actor, code);
     const listing = await services.memberships.listMembers(request.actor, code);
+    const sent = invitations.find((invitation) => invitation.id === sentId);
     return reply.code(status).render('memberships/views/invitations.njk', {
+      ...(sent ? { notice: `Invitation sent to ${sent.email}.` } : {}),
       organisation: listing.organisation,
       invitations,
       roleOptions: listing.assignableRoles.map((role) => ({
@@ -302,10 +305,10 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     });
   }
 
-  app.get<CodeParams>(
+  app.get<CodeParams & { Querystring: { sent?: string } }>(
     '/organisations/:code/invitations',
     organisationAdmin,
-    async (request, reply) => renderInvitations(request, reply),
+    async (request, reply) => renderInvitations(request, reply, {}, 200, request.query.sent),
   );
 
   app.post<CodeParams>(
@@ -314,8 +317,14 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
     async (request, reply) => {
       const code = checkCode(request.params.code);
       const fields = formFields(request, ['email', 'role']);
+      let sent: string;
       try {
-        await services.memberships.invite(request.actor, code, fields, requestContextOf(request));
+        sent = await services.memberships.invite(
+          request.actor,
+          code,
+          fields,
+          requestContextOf(request),
+        );
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderInvitations(
@@ -325,9 +334,9 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
           400,
         );
       }
-      return renderInvitations(request, reply, {
-        notice: `Invitation sent to ${fields.email.trim().toLowerCase()}.`,
-      });
+      // A page of its own to land on, so that reloading it does not send the invitation again;
+      // the address is found by the invitation's id, and stays out of the address bar.
+      return reply.redirect(`/organisations/${code}/invitations?sent=${sent}`, 303);
     },
   );
 
@@ -363,12 +372,15 @@ export function registerMembershipRoutes(app: FastifyInstance, services: Service
   app.post('/invitations/accept', anyUser, async (request, reply) => {
     const fields = formFields(request, ['token']);
     try {
-      const { organisationCode } = await services.memberships.acceptInvitation(
+      const { organisationCode, alreadyMemberAs } = await services.memberships.acceptInvitation(
         request.actor,
         fields.token,
         requestContextOf(request),
       );
-      return reply.redirect(`/organisations/${organisationCode}?joined=1`, 303);
+      return reply.redirect(
+        `/organisations/${organisationCode}?joined=${alreadyMemberAs ? 'already' : '1'}`,
+        303,
+      );
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       return reply.code(400).render('memberships/views/accept-invitation.njk', {

@@ -21,7 +21,7 @@ import {
   rolesAllowedFor,
   type OrganisationRole,
 } from '../access/roles.ts';
-import type { AuditService } from '../audit/audit.service.ts';
+import type { AuditEvent, AuditService } from '../audit/audit.service.ts';
 import type { EmailService } from '../email/email.service.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
 import { enforceRateLimit, type RateLimitService } from '../security/rate-limit.service.ts';
@@ -39,6 +39,8 @@ export interface MembershipServiceDependencies {
   audit: AuditService;
   rateLimits: RateLimitService;
   publicUrl: string;
+  /** Someone's rights as they are now (null for an account that is gone or disabled). */
+  loadActor?: (userId: string) => Promise<Actor | null>;
   now?: () => Date;
 }
 
@@ -131,6 +133,55 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
   ): Promise<boolean> {
     if (!isOrganisationRole(role) || !adminRoles.includes(role)) return false;
     return (await repository.countActiveMembersWithRoles(code, adminRoles, trx)) <= 1;
+  }
+
+  /** Whether the actor manages the organisation's members from above it, not as one of them. */
+  function managesFromAbove(actor: Actor, organisation: OrganisationResource): boolean {
+    const fromElsewhere = {
+      ...actor,
+      memberships: actor.memberships.filter(
+        (membership) => membership.organisationCode !== organisation.code,
+      ),
+    };
+    return can(fromElsewhere, 'organisation.manage_members', organisation);
+  }
+
+  /**
+   * Checked once the organisation's row is held (`holdOrganisations`): the actor still manages its
+   * members. Their rights were read before the transaction, and another admin may have taken
+   * them away meanwhile (two admins demoting each other at once).
+   */
+  async function requireStillManaging(
+    trx: Transaction<Database>,
+    actor: Actor,
+    organisation: OrganisationResource,
+  ): Promise<void> {
+    if (managesFromAbove(actor, organisation)) return;
+    const own = await repository.findMember(organisation.code, actor.userId, trx);
+    if (!own || !isOrganisationRole(own.role) || !adminRoles.includes(own.role))
+      throw new ForbiddenError('Not allowed: manage the members of this organisation');
+  }
+
+  /**
+   * Refuses a change that takes the organisation's last active admin away, unless it is made by
+   * someone who manages the organisation from above, who stays answerable for it.
+   */
+  async function refuseLeavingNoAdmin(
+    trx: Transaction<Database>,
+    actor: Actor,
+    organisation: OrganisationResource,
+    member: { user_id: string; role: string },
+    field: string,
+  ): Promise<void> {
+    if (!(await isOnlyActiveAdmin(trx, organisation.code, member.role))) return;
+    if (member.user_id === actor.userId)
+      throw new ValidationFailed({
+        [field]: 'You are the only admin. Make someone else an admin first',
+      });
+    if (!managesFromAbove(actor, organisation))
+      throw new ValidationFailed({
+        [field]: 'This is the only admin left. Make someone else an admin first',
+      });
   }
 
   /** The role, if it exists, fits the organisation and the actor may give it; otherwise a form error. */
@@ -356,21 +407,16 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       const organisation = await requirePermission(actor, 'organisation.manage_members', code);
       const newRole = checkRoleCanBeGiven(actor!, organisation, role);
       await repository.transaction(async (trx) => {
+        await repository.holdOrganisations(trx, [code]);
+        await requireStillManaging(trx, actor!, organisation);
         const member = await repository.findMember(code, userId, trx);
         if (!member) throw new NotFoundError('That member was not found.');
         if (member.role === newRole) return;
         if (isOrganisationRole(member.role) && !canGiveRole(actor!, organisation, member.role)) {
           throw new ValidationFailed({ role: 'You cannot change the role of this member' });
         }
-        if (
-          userId === actor!.userId &&
-          !adminRoles.includes(newRole) &&
-          (await isOnlyActiveAdmin(trx, code, member.role))
-        ) {
-          throw new ValidationFailed({
-            role: 'You are the only admin. Make someone else an admin first',
-          });
-        }
+        if (!adminRoles.includes(newRole))
+          await refuseLeavingNoAdmin(trx, actor!, organisation, member, 'role');
         await repository.updateRole(trx, code, userId, newRole, now().toISOString());
         await audit.record(
           {
@@ -414,16 +460,14 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     ): Promise<void> {
       const organisation = await requirePermission(actor, 'organisation.manage_members', code);
       await repository.transaction(async (trx) => {
+        await repository.holdOrganisations(trx, [code]);
+        await requireStillManaging(trx, actor!, organisation);
         const member = await repository.findMember(code, userId, trx);
         if (!member) throw new NotFoundError('That member was not found.');
         if (isOrganisationRole(member.role) && !canGiveRole(actor!, organisation, member.role)) {
           throw new ValidationFailed({ member: 'You cannot remove this member' });
         }
-        if (userId === actor!.userId && (await isOnlyActiveAdmin(trx, code, member.role))) {
-          throw new ValidationFailed({
-            member: 'You are the only admin. Make someone else an admin first',
-          });
-        }
+        await refuseLeavingNoAdmin(trx, actor!, organisation, member, 'member');
         await repository.deleteMembership(trx, code, userId);
         await audit.record(
           {
@@ -446,7 +490,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       code: string,
       input: { email: string; role: string },
       context: RequestContext,
-    ): Promise<void> {
+    ): Promise<string> {
       const organisation = await requirePermission(actor, 'organisation.manage_members', code);
       const address = normaliseEmail(input.email);
       const errors: Record<string, string> = {};
@@ -468,8 +512,8 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       );
       const token = randomToken();
       const at = now();
+      const id = randomUUID();
       await repository.transaction(async (trx) => {
-        const id = randomUUID();
         await repository.insertInvitation(trx, {
           id,
           organisation_code: code,
@@ -503,6 +547,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         );
       });
       email.nudge();
+      return id;
     },
 
     async listInvitations(actor: Actor | null, code: string) {
@@ -533,7 +578,17 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       invitationId: string,
       context: RequestContext,
     ): Promise<void> {
-      await requirePermission(actor, 'organisation.manage_members', code);
+      const organisation = await requirePermission(actor, 'organisation.manage_members', code);
+      const invitation = /^[0-9a-f-]{36}$/.test(invitationId)
+        ? await repository.findInvitation(code, invitationId)
+        : undefined;
+      // Withdrawing is the other half of sending: only someone who could send it may take it back.
+      if (
+        invitation &&
+        isOrganisationRole(invitation.role) &&
+        !canGiveRole(actor!, organisation, invitation.role)
+      )
+        throw new ForbiddenError('Not allowed: withdraw an invitation to this role');
       await repository.transaction(async (trx) => {
         if (!(await repository.revokeInvitation(trx, code, invitationId, now().toISOString()))) {
           throw new NotFoundError('That invitation was not found, or is no longer open.');
@@ -578,77 +633,138 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       actor: Actor | null,
       token: string,
       context: RequestContext,
-    ): Promise<{ organisationCode: string }> {
+    ): Promise<{ organisationCode: string; alreadyMemberAs: string | null }> {
       if (!actor) throw new ValidationFailed({ token: 'Sign in to accept the invitation' });
       if (!/^[A-Za-z0-9_-]{20,100}$/.test(token))
         throw new ValidationFailed({ token: INVALID_INVITATION_MESSAGE });
-      return repository.transaction(async (trx) => {
-        const invitation = await repository.findInvitationByTokenHash(sha256Hex(token), trx);
-        const at = now().toISOString();
-        if (
-          !invitation ||
-          invitation.accepted_at ||
-          invitation.revoked_at ||
-          invitation.expires_at <= at
-        ) {
-          await audit.record(
-            {
-              action: 'membership.invitation_accepted',
-              outcome: 'failure',
-              actorUserId: actor.userId,
-              details: { reason: 'invalid_link' },
-            },
-            context,
-            trx,
-          );
-          throw new ValidationFailed({ token: INVALID_INVITATION_MESSAGE });
-        }
-        if (invitation.email !== actor.email.toLowerCase()) {
-          await audit.record(
-            {
-              action: 'membership.invitation_accepted',
-              outcome: 'failure',
-              actorUserId: actor.userId,
-              organisationCode: invitation.organisation_code,
-              details: { reason: 'different_email' },
-            },
-            context,
-            trx,
-          );
-          throw new ValidationFailed({
-            token:
-              'This invitation was sent to a different email address. Sign in with the account for that address to accept it',
-          });
-        }
-        if (!(await repository.acceptInvitation(trx, invitation.id, actor.userId, at))) {
-          throw new ValidationFailed({ token: INVALID_INVITATION_MESSAGE });
-        }
-        if (
-          !(await repository.findMember(invitation.organisation_code, actor.userId, trx)) &&
-          isOrganisationRole(invitation.role)
-        ) {
-          await repository.insertMembership(trx, {
-            id: randomUUID(),
-            userId: actor.userId,
-            organisationCode: invitation.organisation_code,
-            role: invitation.role,
-            now: at,
-          });
-        }
-        await audit.record(
-          {
-            action: 'membership.invitation_accepted',
-            actorUserId: actor.userId,
-            targetType: 'invitation',
-            targetId: invitation.id,
-            organisationCode: invitation.organisation_code,
-            details: { role: invitation.role },
-          },
-          context,
+      // The role is given now, so the person who sent the invitation must still be able to give
+      // it: one demoted or gone since cannot hand out what they no longer hold. Their rights are
+      // read before the transaction, which cannot read outside itself on SQLite.
+      const sent = await repository.findInvitationByTokenHash(sha256Hex(token));
+      const inviterMayGive =
+        sent && isOrganisationRole(sent.role) && deps.loadActor
+          ? await deps
+              .loadActor(sent.invited_by)
+              .then(async (inviter) =>
+                inviter
+                  ? canGiveRole(
+                      inviter,
+                      await organisationResource(sent.organisation_code),
+                      sent.role as OrganisationRole,
+                    )
+                  : false,
+              )
+          : true;
+      // A refusal is recorded after its transaction has ended: recorded inside it, it would be
+      // undone with everything else the refused acceptance did.
+      type Refusal = { event: AuditEvent; message: string };
+      const outcome = await repository.transaction(
+        async (
           trx,
-        );
-        return { organisationCode: invitation.organisation_code };
-      });
+        ): Promise<
+          | { refused: Refusal }
+          | { accepted: { organisationCode: string; alreadyMemberAs: string | null } }
+        > => {
+          const invitation = await repository.findInvitationByTokenHash(sha256Hex(token), trx);
+          const at = now().toISOString();
+          if (
+            !invitation ||
+            invitation.accepted_at ||
+            invitation.revoked_at ||
+            invitation.expires_at <= at
+          ) {
+            return {
+              refused: {
+                event: {
+                  action: 'membership.invitation_accepted',
+                  outcome: 'failure',
+                  actorUserId: actor.userId,
+                  details: { reason: 'invalid_link' },
+                },
+                message: INVALID_INVITATION_MESSAGE,
+              },
+            };
+          }
+          if (invitation.email !== actor.email.toLowerCase()) {
+            return {
+              refused: {
+                event: {
+                  action: 'membership.invitation_accepted',
+                  outcome: 'failure',
+                  actorUserId: actor.userId,
+                  organisationCode: invitation.organisation_code,
+                  details: { reason: 'different_email' },
+                },
+                message:
+                  'This invitation was sent to a different email address. Sign in with the account for that address to accept it',
+              },
+            };
+          }
+          if (invitation.id === sent?.id && !inviterMayGive) {
+            return {
+              refused: {
+                event: {
+                  action: 'membership.invitation_accepted',
+                  outcome: 'refused',
+                  actorUserId: actor.userId,
+                  targetType: 'invitation',
+                  targetId: invitation.id,
+                  organisationCode: invitation.organisation_code,
+                  details: { reason: 'inviter_no_longer_allowed', role: invitation.role },
+                },
+                message: `The person who sent this invitation can no longer invite people to join as ${roleInSentenceOf(invitation.role)}, so it cannot be accepted. Ask an admin of ${invitation.organisation_name} to invite you again`,
+              },
+            };
+          }
+          if (!(await repository.acceptInvitation(trx, invitation.id, actor.userId, at))) {
+            throw new ValidationFailed({ token: INVALID_INVITATION_MESSAGE });
+          }
+          const existing = await repository.findMember(
+            invitation.organisation_code,
+            actor.userId,
+            trx,
+          );
+          // Already a member: the role they have is kept (an invitation is not the way to change
+          // it, and could take an admin's away), and they are told so.
+          const alreadyMemberAs =
+            existing && existing.role !== invitation.role ? existing.role : null;
+          if (!existing && isOrganisationRole(invitation.role)) {
+            await repository.insertMembership(trx, {
+              id: randomUUID(),
+              userId: actor.userId,
+              organisationCode: invitation.organisation_code,
+              role: invitation.role,
+              now: at,
+            });
+          }
+          await audit.record(
+            {
+              action: 'membership.invitation_accepted',
+              actorUserId: actor.userId,
+              targetType: 'invitation',
+              targetId: invitation.id,
+              organisationCode: invitation.organisation_code,
+              details: {
+                role: invitation.role,
+                ...(alreadyMemberAs ? { keptRole: alreadyMemberAs } : {}),
+              },
+            },
+            context,
+            trx,
+          );
+          return {
+            accepted: {
+              organisationCode: invitation.organisation_code,
+              alreadyMemberAs: alreadyMemberAs ? roleLabelOf(alreadyMemberAs) : null,
+            },
+          };
+        },
+      );
+      if ('refused' in outcome) {
+        await audit.record(outcome.refused.event, context);
+        throw new ValidationFailed({ token: outcome.refused.message });
+      }
+      return outcome.accepted;
     },
 
     /** Adds a member directly (command line, seeds and tests): no request, no invitation. */
@@ -692,8 +808,19 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     },
 
     /** Organisations that would be left without an admin if this user went. */
-    organisationsOnlyAdministeredBy: (userId: string, executor?: Transaction<Database>) =>
-      repository.findOrganisationsWhereOnlyHolder(userId, adminRoles, executor),
+    /**
+     * Organisations that would be left without an admin if this user went. In a transaction, the
+     * organisations they administer are held first, so two admins leaving at once are counted one
+     * after the other.
+     */
+    async organisationsOnlyAdministeredBy(userId: string, executor?: Transaction<Database>) {
+      if (executor)
+        await repository.holdOrganisations(
+          executor,
+          await repository.findOrganisationCodesWithRole(userId, adminRoles, executor),
+        );
+      return repository.findOrganisationsWhereOnlyHolder(userId, adminRoles, executor);
+    },
 
     /** Called when an account is deleted, inside its transaction. */
     async removeEverythingOfUser(trx: Transaction<Database>, userId: string): Promise<void> {

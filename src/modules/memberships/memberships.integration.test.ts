@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { buildUser, currentTotp, type TestUser } from '../../../test/support/factories.ts';
+import {
+  actorFor,
+  buildUser,
+  currentTotp,
+  type TestUser,
+} from '../../../test/support/factories.ts';
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
@@ -149,16 +154,28 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
       email: invitee.email,
       role: 'editor',
     });
-    expect(sent.statusCode).toBe(200);
-    expect(sent.body).toContain(`Invitation sent to ${invitee.email}`);
+    // Sent, then shown on a page of its own, so that reloading it sends nothing again.
+    expect(sent.statusCode).toBe(303);
+    expect(sent.headers.location).toMatch(
+      /^\/organisations\/C82001\/invitations\?sent=[0-9a-f-]{36}$/,
+    );
+    expect((await admin.follow(sent)).body).toContain(`Invitation sent to ${invitee.email}`);
     const link = (await emailsTo(invitee.email)).at(-1)!.text_body.match(/https?:\/\/\S+/)![0];
     const token = new URL(link).searchParams.get('token')!;
 
     // Someone else who gets hold of the link cannot use it.
-    const stranger = await signedIn(await buildUser(testApp.services));
+    const strangerUser = await buildUser(testApp.services);
+    const stranger = await signedIn(strangerUser);
     const wrongPerson = await stranger.post('/invitations/accept', { token });
     expect(wrongPerson.statusCode).toBe(400);
     expect(wrongPerson.body).toContain('sent to a different email address');
+    // Audited as a failure, though nothing else of the refused acceptance is kept.
+    const tried = (await testApp.services.audit.findForUser(strangerUser.id)).filter(
+      (event) => event.action === 'membership.invitation_accepted',
+    );
+    expect(tried.map((event) => [event.outcome, JSON.parse(String(event.details))])).toEqual([
+      ['failure', { reason: 'different_email' }],
+    ]);
 
     const browser = await signedIn(invitee);
     expect((await browser.get(`/invitations/accept?token=${token}`)).body).toContain(
@@ -189,6 +206,89 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     } finally {
       clock = undefined;
     }
+  });
+
+  it('gives an invitation’s role only while its sender may still give it, lets only those who may give it withdraw it, and keeps an existing member’s role', async () => {
+    const context = { ip: '127.0.0.1', userAgent: 'memberships-tests' };
+    const memberships = testApp.services.memberships;
+    const inviteBy = async (sender: TestUser, code: string, address: string, role: string) => {
+      await memberships.invite(
+        await actorFor(testApp.services, sender.id),
+        code,
+        { email: address, role },
+        context,
+      );
+      const link = (await emailsTo(address)).at(-1)!.text_body.match(/https?:\/\/\S+/)![0];
+      return new URL(link).searchParams.get('token')!;
+    };
+    // An ICS admin invites someone as an ICS admin, then is demoted before it is accepted.
+    const sender = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    const keeper = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'ics_admin' }],
+    });
+    const invitee = await buildUser(testApp.services);
+    const token = await inviteBy(sender, 'QK1', invitee.email, 'ics_admin');
+    await memberships.changeRole(
+      await actorFor(testApp.services, keeper.id),
+      'QK1',
+      sender.id,
+      'member',
+      context,
+    );
+    const browser = await signedIn(invitee);
+    const refused = await browser.post('/invitations/accept', { token });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain(
+      'The person who sent this invitation can no longer invite people to join as an ICS admin',
+    );
+    expect(
+      (await testApp.services.actors.load(invitee.id))!.memberships.map((m) => m.organisationCode),
+    ).toEqual([]);
+    const refusal = (await testApp.services.audit.findForUser(invitee.id)).find(
+      (event) => event.action === 'membership.invitation_accepted',
+    );
+    expect(refusal?.outcome).toBe('refused');
+    expect(JSON.parse(String(refusal!.details))).toMatchObject({
+      reason: 'inviter_no_longer_allowed',
+    });
+
+    // An organisation admin of the ICB may not withdraw an invitation to a role they cannot give.
+    const orgAdmin = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'QK1', role: 'org_admin' }],
+    });
+    const another = await buildUser(testApp.services);
+    await inviteBy(keeper, 'QK1', another.email, 'ics_admin');
+    const invitations = await memberships.listInvitations(
+      await actorFor(testApp.services, keeper.id),
+      'QK1',
+    );
+    const open = invitations.find((item) => item.email === another.email.toLowerCase())!;
+    const withdrawing = await signedIn(orgAdmin);
+    const notAllowed = await withdrawing.post(`/organisations/QK1/invitations/${open.id}/revoke`);
+    expect(notAllowed.statusCode).toBe(403);
+    expect(
+      (await memberships.listInvitations(await actorFor(testApp.services, keeper.id), 'QK1')).find(
+        (item) => item.id === open.id,
+      )?.state,
+    ).toBe('open');
+
+    // Someone already a member keeps their role, and is told so.
+    const editor = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82017', role: 'editor' }],
+    });
+    const practiceAdminOfIt = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82017', role: 'org_admin' }],
+    });
+    const promoted = await inviteBy(practiceAdminOfIt, 'C82017', editor.email, 'member');
+    const editorBrowser = await signedIn(editor);
+    const accepted = await editorBrowser.post('/invitations/accept', { token: promoted });
+    expect(accepted.headers.location).toBe('/organisations/C82017?joined=already');
+    expect((await editorBrowser.follow(accepted)).body).toContain('You were already a member of');
+    expect((await testApp.services.actors.load(editor.id))!.memberships.map((m) => m.role)).toEqual(
+      ['editor'],
+    );
   });
 
   it('refuses a 21st request to join within an hour with 429, audits it, and records only 20', async () => {
@@ -253,8 +353,7 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
       browser.post('/organisations/C82007/invitations', { email: address(index), role: 'member' });
     for (let index = 1; index <= 50; index++) {
       const sent = await invite(index);
-      expect(sent.statusCode, `invitation ${index}`).toBe(200);
-      expect(sent.body).toContain(`Invitation sent to ${address(index)}`);
+      expect(sent.statusCode, `invitation ${index}`).toBe(303);
     }
     const refused = await invite(51);
     expect(refused.statusCode).toBe(429);
@@ -379,6 +478,84 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
         })
       ).statusCode,
     ).toBe(303);
+  });
+
+  it('keeps an admin when two admins demote or remove each other at the same time, or both delete their accounts', async () => {
+    const context = { ip: '127.0.0.1', userAgent: 'memberships-tests' };
+    const adminsOf = async (code: string) =>
+      (
+        await testApp.services.database.db
+          .selectFrom('memberships as m')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select('m.user_id')
+          .where('m.organisation_code', '=', code)
+          .where('m.role', '=', 'org_admin')
+          .where('u.status', '=', 'active')
+          .execute()
+      ).map((row) => row.user_id);
+    const pairOfAdmins = async (code: string) => {
+      const made = await Promise.all(
+        [1, 2].map(() =>
+          buildUser(testApp.services, {
+            memberships: [{ organisationCode: code, role: 'org_admin' }],
+          }),
+        ),
+      );
+      // Both loaded before either acts, as two requests arriving together are.
+      return Promise.all(
+        made.map(async (user) => ({ user, actor: await actorFor(testApp.services, user.id) })),
+      );
+    };
+    const outcome = (result: PromiseSettledResult<unknown>) =>
+      result.status === 'fulfilled' ? 'done' : (result.reason as Error).name;
+    const memberships = testApp.services.memberships;
+
+    // One after the other: the second, no longer an admin, is refused.
+    const [first, second] = await pairOfAdmins('C82011');
+    await memberships.changeRole(first!.actor, 'C82011', second!.user.id, 'member', context);
+    await expect(
+      memberships.changeRole(second!.actor, 'C82011', first!.user.id, 'member', context),
+    ).rejects.toThrow('Not allowed: manage the members of this organisation');
+    await expect(
+      memberships.removeMember(second!.actor, 'C82011', first!.user.id, context),
+    ).rejects.toThrow('Not allowed: manage the members of this organisation');
+    expect(await adminsOf('C82011')).toEqual([first!.user.id]);
+
+    // At the same time, demoting or removing each other: one lands, the other is refused.
+    for (const change of ['demote', 'remove'] as const) {
+      const code = change === 'demote' ? 'C82012' : 'C82013';
+      const [left, right] = await pairOfAdmins(code);
+      const act = (by: typeof left, whom: typeof left) =>
+        change === 'demote'
+          ? memberships.changeRole(by!.actor, code, whom!.user.id, 'member', context)
+          : memberships.removeMember(by!.actor, code, whom!.user.id, context);
+      const results = await Promise.allSettled([act(left, right), act(right, left)]);
+      expect(results.map(outcome).sort(), change).toEqual(['ForbiddenError', 'done']);
+      expect(await adminsOf(code), change).toHaveLength(1);
+    }
+
+    // Both deleting their accounts at once: one goes, the other is asked to hand over first.
+    const [leaving, alsoLeaving] = await pairOfAdmins('C82014');
+    const deletions = await Promise.allSettled(
+      [leaving!, alsoLeaving!].map(({ user, actor }) =>
+        testApp.services.accounts.deleteAccount(actor, user.password, context),
+      ),
+    );
+    expect(deletions.map(outcome).sort()).toEqual(['ValidationFailed', 'done']);
+    expect(await adminsOf('C82014')).toHaveLength(1);
+
+    // An ICS admin above the practice may still take its last admin away, answering for it.
+    const [only] = await pairOfAdmins('C82016');
+    const other = (await adminsOf('C82016')).find((id) => id !== only!.user.id)!;
+    await memberships.removeMember(only!.actor, 'C82016', other, context);
+    await memberships.changeRole(
+      await actorFor(testApp.services, icsAdmin.id),
+      'C82016',
+      only!.user.id,
+      'member',
+      context,
+    );
+    expect(await adminsOf('C82016')).toEqual([]);
   });
 
   it('asks an admin to confirm before removing a member, and removes them only on the confirmation form', async () => {

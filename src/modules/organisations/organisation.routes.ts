@@ -83,7 +83,9 @@ export function registerOrganisationRoutes(app: FastifyInstance, services: Servi
             ? 'Your request has been sent. An admin will reply by email.'
             : query.joined === '1'
               ? `You are now a member of ${page.organisation.name}.`
-              : undefined,
+              : query.joined === 'already' && access.membership
+                ? `You were already a member of ${page.organisation.name}, as ${roleDefinitions[access.membership.role].inSentence}. Your role has not changed: ask one of its admins if it should.`
+                : undefined,
         breadcrumbs: [
           { href: '/', text: 'Home' },
           { href: '/organisations', text: 'Organisations' },
