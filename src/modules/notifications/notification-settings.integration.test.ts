@@ -83,6 +83,21 @@ describe.each(testDialects)('notification settings, digests and the list on %s',
     }));
   }
 
+  /** Posts name/value pairs as they are, so a field can be sent twice, as a tampered form might. */
+  async function postPairs(browser: HttpAgent, url: string, pairs: [string, string][]) {
+    const body = new URLSearchParams(pairs);
+    body.set('_csrf', await browser.csrfToken());
+    return testApp.app.inject({
+      method: 'POST',
+      url,
+      headers: {
+        cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: body.toString(),
+    });
+  }
+
   async function frequenciesOf(user: TestUser) {
     const preferences = await testApp.services.notifications.preferences(
       await actorFor(testApp.services, user.id),
@@ -173,6 +188,29 @@ describe.each(testDialects)('notification settings, digests and the list on %s',
       });
       expect(badFrequency.statusCode).toBe(400);
       expect(badFrequency.body).toContain('The &quot;reply&quot; field must be one of');
+      expect(await followedAreasOf(user)).toEqual([]);
+      expect((await frequenciesOf(user)).reply).toBe('immediately');
+      expect(await auditOf(user, 'notifications.settings_changed')).toEqual([]);
+    });
+
+    it('takes the areas ticked as a list, but refuses any other field sent twice, or a NUL anywhere, naming the field', async () => {
+      const user = await buildUser(testApp.services);
+      const browser = await signedIn(user);
+      const twice = await postPairs(browser, '/notifications/settings', [
+        ['reply', 'weekly'],
+        ['reply', 'off'],
+        ['areas', 'medicines'],
+      ]);
+      expect(twice.statusCode).toBe(400);
+      expect(twice.body).toContain('The &quot;reply&quot; field must be sent once');
+      const nul = await postPairs(browser, '/notifications/settings', [
+        ['areas', 'medicines'],
+        ['areas', 'travel-and-transport\u0000'],
+      ]);
+      expect(nul.statusCode).toBe(400);
+      expect(nul.body).toContain(
+        'The &quot;areas&quot; field holds a character that cannot be saved',
+      );
       expect(await followedAreasOf(user)).toEqual([]);
       expect((await frequenciesOf(user)).reply).toBe('immediately');
       expect(await auditOf(user, 'notifications.settings_changed')).toEqual([]);
@@ -552,6 +590,38 @@ describe.each(testDialects)('notification settings, digests and the list on %s',
       const firstId = /name="id" value="([0-9a-f-]{36})"/.exec(first.body)![1]!;
       expect((await browser.post('/notifications/read', { id: firstId })).headers.location).toBe(
         '/notifications?done=read',
+      );
+    });
+
+    it('refuses "Mark as read" with its id or page sent twice, naming the field, and marks nothing', async () => {
+      const page = await browser.get('/notifications');
+      const ids = [...page.body.matchAll(/name="id" value="([0-9a-f-]{36})"/g)].map(
+        (match) => match[1]!,
+      );
+      const readBefore = (await notificationsOf(reader)).filter((row) => row.read_at !== null);
+      const sentTwice: [string, [string, string][]][] = [
+        [
+          'id',
+          [
+            ['id', ids[0]!],
+            ['id', ids[1]!],
+          ],
+        ],
+        [
+          'page',
+          [
+            ['page', '2'],
+            ['page', '3'],
+          ],
+        ],
+      ];
+      for (const [field, pairs] of sentTwice) {
+        const refused = await postPairs(browser, '/notifications/read', pairs);
+        expect(refused.statusCode, field).toBe(400);
+        expect(refused.body).toContain(`The &quot;${field}&quot; field must be sent once`);
+      }
+      expect((await notificationsOf(reader)).filter((row) => row.read_at !== null)).toEqual(
+        readBefore,
       );
     });
 

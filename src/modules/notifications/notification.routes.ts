@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
+import { checkedText, formFields } from '../../web/forms.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { buildPageHref, buildPagination } from '../../web/pagination.ts';
 import { optionalText, pageNumber, parseQuery } from '../../web/query.ts';
@@ -32,18 +33,19 @@ const unsubscribeQuery = z.object({
 
 const digestNames = { daily: 'daily digest', weekly: 'weekly digest' } as const;
 
-/** The submitted form as a map of field names to lists of values (checkboxes repeat). */
-function formValues(request: FastifyRequest): Record<string, string[]> {
-  const body = (request.body ?? {}) as Record<string, unknown>;
-  const values: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(body)) {
-    const list = Array.isArray(value) ? value : [value];
-    if (!list.every((entry) => typeof entry === 'string')) {
-      throw new BadRequestError([`The "${name}" field must be text.`]);
-    }
-    values[name] = list as string[];
-  }
-  return values;
+/**
+ * The values of a field a form sends once per ticked checkbox: none, one or several, each text
+ * and each checked as every other field is (no NUL). Any other field goes through `formFields`,
+ * which refuses one sent twice.
+ */
+function checkboxValues(request: FastifyRequest, name: string): string[] {
+  const value = ((request.body ?? {}) as Record<string, unknown>)[name];
+  if (value === undefined) return [];
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  return list.map((entry) => {
+    if (typeof entry !== 'string') throw new BadRequestError([`The "${name}" field must be text.`]);
+    return checkedText(name, entry, 'field');
+  });
 }
 
 /** The notification list, preferences, what someone follows, and one-click unsubscribe. */
@@ -81,13 +83,14 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
   });
 
   app.post('/notifications/read', ownAccount, async (request, reply) => {
-    const values = formValues(request);
-    const id = values.id?.[0];
+    const fields = formFields(request, ['id', 'page']);
+    // Without an id, the form is "Mark all as read".
+    const id = fields.id === '' ? undefined : fields.id;
     if (id !== undefined && !/^[0-9a-f-]{36}$/.test(id)) {
       throw new BadRequestError(['The "id" field must be a notification.']);
     }
     // The page the form was on, to go back to it rather than to the first.
-    const page = pageNumber.safeParse(values.page?.[0]);
+    const page = pageNumber.safeParse(fields.page);
     if (!page.success) {
       throw new BadRequestError(['The "page" field must be a whole number from 1 upwards.']);
     }
@@ -132,19 +135,22 @@ export function registerNotificationRoutes(app: FastifyInstance, services: Servi
   });
 
   app.post('/notifications/settings', ownAccount, async (request, reply) => {
-    const values = formValues(request);
+    // One choice per kind (radios), and the areas of focus ticked (checkboxes, so a list).
+    const kinds = Object.keys(notificationKinds) as NotificationKind[];
+    const values = formFields(request, kinds);
+    const areas = checkboxValues(request, 'areas');
     const choices: FrequencyChoices = {};
     const problems: string[] = [];
-    for (const kind of Object.keys(notificationKinds) as NotificationKind[]) {
-      const value = values[kind]?.[0];
-      if (value === undefined) continue;
+    for (const kind of kinds) {
+      const value = values[kind];
+      if (value === '') continue;
       if ((frequencies as string[]).includes(value)) choices[kind] = value as Frequency;
       else problems.push(`The "${kind}" field must be one of: ${frequencies.join(', ')}.`);
     }
     if (problems.length > 0) throw new BadRequestError(problems);
     await discussions.saveNotificationSettings(
       request.actor,
-      { frequencies: choices, areas: values.areas ?? [] },
+      { frequencies: choices, areas },
       requestContextOf(request),
     );
     return reply.redirect('/notifications?done=settings', 303);
