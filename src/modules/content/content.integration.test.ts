@@ -153,6 +153,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         areas: 'supply-chain-and-procurement',
         'details-tco2eSavedPerYear': '1.5',
         note: 'Said what the caps are made of',
+        revision: '1',
       });
       expect(edited.statusCode).toBe(303);
       expect((await browser.post(`${manage}/publish`)).statusCode).toBe(303);
@@ -471,7 +472,8 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         expect(form.statusCode).toBe(200);
         // The owner is offered and chosen, though neither of them is a member of the practice.
         expect(form.body).toMatch(/<option value="C82001" selected>/);
-        const saved = await browser.post(`/content/${item.id}`, fields);
+        const revision = /name="revision" value="(\d+)"/.exec(form.body)![1]!;
+        const saved = await browser.post(`/content/${item.id}`, { ...fields, revision });
         expect(saved.statusCode).toBe(303);
         const stored = await testApp.services.database.db
           .selectFrom('content_items')
@@ -571,6 +573,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         body: 'Text',
         privacy: 'public',
         organisationCode: 'C82002',
+        revision: '1',
       });
       expect(response.statusCode).toBe(400);
       expect(response.body).toContain(
@@ -688,6 +691,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         organisationCode: 'C82001',
         'details-startsAt': '',
         'details-location': 'Leicester',
+        revision: String(item.revision + 1),
       };
       const response = await (await as(editor)).post(`/content/${item.id}`, fields);
       expect(response.statusCode).toBe(400);

@@ -197,6 +197,27 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
       await executor.updateTable('content_items').set(changes).where('id', '=', id).execute();
     },
 
+    /**
+     * Changes an item only if it is still at `revision`, so that a save made from an older read
+     * never overwrites a newer one; says whether it did. Inside a transaction, a concurrent save
+     * that committed first leaves this one changing nothing (PostgreSQL re-checks the condition on
+     * the row it waited for).
+     */
+    async updateItemAtRevision(
+      executor: Executor,
+      id: string,
+      revision: number,
+      changes: Partial<Omit<ContentItemRow, 'id'>>,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('content_items')
+        .set(changes)
+        .where('id', '=', id)
+        .where('revision', '=', revision)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     async findItem(id: string, executor: Executor = db): Promise<ContentItemRow | undefined> {
       return executor
         .selectFrom('content_items')

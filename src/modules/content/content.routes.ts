@@ -20,7 +20,12 @@ import { UploadRejected } from '../files/file.service.ts';
 import type { ContentFileRole } from '../../db/schema.ts';
 import { commentPostedNotice } from '../discussions/mentions.ts';
 import { contentTypes, isContentType, type ContentType } from './content-types.ts';
-import { fileRolePurposes, privacyLabels, type ContentInput } from './content.service.ts';
+import {
+  ContentChangedMeanwhile,
+  fileRolePurposes,
+  privacyLabels,
+  type ContentInput,
+} from './content.service.ts';
 import { buildAtomFeed, buildICalendar } from './feeds.ts';
 
 const PAGE_SIZE = 20;
@@ -62,6 +67,7 @@ const contentFields = [
   'note',
   'action',
   'type',
+  'revision',
 ] as const;
 const detailFields = [
   'problem',
@@ -88,6 +94,7 @@ function readContentForm(request: FastifyRequest): {
   input: ContentInput;
   action: string;
   type: string;
+  revision: string;
 } {
   const body = (request.body ?? {}) as Record<string, unknown>;
   const text = (name: string): string => {
@@ -112,6 +119,7 @@ function readContentForm(request: FastifyRequest): {
   return {
     action: fields.action,
     type: fields.type,
+    revision: fields.revision,
     input: {
       title: fields.title,
       summary: fields.summary,
@@ -126,6 +134,15 @@ function readContentForm(request: FastifyRequest): {
       note: fields.note,
     },
   };
+}
+
+/** The revision an edit form was opened at, from its hidden field; the form always sends one. */
+function openedRevisionOf(text: string): number {
+  if (!/^\d{1,9}$/.test(text))
+    throw new BadRequestError([
+      'The "revision" field must be sent once, as the number of the revision the form was opened at.',
+    ]);
+  return Number(text);
 }
 
 /** The knowledge hub's pages: listings, items, search, feeds, downloads and authoring. */
@@ -500,6 +517,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
           tags: page.tags.tags.join(', '),
           details: page.formFields,
         },
+        openedRevision: page.item.revision,
         action: `/content/${page.item.id}`,
       });
     },
@@ -508,11 +526,15 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
   app.post<{ Params: { id: string } }>('/content/:id', contentEditor, async (request, reply) => {
     const page = await content.getForEditing(request.actor, request.params.id);
     const form = readContentForm(request);
+    const openedRevision = openedRevisionOf(form.revision);
+    // A preview or a refused save keeps the revision the form was opened at, so that a save made
+    // after someone else's is still found.
     const context = {
       type: page.type,
       typeInfo: page.typeInfo,
       item: page.item,
       values: formValues(form.input),
+      openedRevision,
       action: `/content/${page.item.id}`,
     };
     if (form.action === 'preview')
@@ -521,8 +543,36 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         preview: content.preview(page.type, form.input),
       });
     try {
-      await content.update(request.actor, page.item.id, form.input, requestContextOf(request));
+      await content.update(request.actor, page.item.id, form.input, requestContextOf(request), {
+        openedRevision,
+      });
     } catch (error) {
+      if (error instanceof ContentChangedMeanwhile) {
+        // The form again with what was entered, now opened at the newer revision: the page says
+        // what saving it would replace and links to what changed, so sent again it is taken.
+        const current = (await content.getForEditing(request.actor, page.item.id)).item;
+        return renderForm(
+          request,
+          reply,
+          {
+            ...context,
+            item: current,
+            openedRevision: current.revision,
+            savedMeanwhile: {
+              openedRevision: error.openedRevision,
+              savedRevision: current.revision,
+              compareHref:
+                error.openedRevision < current.revision
+                  ? `/content/${current.id}/revisions/compare?from=${error.openedRevision}&to=${current.revision}`
+                  : undefined,
+            },
+            ...formErrorContext({
+              'saved-meanwhile': `This ${page.typeInfo.label.toLowerCase()} was saved again after you opened this form. Nothing has been saved.`,
+            }),
+          },
+          409,
+        );
+      }
       if (!(error instanceof ValidationFailed)) throw error;
       return renderForm(
         request,

@@ -77,6 +77,24 @@ const MAX_TITLE = 200;
 const MAX_SUMMARY = 600;
 const MAX_BODY = 100_000;
 
+/**
+ * A save from a form opened at an older revision: someone (or the same person in another tab)
+ * saved the item after the form was opened, so saving the form would undo what they changed
+ * without anyone knowing. Nothing is saved.
+ */
+export class ContentChangedMeanwhile extends Error {
+  override name = 'ContentChangedMeanwhile';
+  readonly statusCode = 409;
+  constructor(
+    /** The revision the form was opened at. */
+    readonly openedRevision: number,
+    /** The item's revision now. */
+    readonly savedRevision: number,
+  ) {
+    super('The content was saved again after the form was opened');
+  }
+}
+
 /** Told once an item is first published, after the publication has committed. */
 export type PublishedListener = (
   item: ContentItemRow,
@@ -621,13 +639,29 @@ export function createContentService(deps: ContentServiceDependencies) {
       return item;
     },
 
-    async update(actor: Actor | null, id: string, input: ContentInput, context: RequestContext) {
+    /**
+     * Saves an edit as a new revision. `openedRevision` is the revision the edit form was opened
+     * at: when the item has been saved since, ContentChangedMeanwhile is thrown and nothing is
+     * saved. Without it (seeds, scripts) the revision read here is the one expected. Either way
+     * the write is conditional on that revision inside the transaction, so two saves racing from
+     * the same revision cannot both land, and only the fields the form edits are written: the
+     * status and publication date stay as whoever last set them left them.
+     */
+    async update(
+      actor: Actor | null,
+      id: string,
+      input: ContentInput,
+      context: RequestContext,
+      options: { openedRevision?: number } = {},
+    ) {
       const existing = await requireEditable(actor, id);
+      const expectedRevision = options.openedRevision ?? existing.revision;
+      if (existing.revision !== expectedRevision)
+        throw new ContentChangedMeanwhile(expectedRevision, existing.revision);
       const type = existing.content_type as ContentType;
       const clean = await validateInput(actor!, type, input);
       const at = now().toISOString();
-      const item: ContentItemRow = {
-        ...existing,
+      const changes = {
         title: clean.title,
         summary: clean.summary,
         body: clean.body,
@@ -635,11 +669,14 @@ export function createContentService(deps: ContentServiceDependencies) {
         privacy: clean.privacy,
         workspace_id: clean.workspaceId,
         organisation_code: clean.organisationCode,
-        revision: existing.revision + 1,
+        revision: expectedRevision + 1,
         starts_at: type === 'event' ? (clean.details.startsAt as string) || null : null,
         updated_by: recordedUserId(actor!),
         updated_at: at,
-      };
+      } satisfies Partial<ContentItemRow>;
+      // The status read with the expected revision is still the item's if the write below lands:
+      // publishing and unpublishing move the revision on too.
+      const item: ContentItemRow = { ...existing, ...changes };
       if (existing.status === 'published') {
         const files = await repository.findContentFiles(id);
         const errors = publishedChangeErrors(
@@ -651,7 +688,13 @@ export function createContentService(deps: ContentServiceDependencies) {
       }
       // A change of owner needs edit rights on the new owner too (checked in validateInput).
       await repository.transaction(async (trx) => {
-        await repository.updateItem(trx, id, item);
+        if (!(await repository.updateItemAtRevision(trx, id, expectedRevision, changes))) {
+          const current = await repository.findItem(id, trx);
+          throw new ContentChangedMeanwhile(
+            expectedRevision,
+            current?.revision ?? expectedRevision,
+          );
+        }
         await repository.replaceTags(trx, id, {
           areas: clean.areas,
           organisations: clean.organisationTags,
