@@ -141,6 +141,84 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     expect(targets.every((target) => target.found)).toBe(true);
   }
 
+  /**
+   * What people who never open a page do, through the service: this file signs in many people,
+   * and sign-ins from one address are limited.
+   */
+  const quietly = {
+    async startThread(user: TestUser, slug: string) {
+      const { threadId } = await testApp.services.discussions.createThread(
+        await actorFor(testApp.services, user.id),
+        slug,
+        { title: 'A question', kind: 'question', body: 'Opening post', area: '' },
+        context,
+      );
+      return { threadId, threadPath: `/workspaces/${slug}/threads/${threadId}` };
+    },
+    async reply(user: TestUser, slug: string, threadId: string, body: string) {
+      const { postId } = await testApp.services.discussions.reply(
+        await actorFor(testApp.services, user.id),
+        { threadSlug: slug, threadId },
+        { body },
+        context,
+      );
+      return postId;
+    },
+    async report(user: TestUser, postId: string, reason: string) {
+      await testApp.services.discussions.report(
+        await actorFor(testApp.services, user.id),
+        postId,
+        reason,
+        context,
+      );
+    },
+  };
+
+  it("does not tell a post's author who reported it or why, though they moderate it", async () => {
+    const authorManager = await buildUser(testApp.services, { displayName: 'Ama Manager' });
+    const otherManager = await buildUser(testApp.services, { displayName: 'Oli Manager' });
+    const reporter = await buildUser(testApp.services, { displayName: 'Rhys Reportwriter' });
+    await workspaceWith('own-report', {
+      managers: [authorManager, otherManager],
+      members: [reporter],
+    });
+    const { threadId } = await quietly.startThread(authorManager, 'own-report');
+    const postId = await quietly.reply(authorManager, 'own-report', threadId, 'My reply');
+    const reason = 'REASON-ONLY-FOR-OTHERS';
+    await quietly.report(reporter, postId, reason);
+
+    // The other manager is told, with the reporter's name and reason; the author is not.
+    const toOther = (await notificationsOf(otherManager)).filter(
+      (entry) => entry.kind === 'moderation',
+    );
+    expect(toOther).toEqual([
+      {
+        kind: 'moderation',
+        title: 'A post was reported',
+        body: `Rhys Reportwriter reported a post: ${reason}`,
+      },
+    ]);
+    expect(
+      (await notificationsOf(authorManager)).filter((entry) => entry.kind === 'moderation'),
+    ).toEqual([]);
+    expect(
+      (await emailsTo(authorManager)).some(
+        (email) => email.text_body.includes(reason) || email.text_body.includes('Reportwriter'),
+      ),
+    ).toBe(false);
+
+    // In the queue, the author sees that their post was reported, but not by whom or why.
+    const ownQueue = (await (await as(authorManager)).get('/workspaces/own-report/moderation'))
+      .body;
+    expect(ownQueue).toContain('This is your post, so who reported it and why are not shown');
+    expect(ownQueue).not.toContain(reason);
+    expect(ownQueue).not.toContain('Reportwriter');
+    const otherQueue = (await (await as(otherManager)).get('/workspaces/own-report/moderation'))
+      .body;
+    expect(otherQueue).toContain(reason);
+    expect(otherQueue).toContain('Rhys Reportwriter');
+  });
+
   it('keeps a reported post without telling its author, and hides one with the moderator’s own reason', async () => {
     const manager = await buildUser(testApp.services, { displayName: 'Meg Moderator' });
     const author = await buildUser(testApp.services, { displayName: 'Art Author' });

@@ -425,6 +425,7 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
           'r.reason',
           'r.created_at',
           'p.id as post_id',
+          'p.author_id as post_author_id',
           'p.body',
           'p.hidden_at',
           'p.conversation_id',

@@ -388,14 +388,27 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     return prepared;
   }
 
+  /**
+   * Open reports as a moderator's queue shows them. On the moderator's own posts, who reported
+   * them and why are left out: the author of a post is never told either, moderator or not.
+   */
   async function describeReports(
+    viewer: Actor,
     reports: Awaited<ReturnType<DiscussionRepository['findOpenReports']>>,
   ) {
     const described = [];
     for (const report of reports) {
       const conversation = await repository.findConversation(report.conversation_id);
+      const ownPost = report.post_author_id === viewer.userId;
       described.push({
-        ...report,
+        id: report.id,
+        created_at: report.created_at,
+        post_id: report.post_id,
+        hidden_at: report.hidden_at,
+        author_name: report.author_name,
+        ownPost,
+        reporter_name: ownPost ? null : report.reporter_name,
+        reason: ownPost ? null : report.reason,
         excerpt: markdownToPlainText(report.body).slice(0, 300),
         link: conversation ? await linkFor(conversation, report.post_id) : '/',
       });
@@ -1567,17 +1580,20 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         ? await deps.workspaces.findById(conversation.workspace_id)
         : undefined;
       // Reports go to whoever moderates the conversation: a workspace's managers, or the person
-      // who published the content (platform admins see every report at /admin/moderation).
+      // who published the content (platform admins see every report at /admin/moderation). Never
+      // to the post's own author, though they moderate: reporters are promised that the author
+      // learns neither who reported the post nor why.
       const about =
         conversation.subject_type === 'thread'
           ? undefined
           : await subjects.get(conversation.subject_type)?.describe(conversation.subject_id);
-      const moderators =
+      const moderators = (
         workspace && conversation.subject_type === 'thread'
           ? (await repository.findWorkspaceMembers(workspace.id))
               .filter((member) => member.role === 'manager')
               .map((member) => member.id)
-          : (about?.authorIds ?? []);
+          : (about?.authorIds ?? [])
+      ).filter((userId) => userId !== post.author_id);
       const reportLink =
         workspace && conversation.subject_type === 'thread'
           ? `/workspaces/${workspace.slug}/moderation`
@@ -1742,14 +1758,14 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       assertCanInWorkspace(actor, 'workspace.manage', workspace);
       return {
         workspace,
-        reports: await describeReports(await repository.findOpenReports([workspace.id])),
+        reports: await describeReports(actor!, await repository.findOpenReports([workspace.id])),
       };
     },
 
     /** Every open report, for platform admins: comments on content have no workspace managers. */
     async moderationQueueAll(actor: Actor | null) {
       if (!actor?.isPlatformAdmin) throw new ForbiddenError('Platform admins only');
-      return { reports: await describeReports(await repository.findOpenReports('all')) };
+      return { reports: await describeReports(actor, await repository.findOpenReports('all')) };
     },
 
     async setFollowing(
