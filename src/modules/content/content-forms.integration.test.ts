@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   actorFor,
@@ -13,6 +14,17 @@ import type { ContentType } from './content-types.ts';
 import type { ContentInput } from './content.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'content form tests' };
+
+/** A small PDF, as a document upload would carry. */
+const pdf = Buffer.from(`%PDF-1.4\n% a test document\n${'x'.repeat(100)}\n%%EOF\n`);
+
+type Part = { name: string; value: string } | { name: string; filename: string; bytes: Buffer };
+
+/** The hrefs of a page's error summary, in order. */
+function summaryLinks(html: string): string[] {
+  const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '';
+  return [...summary.matchAll(/href="#([^"]+)"/g)].map((match) => match[1]!);
+}
 
 /** The revision an edit form was opened at, from its hidden field. */
 function openedRevisionOf(html: string): string {
@@ -40,6 +52,67 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
     const item = await testApp.services.content.create(actor, type, contentInput(values), context);
     if (publish) await testApp.services.content.publish(actor, item.id, context);
     return item;
+  }
+
+  /** Posts a form as a browser would, its body as given: a field may be sent more than once. */
+  async function postRaw(browser: HttpAgent, url: string, body: URLSearchParams) {
+    body.set('_csrf', await browser.csrfToken());
+    return testApp.app.inject({
+      method: 'POST',
+      url,
+      headers: {
+        cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: body.toString(),
+    });
+  }
+
+  /** Posts a multipart form with the CSRF token first, as the upload form sends it. */
+  async function postMultipart(browser: HttpAgent, url: string, parts: Part[]) {
+    const boundary = `----content${randomBytes(8).toString('hex')}`;
+    const chunks: Buffer[] = [];
+    for (const part of [{ name: '_csrf', value: await browser.csrfToken() }, ...parts]) {
+      if ('value' in part)
+        chunks.push(
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`,
+          ),
+        );
+      else
+        chunks.push(
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+          ),
+          part.bytes,
+          Buffer.from('\r\n'),
+        );
+    }
+    chunks.push(Buffer.from(`--${boundary}--\r\n`));
+    return testApp.app.inject({
+      method: 'POST',
+      url,
+      headers: {
+        cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+      payload: Buffer.concat(chunks),
+    });
+  }
+
+  async function fileCounts(id: string) {
+    const [attached, storedFiles] = await Promise.all([
+      testApp.services.database.db
+        .selectFrom('content_files')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('content_id', '=', id)
+        .executeTakeFirstOrThrow(),
+      testApp.services.database.db
+        .selectFrom('stored_files')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { attached: Number(attached.n), stored: Number(storedFiles.n) };
   }
 
   async function stored(id: string) {
@@ -246,6 +319,161 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
         title: 'Published meanwhile',
         revision: 2,
       });
+    });
+  });
+
+  describe('what the forms accept', () => {
+    const newsFields = {
+      type: 'news',
+      action: 'save',
+      title: 'Checked fields',
+      summary: 'A summary',
+      body: 'The text.',
+      privacy: 'public',
+      organisationCode: 'C82001',
+    };
+
+    async function countTitled(title: string) {
+      const row = await testApp.services.database.db
+        .selectFrom('content_items')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('title', 'like', `${title}%`)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    }
+
+    it('refuses a NUL in any field of a new item, naming the field, and stores nothing', async () => {
+      const browser = await as(editor);
+      for (const [field, value] of [
+        ['title', 'NUL title \u0000 here'],
+        ['summary', 'A \u0000 summary'],
+        ['details-documentKind', 'Policy\u0000'],
+        ['areas', 'energy\u0000'],
+      ] as const) {
+        const response = await browser.post('/content', {
+          ...newsFields,
+          type: 'document',
+          title: 'NUL title',
+          [field]: value,
+        });
+        expect(response.statusCode, field).toBe(400);
+        expect(response.body).toContain(`The &quot;${field}&quot; field holds a character`);
+      }
+      expect(await countTitled('NUL title')).toBe(0);
+    });
+
+    it('refuses a field sent twice, naming it', async () => {
+      const browser = await as(editor);
+      const body = new URLSearchParams({ ...newsFields, title: 'Sent twice' });
+      body.append('title', 'Sent twice again');
+      const response = await postRaw(browser, '/content', body);
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain('The &quot;title&quot; field must be sent once');
+      expect(await countTitled('Sent twice')).toBe(0);
+    });
+
+    it('refuses a NUL in an edit, saving nothing', async () => {
+      const item = await create(editor, 'news', { title: 'Edited with a NUL' }, false);
+      const response = await (
+        await as(editor)
+      ).post(`/content/${item.id}`, {
+        ...newsFields,
+        title: 'Edited with a NUL',
+        note: 'Typo\u0000',
+        revision: '1',
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain('The &quot;note&quot; field holds a character');
+      expect((await stored(item.id)).revision).toBe(1);
+    });
+
+    it('refuses a NUL or a field sent twice in the upload form, keeping no file', async () => {
+      const item = await create(editor, 'document', { title: 'Upload checks' }, false);
+      const browser = await as(editor);
+      const before = await fileCounts(item.id);
+      const nul = await postMultipart(browser, `/content/${item.id}/files`, [
+        { name: 'role', value: 'attachment' },
+        { name: 'title', value: 'Minutes\u0000' },
+        { name: 'file', filename: 'minutes.pdf', bytes: pdf },
+      ]);
+      expect(nul.statusCode).toBe(400);
+      expect(nul.body).toContain('The &quot;title&quot; field holds a character');
+      // A field after the file is read too, and the file already stored is removed.
+      const late = await postMultipart(browser, `/content/${item.id}/files`, [
+        { name: 'role', value: 'attachment' },
+        { name: 'file', filename: 'minutes.pdf', bytes: pdf },
+        { name: 'note', value: 'Late \u0000 note' },
+      ]);
+      expect(late.statusCode).toBe(400);
+      expect(late.body).toContain('The &quot;note&quot; field holds a character');
+      const twice = await postMultipart(browser, `/content/${item.id}/files`, [
+        { name: 'role', value: 'attachment' },
+        { name: 'role', value: 'document_version' },
+        { name: 'file', filename: 'minutes.pdf', bytes: pdf },
+      ]);
+      expect(twice.statusCode).toBe(400);
+      expect(twice.body).toContain('The &quot;role&quot; field must be sent once');
+      expect(await fileCounts(item.id)).toEqual(before);
+      // The same form, well formed, is taken.
+      const taken = await postMultipart(browser, `/content/${item.id}/files`, [
+        { name: 'role', value: 'attachment' },
+        { name: 'title', value: 'Minutes' },
+        { name: 'note', value: 'From the May meeting' },
+        { name: 'file', filename: 'minutes.pdf', bytes: pdf },
+      ]);
+      expect(taken.statusCode).toBe(303);
+      expect((await fileCounts(item.id)).attached).toBe(before.attached + 1);
+    });
+
+    it('limits a file’s title and note and a revision’s note, saying so on the page', async () => {
+      const item = await create(editor, 'document', { title: 'Long notes' }, false);
+      const browser = await as(editor);
+      const manage = await browser.get(`/content/${item.id}`);
+      expect(manage.body).toContain('Shown instead of the file name. Up to 200 characters.');
+      expect(manage.body).toContain('For a new version: what changed. Up to 500 characters.');
+      const before = await fileCounts(item.id);
+      const long = await postMultipart(browser, `/content/${item.id}/files`, [
+        { name: 'role', value: 'document_version' },
+        { name: 'title', value: 't'.repeat(201) },
+        { name: 'note', value: 'n'.repeat(501) },
+        { name: 'file', filename: 'policy.pdf', bytes: pdf },
+      ]);
+      expect(long.statusCode).toBe(400);
+      expect(summaryLinks(long.body)).toEqual(['file-title', 'file-note']);
+      expect(long.body).toContain('id="file-title-error"');
+      expect(long.body).toContain('id="file-note-error"');
+      // What was entered is kept, the kind of file chosen included.
+      expect(long.body).toContain(`value="${'t'.repeat(201)}"`);
+      expect(long.body).toMatch(/<option value="document_version" selected>/);
+      expect(await fileCounts(item.id)).toEqual(before);
+
+      const form = await browser.get(`/content/${item.id}/edit`);
+      expect(form.body).toContain('Shown in the revision history. Up to 500 characters.');
+      const edit = await browser.post(`/content/${item.id}`, {
+        ...newsFields,
+        type: 'document',
+        title: 'Long notes',
+        note: 'w'.repeat(501),
+        revision: openedRevisionOf(form.body),
+      });
+      expect(edit.statusCode).toBe(400);
+      expect(summaryLinks(edit.body)).toEqual(['note']);
+      expect(edit.body).toContain('What you changed must be 500 characters or fewer');
+      expect((await stored(item.id)).revision).toBe(1);
+    });
+  });
+
+  describe('the error summary', () => {
+    it('links a missing kind of file to its own field', async () => {
+      const item = await create(editor, 'news', { title: 'Wrong kind of file' }, false);
+      const response = await postMultipart(await as(editor), `/content/${item.id}/files`, [
+        { name: 'role', value: 'video' },
+        { name: 'file', filename: 'talk.pdf', bytes: pdf },
+      ]);
+      expect(response.statusCode).toBe(400);
+      expect(summaryLinks(response.body)).toEqual(['role']);
+      expect(response.body).toContain('id="role-error"');
+      expect(response.body).toContain('Choose what kind of file this is');
     });
   });
 });

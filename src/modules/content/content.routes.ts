@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ValidationFailed } from '../../lib/validation.ts';
 import type { Services } from '../../services.ts';
-import { formErrorContext } from '../../web/forms.ts';
+import { checkedText, formErrorContext, formFields } from '../../web/forms.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { buildPageHref, buildPagination } from '../../web/pagination.ts';
 import {
@@ -16,12 +16,15 @@ import {
 import { requestContextOf } from '../../web/request-context.ts';
 import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import { ForbiddenError, organisationScope } from '../access/policy.ts';
-import { UploadRejected } from '../files/file.service.ts';
+import { UploadRejected, type PendingUpload } from '../files/file.service.ts';
+import { readMultipart } from '../files/multipart-uploads.ts';
 import type { ContentFileRole } from '../../db/schema.ts';
 import { commentPostedNotice } from '../discussions/mentions.ts';
 import { contentTypes, isContentType, type ContentType } from './content-types.ts';
 import {
+  authoringLimits,
   ContentChangedMeanwhile,
+  fileDetailErrors,
   fileRolePurposes,
   privacyLabels,
   type ContentInput,
@@ -89,33 +92,31 @@ const detailFields = [
   'onlineUrl',
 ] as const;
 
-/** Reads the authoring form: text fields once each, areas of focus as a list of checkboxes. */
+/**
+ * Reads the authoring form through the shared checks (each text field once, no NUL), the areas of
+ * focus as a list of checkboxes checked the same way.
+ */
 function readContentForm(request: FastifyRequest): {
   input: ContentInput;
   action: string;
   type: string;
   revision: string;
 } {
-  const body = (request.body ?? {}) as Record<string, unknown>;
-  const text = (name: string): string => {
-    const value = body[name];
-    if (value === undefined) return '';
+  const fields = formFields(request, contentFields);
+  const details: Record<string, string> = {};
+  const sent = formFields(
+    request,
+    detailFields.map((name) => `details-${name}` as const),
+  );
+  for (const name of detailFields) details[name] = sent[`details-${name}`];
+  const areasValue = ((request.body ?? {}) as Record<string, unknown>).areas;
+  const areas = (
+    areasValue === undefined ? [] : Array.isArray(areasValue) ? areasValue : [areasValue]
+  ).map((value: unknown) => {
     if (typeof value !== 'string')
-      throw new BadRequestError([`The "${name}" field must be sent once, as text.`]);
-    return value;
-  };
-  const areasValue = body.areas;
-  const areas =
-    areasValue === undefined
-      ? []
-      : Array.isArray(areasValue)
-        ? areasValue.map(String)
-        : [String(areasValue)];
-  const fields = Object.fromEntries(contentFields.map((name) => [name, text(name)])) as Record<
-    (typeof contentFields)[number],
-    string
-  >;
-  const details = Object.fromEntries(detailFields.map((name) => [name, text(`details-${name}`)]));
+      throw new BadRequestError(['The "areas" field must be sent as text.']);
+    return checkedText('areas', value, 'field');
+  });
   return {
     action: fields.action,
     type: fields.type,
@@ -371,6 +372,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     return reply.code(status).render('content/views/form.njk', {
       ...options,
       privacyLabels,
+      limits: authoringLimits,
       breadcrumbs: [
         { href: '/', text: 'Home' },
         { href: '/content', text: 'Your content' },
@@ -486,6 +488,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         ...page,
         notice: notice ? notices[notice] : undefined,
         fileRoles: fileRolesFor(page.type),
+        limits: authoringLimits,
         breadcrumbs: [
           { href: '/', text: 'Home' },
           { href: '/content', text: 'Your content' },
@@ -602,6 +605,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
           return reply.code(400).render('content/views/manage.njk', {
             ...page,
             fileRoles: fileRolesFor(page.type),
+            limits: authoringLimits,
             ...formErrorContext(error.fieldErrors),
             breadcrumbs: [
               { href: '/', text: 'Home' },
@@ -619,50 +623,82 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     contentEditor,
     async (request, reply) => {
       const page = await content.getForEditing(request.actor, request.params.id);
-      const fields: Record<string, string> = {};
-      let problem: string | undefined;
-      for await (const part of request.multipartParts ?? []) {
-        if (part.type === 'field') {
-          fields[part.fieldname] = String(part.value);
-          continue;
-        }
-        const role = fields.role as ContentFileRole;
-        if (!fileRolesFor(page.type).some((option) => option.value === role)) {
-          part.file.resume();
-          problem = 'Choose what kind of file this is';
-          continue;
-        }
-        if (!part.filename) {
-          part.file.resume();
-          problem = 'Select a file';
-          continue;
-        }
+      const roles = fileRolesFor(page.type);
+      const problems: Record<string, string> = {};
+      let upload: PendingUpload | undefined;
+      let fileSent = false;
+      let fields: Record<string, string>;
+      try {
+        fields = await readMultipart(request, async (part) => {
+          fileSent = true;
+          if (upload || problems.role || problems.file) {
+            part.file.resume();
+            if (upload) problems.file = 'Select one file';
+            return;
+          }
+          // What kind of file it is decides how it is checked, so the form sends the role first;
+          // the shared reader has already refused it sent twice or holding a NUL.
+          const sentRole = part.fields.role;
+          const role =
+            sentRole && !Array.isArray(sentRole) && sentRole.type === 'field'
+              ? String(sentRole.value)
+              : '';
+          const chosen = roles.find((option) => option.value === role);
+          if (!chosen) {
+            part.file.resume();
+            problems.role = 'Choose what kind of file this is';
+            return;
+          }
+          try {
+            upload = await services.files.receiveUpload(
+              part.file,
+              fileRolePurposes[chosen.value],
+              part.filename,
+            );
+          } catch (error) {
+            if (!(error instanceof UploadRejected)) throw error;
+            problems.file = error.message;
+          }
+        });
+      } catch (error) {
+        if (upload) await services.files.discardUpload(upload);
+        throw error;
+      }
+      const values = {
+        role: fields.role ?? '',
+        title: fields.title ?? '',
+        note: fields.note ?? '',
+      };
+      if (!problems.role && !roles.some((option) => option.value === values.role))
+        problems.role = 'Choose what kind of file this is';
+      if (!fileSent) problems.file = 'Select a file';
+      Object.assign(problems, fileDetailErrors(values.title, values.note));
+      if (Object.keys(problems).length === 0 && upload) {
         try {
-          const upload = await services.files.receiveUpload(
-            part.file,
-            fileRolePurposes[role],
-            part.filename,
-          );
           await content.attachFile(
             request.actor,
             page.item.id,
-            role,
+            values.role as ContentFileRole,
             upload,
-            fields.title ?? '',
-            fields.note ?? '',
+            values.title,
+            values.note,
             requestContextOf(request),
           );
           return reply.redirect(`/content/${page.item.id}?uploaded=1`, 303);
         } catch (error) {
-          if (error instanceof UploadRejected) problem = error.message;
-          else if (error instanceof ValidationFailed) problem = Object.values(error.fieldErrors)[0];
-          else throw error;
+          // The service has removed the upload.
+          if (!(error instanceof ValidationFailed)) throw error;
+          Object.assign(problems, error.fieldErrors);
         }
+      } else if (upload) {
+        await services.files.discardUpload(upload);
       }
       return reply.code(400).render('content/views/manage.njk', {
         ...page,
-        fileRoles: fileRolesFor(page.type),
-        ...formErrorContext({ file: problem ?? 'Select a file' }),
+        fileRoles: roles,
+        uploadValues: values,
+        limits: authoringLimits,
+        ...formErrorContext(problems, ['role', 'file-title', 'file-note', 'file']),
         breadcrumbs: [
           { href: '/', text: 'Home' },
           { href: '/content', text: 'Your content' },

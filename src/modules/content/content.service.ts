@@ -77,6 +77,16 @@ const MAX_TITLE = 200;
 const MAX_SUMMARY = 600;
 const MAX_BODY = 100_000;
 
+/** The longest notes and file titles the forms take; the forms say so beside each field. */
+export const authoringLimits = {
+  /** "What you changed", shown in the revision history. */
+  revisionNote: 500,
+  /** A file's title, shown instead of its name. */
+  fileTitle: 200,
+  /** A file's note, such as what changed in a new version. */
+  fileNote: 500,
+} as const;
+
 /**
  * A save from a form opened at an older revision: someone (or the same person in another tab)
  * saved the item after the form was opened, so saving the form would undo what they changed
@@ -263,6 +273,10 @@ export function createContentService(deps: ContentServiceDependencies) {
       for (const issue of parsed.error.issues)
         errors[`details-${String(issue.path[0])}`] =
           `${detailLabel(String(issue.path[0]))} ${issue.message}`;
+
+    const note = input.note?.trim() ?? '';
+    if (note.length > authoringLimits.revisionNote)
+      errors.note = `What you changed must be ${authoringLimits.revisionNote} characters or fewer`;
 
     if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
     return {
@@ -930,6 +944,8 @@ export function createContentService(deps: ContentServiceDependencies) {
           });
         if (upload.purpose !== fileRolePurposes[role])
           throw new ValidationFailed({ file: 'That file is not allowed here' });
+        const tooLong = fileDetailErrors(title, note);
+        if (Object.keys(tooLong).length > 0) throw new ValidationFailed(tooLong);
         if (item.status === 'published') {
           const roles = (await repository.findContentFiles(id)).map((file) => file.role);
           const errors = publishedChangeErrors(item, [...roles, role], 'files');
@@ -1020,6 +1036,19 @@ export function createContentService(deps: ContentServiceDependencies) {
 }
 
 export type ContentService = ReturnType<typeof createContentService>;
+
+/**
+ * What is wrong with a file's title and note, keyed by the upload form's field ids (which its
+ * error summary links to); empty when nothing is.
+ */
+export function fileDetailErrors(title: string, note: string): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (title.trim().length > authoringLimits.fileTitle)
+    errors['file-title'] = `Title must be ${authoringLimits.fileTitle} characters or fewer`;
+  if (note.trim().length > authoringLimits.fileNote)
+    errors['file-note'] = `Note must be ${authoringLimits.fileNote} characters or fewer`;
+  return errors;
+}
 
 /** A publishing rule that content does not meet yet. */
 type PublishingGap = 'captions' | 'transcript' | 'startsAt' | 'place';
