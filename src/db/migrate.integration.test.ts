@@ -361,3 +361,86 @@ describe.each(testDialects)('search entries of hidden opening posts on %s', (dia
     }
   });
 });
+
+describe.each(testDialects)('one pending request to join on %s', (dialect) => {
+  it('withdraws second pending requests already stored, keeping the earliest, then refuses another', async () => {
+    const database = await createTestDatabase(dialect, { contents: 'empty' });
+    try {
+      const migrator = new Migrator({
+        db: database.handle.db,
+        provider: { getMigrations: async () => migrations },
+      });
+      expect((await migrator.migrateTo('0014-audit-target-index')).error).toBeUndefined();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema before 0015
+      const db = database.handle.db as Kysely<any>;
+      const at = (minute: number) => `2025-01-01T09:0${minute}:00.000Z`;
+      await db
+        .insertInto('organisations')
+        .values({
+          code: 'C82001',
+          org_type: 'gp_practice',
+          name: 'A practice',
+          parent_code: null,
+          ancestor_path: '/',
+          source_dataset: 'test',
+          created_at: at(0),
+          updated_at: at(0),
+        })
+        .execute();
+      await db
+        .insertInto('users')
+        .values({
+          id: '11111111-1111-4111-8111-111111111111',
+          email: 'asker@example.nhs.net',
+          display_name: 'Asker',
+          status: 'active',
+          created_at: at(0),
+          updated_at: at(0),
+          handle: 'asker',
+        })
+        .execute();
+      const request = (id: string, minute: number, status: string) => ({
+        id,
+        user_id: '11111111-1111-4111-8111-111111111111',
+        organisation_code: 'C82001',
+        message: null,
+        status,
+        created_at: at(minute),
+      });
+      await db
+        .insertInto('join_requests')
+        .values([
+          request('a0000000-0000-4000-8000-000000000003', 3, 'pending'),
+          request('a0000000-0000-4000-8000-000000000001', 1, 'pending'),
+          request('a0000000-0000-4000-8000-000000000002', 2, 'pending'),
+          request('a0000000-0000-4000-8000-000000000000', 0, 'declined'),
+        ])
+        .execute();
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const rows = await db
+        .selectFrom('join_requests')
+        .select(['id', 'status', 'decided_at'])
+        .orderBy('id')
+        .execute();
+      expect(rows).toEqual([
+        { id: 'a0000000-0000-4000-8000-000000000000', status: 'declined', decided_at: null },
+        { id: 'a0000000-0000-4000-8000-000000000001', status: 'pending', decided_at: null },
+        { id: 'a0000000-0000-4000-8000-000000000002', status: 'withdrawn', decided_at: at(2) },
+        { id: 'a0000000-0000-4000-8000-000000000003', status: 'withdrawn', decided_at: at(3) },
+      ]);
+      await expect(
+        db
+          .insertInto('join_requests')
+          .values(request('a0000000-0000-4000-8000-000000000004', 4, 'pending'))
+          .execute(),
+      ).rejects.toThrow(/unique/i);
+      // A decided request may sit beside the pending one.
+      await db
+        .insertInto('join_requests')
+        .values(request('a0000000-0000-4000-8000-000000000005', 5, 'approved'))
+        .execute();
+    } finally {
+      await database.destroy();
+    }
+  });
+});

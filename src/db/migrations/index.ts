@@ -13,6 +13,7 @@ import * as searchWithoutHiddenOpeningPosts from './0011-search-without-hidden-o
 import * as prescribingTotalRollups from './0012-prescribing-total-rollups.ts';
 import * as contentRevisionLabels from './0013-content-revision-labels.ts';
 import * as auditTargetIndex from './0014-audit-target-index.ts';
+import * as onePendingJoinRequest from './0015-one-pending-join-request.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0012-prescribing-total-rollups': prescribingTotalRollups,
   '0013-content-revision-labels': contentRevisionLabels,
   '0014-audit-target-index': auditTargetIndex,
+  '0015-one-pending-join-request': onePendingJoinRequest,
 };

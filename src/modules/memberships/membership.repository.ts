@@ -356,6 +356,22 @@ export function createMembershipRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    /** Closes a person's pending request to join one organisation, once they are in it. */
+    async withdrawPendingJoinRequest(
+      executor: Executor,
+      userId: string,
+      organisationCode: string,
+      at: string,
+    ): Promise<void> {
+      await executor
+        .updateTable('join_requests')
+        .set({ status: 'withdrawn', decided_at: at })
+        .where('user_id', '=', userId)
+        .where('organisation_code', '=', organisationCode)
+        .where('status', '=', 'pending')
+        .execute();
+    },
+
     async withdrawPendingJoinRequestsOfUser(
       executor: Executor,
       userId: string,

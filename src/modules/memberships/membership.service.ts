@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import { randomToken, sha256Hex } from '../../lib/crypto.ts';
 import { isPlausibleEmail, normaliseEmail, ValidationFailed } from '../../lib/validation.ts';
 import type { Database } from '../../db/schema.ts';
+import { isUniqueViolation } from '../../db/unique-violation.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import {
@@ -45,6 +46,8 @@ export interface MembershipServiceDependencies {
 }
 
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
+const ALREADY_ASKED_MESSAGE =
+  'You have already asked to join this organisation. An admin will reply by email';
 
 /**
  * Who belongs to which organisation, in which role, and how they join: by asking (an admin
@@ -252,9 +255,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       if (trimmed.length > 1000)
         throw new ValidationFailed({ message: 'Your message must be 1,000 characters or fewer' });
       if (await repository.findPendingJoinRequestOfUser(actor!.userId, code)) {
-        throw new ValidationFailed({
-          message: 'You have already asked to join this organisation. An admin will reply by email',
-        });
+        throw new ValidationFailed({ message: ALREADY_ASKED_MESSAGE });
       }
       await enforceRateLimit(
         { rateLimits: deps.rateLimits, audit },
@@ -266,13 +267,20 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       const admins = await adminsToNotify(organisation);
       await repository.transaction(async (trx) => {
         const id = randomUUID();
-        await repository.insertJoinRequest(trx, {
-          id,
-          userId: actor!.userId,
-          organisationCode: code,
-          message: trimmed || null,
-          now: now().toISOString(),
-        });
+        try {
+          await repository.insertJoinRequest(trx, {
+            id,
+            userId: actor!.userId,
+            organisationCode: code,
+            message: trimmed || null,
+            now: now().toISOString(),
+          });
+        } catch (error) {
+          // The same request sent twice at once (a double click): the database keeps one pending
+          // request per person and organisation, and the second is told of the first.
+          if (!isUniqueViolation(error)) throw error;
+          throw new ValidationFailed({ message: ALREADY_ASKED_MESSAGE });
+        }
         for (const admin of admins) {
           await email.queue(trx, {
             kind: 'join_request_received',
@@ -737,6 +745,14 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
               now: at,
             });
           }
+          // A request to join sent before is answered by the invitation: left open, an admin
+          // would be asked to decide it, and its approval would tell of a role not given.
+          await repository.withdrawPendingJoinRequest(
+            trx,
+            actor.userId,
+            invitation.organisation_code,
+            at,
+          );
           await audit.record(
             {
               action: 'membership.invitation_accepted',

@@ -7,6 +7,9 @@ import {
 } from '../../../test/support/factories.ts';
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { ValidationFailed } from '../../lib/validation.ts';
+import { createMembershipRepository } from './membership.repository.ts';
+import { createMembershipService } from './membership.service.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 
 /** Where the links of a page's error summary point. */
@@ -178,12 +181,25 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     ]);
 
     const browser = await signedIn(invitee);
+    // Asked to join as well: the invitation answers the request.
+    expect(
+      (await browser.post('/organisations/C82001/join', { message: 'Invited, I think' }))
+        .statusCode,
+    ).toBe(303);
+    const pendingOf = () =>
+      testApp.services.database.db
+        .selectFrom('join_requests')
+        .select('status')
+        .where('user_id', '=', invitee.id)
+        .execute();
+    expect(await pendingOf()).toEqual([{ status: 'pending' }]);
     expect((await browser.get(`/invitations/accept?token=${token}`)).body).toContain(
       'Accept the invitation',
     );
     const accepted = await browser.post('/invitations/accept', { token });
     expect(accepted.statusCode).toBe(303);
     expect(accepted.headers.location).toBe('/organisations/C82001?joined=1');
+    expect(await pendingOf()).toEqual([{ status: 'withdrawn' }]);
     const reused = await browser.post('/invitations/accept', { token });
     expect(reused.statusCode).toBe(400);
     expect(reused.body).toContain('has already been used');
@@ -289,6 +305,42 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect((await testApp.services.actors.load(editor.id))!.memberships.map((m) => m.role)).toEqual(
       ['editor'],
     );
+  });
+
+  it('keeps one pending request to join when a second is stored at the same moment', async () => {
+    const practiceAdminOf18 = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82018', role: 'org_admin' }],
+    });
+    const requester = await buildUser(testApp.services);
+    const actor = await actorFor(testApp.services, requester.id);
+    const context = { ip: '127.0.0.1', userAgent: 'memberships-tests' };
+    await testApp.services.memberships.requestToJoin(actor, 'C82018', 'First', context);
+    // A second request that passed the check before the first was stored, as a double click's
+    // can: the service's check is made to miss the first, so only the database can refuse it.
+    const { services } = testApp;
+    const real = createMembershipRepository(services.database.db);
+    const blind = createMembershipService({
+      repository: { ...real, findPendingJoinRequestOfUser: async () => undefined },
+      organisations: services.organisations,
+      email: services.email,
+      audit: services.audit,
+      rateLimits: services.rateLimits,
+      publicUrl: 'http://localhost',
+    });
+    await expect(blind.requestToJoin(actor, 'C82018', 'Second', context)).rejects.toThrow(
+      ValidationFailed,
+    );
+    const stored = await services.database.db
+      .selectFrom('join_requests')
+      .select(['message', 'status'])
+      .where('user_id', '=', requester.id)
+      .execute();
+    expect(stored).toEqual([{ message: 'First', status: 'pending' }]);
+    // Nothing else of the refused request is kept: no second email to the practice's admin.
+    const told = (await emailsTo(practiceAdminOf18.email)).filter(
+      (message) => message.kind === 'join_request_received',
+    );
+    expect(told).toHaveLength(1);
   });
 
   it('refuses a 21st request to join within an hour with 429, audits it, and records only 20', async () => {
