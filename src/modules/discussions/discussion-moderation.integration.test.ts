@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationFailed } from '../../lib/validation.ts';
+import { ForbiddenError } from '../access/policy.ts';
 import { createDiscussionRepository } from './discussion.repository.ts';
 import { createDiscussionService } from './discussion.service.ts';
 import {
@@ -9,7 +10,7 @@ import {
   currentTotp,
   type TestUser,
 } from '../../../test/support/factories.ts';
-import { browsersFor } from '../../../test/support/http-agent.ts';
+import { browsersFor, type HttpAgent } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 
@@ -142,6 +143,42 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
   }
 
   /**
+   * The form on a page whose action is `action` (and, when given, whose button starts with
+   * `button`), as a browser would send it: its hidden fields and its button's own name and value.
+   * The CSRF token is left to the test's browser.
+   */
+  function formOnPage(
+    html: string,
+    action: string,
+    button?: string,
+  ): { action: string; fields: Record<string, string> } {
+    for (const match of html.matchAll(/<form\b[^>]*\baction="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)) {
+      const [, formAction, inner] = match as unknown as [string, string, string];
+      if (formAction !== action) continue;
+      if (button !== undefined && !new RegExp(`<button[^>]*>\\s*${button}`).test(inner)) continue;
+      const fields: Record<string, string> = {};
+      for (const input of inner.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+        if (input[1] !== '_csrf') fields[input[1]!] = input[2]!;
+      const pressed = /<button[^>]*\bname="([^"]+)"[^>]*\bvalue="([^"]*)"/.exec(inner);
+      if (pressed) fields[pressed[1]!] = pressed[2]!;
+      return { action: formAction, fields };
+    }
+    throw new Error(`No form posting to ${action}${button ? ` with a "${button}" button` : ''}`);
+  }
+
+  /** Sends a form as a browser would, from the page it was read on. */
+  async function send(
+    browser: HttpAgent,
+    form: { action: string; fields: Record<string, string> },
+  ) {
+    return browser.post(form.action, form.fields);
+  }
+
+  async function auditCount(targetId: string, action: string) {
+    return (await auditedOn(targetId)).filter((entry) => entry === action).length;
+  }
+
+  /**
    * What people who never open a page do, through the service: this file signs in many people,
    * and sign-ins from one address are limited.
    */
@@ -173,6 +210,75 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       );
     },
   };
+
+  it('keeps a post hidden when "Keep" is pressed on a queue read before another moderator hid it', async () => {
+    const hider = await buildUser(testApp.services, { displayName: 'Hope Hider' });
+    const keeper = await buildUser(testApp.services, { displayName: 'Kai Keeper' });
+    const author = await buildUser(testApp.services, { displayName: 'Ari Author' });
+    const reporter = await buildUser(testApp.services, { displayName: 'Rae Reporter' });
+    await workspaceWith('keep-stale', {
+      managers: [hider, keeper],
+      members: [author, reporter],
+    });
+    const { threadId } = await quietly.startThread(author, 'keep-stale');
+    const hiddenId = await quietly.reply(author, 'keep-stale', threadId, 'Hidden meanwhile');
+    const keptId = await quietly.reply(author, 'keep-stale', threadId, 'Kept twice');
+    for (const postId of [hiddenId, keptId]) await quietly.report(reporter, postId, 'Please look');
+    const queuePath = '/workspaces/keep-stale/moderation';
+    const keeperBrowser = await as(keeper);
+    const queue = (await keeperBrowser.get(queuePath)).body;
+    // The Hide link goes to a page: it is a link, not a button.
+    expect(queue).toMatch(new RegExp(`<a href="/posts/${hiddenId}/hide[^"]*"[^>]*>Hide`));
+    expect(queue).not.toMatch(/<a [^>]*role="button"/);
+    const keepHidden = formOnPage(queue, `/posts/${hiddenId}/reports/close`, 'Keep');
+    const keepKept = formOnPage(queue, `/posts/${keptId}/reports/close`, 'Keep');
+    expect(keepHidden.fields).toEqual({ from: queuePath });
+
+    // Meanwhile another moderator hides the post; then the first page's "Keep" is pressed.
+    const hidden = await (
+      await as(hider)
+    ).post(`/posts/${hiddenId}/visibility`, { hidden: '1', reason: 'Names a patient' });
+    expect(hidden.statusCode).toBe(303);
+    const kept = await send(keeperBrowser, keepHidden);
+    expect(kept.statusCode).toBe(303);
+    expect(kept.headers.location).toBe(`${queuePath}?done=no-open-reports-hidden`);
+    expect((await keeperBrowser.get(String(kept.headers.location))).body).toContain(
+      'The post stays hidden.',
+    );
+    const post = await testApp.services.database.db
+      .selectFrom('posts')
+      .select(['hidden_at', 'hidden_by', 'hidden_reason'])
+      .where('id', '=', hiddenId)
+      .executeTakeFirstOrThrow();
+    expect(post.hidden_at).not.toBeNull();
+    expect(post).toMatchObject({ hidden_by: hider.id, hidden_reason: 'Names a patient' });
+    const told = (await notificationsOf(author)).filter((entry) => entry.kind === 'moderation');
+    expect(told.map((entry) => entry.title)).toEqual(['A moderator hid your post']);
+    expect(await auditedOn(hiddenId)).not.toContain('discussion.post_restored');
+    expect(await auditCount(hiddenId, 'discussion.reports_dismissed')).toBe(0);
+    expect(await openReports(hiddenId)).toEqual([{ status: 'resolved', outcome: 'hidden' }]);
+
+    // "Keep" pressed twice: the reports close once, and the second press says nothing was left.
+    const first = await send(keeperBrowser, keepKept);
+    expect(first.headers.location).toBe(`${queuePath}?done=dismissed`);
+    const second = await send(keeperBrowser, keepKept);
+    expect(second.headers.location).toBe(`${queuePath}?done=no-open-reports`);
+    expect((await keeperBrowser.get(String(second.headers.location))).body).toContain(
+      'Nothing changed: the post had no open report left to close.',
+    );
+    expect(await openReports(keptId)).toEqual([{ status: 'resolved', outcome: 'kept' }]);
+    expect(await auditCount(keptId, 'discussion.reports_dismissed')).toBe(1);
+    expect(await notificationsOf(author)).toEqual(told);
+
+    // Only moderators close reports.
+    await expect(
+      testApp.services.discussions.closeReportsOfPost(
+        await actorFor(testApp.services, reporter.id),
+        keptId,
+        context,
+      ),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+  });
 
   it("does not tell a post's author who reported it or why, though they moderate it", async () => {
     const authorManager = await buildUser(testApp.services, { displayName: 'Ama Manager' });
@@ -251,7 +357,7 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
 
     // Keep: the reports close, nobody is told, and it is audited as a dismissal.
     const before = await notificationsOf(author);
-    const kept = await managerBrowser.post(`/posts/${keptId}/visibility`, { hidden: '0' });
+    const kept = await managerBrowser.post(`/posts/${keptId}/reports/close`);
     expect(kept.statusCode).toBe(303);
     expect(String(kept.headers.location)).toContain('done=dismissed');
     expect(await notificationsOf(author)).toEqual(before);
@@ -418,15 +524,16 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       'Second reason',
       context,
     );
-    expect(firstResult.dismissed).toBe(false);
-    expect(secondResult.dismissed).toBe(true);
+    expect(firstResult.changed).toBe(true);
+    expect(secondResult.changed).toBe(false);
     const told = (await notificationsOf(author)).filter((entry) => entry.kind === 'moderation');
     expect(told.map((entry) => entry.body)).toEqual(['Your post was hidden. Reason: First reason']);
     const post = await repository.findPost(replyId!);
     expect(post).toMatchObject({ hidden_by: first.id, hidden_reason: 'First reason' });
     const audited = await auditedOn(replyId!);
     expect(audited.filter((action) => action === 'discussion.post_hidden')).toHaveLength(1);
-    expect(audited).toContain('discussion.reports_dismissed');
+    // No report was left open to close: the second decision changed nothing, so records nothing.
+    expect(audited).not.toContain('discussion.reports_dismissed');
   });
 
   it('goes back to the queue after a decision made from it, and only to a queue', async () => {
@@ -457,10 +564,7 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       `href="/posts/${hideId}/hide?from=${encodeURIComponent(queuePath)}"`,
     );
 
-    const kept = await browser.post(`/posts/${keepId}/visibility`, {
-      hidden: '0',
-      from: queuePath,
-    });
+    const kept = await browser.post(`/posts/${keepId}/reports/close`, { from: queuePath });
     expect(kept.statusCode).toBe(303);
     expect(kept.headers.location).toBe(`${queuePath}?done=dismissed`);
     const after = await browser.get(String(kept.headers.location));
@@ -489,8 +593,7 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       const page = await browser.get(`/posts/${otherId}/hide?from=${encodeURIComponent(from)}`);
       expect(page.body).not.toContain(from.replace('&', '&amp;'));
     }
-    const crafted = await browser.post(`/posts/${otherId}/visibility`, {
-      hidden: '0',
+    const crafted = await browser.post(`/posts/${otherId}/reports/close`, {
       from: '//elsewhere.example/moderation',
     });
     expect(crafted.headers.location).toBe(`${threadPath}?done=dismissed#post-${otherId}`);

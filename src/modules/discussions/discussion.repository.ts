@@ -445,13 +445,14 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       by: string,
       at: string,
       outcome: string,
-    ): Promise<void> {
-      await executor
+    ): Promise<number> {
+      const result = await executor
         .updateTable('post_reports')
         .set({ status: 'resolved', resolved_by: by, resolved_at: at, outcome })
         .where('post_id', '=', postId)
         .where('status', '=', 'open')
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     // --- follows ---

@@ -51,7 +51,17 @@ const notices: Record<string, string> = {
   edited: 'Your post has been updated.',
   reported: 'Thank you. The post has been reported to the moderators.',
   moderated: 'Done. The author has been told.',
+  // Said when a decision finds things already as it asked: pressed twice, or from a page read
+  // before another moderator's decision.
+  'already-hidden':
+    'Nothing more to do: the post had already been hidden, by another moderator or from another page, and its reports are closed. Its author has not been told again.',
+  'already-visible':
+    'Nothing changed: the post was already visible. Another moderator, or another page, may have restored it. Its author has not been told again.',
   dismissed: 'Done. The reports on the post are closed; its author has not been told of them.',
+  'no-open-reports':
+    'Nothing changed: the post had no open report left to close. Another moderator, or another page, may have decided it.',
+  'no-open-reports-hidden':
+    'Nothing changed: the post had no open report left to close, and it has been hidden. Another moderator, or another page, may have decided it. The post stays hidden.',
 };
 
 function noticeOf(request: FastifyRequest): string | undefined {
@@ -77,6 +87,15 @@ function queueToReturnTo(value: string | undefined): string | undefined {
   return value && /^\/(?:admin|workspaces\/[a-z0-9-]{1,100})\/moderation$/.test(value)
     ? value
     : undefined;
+}
+
+/**
+ * Where a moderator's decision on a post lands: the queue it was made from, for the next report,
+ * or else the post itself; with the notice saying what was done.
+ */
+function redirectAfterDecision(reply: FastifyReply, link: string, done: string, from: string) {
+  const queue = queueToReturnTo(from);
+  return reply.redirect(queue ? `${queue}?done=${done}` : link.replace('#', `?done=${done}#`), 303);
 }
 
 /** Whether a form's yes/no field says yes. */
@@ -719,17 +738,16 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   app.post<PostParams>('/posts/:postId/visibility', workspaceManager, async (request, reply) => {
     const fields = formFields(request, ['hidden', 'reason', 'from']);
     try {
-      const { link, dismissed } = await discussions.setPostHidden(
+      const hidden = isYes(fields.hidden);
+      const { link, changed } = await discussions.setPostHidden(
         request.actor,
         request.params.postId,
-        isYes(fields.hidden),
+        hidden,
         fields.reason,
         requestContextOf(request),
       );
-      const done = `done=${dismissed ? 'dismissed' : 'moderated'}`;
-      // A decision made from a queue goes back to it, for the next report.
-      const queue = queueToReturnTo(fields.from);
-      return reply.redirect(queue ? `${queue}?${done}` : link.replace('#', `?${done}#`), 303);
+      const done = changed ? 'moderated' : hidden ? 'already-hidden' : 'already-visible';
+      return redirectAfterDecision(reply, link, done, fields.from);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       const post = await discussions.postForHiding(request.actor, request.params.postId);
@@ -739,6 +757,20 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
         ...formErrorContext(error.fieldErrors, ['reason']),
       });
     }
+  });
+
+  // "Keep" in a queue, and closing the report on a post already hidden: the reports close and the
+  // post stays as it is now, whatever the page showed when it was read.
+  app.post<PostParams>('/posts/:postId/reports/close', workspaceManager, async (request, reply) => {
+    const fields = formFields(request, ['from']);
+    const { link, closedReports, hidden } = await discussions.closeReportsOfPost(
+      request.actor,
+      request.params.postId,
+      requestContextOf(request),
+    );
+    const done =
+      closedReports > 0 ? 'dismissed' : hidden ? 'no-open-reports-hidden' : 'no-open-reports';
+    return redirectAfterDecision(reply, link, done, fields.from);
   });
 
   // --- comments on content ---

@@ -417,6 +417,39 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
   }
 
   /**
+   * Closes what is still open of a post's reports, with the outcome the post stands at, and audits
+   * their dismissal when there were any: closing none changes nothing, so nothing is recorded.
+   */
+  async function closeOpenReports(
+    trx: Transaction<Database>,
+    actor: Actor,
+    postId: string,
+    outcome: 'hidden' | 'kept',
+    context: RequestContext,
+  ): Promise<number> {
+    const closed = await repository.resolveReportsOfPost(
+      trx,
+      postId,
+      actor.userId,
+      now().toISOString(),
+      outcome,
+    );
+    if (closed > 0)
+      await deps.audit.record(
+        {
+          action: 'discussion.reports_dismissed',
+          actorUserId: actor.userId,
+          targetType: 'post',
+          targetId: postId,
+          details: { outcome, reports: closed },
+        },
+        context,
+        trx,
+      );
+    return closed;
+  }
+
+  /**
    * A post and its conversation, when the actor may read them; otherwise 404, as if absent. A
    * hidden post is found only when `hiddenToo` (its callers then decide what a hidden post allows).
    */
@@ -1651,10 +1684,12 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     },
 
     /**
-     * Hides or restores a post, closing the open reports on it. Its author is told of a change,
-     * with the reason the moderator wrote; the reports' text is never passed on, since reporters
-     * are promised anonymity. A decision that changes nothing (keeping a reported post, or
-     * hiding one already hidden) only closes the reports, and is audited as their dismissal.
+     * Hides or restores a post. A change closes the open reports on it and tells its author, with
+     * the reason the moderator wrote; the reports' text is never passed on, since reporters are
+     * promised anonymity. A decision that finds the post so already (another moderator, or another
+     * page, got there first) tells no one: hiding then closes any report still open, as hiding
+     * does; restoring changes nothing, since it judges no report made since the post came back.
+     * Keeping a reported post is not a restoration: see `closeReportsOfPost`.
      */
     async setPostHidden(
       actor: Actor | null,
@@ -1662,33 +1697,19 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       hidden: boolean,
       reason: string,
       context: RequestContext,
-    ): Promise<{ link: string; dismissed: boolean }> {
+    ): Promise<{ link: string; changed: boolean }> {
       if (!actor) throw new NotFoundError();
       const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (!(await canModerate(actor, conversation)))
         throw new ForbiddenError('Only moderators hide posts');
       const link = await linkFor(conversation, post.id);
       const at = now().toISOString();
-      const changes = hidden !== (post.hidden_at !== null);
-      const closeReports = (trx: Transaction<Database>) =>
-        repository.resolveReportsOfPost(trx, post.id, actor.userId, at, hidden ? 'hidden' : 'kept');
-      const dismissReports = async (trx: Transaction<Database>) => {
-        await closeReports(trx);
-        await deps.audit.record(
-          {
-            action: 'discussion.reports_dismissed',
-            actorUserId: actor.userId,
-            targetType: 'post',
-            targetId: post.id,
-            details: { outcome: hidden ? 'hidden' : 'kept' },
-          },
-          context,
-          trx,
-        );
+      const settleAsAlready = async (trx: Transaction<Database>) => {
+        if (hidden) await closeOpenReports(trx, actor, post.id, 'hidden', context);
       };
-      if (!changes) {
-        await repository.transaction(dismissReports);
-        return { link, dismissed: true };
+      if (hidden === (post.hidden_at !== null)) {
+        await repository.transaction(settleAsAlready);
+        return { link, changed: false };
       }
       const text = reason.trim();
       if (hidden && text === '')
@@ -1732,10 +1753,16 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
             : { hidden_at: null, hidden_by: null, hidden_reason: null },
         );
         if (!changedNow) {
-          await dismissReports(trx);
+          await settleAsAlready(trx);
           return false;
         }
-        await closeReports(trx);
+        await repository.resolveReportsOfPost(
+          trx,
+          post.id,
+          actor.userId,
+          at,
+          hidden ? 'hidden' : 'kept',
+        );
         if (thread && isOpeningPost) await indexThread(trx, thread);
         await notifications.record(trx, prepared);
         await deps.audit.record(
@@ -1750,7 +1777,39 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         );
         return true;
       });
-      return { link, dismissed: !changed };
+      return { link, changed };
+    },
+
+    /**
+     * Closes the open reports on a post and leaves the post as it is: "Keep" in a moderation
+     * queue, or closing a report on a post already hidden. Its visibility is not touched, so a
+     * queue read before another moderator hid the post cannot bring the post back, and nobody is
+     * told. Says how many reports it closed (none when a decision since closed them) and whether
+     * the post is hidden now.
+     */
+    async closeReportsOfPost(
+      actor: Actor | null,
+      postId: string,
+      context: RequestContext,
+    ): Promise<{ link: string; closedReports: number; hidden: boolean }> {
+      if (!actor) throw new NotFoundError();
+      const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
+      if (!(await canModerate(actor, conversation)))
+        throw new ForbiddenError('Only moderators close reports');
+      const link = await linkFor(conversation, post.id);
+      return repository.transaction(async (trx) => {
+        const current = await repository.findPost(post.id, trx);
+        if (!current) throw new NotFoundError();
+        const hidden = current.hidden_at !== null;
+        const closedReports = await closeOpenReports(
+          trx,
+          actor,
+          post.id,
+          hidden ? 'hidden' : 'kept',
+          context,
+        );
+        return { link, closedReports, hidden };
+      });
     },
 
     async moderationQueue(actor: Actor | null, slug: string) {
