@@ -464,6 +464,44 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
   });
 
   describe('the error summary', () => {
+    it('lists a case study’s problems in the order of the fields on the form', async () => {
+      const item = await create(editor, 'case_study', { title: 'Ordered errors' }, false);
+      const response = await (
+        await as(editor)
+      ).post(`/content/${item.id}`, {
+        type: 'case_study',
+        action: 'save',
+        title: '',
+        summary: 'A summary',
+        'details-problem': 'p'.repeat(20_001),
+        'details-tco2eSavedPerYear': 'lots',
+        'details-contactEmail': 'not an email',
+        body: 'b'.repeat(100_001),
+        organisationCode: 'C82001',
+        privacy: 'everyone',
+        organisationTags: 'NOT-A-CODE',
+        note: 'n'.repeat(501),
+        revision: '1',
+      });
+      expect(response.statusCode).toBe(400);
+      const links = summaryLinks(response.body);
+      expect(links).toEqual([
+        'title',
+        'details-problem',
+        'details-tco2eSavedPerYear',
+        'details-contactEmail',
+        'body',
+        'privacy',
+        'organisationTags',
+        'note',
+      ]);
+      // Each link leads to a field, and the fields come on the page in the summary's order.
+      const form = response.body.slice(response.body.indexOf('<form'));
+      const positions = links.map((id) => form.indexOf(`id="${id}"`));
+      expect(positions.every((position) => position >= 0)).toBe(true);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    });
+
     it('links a missing kind of file to its own field', async () => {
       const item = await create(editor, 'news', { title: 'Wrong kind of file' }, false);
       const response = await postMultipart(await as(editor), `/content/${item.id}/files`, [

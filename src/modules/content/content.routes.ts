@@ -92,6 +92,45 @@ const detailFields = [
   'onlineUrl',
 ] as const;
 
+/** Each type's own fields, in the order form.njk shows them. */
+const detailFieldsInFormOrder: Record<ContentType, readonly (typeof detailFields)[number][]> = {
+  case_study: [
+    'problem',
+    'whatWasDone',
+    'results',
+    'benefitToPeople',
+    'tco2eSavedPerYear',
+    'moneySavedPerYearGbp',
+    'contactName',
+    'contactEmail',
+  ],
+  video: ['speaker', 'externalUrl', 'durationMinutes', 'transcript'],
+  document: ['documentKind'],
+  news: [],
+  event: ['startsAt', 'endsAt', 'location', 'onlineUrl'],
+  page: [],
+};
+
+/**
+ * The authoring form's fields as the page lays them out, so that the error summary lists its
+ * problems in the order the reader meets the fields.
+ */
+function formFieldOrder(type: ContentType): string[] {
+  return [
+    'title',
+    'summary',
+    ...detailFieldsInFormOrder[type].map((name) => `details-${name}`),
+    'body',
+    'organisationCode',
+    'privacy',
+    'workspaceId',
+    'areas',
+    'organisationTags',
+    'tags',
+    'note',
+  ];
+}
+
 /**
  * Reads the authoring form through the shared checks (each text field once, no NUL), the areas of
  * focus as a list of checkboxes checked the same way.
@@ -465,7 +504,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
           typeInfo: contentTypes[type],
           values: formValues(form.input),
           action: '/content',
-          ...formErrorContext(error.fieldErrors, ['title', 'summary', 'body']),
+          ...formErrorContext(error.fieldErrors, formFieldOrder(type)),
         },
         400,
       );
@@ -580,7 +619,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
       return renderForm(
         request,
         reply,
-        { ...context, ...formErrorContext(error.fieldErrors, ['title', 'summary', 'body']) },
+        { ...context, ...formErrorContext(error.fieldErrors, formFieldOrder(page.type)) },
         400,
       );
     }
