@@ -514,4 +514,43 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
       expect(response.body).toContain('Choose what kind of file this is');
     });
   });
+
+  describe('what you changed', () => {
+    it('keeps the note through a preview and a refused save', async () => {
+      const item = await create(editor, 'news', { title: 'Noted change' }, false);
+      const browser = await as(editor);
+      const fields = {
+        type: 'news',
+        summary: 'A summary',
+        body: 'The text.',
+        privacy: 'public',
+        organisationCode: 'C82001',
+        note: 'Corrected the date of the launch',
+        revision: '1',
+      };
+      const preview = await browser.post(`/content/${item.id}`, {
+        ...fields,
+        title: 'Noted change',
+        action: 'preview',
+      });
+      expect(preview.statusCode).toBe(200);
+      expect(preview.body).toContain('value="Corrected the date of the launch"');
+      const refused = await browser.post(`/content/${item.id}`, {
+        ...fields,
+        title: '',
+        action: 'save',
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body).toContain('value="Corrected the date of the launch"');
+      const saved = await browser.post(`/content/${item.id}`, {
+        ...fields,
+        title: 'Noted change',
+        action: 'save',
+      });
+      expect(saved.statusCode).toBe(303);
+      expect((await browser.get(`/content/${item.id}/revisions`)).body).toContain(
+        'Corrected the date of the launch',
+      );
+    });
+  });
 });
