@@ -248,6 +248,7 @@ export async function buildApp(
         .render('errors/rate-limited.njk', {
           minutes: Math.max(1, Math.ceil(error.retryAfterSeconds / 60)),
           explanation: error.explanation,
+          afterwards: error.afterwards,
         });
     }
     if (error instanceof ValidationFailed) {

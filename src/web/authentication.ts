@@ -262,6 +262,7 @@ export async function registerAuthentication(
         },
         requestContextOf(request),
         `You have sent ${limit} forms with files in the last hour, which is the most anyone can send in an hour.`,
+        'Nothing in this form has been saved.',
       );
     }
   });

@@ -145,6 +145,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
       { action: check.action, actorUserId: user.id, targetType: 'user', targetId: user.id },
       check.context,
       'Your password has been asked for 10 times in 15 minutes.',
+      'Nothing has been changed.',
     );
     if (!user.password_hash) {
       throw new ValidationFailed({
@@ -530,6 +531,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
         },
         context,
         'You have asked to change your email address 5 times in an hour.',
+        'Your email address has not been changed, and no link has been sent.',
       );
       await repository.transaction(async (trx) => {
         const taken = await repository.findUserByEmail(address, trx);

@@ -777,6 +777,7 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     });
     expect(refused.statusCode).toBe(429);
     expect(refused.body).toContain('Your password has been asked for 10 times in 15 minutes.');
+    expect(refused.body).toContain('Nothing has been changed.');
     expect(
       (await testApp.services.audit.findForUser(user.id)).some(
         (event) => event.action === 'account.email_change_requested' && event.outcome === 'refused',
@@ -800,6 +801,9 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     });
     expect(sixth.statusCode).toBe(429);
     expect(sixth.body).toContain('You have asked to change your email address 5 times in an hour.');
+    expect(sixth.body).toContain(
+      'Your email address has not been changed, and no link has been sent.',
+    );
     expect(await testApp.services.email.findByRecipient(address(6))).toEqual([]);
   });
 

@@ -403,6 +403,8 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
     expect(refused.body).toContain(
       'You have sent 60 forms with files in the last hour, which is the most anyone can send in an hour.',
     );
+    expect(refused.body).toContain('Nothing in this form has been saved.');
+    expect(refused.body).not.toContain('has not been posted');
     const refusals = await testApp.services.database.db
       .selectFrom('audit_events')
       .select(['outcome', 'details'])

@@ -25,7 +25,11 @@ import {
 import type { AuditEvent, AuditService } from '../audit/audit.service.ts';
 import type { EmailService } from '../email/email.service.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
-import { enforceRateLimit, type RateLimitService } from '../security/rate-limit.service.ts';
+import {
+  enforceRateLimit,
+  rateLimitRules,
+  type RateLimitService,
+} from '../security/rate-limit.service.ts';
 import type { MembershipRepository } from './membership.repository.ts';
 
 /** Invitation links work for 28 days. */
@@ -263,6 +267,8 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         actor!.userId,
         { action: 'membership.join_requested', actorUserId: actor!.userId, organisationCode: code },
         context,
+        `You have asked to join ${rateLimitRules.joinRequestPerUser.limit} organisations in the last hour, which is the most anyone can ask to join in an hour.`,
+        'Your request has not been sent.',
       );
       const admins = await adminsToNotify(organisation);
       await repository.transaction(async (trx) => {
@@ -517,6 +523,8 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         actor!.userId,
         { action: 'membership.invited', actorUserId: actor!.userId, organisationCode: code },
         context,
+        `You have sent ${rateLimitRules.invitationPerUser.limit} invitations in the last hour, which is the most anyone can send in an hour.`,
+        'This invitation has not been sent.',
       );
       const token = randomToken();
       const at = now();

@@ -371,7 +371,10 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     const refused = await browser.post(`/organisations/${lastCode}/join`, { message: '' });
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('1800');
-    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(refused.body).toContain(
+      'You have asked to join 20 organisations in the last hour, which is the most anyone can ask to join in an hour.',
+    );
+    expect(refused.body).toContain('Your request has not been sent.');
     const recorded = await testApp.services.database.db
       .selectFrom('join_requests')
       .select('organisation_code')
@@ -410,7 +413,10 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     const refused = await invite(51);
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('1800');
-    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(refused.body).toContain(
+      'You have sent 50 invitations in the last hour, which is the most anyone can send in an hour.',
+    );
+    expect(refused.body).toContain('This invitation has not been sent.');
     expect(await emailsTo(address(51))).toEqual([]);
     const refusals = (await testApp.services.audit.findForUser(admin.id)).filter(
       (event) => event.action === 'membership.invited' && event.outcome === 'refused',

@@ -38,10 +38,14 @@ export interface RateLimitDecision {
 export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
   readonly statusCode = 429;
-  /** `explanation` says, in plain words, which limit was reached (shown on the 429 page). */
+  /**
+   * `explanation` says, in plain words, which limit was reached, and `afterwards` what became of
+   * what was sent (by default, that a post was not posted); both are shown on the 429 page.
+   */
   constructor(
     readonly retryAfterSeconds: number,
     readonly explanation?: string,
+    readonly afterwards?: string,
   ) {
     super('Too many attempts');
   }
@@ -114,6 +118,7 @@ export async function enforceRateLimit(
   refused: Omit<AuditEvent, 'outcome'>,
   context: RequestContext,
   explanation?: string,
+  afterwards?: string,
 ): Promise<void> {
   const decision = await deps.rateLimits.hit(rule, key);
   if (decision.allowed) return;
@@ -125,5 +130,5 @@ export async function enforceRateLimit(
     },
     context,
   );
-  throw new RateLimitedError(decision.retryAfterSeconds, explanation);
+  throw new RateLimitedError(decision.retryAfterSeconds, explanation, afterwards);
 }
