@@ -174,6 +174,21 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     return browser.post(form.action, form.fields);
   }
 
+  /** Posts name/value pairs as they are, so a field can be sent twice, as a tampered form might. */
+  async function postPairs(browser: HttpAgent, url: string, pairs: [string, string][]) {
+    const body = new URLSearchParams(pairs);
+    body.set('_csrf', await browser.csrfToken());
+    return testApp.app.inject({
+      method: 'POST',
+      url,
+      headers: {
+        cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: body.toString(),
+    });
+  }
+
   async function auditCount(targetId: string, action: string) {
     return (await auditedOn(targetId)).filter((entry) => entry === action).length;
   }
@@ -323,6 +338,99 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       .body;
     expect(otherQueue).toContain(reason);
     expect(otherQueue).toContain('Rhys Reportwriter');
+  });
+
+  it('sets "Useful" and the accepted answer to what the form asked, so a double submit does not undo it', async () => {
+    const asker = await buildUser(testApp.services, { displayName: 'Ike Asker' });
+    const answerer = await buildUser(testApp.services, { displayName: 'Uma Answerer' });
+    const second = await buildUser(testApp.services, { displayName: 'Sid Second' });
+    await workspaceWith('double-submit', { managers: [asker], members: [answerer, second] });
+    const { threadId, threadPath } = await quietly.startThread(asker, 'double-submit');
+    const answerId = await quietly.reply(answerer, 'double-submit', threadId, 'I do');
+    const secondId = await quietly.reply(second, 'double-submit', threadId, 'So do I');
+    const browser = await as(asker);
+    const reactions = async () =>
+      testApp.services.database.db
+        .selectFrom('post_reactions')
+        .select('user_id')
+        .where('post_id', '=', answerId)
+        .execute();
+
+    // "Useful", sent twice from one page: marked once, audited once.
+    const useful = formOnPage((await browser.get(threadPath)).body, `/posts/${answerId}/useful`);
+    expect(useful.fields).toEqual({ useful: '1' });
+    for (let press = 0; press < 2; press++)
+      expect((await send(browser, useful)).statusCode).toBe(303);
+    expect(await reactions()).toEqual([{ user_id: asker.id }]);
+    expect((await browser.get(threadPath)).body).toContain('Useful (1)');
+    expect(await auditCount(answerId, 'discussion.post_marked_useful')).toBe(1);
+    // Taking the mark back, twice: taken back once.
+    const notUseful = formOnPage((await browser.get(threadPath)).body, `/posts/${answerId}/useful`);
+    expect(notUseful.fields).toEqual({ useful: '0' });
+    for (let press = 0; press < 2; press++)
+      expect((await send(browser, notUseful)).statusCode).toBe(303);
+    expect(await reactions()).toEqual([]);
+    expect(await auditCount(answerId, 'discussion.post_unmarked_useful')).toBe(1);
+    // Anything but 1 or 0, or the field sent twice, is refused and changes nothing.
+    expect((await browser.post(`/posts/${answerId}/useful`, { useful: 'yes' })).statusCode).toBe(
+      400,
+    );
+    const repeated = await postPairs(browser, `/posts/${answerId}/useful`, [
+      ['useful', '1'],
+      ['useful', '1'],
+    ]);
+    expect(repeated.statusCode).toBe(400);
+    expect(repeated.body).toContain('The &quot;useful&quot; field must be sent once');
+    expect(await reactions()).toEqual([]);
+
+    // "Accept this answer", sent twice: accepted once, its author told once.
+    const acceptHref = `${threadPath}/accepted-answer`;
+    const acceptedPost = async () =>
+      (
+        await testApp.services.database.db
+          .selectFrom('discussion_threads')
+          .select('accepted_post_id')
+          .where('id', '=', threadId)
+          .executeTakeFirstOrThrow()
+      ).accepted_post_id;
+    const acceptButton = (name: string) =>
+      `Accept this answer<span class="nhsuk-u-visually-hidden"> by ${name}`;
+    const accept = formOnPage(
+      (await browser.get(threadPath)).body,
+      acceptHref,
+      acceptButton('Uma Answerer'),
+    );
+    expect(accept.fields).toEqual({ postId: answerId, accept: '1' });
+    for (let press = 0; press < 2; press++)
+      expect((await send(browser, accept)).statusCode).toBe(303);
+    expect(await acceptedPost()).toBe(answerId);
+    const toldAccepted = (await notificationsOf(answerer)).filter((entry) =>
+      entry.title.startsWith('Your answer was accepted'),
+    );
+    expect(toldAccepted).toHaveLength(1);
+    expect(await auditCount(answerId, 'discussion.answer_accepted')).toBe(1);
+    expect(await auditCount(answerId, 'discussion.answer_unaccepted')).toBe(0);
+
+    // "Remove accepted answer", sent twice: removed once.
+    const remove = formOnPage((await browser.get(threadPath)).body, acceptHref, 'Remove');
+    expect(remove.fields).toEqual({ postId: answerId, accept: '0' });
+    for (let press = 0; press < 2; press++)
+      expect((await send(browser, remove)).statusCode).toBe(303);
+    expect(await acceptedPost()).toBeNull();
+    expect(await auditCount(answerId, 'discussion.answer_unaccepted')).toBe(1);
+
+    // Removing an answer from a page read before another was accepted leaves the other one.
+    await send(browser, accept);
+    const acceptSecond = formOnPage(
+      (await browser.get(threadPath)).body,
+      acceptHref,
+      acceptButton('Sid Second'),
+    );
+    await send(browser, acceptSecond);
+    expect(await acceptedPost()).toBe(secondId);
+    await send(browser, remove);
+    expect(await acceptedPost()).toBe(secondId);
+    expect(await auditCount(answerId, 'discussion.answer_unaccepted')).toBe(1);
   });
 
   it('keeps a reported post without telling its author, and hides one with the moderator’s own reason', async () => {
@@ -739,7 +847,7 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     ).toBe(303);
     const [, answerId] = await postIdsOf(asker, threadPath);
     const accept = async () =>
-      (await as(asker)).post(`${threadPath}/accepted-answer`, { postId: answerId! });
+      (await as(asker)).post(`${threadPath}/accepted-answer`, { postId: answerId!, accept: '1' });
 
     // Locked: refused on the thread's page, with the reason where the summary links.
     await testApp.services.database.db

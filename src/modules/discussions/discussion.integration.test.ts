@@ -429,7 +429,7 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
         'Ben Okafor replied: How did you switch patients to dry powder inhalers?',
       );
 
-      const useful = await (await as(asker)).post(`/posts/${replyId}/useful`);
+      const useful = await (await as(asker)).post(`/posts/${replyId}/useful`, { useful: '1' });
       expect(useful.statusCode).toBe(303);
       expect((await (await as(asker)).get(`/workspaces/llr/threads/${threadId}`)).body).toContain(
         'Useful (1)',
@@ -440,12 +440,16 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
         (
           await browser.post(`/workspaces/llr/threads/${threadId}/accepted-answer`, {
             postId: replyId,
+            accept: '1',
           })
         ).statusCode,
       ).toBe(403);
       const accepted = await (
         await as(asker)
-      ).post(`/workspaces/llr/threads/${threadId}/accepted-answer`, { postId: replyId });
+      ).post(`/workspaces/llr/threads/${threadId}/accepted-answer`, {
+        postId: replyId,
+        accept: '1',
+      });
       expect(accepted.statusCode).toBe(303);
       const answered = await browser.get(`/workspaces/llr/threads/${threadId}`);
       expect(answered.body).toContain('Accepted answer');

@@ -112,6 +112,37 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .execute();
     },
 
+    /** Makes a post a thread's accepted answer unless it already is; says whether it changed. */
+    async acceptAnswer(executor: Executor, threadId: string, postId: string): Promise<boolean> {
+      const result = await executor
+        .updateTable('discussion_threads')
+        .set({ accepted_post_id: postId })
+        .where('id', '=', threadId)
+        .where((eb) =>
+          eb.or([eb('accepted_post_id', 'is', null), eb('accepted_post_id', '<>', postId)]),
+        )
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * Takes back a post as a thread's accepted answer if it still is; says whether it changed. Another
+     * answer accepted meanwhile stays.
+     */
+    async withdrawAcceptedAnswer(
+      executor: Executor,
+      threadId: string,
+      postId: string,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('discussion_threads')
+        .set({ accepted_post_id: null })
+        .where('id', '=', threadId)
+        .where('accepted_post_id', '=', postId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     async listThreads(
       workspaceId: string,
       options: { includeHidden: boolean; limit: number; offset: number },
@@ -364,33 +395,34 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
 
     // --- reactions ---
 
-    async toggleReaction(
+    /**
+     * Marks a post useful for one person, or takes the mark back, only if it is not so already,
+     * and says whether it changed: a form sent twice sets the same state twice.
+     */
+    async setUsefulReaction(
       executor: Executor,
       postId: string,
       userId: string,
+      useful: boolean,
       at: string,
     ): Promise<boolean> {
-      const existing = await executor
-        .selectFrom('post_reactions')
-        .select('post_id')
+      if (useful) {
+        const inserted = await executor
+          .insertInto('post_reactions')
+          .values({ post_id: postId, user_id: userId, reaction: 'useful', created_at: at })
+          .onConflict((conflict) =>
+            conflict.columns(['post_id', 'user_id', 'reaction']).doNothing(),
+          )
+          .executeTakeFirst();
+        return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+      }
+      const deleted = await executor
+        .deleteFrom('post_reactions')
         .where('post_id', '=', postId)
         .where('user_id', '=', userId)
         .where('reaction', '=', 'useful')
         .executeTakeFirst();
-      if (existing) {
-        await executor
-          .deleteFrom('post_reactions')
-          .where('post_id', '=', postId)
-          .where('user_id', '=', userId)
-          .where('reaction', '=', 'useful')
-          .execute();
-        return false;
-      }
-      await executor
-        .insertInto('post_reactions')
-        .values({ post_id: postId, user_id: userId, reaction: 'useful', created_at: at })
-        .execute();
-      return true;
+      return Number(deleted.numDeletedRows) > 0;
     },
 
     // --- reports ---

@@ -561,13 +561,14 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     '/workspaces/:slug/threads/:threadId/accepted-answer',
     workspaceMember,
     async (request, reply) => {
-      const fields = formFields(request, ['postId']);
+      const fields = formFields(request, ['postId', 'accept']);
       try {
         await discussions.acceptAnswer(
           request.actor,
           request.params.slug,
           request.params.threadId,
           fields.postId,
+          fields.accept,
           requestContextOf(request),
         );
       } catch (error) {
@@ -695,7 +696,13 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   });
 
   app.post<PostParams>('/posts/:postId/useful', anyUser, async (request, reply) => {
-    const link = await discussions.toggleUseful(request.actor, request.params.postId);
+    const fields = formFields(request, ['useful']);
+    const link = await discussions.setUseful(
+      request.actor,
+      request.params.postId,
+      fields.useful,
+      requestContextOf(request),
+    );
     return reply.redirect(link, 303);
   });
 

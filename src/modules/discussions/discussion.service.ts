@@ -102,6 +102,16 @@ async function filterAsync<T>(items: T[], keep: (item: T) => Promise<boolean>): 
   return kept;
 }
 
+/**
+ * The state a form asks for, sent as 1 or 0 rather than "the opposite of now": a form sent twice
+ * (a double click, a page left open) then sets the same state twice instead of undoing itself.
+ */
+function intendedState(value: string, field: string, problem: string): boolean {
+  if (value === '1') return true;
+  if (value === '0') return false;
+  throw new ValidationFailed({ [field]: problem });
+}
+
 function workspaceResource(workspace: WorkspaceRow): WorkspaceResource {
   return { kind: 'workspace', id: workspace.id, privacy: workspace.privacy };
 }
@@ -1458,20 +1468,57 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       };
     },
 
-    async toggleUseful(actor: Actor | null, postId: string): Promise<string> {
+    /**
+     * Marks a post useful for the actor, or takes the mark back, as the form asks (`useful` 1 or
+     * 0). Only a change is audited; the same request again changes nothing.
+     */
+    async setUseful(
+      actor: Actor | null,
+      postId: string,
+      useful: string,
+      context: RequestContext,
+    ): Promise<string> {
       if (!actor) throw new NotFoundError();
       const { post, conversation } = await readablePost(actor, postId);
-      await repository.transaction((trx) =>
-        repository.toggleReaction(trx, post.id, actor.userId, now().toISOString()),
+      const wanted = intendedState(
+        useful,
+        'useful',
+        'Choose whether to mark the post as useful or take the mark back',
       );
+      await repository.transaction(async (trx) => {
+        const changed = await repository.setUsefulReaction(
+          trx,
+          post.id,
+          actor.userId,
+          wanted,
+          now().toISOString(),
+        );
+        if (!changed) return;
+        await deps.audit.record(
+          {
+            action: wanted ? 'discussion.post_marked_useful' : 'discussion.post_unmarked_useful',
+            actorUserId: actor.userId,
+            targetType: 'post',
+            targetId: post.id,
+          },
+          context,
+          trx,
+        );
+      });
       return linkFor(conversation, post.id);
     },
 
+    /**
+     * The asker accepts a reply as the answer (`accept` 1), or takes it back (0). Setting what is
+     * already so changes nothing and tells no one; taking back an answer that is no longer the
+     * accepted one leaves the answer accepted since.
+     */
     async acceptAnswer(
       actor: Actor | null,
       slug: string,
       threadId: string,
       postId: string,
+      accept: string,
       context: RequestContext,
     ): Promise<void> {
       const { thread, conversation, workspace } = await requireThread(actor, slug, threadId);
@@ -1494,9 +1541,13 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const post = /^[0-9a-f-]{36}$/.test(postId) ? await repository.findPost(postId) : undefined;
       if (!post || post.conversation_id !== conversation.id || post.hidden_at)
         throw new NotFoundError();
-      const accepted = thread.accepted_post_id === post.id ? null : post.id;
+      const accepting = intendedState(
+        accept,
+        'answer',
+        'Choose whether to accept this answer or remove it',
+      );
       const prepared =
-        accepted && post.author_id
+        accepting && post.author_id
           ? await notifications.prepare(
               [post.author_id],
               {
@@ -1511,11 +1562,14 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
             )
           : [];
       await repository.transaction(async (trx) => {
-        await repository.updateThread(trx, thread.id, { accepted_post_id: accepted });
+        const changed = accepting
+          ? await repository.acceptAnswer(trx, thread.id, post.id)
+          : await repository.withdrawAcceptedAnswer(trx, thread.id, post.id);
+        if (!changed) return;
         await notifications.record(trx, prepared);
         await deps.audit.record(
           {
-            action: accepted ? 'discussion.answer_accepted' : 'discussion.answer_unaccepted',
+            action: accepting ? 'discussion.answer_accepted' : 'discussion.answer_unaccepted',
             actorUserId: actor.userId,
             targetType: 'post',
             targetId: post.id,
