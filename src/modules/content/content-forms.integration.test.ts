@@ -553,4 +553,57 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
       );
     });
   });
+
+  describe('an item shared with a workspace its editor is not in', () => {
+    it('is saved by that editor without changing who may see it', async () => {
+      const llr = (await testApp.services.workspaces.findBySlug('llr'))!;
+      const midlands = (await testApp.services.workspaces.findBySlug('midlands'))!;
+      const insider = await buildUser(testApp.services, {
+        memberships: [{ organisationCode: 'C82001', role: 'editor' }],
+      });
+      await testApp.services.database.db.transaction().execute(async (trx) => {
+        await testApp.services.workspaces.addMember(trx, llr.id, insider.id);
+      });
+      const item = await create(insider, 'news', {
+        title: 'For the LLR workspace',
+        privacy: 'workspace',
+        workspaceId: llr.id,
+      });
+      // The editor of the practice is in neither workspace.
+      const browser = await as(editor);
+      const form = await browser.get(`/content/${item.id}/edit`);
+      expect(form.statusCode).toBe(200);
+      expect(form.body).toContain(`<option value="${llr.id}" selected>`);
+      expect(form.body).not.toContain(`<option value="${midlands.id}"`);
+      const fields = {
+        type: 'news',
+        action: 'save',
+        title: 'For the LLR workspace, corrected',
+        summary: 'A summary',
+        body: 'The text.',
+        privacy: 'workspace',
+        workspaceId: llr.id,
+        organisationCode: 'C82001',
+      };
+      const saved = await browser.post(`/content/${item.id}`, {
+        ...fields,
+        revision: openedRevisionOf(form.body),
+      });
+      expect(saved.statusCode).toBe(303);
+      expect(await stored(item.id)).toMatchObject({
+        title: 'For the LLR workspace, corrected',
+        privacy: 'workspace',
+        workspace_id: llr.id,
+      });
+      // Moving it to another workspace they are not in is still refused.
+      const moved = await browser.post(`/content/${item.id}`, {
+        ...fields,
+        workspaceId: midlands.id,
+        revision: String((await stored(item.id)).revision),
+      });
+      expect(moved.statusCode).toBe(400);
+      expect(moved.body).toContain('You can only share with workspaces you belong to');
+      expect((await stored(item.id)).workspace_id).toBe(llr.id);
+    });
+  });
 });

@@ -403,10 +403,13 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     context: Record<string, unknown>,
     status = 200,
   ) {
-    // An edit form always offers the item's current owner, selected unless the author changed it.
-    const item = context.item as { organisation_code: string } | undefined;
+    // An edit form always offers the item's current owner and workspace, selected unless the
+    // author changed them.
+    const item = context.item as
+      { organisation_code: string; workspace_id: string | null } | undefined;
     const options = await content.authoringOptions(request.actor!, {
       currentOwnerCode: item?.organisation_code,
+      currentWorkspaceId: item?.workspace_id,
     });
     return reply.code(status).render('content/views/form.njk', {
       ...options,

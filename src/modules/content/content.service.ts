@@ -184,8 +184,18 @@ export function createContentService(deps: ContentServiceDependencies) {
     return item;
   }
 
-  /** Checks an author's input; returns clean values or throws ValidationFailed naming each field. */
-  async function validateInput(actor: Actor, type: ContentType, input: ContentInput) {
+  /**
+   * Checks an author's input; returns clean values or throws ValidationFailed naming each field.
+   * `currentWorkspaceId` is the workspace an edited item is shared with now: keeping it needs no
+   * membership, so that an editor outside the workspace can save the item without changing who
+   * may see it.
+   */
+  async function validateInput(
+    actor: Actor,
+    type: ContentType,
+    input: ContentInput,
+    options: { currentWorkspaceId?: string | null } = {},
+  ) {
     const errors: Record<string, string> = {};
     const title = input.title.trim();
     if (title === '') errors.title = 'Enter a title';
@@ -228,7 +238,11 @@ export function createContentService(deps: ContentServiceDependencies) {
         ? await deps.workspaces.findById(input.workspaceId)
         : undefined;
       if (!workspace) errors.workspaceId = 'Choose the workspace whose members can see this';
-      else if (!actor.isPlatformAdmin && !actor.workspaceIds.includes(workspace.id))
+      else if (
+        !actor.isPlatformAdmin &&
+        !actor.workspaceIds.includes(workspace.id) &&
+        workspace.id !== options.currentWorkspaceId
+      )
         errors.workspaceId = 'You can only share with workspaces you belong to';
       else workspaceId = workspace.id;
     }
@@ -564,9 +578,13 @@ export function createContentService(deps: ContentServiceDependencies) {
      * (their own first, then the rest by name) and the workspaces they are in. Editing rights reach
      * further than membership (an ICS admin edits for every organisation under the ICB, a platform
      * admin for all), so the list comes from the policy, not from memberships; and an item's
-     * current owner is always on it, so saving an edit never moves the item by default.
+     * current owner and workspace are always on them, so saving an edit never moves the item or
+     * changes who may see it by default.
      */
-    async authoringOptions(actor: Actor, options: { currentOwnerCode?: string } = {}) {
+    async authoringOptions(
+      actor: Actor,
+      options: { currentOwnerCode?: string; currentWorkspaceId?: string | null } = {},
+    ) {
       const rows = await repository.findOrganisationsInScope(
         organisationScope(actor, 'organisation.edit_content'),
       );
@@ -592,7 +610,10 @@ export function createContentService(deps: ContentServiceDependencies) {
         });
       }
       const workspaces = (await deps.workspaces.listWorkspaces()).filter(
-        (workspace) => actor.isPlatformAdmin || actor.workspaceIds.includes(workspace.id),
+        (workspace) =>
+          actor.isPlatformAdmin ||
+          actor.workspaceIds.includes(workspace.id) ||
+          workspace.id === options.currentWorkspaceId,
       );
       return { organisations, workspaces, areas: nationalAreasOfFocus };
     },
@@ -673,7 +694,9 @@ export function createContentService(deps: ContentServiceDependencies) {
       if (existing.revision !== expectedRevision)
         throw new ContentChangedMeanwhile(expectedRevision, existing.revision);
       const type = existing.content_type as ContentType;
-      const clean = await validateInput(actor!, type, input);
+      const clean = await validateInput(actor!, type, input, {
+        currentWorkspaceId: existing.workspace_id,
+      });
       const at = now().toISOString();
       const changes = {
         title: clean.title,
