@@ -905,6 +905,13 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
       status: 'deleted',
     });
     expect((await testApp.services.audit.findForUser(user.id)).length).toBeGreaterThan(2);
+    // Each organisation it belonged to sees the member go in its own audit log.
+    const left = (await testApp.services.audit.findForUser(user.id)).filter(
+      (event) => event.action === 'membership.removed',
+    );
+    expect(
+      left.map((event) => [event.organisation_code, JSON.parse(String(event.details))]),
+    ).toEqual([['C82002', { role: 'editor', reason: 'account_deleted' }]]);
     expect(
       (await agent().post('/sign-in', { email: user.email, password: user.password })).statusCode,
     ).toBe(400);

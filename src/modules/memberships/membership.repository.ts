@@ -45,8 +45,11 @@ export function createMembershipRepository(db: Kysely<Database>) {
       return db.transaction().execute(work);
     },
 
-    async findMembershipsOfUser(userId: string): Promise<MembershipWithOrganisation[]> {
-      return db
+    async findMembershipsOfUser(
+      userId: string,
+      executor: Executor = db,
+    ): Promise<MembershipWithOrganisation[]> {
+      return executor
         .selectFrom('memberships as m')
         .innerJoin('organisations as o', 'o.code', 'm.organisation_code')
         .where('m.user_id', '=', userId)

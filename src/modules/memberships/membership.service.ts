@@ -848,6 +848,22 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
 
     /** Called when an account is deleted, inside its transaction. */
     async removeEverythingOfUser(trx: Transaction<Database>, userId: string): Promise<void> {
+      // Each organisation's own audit log shows that a member (perhaps one of its admins) went;
+      // the account's deletion record names no organisation.
+      for (const membership of await repository.findMembershipsOfUser(userId, trx)) {
+        await audit.record(
+          {
+            action: 'membership.removed',
+            actorUserId: userId,
+            targetType: 'user',
+            targetId: userId,
+            organisationCode: membership.organisation_code,
+            details: { role: membership.role, reason: 'account_deleted' },
+          },
+          null,
+          trx,
+        );
+      }
       await repository.deleteMembershipsOfUser(trx, userId);
       await repository.withdrawPendingJoinRequestsOfUser(trx, userId, now().toISOString());
     },
