@@ -433,6 +433,60 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     expect(await auditCount(answerId, 'discussion.answer_unaccepted')).toBe(1);
   });
 
+  it('hides, restores, pins and locks a discussion once however often it is asked', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Tam Threadkeeper' });
+    const author = await buildUser(testApp.services, { displayName: 'Tia Threadwriter' });
+    await workspaceWith('thread-twice', { managers: [manager], members: [author] });
+    const { threadId, threadPath } = await quietly.startThread(author, 'thread-twice');
+    const browser = await as(manager);
+    const page = (await browser.get(threadPath)).body;
+    const moderation = `${threadPath}/moderation`;
+    const told = async () =>
+      (await notificationsOf(author))
+        .filter((entry) => entry.kind === 'moderation')
+        .map((entry) => entry.title);
+
+    // Each form read once, from the same page, and sent twice.
+    for (const [button, done] of [
+      ['Hide from members', 'moderated'],
+      ['Pin to the top', 'thread-changed'],
+      ['Lock: no more replies', 'thread-changed'],
+    ] as const) {
+      const form = formOnPage(page, moderation, button);
+      expect((await send(browser, form)).headers.location).toBe(`${threadPath}?done=${done}`);
+      expect((await send(browser, form)).headers.location).toBe(
+        `${threadPath}?done=thread-unchanged`,
+      );
+    }
+    expect((await browser.get(`${threadPath}?done=thread-unchanged`)).body).toContain(
+      'Nothing changed: the discussion was already as you asked.',
+    );
+    expect(await told()).toEqual(['Your discussion was hidden: A question']);
+    for (const action of ['thread_hidden', 'thread_pinned', 'thread_locked'])
+      expect(await auditCount(threadId, `discussion.${action}`), action).toBe(1);
+
+    const restore = formOnPage((await browser.get(threadPath)).body, moderation, 'Restore');
+    expect(restore.fields).toEqual({ flag: 'hidden', value: '0' });
+    await send(browser, restore);
+    await send(browser, restore);
+    expect(await told()).toEqual([
+      'Your discussion was hidden: A question',
+      'Your discussion was restored: A question',
+    ]);
+    expect(await auditCount(threadId, 'discussion.thread_hidden')).toBe(2);
+    // A value that is neither 1 nor 0 is refused, not read as "off".
+    const unclear = await browser.post(moderation, { flag: 'pinned', value: 'maybe' });
+    expect(unclear.statusCode).toBe(400);
+    expectSummaryLinksResolve(unclear.body, 'flag');
+    const thread = await testApp.services.discussions.threadPage(
+      await actorFor(testApp.services, manager.id),
+      'thread-twice',
+      threadId,
+    );
+    expect(thread.thread).toMatchObject({ hidden: 0, pinned: 1 });
+    expect(thread.conversation.locked).toBe(1);
+  });
+
   it('keeps a reported post without telling its author, and hides one with the moderator’s own reason', async () => {
     const manager = await buildUser(testApp.services, { displayName: 'Meg Moderator' });
     const author = await buildUser(testApp.services, { displayName: 'Art Author' });

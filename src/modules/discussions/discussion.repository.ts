@@ -100,16 +100,32 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .executeTakeFirst();
     },
 
-    async updateThread(
+    /**
+     * Pins, hides (or undoes either) a thread, or locks or unlocks its conversation, only if it is
+     * not so already, and says whether it changed: of two moderators deciding at once, or one
+     * pressing twice, only the first changes it (and tells its author).
+     */
+    async changeThreadFlag(
       executor: Executor,
-      threadId: string,
-      changes: Partial<DiscussionThreadRow>,
-    ): Promise<void> {
-      await executor
-        .updateTable('discussion_threads')
-        .set(changes)
-        .where('id', '=', threadId)
-        .execute();
+      thread: Pick<DiscussionThreadRow, 'id' | 'conversation_id'>,
+      flag: 'pinned' | 'locked' | 'hidden',
+      value: 0 | 1,
+    ): Promise<boolean> {
+      const result =
+        flag === 'locked'
+          ? await executor
+              .updateTable('conversations')
+              .set({ locked: value })
+              .where('id', '=', thread.conversation_id)
+              .where('locked', '<>', value)
+              .executeTakeFirst()
+          : await executor
+              .updateTable('discussion_threads')
+              .set({ [flag]: value })
+              .where('id', '=', thread.id)
+              .where(flag, '<>', value)
+              .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Makes a post a thread's accepted answer unless it already is; says whether it changed. */

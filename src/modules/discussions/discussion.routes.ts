@@ -51,8 +51,11 @@ const notices: Record<string, string> = {
   edited: 'Your post has been updated.',
   reported: 'Thank you. The post has been reported to the moderators.',
   moderated: 'Done. The author has been told.',
+  'thread-changed': 'Done. The discussion has been changed.',
   // Said when a decision finds things already as it asked: pressed twice, or from a page read
-  // before another moderator's decision.
+  // before someone else's decision.
+  'thread-unchanged':
+    'Nothing changed: the discussion was already as you asked. Another manager, or another page, may have changed it.',
   'already-hidden':
     'Nothing more to do: the post had already been hidden, by another moderator or from another page, and its reports are closed. Its author has not been told again.',
   'already-visible':
@@ -587,21 +590,28 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     workspaceManager,
     async (request, reply) => {
       const fields = formFields(request, ['flag', 'value']);
+      let done: string;
       try {
-        await discussions.setThreadFlag(
+        const { changed } = await discussions.setThreadFlag(
           request.actor,
           request.params.slug,
           request.params.threadId,
           fields.flag,
-          isYes(fields.value),
+          fields.value,
           requestContextOf(request),
         );
+        // Only hiding or restoring a discussion tells its author.
+        done = !changed
+          ? 'thread-unchanged'
+          : fields.flag === 'hidden'
+            ? 'moderated'
+            : 'thread-changed';
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderThread(request, reply, formErrorContext(error.fieldErrors), 400);
       }
       return reply.redirect(
-        `/workspaces/${request.params.slug}/threads/${request.params.threadId}?done=moderated`,
+        `/workspaces/${request.params.slug}/threads/${request.params.threadId}?done=${done}`,
         303,
       );
     },

@@ -1580,23 +1580,25 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       });
     },
 
+    /**
+     * Pins, locks or hides a thread (`value` 1), or undoes it (0). Only a change is made, told and
+     * audited: pressed twice, or from a page read before another manager's decision, it changes
+     * nothing, and says so.
+     */
     async setThreadFlag(
       actor: Actor | null,
       slug: string,
       threadId: string,
       requestedFlag: string,
-      value: boolean,
+      requestedValue: string,
       context: RequestContext,
-    ): Promise<void> {
-      const { thread, conversation, manages, workspace } = await requireThread(
-        actor,
-        slug,
-        threadId,
-      );
+    ): Promise<{ changed: boolean }> {
+      const { thread, manages, workspace } = await requireThread(actor, slug, threadId);
       if (!manages) throw new ForbiddenError('Only workspace managers moderate');
       if (requestedFlag !== 'pinned' && requestedFlag !== 'locked' && requestedFlag !== 'hidden')
         throw new ValidationFailed({ flag: 'Choose pin, lock or hide' });
       const flag: 'pinned' | 'locked' | 'hidden' = requestedFlag;
+      const value = intendedState(requestedValue, 'flag', 'Choose whether to turn it on or off');
       const prepared =
         flag === 'hidden' && thread.author_id
           ? await notifications.prepare(
@@ -1617,10 +1619,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
               (recipient) => can(recipient, 'workspace.read', workspaceResource(workspace)),
             )
           : [];
-      await repository.transaction(async (trx) => {
-        if (flag === 'locked')
-          await repository.updateConversation(trx, conversation.id, { locked: value ? 1 : 0 });
-        else await repository.updateThread(trx, thread.id, { [flag]: value ? 1 : 0 });
+      const changed = await repository.transaction(async (trx) => {
+        if (!(await repository.changeThreadFlag(trx, thread, flag, value ? 1 : 0))) return false;
         if (flag === 'hidden') await indexThread(trx, thread);
         await notifications.record(trx, prepared);
         await deps.audit.record(
@@ -1634,7 +1634,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           context,
           trx,
         );
+        return true;
       });
+      return { changed };
     },
 
     async report(
