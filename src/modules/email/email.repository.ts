@@ -65,8 +65,27 @@ export function createEmailRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async markSent(id: string, at: string): Promise<void> {
-      await db
+    /**
+     * Extends a worker's lease on one message before it is sent; false if the lease was lost (it
+     * ran out and another worker took the message), and the message must be left to that worker.
+     */
+    async renewLease(id: string, heldLease: string, newLease: string): Promise<boolean> {
+      const result = await db
+        .updateTable('email_messages')
+        .set({ locked_until: newLease })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .where('locked_until', '=', heldLease)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Records a delivery, by the worker that still holds the message's lease only: a worker whose
+     * lease ran out while it sent must not undo what the worker that took over recorded.
+     */
+    async markSent(id: string, at: string, heldLease: string): Promise<boolean> {
+      const result = await db
         .updateTable('email_messages')
         .set((eb) => ({
           status: 'sent',
@@ -76,17 +95,22 @@ export function createEmailRepository(db: Kysely<Database>) {
           attempts: eb('attempts', '+', 1),
         }))
         .where('id', '=', id)
-        .execute();
+        .where('status', '=', 'pending')
+        .where('locked_until', '=', heldLease)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
+    /** Records a failed attempt, by the worker that still holds the lease only (see markSent). */
     async markAttemptFailed(
       id: string,
       attempts: number,
       nextAttemptAt: string,
       error: string,
       giveUp: boolean,
-    ): Promise<void> {
-      await db
+      heldLease: string,
+    ): Promise<boolean> {
+      const result = await db
         .updateTable('email_messages')
         .set({
           status: giveUp ? 'failed' : 'pending',
@@ -96,7 +120,10 @@ export function createEmailRepository(db: Kysely<Database>) {
           last_error: error.slice(0, 500),
         })
         .where('id', '=', id)
-        .execute();
+        .where('status', '=', 'pending')
+        .where('locked_until', '=', heldLease)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     async countByStatus(): Promise<Record<string, number>> {

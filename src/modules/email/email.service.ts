@@ -16,6 +16,11 @@ const MAX_ATTEMPTS = 10;
 const FIRST_RETRY_SECONDS = 30;
 const LONGEST_RETRY_SECONDS = 6 * 60 * 60;
 const LEASE_SECONDS = 120;
+/**
+ * A send that takes longer than this is given up as failed (and retried later), well inside the
+ * lease it was sent under, so that the lease cannot run out while a message is being sent.
+ */
+const SEND_TIMEOUT_MS = 45_000;
 
 /** Seconds to wait before attempt n+1: doubling from 30 s, capped at 6 hours. */
 export function retryDelaySeconds(failedAttempts: number): number {
@@ -28,6 +33,20 @@ export function retryDelaySeconds(failedAttempts: number): number {
 export interface EmailServiceOptions {
   now?: () => Date;
   logger?: Logger;
+  /** How long one message may take to hand over; tests shorten it. */
+  sendTimeoutMs?: number;
+}
+
+/** The transport's promise, or a rejection once `ms` have passed without it settling. */
+function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`The mail server took more than ${ms / 1000} s to take the message`)),
+      ms,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -44,35 +63,46 @@ export function createEmailService(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
 
+  const sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
+  const leaseFromNow = () => new Date(now().getTime() + LEASE_SECONDS * 1000).toISOString();
+
+  /**
+   * Claims due messages under a lease, then sends them one by one, renewing the lease on each just
+   * before it is sent. A message whose lease was lost meanwhile (this run took longer than the
+   * lease, and another worker took the message over) is left to that worker; and only the holder
+   * of a message's lease records what became of it.
+   */
   async function deliverDue(limit = 50): Promise<{ sent: number; failed: number }> {
-    const started = now();
-    const claimed = await repository.claimDue(
-      started.toISOString(),
-      new Date(started.getTime() + LEASE_SECONDS * 1000).toISOString(),
-      limit,
-    );
+    const claimed = await repository.claimDue(now().toISOString(), leaseFromNow(), limit);
     let sent = 0;
     let failed = 0;
     for (const message of claimed) {
+      const lease = leaseFromNow();
+      if (!(await repository.renewLease(message.id, message.locked_until!, lease))) continue;
       try {
-        await transport.send({
-          id: message.id,
-          to: message.to_address,
-          subject: message.subject,
-          text: message.text_body,
-          headers: message.headers
-            ? (JSON.parse(message.headers) as Record<string, string>)
-            : undefined,
-        });
-        await repository.markSent(message.id, now().toISOString());
-        sent++;
+        await withinTime(
+          transport.send({
+            id: message.id,
+            to: message.to_address,
+            subject: message.subject,
+            text: message.text_body,
+            headers: message.headers
+              ? (JSON.parse(message.headers) as Record<string, string>)
+              : undefined,
+          }),
+          sendTimeoutMs,
+        );
+        if (await repository.markSent(message.id, now().toISOString(), lease)) sent++;
       } catch (error) {
-        failed++;
         const attempts = message.attempts + 1;
         const giveUp = attempts >= MAX_ATTEMPTS;
         const next = new Date(now().getTime() + retryDelaySeconds(attempts) * 1000).toISOString();
         const reason = error instanceof Error ? error.message : String(error);
-        await repository.markAttemptFailed(message.id, attempts, next, reason, giveUp);
+        if (
+          !(await repository.markAttemptFailed(message.id, attempts, next, reason, giveUp, lease))
+        )
+          continue;
+        failed++;
         options.logger?.warn(
           { emailId: message.id, kind: message.kind, attempts, giveUp, reason },
           'email delivery failed',
