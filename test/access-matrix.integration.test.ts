@@ -221,6 +221,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
       threadId,
       postId,
       workspaceRequestId: '00000000-0000-4000-8000-000000000000',
+      identityId: '00000000-0000-4000-8000-000000000000',
       planId: greenPlan.planId,
       actionId: greenPlan.actionId,
       milestoneId: planAction.action.milestones[0]!.id,

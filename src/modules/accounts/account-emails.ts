@@ -68,6 +68,15 @@ export function addressAlreadyInUseMessage() {
   };
 }
 
+export function singleSignOnChangedMessage(name: string, linked: boolean, account: string) {
+  return {
+    subject: linked
+      ? 'Single sign-on was linked to your Greenspace account'
+      : 'Single sign-on was unlinked from your Greenspace account',
+    text: `Dear ${name},\n\n${linked ? `Your Greenspace account can now be signed in to with ${account}.` : `Your Greenspace account can no longer be signed in to with ${account}.`}\n\nIf this was not you, change your password now, unlink it from your account page, and tell your organisation's Greenspace admin.${signature}`,
+  };
+}
+
 export function recoveryCodesRegeneratedMessage(name: string) {
   return {
     subject: 'New recovery codes were made for your Greenspace account',

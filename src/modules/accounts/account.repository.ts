@@ -385,6 +385,16 @@ export function createAccountRepository(db: Kysely<Database>) {
         .execute();
     },
 
+    /** Removes one of a user's linked identities; false if the user has no such identity. */
+    async deleteExternalIdentity(executor: Executor, userId: string, id: string): Promise<boolean> {
+      const result = await executor
+        .deleteFrom('external_identities')
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+
     async deleteExternalIdentitiesOfUser(executor: Executor, userId: string): Promise<void> {
       await executor.deleteFrom('external_identities').where('user_id', '=', userId).execute();
     },

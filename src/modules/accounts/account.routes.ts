@@ -71,6 +71,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
         password: 'Your password has been changed. Your other sessions have been signed out.',
         email: 'We have sent a link to your new email address. Your email changes when you use it.',
         'email-cancelled': 'The change of email address has been cancelled.',
+        'sso-unlinked': 'Single sign-on has been unlinked. We have emailed you to say so.',
         sessions: 'Your other sessions have been signed out.',
         'two-factor-off': 'Two-factor authentication is off.',
       };
@@ -156,6 +157,62 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     }
     return reply.redirect('/account?updated=email', 303);
   });
+
+  async function renderUnlink(
+    request: FastifyRequest<{ Params: { identityId: string } }>,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const identity = await services.accounts.getExternalIdentity(
+      actorOf(request),
+      request.params.identityId,
+    );
+    return reply.code(status).render('accounts/views/single-sign-on.njk', {
+      heading: `Unlink ${identity.account}`,
+      lines: identity.hasPassword
+        ? [
+            `You will no longer be able to sign in with ${identity.account}. You can still sign in with your email address and password.`,
+          ]
+        : [
+            `You sign in only with ${identity.account}. Set a password first (use "Forgotten your password?" on the sign-in page), so that you can still sign in once it is unlinked.`,
+          ],
+      action: `/account/sso/${identity.id}/unlink`,
+      askPassword: identity.hasPassword,
+      buttonText: 'Unlink',
+      buttonClasses: 'nhsuk-button--warning',
+      breadcrumbs: accountBreadcrumbs,
+      ...extra,
+    });
+  }
+
+  app.get<{ Params: { identityId: string } }>(
+    '/account/sso/:identityId/unlink',
+    signedIn,
+    async (request, reply) => renderUnlink(request, reply),
+  );
+
+  app.post<{ Params: { identityId: string } }>(
+    '/account/sso/:identityId/unlink',
+    signedIn,
+    async (request, reply) => {
+      // Found first, so that an address that is not one of the user's is not found (404).
+      await services.accounts.getExternalIdentity(actorOf(request), request.params.identityId);
+      const fields = formFields(request, ['password']);
+      try {
+        await services.accounts.unlinkExternalIdentity(
+          actorOf(request),
+          request.params.identityId,
+          fields.password,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderUnlink(request, reply, formErrorContext(error.fieldErrors, ['password']), 400);
+      }
+      return reply.redirect('/account?updated=sso-unlinked', 303);
+    },
+  );
 
   app.post('/account/email/cancel', signedIn, async (request, reply) => {
     await services.accounts.cancelEmailChange(actorOf(request), requestContextOf(request));
@@ -336,6 +393,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     reply.render('accounts/views/delete-account.njk', {
       breadcrumbs: accountBreadcrumbs,
       handovers: await services.accounts.findHandovers(actorOf(request)),
+      hasPassword: (await services.accounts.getOverview(actorOf(request))).hasPassword,
     }),
   );
 
@@ -346,12 +404,14 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
         actorOf(request),
         fields.password,
         requestContextOf(request),
+        request.currentSession?.id,
       );
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       return reply.code(400).render('accounts/views/delete-account.njk', {
         breadcrumbs: accountBreadcrumbs,
         handovers: await services.accounts.findHandovers(actorOf(request)),
+        hasPassword: (await services.accounts.getOverview(actorOf(request))).hasPassword,
         ...formErrorContext(error.fieldErrors, ['password']),
       });
     }

@@ -62,6 +62,11 @@ export interface Handover {
   href: string;
 }
 
+/** How recent a sign-in must be to delete an account that has no password to ask for. */
+const RECENT_SIGN_IN_MS = 10 * 60_000;
+export const RECENT_SIGN_IN_MESSAGE =
+  'To confirm it is you, sign out, sign in again with single sign-on, then delete your account within 10 minutes';
+
 export interface AccountOverview {
   id: string;
   email: string;
@@ -72,7 +77,7 @@ export interface AccountOverview {
   unusedRecoveryCodes: number;
   isPlatformAdmin: boolean;
   hasPassword: boolean;
-  externalIdentities: { issuer: string; email: string | null; createdAt: string }[];
+  externalIdentities: { id: string; issuer: string; email: string | null; createdAt: string }[];
   /** A change of email address asked for and not yet confirmed, with when its link stops working. */
   pendingEmailChange: { newEmail: string; expiresAt: string } | null;
 }
@@ -607,6 +612,132 @@ export function createAccountService(deps: AccountServiceDependencies) {
       email.nudge();
     },
 
+    /**
+     * Asked before a single sign-on identity is linked: whoever holds a session must show they
+     * know the password too, or a stolen session could add a way in that outlives a new password.
+     */
+    async confirmBeforeLinkingSingleSignOn(
+      actor: Actor,
+      password: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const user = await requireUser(actor);
+      if (user.password_hash)
+        await requirePassword(user, password, {
+          field: 'password',
+          action: 'auth.sso_linked',
+          context,
+        });
+    },
+
+    /** Links a single sign-on identity to an account, audited, and tells the account's owner. */
+    async linkExternalIdentity(
+      userId: string,
+      identity: { issuer: string; subject: string; email: string | null },
+      context: RequestContext,
+    ): Promise<void> {
+      await repository.transaction(async (trx) => {
+        const user = await repository.findUserById(userId, trx);
+        if (!user || user.status !== 'active' || !user.email) throw new InvalidTokenError();
+        await repository.insertExternalIdentity(trx, {
+          id: randomUUID(),
+          userId,
+          issuer: identity.issuer,
+          subject: identity.subject,
+          email: identity.email,
+          now: now().toISOString(),
+        });
+        await email.queue(trx, {
+          kind: 'sso_linked',
+          to: user.email,
+          ...emails.singleSignOnChangedMessage(
+            user.display_name,
+            true,
+            identity.email ?? identity.issuer,
+          ),
+        });
+        await audit.record(
+          {
+            action: 'auth.sso_linked',
+            actorUserId: userId,
+            targetType: 'user',
+            targetId: userId,
+            details: { issuer: identity.issuer },
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
+    /** A linked identity, for the page that asks before unlinking it. */
+    async getExternalIdentity(actor: Actor, identityId: string) {
+      const user = await requireUser(actor);
+      const identity = (await repository.findExternalIdentitiesOfUser(user.id)).find(
+        (candidate) => candidate.id === identityId,
+      );
+      if (!identity) throw new NotFoundError('That single sign-on link was not found.');
+      return {
+        id: identity.id,
+        account: identity.email ?? identity.issuer,
+        createdAt: identity.created_at,
+        hasPassword: user.password_hash !== null,
+      };
+    },
+
+    /**
+     * Unlinks a single sign-on identity, with the password. Someone who signs in only with single
+     * sign-on sets a password first, so that the account keeps a way in.
+     */
+    async unlinkExternalIdentity(
+      actor: Actor,
+      identityId: string,
+      password: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const user = await requireUser(actor);
+      const identity = (await repository.findExternalIdentitiesOfUser(user.id)).find(
+        (candidate) => candidate.id === identityId,
+      );
+      if (!identity) throw new NotFoundError('That single sign-on link was not found.');
+      if (!user.password_hash)
+        throw new ValidationFailed({
+          password:
+            'You sign in only with single sign-on. Set a password first (use "Forgotten your password?" on the sign-in page), then unlink it',
+        });
+      await requirePassword(user, password, {
+        field: 'password',
+        action: 'auth.sso_unlinked',
+        context,
+      });
+      await repository.transaction(async (trx) => {
+        if (!(await repository.deleteExternalIdentity(trx, user.id, identityId)))
+          throw new NotFoundError('That single sign-on link was not found.');
+        await email.queue(trx, {
+          kind: 'sso_unlinked',
+          to: user.email!,
+          ...emails.singleSignOnChangedMessage(
+            user.display_name,
+            false,
+            identity.email ?? identity.issuer,
+          ),
+        });
+        await audit.record(
+          {
+            action: 'auth.sso_unlinked',
+            actorUserId: user.id,
+            targetType: 'user',
+            targetId: user.id,
+            details: { issuer: identity.issuer },
+          },
+          context,
+          trx,
+        );
+      });
+      email.nudge();
+    },
+
     /** Cancels a change of email address asked for and not yet confirmed; audited if there was one. */
     async cancelEmailChange(actor: Actor, context: RequestContext): Promise<boolean> {
       const user = await requireUser(actor);
@@ -654,6 +785,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
         isPlatformAdmin: user.is_platform_admin === 1,
         hasPassword: user.password_hash !== null,
         externalIdentities: identities.map((identity) => ({
+          id: identity.id,
           issuer: identity.issuer,
           email: identity.email,
           createdAt: identity.created_at,
@@ -885,7 +1017,12 @@ export function createAccountService(deps: AccountServiceDependencies) {
      * Deletes the account: personal details are erased and sign-in becomes impossible, while what
      * the user contributed stays, attributed to a deleted user.
      */
-    async deleteAccount(actor: Actor, password: string, context: RequestContext): Promise<void> {
+    async deleteAccount(
+      actor: Actor,
+      password: string,
+      context: RequestContext,
+      currentSessionId?: string,
+    ): Promise<void> {
       const user = await requireUser(actor);
       // Checked before the password, whose form is not shown while something needs handing over,
       // and again in the transaction, in case another admin or manager left meanwhile.
@@ -897,6 +1034,16 @@ export function createAccountService(deps: AccountServiceDependencies) {
           });
       };
       await refuseIfHandovers();
+      if (!user.password_hash) {
+        // No password to ask for: a sign-in with single sign-on in the last few minutes shows it
+        // is the account's owner, not someone holding a session left open.
+        const session = currentSessionId
+          ? await repository.findSession(currentSessionId)
+          : undefined;
+        const signedInAt = session ? Date.parse(session.created_at) : Number.NEGATIVE_INFINITY;
+        if (now().getTime() - signedInAt > RECENT_SIGN_IN_MS)
+          throw new ValidationFailed({ password: RECENT_SIGN_IN_MESSAGE });
+      }
       if (user.password_hash)
         await requirePassword(user, password, {
           field: 'password',

@@ -310,29 +310,7 @@ export function createAuthService(deps: AuthServiceDependencies) {
       if (linkToUserId) {
         if (existing && existing.user_id !== linkToUserId)
           return { outcome: 'email-belongs-to-another-account' };
-        if (!existing) {
-          await repository.transaction(async (trx) => {
-            await repository.insertExternalIdentity(trx, {
-              id: randomUUID(),
-              userId: linkToUserId,
-              issuer: identity.issuer,
-              subject: identity.subject,
-              email: identity.email,
-              now: now().toISOString(),
-            });
-            await audit.record(
-              {
-                action: 'auth.sso_linked',
-                actorUserId: linkToUserId,
-                targetType: 'user',
-                targetId: linkToUserId,
-                details: { issuer: identity.issuer },
-              },
-              context,
-              trx,
-            );
-          });
-        }
+        if (!existing) await deps.accounts.linkExternalIdentity(linkToUserId, identity, context);
         return { outcome: 'linked' };
       }
 

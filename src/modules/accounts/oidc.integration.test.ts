@@ -239,14 +239,28 @@ describe('single sign-on with OpenID Connect', () => {
 
     const owner = new HttpAgent(testApp.app);
     await signInAs(owner, local);
-    const linkStart = await owner.get('/account/sso/link');
+    // Linking asks for the password first: a session alone cannot add a way in.
+    const linkPage = await owner.get('/account/sso/link');
+    expect(linkPage.statusCode).toBe(200);
+    expect(linkPage.body).toContain('Link your NHSmail account');
+    const wrong = await owner.post('/account/sso/link', { password: 'not the password' });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.body).toContain('href="#password"');
+    const linkStart = await owner.post('/account/sso/link', { password: local.password });
     expect(linkStart.statusCode).toBe(303);
     const linked = await finishAtGreenspace(
       owner,
       await authenticateAtProvider(String(linkStart.headers.location), 'pat-006'),
     );
     expect(linked.headers.location).toBe('/account');
-    expect((await owner.get('/account')).body).toContain('Linked to pat-006@nhs.net');
+    const accountPage = (await owner.get('/account')).body;
+    expect(accountPage).toContain('Linked to pat-006@nhs.net');
+    // The owner is told by email.
+    const told = async (subject: string) =>
+      (await testApp.services.email.findByRecipient(local.email)).filter((message) =>
+        message.subject.includes(subject),
+      );
+    expect(await told('Single sign-on was linked')).toHaveLength(1);
 
     const later = new HttpAgent(testApp.app);
     expect(
@@ -259,6 +273,78 @@ describe('single sign-on with OpenID Connect', () => {
     ).toBe(303);
     const account = await later.get('/account');
     expect(account.body).toContain(local.displayName);
+
+    // Unlinked from the account page, with the password; then single sign-on no longer signs in.
+    const unlinkPath = /href="(\/account\/sso\/[0-9a-f-]{36}\/unlink)"/.exec(accountPage)![1]!;
+    expect((await owner.get(unlinkPath)).body).toContain('Unlink pat-006@nhs.net');
+    expect((await owner.post(unlinkPath, { password: 'wrong' })).statusCode).toBe(400);
+    const unlinked = await owner.post(unlinkPath, { password: local.password });
+    expect(unlinked.headers.location).toBe('/account?updated=sso-unlinked');
+    expect((await owner.get('/account')).body).not.toContain('Linked to pat-006@nhs.net');
+    expect(await told('Single sign-on was unlinked')).toHaveLength(1);
+    expect((await owner.post(unlinkPath, { password: local.password })).statusCode).toBe(404);
+    const afterwards = new HttpAgent(testApp.app);
+    const refused = await finishAtGreenspace(
+      afterwards,
+      await authenticateAtProvider(await startSignIn(afterwards), 'pat-006'),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('already has a Greenspace account');
+    // Someone else's link is not found.
+    const other = new HttpAgent(testApp.app);
+    await signInAs(other, await buildUser(testApp.services));
+    expect((await other.get(unlinkPath)).statusCode).toBe(404);
+  });
+
+  it('deletes an account that has no password only soon after a sign-in with single sign-on', async () => {
+    const browser = new HttpAgent(testApp.app);
+    await finishAtGreenspace(
+      browser,
+      await authenticateAtProvider(await startSignIn(browser), 'pat-008'),
+    );
+    const page = await browser.get('/account/delete');
+    expect(page.body).not.toContain('name="password"');
+    expect(page.body).toContain('within 10 minutes of signing in');
+    // A session signed in to 20 minutes ago, as one left open on a shared computer would be.
+    const user = (await testApp.services.accounts.findUserByEmail('pat-008@nhs.net'))!;
+    const earlier = new Date(Date.now() - 20 * 60_000).toISOString();
+    await testApp.services.database.db
+      .updateTable('sessions')
+      .set({ created_at: earlier })
+      .where('user_id', '=', user.id)
+      .execute();
+    const stale = await browser.post('/account/delete', {});
+    expect(stale.statusCode).toBe(400);
+    expect(stale.body).toContain('sign in again with single sign-on');
+    expect(stale.body).toContain('href="#password"');
+    expect((await testApp.services.accounts.findUserById(user.id))?.status).toBe('active');
+    // Signed in again, it goes.
+    const again = new HttpAgent(testApp.app);
+    await finishAtGreenspace(
+      again,
+      await authenticateAtProvider(await startSignIn(again), 'pat-008'),
+    );
+    expect((await again.post('/account/delete', {})).body).toContain(
+      'Your account has been deleted',
+    );
+    expect((await testApp.services.accounts.findUserById(user.id))?.status).toBe('deleted');
+  });
+
+  it('does not unlink the only way in of someone who signs in only with single sign-on', async () => {
+    const browser = new HttpAgent(testApp.app);
+    await finishAtGreenspace(
+      browser,
+      await authenticateAtProvider(await startSignIn(browser), 'pat-007'),
+    );
+    const page = await browser.get('/account');
+    const unlinkPath = /href="(\/account\/sso\/[0-9a-f-]{36}\/unlink)"/.exec(page.body)![1]!;
+    const asked = await browser.get(unlinkPath);
+    expect(asked.body).toContain('Set a password first');
+    expect(asked.body).not.toContain('name="password"');
+    const refused = await browser.post(unlinkPath, {});
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('You sign in only with single sign-on');
+    expect((await browser.get('/account')).body).toContain('Linked to pat-007@nhs.net');
   });
 });
 

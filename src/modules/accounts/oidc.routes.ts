@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationFailed } from '../../lib/validation.ts';
 import type { Services } from '../../services.ts';
 import { safeReturnPath, sessionTokenOf, setSessionCookie } from '../../web/authentication.ts';
+import { formErrorContext, formFields } from '../../web/forms.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import { requestContextOf } from '../../web/request-context.ts';
 import { SingleSignOnError } from './oidc.service.ts';
@@ -55,10 +56,64 @@ export function registerSingleSignOnRoutes(app: FastifyInstance, services: Servi
     async (request, reply) => start(request, reply, safeReturnPath(request.query.returnTo)),
   );
 
+  async function renderLinkPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const overview = await services.accounts.getOverview(request.actor!);
+    const providerName = services.config.oidc?.displayName ?? 'single sign-on';
+    return reply.code(status).render('accounts/views/single-sign-on.njk', {
+      heading: `Link your ${providerName} account`,
+      lines: [
+        `Once linked, you can sign in to Greenspace with your ${providerName} account as well as ${overview.hasPassword ? 'your password' : 'as you do now'}.`,
+        `You will be taken to ${providerName} to sign in there, then brought back here. We will email you to say it has been linked.`,
+      ],
+      action: '/account/sso/link',
+      askPassword: overview.hasPassword,
+      buttonText: `Continue to ${providerName}`,
+      breadcrumbs: [
+        { href: '/', text: 'Home' },
+        { href: '/account', text: 'Your account' },
+      ],
+      ...extra,
+    });
+  }
+
+  // Linking adds a way in that outlives a new password, so it asks for the password first.
   app.get(
     '/account/sso/link',
     { config: { access: 'signed-in', audience: 'self' } },
-    async (request, reply) => start(request, reply, '/account', request.actor!.userId),
+    async (request, reply) => {
+      if (!oidc) throw new NotFoundError();
+      return renderLinkPage(request, reply);
+    },
+  );
+
+  app.post(
+    '/account/sso/link',
+    { config: { access: 'signed-in', audience: 'self' } },
+    async (request, reply) => {
+      if (!oidc) throw new NotFoundError();
+      const fields = formFields(request, ['password']);
+      try {
+        await services.accounts.confirmBeforeLinkingSingleSignOn(
+          request.actor!,
+          fields.password,
+          requestContextOf(request),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        return renderLinkPage(
+          request,
+          reply,
+          formErrorContext(error.fieldErrors, ['password']),
+          400,
+        );
+      }
+      return start(request, reply, '/account', request.actor!.userId);
+    },
   );
 
   app.get('/auth/oidc/callback', { config: { access: 'public' } }, async (request, reply) => {
