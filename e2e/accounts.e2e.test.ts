@@ -306,6 +306,38 @@ describeJourneys('account and membership journeys', (suite) => {
     await visitor.checkPage();
   });
 
+  it('a change of email address waits on the account page, where it can be cancelled', async () => {
+    const { server } = suite;
+    const user = await buildUser(server.services, { displayName: 'Rae Moving' });
+    const visitor = await suite.openVisitor();
+    const { page } = visitor;
+    await signInThrough(visitor, user, '/account/email');
+    expect(visitor.status()).toBe(200);
+    await visitor.checkPage();
+    const newAddress = `rae.moving.${randomUUID().slice(0, 8)}@example.nhs.net`;
+    await page.getByLabel('New email address').fill(newAddress);
+    await page.getByLabel('Your password').fill(user.password);
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Send the link' }).click(),
+      '/account?updated=email',
+    );
+    expect(visitor.status()).toBe(200);
+    await visitor.checkPage();
+    expect(await textOf(page.locator('main .nhsuk-inset-text'))).toContain(
+      `You asked to change your email address to ${newAddress}.`,
+    );
+    await visitor.navigate(
+      () => page.getByRole('button', { name: 'Cancel the change of email address' }).click(),
+      '/account?updated=email-cancelled',
+    );
+    expect(visitor.status()).toBe(200);
+    await visitor.checkPage();
+    expect(await textOf(page.locator('main'))).toContain(
+      'The change of email address has been cancelled.',
+    );
+    expect(await page.locator('main .nhsuk-inset-text').count()).toBe(0);
+  });
+
   it('a wrong password is summarised and linked to its field, and signing out asks first', async () => {
     const { server } = suite;
     const user = await buildUser(server.services, { displayName: 'Sam Okafor' });
