@@ -16,6 +16,7 @@ import { testDialects } from '../../../test/support/test-database.ts';
 import { xssPayloads } from '../../../test/fixtures/xss-payloads.ts';
 import type { ContentType } from './content-types.ts';
 import type { ContentInput } from './content.service.ts';
+import { SMALL_PDF } from '../green-plans/green-plan.test-helpers.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'content tests' };
 
@@ -674,6 +675,85 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
         (await (await as(null)).get('/videos/captions-needed')).body,
       )![1]!;
       expect((await (await as(null)).get(newTrack)).body).toContain('Hello, everyone.');
+    });
+
+    it('numbers document versions sent at the same moment one after the other, and keeps one video when two replace it at once', async () => {
+      const actor = await actorFor(testApp.services, editor.id);
+      const { files, content } = testApp.services;
+      const document = await create(editor, 'document', { title: 'Versions at once' }, false);
+      const pdf = (name: string) => files.receiveUpload(streamOf(SMALL_PDF), 'document', name);
+      const [first, second] = await Promise.all([pdf('one.pdf'), pdf('two.pdf')]);
+      await Promise.all([
+        content.attachFile(actor, document.id, 'document_version', first!, '', '', context),
+        content.attachFile(actor, document.id, 'document_version', second!, '', '', context),
+      ]);
+      const versions = (
+        await testApp.services.database.db
+          .selectFrom('content_files')
+          .select('version_number')
+          .where('content_id', '=', document.id)
+          .where('role', '=', 'document_version')
+          .execute()
+      )
+        .map((row) => row.version_number)
+        .sort();
+      expect(versions).toEqual([1, 2]);
+
+      const video = await create(
+        editor,
+        'video',
+        { title: 'Two videos at once', details: { transcript: 'Hello.' } },
+        false,
+      );
+      const mp4 = () =>
+        files.receiveUpload(
+          streamOf(
+            Buffer.concat([
+              Buffer.from([0, 0, 0, 0x18]),
+              Buffer.from('ftypmp42'),
+              Buffer.alloc(4),
+              Buffer.from('mp42isom'),
+              randomBytes(4000),
+            ]),
+          ),
+          'video',
+          'talk.mp4',
+        );
+      const [left, right] = await Promise.all([mp4(), mp4()]);
+      await Promise.all([
+        content.attachFile(actor, video.id, 'video', left!, 'Left', '', context),
+        content.attachFile(actor, video.id, 'video', right!, 'Right', '', context),
+      ]);
+      const kept = await testApp.services.database.db
+        .selectFrom('content_files')
+        .select(['title', 'file_id'])
+        .where('content_id', '=', video.id)
+        .where('role', '=', 'video')
+        .execute();
+      expect(kept).toHaveLength(1);
+      // The one replaced is gone for good, record and all.
+      const replaced = [left!, right!].length - kept.length;
+      expect(replaced).toBe(1);
+      expect(
+        await testApp.services.database.db
+          .selectFrom('stored_files')
+          .select('id')
+          .where('original_name', '=', 'talk.mp4')
+          .where('id', '<>', kept[0]!.file_id)
+          .where(
+            'id',
+            'in',
+            (
+              await testApp.services.database.db
+                .selectFrom('audit_events')
+                .select('details')
+                .where('action', '=', 'content.file_added')
+                .where('target_id', '=', video.id)
+                .execute()
+            ).map((row) => JSON.parse(String(row.details)).fileId as string),
+          )
+          .execute(),
+      ).toEqual([]);
     });
 
     it('refuses an edit that would leave a published event without a start, saving nothing', async () => {

@@ -421,6 +421,18 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
         .executeTakeFirst();
     },
 
+    /**
+     * Holds an item's row until the transaction ends, so that two changes to its files (two
+     * versions numbered, two videos replacing one) are made one after the other.
+     */
+    async holdItem(executor: Executor, contentId: string): Promise<void> {
+      await executor
+        .updateTable('content_items')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', contentId)
+        .execute();
+    },
+
     async nextVersionNumber(executor: Executor, contentId: string): Promise<number> {
       const row = await executor
         .selectFrom('content_files')

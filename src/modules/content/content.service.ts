@@ -981,6 +981,9 @@ export function createContentService(deps: ContentServiceDependencies) {
       let replacedKeys: string[];
       try {
         replacedKeys = await repository.transaction(async (trx) => {
+          // Held first: a second upload at the same moment then numbers its version after this
+          // one, or replaces this video rather than standing beside it.
+          await repository.holdItem(trx, id);
           const record = await deps.files.recordUpload(trx, upload, recordedUserId(actor!));
           const replaced = ['video', 'captions', 'poster'].includes(role)
             ? await repository.deleteContentFilesOfRole(trx, id, role)
