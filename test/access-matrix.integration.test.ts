@@ -59,6 +59,29 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
   const greenPlan = { planId: '', actionId: '' };
   const discussion = { threadId: '', postId: '' };
   const assessment = { fileId: '', submissionId: '' };
+  const content = { id: '', before: undefined as unknown };
+
+  /** The content item as stored: its row, files and comments, to compare before and after. */
+  async function contentState(id: string) {
+    const db = testApp.services.database.db;
+    return {
+      item: await db
+        .selectFrom('content_items')
+        .select(['title', 'status', 'privacy', 'revision', 'published_at', 'workspace_id'])
+        .where('id', '=', id)
+        .executeTakeFirst(),
+      files: await db
+        .selectFrom('content_files')
+        .select('id')
+        .where('content_id', '=', id)
+        .execute(),
+      revisions: await db
+        .selectFrom('content_revisions')
+        .select('revision_number')
+        .where('content_id', '=', id)
+        .execute(),
+    };
+  }
 
   beforeAll(async () => {
     testApp = await createTestApp(dialect);
@@ -216,6 +239,8 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
     assessment.fileId = (
       await ggp.getActionPage(adminActor, TARGET_ORGANISATION, 'WR-01')
     ).evidence[0]!.file_id;
+    content.id = contentItem.id;
+    content.before = await contentState(contentItem.id);
     params = {
       slug: 'matrix-private',
       threadId,
@@ -426,6 +451,7 @@ describe.each(testDialects)('access to every route on %s', (dialect) => {
     expect(page.evidence.map((file) => file.file_id)).toEqual([assessment.fileId]);
     expect(page.assessment.status).toBe('submitted');
     expect((await services.greenerPractice.getFramework()).versions).toHaveLength(1);
+    expect(await contentState(content.id)).toEqual(content.before);
     for (const name of ['admin', 'member', 'outsider', 'platformAdmin'] as const) {
       const user = await services.accounts.findUserById(people[name]!.id);
       expect(user?.status, name).toBe('active');
