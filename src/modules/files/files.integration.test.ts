@@ -175,9 +175,27 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
   let testApp: TestApp;
   /** Stands the service's clock still while set. */
   let clock: Date | undefined;
+  let dir: string;
+
+  /** Everything the store holds: files in the folder, or chunks in the database. */
+  async function bytesStored(): Promise<string[]> {
+    if (dialect === 'postgres')
+      return (
+        await testApp.services.database.db.selectFrom('file_chunks').select('storage_key').execute()
+      ).map((row) => row.storage_key);
+    const found: string[] = [];
+    const walk = (folder: string) => {
+      for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(path.join(folder, entry.name));
+        else found.push(entry.name);
+      }
+    };
+    walk(dir);
+    return found;
+  }
 
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-uploads-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-uploads-'));
     testApp = await createTestApp(dialect, {
       configOverrides: { files: { store: dialect === 'postgres' ? 'database' : 'disk', dir } },
       services: { now: () => clock ?? new Date() },
@@ -332,6 +350,7 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
       .selectFrom('stored_files')
       .select('id')
       .execute();
+    const bytesBefore = await bytesStored();
     const big = Buffer.concat([PNG_SIGNATURE, randomBytes(5 * 1024 * 1024 + 1)]);
     const response = await upload({ name: 'huge.png', type: 'image/png', bytes: big }, 'image');
     expect(response.statusCode).toBe(400);
@@ -341,6 +360,8 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
       .select('id')
       .execute();
     expect(after).toHaveLength(before.length);
+    // Nor a byte of it in the store: the part written before the limit was reached is removed.
+    expect((await bytesStored()).sort()).toEqual(bytesBefore.sort());
   });
 
   it('refuses an empty file', async () => {
