@@ -260,4 +260,55 @@ describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (diale
     await plans.updateKpi(icsActor, planId, edited, entered, context);
     expect((await plans.getKpiForChange(icsActor, planId, edited)).values.name).toBe('Heat used');
   });
+
+  it('brings a KPI’s refused form back with the values it was opened with, so that sent again it keeps what others changed', async () => {
+    const { planId, kpiIds } = await planWithTwoActionsAndKpis();
+    const [edited, other] = kpiIds as [string, string];
+    const editUrl = `/green-plans/${planId}/kpis/${edited}/edit`;
+    const { values: shown } = await plans.getKpiForChange(icsActor, planId, edited);
+    const form = await icsBrowser.get(editUrl);
+    const opened = /name="opened" value="([^"]+)"/.exec(form.body)![1]!;
+    // Someone else changes the description, which the form leaves alone.
+    const theirs = await plans.getKpiForChange(icsActor, planId, edited);
+    await plans.updateKpi(
+      icsActor,
+      planId,
+      edited,
+      { ...theirs.values, description: 'Changed by someone else', opened: theirs.opened },
+      context,
+    );
+    const stored = async () =>
+      testApp.services.database.db
+        .selectFrom('green_plan_kpis')
+        .select(['name', 'description'])
+        .where('id', '=', edited)
+        .executeTakeFirstOrThrow();
+    const routeService = testApp.services.greenPlans;
+    const realUpdate = routeService.updateKpi;
+    routeService.updateKpi = plans.updateKpi;
+    let moves = 0;
+    moveOnHold = async (trx) => {
+      moves += 1;
+      await trx
+        .updateTable('green_plan_kpis')
+        .set({ name: `Moved ${moves}` })
+        .where('id', '=', other)
+        .execute();
+    };
+    const entered = { ...shown, name: 'Heat used', opened };
+    let refused;
+    try {
+      refused = await icsBrowser.post(editUrl, entered);
+    } finally {
+      moveOnHold = undefined;
+      routeService.updateKpi = realUpdate;
+    }
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('Other changes to this plan kept arriving');
+    const openedAgain = /name="opened" value="([^"]+)"/.exec(refused.body)?.[1];
+    expect(openedAgain).toBe(opened);
+    const saved = await icsBrowser.post(editUrl, { ...entered, opened: openedAgain! });
+    expect(saved.statusCode).toBe(303);
+    expect(await stored()).toEqual({ name: 'Heat used', description: 'Changed by someone else' });
+  });
 });
