@@ -927,4 +927,105 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     const thread = await testApp.services.discussions.threadPage(null, 'midlands', threadId);
     expect(thread.thread.accepted_post_id).toBeNull();
   });
+
+  it('refuses an edit of a post hidden, or a discussion locked, after the edit form was read', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Mo Moderator' });
+    const author = await buildUser(testApp.services, { displayName: 'Eddie Editor' });
+    await workspaceWith('edit-meets-hide', { managers: [manager], members: [author] });
+    const { threadId } = await quietly.startThread(author, 'edit-meets-hide');
+    const postId = await quietly.reply(author, 'edit-meets-hide', threadId, 'The judged text');
+    const { services } = testApp;
+    const managerActor = await actorFor(services, manager.id);
+    const authorActor = await actorFor(services, author.id);
+
+    // The edit read the post before the moderator hid it: only a read inside its transaction
+    // can see the hide.
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const asRead = (await repository.findPost(postId))!;
+    const staleView = serviceReading({
+      ...repository,
+      findPost: async (id: string, executor?: Parameters<typeof repository.findPost>[1]) =>
+        id === postId && !executor ? asRead : repository.findPost(id, executor),
+    });
+    await services.discussions.setPostHidden(managerActor, postId, true, 'Off topic', context);
+    const refused = await staleView
+      .editPost(authorActor, postId, 'Unreviewed text', context)
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ValidationFailed);
+    expect((refused as ValidationFailed).fieldErrors).toEqual({
+      body: 'A hidden post cannot be edited',
+    });
+    // Restoring the post shows what the moderator judged, and nothing else was kept of the edit.
+    await services.discussions.setPostHidden(managerActor, postId, false, '', context);
+    expect((await repository.findPost(postId))!.body).toBe('The judged text');
+    expect(await repository.findPostRevisions(postId)).toEqual([]);
+    expect(await auditCount(postId, 'discussion.post_edited')).toBe(0);
+
+    // The same with a lock: the edit read the conversation before the manager locked it.
+    const conversationId = asRead.conversation_id;
+    const unlocked = (await repository.findConversation(conversationId))!;
+    const beforeLock = serviceReading({
+      ...repository,
+      findConversation: async (
+        id: string,
+        executor?: Parameters<typeof repository.findConversation>[1],
+      ) =>
+        id === conversationId && !executor ? unlocked : repository.findConversation(id, executor),
+    });
+    await services.discussions.setThreadFlag(
+      managerActor,
+      'edit-meets-hide',
+      threadId,
+      'locked',
+      '1',
+      context,
+    );
+    await expect(
+      beforeLock.editPost(authorActor, postId, 'Edited once locked', context),
+    ).rejects.toThrow('This conversation is locked');
+    expect((await repository.findPost(postId))!.body).toBe('The judged text');
+    expect(await repository.findPostRevisions(postId)).toEqual([]);
+  });
+
+  it('keeps every earlier version when two edits of one post are saved at the same moment', async () => {
+    const author = await buildUser(testApp.services, { displayName: 'Vera Versions' });
+    const manager = await buildUser(testApp.services, { displayName: 'Vic Versions' });
+    await workspaceWith('two-edits', { managers: [manager], members: [author] });
+    const { threadId } = await quietly.startThread(author, 'two-edits');
+    const postId = await quietly.reply(author, 'two-edits', threadId, 'Version 1');
+    const { services } = testApp;
+    const authorActor = await actorFor(services, author.id);
+
+    // The second edit read the post before the first was saved, as a form sent from two tabs at
+    // once can: its revision must hold the text the first edit left, not the text it read.
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const asRead = (await repository.findPost(postId))!;
+    const staleView = serviceReading({
+      ...repository,
+      findPost: async (id: string, executor?: Parameters<typeof repository.findPost>[1]) =>
+        id === postId && !executor ? asRead : repository.findPost(id, executor),
+    });
+    await services.discussions.editPost(authorActor, postId, 'Version 2', context);
+    await staleView.editPost(authorActor, postId, 'Version 3', context);
+
+    expect((await repository.findPost(postId))!.body).toBe('Version 3');
+    const kept = (await repository.findPostRevisions(postId)).map((revision) => revision.body);
+    expect(kept.sort()).toEqual(['Version 1', 'Version 2']);
+    expect(await auditCount(postId, 'discussion.post_edited')).toBe(2);
+
+    // Two edits sent together: whichever is saved second keeps the text of the first.
+    await Promise.all(
+      ['Version 4', 'Version 5'].map((text) =>
+        services.discussions.editPost(authorActor, postId, text, context),
+      ),
+    );
+    const last = (await repository.findPost(postId))!.body;
+    expect(['Version 4', 'Version 5']).toContain(last);
+    const all = (await repository.findPostRevisions(postId)).map((revision) => revision.body);
+    expect(all.sort()).toEqual(
+      ['Version 1', 'Version 2', 'Version 3', 'Version 4', 'Version 5']
+        .filter((text) => text !== last)
+        .sort(),
+    );
+  });
 });

@@ -270,6 +270,19 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       return executor.selectFrom('posts').selectAll().where('id', '=', postId).executeTakeFirst();
     },
 
+    /**
+     * A post, read in the transaction about to change it. On PostgreSQL its row is locked, so an
+     * edit and a moderator's hide (or a second edit) of one post run one after the other and each
+     * sees what the other left; SQLite runs one write transaction at a time already.
+     */
+    async findPostForUpdate(
+      trx: Transaction<Database>,
+      postId: string,
+    ): Promise<PostRow | undefined> {
+      const query = trx.selectFrom('posts').selectAll().where('id', '=', postId);
+      return (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+    },
+
     async listPosts(
       conversationId: string,
       viewerId: string | null,

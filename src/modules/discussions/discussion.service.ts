@@ -1428,15 +1428,24 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const isOpeningPost =
         thread !== undefined && (await repository.findOpeningPost(conversation.id))?.id === post.id;
       await repository.transaction(async (trx) => {
+        // Read again, and held: a moderator may have hidden the post, or locked the conversation,
+        // since it was read above, and the text they judged must not be replaced; and of two edits
+        // at once, each must keep in the history the text the other left.
+        const current = await repository.findPostForUpdate(trx, post.id);
+        if (!current) throw new NotFoundError();
+        if (current.hidden_at)
+          throw new ValidationFailed({ body: 'A hidden post cannot be edited' });
+        if ((await repository.findConversation(conversation.id, trx))?.locked)
+          throw new ValidationFailed({ body: 'This conversation is locked' });
         const at = now().toISOString();
         await repository.insertPostRevision(trx, {
           id: randomUUID(),
-          post_id: post.id,
-          body: post.body,
+          post_id: current.id,
+          body: current.body,
           edited_by: actor.userId,
           edited_at: at,
         });
-        await repository.updatePost(trx, post.id, { body: text, edited_at: at });
+        await repository.updatePost(trx, current.id, { body: text, edited_at: at });
         if (thread && isOpeningPost) await indexThread(trx, thread);
         await deps.audit.record(
           {
