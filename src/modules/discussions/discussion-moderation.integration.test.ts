@@ -1028,4 +1028,70 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
         .sort(),
     );
   });
+
+  it('refuses a reply to a discussion hidden after it was read, and tells no one of it', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Hettie Hider' });
+    const author = await buildUser(testApp.services, { displayName: 'Orla Opener' });
+    const replier = await buildUser(testApp.services, { displayName: 'Rory Replier' });
+    await workspaceWith('reply-meets-hide', { managers: [manager], members: [author, replier] });
+    const { threadId } = await quietly.startThread(author, 'reply-meets-hide');
+    // The author follows the discussion they started, and a reply would be told to them.
+    const { services } = testApp;
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const thread = (await repository.findThread(
+      (await services.workspaces.findBySlug('reply-meets-hide'))!.id,
+      threadId,
+    ))!;
+    const staleView = serviceReading({
+      ...repository,
+      findThread: async (
+        workspaceId: string,
+        id: string,
+        executor?: Parameters<typeof repository.findThread>[2],
+      ) =>
+        id === threadId && !executor ? thread : repository.findThread(workspaceId, id, executor),
+    });
+    await services.discussions.setThreadFlag(
+      await actorFor(services, manager.id),
+      'reply-meets-hide',
+      threadId,
+      'hidden',
+      '1',
+      context,
+    );
+    const refused = await staleView
+      .reply(
+        await actorFor(services, replier.id),
+        { threadSlug: 'reply-meets-hide', threadId },
+        { body: 'A reply nobody should read' },
+        context,
+      )
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ValidationFailed);
+    expect((refused as ValidationFailed).fieldErrors).toEqual({
+      body: 'This discussion has been hidden by a moderator, so it cannot be replied to',
+    });
+
+    const posts = await services.database.db
+      .selectFrom('posts')
+      .select('body')
+      .where('conversation_id', '=', thread.conversation_id)
+      .execute();
+    expect(posts.map((post) => post.body)).toEqual(['Opening post']);
+    for (const user of [author, manager]) {
+      expect(
+        (await notificationsOf(user)).filter((entry) => entry.body.includes('nobody should read')),
+      ).toEqual([]);
+      expect(
+        (await emailsTo(user)).filter((email) => email.text_body.includes('nobody should read')),
+      ).toEqual([]);
+    }
+    const posted = await services.database.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('actor_user_id', '=', replier.id)
+      .where('action', '=', 'discussion.posted')
+      .execute();
+    expect(posted).toEqual([]);
+  });
 });

@@ -90,6 +90,20 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .executeTakeFirst();
     },
 
+    /**
+     * A thread, read in the transaction about to post in it. On PostgreSQL its row is held (shared,
+     * so replies do not wait for each other) until the reply commits: a moderator hiding it then
+     * waits for the reply, or the reply sees it hidden, never a reply landing in a thread hidden
+     * after it was read. SQLite runs one write transaction at a time already.
+     */
+    async findThreadForReply(
+      trx: Transaction<Database>,
+      threadId: string,
+    ): Promise<DiscussionThreadRow | undefined> {
+      const query = trx.selectFrom('discussion_threads').selectAll().where('id', '=', threadId);
+      return (dialect === 'postgres' ? query.forShare() : query).executeTakeFirst();
+    },
+
     async findThreadByConversation(
       conversationId: string,
     ): Promise<DiscussionThreadRow | undefined> {

@@ -1264,12 +1264,15 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       let commented:
         { type: CommentSubjectType; id: string; workspaceId: string | null } | undefined;
       let heldSubject: CommentSubject | undefined;
+      let thread: DiscussionThreadRow | undefined;
+      const threadHidden = () =>
+        new ValidationFailed({
+          body: 'This discussion has been hidden by a moderator, so it cannot be replied to',
+        });
       if ('threadId' in target) {
         const found = await requireThread(actor, target.threadSlug, target.threadId);
-        if (found.thread.hidden)
-          throw new ValidationFailed({
-            body: 'This discussion has been hidden by a moderator, so it cannot be replied to',
-          });
+        thread = found.thread;
+        if (found.thread.hidden) throw threadHidden();
         if (!can(actor, 'workspace.post', workspaceResource(found.workspace)))
           throw new ForbiddenError('Join the workspace to reply');
         conversation = found.conversation;
@@ -1345,6 +1348,12 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         const current =
           conversation ??
           (await ensureConversation(trx, commented!.type, commented!.id, commented!.workspaceId));
+        // Read again here: a moderator may have hidden the thread since it was read above, and a
+        // reply must not land in it (nor its excerpt be emailed to the thread's followers).
+        if (thread) {
+          const held = await repository.findThreadForReply(trx, thread.id);
+          if (!held || held.hidden) throw threadHidden();
+        }
         const fresh = (await repository.findConversation(current.id, trx))!;
         if (fresh.locked)
           throw new ValidationFailed({
