@@ -444,3 +444,115 @@ describe.each(testDialects)('one pending request to join on %s', (dialect) => {
     }
   });
 });
+
+describe.each(testDialects)('one pending request to join a workspace on %s', (dialect) => {
+  it('withdraws second pending requests and those of members, keeping invitations, then refuses another', async () => {
+    const database = await createTestDatabase(dialect, { contents: 'empty' });
+    try {
+      const migrator = new Migrator({
+        db: database.handle.db,
+        provider: { getMigrations: async () => migrations },
+      });
+      expect((await migrator.migrateTo('0015-one-pending-join-request')).error).toBeUndefined();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema before 0016
+      const db = database.handle.db as Kysely<any>;
+      const at = (minute: number) => `2025-01-01T09:0${minute}:00.000Z`;
+      await db
+        .insertInto('workspaces')
+        .values({
+          id: 'w1',
+          slug: 'w1',
+          name: 'Workspace',
+          description: '',
+          privacy: 'restricted',
+          created_at: at(0),
+          updated_at: at(0),
+        })
+        .execute();
+      const user = (id: string, handle: string) => ({
+        id,
+        email: `${handle}@example.nhs.net`,
+        display_name: handle,
+        status: 'active',
+        created_at: at(0),
+        updated_at: at(0),
+        handle,
+      });
+      const asker = '11111111-1111-4111-8111-111111111111';
+      const member = '22222222-2222-4222-8222-222222222222';
+      const manager = '33333333-3333-4333-8333-333333333333';
+      await db
+        .insertInto('users')
+        .values([user(asker, 'asker'), user(member, 'member'), user(manager, 'manager')])
+        .execute();
+      await db
+        .insertInto('workspace_members')
+        .values([
+          { workspace_id: 'w1', user_id: manager, role: 'manager', joined_at: at(0) },
+          { workspace_id: 'w1', user_id: member, role: 'member', joined_at: at(2) },
+        ])
+        .execute();
+      const request = (
+        id: string,
+        userId: string,
+        minute: number,
+        status: string,
+        kind = 'request',
+      ) => ({
+        id,
+        workspace_id: 'w1',
+        user_id: userId,
+        kind,
+        status,
+        token_hash: kind === 'invitation' ? `hash-${id}` : null,
+        created_by: kind === 'invitation' ? manager : userId,
+        created_at: at(minute),
+      });
+      await db
+        .insertInto('workspace_requests')
+        .values([
+          request('a0000000-0000-4000-8000-000000000003', asker, 3, 'pending'),
+          request('a0000000-0000-4000-8000-000000000001', asker, 1, 'pending'),
+          request('a0000000-0000-4000-8000-000000000002', asker, 2, 'pending'),
+          request('a0000000-0000-4000-8000-000000000000', asker, 0, 'declined'),
+          // Asked, then came in by an invitation before this rule: nobody need decide it.
+          request('b0000000-0000-4000-8000-000000000001', member, 1, 'pending'),
+          // Invitations to addresses without an account are all stored under their sender.
+          request('c0000000-0000-4000-8000-000000000001', manager, 4, 'pending', 'invitation'),
+          request('c0000000-0000-4000-8000-000000000002', manager, 5, 'pending', 'invitation'),
+        ])
+        .execute();
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const rows = await db
+        .selectFrom('workspace_requests')
+        .select(['id', 'status', 'decided_at'])
+        .orderBy('id')
+        .execute();
+      expect(rows).toEqual([
+        { id: 'a0000000-0000-4000-8000-000000000000', status: 'declined', decided_at: null },
+        { id: 'a0000000-0000-4000-8000-000000000001', status: 'pending', decided_at: null },
+        { id: 'a0000000-0000-4000-8000-000000000002', status: 'withdrawn', decided_at: at(2) },
+        { id: 'a0000000-0000-4000-8000-000000000003', status: 'withdrawn', decided_at: at(3) },
+        { id: 'b0000000-0000-4000-8000-000000000001', status: 'withdrawn', decided_at: at(1) },
+        { id: 'c0000000-0000-4000-8000-000000000001', status: 'pending', decided_at: null },
+        { id: 'c0000000-0000-4000-8000-000000000002', status: 'pending', decided_at: null },
+      ]);
+      await expect(
+        db
+          .insertInto('workspace_requests')
+          .values(request('a0000000-0000-4000-8000-000000000004', asker, 4, 'pending'))
+          .execute(),
+      ).rejects.toThrow(/unique/i);
+      // A decided request may sit beside the pending one, and a sender's invitations beside each other.
+      await db
+        .insertInto('workspace_requests')
+        .values([
+          request('a0000000-0000-4000-8000-000000000005', asker, 5, 'approved'),
+          request('c0000000-0000-4000-8000-000000000003', manager, 6, 'pending', 'invitation'),
+        ])
+        .execute();
+    } finally {
+      await database.destroy();
+    }
+  });
+});

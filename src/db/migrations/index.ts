@@ -14,6 +14,7 @@ import * as prescribingTotalRollups from './0012-prescribing-total-rollups.ts';
 import * as contentRevisionLabels from './0013-content-revision-labels.ts';
 import * as auditTargetIndex from './0014-audit-target-index.ts';
 import * as onePendingJoinRequest from './0015-one-pending-join-request.ts';
+import * as onePendingWorkspaceRequest from './0016-one-pending-workspace-request.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0013-content-revision-labels': contentRevisionLabels,
   '0014-audit-target-index': auditTargetIndex,
   '0015-one-pending-join-request': onePendingJoinRequest,
+  '0016-one-pending-workspace-request': onePendingWorkspaceRequest,
 };

@@ -1094,4 +1094,120 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       .execute();
     expect(posted).toEqual([]);
   });
+
+  it('keeps one pending request to join a workspace when a second is stored at the same moment', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Rhea Requests' });
+    const asker = await buildUser(testApp.services, { displayName: 'Dot Doubleclick' });
+    const workspace = await workspaceWith('asked-twice', { managers: [manager] });
+    const { services } = testApp;
+    await services.database.db
+      .updateTable('workspaces')
+      .set({ privacy: 'restricted' })
+      .where('id', '=', workspace.id)
+      .execute();
+    const askerActor = await actorFor(services, asker.id);
+    await services.discussions.requestToJoin(askerActor, 'asked-twice', context);
+
+    // A second request that passed the check before the first was stored, as a double click's
+    // can: the check is made to miss the first, so only the database can refuse it.
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const blind = serviceReading({
+      ...repository,
+      findPendingWorkspaceRequest: async () => undefined,
+    });
+    const refused = await blind
+      .requestToJoin(askerActor, 'asked-twice', context)
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ValidationFailed);
+    expect((refused as ValidationFailed).fieldErrors).toEqual({
+      request: 'You have already asked to join. A manager will reply',
+    });
+
+    const stored = await services.database.db
+      .selectFrom('workspace_requests')
+      .select(['kind', 'status'])
+      .where('workspace_id', '=', workspace.id)
+      .where('user_id', '=', asker.id)
+      .execute();
+    expect(stored).toEqual([{ kind: 'request', status: 'pending' }]);
+    // Nothing else of the refused request is kept: the manager is told once, and once recorded.
+    const told = (await notificationsOf(manager)).filter((entry) =>
+      entry.title.startsWith('Dot Doubleclick asked to join'),
+    );
+    expect(told).toHaveLength(1);
+    expect(await auditCount(workspace.id, 'workspace.join_requested')).toBe(1);
+  });
+
+  it('closes a pending request to join when its author comes in by an invitation, or by joining', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Ines Inviter' });
+    const asker = await buildUser(testApp.services, { displayName: 'Ian Invited' });
+    const workspace = await workspaceWith('invited-asker', { managers: [manager] });
+    const { services } = testApp;
+    const setPrivacy = (privacy: 'open' | 'restricted') =>
+      services.database.db
+        .updateTable('workspaces')
+        .set({ privacy })
+        .where('id', '=', workspace.id)
+        .execute();
+    const requestsOf = (userId: string) =>
+      services.database.db
+        .selectFrom('workspace_requests')
+        .select(['id', 'status'])
+        .where('workspace_id', '=', workspace.id)
+        .where('user_id', '=', userId)
+        .where('kind', '=', 'request')
+        .execute();
+    await setPrivacy('restricted');
+    const managerActor = await actorFor(services, manager.id);
+    await services.discussions.requestToJoin(
+      await actorFor(services, asker.id),
+      'invited-asker',
+      context,
+    );
+    const [request] = await requestsOf(asker.id);
+    expect(request!.status).toBe('pending');
+
+    await services.discussions.invite(managerActor, 'invited-asker', asker.email, context);
+    const invitation = (await emailsTo(asker)).find((email) =>
+      email.text_body.includes('/workspaces/invited-asker/invitation?'),
+    );
+    const link = new URL(
+      /https?:\/\/\S+\/workspaces\/invited-asker\/invitation\?\S+/.exec(invitation!.text_body)![0],
+    );
+    await services.discussions.acceptInvitation(
+      await actorFor(services, asker.id),
+      'invited-asker',
+      link.searchParams.get('token')!,
+      link.searchParams.get('email')!,
+      context,
+    );
+    expect(await requestsOf(asker.id)).toEqual([{ id: request!.id, status: 'withdrawn' }]);
+    // Nothing is left for a manager to decide, and a decision from a page read before is refused
+    // without telling the new member they were declined.
+    const page = await services.discussions.workspaceMembers(managerActor, 'invited-asker');
+    expect(page.requests.filter((entry) => entry.kind === 'request')).toEqual([]);
+    await expect(
+      services.discussions.decideRequest(
+        managerActor,
+        'invited-asker',
+        request!.id,
+        'decline',
+        context,
+      ),
+    ).rejects.toThrow('This request has already been decided');
+    expect(
+      (await notificationsOf(asker)).filter((entry) => entry.body.includes('was declined')),
+    ).toEqual([]);
+
+    // Asked while the workspace was restricted, then joined once it was opened.
+    const joiner = await buildUser(testApp.services, { displayName: 'Jo Joiner' });
+    await services.discussions.requestToJoin(
+      await actorFor(services, joiner.id),
+      'invited-asker',
+      context,
+    );
+    await setPrivacy('open');
+    await services.discussions.join(await actorFor(services, joiner.id), 'invited-asker', context);
+    expect((await requestsOf(joiner.id)).map((entry) => entry.status)).toEqual(['withdrawn']);
+  });
 });

@@ -686,6 +686,27 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .executeTakeFirst();
     },
 
+    /**
+     * Closes a person's pending request to join a workspace, once they are in it another way (an
+     * invitation, or joining it after it was opened): left open, a manager would still be asked to
+     * decide it.
+     */
+    async withdrawPendingWorkspaceRequest(
+      executor: Executor,
+      workspaceId: string,
+      userId: string,
+      at: string,
+    ): Promise<void> {
+      await executor
+        .updateTable('workspace_requests')
+        .set({ status: 'withdrawn', decided_at: at })
+        .where('workspace_id', '=', workspaceId)
+        .where('user_id', '=', userId)
+        .where('kind', '=', 'request')
+        .where('status', '=', 'pending')
+        .execute();
+    },
+
     async findWorkspaceRequests(workspaceId: string) {
       return db
         .selectFrom('workspace_requests as r')

@@ -9,6 +9,7 @@ import type {
   DiscussionThreadRow,
   WorkspaceRow,
 } from '../../db/schema.ts';
+import { isUniqueViolation } from '../../db/unique-violation.ts';
 import { NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import {
@@ -668,6 +669,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         const at = now().toISOString();
         await repository.addWorkspaceMemberIfAbsent(trx, workspace.id, actor!.userId, at);
         await repository.follow(trx, actor!.userId, 'workspace', workspace.id, at);
+        // A request sent while the workspace was restricted is answered by joining it once open.
+        await repository.withdrawPendingWorkspaceRequest(trx, workspace.id, actor!.userId, at);
         await deps.audit.record(
           {
             action: 'workspace.joined',
@@ -713,11 +716,10 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     async requestToJoin(actor: Actor | null, slug: string, context: RequestContext): Promise<void> {
       const workspace = await requireWorkspace(slug);
       assertCanInWorkspace(actor, 'workspace.request_to_join', workspace);
-      if (await repository.findPendingWorkspaceRequest(workspace.id, actor!.userId)) {
-        throw new ValidationFailed({
-          request: 'You have already asked to join. A manager will reply',
-        });
-      }
+      const alreadyAsked = () =>
+        new ValidationFailed({ request: 'You have already asked to join. A manager will reply' });
+      if (await repository.findPendingWorkspaceRequest(workspace.id, actor!.userId))
+        throw alreadyAsked();
       await enforceRateLimit(
         deps,
         'joinRequestPerUser',
@@ -747,19 +749,27 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         () => true,
       );
       await repository.transaction(async (trx) => {
-        await repository.insertWorkspaceRequest(trx, {
-          id,
-          workspace_id: workspace.id,
-          user_id: actor!.userId,
-          kind: 'request',
-          status: 'pending',
-          token_hash: null,
-          created_by: actor!.userId,
-          created_at: now().toISOString(),
-          expires_at: null,
-          decided_by: null,
-          decided_at: null,
-        });
+        try {
+          await repository.insertWorkspaceRequest(trx, {
+            id,
+            workspace_id: workspace.id,
+            user_id: actor!.userId,
+            kind: 'request',
+            status: 'pending',
+            token_hash: null,
+            created_by: actor!.userId,
+            created_at: now().toISOString(),
+            expires_at: null,
+            decided_by: null,
+            decided_at: null,
+          });
+        } catch (error) {
+          // The same request sent twice at once (a double click) passes the check above twice;
+          // the database keeps one pending request per person and workspace, and the second is
+          // answered as asking again is.
+          if (!isUniqueViolation(error)) throw error;
+          throw alreadyAsked();
+        }
         await notifications.record(trx, prepared);
         await deps.audit.record(
           {
@@ -958,6 +968,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           throw refused;
         await repository.addWorkspaceMemberIfAbsent(trx, workspace.id, actor.userId, at);
         await repository.follow(trx, actor.userId, 'workspace', workspace.id, at);
+        // A request to join sent before is answered by the invitation: left open, a manager would
+        // be asked to decide it, and declining it would tell a member they were refused.
+        await repository.withdrawPendingWorkspaceRequest(trx, workspace.id, actor.userId, at);
         await deps.audit.record(
           {
             action: 'workspace.invitation_accepted',
