@@ -15,13 +15,20 @@ export function createNotificationRepository(db: Kysely<Database>) {
       return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
     },
 
-    async markEmailed(executor: Executor, ids: string[], at: string): Promise<void> {
-      if (ids.length === 0) return;
-      await executor
+    /**
+     * Takes these notifications for a digest, marking them emailed at `at`, but only those still
+     * waiting for one; says how many it took. Fewer than asked means that something else settled
+     * some of them since they were read: another server's digest run, or a change of settings.
+     */
+    async claimForDigest(executor: Executor, ids: string[], at: string): Promise<number> {
+      if (ids.length === 0) return 0;
+      const result = await executor
         .updateTable('notifications')
         .set({ email_status: 'sent', emailed_at: at })
         .where('id', 'in', ids)
-        .execute();
+        .where('email_status', '=', 'digest')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     async findForUser(userId: string, limit: number, offset: number): Promise<NotificationRow[]> {
@@ -106,13 +113,23 @@ export function createNotificationRepository(db: Kysely<Database>) {
       return rows.map((row) => row.user_id);
     },
 
-    async findDigestNotifications(executor: Executor, userId: string): Promise<NotificationRow[]> {
+    /** What waits for this user's digest, of these kinds, recorded before `before`; oldest first. */
+    async findDigestNotifications(
+      executor: Executor,
+      userId: string,
+      kinds: NotificationKind[],
+      before: string,
+    ): Promise<NotificationRow[]> {
+      if (kinds.length === 0) return [];
       return executor
         .selectFrom('notifications')
         .selectAll()
         .where('user_id', '=', userId)
         .where('email_status', '=', 'digest')
+        .where('kind', 'in', kinds)
+        .where('created_at', '<', before)
         .orderBy('created_at')
+        .orderBy('id')
         .execute();
     },
 
@@ -122,9 +139,13 @@ export function createNotificationRepository(db: Kysely<Database>) {
      * time: one emailed at once is emailed as it is recorded (`emailed_at` = `created_at`), while a
      * digest only lists what was recorded before it went.
      */
-    async lastDigestAt(userId: string, kinds: NotificationKind[]): Promise<string | null> {
+    async lastDigestAt(
+      userId: string,
+      kinds: NotificationKind[],
+      executor: Executor = db,
+    ): Promise<string | null> {
       if (kinds.length === 0) return null;
-      const row = await db
+      const row = await executor
         .selectFrom('notifications')
         .select((eb) => eb.fn.max('emailed_at').as('latest'))
         .where('user_id', '=', userId)

@@ -87,6 +87,11 @@ type Executor = Kysely<Database> | Transaction<Database>;
 const DAY_MS = 86_400_000;
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
 
+/** Raised in a digest's transaction when some of what it lists was taken first: it rolls back. */
+class DigestTakenElsewhere extends Error {
+  override name = 'DigestTakenElsewhere';
+}
+
 export interface NewNotification {
   kind: NotificationKind;
   title: string;
@@ -455,8 +460,9 @@ export function createNotificationService(deps: NotificationServiceDependencies)
 
     /**
      * Sends the daily and weekly digests that are due: one email per person listing what has
-     * waited since their last digest. Safe to run as often as wanted: a digest is not due again
-     * until a day (or a week) after the last.
+     * waited since their last digest. Safe to run as often as wanted, on as many servers at once
+     * as there are: a digest is not due again until a day (or a week) after the last, and each
+     * notification is taken by one digest only.
      */
     async sendDueDigests(): Promise<number> {
       let sent = 0;
@@ -476,36 +482,48 @@ export function createNotificationService(deps: NotificationServiceDependencies)
         for (const frequency of digestFrequencies) {
           const kinds = allKinds.filter((kind) => frequencyOf[kind] === frequency);
           if (kinds.length === 0) continue;
-          const last = await repository.lastDigestAt(userId, kinds);
           const interval = frequency === 'daily' ? DAY_MS : 7 * DAY_MS;
-          if (last && now().getTime() - new Date(last).getTime() < interval) continue;
-          const didSend = await deps.db.transaction().execute(async (trx) => {
-            const at = now().toISOString();
-            // Only what was recorded before this moment: a digest is always later than what it
-            // lists, which is how the time of the last digest is told apart (lastDigestAt).
-            const waiting = (await repository.findDigestNotifications(trx, userId)).filter(
-              (item) => kinds.includes(item.kind) && item.created_at < at,
-            );
-            if (waiting.length === 0) return false;
-            const lines = waiting.map(
-              (item) =>
-                `- ${item.title}\n  ${deps.publicUrl}${localPathOr(item.link, '/notifications')}`,
-            );
-            const stopLink = unsubscribeLink(userId, { digest: frequency });
-            await deps.email.queue(trx, {
-              kind: `digest_${frequency}`,
-              to: actor.email,
-              subject: `Your ${frequency} Greenspace digest: ${waiting.length} update${waiting.length === 1 ? '' : 's'}`,
-              text: `Dear ${actor.displayName},\n\nHere is what happened since your last digest:\n\n${lines.join('\n')}\n\nChange how often you hear from us: ${deps.publicUrl}/notifications/settings\nStop the ${frequency} digest (everything sent in it): ${stopLink}${signature}`,
-              headers: emailHeaders(userId, { digest: frequency }),
+          const isDue = async (executor: Executor) => {
+            const last = await repository.lastDigestAt(userId, kinds, executor);
+            return !last || now().getTime() - new Date(last).getTime() >= interval;
+          };
+          if (!(await isDue(deps.db))) continue;
+          // Only what was recorded before this moment: a digest is always later than what it
+          // lists, which is how the time of the last digest is told apart (lastDigestAt).
+          const at = now().toISOString();
+          const waiting = await repository.findDigestNotifications(deps.db, userId, kinds, at);
+          if (waiting.length === 0) continue;
+          let didSend = false;
+          try {
+            didSend = await deps.db.transaction().execute(async (trx) => {
+              // Another server may have sent this digest since the check above.
+              if (!(await isDue(trx))) return false;
+              // Each notification goes in one digest: these are taken only if all of them still
+              // wait. Otherwise another run took some first (or the settings changed), and this
+              // digest is given up for the next run to build afresh.
+              const taken = await repository.claimForDigest(
+                trx,
+                waiting.map((item) => item.id),
+                at,
+              );
+              if (taken !== waiting.length) throw new DigestTakenElsewhere();
+              const lines = waiting.map(
+                (item) =>
+                  `- ${item.title}\n  ${deps.publicUrl}${localPathOr(item.link, '/notifications')}`,
+              );
+              const stopLink = unsubscribeLink(userId, { digest: frequency });
+              await deps.email.queue(trx, {
+                kind: `digest_${frequency}`,
+                to: actor.email,
+                subject: `Your ${frequency} Greenspace digest: ${waiting.length} update${waiting.length === 1 ? '' : 's'}`,
+                text: `Dear ${actor.displayName},\n\nHere is what happened since your last digest:\n\n${lines.join('\n')}\n\nChange how often you hear from us: ${deps.publicUrl}/notifications/settings\nStop the ${frequency} digest (everything sent in it): ${stopLink}${signature}`,
+                headers: emailHeaders(userId, { digest: frequency }),
+              });
+              return true;
             });
-            await repository.markEmailed(
-              trx,
-              waiting.map((item) => item.id),
-              at,
-            );
-            return true;
-          });
+          } catch (error) {
+            if (!(error instanceof DigestTakenElsewhere)) throw error;
+          }
           if (didSend) sent++;
         }
       }
