@@ -7,6 +7,7 @@ import { createDiscussionRepository } from './modules/discussions/discussion.rep
 import { createDiscussionService } from './modules/discussions/discussion.service.ts';
 import { createNotificationRepository } from './modules/notifications/notification.repository.ts';
 import { createNotificationService } from './modules/notifications/notification.service.ts';
+import { createLinkReadCheck } from './modules/notifications/notification-links.ts';
 import { createAccountRepository } from './modules/accounts/account.repository.ts';
 import { createAccountService } from './modules/accounts/account.service.ts';
 import { createAuthService } from './modules/accounts/auth.service.ts';
@@ -230,6 +231,10 @@ export function createServices(
     publicUrl: config.publicUrl,
     now,
   });
+  // Digests check again that each item may still be read, by the rules of the pages it leads to.
+  notifications.registerLinkReadCheck(
+    createLinkReadCheck({ discussions, content, greenPlans, greenerPractice }),
+  );
   const greenerPracticeProgramme = createGreenerPracticeProgrammeService({
     repository: greenerPracticeRepository,
     core: greenerPractice,

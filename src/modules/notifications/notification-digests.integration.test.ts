@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   actorFor,
   buildUser,
+  contentInput,
   createPrivateWorkspace,
   type TestUser,
 } from '../../../test/support/factories.ts';
@@ -12,6 +13,7 @@ import { connectDatabase } from '../../db/database.ts';
 import type { NotificationKind } from '../../db/schema.ts';
 import { createServices, type Services } from '../../services.ts';
 import type { EmailService } from '../email/email.service.ts';
+import { createLinkReadCheck } from './notification-links.ts';
 import {
   createNotificationRepository,
   type NotificationRepository,
@@ -66,6 +68,7 @@ describe.each(testDialects)('digests on %s', (dialect) => {
       secretKey: services.secretKey,
       now,
     });
+    notifications.registerLinkReadCheck(createLinkReadCheck(services));
     return notifications;
   }
 
@@ -209,6 +212,212 @@ describe.each(testDialects)('digests on %s', (dialect) => {
         'Your daily Greenspace digest: 1 update',
       ]);
       expect(await notificationsOf(user)).toMatchObject([{ email_status: 'sent' }]);
+    });
+  });
+
+  describe('only what the person may still read', () => {
+    it('asks each kind of page a notification leads to, and refuses a path it does not know', async () => {
+      const { services } = testApp;
+      const check = createLinkReadCheck(services);
+      const privateSlug = `private-pages-${dialect}`;
+      const privateWorkspace = await createPrivateWorkspace(services, privateSlug);
+      const editor = await buildUser(services, {
+        memberships: [{ organisationCode: 'C82001', role: 'editor' }],
+      });
+      const member = await buildUser(services, {
+        memberships: [{ organisationCode: 'C82001', role: 'member' }],
+        workspaces: [{ slug: 'llr' }],
+      });
+      const manager = await buildUser(services, {
+        workspaces: [{ slug: 'llr', role: 'manager' }],
+      });
+      const outsider = await buildUser(services);
+      await services.database.db
+        .transaction()
+        .execute((trx) =>
+          services.workspaces.addMember(trx, privateWorkspace.id, member.id, 'member'),
+        );
+      const editorActor = await actorFor(services, editor.id);
+      const created = await services.content.create(
+        editorActor,
+        'news',
+        contentInput({ title: `For the practice only ${dialect}`, privacy: 'organisation' }),
+        context,
+      );
+      await services.content.publish(editorActor, created.id, context);
+      const newsLink = services.content.linkOf((await services.content.findById(created.id))!);
+      const nowhere = randomUUID();
+
+      const answers = async (user: TestUser, paths: string[]) => {
+        const actor = await actorFor(services, user.id);
+        const answered: Record<string, boolean> = {};
+        for (const path of paths) answered[path] = await check(actor, path);
+        return answered;
+      };
+      expect(
+        await answers(member, [
+          newsLink,
+          `/workspaces/${privateSlug}`,
+          '/workspaces/llr/members',
+          '/workspaces/llr/moderation',
+          '/greener-practice/practices/C82001',
+          `/workspaces/llr/threads/${nowhere}`,
+          `/green-plans/${nowhere}/actions/${nowhere}`,
+          `/greener-practice/reviews/${nowhere}`,
+          '/notifications',
+          '/admin/users',
+          '/',
+        ]),
+      ).toEqual({
+        [newsLink]: true,
+        [`/workspaces/${privateSlug}`]: true,
+        '/workspaces/llr/members': true,
+        '/workspaces/llr/moderation': false,
+        '/greener-practice/practices/C82001': true,
+        [`/workspaces/llr/threads/${nowhere}`]: false,
+        [`/green-plans/${nowhere}/actions/${nowhere}`]: false,
+        [`/greener-practice/reviews/${nowhere}`]: false,
+        '/notifications': true,
+        '/admin/users': false,
+        '/': false,
+      });
+      expect(
+        await answers(outsider, [
+          newsLink,
+          `/workspaces/${privateSlug}`,
+          '/workspaces/llr',
+          '/workspaces/llr/members',
+          '/greener-practice/practices/C82001',
+        ]),
+      ).toEqual({
+        [newsLink]: false,
+        [`/workspaces/${privateSlug}`]: false,
+        '/workspaces/llr': true,
+        '/workspaces/llr/members': false,
+        '/greener-practice/practices/C82001': false,
+      });
+      expect(await answers(manager, ['/workspaces/llr/moderation'])).toEqual({
+        '/workspaces/llr/moderation': true,
+      });
+    });
+
+    it('leaves out a thread hidden since, and a private workspace left since, and sends the rest', async () => {
+      const { services } = testApp;
+      const privateSlug = `private-digest-${dialect}`;
+      const privateWorkspace = await createPrivateWorkspace(services, privateSlug);
+      const author = await buildUser(services, { workspaces: [{ slug: 'llr' }] });
+      const reader = await buildUser(services, { workspaces: [{ slug: 'llr' }] });
+      const manager = await buildUser(services, {
+        workspaces: [{ slug: 'llr', role: 'manager' }],
+      });
+      await services.database.db.transaction().execute(async (trx) => {
+        for (const user of [author, reader])
+          await services.workspaces.addMember(trx, privateWorkspace.id, user.id, 'member');
+      });
+      const authorActor = await actorFor(services, author.id);
+      const readerActor = await actorFor(services, reader.id);
+      const managerActor = await actorFor(services, manager.id);
+
+      const titles = {
+        hidden: `Discharge of patient Jane Doe, NHS number 943 476 5919 (${dialect})`,
+        open: `Heat pumps at the hub (${dialect})`,
+        private: `The private workspace's plans (${dialect})`,
+      };
+      const threads: Record<keyof typeof titles, { slug: string; id: string }> = {
+        hidden: { slug: 'llr', id: '' },
+        open: { slug: 'llr', id: '' },
+        private: { slug: privateSlug, id: '' },
+      };
+      for (const key of Object.keys(titles) as (keyof typeof titles)[]) {
+        const { threadId } = await services.discussions.createThread(
+          authorActor,
+          threads[key].slug,
+          { title: titles[key], kind: 'discussion', body: 'Opening post', area: '' },
+          context,
+        );
+        threads[key].id = threadId;
+        const { conversation } = await services.discussions.threadPage(
+          authorActor,
+          threads[key].slug,
+          threadId,
+        );
+        await services.discussions.setFollowing(
+          readerActor,
+          { type: 'conversation', id: conversation.id },
+          true,
+        );
+        if (key === 'hidden')
+          await services.discussions.setFollowing(
+            managerActor,
+            { type: 'conversation', id: conversation.id },
+            true,
+          );
+        await services.discussions.reply(
+          authorActor,
+          { threadSlug: threads[key].slug, threadId },
+          { body: 'A reply for the followers' },
+          context,
+        );
+      }
+      expect(
+        new Set((await notificationsOf(reader)).map((row) => [row.title, row.email_status].join())),
+      ).toEqual(new Set(Object.values(titles).map((title) => `New post: ${title},digest`)));
+
+      // Before the digest: a manager hides one thread, and the reader leaves the private workspace.
+      const { changed } = await services.discussions.setThreadFlag(
+        managerActor,
+        'llr',
+        threads.hidden.id,
+        'hidden',
+        '1',
+        context,
+      );
+      expect(changed).toBe(true);
+      await services.discussions.leave(readerActor, privateSlug, context);
+      clock = new Date(clock.getTime() + MINUTE_MS);
+      await services.notifications.sendDueDigests();
+
+      const digests = await digestsTo(reader);
+      expect(digests.map((digest) => digest.subject)).toEqual([
+        'Your daily Greenspace digest: 1 update',
+      ]);
+      expect(digests[0]!.text_body).toContain(`New post: ${titles.open}`);
+      expect(digests[0]!.text_body).not.toContain(titles.hidden);
+      expect(digests[0]!.text_body).not.toContain(titles.private);
+      // Left out for good: settled as not to be emailed, so no later digest sends them either.
+      expect(
+        new Set((await notificationsOf(reader)).map((row) => [row.title, row.email_status].join())),
+      ).toEqual(
+        new Set([
+          `New post: ${titles.open},sent`,
+          `New post: ${titles.hidden},skipped`,
+          `New post: ${titles.private},skipped`,
+        ]),
+      );
+      const withheld = await services.database.db
+        .selectFrom('audit_events')
+        .select(['actor_user_id', 'details'])
+        .where('action', '=', 'notifications.digest_items_withheld')
+        .where('target_id', '=', reader.id)
+        .execute();
+      expect(
+        withheld.map((row) => ({
+          actor: row.actor_user_id,
+          details: JSON.parse(row.details ?? '{}') as unknown,
+        })),
+      ).toEqual([{ actor: null, details: { digest: 'daily', items: 2 } }]);
+
+      // A manager still reads the hidden thread, so their digest still has it.
+      const toManager = await digestsTo(manager);
+      expect(toManager.map((digest) => digest.subject)).toEqual([
+        'Your daily Greenspace digest: 1 update',
+      ]);
+      expect(toManager[0]!.text_body).toContain(`New post: ${titles.hidden}`);
+
+      // The reader's next digest, a day on, has nothing left over to send.
+      clock = new Date(clock.getTime() + 25 * 60 * MINUTE_MS);
+      await services.notifications.sendDueDigests();
+      expect(await digestsTo(reader)).toHaveLength(1);
     });
   });
 });

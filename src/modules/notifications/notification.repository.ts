@@ -31,6 +31,18 @@ export function createNotificationRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows);
     },
 
+    /** Marks these notifications, those still waiting for a digest, as not to be emailed; how many. */
+    async skipForDigest(executor: Executor, ids: string[]): Promise<number> {
+      if (ids.length === 0) return 0;
+      const result = await executor
+        .updateTable('notifications')
+        .set({ email_status: 'skipped' })
+        .where('id', 'in', ids)
+        .where('email_status', '=', 'digest')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async findForUser(userId: string, limit: number, offset: number): Promise<NotificationRow[]> {
       return db
         .selectFrom('notifications')

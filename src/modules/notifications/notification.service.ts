@@ -87,6 +87,12 @@ type Executor = Kysely<Database> | Transaction<Database>;
 const DAY_MS = 86_400_000;
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
 
+/**
+ * Whether someone may open a page on this site now, by the rules of the module that serves it: a
+ * path with no fragment, as a notification leads to. Unknown paths must answer false.
+ */
+export type LinkReadCheck = (actor: Actor, path: string) => Promise<boolean>;
+
 /** Raised in a digest's transaction when some of what it lists was taken first: it rolls back. */
 class DigestTakenElsewhere extends Error {
   override name = 'DigestTakenElsewhere';
@@ -131,6 +137,7 @@ export function createNotificationService(deps: NotificationServiceDependencies)
   const { repository } = deps;
   const now = deps.now ?? (() => new Date());
   const unsubscribeKey = deriveKey(deps.secretKey, 'unsubscribe');
+  let linkReadCheck: LinkReadCheck | undefined;
 
   /** Each kind's frequency for this person: their choice, or the kind's default. */
   async function frequenciesOf(
@@ -162,6 +169,32 @@ export function createNotificationService(deps: NotificationServiceDependencies)
       return frequency !== undefined && !(digestFrequencies as string[]).includes(frequency);
     });
     return repository.skipWaitingForDigest(executor, userId, notDigested);
+  }
+
+  /**
+   * Splits what waits for a digest by whether the person may still open what each item leads to:
+   * access is checked when the event happens, and a digest can go days later, after a thread was
+   * hidden or the person left a private workspace. Each page is asked about once.
+   */
+  async function sortByAccess(
+    check: LinkReadCheck,
+    actor: Actor,
+    items: NotificationRow[],
+  ): Promise<{ readable: NotificationRow[]; withheld: NotificationRow[] }> {
+    const verdicts = new Map<string, boolean>();
+    const readable: NotificationRow[] = [];
+    const withheld: NotificationRow[] = [];
+    for (const item of items) {
+      // A fragment never reaches the server: the posts of one page share its answer.
+      const page = localPathOr(item.link, '').split('#', 1)[0]!;
+      let verdict = verdicts.get(page);
+      if (verdict === undefined) {
+        verdict = page !== '' && (await check(actor, page));
+        verdicts.set(page, verdict);
+      }
+      (verdict ? readable : withheld).push(item);
+    }
+    return { readable, withheld };
   }
 
   // A kind's link signs `<user>:<kind>`, as links in emails already sent do; a digest's signs
@@ -459,12 +492,23 @@ export function createNotificationService(deps: NotificationServiceDependencies)
     unsubscribeLink,
 
     /**
+     * Sets how digests ask whether someone may still open what a notification leads to. The modules
+     * whose pages notifications lead to are built after this service, so this is set once they are.
+     */
+    registerLinkReadCheck(check: LinkReadCheck): void {
+      linkReadCheck = check;
+    },
+
+    /**
      * Sends the daily and weekly digests that are due: one email per person listing what has
-     * waited since their last digest. Safe to run as often as wanted, on as many servers at once
-     * as there are: a digest is not due again until a day (or a week) after the last, and each
-     * notification is taken by one digest only.
+     * waited since their last digest and what they may still read. Safe to run as often as wanted,
+     * on as many servers at once as there are: a digest is not due again until a day (or a week)
+     * after the last, and each notification is taken by one digest only.
      */
     async sendDueDigests(): Promise<number> {
+      // Without the check every waiting item would look unreadable and be settled unsent.
+      const check = linkReadCheck;
+      if (!check) throw new Error('Digests need a link read check: call registerLinkReadCheck');
       let sent = 0;
       for (const userId of await repository.findUsersWithDigestNotifications()) {
         const actor = await deps.actors.load(userId);
@@ -493,21 +537,41 @@ export function createNotificationService(deps: NotificationServiceDependencies)
           const at = now().toISOString();
           const waiting = await repository.findDigestNotifications(deps.db, userId, kinds, at);
           if (waiting.length === 0) continue;
+          // Asked outside the transaction: the checks read through other modules (and SQLite has
+          // one connection).
+          const { readable, withheld } = await sortByAccess(check, actor, waiting);
           let didSend = false;
           try {
             didSend = await deps.db.transaction().execute(async (trx) => {
               // Another server may have sent this digest since the check above.
               if (!(await isDue(trx))) return false;
+              const settled = await repository.skipForDigest(
+                trx,
+                withheld.map((item) => item.id),
+              );
+              if (settled > 0)
+                await deps.audit.record(
+                  {
+                    action: 'notifications.digest_items_withheld',
+                    actorUserId: null,
+                    targetType: 'user',
+                    targetId: userId,
+                    details: { digest: frequency, items: settled },
+                  },
+                  null,
+                  trx,
+                );
+              if (readable.length === 0) return false;
               // Each notification goes in one digest: these are taken only if all of them still
               // wait. Otherwise another run took some first (or the settings changed), and this
-              // digest is given up for the next run to build afresh.
+              // digest is given up, with everything above, for the next run to build afresh.
               const taken = await repository.claimForDigest(
                 trx,
-                waiting.map((item) => item.id),
+                readable.map((item) => item.id),
                 at,
               );
-              if (taken !== waiting.length) throw new DigestTakenElsewhere();
-              const lines = waiting.map(
+              if (taken !== readable.length) throw new DigestTakenElsewhere();
+              const lines = readable.map(
                 (item) =>
                   `- ${item.title}\n  ${deps.publicUrl}${localPathOr(item.link, '/notifications')}`,
               );
@@ -515,7 +579,7 @@ export function createNotificationService(deps: NotificationServiceDependencies)
               await deps.email.queue(trx, {
                 kind: `digest_${frequency}`,
                 to: actor.email,
-                subject: `Your ${frequency} Greenspace digest: ${waiting.length} update${waiting.length === 1 ? '' : 's'}`,
+                subject: `Your ${frequency} Greenspace digest: ${readable.length} update${readable.length === 1 ? '' : 's'}`,
                 text: `Dear ${actor.displayName},\n\nHere is what happened since your last digest:\n\n${lines.join('\n')}\n\nChange how often you hear from us: ${deps.publicUrl}/notifications/settings\nStop the ${frequency} digest (everything sent in it): ${stopLink}${signature}`,
                 headers: emailHeaders(userId, { digest: frequency }),
               });
