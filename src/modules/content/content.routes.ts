@@ -19,7 +19,7 @@ import { ForbiddenError, organisationScope } from '../access/policy.ts';
 import { UploadRejected, type PendingUpload } from '../files/file.service.ts';
 import { readMultipart } from '../files/multipart-uploads.ts';
 import type { ContentFileRole } from '../../db/schema.ts';
-import { commentPostedNotice } from '../discussions/mentions.ts';
+import { commentPostedNotice } from '../discussions/notices.ts';
 import { contentTypes, isContentType, type ContentType } from './content-types.ts';
 import {
   authoringLimits,

@@ -798,16 +798,23 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
       );
       // The editor moderates the comments on their content.
       const commentId = /id="post-([0-9a-f-]{36})"/.exec(page.body)![1]!;
-      expect(
-        (
-          await (
-            await as(editor)
-          ).post(`/posts/${commentId}/visibility`, { hidden: '1', reason: 'Off topic' })
-        ).statusCode,
-      ).toBe(303);
+      const moderated = await (
+        await as(editor)
+      ).post(`/posts/${commentId}/visibility`, { hidden: '1', reason: 'Off topic' });
+      expect(moderated.statusCode).toBe(303);
+      // Back on the item's page, which says what was done, as a discussion's page does.
+      const told = String(moderated.headers.location);
+      expect(told).toMatch(new RegExp(`^/case-studies/${item.slug}\\?done=moderated#post-`));
+      expect((await (await as(editor)).get(told.split('#')[0]!)).body).toContain(
+        '<p class="gs-confirmation" role="status">Done. The author has been told.</p>',
+      );
       expect((await (await as(null)).get(`/case-studies/${item.slug}`)).body).toContain(
         'This post has been hidden by a moderator.',
       );
+      // A value that is not one of ours says nothing.
+      expect(
+        (await (await as(null)).get(`/case-studies/${item.slug}?done=anything`)).body,
+      ).not.toContain('gs-confirmation');
     });
 
     it('keeps comments on workspace-only content to the workspace', async () => {

@@ -12,6 +12,7 @@ import { isContentType } from '../content/content-types.ts';
 import { renderContentItem } from '../content/content.routes.ts';
 import { renderMarkdown } from '../content/markdown.ts';
 import { linkMentions, MAX_MENTIONS_NOTIFIED, mentionsToNotify, postedDone } from './mentions.ts';
+import { discussionNotice } from './notices.ts';
 
 const THREADS_PER_PAGE = 20;
 const publicRoute = { config: { access: 'public' as const } };
@@ -34,43 +35,8 @@ const privacyLabels = {
   private: 'Private: members only, by invitation; hidden from everyone else',
 } as const;
 
-const notices: Record<string, string> = {
-  joined: 'You have joined the workspace.',
-  left: 'You have left the workspace.',
-  requested:
-    'You have asked to join. A manager of the workspace will decide, and you will be told.',
-  followed: 'You are now following this. You will be notified of new activity.',
-  unfollowed: 'You are no longer following this.',
-  invited: 'The invitation has been sent.',
-  decided: 'The request has been decided and the person told.',
-  role: 'The role has been changed.',
-  settings: 'The workspace settings have been saved.',
-  accepted: 'Welcome: you are now a member of the workspace.',
-  posted: 'Your post has been published.',
-  'posted-mentions': `Your post has been published. Only the first ${MAX_MENTIONS_NOTIFIED} people you mentioned were notified.`,
-  edited: 'Your post has been updated.',
-  reported: 'Thank you. The post has been reported to the moderators.',
-  moderated: 'Done. The author has been told.',
-  'thread-changed': 'Done. The discussion has been changed.',
-  // Said when a decision finds things already as it asked: pressed twice, or from a page read
-  // before someone else's decision.
-  'thread-unchanged':
-    'Nothing changed: the discussion was already as you asked. Another manager, or another page, may have changed it.',
-  'already-hidden':
-    'Nothing more to do: the post had already been hidden, by another moderator or from another page, and its reports are closed. Its author has not been told again.',
-  'already-visible':
-    'Nothing changed: the post was already visible. Another moderator, or another page, may have restored it. Its author has not been told again.',
-  dismissed: 'Done. The reports on the post are closed; its author has not been told of them.',
-  'no-open-reports':
-    'Nothing changed: the post had no open report left to close. Another moderator, or another page, may have decided it.',
-  'no-open-reports-hidden':
-    'Nothing changed: the post had no open report left to close, and it has been hidden. Another moderator, or another page, may have decided it. The post stays hidden.',
-};
-
 function noticeOf(request: FastifyRequest): string | undefined {
-  const query = (request.query ?? {}) as Record<string, unknown>;
-  const key = typeof query.done === 'string' ? query.done : undefined;
-  return key && Object.hasOwn(notices, key) ? notices[key] : undefined;
+  return discussionNotice((request.query as Record<string, unknown> | undefined)?.done);
 }
 
 /** What a preview shows of a post: the text as it will look, and whether mentions will be left out. */

@@ -33,20 +33,6 @@ export function postedDone(mentionsLeftOut: number): 'posted' | 'posted-mentions
   return mentionsLeftOut > 0 ? 'posted-mentions' : 'posted';
 }
 
-/**
- * What a page with comments shows after one was posted, from its `done` value: that it was
- * posted, and the cap when some of the people it mentioned were not notified.
- */
-export function commentPostedNotice(done: unknown): {
-  commentPosted: boolean;
-  commentMentionsCap: number | undefined;
-} {
-  return {
-    commentPosted: done === 'posted' || done === 'posted-mentions',
-    commentMentionsCap: done === 'posted-mentions' ? MAX_MENTIONS_NOTIFIED : undefined,
-  };
-}
-
 /** Turns @handles into Markdown links to the person's profile, before the Markdown is rendered. */
 export function linkMentions(markdown: string): string {
   return markdown.replace(

@@ -13,7 +13,8 @@ import { buildBoardReport } from './board-report.ts';
 import { renderBoardReportPdf } from './board-report.pdf.ts';
 import { progressByAreaChart, statusCountChart, trajectoryChart } from './plan-charts.ts';
 import { exportCsv, exportXlsx } from './plan-export.ts';
-import { commentPostedNotice, postedDone } from '../discussions/mentions.ts';
+import { postedDone } from '../discussions/mentions.ts';
+import { commentPostedNotice } from '../discussions/notices.ts';
 import { importColumnNames, importColumns, type ImportColumn } from './plan-import.ts';
 import {
   ActionDeletionChanged,
