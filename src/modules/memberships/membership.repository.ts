@@ -142,15 +142,17 @@ export function createMembershipRepository(db: Kysely<Database>) {
       organisationCode: string,
       roles: readonly OrganisationRole[],
       executor: Executor = db,
+      excludingUserId?: string,
     ): Promise<number> {
-      const row = await executor
+      let query = executor
         .selectFrom('memberships as m')
         .innerJoin('users as u', 'u.id', 'm.user_id')
         .select((eb) => eb.fn.countAll<number>().as('total'))
         .where('m.organisation_code', '=', organisationCode)
         .where('m.role', 'in', roles)
-        .where('u.status', '=', 'active')
-        .executeTakeFirstOrThrow();
+        .where('u.status', '=', 'active');
+      if (excludingUserId) query = query.where('m.user_id', '<>', excludingUserId);
+      const row = await query.executeTakeFirstOrThrow();
       return Number(row.total);
     },
 

@@ -130,16 +130,19 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
   }
 
   /**
-   * Whether a member holding this role is the organisation's only admin who can still sign in: the
-   * only admin may not step down or leave, or nobody would be left to manage its members.
+   * Whether taking this member's admin role away leaves the organisation with no admin who can
+   * still sign in: the only admin may not step down or leave, or nobody would be left to manage
+   * its members. A disabled admin's going leaves the others as they were.
    */
   async function isOnlyActiveAdmin(
     trx: Transaction<Database>,
     code: string,
-    role: string,
+    member: { user_id: string; role: string },
   ): Promise<boolean> {
-    if (!isOrganisationRole(role) || !adminRoles.includes(role)) return false;
-    return (await repository.countActiveMembersWithRoles(code, adminRoles, trx)) <= 1;
+    if (!isOrganisationRole(member.role) || !adminRoles.includes(member.role)) return false;
+    return (
+      (await repository.countActiveMembersWithRoles(code, adminRoles, trx, member.user_id)) === 0
+    );
   }
 
   /** Whether the actor manages the organisation's members from above it, not as one of them. */
@@ -180,7 +183,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     member: { user_id: string; role: string },
     field: string,
   ): Promise<void> {
-    if (!(await isOnlyActiveAdmin(trx, organisation.code, member.role))) return;
+    if (!(await isOnlyActiveAdmin(trx, organisation.code, member))) return;
     if (member.user_id === actor.userId)
       throw new ValidationFailed({
         [field]: 'You are the only admin. Make someone else an admin first',

@@ -616,6 +616,36 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect(await adminsOf('C82016')).toEqual([]);
   });
 
+  it('lets an admin remove or demote a disabled admin, who leaves them in charge', async () => {
+    const context = { ip: '127.0.0.1', userAgent: 'memberships-tests' };
+    const active = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82019', role: 'org_admin' }],
+    });
+    const disabled = await Promise.all(
+      [1, 2].map(() =>
+        buildUser(testApp.services, {
+          memberships: [{ organisationCode: 'C82019', role: 'org_admin' }],
+        }),
+      ),
+    );
+    const platform = await signedIn(platformAdmin);
+    for (const user of disabled)
+      expect((await platform.post(`/admin/users/${user.id}/disable`)).statusCode).toBe(303);
+    const actor = await actorFor(testApp.services, active.id);
+    const memberships = testApp.services.memberships;
+    await memberships.changeRole(actor, 'C82019', disabled[0]!.id, 'member', context);
+    await memberships.removeMember(actor, 'C82019', disabled[1]!.id, context);
+    const roles = (await memberships.listMembers(actor, 'C82019')).members
+      .map((member) => [member.userId, member.role])
+      .sort();
+    expect(roles).toEqual(
+      [
+        [active.id, 'org_admin'],
+        [disabled[0]!.id, 'member'],
+      ].sort(),
+    );
+  });
+
   it('asks an admin to confirm before removing a member, and removes them only on the confirmation form', async () => {
     const admin = await buildUser(testApp.services, {
       memberships: [{ organisationCode: 'C82009', role: 'org_admin' }],
