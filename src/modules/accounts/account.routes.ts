@@ -71,6 +71,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
         password: 'Your password has been changed. Your other sessions have been signed out.',
         email: 'We have sent a link to your new email address. Your email changes when you use it.',
         'email-cancelled': 'The change of email address has been cancelled.',
+        'email-nothing-to-cancel':
+          'There was no change of email address waiting to be cancelled: it may have been confirmed or cancelled already. Your email address is shown below.',
         'sso-unlinked': 'Single sign-on has been unlinked. We have emailed you to say so.',
         sessions: 'Your other sessions have been signed out.',
         'two-factor-off': 'Two-factor authentication is off.',
@@ -215,8 +217,16 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
   );
 
   app.post('/account/email/cancel', signedIn, async (request, reply) => {
-    await services.accounts.cancelEmailChange(actorOf(request), requestContextOf(request));
-    return reply.redirect('/account?updated=email-cancelled', 303);
+    const cancelled = await services.accounts.cancelEmailChange(
+      actorOf(request),
+      requestContextOf(request),
+    );
+    // From a page read before the link was used (or the change cancelled elsewhere), there is
+    // nothing to cancel, and the page must not say there was.
+    return reply.redirect(
+      `/account?updated=${cancelled ? 'email-cancelled' : 'email-nothing-to-cancel'}`,
+      303,
+    );
   });
 
   app.get<{ Querystring: { token?: string } }>(

@@ -62,10 +62,8 @@ export interface Handover {
   href: string;
 }
 
-/** How recent a sign-in must be to delete an account that has no password to ask for. */
+/** How recent a sign-in must be for a change that would ask for a password the account lacks. */
 const RECENT_SIGN_IN_MS = 10 * 60_000;
-export const RECENT_SIGN_IN_MESSAGE =
-  'To confirm it is you, sign out, sign in again with single sign-on, then delete your account within 10 minutes';
 
 export interface AccountOverview {
   id: string;
@@ -124,6 +122,19 @@ export function createAccountService(deps: AccountServiceDependencies) {
     const user = await repository.findUserById(row.user_id, executor);
     if (!user || user.status !== 'active' || !user.email) throw new InvalidTokenError();
     return { row, user };
+  }
+
+  /**
+   * For an account with no password to ask for: a sign-in with single sign-on in the last few
+   * minutes shows it is the account's owner, not someone holding a session left open.
+   */
+  async function requireRecentSignIn(currentSessionId: string | undefined, todo: string) {
+    const session = currentSessionId ? await repository.findSession(currentSessionId) : undefined;
+    const signedInAt = session ? Date.parse(session.created_at) : Number.NEGATIVE_INFINITY;
+    if (now().getTime() - signedInAt > RECENT_SIGN_IN_MS)
+      throw new ValidationFailed({
+        password: `To confirm it is you, sign out, sign in again with single sign-on, then ${todo} within 10 minutes`,
+      });
   }
 
   async function requireUser(actor: Actor): Promise<UserRow> {
@@ -620,8 +631,10 @@ export function createAccountService(deps: AccountServiceDependencies) {
       actor: Actor,
       password: string,
       context: RequestContext,
+      currentSessionId?: string,
     ): Promise<void> {
       const user = await requireUser(actor);
+      if (!user.password_hash) await requireRecentSignIn(currentSessionId, 'link another account');
       if (user.password_hash)
         await requirePassword(user, password, {
           field: 'password',
@@ -1034,16 +1047,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
           });
       };
       await refuseIfHandovers();
-      if (!user.password_hash) {
-        // No password to ask for: a sign-in with single sign-on in the last few minutes shows it
-        // is the account's owner, not someone holding a session left open.
-        const session = currentSessionId
-          ? await repository.findSession(currentSessionId)
-          : undefined;
-        const signedInAt = session ? Date.parse(session.created_at) : Number.NEGATIVE_INFINITY;
-        if (now().getTime() - signedInAt > RECENT_SIGN_IN_MS)
-          throw new ValidationFailed({ password: RECENT_SIGN_IN_MESSAGE });
-      }
+      if (!user.password_hash) await requireRecentSignIn(currentSessionId, 'delete your account');
       if (user.password_hash)
         await requirePassword(user, password, {
           field: 'password',

@@ -696,8 +696,12 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
         (event) => event.action === 'account.email_change_cancelled',
       );
     expect(await cancellations()).toHaveLength(1);
-    // A second cancel, with nothing to cancel, changes and records nothing.
-    await owner.post('/account/email/cancel');
+    // A second cancel, with nothing to cancel, changes and records nothing, and says so.
+    const nothing = await owner.post('/account/email/cancel');
+    expect(nothing.headers.location).toBe('/account?updated=email-nothing-to-cancel');
+    expect((await owner.follow(nothing)).body).toContain(
+      'There was no change of email address waiting to be cancelled',
+    );
     expect(await cancellations()).toHaveLength(1);
 
     // Changing the password cancels one asked for before.

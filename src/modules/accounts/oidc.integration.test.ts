@@ -345,6 +345,22 @@ describe('single sign-on with OpenID Connect', () => {
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toContain('You sign in only with single sign-on');
     expect((await browser.get('/account')).body).toContain('Linked to pat-007@nhs.net');
+
+    // With no password to ask for, linking another identity needs a recent sign-in.
+    const linkPage = await browser.get('/account/sso/link');
+    expect(linkPage.body).not.toContain('name="password"');
+    expect(linkPage.body).toContain('within 10 minutes of signing in');
+    expect((await browser.post('/account/sso/link', {})).statusCode).toBe(303);
+    const user = (await testApp.services.accounts.findUserByEmail('pat-007@nhs.net'))!;
+    await testApp.services.database.db
+      .updateTable('sessions')
+      .set({ created_at: new Date(Date.now() - 20 * 60_000).toISOString() })
+      .where('user_id', '=', user.id)
+      .execute();
+    const stale = await browser.post('/account/sso/link', {});
+    expect(stale.statusCode).toBe(400);
+    expect(stale.body).toContain('sign in again with single sign-on, then link another account');
+    expect(stale.body).toContain('href="#password"');
   });
 });
 

@@ -69,6 +69,11 @@ export function registerSingleSignOnRoutes(app: FastifyInstance, services: Servi
       lines: [
         `Once linked, you can sign in to Greenspace with your ${providerName} account as well as ${overview.hasPassword ? 'your password' : 'as you do now'}.`,
         `You will be taken to ${providerName} to sign in there, then brought back here. We will email you to say it has been linked.`,
+        ...(overview.hasPassword
+          ? []
+          : [
+              'You have no password to confirm it is you, so this works within 10 minutes of signing in.',
+            ]),
       ],
       action: '/account/sso/link',
       askPassword: overview.hasPassword,
@@ -102,6 +107,7 @@ export function registerSingleSignOnRoutes(app: FastifyInstance, services: Servi
           request.actor!,
           fields.password,
           requestContextOf(request),
+          request.currentSession?.id,
         );
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
