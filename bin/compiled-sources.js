@@ -250,8 +250,8 @@ function relativeInput(projectRoot, file) {
 /**
  * The source with its `import.meta` location properties replaced by its own location. Any other
  * use of `import.meta` cannot be given a meaning in a bundle, so it stops the build. Whether there
- * is one is asked of the compiler, which warns of each use it would have to leave empty in a
- * CommonJS module: words in a comment or a string are no use, so they are not counted.
+ * is one is asked of the compiler, which replaces real uses only: words in a comment or a string
+ * are no use, so they are not counted.
  * @param {string} text
  * @param {string} file
  * @param {'ts' | 'js'} loader
@@ -263,14 +263,17 @@ function withOwnLocation(text, file, loader, esbuild) {
     .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(file))
     .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href));
   if (/\bimport\.meta\b/.test(replaced)) {
+    // The compiler puts a marker where the source really uses import.meta (in any expression,
+    // inside try blocks too), never where the words are only in a comment or a string.
+    const marker = '__greenspace_unkept_import_meta__';
     let kept = false;
     try {
-      const { warnings } = esbuild.transformSync(replaced, {
+      const { code } = esbuild.transformSync(replaced, {
         loader,
-        format: 'cjs',
         logLevel: 'silent',
+        define: { 'import.meta': marker },
       });
-      kept = !warnings.some((warning) => warning.id === 'empty-import-meta');
+      kept = !code.includes(marker);
     } catch {
       // A source that does not compile cannot be checked: it stops the build either way.
     }

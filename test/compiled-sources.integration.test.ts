@@ -201,12 +201,14 @@ describe('compiled sources for the greenspace command', () => {
     expect(entry).not.toBeNull();
     const project = (await import(entry!.url)) as ProjectModule;
     expect(await project.loadLazy()).toBe('import.meta.main');
-    // A use inside a template's expression is still found.
-    fs.writeFileSync(
-      path.join(root, 'src', 'lazy.ts'),
+    // A use inside a template's expression, or inside a try block, is still found.
+    for (const source of [
       'export const lazyValue: string = `${String(import.meta.main)}`;\n',
-    );
-    expect(await compiledEntry(options())).toBeNull();
+      "let found = '';\ntry { found = import.meta.resolve('./x.ts'); } catch { found = 'none'; }\nexport const lazyValue: string = found;\n",
+    ]) {
+      fs.writeFileSync(path.join(root, 'src', 'lazy.ts'), source);
+      expect(await compiledEntry(options()), source).toBeNull();
+    }
   });
 
   it('gives nothing when the cache folder cannot be made', async () => {
