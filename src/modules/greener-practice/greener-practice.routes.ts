@@ -775,9 +775,10 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     return renderEdit(request, reply, { year: query.year });
   });
 
-  // A form-encoded text takes up to three times its length, so the body may be larger than the
-  // 1 MiB other forms are held to: a text a little over 1 MB comes back on the page, marked.
-  const frameworkEditOptions = { ...platformAdmin, bodyLimit: 4 * 1024 * 1024 };
+  // A form-encoded character takes up to nine bytes (a curly quote is %E2%80%99), so the body may
+  // be far larger than the 1 MiB other forms are held to: any text up to the limit, and a little
+  // over it, comes back on the page, marked, however it was escaped.
+  const frameworkEditOptions = { ...platformAdmin, bodyLimit: 10 * 1024 * 1024 };
   app.post(`${BASE}/framework/manage/edit`, frameworkEditOptions, async (request, reply) => {
     ggp.assertCanManageFrameworks(request.actor);
     const fields = formFields(request, ['content', 'note', 'year', 'baseVersion']);
