@@ -89,7 +89,10 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
     }
     const refused = await browser.post(`/workspaces/${slugs[20]}/request`);
     expectRefused(refused);
-    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(refused.body).toContain(
+      'You have asked to join 20 organisations or workspaces in the last hour, which is the most anyone can ask to join in an hour.',
+    );
+    expect(refused.body).toContain('Your request has not been sent.');
     const recorded = await testApp.services.database.db
       .selectFrom('workspace_requests')
       .select('id')
@@ -125,7 +128,10 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
     }
     const refused = await invite(51);
     expectRefused(refused);
-    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(refused.body).toContain(
+      'You have sent 50 invitations in the last hour, to organisations and workspaces together, which is the most anyone can send in an hour.',
+    );
+    expect(refused.body).toContain('This invitation has not been sent.');
     const emailed = await testApp.services.database.db
       .selectFrom('email_messages')
       .select('id')
@@ -170,7 +176,10 @@ describe.each(testDialects)('discussion limits on %s', (dialect) => {
     }
     const refused = await browser.post(`/posts/${post.id}/report`, { reason: 'Report 31' });
     expectRefused(refused);
-    expect(refused.body).toContain('There have been too many attempts in a short time');
+    expect(refused.body).toContain(
+      'You have reported 30 posts in the last hour, which is the most anyone can report in an hour.',
+    );
+    expect(refused.body).toContain('This report has not been sent');
     const recorded = await testApp.services.database.db
       .selectFrom('post_reports')
       .select('reason')

@@ -35,6 +35,7 @@ import type {
 import {
   enforceRateLimit,
   rateLimitRules,
+  sharedLimitExplanations,
   type RateLimitService,
 } from '../security/rate-limit.service.ts';
 import type { WorkspaceService } from '../workspaces/workspace.service.ts';
@@ -731,6 +732,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           targetId: workspace.id,
         },
         context,
+        sharedLimitExplanations.joinRequestPerUser,
+        'Your request has not been sent.',
       );
       const id = randomUUID();
       const managers = (await repository.findWorkspaceMembers(workspace.id))
@@ -876,6 +879,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           targetId: workspace.id,
         },
         context,
+        sharedLimitExplanations.invitationPerUser,
+        'This invitation has not been sent.',
       );
       const invitee = await deps.findUserByEmail(address);
       const token = randomToken();
@@ -1694,6 +1699,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           targetId: post.id,
         },
         context,
+        `You have reported ${rateLimitRules.reportPerUser.limit} posts in the last hour, which is the most anyone can report in an hour.`,
+        "This report has not been sent: use your browser's back button to copy what you wrote.",
       );
       const reportId = randomUUID();
       const workspace = conversation.workspace_id

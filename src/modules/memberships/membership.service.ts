@@ -27,7 +27,7 @@ import type { EmailService } from '../email/email.service.ts';
 import type { OrganisationService } from '../organisations/organisation.service.ts';
 import {
   enforceRateLimit,
-  rateLimitRules,
+  sharedLimitExplanations,
   type RateLimitService,
 } from '../security/rate-limit.service.ts';
 import type { MembershipRepository } from './membership.repository.ts';
@@ -270,7 +270,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         actor!.userId,
         { action: 'membership.join_requested', actorUserId: actor!.userId, organisationCode: code },
         context,
-        `You have asked to join ${rateLimitRules.joinRequestPerUser.limit} organisations in the last hour, which is the most anyone can ask to join in an hour.`,
+        sharedLimitExplanations.joinRequestPerUser,
         'Your request has not been sent.',
       );
       const admins = await adminsToNotify(organisation);
@@ -526,7 +526,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         actor!.userId,
         { action: 'membership.invited', actorUserId: actor!.userId, organisationCode: code },
         context,
-        `You have sent ${rateLimitRules.invitationPerUser.limit} invitations in the last hour, which is the most anyone can send in an hour.`,
+        sharedLimitExplanations.invitationPerUser,
         'This invitation has not been sent.',
       );
       const token = randomToken();

@@ -372,7 +372,7 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('1800');
     expect(refused.body).toContain(
-      'You have asked to join 20 organisations in the last hour, which is the most anyone can ask to join in an hour.',
+      'You have asked to join 20 organisations or workspaces in the last hour, which is the most anyone can ask to join in an hour.',
     );
     expect(refused.body).toContain('Your request has not been sent.');
     const recorded = await testApp.services.database.db
@@ -414,7 +414,7 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('1800');
     expect(refused.body).toContain(
-      'You have sent 50 invitations in the last hour, which is the most anyone can send in an hour.',
+      'You have sent 50 invitations in the last hour, to organisations and workspaces together, which is the most anyone can send in an hour.',
     );
     expect(refused.body).toContain('This invitation has not been sent.');
     expect(await emailsTo(address(51))).toEqual([]);

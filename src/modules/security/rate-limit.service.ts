@@ -35,6 +35,15 @@ export interface RateLimitDecision {
   retryAfterSeconds: number;
 }
 
+/**
+ * What a refusal page says of the limits more than one module counts against (organisations and
+ * workspaces share the requests to join and the invitations), so each says it in the same words.
+ */
+export const sharedLimitExplanations = {
+  joinRequestPerUser: `You have asked to join ${rateLimitRules.joinRequestPerUser.limit} organisations or workspaces in the last hour, which is the most anyone can ask to join in an hour.`,
+  invitationPerUser: `You have sent ${rateLimitRules.invitationPerUser.limit} invitations in the last hour, to organisations and workspaces together, which is the most anyone can send in an hour.`,
+} as const;
+
 export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
   readonly statusCode = 429;
