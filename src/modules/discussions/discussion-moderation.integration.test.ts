@@ -338,6 +338,49 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       .body;
     expect(otherQueue).toContain(reason);
     expect(otherQueue).toContain('Rhys Reportwriter');
+
+    // The author does not keep their own post: that is for the other manager; they may hide it.
+    expect(ownQueue).toContain('another moderator decides whether to keep it');
+    expect(ownQueue).not.toContain(`action="/posts/${postId}/reports/close"`);
+    const ownKeep = await (await as(authorManager)).post(`/posts/${postId}/reports/close`, {});
+    expect(ownKeep.statusCode).toBe(403);
+    expect(await auditCount(postId, 'discussion.reports_dismissed')).toBe(0);
+    const hiddenByAuthor = await (
+      await as(authorManager)
+    ).post(`/posts/${postId}/visibility`, { hidden: '1', reason: 'Posted by mistake' });
+    expect(hiddenByAuthor.statusCode).toBe(303);
+    // Nor bring it back once hidden.
+    const restoredByAuthor = await (
+      await as(authorManager)
+    ).post(`/posts/${postId}/visibility`, { hidden: '0', reason: '' });
+    expect(restoredByAuthor.statusCode).toBe(403);
+  });
+
+  it('tells the platform admins of a report on a post whose only moderator wrote it', async () => {
+    const soleManager = await buildUser(testApp.services, { displayName: 'Sol Manager' });
+    const reporter = await buildUser(testApp.services, { displayName: 'Rae Reporter' });
+    const admin = await buildUser(testApp.services, { platformAdmin: true });
+    await workspaceWith('sole-manager', { managers: [soleManager], members: [reporter] });
+    const { threadId } = await quietly.startThread(soleManager, 'sole-manager');
+    const postId = await quietly.reply(soleManager, 'sole-manager', threadId, 'Mine');
+    await quietly.report(reporter, postId, 'Please look at this');
+    expect((await notificationsOf(admin)).filter((entry) => entry.kind === 'moderation')).toEqual([
+      {
+        kind: 'moderation',
+        title: 'A post was reported',
+        body: 'Rae Reporter reported a post: Please look at this',
+      },
+    ]);
+    expect(
+      (await notificationsOf(soleManager)).filter((entry) => entry.kind === 'moderation'),
+    ).toEqual([]);
+    // The platform admin decides: keeping it closes the report.
+    const kept = await testApp.services.discussions.closeReportsOfPost(
+      await actorFor(testApp.services, admin.id),
+      postId,
+      context,
+    );
+    expect(kept.closedReports).toBe(1);
   });
 
   it('sets "Useful" and the accepted answer to what the form asked, so a double submit does not undo it', async () => {

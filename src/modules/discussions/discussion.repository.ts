@@ -611,6 +611,17 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
         .execute();
     },
 
+    /** The platform admins who can sign in: they see every report, and decide when nobody else may. */
+    async findPlatformAdminIds(): Promise<string[]> {
+      const rows = await db
+        .selectFrom('users')
+        .select('id')
+        .where('is_platform_admin', '=', 1)
+        .where('status', '=', 'active')
+        .execute();
+      return rows.map((row) => row.id);
+    },
+
     /**
      * The managers of a workspace, read in the transaction that is about to remove or demote one.
      * On PostgreSQL the workspace's row is locked first, so two such changes to one workspace run

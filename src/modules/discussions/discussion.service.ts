@@ -150,6 +150,15 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     ],
   ]);
 
+  /**
+   * A moderator does not judge reports on their own post, nor bring it back once hidden: another
+   * moderator (or a platform admin, who is told when nobody else moderates it) decides.
+   */
+  function refuseOwnPostDecision(actor: Actor, post: { author_id: string | null }): void {
+    if (post.author_id === actor.userId && !actor.isPlatformAdmin)
+      throw new ForbiddenError('You wrote this post, so another moderator decides on it');
+  }
+
   function requireSubject(type: CommentSubjectType): CommentSubject {
     const subject = subjects.get(type);
     if (!subject) throw new Error(`No comment rules registered for ${type}`);
@@ -419,6 +428,8 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         hidden_at: report.hidden_at,
         author_name: report.author_name,
         ownPost,
+        // Reports on one's own post are for another moderator (see refuseOwnPostDecision).
+        decidedByOthers: ownPost && !viewer.isPlatformAdmin,
         reporter_name: ownPost ? null : report.reporter_name,
         reason: ownPost ? null : report.reason,
         excerpt: markdownToPlainText(report.body).slice(0, 300),
@@ -1714,13 +1725,20 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         conversation.subject_type === 'thread'
           ? undefined
           : await subjects.get(conversation.subject_type)?.describe(conversation.subject_id);
-      const moderators = (
+      const conversationModerators = (
         workspace && conversation.subject_type === 'thread'
           ? (await repository.findWorkspaceMembers(workspace.id))
               .filter((member) => member.role === 'manager')
               .map((member) => member.id)
           : (about?.authorIds ?? [])
       ).filter((userId) => userId !== post.author_id);
+      // The post's author may be its only moderator (a comment on their own case study, a post by
+      // a workspace's only manager): then the platform admins are told, so someone who may decide
+      // hears of it.
+      const moderators =
+        conversationModerators.length > 0
+          ? conversationModerators
+          : (await repository.findPlatformAdminIds()).filter((userId) => userId !== post.author_id);
       const reportLink =
         workspace && conversation.subject_type === 'thread'
           ? `/workspaces/${workspace.slug}/moderation`
@@ -1796,6 +1814,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (!(await canModerate(actor, conversation)))
         throw new ForbiddenError('Only moderators hide posts');
+      // Anyone who moderates may hide their own post (one written by mistake); bringing it back
+      // after someone else hid it is for another moderator.
+      if (!hidden) refuseOwnPostDecision(actor, post);
       const link = await linkFor(conversation, post.id);
       const at = now().toISOString();
       const settleAsAlready = async (trx: Transaction<Database>) => {
@@ -1890,6 +1911,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const { post, conversation } = await readablePost(actor, postId, { hiddenToo: true });
       if (!(await canModerate(actor, conversation)))
         throw new ForbiddenError('Only moderators close reports');
+      refuseOwnPostDecision(actor, post);
       const link = await linkFor(conversation, post.id);
       return repository.transaction(async (trx) => {
         const current = await repository.findPost(post.id, trx);
