@@ -418,6 +418,29 @@ describe.each(testDialects)('digests on %s', (dialect) => {
       clock = new Date(clock.getTime() + 25 * 60 * MINUTE_MS);
       await services.notifications.sendDueDigests();
       expect(await digestsTo(reader)).toHaveLength(1);
+
+      // Their list of notifications keeps the places of the two, without their titles or links.
+      const readerNow = await actorFor(services, reader.id);
+      const listed = (await services.notifications.list(readerNow, 1, 20)).items.map((item) => [
+        item.title,
+        item.link,
+      ]);
+      expect(listed).toContainEqual([
+        `New post: ${titles.open}`,
+        expect.stringContaining(threads.open.id),
+      ]);
+      expect(
+        listed.filter(([title]) => title === 'About something you can no longer open'),
+      ).toEqual([
+        ['About something you can no longer open', '/notifications'],
+        ['About something you can no longer open', '/notifications'],
+      ]);
+      expect(JSON.stringify(listed)).not.toContain('Jane Doe');
+      expect(JSON.stringify(listed)).not.toContain("private workspace's plans");
+      // The manager's list still names the hidden thread.
+      expect(
+        (await services.notifications.list(managerActor, 1, 20)).items.map((item) => item.title),
+      ).toContain(`New post: ${titles.hidden}`);
     });
   });
 });

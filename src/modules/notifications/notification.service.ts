@@ -374,8 +374,21 @@ export function createNotificationService(deps: NotificationServiceDependencies)
         repository.countAll(actor.userId),
         repository.countUnread(actor.userId),
       ]);
-      // A read notification is a plain link: it goes only where opening an unread one would.
-      const items = rows.map((row) => ({ ...row, link: localPathOr(row.link, '/notifications') }));
+      // A read notification is a plain link: it goes only where opening an unread one would. One
+      // about what the person can no longer open (a discussion hidden since, a private workspace
+      // they left) keeps its place in the list, but not its title, which may be why it was hidden.
+      const items = await Promise.all(
+        rows.map(async (row) => {
+          const link = localPathOr(row.link, '/notifications');
+          if (!linkReadCheck || (await linkReadCheck(actor, link))) return { ...row, link };
+          return {
+            ...row,
+            title: 'About something you can no longer open',
+            body: null,
+            link: '/notifications',
+          };
+        }),
+      );
       return { items, total, unread };
     },
 
