@@ -362,18 +362,38 @@ describe.each(testDialects)('search entries of hidden opening posts on %s', (dia
   });
 });
 
+/** A database migrated up to `name`, with the migrator that takes it the rest of the way. */
+async function databaseAt(dialect: (typeof testDialects)[number], name: string) {
+  const database = await createTestDatabase(dialect, { contents: 'empty' });
+  const migrator = new Migrator({
+    db: database.handle.db,
+    provider: { getMigrations: async () => migrations },
+  });
+  expect((await migrator.migrateTo(name)).error).toBeUndefined();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of an earlier migration
+  const db = database.handle.db as Kysely<any>;
+  return { database, migrator, db };
+}
+
+/** A time on one morning, `minute` minutes past nine, so that rows sort by when they were made. */
+const atMinute = (minute: number) => `2025-01-01T09:0${minute}:00.000Z`;
+
+/** A users row as the early migrations define it. */
+const userRow = (id: string, handle: string) => ({
+  id,
+  email: `${handle}@example.nhs.net`,
+  display_name: handle,
+  status: 'active',
+  created_at: atMinute(0),
+  updated_at: atMinute(0),
+  handle,
+});
+
 describe.each(testDialects)('one pending request to join on %s', (dialect) => {
   it('withdraws second pending requests already stored, keeping the earliest, then refuses another', async () => {
-    const database = await createTestDatabase(dialect, { contents: 'empty' });
+    const { database, migrator, db } = await databaseAt(dialect, '0014-audit-target-index');
+    const at = atMinute;
     try {
-      const migrator = new Migrator({
-        db: database.handle.db,
-        provider: { getMigrations: async () => migrations },
-      });
-      expect((await migrator.migrateTo('0014-audit-target-index')).error).toBeUndefined();
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema before 0015
-      const db = database.handle.db as Kysely<any>;
-      const at = (minute: number) => `2025-01-01T09:0${minute}:00.000Z`;
       await db
         .insertInto('organisations')
         .values({
@@ -389,15 +409,7 @@ describe.each(testDialects)('one pending request to join on %s', (dialect) => {
         .execute();
       await db
         .insertInto('users')
-        .values({
-          id: '11111111-1111-4111-8111-111111111111',
-          email: 'asker@example.nhs.net',
-          display_name: 'Asker',
-          status: 'active',
-          created_at: at(0),
-          updated_at: at(0),
-          handle: 'asker',
-        })
+        .values(userRow('11111111-1111-4111-8111-111111111111', 'asker'))
         .execute();
       const request = (id: string, minute: number, status: string) => ({
         id,
@@ -447,16 +459,9 @@ describe.each(testDialects)('one pending request to join on %s', (dialect) => {
 
 describe.each(testDialects)('one pending request to join a workspace on %s', (dialect) => {
   it('withdraws second pending requests and those of members, keeping invitations, then refuses another', async () => {
-    const database = await createTestDatabase(dialect, { contents: 'empty' });
+    const { database, migrator, db } = await databaseAt(dialect, '0015-one-pending-join-request');
+    const at = atMinute;
     try {
-      const migrator = new Migrator({
-        db: database.handle.db,
-        provider: { getMigrations: async () => migrations },
-      });
-      expect((await migrator.migrateTo('0015-one-pending-join-request')).error).toBeUndefined();
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema before 0016
-      const db = database.handle.db as Kysely<any>;
-      const at = (minute: number) => `2025-01-01T09:0${minute}:00.000Z`;
       await db
         .insertInto('workspaces')
         .values({
@@ -469,21 +474,12 @@ describe.each(testDialects)('one pending request to join a workspace on %s', (di
           updated_at: at(0),
         })
         .execute();
-      const user = (id: string, handle: string) => ({
-        id,
-        email: `${handle}@example.nhs.net`,
-        display_name: handle,
-        status: 'active',
-        created_at: at(0),
-        updated_at: at(0),
-        handle,
-      });
       const asker = '11111111-1111-4111-8111-111111111111';
       const member = '22222222-2222-4222-8222-222222222222';
       const manager = '33333333-3333-4333-8333-333333333333';
       await db
         .insertInto('users')
-        .values([user(asker, 'asker'), user(member, 'member'), user(manager, 'manager')])
+        .values([userRow(asker, 'asker'), userRow(member, 'member'), userRow(manager, 'manager')])
         .execute();
       await db
         .insertInto('workspace_members')

@@ -361,33 +361,23 @@ export function createMembershipRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows) === 1;
     },
 
-    /** Closes a person's pending request to join one organisation, once they are in it. */
-    async withdrawPendingJoinRequest(
-      executor: Executor,
-      userId: string,
-      organisationCode: string,
-      at: string,
-    ): Promise<void> {
-      await executor
-        .updateTable('join_requests')
-        .set({ status: 'withdrawn', decided_at: at })
-        .where('user_id', '=', userId)
-        .where('organisation_code', '=', organisationCode)
-        .where('status', '=', 'pending')
-        .execute();
-    },
-
-    async withdrawPendingJoinRequestsOfUser(
+    /**
+     * Closes a person's pending requests to join: to one organisation once they are in it, or to
+     * every organisation when their account goes.
+     */
+    async withdrawPendingJoinRequests(
       executor: Executor,
       userId: string,
       at: string,
+      organisationCode?: string,
     ): Promise<void> {
-      await executor
+      let update = executor
         .updateTable('join_requests')
         .set({ status: 'withdrawn', decided_at: at })
         .where('user_id', '=', userId)
-        .where('status', '=', 'pending')
-        .execute();
+        .where('status', '=', 'pending');
+      if (organisationCode) update = update.where('organisation_code', '=', organisationCode);
+      await update.execute();
     },
 
     async findJoinRequestsOfUser(userId: string) {

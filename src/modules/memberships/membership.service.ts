@@ -758,11 +758,11 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
           }
           // A request to join sent before is answered by the invitation: left open, an admin
           // would be asked to decide it, and its approval would tell of a role not given.
-          await repository.withdrawPendingJoinRequest(
+          await repository.withdrawPendingJoinRequests(
             trx,
             actor.userId,
-            invitation.organisation_code,
             at,
+            invitation.organisation_code,
           );
           await audit.record(
             {
@@ -868,7 +868,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
         );
       }
       await repository.deleteMembershipsOfUser(trx, userId);
-      await repository.withdrawPendingJoinRequestsOfUser(trx, userId, now().toISOString());
+      await repository.withdrawPendingJoinRequests(trx, userId, now().toISOString());
     },
 
     /** This module's part of a user's personal data download. */
