@@ -544,6 +544,10 @@ describe.each(testDialects)('discussions, comments and notifications on %s', (di
         title: 'A thread to lock',
         body: 'Opening post',
       });
+      // Open, its reply form's Post button ignores a second click while the first is sent.
+      expect((await (await as(answerer)).get(`/workspaces/llr/threads/${lockedId}`)).body).toMatch(
+        /<button type="submit" class="nhsuk-button" name="action" value="post" data-module="nhsuk-button" data-prevent-double-click="true">Post<\/button>/,
+      );
       const managerBrowser = await as(manager);
       expect(
         (
