@@ -75,13 +75,29 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     expect(first.headers['content-type']).toBe('text/html; charset=utf-8');
   });
 
-  it('gives every response a request id, keeping a well-formed one from a proxy', async () => {
+  it('gives every response a request id, keeping a well-formed one only from a trusted proxy', async () => {
     const generated = await get('/healthz');
     expect(String(generated.headers['x-request-id'])).toMatch(/^[0-9a-f-]{36}$/);
-    const forwarded = await get('/healthz', { 'x-request-id': 'proxy-abc-12345' });
-    expect(forwarded.headers['x-request-id']).toBe('proxy-abc-12345');
-    const hostile = await get('/healthz', { 'x-request-id': '<script>' });
-    expect(hostile.headers['x-request-id']).not.toBe('<script>');
+    // Not behind a trusted proxy: a client cannot choose the reference its error page shows.
+    const chosen = await get('/healthz', { 'x-request-id': 'proxy-abc-12345' });
+    expect(String(chosen.headers['x-request-id'])).toMatch(/^[0-9a-f-]{36}$/);
+    const behindProxy = await createTestApp(dialect, { configOverrides: { trustProxy: true } });
+    try {
+      const forwarded = await behindProxy.app.inject({
+        method: 'GET',
+        url: '/healthz',
+        headers: { 'x-request-id': 'proxy-abc-12345' },
+      });
+      expect(forwarded.headers['x-request-id']).toBe('proxy-abc-12345');
+      const hostile = await behindProxy.app.inject({
+        method: 'GET',
+        url: '/healthz',
+        headers: { 'x-request-id': '<script>' },
+      });
+      expect(hostile.headers['x-request-id']).not.toBe('<script>');
+    } finally {
+      await behindProxy.close();
+    }
   });
 
   it('answers an unknown address with the NHS-style not found page', async () => {
@@ -110,6 +126,29 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     });
     expect(unreadable.statusCode).toBe(400);
     expect(unreadable.body).toContain('<h1>What you sent could not be read</h1>');
+    // A multipart body without its boundary is the sender's fault too, not a fault of ours.
+    const noBoundary = await testApp.app.inject({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'multipart/form-data' },
+      payload: 'x',
+    });
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.body).toContain('<h1>What you sent could not be read</h1>');
+  });
+
+  it('keeps pages opened by an emailed link out of shared caches, and shows no one a confirmation that is not theirs', async () => {
+    const invitation = await get('/invitations/accept?token=aaaaaaaaaaaaaaaaaaaaaaaa');
+    expect(invitation.headers['cache-control']).toBe('no-store');
+    const reset = await get('/reset-password?token=aaaaaaaaaaaaaaaaaaaaaaaa');
+    expect(reset.headers['cache-control']).toBe('no-store');
+    // A signed-out visitor sent a crafted link is not told they joined or asked to join.
+    for (const query of ['joined=1', 'requested=1']) {
+      const page = await get(`/organisations/QK1?${query}`);
+      expect(page.statusCode).toBe(200);
+      expect(page.body).not.toContain('You are now a member');
+      expect(page.body).not.toContain('Your request has been sent');
+    }
   });
 
   it('answers a write a concurrent one got to first with 409 and a page saying to try again', async () => {

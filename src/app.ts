@@ -74,13 +74,16 @@ export async function buildApp(
   const app = Fastify({
     ...(logger === false ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
     trustProxy: config.trustProxy,
-    // Honour a well-formed request id from a proxy so one id follows a request through every log.
+    // Honour a well-formed request id from a proxy we trust, so one id follows a request through
+    // every log; from anyone else it could put someone else's reference on an error page.
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && requestIdPattern.test(incoming)
+      return config.trustProxy && typeof incoming === 'string' && requestIdPattern.test(incoming)
         ? incoming
         : randomUUID();
     },
+    // Requests are logged by the hooks below, with the secrets an address can carry taken out.
+    disableRequestLogging: true,
     return503OnClosing: true,
     // Forms and JSON bodies are small; uploads have their own limits where they are accepted.
     bodyLimit: 1024 * 1024,
@@ -90,6 +93,16 @@ export async function buildApp(
   requireAccessDeclarations(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    request.log.info(
+      { req: { method: request.method, url: loggableUrl(request.url), remoteAddress: request.ip } },
+      'incoming request',
+    );
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
   });
 
   await app.register(fastifyHelmet, {
@@ -221,7 +234,10 @@ export async function buildApp(
       });
     }
     if (error instanceof CsrfError) {
-      request.log.warn({ url: request.url }, 'refused a form without a valid CSRF token');
+      request.log.warn(
+        { url: loggableUrl(request.url) },
+        'refused a form without a valid CSRF token',
+      );
       return reply.code(403).render('errors/form-expired.njk');
     }
     if (error instanceof ForbiddenError) {
@@ -293,6 +309,22 @@ export async function buildApp(
   });
 
   return app;
+}
+
+/**
+ * An address as the logs may hold it: links in emails carry secrets in their query (a password
+ * reset's or an invitation's token, also inside a `returnTo`), which anyone reading the logs could
+ * use, so every query value is left out and only the names are kept.
+ */
+export function loggableUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const names = url
+    .slice(queryStart + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => `${pair.split('=', 1)[0]}=…`);
+  return `${url.slice(0, queryStart)}?${names.join('&')}`;
 }
 
 /** How a request Fastify refused before any route saw it is explained to a person. */

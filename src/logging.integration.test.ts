@@ -52,4 +52,18 @@ describe('what the logs hold', () => {
     }
     expect(all).toMatch(/"reqId":"[0-9a-f-]{36}"/);
   });
+
+  it('never holds the secrets an address carries, such as a reset or invitation token', async () => {
+    const secret = 'RESETTOKENthatMustNotBeLogged1234567890';
+    const browser = new HttpAgent(testApp.app);
+    await browser.get(`/reset-password?token=${secret}`);
+    await browser.get(
+      `/sign-in?returnTo=${encodeURIComponent(`/invitations/accept?token=${secret}`)}`,
+    );
+    const all = lines.join('');
+    expect(all).not.toContain(secret);
+    // The address is still there to trace, with its parameters named.
+    expect(all).toContain('"url":"/reset-password?token=…"');
+    expect(all).toContain('"url":"/sign-in?returnTo=…"');
+  });
 });

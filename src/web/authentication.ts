@@ -208,7 +208,17 @@ export async function registerAuthentication(
         // A file upload streams, so its body is not parsed yet. Our forms put the token first;
         // read that part now and leave the rest for the route.
         const parts = request.parts();
-        const first = await parts.next();
+        let first: Awaited<ReturnType<typeof parts.next>>;
+        try {
+          first = await parts.next();
+        } catch (error) {
+          // A body that says it is multipart but cannot be read as such (no boundary, say) is the
+          // sender's fault: a 400, as for any body that cannot be read, not a fault of ours.
+          throw Object.assign(new Error('The form could not be read'), {
+            statusCode: 400,
+            cause: error,
+          });
+        }
         if (!first.done && first.value.type === 'field' && first.value.fieldname === '_csrf') {
           submitted = first.value.value;
         }
@@ -268,8 +278,10 @@ export async function registerAuthentication(
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    // Pages for a signed-in user may hold personal data: never store them in a shared cache.
-    if (request.currentSession) reply.header('cache-control', 'no-store');
+    // Pages for a signed-in user may hold personal data, and so may a page opened by an emailed
+    // link (an invitation names the address it was sent to): never store them in a shared cache.
+    const fromEmailedLink = /[?&]token=/.test(request.url);
+    if (request.currentSession || fromEmailedLink) reply.header('cache-control', 'no-store');
     return payload;
   });
 }
@@ -283,7 +295,7 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path ?? '';
-    if (url.startsWith('/assets')) return;
+    if (url === '/assets' || url.startsWith('/assets/')) return;
     const config = route.config as
       { access?: RouteAccess; audience?: RouteAudience; csrf?: 'signed-link' } | undefined;
     if (!config?.access) {

@@ -79,9 +79,10 @@ export function registerOrganisationRoutes(app: FastifyInstance, services: Servi
           ? roleDefinitions[access.membership.role].label
           : null,
         notice:
-          query.requested === '1'
+          // Said only where true, so that a link cannot show anyone a confirmation of their own.
+          query.requested === '1' && access.hasPendingRequest
             ? 'Your request has been sent. An admin will reply by email.'
-            : query.joined === '1'
+            : query.joined === '1' && access.membership
               ? `You are now a member of ${page.organisation.name}.`
               : query.joined === 'already' && access.membership
                 ? `You were already a member of ${page.organisation.name}, as ${roleDefinitions[access.membership.role].inSentence}. Your role has not changed: ask one of its admins if it should.`
