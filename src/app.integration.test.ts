@@ -47,6 +47,7 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     const search = await get('/search?q=net%00zero');
     expect(search.statusCode).toBe(400);
     expect(search.body).toContain('holds a character that cannot be saved');
+    expect(search.body).toContain('There is a problem with the web address');
     const browser = new HttpAgent(testApp.app);
     await browser.get('/sign-in');
     const signIn = await browser.post('/sign-in', {
@@ -55,6 +56,9 @@ describe.each(testDialects)('the web application on %s', (dialect) => {
     });
     expect(signIn.statusCode).toBe(400);
     expect(signIn.body).toContain('The &quot;email&quot; field holds a character');
+    // A form's field is not the address, and the page says so.
+    expect(signIn.body).toContain('<h1>What you sent could not be accepted</h1>');
+    expect(signIn.body).not.toContain('problem with the web address');
   });
 
   it('sends security headers with a fresh script nonce on every page', async () => {

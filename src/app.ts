@@ -212,6 +212,9 @@ export async function buildApp(
     if (error instanceof BadRequestError) {
       if (wantsJson(request))
         return reply.code(400).send({ error: 'Bad request', problems: error.problems });
+      // A form's fields (a field sent twice, a NUL) are not the address: say so in other words.
+      if (request.method !== 'GET' && request.method !== 'HEAD')
+        return reply.code(400).render('errors/request-refused.njk', formRefusal(error.problems));
       return reply.code(400).render('errors/bad-request.njk', {
         problems: error.problems,
         retryHref: request.url.split('?')[0],
@@ -274,7 +277,7 @@ export async function buildApp(
           .send({ error: 'Bad request', problems: Object.values(error.fieldErrors) });
       return reply
         .code(400)
-        .render('errors/bad-request.njk', { problems: Object.values(error.fieldErrors) });
+        .render('errors/request-refused.njk', formRefusal(Object.values(error.fieldErrors)));
     }
     // Two people saving the same thing at once both pass the check that it is not there yet; the
     // database's unique constraint refuses the second. That is a conflict to retry, not a fault.
@@ -325,6 +328,15 @@ export function loggableUrl(url: string): string {
     .filter(Boolean)
     .map((pair) => `${pair.split('=', 1)[0]}=…`);
   return `${url.slice(0, queryStart)}?${names.join('&')}`;
+}
+
+/** The page for a form refused where no page of its own could show why. */
+function formRefusal(problems: readonly string[]) {
+  return {
+    heading: 'What you sent could not be accepted',
+    explanation: 'Nothing has been saved, because of this:',
+    problems,
+  };
 }
 
 /** How a request Fastify refused before any route saw it is explained to a person. */
