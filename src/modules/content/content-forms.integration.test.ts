@@ -18,7 +18,9 @@ const context = { ip: '127.0.0.1', userAgent: 'content form tests' };
 /** A small PDF, as a document upload would carry. */
 const pdf = Buffer.from(`%PDF-1.4\n% a test document\n${'x'.repeat(100)}\n%%EOF\n`);
 
-type Part = { name: string; value: string } | { name: string; filename: string; bytes: Buffer };
+type Part =
+  | { name: string; value: string; contentType?: string }
+  | { name: string; filename: string; bytes: Buffer };
 
 /** The hrefs of a page's error summary, in order. */
 function summaryLinks(html: string): string[] {
@@ -76,7 +78,7 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
       if ('value' in part)
         chunks.push(
           Buffer.from(
-            `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`,
+            `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n${'contentType' in part && part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n${part.value}\r\n`,
           ),
         );
       else
@@ -413,6 +415,14 @@ describe.each(testDialects)('the content authoring forms on %s', (dialect) => {
       ]);
       expect(twice.statusCode).toBe(400);
       expect(twice.body).toContain('The &quot;role&quot; field must be sent once');
+      // A field sent as JSON would arrive parsed, not as text: refused, not stored as an object.
+      const json = await postMultipart(browser, `/content/${item.id}/files`, [
+        { name: 'role', value: 'attachment' },
+        { name: 'title', value: '{"title": "Minutes"}', contentType: 'application/json' },
+        { name: 'file', filename: 'minutes.pdf', bytes: pdf },
+      ]);
+      expect(json.statusCode).toBe(400);
+      expect(json.body).toContain('The &quot;title&quot; field must be sent as plain text');
       expect(await fileCounts(item.id)).toEqual(before);
       // The same form, well formed, is taken.
       const taken = await postMultipart(browser, `/content/${item.id}/files`, [

@@ -27,7 +27,11 @@ export async function readMultipart(
     } else {
       if (Object.hasOwn(fields, part.fieldname))
         throw new BadRequestError([`The "${part.fieldname}" field must be sent once.`]);
-      fields[part.fieldname] = checkedText(part.fieldname, String(part.value), 'field');
+      // A part sent as JSON arrives parsed; our forms send text only, so anything else is refused
+      // rather than stored as "[object Object]".
+      if (typeof part.value !== 'string')
+        throw new BadRequestError([`The "${part.fieldname}" field must be sent as plain text.`]);
+      fields[part.fieldname] = checkedText(part.fieldname, part.value, 'field');
     }
   }
   return fields;
