@@ -5,6 +5,7 @@ import { LARGEST_UPLOAD_BYTES } from './modules/files/file-types.ts';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
@@ -82,8 +83,8 @@ export async function buildApp(
         ? incoming
         : randomUUID();
     },
-    // Requests are logged by the hooks below, with the secrets an address can carry taken out.
-    disableRequestLogging: true,
+    // Requests are logged with the secrets an address can carry taken out.
+    logController: new AddressSafeLogController(),
     return503OnClosing: true,
     // Forms and JSON bodies are small; uploads have their own limits where they are accepted.
     bodyLimit: 1024 * 1024,
@@ -93,16 +94,6 @@ export async function buildApp(
   requireAccessDeclarations(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    request.log.info(
-      { req: { method: request.method, url: loggableUrl(request.url), remoteAddress: request.ip } },
-      'incoming request',
-    );
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
-      'request completed',
-    );
   });
 
   await app.register(fastifyHelmet, {
@@ -312,6 +303,17 @@ export async function buildApp(
   });
 
   return app;
+}
+
+/** Fastify's request logging, with each address as `loggableUrl` gives it. */
+class AddressSafeLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.info(
+      { req: { method: request.method, url: loggableUrl(request.url), remoteAddress: request.ip } },
+      'incoming request',
+    );
+  }
 }
 
 /**
