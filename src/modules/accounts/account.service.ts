@@ -137,6 +137,15 @@ export function createAccountService(deps: AccountServiceDependencies) {
       });
   }
 
+  /** One of the user's own linked identities; any other id is not found. */
+  async function requireOwnIdentity(userId: string, identityId: string) {
+    const identity = (await repository.findExternalIdentitiesOfUser(userId)).find(
+      (candidate) => candidate.id === identityId,
+    );
+    if (!identity) throw new NotFoundError('That single sign-on link was not found.');
+    return identity;
+  }
+
   async function requireUser(actor: Actor): Promise<UserRow> {
     assertCan(actor, 'user.manage_own_account', { kind: 'user', userId: actor.userId });
     const user = await repository.findUserById(actor.userId);
@@ -687,10 +696,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
     /** A linked identity, for the page that asks before unlinking it. */
     async getExternalIdentity(actor: Actor, identityId: string) {
       const user = await requireUser(actor);
-      const identity = (await repository.findExternalIdentitiesOfUser(user.id)).find(
-        (candidate) => candidate.id === identityId,
-      );
-      if (!identity) throw new NotFoundError('That single sign-on link was not found.');
+      const identity = await requireOwnIdentity(user.id, identityId);
       return {
         id: identity.id,
         account: identity.email ?? identity.issuer,
@@ -710,10 +716,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
       context: RequestContext,
     ): Promise<void> {
       const user = await requireUser(actor);
-      const identity = (await repository.findExternalIdentitiesOfUser(user.id)).find(
-        (candidate) => candidate.id === identityId,
-      );
-      if (!identity) throw new NotFoundError('That single sign-on link was not found.');
+      const identity = await requireOwnIdentity(user.id, identityId);
       if (!user.password_hash)
         throw new ValidationFailed({
           password:
