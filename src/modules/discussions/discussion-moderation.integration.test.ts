@@ -1030,6 +1030,61 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     expect(await repository.findPostRevisions(postId)).toEqual([]);
   });
 
+  it('refuses a reply that was checked before a lock and saved after it', async () => {
+    const manager = await buildUser(testApp.services, { displayName: 'Lou Locker' });
+    const member = await buildUser(testApp.services, { displayName: 'Rae Replier' });
+    await workspaceWith('reply-meets-lock', { managers: [manager], members: [member] });
+    const { threadId } = await quietly.startThread(member, 'reply-meets-lock');
+    const { services } = testApp;
+    const managerActor = await actorFor(services, manager.id);
+    const memberActor = await actorFor(services, member.id);
+    const repository = createDiscussionRepository(services.database.db, services.database.dialect);
+    const thread = (await services.database.db
+      .selectFrom('discussion_threads')
+      .selectAll()
+      .where('id', '=', threadId)
+      .executeTakeFirst())!;
+    const beforeLock = (await repository.findConversation(thread.conversation_id))!;
+    expect(beforeLock.locked).toBe(0);
+    // Every read of the conversation answers as it stood before the lock, inside the reply's
+    // transaction too: only the statement that records the post can see the lock.
+    const staleView = serviceReading({
+      ...repository,
+      findConversation: async (
+        id: string,
+        executor?: Parameters<typeof repository.findConversation>[1],
+      ) => (id === thread.conversation_id ? beforeLock : repository.findConversation(id, executor)),
+    });
+    await services.discussions.setThreadFlag(
+      managerActor,
+      'reply-meets-lock',
+      threadId,
+      'locked',
+      '1',
+      context,
+    );
+    const before = await postIdsOf(manager, `/workspaces/reply-meets-lock/threads/${threadId}`);
+    await expect(
+      staleView.reply(
+        memberActor,
+        { threadSlug: 'reply-meets-lock', threadId },
+        { body: 'Landed after the lock' },
+        context,
+      ),
+    ).rejects.toThrow('This conversation is locked');
+    expect(await postIdsOf(manager, `/workspaces/reply-meets-lock/threads/${threadId}`)).toEqual(
+      before,
+    );
+    const posted = await services.database.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('action', '=', 'discussion.posted')
+      .where('actor_user_id', '=', member.id)
+      .execute();
+    // Starting the thread is audited as such; nothing was posted.
+    expect(posted).toEqual([]);
+  });
+
   it('keeps every earlier version when two edits of one post are saved at the same moment', async () => {
     const author = await buildUser(testApp.services, { displayName: 'Vera Versions' });
     const manager = await buildUser(testApp.services, { displayName: 'Vic Versions' });

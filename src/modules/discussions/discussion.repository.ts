@@ -63,12 +63,19 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
       await executor.insertInto('conversations').values(row).execute();
     },
 
-    async updateConversation(
-      executor: Executor,
-      id: string,
-      changes: Partial<ConversationRow>,
-    ): Promise<void> {
-      await executor.updateTable('conversations').set(changes).where('id', '=', id).execute();
+    /**
+     * Marks a conversation as posted to at `at`, only if it is not locked, and says whether it was.
+     * One statement, so that a lock committed after the reply's checks still refuses it: PostgreSQL
+     * evaluates the condition again on the row as the lock left it.
+     */
+    async recordPostIfOpen(executor: Executor, id: string, at: string): Promise<boolean> {
+      const result = await executor
+        .updateTable('conversations')
+        .set({ last_post_at: at })
+        .where('id', '=', id)
+        .where('locked', '=', 0)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     // --- threads ---

@@ -1383,12 +1383,11 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           const held = await repository.findThreadForReply(trx, thread.id);
           if (!held || held.hidden) throw threadHidden();
         }
-        const fresh = (await repository.findConversation(current.id, trx))!;
-        if (fresh.locked)
+        const at = now().toISOString();
+        if (!(await repository.recordPostIfOpen(trx, current.id, at)))
           throw new ValidationFailed({
             body: 'This conversation is locked, so it cannot be replied to',
           });
-        const at = now().toISOString();
         await repository.insertPost(trx, {
           id: postId,
           conversation_id: current.id,
@@ -1401,7 +1400,6 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           hidden_by: null,
           hidden_reason: null,
         });
-        await repository.updateConversation(trx, current.id, { last_post_at: at });
         await repository.follow(trx, actor.userId, 'conversation', current.id, at);
         await notifications.record(trx, prepared);
         await deps.audit.record(
