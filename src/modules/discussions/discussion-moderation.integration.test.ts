@@ -679,9 +679,10 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     const thirdActor = await actorFor(services, third.id);
     const fourthActor = await actorFor(services, fourth.id);
     await discussions.setMemberRole(thirdActor, 'two-more-managers', fourth.id, 'member', context);
+    // The fourth is no longer a manager, which the transaction sees too.
     await expect(
       staleView.setMemberRole(fourthActor, 'two-more-managers', third.id, 'member', context),
-    ).rejects.toBeInstanceOf(ValidationFailed);
+    ).rejects.toBeInstanceOf(ForbiddenError);
     await expect(staleView.leave(thirdActor, 'two-more-managers', context)).rejects.toBeInstanceOf(
       ValidationFailed,
     );
@@ -1028,6 +1029,93 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
     ).rejects.toThrow('This conversation is locked');
     expect((await repository.findPost(postId))!.body).toBe('The judged text');
     expect(await repository.findPostRevisions(postId)).toEqual([]);
+  });
+
+  it('refuses decisions, invitations, role changes and settings from a manager demoted since their request began', async () => {
+    const keeper = await buildUser(testApp.services, { displayName: 'Kim Keeper' });
+    const demoted = await buildUser(testApp.services, { displayName: 'Dee Demoted' });
+    const applicant = await buildUser(testApp.services, { displayName: 'Ali Applicant' });
+    const member = await buildUser(testApp.services, { displayName: 'Mel Member' });
+    const workspace = await workspaceWith('stale-manager', {
+      managers: [keeper, demoted],
+      members: [member],
+    });
+    const { services } = testApp;
+    const discussions = services.discussions;
+    const keeperActor = await actorFor(services, keeper.id);
+    await discussions.updateSettings(
+      keeperActor,
+      'stale-manager',
+      { description: 'As the keeper left it.', privacy: 'restricted' },
+      context,
+    );
+    await discussions.requestToJoin(
+      await actorFor(services, applicant.id),
+      'stale-manager',
+      context,
+    );
+    const db = services.database.db;
+    const request = (await db
+      .selectFrom('workspace_requests')
+      .select('id')
+      .where('workspace_id', '=', workspace.id)
+      .where('user_id', '=', applicant.id)
+      .executeTakeFirst())!;
+    // Loaded as a manager, as a request that began before the demotion was; then demoted.
+    const staleActor = await actorFor(services, demoted.id);
+    await discussions.setMemberRole(keeperActor, 'stale-manager', demoted.id, 'member', context);
+
+    const attempts = [
+      () => discussions.decideRequest(staleActor, 'stale-manager', request.id, 'approve', context),
+      () => discussions.invite(staleActor, 'stale-manager', 'never.sent@example.nhs.uk', context),
+      () => discussions.setMemberRole(staleActor, 'stale-manager', member.id, 'manager', context),
+      () =>
+        discussions.updateSettings(
+          staleActor,
+          'stale-manager',
+          { description: 'Opened by someone no longer managing.', privacy: 'open' },
+          context,
+        ),
+    ];
+    for (const attempt of attempts)
+      await expect(attempt()).rejects.toThrow('Not allowed: workspace.manage');
+
+    // Nothing changed: the request still waits, nobody was invited, the keeper alone manages and
+    // the workspace is as the keeper left it.
+    expect(
+      await db
+        .selectFrom('workspace_requests')
+        .select(['kind', 'status'])
+        .where('workspace_id', '=', workspace.id)
+        .execute(),
+    ).toEqual([{ kind: 'request', status: 'pending' }]);
+    const roles = await db
+      .selectFrom('workspace_members')
+      .select(['user_id', 'role'])
+      .where('workspace_id', '=', workspace.id)
+      .execute();
+    expect(roles).toHaveLength(3);
+    expect(roles).toEqual(
+      expect.arrayContaining([
+        { user_id: keeper.id, role: 'manager' },
+        { user_id: demoted.id, role: 'member' },
+        { user_id: member.id, role: 'member' },
+      ]),
+    );
+    expect(
+      await db
+        .selectFrom('workspaces')
+        .select(['description', 'privacy'])
+        .where('id', '=', workspace.id)
+        .executeTakeFirst(),
+    ).toEqual({ description: 'As the keeper left it.', privacy: 'restricted' });
+    expect(
+      await db
+        .selectFrom('email_messages')
+        .select('id')
+        .where('to_address', '=', 'never.sent@example.nhs.uk')
+        .execute(),
+    ).toEqual([]);
   });
 
   it('refuses a reply that was checked before a lock and saved after it', async () => {

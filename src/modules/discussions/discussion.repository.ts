@@ -28,6 +28,21 @@ export interface ThreadListItem extends DiscussionThreadRow {
 
 /** Forums, comments, reactions, reports, follows and workspace membership requests. */
 export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialect) {
+  /**
+   * Holds a workspace's row until the transaction ends, so that changes to who manages it are
+   * made one after the other (SQLite writes one transaction at a time anyway).
+   */
+  async function holdWorkspace(trx: Transaction<Database>, workspaceId: string): Promise<void> {
+    if (dialect === 'postgres') {
+      await trx
+        .selectFrom('workspaces')
+        .select('id')
+        .where('id', '=', workspaceId)
+        .forUpdate()
+        .execute();
+    }
+  }
+
   return {
     transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
       return db.transaction().execute(work);
@@ -635,18 +650,13 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
      * one after the other and the second counts what the first left; SQLite runs one write
      * transaction at a time already.
      */
+    holdWorkspace,
+
     async findWorkspaceManagerIdsForUpdate(
       trx: Transaction<Database>,
       workspaceId: string,
     ): Promise<string[]> {
-      if (dialect === 'postgres') {
-        await trx
-          .selectFrom('workspaces')
-          .select('id')
-          .where('id', '=', workspaceId)
-          .forUpdate()
-          .execute();
-      }
+      await holdWorkspace(trx, workspaceId);
       const rows = await trx
         .selectFrom('workspace_members as m')
         .innerJoin('users as u', 'u.id', 'm.user_id')

@@ -199,6 +199,22 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
   }
 
   /**
+   * Checked inside a manager's change, with the workspace's row held: the actor still manages it.
+   * Their rights were read before the transaction, and another manager may have made them a
+   * member, or removed them, meanwhile.
+   */
+  async function requireStillManaging(
+    trx: Transaction<Database>,
+    actor: Actor,
+    workspace: WorkspaceRow,
+  ): Promise<void> {
+    await repository.holdWorkspace(trx, workspace.id);
+    if (actor.isPlatformAdmin) return;
+    const own = await repository.findWorkspaceMember(workspace.id, actor.userId, trx);
+    if (own?.role !== 'manager') throw new ForbiddenError('Not allowed: workspace.manage');
+  }
+
+  /**
    * The pending invitation to this workspace that a link's token and address open, if any. The
    * database holds only a hash of the two, so a token with another address opens nothing.
    */
@@ -834,6 +850,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         () => true,
       );
       await repository.transaction(async (trx) => {
+        await requireStillManaging(trx, actor!, workspace);
         const at = now().toISOString();
         if (
           !(await repository.decideWorkspaceRequest(
@@ -896,6 +913,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       const invitee = await deps.findUserByEmail(address);
       const token = randomToken();
       await repository.transaction(async (trx) => {
+        await requireStillManaging(trx, actor!, workspace);
         const at = now();
         await repository.insertWorkspaceRequest(trx, {
           id: randomUUID(),
@@ -1027,6 +1045,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         throw lastManager;
       }
       await repository.transaction(async (trx) => {
+        await requireStillManaging(trx, actor!, workspace);
         // Counted again here: two managers demoted (or leaving) at once each saw the other above.
         if (role === 'member') {
           const managers = await repository.findWorkspaceManagerIdsForUpdate(trx, workspace.id);
@@ -1065,6 +1084,7 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         errors.privacy = 'Choose who may read the workspace';
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       await repository.transaction(async (trx) => {
+        await requireStillManaging(trx, actor!, workspace);
         await repository.updateWorkspace(trx, workspace.id, {
           description,
           privacy: input.privacy as WorkspaceRow['privacy'],

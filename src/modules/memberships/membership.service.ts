@@ -341,6 +341,10 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       if (note && note.length > 1000)
         throw new ValidationFailed({ note: 'The note must be 1,000 characters or fewer' });
       await repository.transaction(async (trx) => {
+        // The actor's rights were read before the transaction: another admin may have taken
+        // them away meanwhile, and approving gives a role.
+        await repository.holdOrganisations(trx, [code]);
+        await requireStillManaging(trx, actor!, organisation);
         const request = await repository.findJoinRequest(code, requestId, trx);
         if (!request) throw new NotFoundError('That request to join was not found.');
         const at = now().toISOString();
@@ -533,6 +537,10 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       const at = now();
       const id = randomUUID();
       await repository.transaction(async (trx) => {
+        // As for approving a request: an invitation hands out a role, so the rights to send it
+        // are checked again once the organisation is held.
+        await repository.holdOrganisations(trx, [code]);
+        await requireStillManaging(trx, actor!, organisation);
         await repository.insertInvitation(trx, {
           id,
           organisation_code: code,
@@ -609,6 +617,8 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       )
         throw new ForbiddenError('Not allowed: withdraw an invitation to this role');
       await repository.transaction(async (trx) => {
+        await repository.holdOrganisations(trx, [code]);
+        await requireStillManaging(trx, actor!, organisation);
         if (!(await repository.revokeInvitation(trx, code, invitationId, now().toISOString()))) {
           throw new NotFoundError('That invitation was not found, or is no longer open.');
         }

@@ -538,6 +538,85 @@ describe.each(testDialects)('memberships on %s', (dialect) => {
     ).toBe(303);
   });
 
+  it('refuses approvals, invitations and withdrawals from an admin demoted since their request began', async () => {
+    const context = { ip: '127.0.0.1', userAgent: 'memberships-tests' };
+    const code = 'C82020';
+    const [keeper, demoted] = await Promise.all(
+      [1, 2].map(() =>
+        buildUser(testApp.services, {
+          memberships: [{ organisationCode: code, role: 'org_admin' }],
+        }),
+      ),
+    );
+    const applicant = await buildUser(testApp.services);
+    const memberships = testApp.services.memberships;
+    await memberships.requestToJoin(
+      await actorFor(testApp.services, applicant.id),
+      code,
+      'May I join?',
+      context,
+    );
+    const keeperActor = await actorFor(testApp.services, keeper!.id);
+    const invitationId = await memberships.invite(
+      keeperActor,
+      code,
+      { email: 'kept.open@example.nhs.uk', role: 'member' },
+      context,
+    );
+    const pendingOfApplicant = async () =>
+      (await memberships.listJoinRequests(keeperActor, code))
+        .filter((row) => row.user_id === applicant.id)
+        .map((row) => row.id);
+    const [requestId] = await pendingOfApplicant();
+    // Loaded as an admin, as a request that began before the demotion was; then demoted.
+    const staleActor = await actorFor(testApp.services, demoted!.id);
+    await memberships.changeRole(keeperActor, code, demoted!.id, 'member', context);
+
+    const refusal = 'Not allowed: manage the members of this organisation';
+    await expect(
+      memberships.decideJoinRequest(staleActor, code, requestId!, { approve: true }, context),
+    ).rejects.toThrow(refusal);
+    await expect(
+      memberships.invite(
+        staleActor,
+        code,
+        { email: 'never.sent@example.nhs.uk', role: 'member' },
+        context,
+      ),
+    ).rejects.toThrow(refusal);
+    await expect(
+      memberships.revokeInvitation(staleActor, code, invitationId, context),
+    ).rejects.toThrow(refusal);
+
+    // Nothing changed: the request is still waiting, no second invitation, the first still open.
+    const db = testApp.services.database.db;
+    expect(
+      await db
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('organisation_code', '=', code)
+        .where('user_id', '=', applicant.id)
+        .execute(),
+    ).toEqual([]);
+    expect(await pendingOfApplicant()).toEqual([requestId]);
+    expect(
+      (await memberships.listInvitations(keeperActor, code))
+        .filter((row) => row.email.endsWith('@example.nhs.uk'))
+        .map((row) => [row.email, row.state]),
+    ).toEqual([['kept.open@example.nhs.uk', 'open']]);
+    const emailed = await db
+      .selectFrom('email_messages')
+      .select(['to_address', 'kind'])
+      .where((eb) =>
+        eb.or([
+          eb('to_address', '=', 'never.sent@example.nhs.uk'),
+          eb.and([eb('to_address', '=', applicant.email), eb('kind', 'like', 'join_request_%')]),
+        ]),
+      )
+      .execute();
+    expect(emailed).toEqual([]);
+  });
+
   it('keeps an admin when two admins demote or remove each other at the same time, or both delete their accounts', async () => {
     const context = { ip: '127.0.0.1', userAgent: 'memberships-tests' };
     const adminsOf = async (code: string) =>
