@@ -49,11 +49,13 @@ export async function startServer(
   });
   const url = await app.listen({ host: config.host, port: config.port });
   services.email.startWorker(config.email.workerIntervalMs);
-  // Hourly tidying: expired sessions and old rate-limit counters.
+  // Hourly tidying: expired sessions, old rate-limit counters and forms' day-old one-time keys.
   const maintenance = setInterval(() => {
-    Promise.all([services.auth.pruneExpiredSessions(), services.rateLimits.prune()]).catch(
-      (error: unknown) => logger.warn({ err: error }, 'maintenance run failed'),
-    );
+    Promise.all([
+      services.auth.pruneExpiredSessions(),
+      services.rateLimits.prune(),
+      services.formSubmissions.prune(),
+    ]).catch((error: unknown) => logger.warn({ err: error }, 'maintenance run failed'));
   }, 3_600_000);
   maintenance.unref();
   // Daily and weekly notification digests: each person's is sent once it is due, so a check every

@@ -34,6 +34,8 @@ import { createMembershipService } from './modules/memberships/membership.servic
 import { createOrganisationRepository } from './modules/organisations/organisation.repository.ts';
 import { createRateLimitRepository } from './modules/security/rate-limit.repository.ts';
 import { createRateLimitService } from './modules/security/rate-limit.service.ts';
+import { createFormSubmissionRepository } from './modules/security/form-submission.repository.ts';
+import { createFormSubmissionService } from './modules/security/form-submission.service.ts';
 import { createOrganisationService } from './modules/organisations/organisation.service.ts';
 import { loadInhalerReference } from './modules/prescribing/inhaler-reference.ts';
 import { createPrescribingRepository } from './modules/prescribing/prescribing.repository.ts';
@@ -72,6 +74,10 @@ export function createServices(
   });
   const audit = createAuditService(createAuditRepository(db), db, { now });
   const rateLimits = createRateLimitService(createRateLimitRepository(db), { now });
+  const formSubmissions = createFormSubmissionService({
+    repository: createFormSubmissionRepository(db),
+    now,
+  });
   const mailTransport =
     options.mailTransport ??
     (config.email.smtpUrl
@@ -126,6 +132,7 @@ export function createServices(
     audit,
     email,
     rateLimits,
+    formSubmissions,
     findUserByHandle: (handle) => accountRepository.findUserByHandle(handle),
     findUserByEmail: (address) => accountRepository.findUserByEmail(address),
     findUserCreatedAt: async (userId) => (await accountRepository.findUserById(userId))?.created_at,
@@ -155,6 +162,7 @@ export function createServices(
       await memberships.removeEverythingOfUser(trx, userId);
       await workspaces.removeMembershipsOfUser(trx, userId);
       await discussions.removeEverythingOfUser(trx, userId);
+      await formSubmissions.removeOfUser(trx, userId);
       await notifications.removeForUser(trx, userId);
     },
     findHandovers: async (userId, executor) => [
@@ -262,6 +270,7 @@ export function createServices(
     organisations,
     audit,
     rateLimits,
+    formSubmissions,
     email,
     files,
     workspaces,

@@ -25,6 +25,7 @@ export interface Database {
   invitations: InvitationsTable;
   audit_events: AuditEventsTable;
   rate_limit_counters: RateLimitCountersTable;
+  form_submissions: FormSubmissionsTable;
   email_messages: EmailMessagesTable;
   stored_files: StoredFilesTable;
   file_chunks: FileChunksTable;
@@ -263,6 +264,17 @@ export interface AuditEventsTable {
   user_agent: string | null;
   /** JSON object with event-specific facts; never secrets. */
   details: string | null;
+}
+
+/** What a form sent once has done, by its one-time key (migration 0017). */
+export interface FormSubmissionsTable {
+  user_id: string;
+  submission_key: string;
+  /** SHA-256 of what the form asked for, so a key sent again with other content is a new request. */
+  content_hash: string;
+  /** Where the first request's result lives, to show a repeat. */
+  result_link: string;
+  created_at: string;
 }
 
 export interface RateLimitCountersTable {

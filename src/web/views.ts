@@ -3,6 +3,7 @@ import nunjucks from 'nunjucks';
 import { nhsukFrontendDist } from './assets.ts';
 import { formatOrganisationName } from '../modules/organisations/organisation-name.ts';
 import { formatBytes } from '../modules/files/file-types.ts';
+import { newSubmissionKey } from '../modules/security/form-submission.service.ts';
 
 const srcDir = path.resolve(import.meta.dirname, '..');
 
@@ -49,6 +50,8 @@ export function createViewEnvironment(options: { watch?: boolean } = {}): nunjuc
     ),
     { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true },
   );
+  // Forms whose effect must happen once carry a one-time key, made as the page is drawn.
+  environment.addGlobal('newSubmissionKey', newSubmissionKey);
   environment.addFilter('number', (value: unknown, digits?: number) => formatNumber(value, digits));
   environment.addFilter('co2eMass', (kilograms: unknown) => formatCo2eMass(Number(kilograms)));
   environment.addFilter('longDate', (value: unknown) => formatDate(value, longDate));

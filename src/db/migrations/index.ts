@@ -15,6 +15,7 @@ import * as contentRevisionLabels from './0013-content-revision-labels.ts';
 import * as auditTargetIndex from './0014-audit-target-index.ts';
 import * as onePendingJoinRequest from './0015-one-pending-join-request.ts';
 import * as onePendingWorkspaceRequest from './0016-one-pending-workspace-request.ts';
+import * as formSubmissions from './0017-form-submissions.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0014-audit-target-index': auditTargetIndex,
   '0015-one-pending-join-request': onePendingJoinRequest,
   '0016-one-pending-workspace-request': onePendingWorkspaceRequest,
+  '0017-form-submissions': formSubmissions,
 };

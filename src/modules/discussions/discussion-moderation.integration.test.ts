@@ -82,6 +82,7 @@ describe.each(testDialects)('moderation and refusals on %s', (dialect) => {
       audit: services.audit,
       email: services.email,
       rateLimits: services.rateLimits,
+      formSubmissions: services.formSubmissions,
       findUserByHandle: async () => undefined,
       findUserByEmail: async () => undefined,
       findUserCreatedAt: async () => undefined,

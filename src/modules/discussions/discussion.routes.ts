@@ -431,19 +431,26 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   );
 
   app.post<SlugParams>('/workspaces/:slug/threads', workspaceMember, async (request, reply) => {
-    const fields = formFields(request, ['title', 'kind', 'body', 'area', 'action']);
+    const fields = formFields(request, [
+      'title',
+      'kind',
+      'body',
+      'area',
+      'action',
+      'submissionKey',
+    ]);
     if (fields.action === 'preview') {
       return renderNewThread(request, reply, { values: fields, ...previewOf(fields.body) });
     }
     try {
-      const { threadId, mentionsLeftOut } = await discussions.createThread(
+      const created = await discussions.createThread(
         request.actor,
         request.params.slug,
         fields,
         requestContextOf(request),
       );
       return reply.redirect(
-        `/workspaces/${request.params.slug}/threads/${threadId}?done=${postedDone(mentionsLeftOut)}`,
+        `/workspaces/${request.params.slug}/threads/${created.threadId}?done=${postedDone(created)}`,
         303,
       );
     } catch (error) {
@@ -502,18 +509,22 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
     '/workspaces/:slug/threads/:threadId/replies',
     workspaceMember,
     async (request, reply) => {
-      const fields = formFields(request, ['body', 'quotedPostId', 'action']);
+      const fields = formFields(request, ['body', 'quotedPostId', 'action', 'submissionKey']);
       if (fields.action === 'preview') {
         return renderThread(request, reply, { values: fields, ...previewOf(fields.body) });
       }
       try {
-        const { link, mentionsLeftOut } = await discussions.reply(
+        const posted = await discussions.reply(
           request.actor,
           { threadSlug: request.params.slug, threadId: request.params.threadId },
-          { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
+          {
+            body: fields.body,
+            quotedPostId: fields.quotedPostId || undefined,
+            submissionKey: fields.submissionKey,
+          },
           requestContextOf(request),
         );
-        return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
+        return reply.redirect(posted.link.replace('#', `?done=${postedDone(posted)}#`), 303);
       } catch (error) {
         if (!(error instanceof ValidationFailed)) throw error;
         return renderThread(
@@ -759,15 +770,19 @@ export function registerDiscussionRoutes(app: FastifyInstance, services: Service
   // --- comments on content ---
 
   app.post<{ Params: { id: string } }>('/content/:id/comments', anyUser, async (request, reply) => {
-    const fields = formFields(request, ['body', 'quotedPostId']);
+    const fields = formFields(request, ['body', 'quotedPostId', 'submissionKey']);
     try {
-      const { link, mentionsLeftOut } = await discussions.reply(
+      const posted = await discussions.reply(
         request.actor,
         { subject: 'content', id: request.params.id },
-        { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
+        {
+          body: fields.body,
+          quotedPostId: fields.quotedPostId || undefined,
+          submissionKey: fields.submissionKey,
+        },
         requestContextOf(request),
       );
-      return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
+      return reply.redirect(posted.link.replace('#', `?done=${postedDone(posted)}#`), 303);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
       const item = await services.content.findById(request.params.id);

@@ -20,6 +20,7 @@ import {
   type WorkspaceResource,
 } from '../access/policy.ts';
 import type { ActorService } from '../access/actor.service.ts';
+import type { FormSubmissionService } from '../security/form-submission.service.ts';
 import { roleDefinitions } from '../access/roles.ts';
 import { findAreaOfFocus, nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -82,6 +83,8 @@ export interface DiscussionServiceDependencies {
   audit: AuditService;
   email: EmailService;
   rateLimits: RateLimitService;
+  /** One-time keys of the forms that post, so that a form sent twice posts once. */
+  formSubmissions: FormSubmissionService;
   findUserByHandle: (handle: string) => Promise<
     | {
         id: string;
@@ -1125,9 +1128,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
     async createThread(
       actor: Actor | null,
       slug: string,
-      input: { title: string; kind: string; body: string; area: string },
+      input: { title: string; kind: string; body: string; area: string; submissionKey?: string },
       context: RequestContext,
-    ): Promise<{ threadId: string; mentionsLeftOut: number }> {
+    ): Promise<{ threadId: string; mentionsLeftOut: number; repeated: boolean }> {
       const workspace = await requireWorkspace(slug);
       assertCanInWorkspace(actor, 'workspace.post', workspace);
       const errors: Record<string, string> = {};
@@ -1147,105 +1150,127 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         else throw error;
       }
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
-      await checkPostRate(
-        actor!,
-        { action: 'discussion.thread_created', target: { type: 'workspace', id: workspace.id } },
-        context,
-      );
-      const threadId = randomUUID();
-      const postId = randomUUID();
-      const link = `/workspaces/${workspace.slug}/threads/${threadId}`;
-      // A new thread is readable by whoever may read its workspace.
-      const canRead = (recipient: Actor) =>
-        can(recipient, 'workspace.read', workspaceResource(workspace));
-      const prepared = [
-        ...(await preparePostNotifications(
+      const submission = deps.formSubmissions.submissionOf(actor!.userId, input.submissionKey, [
+        'thread',
+        workspace.id,
+        title,
+        input.kind,
+        input.area,
+        body,
+      ]);
+      const outcome = await deps.formSubmissions.once(submission, async (recordSubmission) => {
+        await checkPostRate(
           actor!,
-          canRead,
-          { id: postId, body, link: `${link}#post-${postId}` },
-          { replyTo: [], followers: [] },
-          title,
-        )),
-        ...(await notifications.prepare(
-          await repository.followers('workspace', workspace.id),
-          {
-            kind: 'new_content',
-            title: `New in ${workspace.name}: ${title}`,
-            body: `${actor!.displayName} started a ${input.kind}: ${title}`,
-            link,
-            actorId: actor!.userId,
-            dedupeKey: `post:${postId}`,
-          },
-          canRead,
-        )),
-        ...(input.area
-          ? await notifications.prepare(
-              await repository.followers('area', input.area),
-              {
-                kind: 'followed_activity',
-                title: `New on ${findAreaOfFocus(input.area)!.name}: ${title}`,
-                body: `${actor!.displayName} started a ${input.kind} in ${workspace.name}.`,
-                link,
-                actorId: actor!.userId,
-                dedupeKey: `post:${postId}`,
-              },
-              canRead,
-            )
-          : []),
-      ];
-      await repository.transaction(async (trx) => {
-        const at = now().toISOString();
-        const conversation: ConversationRow = {
-          id: randomUUID(),
-          subject_type: 'thread',
-          subject_id: threadId,
-          workspace_id: workspace.id,
-          locked: 0,
-          created_at: at,
-          last_post_at: at,
-        };
-        await repository.insertConversation(trx, conversation);
-        await repository.insertThread(trx, {
-          id: threadId,
-          workspace_id: workspace.id,
-          conversation_id: conversation.id,
-          title,
-          kind: input.kind as 'discussion' | 'question',
-          area_slug: input.area || null,
-          author_id: actor!.userId,
-          pinned: 0,
-          hidden: 0,
-          accepted_post_id: null,
-          created_at: at,
-        });
-        await repository.insertPost(trx, {
-          id: postId,
-          conversation_id: conversation.id,
-          author_id: actor!.userId,
-          body,
-          quoted_post_id: null,
-          created_at: at,
-          edited_at: null,
-          hidden_at: null,
-          hidden_by: null,
-          hidden_reason: null,
-        });
-        await repository.upsertThreadSearch(trx, threadId, title, markdownToPlainText(body));
-        await repository.follow(trx, actor!.userId, 'conversation', conversation.id, at);
-        await notifications.record(trx, prepared);
-        await deps.audit.record(
-          {
-            action: 'discussion.thread_created',
-            actorUserId: actor!.userId,
-            targetType: 'thread',
-            targetId: threadId,
-            details: { workspace: workspace.slug },
-          },
+          { action: 'discussion.thread_created', target: { type: 'workspace', id: workspace.id } },
           context,
-          trx,
         );
+        const threadId = randomUUID();
+        const postId = randomUUID();
+        const link = `/workspaces/${workspace.slug}/threads/${threadId}`;
+        // A new thread is readable by whoever may read its workspace.
+        const canRead = (recipient: Actor) =>
+          can(recipient, 'workspace.read', workspaceResource(workspace));
+        const prepared = [
+          ...(await preparePostNotifications(
+            actor!,
+            canRead,
+            { id: postId, body, link: `${link}#post-${postId}` },
+            { replyTo: [], followers: [] },
+            title,
+          )),
+          ...(await notifications.prepare(
+            await repository.followers('workspace', workspace.id),
+            {
+              kind: 'new_content',
+              title: `New in ${workspace.name}: ${title}`,
+              body: `${actor!.displayName} started a ${input.kind}: ${title}`,
+              link,
+              actorId: actor!.userId,
+              dedupeKey: `post:${postId}`,
+            },
+            canRead,
+          )),
+          ...(input.area
+            ? await notifications.prepare(
+                await repository.followers('area', input.area),
+                {
+                  kind: 'followed_activity',
+                  title: `New on ${findAreaOfFocus(input.area)!.name}: ${title}`,
+                  body: `${actor!.displayName} started a ${input.kind} in ${workspace.name}.`,
+                  link,
+                  actorId: actor!.userId,
+                  dedupeKey: `post:${postId}`,
+                },
+                canRead,
+              )
+            : []),
+        ];
+        await repository.transaction(async (trx) => {
+          await recordSubmission(trx, link);
+          const at = now().toISOString();
+          const conversation: ConversationRow = {
+            id: randomUUID(),
+            subject_type: 'thread',
+            subject_id: threadId,
+            workspace_id: workspace.id,
+            locked: 0,
+            created_at: at,
+            last_post_at: at,
+          };
+          await repository.insertConversation(trx, conversation);
+          await repository.insertThread(trx, {
+            id: threadId,
+            workspace_id: workspace.id,
+            conversation_id: conversation.id,
+            title,
+            kind: input.kind as 'discussion' | 'question',
+            area_slug: input.area || null,
+            author_id: actor!.userId,
+            pinned: 0,
+            hidden: 0,
+            accepted_post_id: null,
+            created_at: at,
+          });
+          await repository.insertPost(trx, {
+            id: postId,
+            conversation_id: conversation.id,
+            author_id: actor!.userId,
+            body,
+            quoted_post_id: null,
+            created_at: at,
+            edited_at: null,
+            hidden_at: null,
+            hidden_by: null,
+            hidden_reason: null,
+          });
+          await repository.upsertThreadSearch(trx, threadId, title, markdownToPlainText(body));
+          await repository.follow(trx, actor!.userId, 'conversation', conversation.id, at);
+          await notifications.record(trx, prepared);
+          await deps.audit.record(
+            {
+              action: 'discussion.thread_created',
+              actorUserId: actor!.userId,
+              targetType: 'thread',
+              targetId: threadId,
+              details: { workspace: workspace.slug },
+            },
+            context,
+            trx,
+          );
+        });
+        return threadId;
       });
-      return { threadId, mentionsLeftOut: mentionsToNotify(body).leftOut };
+      if ('repeated' in outcome)
+        return {
+          threadId: /\/threads\/([0-9a-f-]{36})/.exec(outcome.repeated)![1]!,
+          mentionsLeftOut: 0,
+          repeated: true,
+        };
+      return {
+        threadId: outcome.done,
+        mentionsLeftOut: mentionsToNotify(body).leftOut,
+        repeated: false,
+      };
     },
 
     async threadPage(actor: Actor | null, slug: string, threadId: string) {
@@ -1301,9 +1326,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
       actor: Actor | null,
       target:
         { threadSlug: string; threadId: string } | { subject: CommentSubjectType; id: string },
-      input: { body: string; quotedPostId?: string },
+      input: { body: string; quotedPostId?: string; submissionKey?: string },
       context: RequestContext,
-    ): Promise<{ postId: string; link: string; mentionsLeftOut: number }> {
+    ): Promise<{ postId: string; link: string; mentionsLeftOut: number; repeated: boolean }> {
       if (!actor) throw new ForbiddenError('Sign in to post');
       let conversation: ConversationRow | undefined;
       let replyTo: string[] = [];
@@ -1368,73 +1393,90 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
         quotedPostId = quoted.id;
         if (quoted.author_id) replyTo = [...replyTo, quoted.author_id];
       }
-      await checkPostRate(
-        actor,
-        {
-          action: 'discussion.posted',
-          target: conversation
-            ? { type: 'conversation', id: conversation.id }
-            : { type: commented!.type, id: commented!.id },
-        },
-        context,
-      );
-      const postId = randomUUID();
-      const link = `${baseLink}#post-${postId}`;
-      const followers = conversation
-        ? await repository.followers('conversation', conversation.id)
-        : [];
-      const prepared = await preparePostNotifications(
-        actor,
-        canRead,
-        { id: postId, body, link },
-        { replyTo, followers },
-        summary,
-      );
-      await repository.transaction(async (trx) => {
-        if (commented && heldSubject?.holdForComment) {
-          if (!(await heldSubject.holdForComment(trx, commented.id))) throw new NotFoundError();
-        }
-        const current =
-          conversation ??
-          (await ensureConversation(trx, commented!.type, commented!.id, commented!.workspaceId));
-        // Read again here: a moderator may have hidden the thread since it was read above, and a
-        // reply must not land in it (nor its excerpt be emailed to the thread's followers).
-        if (thread) {
-          const held = await repository.findThreadForReply(trx, thread.id);
-          if (!held || held.hidden) throw threadHidden();
-        }
-        const at = now().toISOString();
-        if (!(await repository.recordPostIfOpen(trx, current.id, at)))
-          throw new ValidationFailed({
-            body: 'This conversation is locked, so it cannot be replied to',
-          });
-        await repository.insertPost(trx, {
-          id: postId,
-          conversation_id: current.id,
-          author_id: actor.userId,
-          body,
-          quoted_post_id: quotedPostId,
-          created_at: at,
-          edited_at: null,
-          hidden_at: null,
-          hidden_by: null,
-          hidden_reason: null,
-        });
-        await repository.follow(trx, actor.userId, 'conversation', current.id, at);
-        await notifications.record(trx, prepared);
-        await deps.audit.record(
+      const submission = deps.formSubmissions.submissionOf(actor.userId, input.submissionKey, [
+        'reply',
+        target,
+        body,
+        quotedPostId,
+      ]);
+      const outcome = await deps.formSubmissions.once(submission, async (recordSubmission) => {
+        await checkPostRate(
+          actor,
           {
             action: 'discussion.posted',
-            actorUserId: actor.userId,
-            targetType: 'post',
-            targetId: postId,
-            details: { conversation: current.id },
+            target: conversation
+              ? { type: 'conversation', id: conversation.id }
+              : { type: commented!.type, id: commented!.id },
           },
           context,
-          trx,
         );
+        const postId = randomUUID();
+        const link = `${baseLink}#post-${postId}`;
+        const followers = conversation
+          ? await repository.followers('conversation', conversation.id)
+          : [];
+        const prepared = await preparePostNotifications(
+          actor,
+          canRead,
+          { id: postId, body, link },
+          { replyTo, followers },
+          summary,
+        );
+        await repository.transaction(async (trx) => {
+          await recordSubmission(trx, link);
+          if (commented && heldSubject?.holdForComment) {
+            if (!(await heldSubject.holdForComment(trx, commented.id))) throw new NotFoundError();
+          }
+          const current =
+            conversation ??
+            (await ensureConversation(trx, commented!.type, commented!.id, commented!.workspaceId));
+          // Read again here: a moderator may have hidden the thread since it was read above, and a
+          // reply must not land in it (nor its excerpt be emailed to the thread's followers).
+          if (thread) {
+            const held = await repository.findThreadForReply(trx, thread.id);
+            if (!held || held.hidden) throw threadHidden();
+          }
+          const at = now().toISOString();
+          if (!(await repository.recordPostIfOpen(trx, current.id, at)))
+            throw new ValidationFailed({
+              body: 'This conversation is locked, so it cannot be replied to',
+            });
+          await repository.insertPost(trx, {
+            id: postId,
+            conversation_id: current.id,
+            author_id: actor.userId,
+            body,
+            quoted_post_id: quotedPostId,
+            created_at: at,
+            edited_at: null,
+            hidden_at: null,
+            hidden_by: null,
+            hidden_reason: null,
+          });
+          await repository.follow(trx, actor.userId, 'conversation', current.id, at);
+          await notifications.record(trx, prepared);
+          await deps.audit.record(
+            {
+              action: 'discussion.posted',
+              actorUserId: actor.userId,
+              targetType: 'post',
+              targetId: postId,
+              details: { conversation: current.id },
+            },
+            context,
+            trx,
+          );
+        });
+        return { postId, link };
       });
-      return { postId, link, mentionsLeftOut: mentionsToNotify(body).leftOut };
+      if ('repeated' in outcome)
+        return {
+          postId: /#post-([0-9a-f-]{36})$/.exec(outcome.repeated)![1]!,
+          link: outcome.repeated,
+          mentionsLeftOut: 0,
+          repeated: true,
+        };
+      return { ...outcome.done, mentionsLeftOut: mentionsToNotify(body).leftOut, repeated: false };
     },
 
     /** A post its author is about to edit, with where it lives. */

@@ -29,8 +29,12 @@ export function mentionsToNotify(markdown: string): { handles: string[]; leftOut
 }
 
 /** The `done` value a page is sent after posting: it says so when some mentioned were not notified. */
-export function postedDone(mentionsLeftOut: number): 'posted' | 'posted-mentions' {
-  return mentionsLeftOut > 0 ? 'posted-mentions' : 'posted';
+export function postedDone(outcome: {
+  mentionsLeftOut: number;
+  repeated: boolean;
+}): 'posted' | 'posted-mentions' | 'posted-once' {
+  if (outcome.repeated) return 'posted-once';
+  return outcome.mentionsLeftOut > 0 ? 'posted-mentions' : 'posted';
 }
 
 /** Turns @handles into Markdown links to the person's profile, before the Markdown is rendered. */

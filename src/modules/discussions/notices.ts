@@ -18,6 +18,9 @@ const notices: Record<string, string> = {
   accepted: 'Welcome: you are now a member of the workspace.',
   posted: 'Your post has been published.',
   'posted-mentions': `Your post has been published. Only the first ${MAX_MENTIONS_NOTIFIED} people you mentioned were notified.`,
+  // A form sent twice (a second click without JavaScript, a resent page): the first request posted.
+  'posted-once':
+    'Your post was sent more than once and has been published once. Nobody was told of it twice.',
   edited: 'Your post has been updated.',
   reported: 'Thank you. The post has been reported to the moderators.',
   moderated: 'Done. The author has been told.',

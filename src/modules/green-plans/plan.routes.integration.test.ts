@@ -491,7 +491,23 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(String(posted.headers.location)).toMatch(
       new RegExp(`^/green-plans/${publishedPlan}/actions/${parentAction}\\?done=posted#post-`),
     );
-    expect((await browsers.icbMember!.post(url, { body: 'Thanks.' })).statusCode).toBe(303);
+    // The action page's comment form carries a one-time key: sent twice, it posts once.
+    const actionPage = await browsers.icbMember!.get(
+      `/green-plans/${publishedPlan}/actions/${parentAction}`,
+    );
+    const submissionKey = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(
+      actionPage.body.slice(actionPage.body.indexOf(`action="${url}"`)),
+    )?.[1];
+    expect(submissionKey).toBeDefined();
+    const thanks = { body: 'Thanks.', submissionKey: submissionKey! };
+    const sentTwice = [
+      await browsers.icbMember!.post(url, thanks),
+      await browsers.icbMember!.post(url, thanks),
+    ];
+    expect(sentTwice.map((response) => response.statusCode)).toEqual([303, 303]);
+    expect(String(sentTwice[1]!.headers.location)).toBe(
+      String(sentTwice[0]!.headers.location).replace('done=posted#', 'done=posted-once#'),
+    );
     // Comments on actions are the shared discussion posts: quoting, reporting and history too.
     const outsiderView = await browsers.outsider!.get(
       `/green-plans/${publishedPlan}/actions/${parentAction}`,

@@ -940,15 +940,19 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       // An action deleted before (or while) the comment is sent is said to be gone, as its page
       // says, rather than not found.
       await plans.assertCanReadAction(request.actor, request.params.planId, actionId);
-      const fields = formFields(request, ['body', 'quotedPostId']);
+      const fields = formFields(request, ['body', 'quotedPostId', 'submissionKey']);
       try {
-        const { link, mentionsLeftOut } = await services.discussions.reply(
+        const posted = await services.discussions.reply(
           request.actor,
           { subject: 'plan_action', id: actionId },
-          { body: fields.body, quotedPostId: fields.quotedPostId || undefined },
+          {
+            body: fields.body,
+            quotedPostId: fields.quotedPostId || undefined,
+            submissionKey: fields.submissionKey,
+          },
           requestContextOf(request),
         );
-        return reply.redirect(link.replace('#', `?done=${postedDone(mentionsLeftOut)}#`), 303);
+        return reply.redirect(posted.link.replace('#', `?done=${postedDone(posted)}#`), 303);
       } catch (error) {
         if (error instanceof NotFoundError) {
           await plans.assertCanReadAction(request.actor, request.params.planId, actionId);
