@@ -105,6 +105,7 @@ export function createServices(
     workspaces,
     files,
     audit,
+    formSubmissions,
     now,
   });
   const accountRepository = createAccountRepository(db);
@@ -208,6 +209,7 @@ export function createServices(
     memberships,
     files,
     audit,
+    formSubmissions,
     onPlanDeleted: async (trx, deleted) => {
       await discussions.removeConversationsOf(trx, 'plan_action', deleted.actionIds);
       await notifications.removeLinkingTo(trx, `/green-plans/${deleted.planId}`);

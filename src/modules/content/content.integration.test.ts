@@ -236,6 +236,38 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       expect(both.body).toContain('not compared: revisions 1 and 2 were saved before');
     });
 
+    it('makes one draft from a new-item form sent twice, keeping its key through a preview', async () => {
+      const browser = await as(editor);
+      const form = await browser.get('/content/new?type=news');
+      expect(form.statusCode).toBe(200);
+      const submissionKey = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(form.body)?.[1];
+      expect(submissionKey).toBeDefined();
+      const fields = {
+        type: 'news',
+        title: 'Sent twice by a slow connection',
+        summary: 'Made once',
+        body: 'One draft only.',
+        privacy: 'public',
+        organisationCode: 'C82001',
+        submissionKey: submissionKey!,
+      };
+      const preview = await browser.post('/content', { ...fields, action: 'preview' });
+      expect(preview.statusCode).toBe(200);
+      expect(preview.body).toContain(`name="submissionKey" value="${submissionKey}"`);
+      const sent = [
+        await browser.post('/content', { ...fields, action: 'save' }),
+        await browser.post('/content', { ...fields, action: 'save' }),
+      ];
+      expect(sent.map((response) => response.statusCode)).toEqual([303, 303]);
+      expect(sent[1]!.headers.location).toBe(sent[0]!.headers.location);
+      const drafts = await testApp.services.database.db
+        .selectFrom('content_items')
+        .select('slug')
+        .where('title', '=', fields.title)
+        .execute();
+      expect(drafts).toEqual([{ slug: 'sent-twice-by-a-slow-connection' }]);
+    });
+
     it('previews Markdown without saving', async () => {
       const browser = await as(editor);
       const preview = await browser.post('/content', {

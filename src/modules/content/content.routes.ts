@@ -485,17 +485,27 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
     if (!isContentType(form.type))
       throw new BadRequestError(['The "type" field must be a kind of content.']);
     const type = form.type;
+    // The form's one-time key stays with it through a preview or a refusal.
+    const { submissionKey } = formFields(request, ['submissionKey']);
     if (form.action === 'preview') {
       return renderForm(request, reply, {
         type,
         typeInfo: contentTypes[type],
-        values: formValues(form.input),
+        values: { ...formValues(form.input), submissionKey },
         action: '/content',
         preview: content.preview(type, form.input),
       });
     }
     try {
-      const item = await content.create(request.actor, type, form.input, requestContextOf(request));
+      const item = await content.create(
+        request.actor,
+        type,
+        form.input,
+        requestContextOf(request),
+        {
+          submissionKey,
+        },
+      );
       return reply.redirect(`/content/${item.id}?saved=1`, 303);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
@@ -505,7 +515,7 @@ export function registerContentRoutes(app: FastifyInstance, services: Services):
         {
           type,
           typeInfo: contentTypes[type],
-          values: formValues(form.input),
+          values: { ...formValues(form.input), submissionKey },
           action: '/content',
           ...formErrorContext(error.fieldErrors, formFieldOrder(type)),
         },

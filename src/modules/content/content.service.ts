@@ -14,6 +14,7 @@ import { NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import { assertCan, can, organisationScope, type Actor } from '../access/policy.ts';
 import { findAreaOfFocus, nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
+import type { FormSubmissionService } from '../security/form-submission.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { FileService, PendingUpload } from '../files/file.service.ts';
 import type { UploadPurpose } from '../files/file-types.ts';
@@ -118,6 +119,8 @@ export interface ContentServiceDependencies {
   workspaces: WorkspaceService;
   files: FileService;
   audit: AuditService;
+  /** One-time keys of the form that creates an item, so that a form sent twice creates one. */
+  formSubmissions?: FormSubmissionService;
   now?: () => Date;
 }
 
@@ -623,10 +626,16 @@ export function createContentService(deps: ContentServiceDependencies) {
       type: ContentType,
       input: ContentInput,
       context: RequestContext,
-      options: { isExample?: boolean; externalRef?: string } = {},
-    ) {
+      options: { isExample?: boolean; externalRef?: string; submissionKey?: string } = {},
+    ): Promise<ContentItemRow> {
       if (!actor) throw new NotFoundError();
       const clean = await validateInput(actor, type, input);
+      const submission =
+        deps.formSubmissions?.submissionOf(actor.userId, options.submissionKey, [
+          'content',
+          type,
+          input,
+        ]) ?? null;
       const at = now().toISOString();
       const item: ContentItemRow = {
         id: randomUUID(),
@@ -650,28 +659,41 @@ export function createContentService(deps: ContentServiceDependencies) {
         created_at: at,
         updated_at: at,
       };
-      await repository.transaction(async (trx) => {
-        await repository.insertItem(trx, item);
-        await repository.replaceTags(trx, item.id, {
-          areas: clean.areas,
-          organisations: clean.organisationTags,
-          tags: clean.tags,
+      const created = async (
+        recordSubmission?: (trx: Transaction<Database>, link: string) => Promise<void>,
+      ) =>
+        repository.transaction(async (trx) => {
+          await recordSubmission?.(trx, `/content/${item.id}`);
+          await repository.insertItem(trx, item);
+          await repository.replaceTags(trx, item.id, {
+            areas: clean.areas,
+            organisations: clean.organisationTags,
+            tags: clean.tags,
+          });
+          await writeRevision(trx, item, recordedUserId(actor), input.note?.trim() || 'Created');
+          await audit.record(
+            {
+              action: 'content.created',
+              actorUserId: recordedUserId(actor),
+              targetType: 'content',
+              targetId: item.id,
+              organisationCode: item.organisation_code,
+              details: { type },
+            },
+            context,
+            trx,
+          );
         });
-        await writeRevision(trx, item, recordedUserId(actor), input.note?.trim() || 'Created');
-        await audit.record(
-          {
-            action: 'content.created',
-            actorUserId: recordedUserId(actor),
-            targetType: 'content',
-            targetId: item.id,
-            organisationCode: item.organisation_code,
-            details: { type },
-          },
-          context,
-          trx,
-        );
-      });
-      return item;
+      if (!submission || !deps.formSubmissions) {
+        await created();
+        return item;
+      }
+      const outcome = await deps.formSubmissions.once(submission, created);
+      if ('done' in outcome) return item;
+      // Sent again: the item the first request created, as it is now.
+      const earlier = await repository.findItem(/^\/content\/(.+)$/.exec(outcome.repeated)![1]!);
+      if (!earlier) throw new NotFoundError();
+      return earlier;
     },
 
     /**

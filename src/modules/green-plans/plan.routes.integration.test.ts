@@ -439,6 +439,74 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(sub.statusCode).toBe(303);
   });
 
+  it('makes one plan, and one action, from a form sent twice', async () => {
+    const keyOf = (html: string, action: string) => {
+      const key = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(
+        html.slice(html.indexOf(`action="${action}"`)),
+      )?.[1];
+      expect(key, `no one-time key in the form posting to ${action}`).toBeDefined();
+      return key!;
+    };
+    const { db } = testApp.services.database;
+    const browser = browsers.icsAdmin!;
+    const planForm = await browser.get('/green-plans/new');
+    const planFields = {
+      title: 'Sent twice from a slow connection',
+      description: '',
+      ownerOrganisationCode: 'QK1',
+      periodStart: '2025-04-01',
+      periodEnd: '2028-03-31',
+      status: 'draft',
+      submissionKey: keyOf(planForm.body, '/green-plans'),
+    };
+    const plansMade = [
+      await browser.post('/green-plans', planFields),
+      await browser.post('/green-plans', planFields),
+    ];
+    expect(plansMade.map((response) => response.statusCode)).toEqual([303, 303]);
+    expect(plansMade[1]!.headers.location).toBe(plansMade[0]!.headers.location);
+    const madePlans = await db
+      .selectFrom('green_plans')
+      .select('id')
+      .where('title', '=', planFields.title)
+      .execute();
+    expect(madePlans).toHaveLength(1);
+    const planId = madePlans[0]!.id;
+
+    // A new action with no reference is numbered by the form: sent twice, the second would have
+    // taken the next number.
+    const actionsUrl = `/green-plans/${planId}/actions`;
+    const actionForm = await browser.get(`${actionsUrl}/new`);
+    expect(actionForm.statusCode).toBe(200);
+    const actionFields = {
+      reference: '',
+      parent_reference: '',
+      area: 'estates-and-facilities',
+      title: 'LED lighting in every building',
+      lead_organisation: 'QK1',
+      status: 'not_started',
+      progress_percent: '0',
+      weight: '1',
+      submissionKey: keyOf(actionForm.body, actionsUrl),
+    };
+    const actionsMade = [
+      await browser.post(actionsUrl, actionFields),
+      await browser.post(actionsUrl, actionFields),
+    ];
+    expect(actionsMade.map((response) => response.statusCode)).toEqual([303, 303]);
+    expect(actionsMade[1]!.headers.location).toBe(actionsMade[0]!.headers.location);
+    const listing = await testApp.services.greenPlans.listActions(
+      await actorFor(testApp.services, people.icsAdmin!.id),
+      planId,
+      {},
+    );
+    expect(listing.actions.map((action) => action.title)).toEqual([actionFields.title]);
+    // Written again with another title, the same form makes a second action.
+    const another = await browser.post(actionsUrl, { ...actionFields, title: 'Solar panels' });
+    expect(another.statusCode).toBe(303);
+    expect(another.headers.location).not.toBe(actionsMade[0]!.headers.location);
+  });
+
   it('refuses plans with dates out of order or an owner that cannot own a plan', async () => {
     const fields = {
       title: 'New plan',

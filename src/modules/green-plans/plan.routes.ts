@@ -253,9 +253,13 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
       'periodStart',
       'periodEnd',
       'status',
+      'submissionKey',
     ]);
     try {
-      const id = await plans.createPlan(request.actor, fields, requestContextOf(request));
+      const { submissionKey, ...input } = fields;
+      const id = await plans.createPlan(request.actor, input, requestContextOf(request), {
+        submissionKey,
+      });
       return reply.redirect(`/green-plans/${id}`, 303);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
@@ -505,6 +509,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
     organisationEditor,
     async (request, reply) => {
       const fields = formFields(request, actionFormFields);
+      const { submissionKey } = formFields(request, ['submissionKey']);
       // Permission first, so that a refusal is never hidden behind a form error.
       await plans.getNewActionForm(
         request.actor,
@@ -517,6 +522,7 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
           request.params.planId,
           fields,
           requestContextOf(request),
+          { submissionKey },
         );
         return reply.redirect(`/green-plans/${request.params.planId}/actions/${id}`, 303);
       } catch (error) {
@@ -525,7 +531,10 @@ export function registerGreenPlanRoutes(app: FastifyInstance, services: Services
           request,
           reply,
           fields.parent_reference || undefined,
-          { values: fields, ...formErrorContext(error.fieldErrors, actionFormFields) },
+          {
+            values: { ...fields, submissionKey },
+            ...formErrorContext(error.fieldErrors, actionFormFields),
+          },
           400,
         );
       }

@@ -7,6 +7,7 @@ import { GoneError, NotFoundError } from '../../web/http-errors.ts';
 import type { RequestContext } from '../../web/request-context.ts';
 import { can, ForbiddenError, type Actor, type OrganisationResource } from '../access/policy.ts';
 import type { AccountService } from '../accounts/account.service.ts';
+import type { FormSubmissionService } from '../security/form-submission.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { nationalAreasOfFocus } from '../areas-of-focus/area-of-focus.data.ts';
 import type { FileService, PendingUpload } from '../files/file.service.ts';
@@ -91,6 +92,8 @@ export interface GreenPlanServiceDependencies {
   memberships: MembershipService;
   files: FileService;
   audit: AuditService;
+  /** One-time keys of the forms that create a plan or an action, so that one sent twice creates one. */
+  formSubmissions?: FormSubmissionService;
   /**
    * Removes, in the deleting transaction, what other modules hold about a plan being deleted: the
    * comments on its actions and the notifications that lead to it.
@@ -443,6 +446,32 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   const now = deps.now ?? (() => new Date());
   // The UK date: an update dated today at 00:30 BST is not in the future.
   const today = () => ukCalendarDate(now());
+
+  /**
+   * Creates something once per form: `create` opens its transaction and records the form's key
+   * there, with the new id, once it is made. A form sent again with the same key and content
+   * answers the id the first request made (docs/green-plans.md, "Sent twice, made once").
+   */
+  async function createdOnce(
+    performer: { userId: string | null },
+    submissionKey: string | undefined,
+    content: readonly unknown[],
+    linkOf: (id: string) => string,
+    idInLink: RegExp,
+    create: (
+      recordSubmission: (trx: Transaction<Database>, id: string) => Promise<void>,
+    ) => Promise<string>,
+  ): Promise<string> {
+    const submission =
+      performer.userId && deps.formSubmissions
+        ? deps.formSubmissions.submissionOf(performer.userId, submissionKey, content)
+        : null;
+    if (!submission || !deps.formSubmissions) return create(async () => {});
+    const outcome = await deps.formSubmissions.once(submission, (record) =>
+      create((trx, id) => record(trx, linkOf(id))),
+    );
+    return 'done' in outcome ? outcome.done : idInLink.exec(outcome.repeated)![1]!;
+  }
 
   // --- access ---
 
@@ -2432,10 +2461,23 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       actor: Actor | null,
       input: PlanFormInput,
       context: RequestContext,
+      options: { submissionKey?: string } = {},
     ): Promise<string> {
       const performer = performerOf(actor);
       const prepared = await preparePlan(performer, input);
-      return repository.transaction((trx) => insertPlan(trx, performer, prepared, { context }));
+      return createdOnce(
+        performer,
+        options.submissionKey,
+        ['plan', input],
+        (id) => `/green-plans/${id}`,
+        /^\/green-plans\/([^/]+)$/,
+        (recordSubmission) =>
+          repository.transaction(async (trx) => {
+            const id = await insertPlan(trx, performer, prepared, { context });
+            await recordSubmission(trx, id);
+            return id;
+          }),
+      );
     },
 
     async getPlanForEdit(actor: Actor | null, planId: string) {
@@ -2936,6 +2978,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       planId: string,
       input: ActionFormInput,
       context: RequestContext,
+      options: { submissionKey?: string } = {},
     ): Promise<string> {
       const performer = performerOf(actor);
       const form = await this.getNewActionForm(actor, planId, input.parent_reference || undefined);
@@ -2967,49 +3010,58 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const importContext = await buildImportContext(plan, state, [raw], performer);
       const { problems, actions } = validateImportRows([raw], importContext);
       if (problems.length > 0) throw new ValidationFailed(formProblemsToFieldErrors(problems));
-      return repository.transaction(async (trx) => {
-        // Another action may have been added since the plan was read. Holding the plan's row makes
-        // a second addition wait for this one (PostgreSQL; SQLite has one writer), and the
-        // references are read again here: a number this form chose moves on to the next free one,
-        // a reference someone typed is refused.
-        await repository.holdPlan(trx, plan.id);
-        const actionsNow = await repository.findActions(plan.id, trx);
-        const taken = new Set(actionsNow.map((action) => action.reference));
-        // A parent deleted since the form was checked: the sub-action has nowhere to go.
-        const parent = actions[0]!.parentReference;
-        if (
-          parent !== null &&
-          !state.actions.some(
-            (action) =>
-              action.reference === parent && actionsNow.some((now) => now.id === action.id),
-          )
-        )
-          throw new ValidationFailed({
-            parent_reference: `${parent} is no longer in the plan: choose where the action goes`,
-          });
-        if (taken.has(actions[0]!.reference)) {
-          if (numberedIn === null) throw takenError(actions[0]!.reference);
-          actions[0] = {
-            ...actions[0]!,
-            reference: await nextReference(state, numberedIn, taken),
-          };
-        }
-        const result = await applyActions(trx, plan, state, actions, performer, 'edited');
-        const id = result.createdIds[0]!;
-        await audit.record(
-          {
-            action: 'green_plan.action_added',
-            actorUserId: performer.userId,
-            targetType: 'green_plan_action',
-            targetId: id,
-            organisationCode: actions[0]!.leadOrganisationCode,
-            details: { plan: plan.id, reference: actions[0]!.reference },
-          },
-          context,
-          trx,
-        );
-        return id;
-      });
+      return createdOnce(
+        performer,
+        options.submissionKey,
+        ['plan-action', plan.id, input],
+        (id) => `/green-plans/${plan.id}/actions/${id}`,
+        /\/actions\/([^/]+)$/,
+        (recordSubmission) =>
+          repository.transaction(async (trx) => {
+            // Another action may have been added since the plan was read. Holding the plan's row makes
+            // a second addition wait for this one (PostgreSQL; SQLite has one writer), and the
+            // references are read again here: a number this form chose moves on to the next free one,
+            // a reference someone typed is refused.
+            await repository.holdPlan(trx, plan.id);
+            const actionsNow = await repository.findActions(plan.id, trx);
+            const taken = new Set(actionsNow.map((action) => action.reference));
+            // A parent deleted since the form was checked: the sub-action has nowhere to go.
+            const parent = actions[0]!.parentReference;
+            if (
+              parent !== null &&
+              !state.actions.some(
+                (action) =>
+                  action.reference === parent && actionsNow.some((now) => now.id === action.id),
+              )
+            )
+              throw new ValidationFailed({
+                parent_reference: `${parent} is no longer in the plan: choose where the action goes`,
+              });
+            if (taken.has(actions[0]!.reference)) {
+              if (numberedIn === null) throw takenError(actions[0]!.reference);
+              actions[0] = {
+                ...actions[0]!,
+                reference: await nextReference(state, numberedIn, taken),
+              };
+            }
+            const result = await applyActions(trx, plan, state, actions, performer, 'edited');
+            const id = result.createdIds[0]!;
+            await audit.record(
+              {
+                action: 'green_plan.action_added',
+                actorUserId: performer.userId,
+                targetType: 'green_plan_action',
+                targetId: id,
+                organisationCode: actions[0]!.leadOrganisationCode,
+                details: { plan: plan.id, reference: actions[0]!.reference },
+              },
+              context,
+              trx,
+            );
+            await recordSubmission(trx, id);
+            return id;
+          }),
+      );
     },
 
     /**
