@@ -311,4 +311,138 @@ describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (diale
     expect(saved.statusCode).toBe(303);
     expect(await stored()).toEqual({ name: 'Heat used', description: 'Changed by someone else' });
   });
+  it('checks a progress update again against the action as it is once the plan is held', async () => {
+    const { planId, actionIds } = await planWithTwoActionsAndKpis();
+    const actionId = actionIds[0]!;
+    const db = testApp.services.database.db;
+    const actionRow = () =>
+      db
+        .selectFrom('green_plan_actions')
+        .select(['status', 'progress_percent', 'start_date'])
+        .where('id', '=', actionId)
+        .executeTakeFirstOrThrow();
+    const update = {
+      updateDate: '',
+      narrative: 'Surveys done; on track again.',
+      status: 'on_track',
+      progressPercent: '10',
+      links: '',
+    };
+    // Someone set the action at risk after this update's checks read it as on track.
+    moveOnHold = async (trx) => {
+      await trx
+        .updateTable('green_plan_actions')
+        .set({ status: 'at_risk' })
+        .where('id', '=', actionId)
+        .execute();
+    };
+    try {
+      await plans.postUpdate(icsActor, planId, actionId, update, [], context);
+    } finally {
+      moveOnHold = undefined;
+    }
+    // The update's status is the action's, and its history says what it changed from.
+    expect((await actionRow()).status).toBe('on_track');
+    const changes = await db
+      .selectFrom('green_plan_action_changes')
+      .select(['kind', 'changes'])
+      .where('action_id', '=', actionId)
+      .orderBy('id', 'desc')
+      .execute();
+    expect(JSON.parse(String(changes[0]!.changes))).toContainEqual(
+      expect.objectContaining({ field: 'status', from: 'at_risk', to: 'on_track' }),
+    );
+
+    // A milestone is checked against the start date as it is now: an edit moved it meanwhile.
+    moveOnHold = async (trx) => {
+      await trx
+        .updateTable('green_plan_actions')
+        .set({ start_date: '2025-06-01' })
+        .where('id', '=', actionId)
+        .execute();
+    };
+    try {
+      await expect(
+        plans.addMilestone(
+          icsActor,
+          planId,
+          actionId,
+          { title: 'Survey', dueDate: '2025-02-01' },
+          context,
+        ),
+      ).rejects.toThrow('The milestone cannot be due before the action starts (2025-06-01)');
+    } finally {
+      moveOnHold = undefined;
+    }
+    expect(
+      await db
+        .selectFrom('green_plan_milestones')
+        .select('id')
+        .where('action_id', '=', actionId)
+        .execute(),
+    ).toEqual([]);
+  });
+
+  it('leaves milestones added out of date order as they are when the action is saved unchanged', async () => {
+    const { planId, actionIds } = await planWithTwoActionsAndKpis();
+    const actionId = actionIds[1]!;
+    const db = testApp.services.database.db;
+    for (const [title, dueDate] of [
+      ['Commissioned', '2025-06-30'],
+      ['Surveyed', '2025-03-31'],
+    ] as const)
+      await plans.addMilestone(icsActor, planId, actionId, { title, dueDate }, context);
+    const milestoneIds = async () =>
+      (
+        await db
+          .selectFrom('green_plan_milestones')
+          .select('id')
+          .where('action_id', '=', actionId)
+          .orderBy('id')
+          .execute()
+      ).map((row) => row.id);
+    const before = await milestoneIds();
+    const historyBefore = await db
+      .selectFrom('green_plan_action_changes')
+      .select('id')
+      .where('action_id', '=', actionId)
+      .execute();
+    const { opened, values } = await plans.getActionForChange(icsActor, planId, actionId);
+    await plans.updateAction(icsActor, planId, actionId, { ...values, opened }, context);
+    expect(await milestoneIds()).toEqual(before);
+    const historyAfter = await db
+      .selectFrom('green_plan_action_changes')
+      .select(['id', 'changes'])
+      .where('action_id', '=', actionId)
+      .execute();
+    expect(historyAfter.length).toBe(historyBefore.length);
+  });
+  it('records an unlinking only when a link was removed', async () => {
+    const { planId, actionIds, kpiIds } = await planWithTwoActionsAndKpis();
+    const db = testApp.services.database.db;
+    await plans.linkKpiToAction(icsActor, planId, kpiIds[0]!, 'B-1', context);
+    const unlinkings = async () =>
+      (
+        await db
+          .selectFrom('audit_events')
+          .select('id')
+          .where('action', '=', 'green_plan.kpi_unlinked')
+          .where('target_id', '=', kpiIds[0]!)
+          .execute()
+      ).length;
+    // The link goes (a KPI import, another editor) after this request found it, before it writes.
+    moveOnHold = async (trx) => {
+      await trx
+        .deleteFrom('green_plan_kpi_actions')
+        .where('kpi_id', '=', kpiIds[0]!)
+        .where('action_id', '=', actionIds[0]!)
+        .execute();
+    };
+    try {
+      await plans.unlinkKpiFromAction(icsActor, planId, kpiIds[0]!, actionIds[0]!, context);
+    } finally {
+      moveOnHold = undefined;
+    }
+    expect(await unlinkings()).toBe(0);
+  });
 });

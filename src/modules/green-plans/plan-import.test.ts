@@ -32,6 +32,7 @@ const context: ImportContext = {
     ['owner@example.nhs.net', { userId: 'user-1', organisationCodes: ['RWE', 'RT5'] }],
   ]),
   planOrganisationCode: 'QK1',
+  today: '2026-06-15',
   canChangeActionsLedBy: () => true,
 };
 
@@ -108,11 +109,11 @@ const actionList = fc
         weight: spec.weight,
         milestones: parseMilestones(
           formatMilestones(
-            // A milestone is never due before its action starts.
+            // A milestone is never due before its action starts, nor done after today.
             spec.milestones.map((m) => ({
               dueDate: start && m.due < start ? start : m.due,
               title: m.title,
-              doneOn: m.done,
+              doneOn: m.done !== null && m.done > context.today ? context.today : m.done,
             })),
           ),
         ) as ExportAction['milestones'],
@@ -348,6 +349,66 @@ describe('spreadsheet import and export', () => {
     expect(
       validateImportRows([row('B-1', '2024-04-02', '2024-03-31 Survey')], legacy).problems,
     ).toHaveLength(1);
+  });
+
+  it('refuses a milestone marked done after today, unless the action already had it so', () => {
+    const row = (milestones: string) => ({
+      row: 3,
+      values: {
+        reference: 'B-2',
+        parent_reference: '',
+        area: 'Medicines',
+        title: 'Chillers',
+        description: '',
+        lead_organisation: 'RWE',
+        partner_organisations: '',
+        owner_email: '',
+        start_date: '2024-04-01',
+        due_date: '',
+        status: 'On track',
+        progress_percent: '10',
+        weight: '1',
+        milestones,
+      },
+    });
+    // Today is 2026-06-15 in this context.
+    expect(
+      validateImportRows([row('2025-03-31 Survey (done 2099-01-01)')], context).problems,
+    ).toEqual([
+      {
+        row: 3,
+        field: 'milestones',
+        message: 'The milestone "Survey" is marked done on 2099-01-01, after today (2026-06-15)',
+      },
+    ]);
+    expect(
+      validateImportRows([row('2025-03-31 Survey (done 2026-06-15)')], context).problems,
+    ).toEqual([]);
+    const recorded: ImportContext = {
+      ...context,
+      existing: [
+        {
+          id: 'c',
+          reference: 'B-2',
+          parentReference: null,
+          areaId: 'area-1',
+          title: 'Chillers',
+          description: '',
+          leadOrganisationCode: 'RWE',
+          partnerOrganisationCodes: [],
+          ownerUserId: null,
+          startDate: '2024-04-01',
+          dueDate: null,
+          status: 'on_track',
+          progressPercent: 10,
+          weight: 1,
+          milestones: [{ dueDate: '2025-03-31', title: 'Survey', doneOn: '2099-01-01' }],
+        },
+      ],
+    };
+    expect(
+      validateImportRows([row('2025-03-31 Survey (done 2099-01-01)')], recorded).problems,
+    ).toEqual([]);
   });
 
   it('refuses moving a parent to another area while its sub-actions stay behind', () => {

@@ -155,6 +155,8 @@ export interface ImportContext {
   /** Active accounts found among the owner emails (lower case), with their organisations. */
   owners: ReadonlyMap<string, { userId: string; organisationCodes: readonly string[] }>;
   planOrganisationCode: string;
+  /** Today's UK date (YYYY-MM-DD): a milestone cannot have been done after it. */
+  today: string;
   /** Whether the person importing may change an action led by this organisation. */
   canChangeActionsLedBy(code: string): boolean;
 }
@@ -617,20 +619,31 @@ export function validateImportRows(
 
     const milestones = parseMilestones(v.milestones);
     if (typeof milestones === 'string') add(raw.row, 'milestones', milestones);
-    else if (startDate !== null && isIsoDate(startDate)) {
-      const early = milestones.find((milestone) => milestone.dueDate < startDate);
+    else {
       // An action already holding such a milestone, with neither changed, is left as it is.
       const current = existingByReference.get(reference);
-      const untouched =
+      const sameMilestones =
         current !== undefined &&
-        current.startDate === startDate &&
         formatMilestones(current.milestones) === formatMilestones(milestones);
-      if (early && !untouched)
+      const doneLater = milestones.find(
+        (milestone) => milestone.doneOn !== null && milestone.doneOn > context.today,
+      );
+      if (doneLater && !sameMilestones)
         add(
           raw.row,
           'milestones',
-          `The milestone "${early.title.slice(0, 60)}" is due on ${early.dueDate}, before the action starts (${startDate})`,
+          `The milestone "${doneLater.title.slice(0, 60)}" is marked done on ${doneLater.doneOn}, after today (${context.today})`,
         );
+      else if (startDate !== null && isIsoDate(startDate)) {
+        const early = milestones.find((milestone) => milestone.dueDate < startDate);
+        const untouched = sameMilestones && current.startDate === startDate;
+        if (early && !untouched)
+          add(
+            raw.row,
+            'milestones',
+            `The milestone "${early.title.slice(0, 60)}" is due on ${early.dueDate}, before the action starts (${startDate})`,
+          );
+      }
     }
 
     if (problems.length === before) {

@@ -563,20 +563,24 @@ export function createGreenPlanRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async linkKpiAction(executor: Executor, kpiId: string, actionId: string): Promise<void> {
-      await executor
+    /** Links a KPI to an action; false when they were linked already. */
+    async linkKpiAction(executor: Executor, kpiId: string, actionId: string): Promise<boolean> {
+      const result = await executor
         .insertInto('green_plan_kpi_actions')
         .values({ kpi_id: kpiId, action_id: actionId })
         .onConflict((conflict) => conflict.columns(['kpi_id', 'action_id']).doNothing())
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
-    async unlinkKpiAction(executor: Executor, kpiId: string, actionId: string): Promise<void> {
-      await executor
+    /** Unlinks a KPI from an action; false when they were not linked. */
+    async unlinkKpiAction(executor: Executor, kpiId: string, actionId: string): Promise<boolean> {
+      const result = await executor
         .deleteFrom('green_plan_kpi_actions')
         .where('kpi_id', '=', kpiId)
         .where('action_id', '=', actionId)
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
 
     // --- imports ---

@@ -1000,6 +1000,12 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     expect(notLinked.statusCode).toBe(400);
     expect(notLinked.body).toContain('Choose an action linked to this KPI');
     expect((await services.greenPlans.listActions(ics, planId, {})).actions).toHaveLength(1);
+    // Linking again, twice: one link, and one record of it.
+    const linkedBefore = (await audited('green_plan.kpi_linked')).length;
+    for (let time = 0; time < 2; time++)
+      await services.greenPlans.linkKpiToAction(ics, planId, kpiId, 'U-1', context);
+    expect((await stored()).links).toHaveLength(1);
+    expect(await audited('green_plan.kpi_linked')).toHaveLength(linkedBefore + 1);
   });
 
   it('lists my actions and filters by owner only for people who may see names', async () => {

@@ -26,6 +26,7 @@ import {
   readSpreadsheetTable,
   splitCodes,
   statusFromText,
+  sortMilestones,
   SpreadsheetRefused,
   validateImportRows,
   type ExistingAction,
@@ -618,6 +619,23 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
   ): Promise<ActionListRow> {
     const action = await repository.findAction(plan.id, actionId, trx);
     if (!action) throw await actionMissing(actor, plan, actionId, trx);
+    return action;
+  }
+
+  /**
+   * The action as it is inside the transaction, held with its plan, that the actor may still
+   * change: its lead organisation may have moved since the request's first read, and a check of
+   * the action (a date against its start, a status against its own) must be made against this row.
+   */
+  async function requireChangeableActionStill(
+    actor: Actor | null,
+    trx: Transaction<Database>,
+    plan: PlanListRow,
+    actionId: string,
+  ): Promise<ActionListRow> {
+    const action = await requireActionStill(actor, trx, plan, actionId);
+    if (!canChangeAction(actor, action))
+      throw new ForbiddenError('Not allowed: change this action');
     return action;
   }
 
@@ -1271,8 +1289,16 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       status: action.status,
       progressPercent: action.ownProgress,
       weight: action.weight,
+      // In the order a form or a file gives them (by date, then title), not the order they were
+      // added in: compared with a form's, they would otherwise always differ.
       milestones: milestonesOf
-        ? action.milestones.map((m) => ({ dueDate: m.dueDate, title: m.title, doneOn: m.doneOn }))
+        ? sortMilestones(
+            action.milestones.map((m) => ({
+              dueDate: m.dueDate,
+              title: m.title,
+              doneOn: m.doneOn,
+            })),
+          )
         : [],
     }));
   }
@@ -1321,6 +1347,7 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       organisations,
       owners,
       planOrganisationCode: plan.owner_organisation_code,
+      today: today(),
       canChangeActionsLedBy: (code: string) => {
         if (performer.actor === null) return true;
         const organisation = organisations.get(code);
@@ -1871,7 +1898,8 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
     actorUserId: string | null,
     context: RequestContext | null,
   ): Promise<void> {
-    await repository.linkKpiAction(trx, kpiId, action.id);
+    // Linked already (a second click, or a file that names the link again): nothing to record.
+    if (!(await repository.linkKpiAction(trx, kpiId, action.id))) return;
     await audit.record(
       {
         action: 'green_plan.kpi_linked',
@@ -3116,25 +3144,40 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       const plan = options.system
         ? (await repository.findPlan(planId))!
         : (await requireChangeableAction(actor, planId, actionId)).plan;
-      const action = await requireAction(actor, plan, actionId);
-      const state = await loadPlanState(plan, actor);
-      const isParent = state.actions.some((item) => item.parentId === action.id);
-      const latest = (await repository.findUpdates(plan.id)).find(
-        (update) => update.action_id === action.id,
-      );
-      const { errors, values } = checkUpdateInput(input, {
-        action,
-        isParent,
-        latestDate: latest?.update_date,
-        latestChangeOn: (await statusChangeDays(plan.id)).get(action.id),
-      });
-      if (uploads.length > MAX_EVIDENCE_FILES)
-        errors.evidence = `Add at most ${MAX_EVIDENCE_FILES} files to one update`;
-      if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+      /**
+       * The update's checks against the action, its sub-actions, its latest update and its last
+       * change of status, as read by `executor`: first outside the transaction, so that a form
+       * error costs no lock, then again inside it, where they hold.
+       */
+      const check = async (action: ActionListRow, executor?: Transaction<Database>) => {
+        const isParent = (await repository.findActions(plan.id, executor)).some(
+          (item) => item.parent_id === action.id,
+        );
+        const latest = (await repository.findUpdates(plan.id, executor)).find(
+          (update) => update.action_id === action.id,
+        );
+        const { errors, values } = checkUpdateInput(input, {
+          action,
+          isParent,
+          latestDate: latest?.update_date,
+          latestChangeOn: (await statusChangeDays(plan.id, executor)).get(action.id),
+        });
+        if (uploads.length > MAX_EVIDENCE_FILES)
+          errors.evidence = `Add at most ${MAX_EVIDENCE_FILES} files to one update`;
+        if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+        return values;
+      };
+      await check(await requireAction(actor, plan, actionId));
       await repository.transaction(async (trx) => {
-        // Held as an import's commit holds it (see commitImport), so the two take turns.
+        // Held as an import's commit holds it (see commitImport), so the two take turns. What was
+        // checked above may have changed meanwhile (another update, a change of status, of start
+        // date or of lead organisation): checked again against the action as it is now, which is
+        // also the one the update is written against.
         await repository.holdPlan(trx, plan.id);
-        await requireActionStill(actor, trx, plan, action.id);
+        const action = options.system
+          ? await requireActionStill(actor, trx, plan, actionId)
+          : await requireChangeableActionStill(actor, trx, plan, actionId);
+        const values = await check(action, trx);
         await writeUpdate(trx, { performer, plan, action, values, uploads, context });
       });
     },
@@ -3160,7 +3203,13 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
       await repository.transaction(async (trx) => {
         await repository.holdPlan(trx, plan.id);
-        await requireActionStill(actor, trx, plan, action.id);
+        // The start date, and who leads the action, as they are now: an edit may have moved
+        // either since the checks above.
+        const current = await requireChangeableActionStill(actor, trx, plan, action.id);
+        if (current.start_date && dueDate < current.start_date)
+          throw new ValidationFailed({
+            milestoneDueDate: `The milestone cannot be due before the action starts (${current.start_date})`,
+          });
         const at = now().toISOString();
         const existing = (await repository.findMilestones(plan.id, trx)).filter(
           (m) => m.action_id === action.id,
@@ -3806,7 +3855,10 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       );
       if (!action) throw new ValidationFailed({ unlink: 'Choose an action linked to this KPI' });
       await repository.transaction(async (trx) => {
-        await repository.unlinkKpiAction(trx, kpi.id, action.id);
+        // Held as every change to the plan holds it. Unlinked meanwhile (a second click, an
+        // import, the action deleted): nothing changes, and nothing is recorded.
+        await repository.holdPlan(trx, plan.id);
+        if (!(await repository.unlinkKpiAction(trx, kpi.id, action.id))) return;
         await audit.record(
           {
             action: 'green_plan.kpi_unlinked',
