@@ -445,4 +445,48 @@ describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (diale
     }
     expect(await unlinkings()).toBe(0);
   });
+  it('refuses a sub-action whose parent moved to another area while it was being added', async () => {
+    const { planId, actionIds } = await planWithTwoActionsAndKpis();
+    const db = testApp.services.database.db;
+    const medicines = await db
+      .selectFrom('green_plan_areas')
+      .select('id')
+      .where('plan_id', '=', planId)
+      .where('national_slug', '=', 'medicines')
+      .executeTakeFirstOrThrow();
+    moveOnHold = async (trx) => {
+      await trx
+        .updateTable('green_plan_actions')
+        .set({ area_id: medicines.id })
+        .where('id', '=', actionIds[0]!)
+        .execute();
+    };
+    try {
+      await expect(
+        plans.createAction(
+          icsActor,
+          planId,
+          {
+            reference: 'B-1.1',
+            parent_reference: 'B-1',
+            area: 'estates-and-facilities',
+            title: 'A sub-action',
+            lead_organisation: 'QK1',
+            status: 'not_started',
+            progress_percent: '0',
+          },
+          context,
+        ),
+      ).rejects.toThrow('B-1 was changed while this action was being added');
+    } finally {
+      moveOnHold = undefined;
+    }
+    const references = await db
+      .selectFrom('green_plan_actions')
+      .select('reference')
+      .where('plan_id', '=', planId)
+      .orderBy('reference')
+      .execute();
+    expect(references.map((row) => row.reference)).toEqual(['B-1', 'B-2']);
+  });
 });

@@ -3053,18 +3053,25 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
             await repository.holdPlan(trx, plan.id);
             const actionsNow = await repository.findActions(plan.id, trx);
             const taken = new Set(actionsNow.map((action) => action.reference));
-            // A parent deleted since the form was checked: the sub-action has nowhere to go.
+            // A parent deleted since the form was checked: the sub-action has nowhere to go. One
+            // moved to another area, or given another lead organisation, decided the checks above
+            // (a sub-action is in its parent's area; who may add under it): they no longer hold.
             const parent = actions[0]!.parentReference;
-            if (
-              parent !== null &&
-              !state.actions.some(
-                (action) =>
-                  action.reference === parent && actionsNow.some((now) => now.id === action.id),
+            if (parent !== null) {
+              const checked = state.actions.find((action) => action.reference === parent);
+              const now = checked && actionsNow.find((row) => row.id === checked.id);
+              if (!checked || !now)
+                throw new ValidationFailed({
+                  parent_reference: `${parent} is no longer in the plan: choose where the action goes`,
+                });
+              if (
+                now.area_id !== checked.areaId ||
+                now.lead_organisation_code !== checked.leadOrganisationCode
               )
-            )
-              throw new ValidationFailed({
-                parent_reference: `${parent} is no longer in the plan: choose where the action goes`,
-              });
+                throw new ValidationFailed({
+                  parent_reference: `${parent} was changed while this action was being added: check where the action goes and send it again`,
+                });
+            }
             if (taken.has(actions[0]!.reference)) {
               if (numberedIn === null) throw takenError(actions[0]!.reference);
               actions[0] = {
