@@ -202,13 +202,19 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     const dashboard = (await later.getPracticeDashboard('P92042'))!;
     const rowOf = (version: string) =>
       dashboard.products.find(
-        (row) => row.bnfCode === '0302000N0AABFBF' && row.referenceVersion === version,
+        (row) => row.bnfCode === '0302000N0AABFBF' && row.referenceVersions.includes(version),
       )!;
     // Each row's kgCO2e is its inhalers times the factor it shows.
-    expect(rowOf(revised.version)).toMatchObject({ kgCo2ePerInhaler: 99, inhalers: 2 });
+    expect(rowOf(revised.version)).toMatchObject({
+      kgCo2ePerInhaler: 99,
+      inhalers: 2,
+      referenceVersions: [revised.version],
+    });
     expect(rowOf(revised.version).kgCo2e).toBeCloseTo(198, 9);
     // The earlier months (other tests here imported some too) keep the factor they were made with.
     const earlier = rowOf(reference.version);
+    expect(earlier).not.toBe(rowOf(revised.version));
+    expect(earlier.referenceVersions).toEqual([reference.version]);
     expect(earlier.kgCo2ePerInhaler).toBe(product.kgCo2ePerInhaler);
     expect(earlier.inhalers).toBeGreaterThanOrEqual(2);
     expect(earlier.kgCo2e).toBeCloseTo(earlier.inhalers * product.kgCo2ePerInhaler!, 9);

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
+import { loadInhalerReference } from './inhaler-reference.ts';
+import { createPrescribingRepository } from './prescribing.repository.ts';
+import { createPrescribingService } from './prescribing.service.ts';
 
 const header =
   'YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,AREA_TEAM_NAME,AREA_TEAM_CODE,PCO_NAME,PCO_CODE,PRACTICE_NAME,PRACTICE_CODE,ADDRESS_1,ADDRESS_2,ADDRESS_3,ADDRESS_4,POSTCODE,BNF_CHEMICAL_SUBSTANCE,CHEMICAL_SUBSTANCE_BNF_DESCR,BNF_CODE,BNF_DESCRIPTION,BNF_CHAPTER_PLUS_CODE,QUANTITY,ITEMS,TOTAL_QUANTITY,ADQUSAGE,NIC,ACTUAL_COST,UNIDENTIFIED';
@@ -196,3 +199,116 @@ describe.each(testDialects)('a practice dashboard on %s', (dialect) => {
     );
   });
 });
+
+describe.each(testDialects)(
+  'a practice dashboard over months imported with different reference tables, on %s',
+  (dialect) => {
+    let testApp: TestApp;
+    let workDir: string;
+    const reference = loadInhalerReference();
+    // Earlier versions of the table that gave every product the factor the current one gives.
+    const oldest = '2000-01.1';
+    const older = '2000-02.1';
+    const orchard = 'ORCHARD SURGERY,Z99995';
+    const brook = 'BROOK SURGERY,Z99994';
+    const paracetamol = ['0407010H0AAAMAM', 'Paracetamol 500mg tab'] as const;
+    const get = (url: string) => testApp.app.inject({ method: 'GET', url });
+
+    beforeAll(async () => {
+      testApp = await createTestApp(dialect);
+      workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenspace-dashboard-versions-'));
+      const database = testApp.services.database;
+      const importWith = async (version: string, name: string, rows: string[]) => {
+        const file = path.join(workDir, name);
+        fs.writeFileSync(file, [header, ...rows].join('\n') + '\n');
+        const service = createPrescribingService(
+          createPrescribingRepository(database.db, database.dialect),
+          { ...reference, version },
+        );
+        await service.importEpd([file]);
+      };
+      // September 2016, before the 12 months the breakdown covers, with the oldest table; Brook
+      // Surgery prescribed nothing from chapter 3 that month, nor in any other.
+      await importWith(oldest, 'EPD_201609.csv', [
+        row('201609', '0301011ABBBAAA0', trimbow, 1, 1, orchard),
+        row('201609', ...paracetamol, 1, 32, brook),
+      ]);
+      await importWith(older, 'EPD_201710.csv', [
+        row('201710', '0301011ABBBAAA0', trimbow, 1, 1, orchard),
+      ]);
+      // With the current table: November, then a December in which Orchard Surgery prescribed
+      // nothing from chapter 3.
+      await importWith(reference.version, 'EPD_201711.csv', [
+        row('201711', '0301011ABBBAAA0', trimbow, 1, 2, orchard),
+        row('201712', ...paracetamol, 1, 32, orchard),
+        row('201712', '0301011ABBBAAA0', trimbow, 1, 1, valley),
+      ]);
+    });
+
+    afterAll(async () => {
+      await testApp?.close();
+      fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it('holds a practice only for the months it had chapter 3 lines, so its latest figures are its latest month', async () => {
+      // December's prescribing has no chapter 3 line for Orchard Surgery: the practice is not held
+      // for December, so the latest month the dashboard stands it in is the last month with
+      // figures (were it held, the last point of each measure would be an older month's).
+      const dashboard = (await testApp.services.prescribing.getPracticeDashboard('Z99995'))!;
+      expect(dashboard.months).toEqual(['2016-09', '2017-10', '2017-11']);
+      expect(dashboard.latestMonth).toBe('2017-11');
+      for (const measure of dashboard.measures) {
+        expect(measure.latest?.month).toBe(dashboard.latestMonth);
+      }
+      // A practice with no chapter 3 line in any month is not held at all.
+      expect(await testApp.services.prescribing.getPracticeDashboard('Z99994')).toBeUndefined();
+      expect((await get('/prescribing/practices/Z99994')).statusCode).toBe(404);
+    });
+
+    it('lists a product once when a new reference version kept its factor, naming both versions', async () => {
+      const dashboard = (await testApp.services.prescribing.getPracticeDashboard('Z99995'))!;
+      expect(dashboard.recentMonths).toEqual(['2017-10', '2017-11']);
+      expect(dashboard.products).toHaveLength(1);
+      const [product] = dashboard.products;
+      expect(product).toMatchObject({
+        bnfCode: '0301011ABBBAAA0',
+        items: 2,
+        inhalers: 3,
+        countedMonths: 2,
+        referenceVersions: [older, reference.version],
+      });
+      expect(product!.kgCo2e).toBeCloseTo(3 * product!.kgCo2ePerInhaler!, 9);
+      const html = (await get('/prescribing/practices/Z99995')).body;
+      const rows = html.match(/<td class="nhsuk-table__cell">Trimbow_Inha/g);
+      expect(rows).toHaveLength(1);
+      expect(html).toContain(
+        `(class estimate, wilkinson-2019; reference versions ${older}, ${reference.version})`,
+      );
+    });
+
+    it('names the reference version of every month shown, in the trends and at the foot of the page', async () => {
+      const dashboard = (await testApp.services.prescribing.getPracticeDashboard('Z99995'))!;
+      // September 2016 is before the breakdown's 12 months, but its trend points are shown.
+      expect(dashboard.referenceVersionsUsed).toEqual([oldest, older, reference.version]);
+      for (const measure of dashboard.measures) {
+        expect(measure.points.map((point) => [point.month, point.referenceVersion])).toEqual([
+          ['2016-09', oldest],
+          ['2017-10', older],
+          ['2017-11', reference.version],
+        ]);
+      }
+      const html = (await get('/prescribing/practices/Z99995')).body;
+      expect(html).toContain(
+        `the inhaler reference table versions ${oldest}, ${older}, ${reference.version} (each month with the version it was imported with`,
+      );
+      const table = /Carbon of inhalers prescribed by month[\s\S]*?<\/table>/.exec(html)![0];
+      expect(table).toMatch(/<th[^>]*>\s*Reference version\s*<\/th>/);
+      const rowOf = (month: string) =>
+        table.split('</tr>').find((tableRow) => tableRow.includes(month))!;
+      // The version is the row's last cell.
+      expect(rowOf('September 2016')).toMatch(new RegExp(`>\\s*${oldest}\\s*</td>\\s*$`));
+      expect(rowOf('October 2017')).toMatch(new RegExp(`>\\s*${older}\\s*</td>\\s*$`));
+      expect(rowOf('November 2017')).toMatch(new RegExp(`>\\s*${reference.version}\\s*</td>\\s*$`));
+    });
+  },
+);

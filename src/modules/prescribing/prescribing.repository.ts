@@ -9,7 +9,7 @@ import type {
   EpdPracticeMonthsTable,
   EpdPresentationsTable,
 } from '../../db/schema.ts';
-import type { RollupLevel, WithinGroup } from './practice-hierarchy.ts';
+import { NATIONAL_CODE, type RollupLevel, type WithinGroup } from './practice-hierarchy.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -310,6 +310,19 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
       return rows.map((row) => row.month);
     },
 
+    /** The reference table version each of the months given was imported with, by month. */
+    async findImportReferenceVersions(
+      months: readonly string[],
+    ): Promise<{ month: string; reference_version: string }[]> {
+      if (months.length === 0) return [];
+      return db
+        .selectFrom('epd_imports')
+        .select(['month', 'reference_version'])
+        .where('month', 'in', months)
+        .orderBy('month')
+        .execute();
+    },
+
     async findPracticeMonths(practiceCode: string): Promise<EpdPracticeMonthsTable[]> {
       return db
         .selectFrom('epd_practice_months')
@@ -450,7 +463,9 @@ export function createPrescribingRepository(db: Kysely<Database>, dialect: Diale
         .where('m.measure_id', '=', filter.measureId)
         .select(['m.practice_code', 'pm.practice_name', 'm.numerator', 'm.denominator', 'm.value']);
       const column = groupColumns[filter.level];
-      // England holds every practice, so the national group needs no filter.
+      // England holds every practice, so the national group needs no filter; but only under its
+      // own code: any other code at that level is no group, and must not list every practice.
+      if (!column && filter.code !== NATIONAL_CODE) return [];
       if (column) query = query.where(`pm.${column.code}`, '=', filter.code);
       return query
         .$if(column !== null, (q) => q.select(`pm.${column!.name} as group_name`))

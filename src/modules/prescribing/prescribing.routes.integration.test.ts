@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
 import { generateSyntheticEpd } from './epd-synthetic.ts';
+import { createPrescribingRepository } from './prescribing.repository.ts';
 
 const fixture = path.join(
   import.meta.dirname,
@@ -342,7 +343,7 @@ describe.each(testDialects)(
       expect(practice.statusCode).toBe(200);
       expect(practice.json().practice.code).toBe('L84073');
       const within = await get(
-        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&within=sub-icb:03A',
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&within=sub-icb:03A&month=2017-09',
       );
       expect(within.json().rows.map((row: { code: string }) => row.code)).toEqual([
         'B85010',
@@ -375,6 +376,73 @@ describe.each(testDialects)(
           .json()
           .months.map((row: { month: string }) => row.month),
       ).toContain('2017-09');
+    });
+
+    it('answers for England only under its code ENG, on the group page, its API and in the repository', async () => {
+      const page = await get('/prescribing/compare/national/ENG?month=2024-02');
+      expect(page.statusCode).toBe(200);
+      const api = await get('/api/prescribing/groups/national/ENG?month=2024-02');
+      expect(api.statusCode).toBe(200);
+      expect(api.json()).toMatchObject({ level: 'national', code: 'ENG', name: 'England' });
+      // Any other code at the national level is no group: it must not list every practice.
+      for (const code of ['QK1', 'C82001', 'ENGLAND']) {
+        expect((await get(`/prescribing/compare/national/${code}`)).statusCode).toBe(404);
+        const other = await get(`/api/prescribing/groups/national/${code}?month=2024-02`);
+        expect(other.statusCode).toBe(404);
+        expect(other.json()).toMatchObject({ error: 'Not found' });
+      }
+      const repository = createPrescribingRepository(testApp.services.database.db, dialect);
+      const filter = { level: 'national', measureId: 'inhaler-kgco2e', month: '2024-02' } as const;
+      expect(
+        (await repository.findGroupPracticeMeasures({ ...filter, code: 'ENG' })).length,
+      ).toBeGreaterThan(100);
+      expect(await repository.findGroupPracticeMeasures({ ...filter, code: 'QK1' })).toEqual([]);
+      expect(
+        await testApp.services.prescribing.getComparisonGroup({ ...filter, code: 'QK1' }),
+      ).toBeUndefined();
+    });
+
+    it('asks the measures API for a month or a practice at the practice level, not every practice in every month', async () => {
+      const unbounded = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice',
+      );
+      expect(unbounded.statusCode).toBe(400);
+      expect(unbounded.json()).toMatchObject({ error: 'Bad request' });
+      expect(unbounded.json().problems).toEqual([
+        'The "month" parameter must be given as YYYY-MM when "level" is practice, unless "code" names one practice (every practice for every month is too many rows for one answer).',
+      ]);
+      // A group bounds the practices, not the months: still refused.
+      const within = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&within=icb:QK1',
+      );
+      expect(within.statusCode).toBe(400);
+      expect(within.json().problems.join(' ')).toContain('"month" parameter must be given');
+      // A blank month is no month.
+      expect(
+        (await get('/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&month='))
+          .statusCode,
+      ).toBe(400);
+      // One month: every practice of that month.
+      const month = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&month=2024-02',
+      );
+      expect(month.statusCode).toBe(200);
+      const rows: { month: string; code: string }[] = month.json().rows;
+      expect(rows.length).toBeGreaterThan(100);
+      expect(new Set(rows.map((row) => row.month))).toEqual(new Set(['2024-02']));
+      // One practice: its every month.
+      const practice = await get(
+        '/api/prescribing/measures?measure=inhaler-kgco2e&level=practice&code=C82001',
+      );
+      expect(practice.statusCode).toBe(200);
+      expect(practice.json().rows.map((row: { month: string }) => row.month)).toEqual([
+        '2024-01',
+        '2024-02',
+      ]);
+      // A group level has few rows a month and needs neither.
+      const icbs = await get('/api/prescribing/measures?measure=inhaler-kgco2e&level=icb');
+      expect(icbs.statusCode).toBe(200);
+      expect(icbs.json().rows.length).toBeGreaterThan(0);
     });
 
     it('names each imported file by its base name only, never the path or address it came from', async () => {

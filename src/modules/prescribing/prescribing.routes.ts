@@ -11,13 +11,26 @@ import { formatOrganisationName } from '../organisations/organisation-name.ts';
 import { deviceTypeLabels } from './inhaler-reference.ts';
 import { monthFromNumber, monthNumber } from './inhaler.calculations.ts';
 import { measureDefinitions, measureIds, type MeasureId } from './measures.calculations.ts';
-import { parseWithinGroup, rollupLevels, type RollupLevel } from './practice-hierarchy.ts';
+import {
+  NATIONAL_CODE,
+  parseWithinGroup,
+  rollupLevels,
+  type RollupLevel,
+} from './practice-hierarchy.ts';
 
 const practiceCodePattern = /^[A-Za-z][0-9A-Za-z]{5}$/;
 const monthPattern = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** Every level that has roll-ups has a comparison page, England included. */
 const comparisonLevels = rollupLevels;
 const groupCodePattern = /^[0-9A-Z]{2,9}$/;
+
+/**
+ * Whether `code` can name a group at `level`: England has the one code `ENG`, and any other code
+ * at that level would otherwise list every practice under a name nobody gave it.
+ */
+function isGroupCode(level: RollupLevel, code: string): boolean {
+  return groupCodePattern.test(code) && (level !== 'national' || code === NATIONAL_CODE);
+}
 
 /** Each level's name as a heading starts it, and (`inText`) as it reads within a sentence. */
 const levelLabels: Record<
@@ -74,15 +87,29 @@ const groupQuery = z.object({
   month: optionalMonth,
 });
 
-const measuresApiQuery = z.object({
-  measure: z.enum(measureIds, { error: `must be one of: ${measureIds.join(', ')}` }),
-  level: z.enum(['practice', ...rollupLevels] as const, {
-    error: `must be one of: practice, ${rollupLevels.join(', ')}`,
-  }),
-  code: optionalCode(/^[0-9A-Z]{2,9}$/, 'an ODS code such as QK1, or ENG'),
-  month: optionalMonth,
-  within: optionalText(40),
-});
+const measuresApiQuery = z
+  .object({
+    measure: z.enum(measureIds, { error: `must be one of: ${measureIds.join(', ')}` }),
+    level: z.enum(['practice', ...rollupLevels] as const, {
+      error: `must be one of: practice, ${rollupLevels.join(', ')}`,
+    }),
+    code: optionalCode(/^[0-9A-Z]{2,9}$/, 'an ODS code such as QK1, or ENG'),
+    month: optionalMonth,
+    within: optionalText(40),
+  })
+  .superRefine((query, context) => {
+    // England has about 6,500 practices a month, so every practice in every month imported grows
+    // without bound as months are added: one answer must not hold them all. A month, or one
+    // practice's months, is bounded; the whole table is for `export-measures`, which writes a file.
+    if (query.level === 'practice' && !query.month && !query.code) {
+      context.addIssue({
+        code: 'custom',
+        path: ['month'],
+        message:
+          'must be given as YYYY-MM when "level" is practice, unless "code" names one practice (every practice for every month is too many rows for one answer)',
+      });
+    }
+  });
 
 const findPracticeQuery = z.object({
   code: optionalCode(/^[A-Z][0-9A-Z]{5}$/, 'a GP practice ODS code such as C82001'),
@@ -226,7 +253,7 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
     { config: { access: 'public' } },
     async (request, reply) => {
       const level = request.params.level as RollupLevel;
-      if (!rollupLevels.includes(level) || !groupCodePattern.test(request.params.code)) {
+      if (!rollupLevels.includes(level) || !isGroupCode(level, request.params.code)) {
         throw new NotFoundError();
       }
       const query = parseQuery(groupQuery, request.query);
@@ -369,7 +396,7 @@ export function registerPrescribingRoutes(app: FastifyInstance, services: Servic
       const query = parseQuery(groupQuery, request.query);
       const measureId: MeasureId = query.measure ?? 'mdi-share-non-salbutamol';
       const group =
-        rollupLevels.includes(level) && groupCodePattern.test(request.params.code)
+        rollupLevels.includes(level) && isGroupCode(level, request.params.code)
           ? await prescribing.getComparisonGroup({
               level,
               code: request.params.code,

@@ -583,6 +583,14 @@ export function createPrescribingService(
           (row) => [`${row.month} ${row.measure_id}`, row.practices],
         ),
       );
+      // Each month's figures were made with the reference table it was imported with, as its
+      // import record keeps: every month shown, the trends' older months included, not only the
+      // 12 months whose lines the breakdown reads.
+      const versionByMonth = new Map(
+        (await repository.findImportReferenceVersions(practiceMonths.map((row) => row.month))).map(
+          (row) => [row.month, row.reference_version],
+        ),
+      );
       const measures = measureIds.map((id) => {
         const points = series
           .filter((row) => row.measure_id === id)
@@ -594,6 +602,8 @@ export function createPrescribingService(
             percentile: row.percentile,
             decile: row.decile,
             rankedPractices: ranked.get(`${row.month} ${id}`) ?? 0,
+            /** The reference table version the month was imported with. */
+            referenceVersion: versionByMonth.get(row.month) ?? null,
           }));
         return {
           definition: measureDefinitions[id],
@@ -629,20 +639,16 @@ export function createPrescribingService(
           dosesUnknownMonths: number;
           /** Months whose inhalers are counted (every month but those above). */
           countedMonths: number;
-          referenceVersion: string;
+          /** The reference versions of the months that gave this factor, oldest first. */
+          referenceVersions: string[];
         }
       >();
       for (const line of lines) {
         if (line.classification !== 'inhaler') continue;
         // A product whose factor changed between months (a new reference version) is shown once
-        // per factor, each with the version that gave it, so that every row's kgCO2e is its
-        // inhalers times the factor it shows.
-        const key = JSON.stringify([
-          line.bnf_code,
-          line.kgco2e_per_inhaler,
-          line.kgco2e_source,
-          line.reference_version,
-        ]);
+        // per factor, with the versions that gave it, so that every row's kgCO2e is its inhalers
+        // times the factor it shows. A new version that kept the factor adds no row.
+        const key = JSON.stringify([line.bnf_code, line.kgco2e_per_inhaler, line.kgco2e_source]);
         const entry = byProduct.get(key) ?? {
           bnfCode: line.bnf_code,
           description: line.description,
@@ -658,8 +664,12 @@ export function createPrescribingService(
           dosesConvertedMonths: 0,
           dosesUnknownMonths: 0,
           countedMonths: 0,
-          referenceVersion: line.reference_version,
+          referenceVersions: [],
         };
+        if (!entry.referenceVersions.includes(line.reference_version)) {
+          entry.referenceVersions.push(line.reference_version);
+          entry.referenceVersions.sort(compareVersions);
+        }
         entry.items += line.items;
         // A quantity that may be doses is no count of inhalers: adding it would show a 120-dose
         // inhaler as 120 inhalers with no carbon, and the switch estimate would move them all.
@@ -749,9 +759,10 @@ export function createPrescribingService(
           savingKgCo2ePerYear: savingKg,
           savingTonnesCo2ePerYear: savingKg / 1000,
         },
+        /** The version of the reference table shipped now, which may be none of the months'. */
         referenceVersion: reference.version,
-        /** The reference versions the shown months were imported with, oldest first. */
-        referenceVersionsUsed: [...new Set(lines.map((line) => line.reference_version))].sort(),
+        /** The reference versions every month shown was imported with, oldest first. */
+        referenceVersionsUsed: [...new Set(versionByMonth.values())].sort(compareVersions),
       };
     },
 
@@ -843,6 +854,11 @@ export function createPrescribingService(
 }
 
 export type PrescribingService = ReturnType<typeof createPrescribingService>;
+
+/** Reference table versions (`2026-11.1`) oldest first: `2026-12.10` comes after `2026-12.9`. */
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
 
 /** Highest value first, rows without a value last, ties by code: the comparison pages' order. */
 function sortByValue<T extends { code: string; value: number | null }>(rows: readonly T[]): T[] {
