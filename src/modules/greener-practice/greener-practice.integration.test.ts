@@ -254,6 +254,32 @@ describe.each(testDialects)('the Greener General Practice programme on %s', (dia
     expect((await ggp.getReview(await actor('verifier'), submission.id)).submission.outcome).toBe(
       'returned',
     );
+    // The champion saves the admin's answer again, unchanged, and submits: the answer now names
+    // the champion as the last to save it, but the admin wrote it, and still may not verify it.
+    await answerDone(services, champion, OTHER_PRACTICE, codes.slice(0, 1));
+    const saved = await services.database.db
+      .selectFrom('ggp_responses as r')
+      .innerJoin('ggp_assessments as a', 'a.id', 'r.assessment_id')
+      .select('r.updated_by')
+      .where('a.practice_code', '=', OTHER_PRACTICE)
+      .where('r.action_code', '=', codes[0]!)
+      .executeTakeFirstOrThrow();
+    expect(saved.updated_by).toBe(champion.userId);
+    await ggp.submit(champion, OTHER_PRACTICE, { level: 'bronze', confirm: 'yes' }, context);
+    const again = (await ggp.listSubmissionsToVerify(icsAdmin)).pending.find(
+      (row) => row.practice_code === OTHER_PRACTICE,
+    )!;
+    expect(again.id).not.toBe(submission.id);
+    expect(again.conflict).toBe(
+      'You cannot verify this submission because you wrote some of the answers or added some of the evidence it claims. Another verifier must decide it.',
+    );
+    const refusedAgain = await ggp
+      .decide(icsAdmin, again.id, { decision: 'approve', note: '', comments: {} }, context)
+      .catch((error: unknown) => error);
+    expect(refusedAgain).toBeInstanceOf(VerificationConflict);
+    expect((await ggp.getReview(await actor('verifier'), again.id)).submission.outcome).toBe(
+      'pending',
+    );
   });
 
   it('tells a submitter of the decision only while they still belong to the practice', async () => {

@@ -280,7 +280,9 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
 
     /**
      * Who wrote these answers, or added these files, of an assessment: the people a submission of
-     * them stands on, who may therefore not verify it.
+     * them stands on, who may therefore not verify it. Everyone who ever saved an answer to one of
+     * the actions counts, from the assessment's history: a response row names only the last to
+     * save it, and saving an answer again unchanged must not clear the one who wrote it.
      */
     async findContributors(
       assessmentId: string,
@@ -295,6 +297,14 @@ export function createGreenerPracticeRepository(db: Kysely<Database>) {
               .select('updated_by as user_id')
               .where('assessment_id', '=', assessmentId)
               .where('action_code', 'in', [...actionCodes])
+              .union(
+                db
+                  .selectFrom('ggp_events')
+                  .select('user_id')
+                  .where('assessment_id', '=', assessmentId)
+                  .where('kind', '=', 'answered')
+                  .where('action_code', 'in', [...actionCodes]),
+              )
               .execute();
       const added =
         fileIds.length === 0

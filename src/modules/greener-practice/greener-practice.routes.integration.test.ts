@@ -417,6 +417,96 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     );
   });
 
+  it('reports an answer saved since the page opened before any problem with the form, and a form refused for a bad file keeps when it was opened', async () => {
+    const openedAt = (page: string) => /name="openedAt" value="([^"]*)"/.exec(page)![1]!;
+    const stored = (actionCode: string) =>
+      testApp.services.database.db
+        .selectFrom('ggp_responses as r')
+        .innerJoin('ggp_assessments as a', 'a.id', 'r.assessment_id')
+        .select(['r.status', 'r.note', 'r.updated_at', 'r.updated_by'])
+        .where('a.practice_code', '=', PRACTICE)
+        .where('r.action_code', '=', actionCode)
+        .execute();
+    const theirNote = 'Lighting changed to LED throughout, invoice from the electrician kept.';
+    for (const actionCode of ['EB-04', 'EB-05']) {
+      const url = `/greener-practice/practices/${PRACTICE}/assessment/actions/${actionCode}`;
+      // The champion opens the page; the colleague then answers.
+      const mine = openedAt((await (await browser('champion')).get(url)).body);
+      const theirs = openedAt((await (await browser('colleague')).get(url)).body);
+      expect(
+        (
+          await postAnswer('colleague', actionCode, {
+            status: 'done',
+            note: theirNote,
+            openedAt: theirs,
+          })
+        ).statusCode,
+      ).toBe(303);
+      const savedByThem = await stored(actionCode);
+      expect(savedByThem).toMatchObject([{ updated_by: people.colleague!.id }]);
+      const refusedAsChanged = (response: { statusCode: number; body: string }) => {
+        expect(response.statusCode).toBe(409);
+        const text = htmlText(response.body);
+        expect(text).toContain(
+          'Someone else saved an answer to this action after you opened this page: done.',
+        );
+        expect(text).toContain('The answer as it is saved now: Done .');
+        expect(text).toContain(theirNote);
+      };
+      if (actionCode === 'EB-04') {
+        // A problem with the form itself (no reason given) is not reported first: what matters is
+        // the answer saved meanwhile, to correct the form against.
+        const refused = await postAnswer('champion', actionCode, {
+          status: 'not_applicable',
+          note: '',
+          notApplicableReason: '',
+          openedAt: mine,
+        });
+        refusedAsChanged(refused);
+        expect(await stored(actionCode)).toEqual(savedByThem);
+      } else {
+        // A file refused before the service sees the answer: the form comes back with the moment
+        // it was opened, not the moment of the colleague's answer it has not shown.
+        const badFile = await postAnswer(
+          'champion',
+          actionCode,
+          { status: 'in_progress', note: 'Half the rooms have LEDs.', openedAt: mine },
+          [{ name: 'quote.pdf', type: 'application/pdf', bytes: Buffer.from('MZ not a PDF') }],
+        );
+        expect(badFile.statusCode).toBe(400);
+        expect(openedAt(badFile.body)).toBe(mine);
+        expect(badFile.body).not.toContain('The answer as it is saved now');
+        // Corrected and sent again from that page: still refused, with the colleague's answer.
+        const corrected = await postAnswer('champion', actionCode, {
+          status: 'in_progress',
+          note: 'Half the rooms have LEDs.',
+          openedAt: openedAt(badFile.body),
+        });
+        refusedAsChanged(corrected);
+        expect(corrected.body).toContain('Half the rooms have LEDs.</textarea>');
+        expect(await stored(actionCode)).toEqual(savedByThem);
+      }
+    }
+    // A form refused for its own problems with nothing saved meanwhile keeps its openedAt too, and
+    // sent again corrected it is saved.
+    const url = `/greener-practice/practices/${PRACTICE}/assessment/actions/EB-06`;
+    const opened = openedAt((await (await browser('champion')).get(url)).body);
+    const noReason = await postAnswer('champion', 'EB-06', {
+      status: 'not_applicable',
+      notApplicableReason: '',
+      openedAt: opened,
+    });
+    expect(noReason.statusCode).toBe(400);
+    expect(htmlText(noReason.body)).toContain('Say why the action does not apply to the practice');
+    expect(openedAt(noReason.body)).toBe(opened);
+    const fixed = await postAnswer('champion', 'EB-06', {
+      status: 'not_applicable',
+      notApplicableReason: 'The building has no roof space of its own for solar panels.',
+      openedAt: openedAt(noReason.body),
+    });
+    expect(fixed.statusCode).toBe(303);
+  });
+
   it('shows what a submission still needs, and refuses one with required actions missing', async () => {
     const champion = await browser('champion');
     const check = await champion.get(`/greener-practice/practices/${PRACTICE}/assessment/submit`);
@@ -523,6 +613,25 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     expect(download.headers['content-type']).toBe('application/pdf');
     expect((await (await browser('anonymous')).get(fileLink)).statusCode).toBe(303);
 
+    // A NUL in a comment is refused naming the field, the same on both databases (PostgreSQL
+    // cannot store it), and decides nothing.
+    const nul = await verifier.post(`/greener-practice/reviews/${submission}`, {
+      decision: 'return',
+      'comment-LE-02': 'Please attach\u0000 the minutes.',
+    });
+    expect(nul.statusCode).toBe(400);
+    expect(htmlText(nul.body)).toContain(
+      'The "comment-LE-02" field holds a character that cannot be saved (a NUL, code 0).',
+    );
+    expect(
+      (
+        await services.database.db
+          .selectFrom('ggp_submissions')
+          .select('outcome')
+          .where('id', '=', submission)
+          .executeTakeFirstOrThrow()
+      ).outcome,
+    ).toBe('pending');
     const noComment = await verifier.post(`/greener-practice/reviews/${submission}`, {
       decision: 'return',
     });
@@ -762,6 +871,81 @@ describe.each(testDialects)('Greener General Practice pages on %s', (dialect) =>
     const framework = await (await browser('anonymous')).get('/greener-practice/framework');
     expect(htmlText(framework.body)).toContain(
       'Greener General Practice framework 2026–27 (revised)',
+    );
+  });
+
+  it('keeps the version an edit started from when its text is refused for another problem, so a version published meanwhile is not undone unawares', async () => {
+    const { services } = testApp;
+    const admin = await browser('platformAdmin');
+    const editUrl = '/greener-practice/framework/manage/edit';
+    const baseOf = (page: string) => /name="baseVersion" value="([^"]*)"/.exec(page)![1]!;
+    const base = baseOf((await admin.get(editUrl)).body);
+    const started = Number(base);
+    expect(started).toBe((await services.greenerPractice.getFramework()).version.version);
+    // Another admin publishes a version while this one edits.
+    const current = (await services.greenerPractice.getFramework()).framework;
+    await services.greenerPractice.publishFrameworkVersion(
+      await actorFor(services, people.platformAdmin!.id),
+      {
+        text: serialiseFramework({ ...current, basis: `${current.basis} Reviewed in June.` }),
+        fileName: 'framework.json',
+        source: 'upload',
+        note: 'Basis reviewed',
+      },
+      null,
+    );
+    const mine = serialiseFramework({
+      ...current,
+      title: 'Greener General Practice framework 2026–27 (edited)',
+    });
+    // A typo: refused, and the form still carries the version the text started from.
+    const typo = await admin.post(editUrl, {
+      content: mine.replace('"title": "Appoint a green champion"', '"title": ""'),
+      note: 'New title',
+      year: '2026-27',
+      baseVersion: base,
+    });
+    expect(typo.statusCode).toBe(400);
+    expect(htmlText(typo.body)).toContain('is missing: enter some text');
+    expect(baseOf(typo.body)).toBe(base);
+    // So does a text too long to publish.
+    const tooLong = await admin.post(editUrl, {
+      content: mine + ' '.repeat(1_000_001 - mine.length),
+      note: 'New title',
+      year: '2026-27',
+      baseVersion: baseOf(typo.body),
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(baseOf(tooLong.body)).toBe(base);
+    // Corrected (the note still too long): refused for the version published meanwhile, with the
+    // note's problem beside it, and only now does the form move on to that version.
+    const longNote = 'Reworded the title of the framework. '.repeat(20);
+    const corrected = await admin.post(editUrl, {
+      content: mine,
+      note: longNote,
+      year: '2026-27',
+      baseVersion: baseOf(tooLong.body),
+    });
+    expect(corrected.statusCode).toBe(400);
+    const text = htmlText(corrected.body);
+    expect(text).toContain(
+      `version ${started + 1} of 2026-27 was published after you opened this page, so publishing your text would undo its changes.`,
+    );
+    expect(text).toContain('"What changed" must be 500 characters or fewer');
+    expect(baseOf(corrected.body)).toBe(String(started + 1));
+    const latest = await services.greenerPractice.getFramework();
+    expect(latest.version.version).toBe(started + 1);
+    expect(latest.framework.basis).toContain('Reviewed in June.');
+    // Published from there, knowingly, it becomes the next version.
+    const published = await admin.post(editUrl, {
+      content: mine,
+      note: 'New title',
+      year: '2026-27',
+      baseVersion: baseOf(corrected.body),
+    });
+    expect(published.statusCode).toBe(303);
+    expect(published.headers.location).toBe(
+      `/greener-practice/framework/manage?done=2026-27-v${started + 2}`,
     );
   });
 });

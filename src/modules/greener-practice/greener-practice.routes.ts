@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatProblem } from '../../lib/csv.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import type { Services } from '../../services.ts';
-import { formErrorContext, formFields } from '../../web/forms.ts';
+import { checkedText, formErrorContext, formFields } from '../../web/forms.ts';
 import { BadRequestError, NotFoundError } from '../../web/http-errors.ts';
 import { optionalChoice, optionalCode, parseQuery } from '../../web/query.ts';
 import { requestContextOf } from '../../web/request-context.ts';
@@ -22,6 +22,7 @@ import {
   AnswerChangedMeanwhile,
   AssessmentLocked,
   assessmentStatusLabels,
+  FrameworkPublishedMeanwhile,
   FrameworkRefused,
   MAX_FILES_PER_SAVE,
   SubmissionRefused,
@@ -400,6 +401,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
           request,
           reply,
           {
+            // With the openedAt it was sent with: an answer saved meanwhile is still one to check.
             values: input,
             ...formErrorContext(error.fieldErrors, [
               'status',
@@ -630,7 +632,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         if (!match) continue;
         if (typeof value !== 'string')
           throw new BadRequestError([`The "${key}" field must be sent once, as text.`]);
-        comments[match[1]!] = value;
+        comments[match[1]!] = checkedText(key, value, 'field');
       }
       try {
         const { outcome } = await ggp.decide(
@@ -747,7 +749,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
   async function renderEdit(
     request: FastifyRequest,
     reply: FastifyReply,
-    values: { year?: string; content?: string; note?: string },
+    values: { year?: string; content?: string; note?: string; baseVersion?: number | null },
     extra: Record<string, unknown> = {},
     status = 200,
   ) {
@@ -760,6 +762,9 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
         content: values.content ?? serialiseFramework(framework.framework),
         note: values.note ?? '',
       },
+      // The version the text started from, not the latest: a form refused for a typo must not
+      // move past a version published meanwhile, which publishing it would undo unawares.
+      baseVersion: values.baseVersion ?? framework.version.version,
       pageTitle: `Edit the ${framework.programmeYear.replace('-', '–')} framework`,
       breadcrumbs: programmeCrumbs([
         { href: `${BASE}/framework`, text: 'Framework' },
@@ -783,16 +788,17 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
     ggp.assertCanManageFrameworks(request.actor);
     const fields = formFields(request, ['content', 'note', 'year', 'baseVersion']);
     const year = isProgrammeYear(fields.year) ? fields.year : undefined;
+    const baseVersion =
+      year && /^\d{1,6}$/.test(fields.baseVersion) ? Number(fields.baseVersion) : null;
     // Too long to publish: the form again with the text, not an error page that loses it.
     if (fields.content.length > MAX_FRAMEWORK_TEXT)
       return renderEdit(
         request,
         reply,
-        { year, content: fields.content, note: fields.note },
+        { year, content: fields.content, note: fields.note, baseVersion },
         formErrorContext({ content: 'The framework must be smaller than 1 MB' }),
         400,
       );
-    const baseVersion = /^\d{1,6}$/.test(fields.baseVersion) ? Number(fields.baseVersion) : null;
     try {
       const published = await ggp.publishFrameworkVersion(
         request.actor,
@@ -802,7 +808,7 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
           source: 'edit',
           note: fields.note,
           basedOn:
-            year && baseVersion !== null
+            year !== undefined && baseVersion !== null
               ? { programmeYear: year, version: baseVersion }
               : undefined,
         },
@@ -817,7 +823,14 @@ export function registerGreenerPracticeRoutes(app: FastifyInstance, services: Se
       return renderEdit(
         request,
         reply,
-        { year, content: fields.content, note: fields.note },
+        {
+          year,
+          content: fields.content,
+          note: fields.note,
+          // Refused for a version published meanwhile, the page starts from that one: publishing
+          // from it again is then a knowing choice.
+          baseVersion: error instanceof FrameworkPublishedMeanwhile ? null : baseVersion,
+        },
         {
           refusal: error.problems.map((problem) => formatProblem(problem)),
           errorList: [

@@ -8,6 +8,7 @@ import type {
   GgpAssessmentRow,
   GgpEventsTable,
   GgpFrameworkVersionRow,
+  GgpResponseRow,
 } from '../../db/schema.ts';
 import { ValidationFailed } from '../../lib/validation.ts';
 import { GoneError, NotFoundError } from '../../web/http-errors.ts';
@@ -84,6 +85,14 @@ export class FrameworkRefused extends Error {
   constructor(readonly problems: InputProblem[]) {
     super(`${problems.length} problem(s) in the framework file`);
   }
+}
+
+/**
+ * An edited framework refused because its year has a version published after the edit began:
+ * the page it comes back on starts from that version, to compare with and publish over knowingly.
+ */
+export class FrameworkPublishedMeanwhile extends FrameworkRefused {
+  override name = 'FrameworkPublishedMeanwhile';
 }
 
 /** A verifier who may verify submissions but not this one (their practice, their submission). */
@@ -602,31 +611,37 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
     ) {
       assertCan(actor, 'platform.manage_frameworks', { kind: 'platform' });
       // Refused, not cut short: what the admin wrote is kept whole or not at all.
-      if (input.note.trim().length > MAX_VERSION_NOTE)
-        throw new FrameworkRefused([
-          {
-            file: input.fileName,
-            message: `"What changed" must be ${MAX_VERSION_NOTE} characters or fewer; it has ${input.note.trim().length}`,
-          },
-        ]);
+      const noteProblems: InputProblem[] =
+        input.note.trim().length > MAX_VERSION_NOTE
+          ? [
+              {
+                file: input.fileName,
+                message: `"What changed" must be ${MAX_VERSION_NOTE} characters or fewer; it has ${input.note.trim().length}`,
+              },
+            ]
+          : [];
       const result = parseFramework(input.text, input.fileName);
-      if (!result.ok) throw new FrameworkRefused(result.problems);
+      if (!result.ok) throw new FrameworkRefused([...noteProblems, ...result.problems]);
       const content = serialiseFramework(result.framework);
       const sha256 = createHash('sha256').update(content).digest('hex');
       const latest = await repository.findLatestFrameworkVersion(result.framework.programmeYear);
       const basedOn = input.basedOn;
+      // As soon as the text's year is known, before anything else about it: a text refused for
+      // another problem first would otherwise be corrected and published without this check.
       if (
         basedOn &&
         latest &&
         basedOn.programmeYear === result.framework.programmeYear &&
         latest.version !== basedOn.version
       )
-        throw new FrameworkRefused([
+        throw new FrameworkPublishedMeanwhile([
           {
             file: input.fileName,
             message: `version ${latest.version} of ${latest.programme_year} was published after you opened this page, so publishing your text would undo its changes. Nothing was published: compare your text with version ${latest.version}, then publish again`,
           },
+          ...noteProblems,
         ]);
+      if (noteProblems.length > 0) throw new FrameworkRefused(noteProblems);
       if (latest && latest.sha256 === sha256)
         throw new FrameworkRefused([
           {
@@ -958,11 +973,36 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         : lockedMessage(assessment, year, state.submissions[0], state.award);
       if (locked) throw new AssessmentLocked(locked);
 
-      const { evidenceByAction } = await loadAnswers(assessment.id);
-      const errors: Record<string, string> = {};
+      const { evidenceByAction, rows } = await loadAnswers(assessment.id);
       const status = input.status.trim();
       const note = input.note.replace(/\r\n?/g, '\n').trim();
       const reason = input.notApplicableReason.replace(/\r\n?/g, '\n').trim();
+      const sentReason = status === 'not_applicable' ? reason : '';
+      /**
+       * Whether the answer was saved again since the form was opened: the refusal to throw, 'same'
+       * for this very answer sent twice (a double click, nothing to put back), null if not saved.
+       */
+      const savedSinceOpened = (savedNow: GgpResponseRow | undefined) => {
+        if (input.openedAt === undefined || (savedNow?.updated_at ?? '') === input.openedAt)
+          return null;
+        const same =
+          savedNow !== undefined &&
+          savedNow.status === status &&
+          savedNow.note === note &&
+          savedNow.not_applicable_reason === sentReason;
+        if (same && uploads.length === 0) return 'same' as const;
+        return new AnswerChangedMeanwhile(
+          savedNow?.updated_by === performer.userId,
+          savedNow && isResponseStatus(savedNow.status) ? savedNow.status : 'not_started',
+        );
+      };
+      // Before the form's own problems: a form refused for a typo comes back to be corrected
+      // against the answer saved now, not over it unawares. Checked again once the assessment is
+      // held, for a save in between.
+      const changed = savedSinceOpened(rows.find((row) => row.action_code === action.code));
+      if (changed instanceof AnswerChangedMeanwhile) throw changed;
+
+      const errors: Record<string, string> = {};
       if (!isResponseStatus(status))
         errors.status =
           'Choose whether the action is done, in progress, not started or not applicable';
@@ -984,7 +1024,7 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       const answer: ActionResponse = {
         status: status as ResponseStatus,
         note,
-        notApplicableReason: status === 'not_applicable' ? reason : '',
+        notApplicableReason: sentReason,
         evidenceFiles: held + uploads.length,
       };
       const at = now().toISOString();
@@ -993,22 +1033,13 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
         // Checked again once the assessment is held: a save or upload meanwhile is either
         // committed and seen here, or waiting behind this one.
         const before = await loadAnswers(assessment.id, trx);
-        const savedNow = before.rows.find((row) => row.action_code === action.code);
-        if (input.openedAt !== undefined && (savedNow?.updated_at ?? '') !== input.openedAt) {
-          const same =
-            savedNow !== undefined &&
-            savedNow.status === answer.status &&
-            savedNow.note === answer.note &&
-            savedNow.not_applicable_reason === answer.notApplicableReason;
-          // The same answer sent twice (a double click) has nothing to put back.
-          if (same && uploads.length === 0) {
-            const points = pointsEarned(framework, before.responses);
-            return { points, level: levelReached(framework, before.responses) };
-          }
-          throw new AnswerChangedMeanwhile(
-            savedNow?.updated_by === performer.userId,
-            savedNow && isResponseStatus(savedNow.status) ? savedNow.status : 'not_started',
-          );
+        const changedNow = savedSinceOpened(
+          before.rows.find((row) => row.action_code === action.code),
+        );
+        if (changedNow instanceof AnswerChangedMeanwhile) throw changedNow;
+        if (changedNow === 'same') {
+          const points = pointsEarned(framework, before.responses);
+          return { points, level: levelReached(framework, before.responses) };
         }
         const heldNow = before.evidenceByAction.get(action.code)?.length ?? 0;
         if (heldNow + uploads.length > MAX_FILES_PER_ACTION)
