@@ -80,3 +80,15 @@ export function findActiveContent(html: string, nonce: string | undefined): Acti
 export function nonceOf(html: string): string | undefined {
   return /<script nonce="([^"]+)"/.exec(html)?.[1];
 }
+
+/**
+ * The one-time key (`submissionKey`) of the form on a page that posts to `action`, or undefined
+ * when there is no such form or it carries none.
+ */
+export function submissionKeyOf(html: string, action: string): string | undefined {
+  const start = html.indexOf(`action="${action}"`);
+  if (start < 0) return undefined;
+  const end = html.indexOf('</form>', start);
+  const form = html.slice(start, end < 0 ? undefined : end);
+  return /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(form)?.[1];
+}

@@ -9,7 +9,7 @@ import {
   currentTotp,
   type TestUser,
 } from '../../../test/support/factories.ts';
-import { findActiveContent, nonceOf } from '../../../test/support/html.ts';
+import { findActiveContent, nonceOf, submissionKeyOf } from '../../../test/support/html.ts';
 import { browsersFor } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
@@ -240,7 +240,7 @@ describe.each(testDialects)('the knowledge hub on %s', (dialect) => {
       const browser = await as(editor);
       const form = await browser.get('/content/new?type=news');
       expect(form.statusCode).toBe(200);
-      const submissionKey = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(form.body)?.[1];
+      const submissionKey = submissionKeyOf(form.body, '/content');
       expect(submissionKey).toBeDefined();
       const fields = {
         type: 'news',

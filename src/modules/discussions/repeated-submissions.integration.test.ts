@@ -6,6 +6,7 @@ import {
   currentTotp,
   type TestUser,
 } from '../../../test/support/factories.ts';
+import { submissionKeyOf } from '../../../test/support/html.ts';
 import { browsersFor } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
@@ -61,9 +62,8 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
   }
 
   /** The one-time key of the form that posts to `action` on a page. */
-  function submissionKeyOf(html: string, action: string): string {
-    const form = html.slice(html.indexOf(`action="${action}"`));
-    const key = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(form)?.[1];
+  function keyOf(html: string, action: string): string {
+    const key = submissionKeyOf(html, action);
     expect(key, `no submission key in the form posting to ${action}`).toBeDefined();
     return key!;
   }
@@ -108,7 +108,7 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
       area: '',
       body: 'Opening words',
       action: 'post',
-      submissionKey: submissionKeyOf(form.body, '/workspaces/llr/threads'),
+      submissionKey: keyOf(form.body, '/workspaces/llr/threads'),
     });
     expect(response.statusCode, response.body.slice(0, 300)).toBe(303);
     return /threads\/([0-9a-f-]{36})/.exec(String(response.headers.location))![1]!;
@@ -123,7 +123,7 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
       area: '',
       body: 'Does anyone reuse theatre gowns?',
       action: 'post',
-      submissionKey: submissionKeyOf(form.body, '/workspaces/llr/threads'),
+      submissionKey: keyOf(form.body, '/workspaces/llr/threads'),
     };
     const first = await browser.post('/workspaces/llr/threads', fields);
     const second = await browser.post('/workspaces/llr/threads', fields);
@@ -165,7 +165,7 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
     const fields = {
       body: 'We moved to reusable gowns in 2024.',
       action: 'post',
-      submissionKey: submissionKeyOf(page.body, `${path}/replies`),
+      submissionKey: keyOf(page.body, `${path}/replies`),
     };
     const results = [
       await browser.post(`${path}/replies`, fields),
@@ -184,7 +184,7 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
     const together = {
       body: 'And we wash them on site.',
       action: 'post',
-      submissionKey: submissionKeyOf(again.body, `${path}/replies`),
+      submissionKey: keyOf(again.body, `${path}/replies`),
     };
     const both = await Promise.all([
       browser.post(`${path}/replies`, together),
@@ -206,7 +206,7 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
     const threadId = await startThread('Back and written again');
     const path = `/workspaces/llr/threads/${threadId}`;
     const browser = await as(author);
-    const key = submissionKeyOf((await browser.get(path)).body, `${path}/replies`);
+    const key = keyOf((await browser.get(path)).body, `${path}/replies`);
     // The page reached again with Back still holds the key it was drawn with.
     for (const body of ['First thought', 'Second thought'])
       expect(
@@ -235,14 +235,14 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
     const threadId = await startThread('Corrected then sent twice');
     const path = `/workspaces/llr/threads/${threadId}`;
     const browser = await as(author);
-    const key = submissionKeyOf((await browser.get(path)).body, `${path}/replies`);
+    const key = keyOf((await browser.get(path)).body, `${path}/replies`);
     const empty = await browser.post(`${path}/replies`, {
       body: '',
       action: 'post',
       submissionKey: key,
     });
     expect(empty.statusCode).toBe(400);
-    expect(submissionKeyOf(empty.body, `${path}/replies`)).toBe(key);
+    expect(keyOf(empty.body, `${path}/replies`)).toBe(key);
     const fields = { body: 'Corrected', action: 'post', submissionKey: key };
     await browser.post(`${path}/replies`, fields);
     await browser.post(`${path}/replies`, fields);
@@ -262,7 +262,7 @@ describe.each(testDialects)('forms sent twice on %s', (dialect) => {
     const page = await browser.get(`/case-studies/${item.slug}`);
     const fields = {
       body: 'How many washes does a gown last?',
-      submissionKey: submissionKeyOf(page.body, `/content/${item.id}/comments`),
+      submissionKey: keyOf(page.body, `/content/${item.id}/comments`),
     };
     const first = await browser.post(`/content/${item.id}/comments`, fields);
     const second = await browser.post(`/content/${item.id}/comments`, fields);

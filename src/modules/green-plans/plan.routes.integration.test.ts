@@ -5,6 +5,7 @@ import {
   currentTotp,
   type TestUser,
 } from '../../../test/support/factories.ts';
+import { submissionKeyOf } from '../../../test/support/html.ts';
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
 import { testDialects } from '../../../test/support/test-database.ts';
@@ -441,9 +442,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
 
   it('makes one plan, and one action, from a form sent twice', async () => {
     const keyOf = (html: string, action: string) => {
-      const key = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(
-        html.slice(html.indexOf(`action="${action}"`)),
-      )?.[1];
+      const key = submissionKeyOf(html, action);
       expect(key, `no one-time key in the form posting to ${action}`).toBeDefined();
       return key!;
     };
@@ -563,9 +562,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     const actionPage = await browsers.icbMember!.get(
       `/green-plans/${publishedPlan}/actions/${parentAction}`,
     );
-    const submissionKey = /name="submissionKey" value="([A-Za-z0-9_-]+)"/.exec(
-      actionPage.body.slice(actionPage.body.indexOf(`action="${url}"`)),
-    )?.[1];
+    const submissionKey = submissionKeyOf(actionPage.body, url);
     expect(submissionKey).toBeDefined();
     const thanks = { body: 'Thanks.', submissionKey: submissionKey! };
     const sentTwice = [
