@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ConfigError, describeDatabase, loadConfig, parseDatabaseUrl } from './config.ts';
+import {
+  ConfigError,
+  describeDatabase,
+  loadConfig,
+  parseDatabaseUrl,
+  withOverrides,
+} from './config.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 
@@ -116,10 +122,41 @@ describe('loadConfig', () => {
     });
   });
 
-  it('refuses to start in production without a secret key', () => {
+  it('refuses to start in production without a secret key, a public address or a mail server', () => {
+    const live = {
+      NODE_ENV: 'production',
+      SECRET_KEY: 'd'.repeat(32),
+      PUBLIC_URL: 'https://greenspace.example.nhs.uk',
+      SMTP_URL: 'smtp://mail.example:587',
+    };
+    expect(loadConfig(live).environment).toBe('production');
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
-      /SECRET_KEY must be set in production/,
+      'Invalid configuration: SECRET_KEY must be set in production (32 characters or more); PUBLIC_URL must be set in production',
     );
+    for (const name of ['SECRET_KEY', 'PUBLIC_URL', 'SMTP_URL'] as const) {
+      const { [name]: _left, ...without } = live;
+      expect(() => loadConfig(without), name).toThrow(`${name} must be set in production`);
+    }
+  });
+
+  it('follows the command’s --port in the default public address, and keeps one that was set', () => {
+    expect(withOverrides(loadConfig({}), { port: 4000 }).publicUrl).toBe('http://localhost:4000');
+    expect(withOverrides(loadConfig({ PORT: '5000' }), {}).publicUrl).toBe('http://localhost:5000');
+    const set = loadConfig({ PUBLIC_URL: 'https://greenspace.example.nhs.uk' });
+    expect(withOverrides(set, { port: 4000 })).toMatchObject({
+      port: 4000,
+      publicUrl: 'https://greenspace.example.nhs.uk',
+    });
+  });
+
+  it('refuses 0 where it would break the service rather than turn something off', () => {
+    for (const name of [
+      'SESSION_IDLE_TIMEOUT_MINUTES',
+      'SESSION_ABSOLUTE_TIMEOUT_HOURS',
+      'EMAIL_WORKER_INTERVAL_MS',
+    ])
+      expect(() => loadConfig({ [name]: '0' }), name).toThrow(`${name}: must be a whole number`);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '0' }).shutdownTimeoutMs).toBe(0);
   });
 
   it('refuses half a single sign-on configuration, and http issuers in production', () => {
@@ -127,7 +164,13 @@ describe('loadConfig', () => {
       /OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET/,
     );
     expect(() =>
-      loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'b'.repeat(32), OIDC_ALLOW_HTTP: 'true' }),
+      loadConfig({
+        NODE_ENV: 'production',
+        SECRET_KEY: 'b'.repeat(32),
+        PUBLIC_URL: 'https://greenspace.example.nhs.uk',
+        SMTP_URL: 'smtp://mail.example:587',
+        OIDC_ALLOW_HTTP: 'true',
+      }),
     ).toThrow(/OIDC_ALLOW_HTTP cannot be used in production/);
   });
 
@@ -299,7 +342,11 @@ describe('database addresses that would mislead', () => {
     expect(shown).not.toContain('hunter2');
   });
   it('loads example content everywhere but in production, unless EXAMPLE_CONTENT says otherwise', () => {
-    const secret = { SECRET_KEY: 'c'.repeat(32) };
+    const secret = {
+      SECRET_KEY: 'c'.repeat(32),
+      PUBLIC_URL: 'https://greenspace.example.nhs.uk',
+      SMTP_URL: 'smtp://mail.example:587',
+    };
     expect(loadConfig({}).exampleContent).toBe(true);
     expect(loadConfig({ NODE_ENV: 'production', ...secret }).exampleContent).toBe(false);
     expect(

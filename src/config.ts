@@ -64,6 +64,17 @@ function wholeNumber(description: string) {
     .transform(Number);
 }
 
+/**
+ * A whole number of at least 1, for settings where 0 would not mean "off" but break the service:
+ * a session that ends as it starts, a mail worker that asks the database every millisecond.
+ */
+function positiveWholeNumber(description: string) {
+  return wholeNumber(`${description}, 1 or more`).refine(
+    (value) => value >= 1,
+    `must be ${description}, 1 or more`,
+  );
+}
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('localhost'),
@@ -83,15 +94,15 @@ const environmentSchema = z.object({
     .url({ error: 'must be a full web address such as https://greenspace.example.nhs.uk' })
     .optional(),
   SECRET_KEY: z.string().min(32, 'must be 32 characters or more').optional(),
-  SESSION_IDLE_TIMEOUT_MINUTES: wholeNumber('a whole number of minutes').default(30),
-  SESSION_ABSOLUTE_TIMEOUT_HOURS: wholeNumber('a whole number of hours').default(12),
+  SESSION_IDLE_TIMEOUT_MINUTES: positiveWholeNumber('a whole number of minutes').default(30),
+  SESSION_ABSOLUTE_TIMEOUT_HOURS: positiveWholeNumber('a whole number of hours').default(12),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\/[^/]+/, 'must be an address such as smtp://user:password@mail.example:587')
     .optional(),
   MAIL_FROM: z.string().min(3).default('Greenspace <no-reply@greenspace.invalid>'),
   OUTBOX_DIR: z.string().min(1).optional(),
-  EMAIL_WORKER_INTERVAL_MS: wholeNumber('a whole number of milliseconds').default(5000),
+  EMAIL_WORKER_INTERVAL_MS: positiveWholeNumber('a whole number of milliseconds').default(5000),
   FILE_STORE: z.enum(['disk', 'database']).default('disk'),
   FILES_DIR: z.string().min(1).optional(),
   OIDC_ISSUER: z.url({ error: 'must be the issuer address of the OpenID provider' }).optional(),
@@ -113,10 +124,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const values = parsed.data;
   const dataDir = path.resolve(values.DATA_DIR);
-  if (values.NODE_ENV === 'production' && !values.SECRET_KEY) {
-    throw new ConfigError(
-      'Invalid configuration: SECRET_KEY must be set in production (32 characters or more)',
-    );
+  if (values.NODE_ENV === 'production') {
+    // A live service must not fall back to what suits a laptop: a key kept in a file beside the
+    // data, links to localhost in every email, and emails written to a folder nobody reads.
+    const missing = [
+      !values.SECRET_KEY && 'SECRET_KEY must be set in production (32 characters or more)',
+      !values.PUBLIC_URL &&
+        'PUBLIC_URL must be set in production (the address people open Greenspace at, used in emailed links and the single sign-on return address)',
+      !values.SMTP_URL &&
+        'SMTP_URL must be set in production (without a mail server no email is sent: no invitation, password reset or notification)',
+    ].filter((problem): problem is string => Boolean(problem));
+    if (missing.length > 0) throw new ConfigError(`Invalid configuration: ${missing.join('; ')}`);
   }
   const oidcValues = [values.OIDC_ISSUER, values.OIDC_CLIENT_ID, values.OIDC_CLIENT_SECRET];
   if (oidcValues.some(Boolean) && !oidcValues.every(Boolean)) {
@@ -218,4 +236,23 @@ function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
     if (value !== undefined && value !== '') result[key] = value;
   }
   return result;
+}
+
+/**
+ * The configuration with the command's --port and --host. The address emails link to follows the
+ * port when it was left to its default, so that links reach the server that sent them.
+ */
+export function withOverrides(
+  config: AppConfig,
+  options: { port?: number; host?: string },
+): AppConfig {
+  const port = options.port ?? config.port;
+  const defaultPublicUrl = `http://localhost:${config.port}`;
+  return {
+    ...config,
+    port,
+    host: options.host ?? config.host,
+    publicUrl:
+      config.publicUrl === defaultPublicUrl ? `http://localhost:${port}` : config.publicUrl,
+  };
 }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { ConfigError, loadConfig, withOverrides, type AppConfig } from './config.ts';
 import { connectDatabase, DatabaseUnavailableError, type DatabaseHandle } from './db/database.ts';
 import { findPendingMigrations, MigrationError, migrateToLatest } from './db/migrate.ts';
 import { InputFileError } from './lib/csv.ts';
@@ -213,10 +213,6 @@ export function buildCli(): Command {
 interface ServeOptions {
   port?: number;
   host?: string;
-}
-
-function withOverrides(config: AppConfig, options: ServeOptions): AppConfig {
-  return { ...config, port: options.port ?? config.port, host: options.host ?? config.host };
 }
 
 function parsePort(value: string): number {

@@ -233,7 +233,14 @@ export async function registerAuthentication(
     }
 
     if (access === 'development-only') {
-      if (services.config.environment === 'production') return reply.callNotFound();
+      // Pages for trying the service on one's own machine (the outbox lists every emailed link,
+      // password links included): never in production, and never to another machine, however
+      // the server was started. The socket's own address is used, not one a proxy reports.
+      if (
+        services.config.environment === 'production' ||
+        !isLoopbackAddress(request.socket.remoteAddress)
+      )
+        return reply.callNotFound();
       return;
     }
     if (access === 'second-factor-pending') {
@@ -324,4 +331,11 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
 /** The session id as stored (the SHA-256 of the cookie), for "sign out everywhere else". */
 export function sessionIdOfToken(token: string): string {
   return sha256Hex(token);
+}
+
+/** Whether a connection comes from this machine (IPv4, IPv6, or IPv4 written as IPv6). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
 }
