@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { adminQuery, createTestDatabase, testDialects } from '../../test/support/test-database.ts';
@@ -31,4 +35,25 @@ describe('a PostgreSQL connection ended by the server', () => {
       }
     },
   );
+});
+
+describe('a SQLite file damaged while the service runs', () => {
+  it('fails the readiness ping, which reads the file rather than answer from memory', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'greenspace-damaged-'));
+    const filename = path.join(folder, 'greenspace.sqlite');
+    const handle = await connectDatabase({ kind: 'sqlite', filename });
+    try {
+      await sql`create table kept (id integer primary key)`.execute(handle.db);
+      await handle.ping();
+      // Another program, a full disk or a bad copy leaves bytes SQLite cannot read.
+      for (const suffix of ['', '-wal', '-shm']) {
+        const file = `${filename}${suffix}`;
+        if (existsSync(file)) await writeFile(file, Buffer.alloc(64 * 1024, 0x5a));
+      }
+      await expect(handle.ping()).rejects.toThrow();
+    } finally {
+      await handle.close().catch(() => undefined);
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });

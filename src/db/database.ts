@@ -6,10 +6,12 @@ import {
   CompiledQuery,
   Kysely,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
   sql,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
   type SqliteDatabase,
   type SqliteStatement,
@@ -96,7 +98,9 @@ function openSqlite(filename: string): DatabaseHandle {
     dialect: 'sqlite',
     description: describeDatabase({ kind: 'sqlite', filename }),
     async ping() {
-      await sql`select 1`.execute(db);
+      // `select 1` is answered without opening the file; the schema table is on its first page,
+      // so reading it shows whether the file can still be read.
+      await sql`select count(*) from sqlite_master`.execute(db);
     },
     async close() {
       await db.destroy();
@@ -120,6 +124,23 @@ class ImmediateTransactionSqliteDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     return new ImmediateTransactionSqliteDriver({ database: this.#connection });
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/**
+ * SQLite can roll back a change of schema like any other, but Kysely assumes it cannot and then
+ * runs migrations outside a transaction: one that failed half way (or a start stopped with Ctrl-C
+ * during a long one) would leave its first steps behind, and every later start would fail on
+ * them ("table … already exists"). Said here, the pending migrations run in one transaction, and
+ * a failure leaves the database as it was.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 

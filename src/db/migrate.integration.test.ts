@@ -32,6 +32,33 @@ describe.each(testDialects)('migrations on %s', (dialect) => {
     );
   });
 
+  it('leave nothing behind when one fails half way, so that the next run meets the same error', async () => {
+    database = await createTestDatabase(dialect, { contents: 'empty' });
+    const failing = new Migrator({
+      db: database.handle.db,
+      provider: {
+        getMigrations: async () => ({
+          '0001-half-way': {
+            async up(db: Kysely<unknown>) {
+              await db.schema
+                .createTable('made_before_failing')
+                .addColumn('id', 'text', (column) => column.primaryKey())
+                .execute();
+              await sql`insert into made_before_failing (id) values ('a')`.execute(db);
+              throw new Error('the second step failed');
+            },
+          },
+        }),
+      },
+    });
+    for (let time = 0; time < 2; time++) {
+      const { error } = await failing.migrateToLatest();
+      expect((error as Error).message, `run ${time + 1}`).toBe('the second step failed');
+    }
+    const names = (await database.handle.db.introspection.getTables()).map((table) => table.name);
+    expect(names).not.toContain('made_before_failing');
+  });
+
   it('enforce foreign keys, so a practice profile cannot point at a missing organisation', async () => {
     database = await createTestDatabase(dialect, { contents: 'empty' });
     await migrateToLatest(database.handle);
