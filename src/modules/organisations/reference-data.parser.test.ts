@@ -39,6 +39,26 @@ function editLine(
   return { text: lines.join('\n'), line: index + 1 };
 }
 
+/**
+ * Appends a copy of the first line for which `matches` holds, keeping the file's line ends. Returns
+ * the new text, the 1-based number of the copied line and of the copy.
+ */
+function repeatLine(
+  text: string,
+  matches: (line: string) => boolean,
+): { text: string; firstLine: number; line: number } {
+  const lineEnd = text.includes('\r\n') ? '\r\n' : '\n';
+  const withoutTrailing = text.replace(/(\r?\n)+$/, '');
+  const lines = withoutTrailing.split('\n').map((line) => line.replace(/\r$/, ''));
+  const index = lines.findIndex(matches);
+  if (index < 0) throw new Error('no line matched the repeat');
+  return {
+    text: `${withoutTrailing}${lineEnd}${lines[index]!}${lineEnd}`,
+    firstLine: index + 1,
+    line: lines.length + 1,
+  };
+}
+
 /** Replaces one comma-separated field of an unquoted CSV line. */
 function setField(line: string, fieldIndex: number, value: string): string {
   const fields = line.split(',');
@@ -349,6 +369,87 @@ describe('buildOrganisationRecords with malformed reference files', () => {
         line: duplicateLine,
         message: 'organisation C82001 is listed twice',
       },
+    ]);
+  });
+
+  // Without the check the last row wins, and a repeated deprivation row also shifts every
+  // practice's national decile.
+  it.each([
+    ['listSizes', (line: string) => line.includes(',C82001,'), 'CODE', 'C82001'],
+    ['pcnMap', (line: string) => line.includes(',C82003,'), 'PRACTICE_CODE', 'C82003'],
+    ['deprivation', (line: string) => line.startsWith('C82001,'), 'practice_code', 'C82001'],
+    ['locations', (line: string) => line.startsWith('C82002,'), 'practice_code', 'C82002'],
+  ] as const)(
+    'refuses a practice listed twice in the %s file, naming both lines and the field',
+    (key, matches, field, code) => {
+      const repeated = repeatLine(shipped[key], matches);
+      expect(repeated.firstLine).toBeGreaterThan(1);
+      expect(problemsFrom({ ...shipped, [key]: repeated.text })).toEqual([
+        {
+          file: referenceFiles[key],
+          line: repeated.line,
+          field,
+          message: `practice ${code} is listed more than once: first on line ${repeated.firstLine}`,
+        },
+      ]);
+    },
+  );
+
+  it('names the first line again for a third listing of the same practice', () => {
+    const twice = repeatLine(shipped.locations, (line) => line.startsWith('C82002,'));
+    const thrice = repeatLine(twice.text, (line) => line.startsWith('C82002,'));
+    expect(problemsFrom({ ...shipped, locations: thrice.text })).toEqual([
+      expect.objectContaining({ line: twice.line, message: expect.stringMatching(/line 3$/) }),
+      expect.objectContaining({ line: thrice.line, message: expect.stringMatching(/line 3$/) }),
+    ]);
+    expect(twice.firstLine).toBe(3);
+  });
+
+  it('finds a repeated practice even when the repeat has another problem too', () => {
+    const repeated = repeatLine(shipped.listSizes, (line) => line.includes(',C82001,'));
+    // Only the copy, the file's last line, gets a count that is not a number.
+    const withBadCount = repeated.text.replace(/,25822(\r?\n)$/, ',abc$1');
+    expect(withBadCount).not.toBe(repeated.text);
+    expect(
+      problemsFrom({ ...shipped, listSizes: withBadCount }).map((problem) => [
+        problem.line,
+        problem.field,
+      ]),
+    ).toEqual([
+      [repeated.line, 'CODE'],
+      [repeated.line, 'NUMBER_OF_PATIENTS'],
+    ]);
+  });
+
+  // A file broken down by sex or age has several rows per practice; one band must never be stored
+  // as the whole list.
+  it.each([
+    ['SEX', 'FEMALE', 7, 'sex'],
+    ['AGE', '0', 8, 'age'],
+    ['AGE', '', 8, 'age'],
+  ] as const)(
+    'refuses a list-size row whose %s is "%s", not ALL, naming file, line and field',
+    (field, value, fieldIndex, breakdown) => {
+      const edited = editLine(
+        shipped.listSizes,
+        (line) => line.includes(',C82010,'),
+        (line) => setField(line, fieldIndex, value),
+      );
+      expect(problemsFrom({ ...shipped, listSizes: edited.text })).toEqual([
+        {
+          file: referenceFiles.listSizes,
+          line: edited.line,
+          field,
+          message: `must be ALL: one row per practice for its whole list, not a breakdown by ${breakdown} (found "${value}")`,
+        },
+      ]);
+    },
+  );
+
+  it('refuses a list-size file without the SEX and AGE columns', () => {
+    const withoutBreakdown = shipped.listSizes.replace(/,(ALL|SEX),(ALL|AGE),/g, ',');
+    expect(problemsFrom({ ...shipped, listSizes: withoutBreakdown })).toEqual([
+      { file: referenceFiles.listSizes, line: 1, message: 'missing column(s): SEX, AGE' },
     ]);
   });
 

@@ -95,8 +95,21 @@ const practiceRow = z.object({
   telephone: optionalText,
 });
 
+// The list is stored as the practice's whole registered population, so only the totals row will do:
+// NHS England also publishes the same columns broken down by sex and age, and one band of those
+// would otherwise be stored as the practice's list size without complaint.
+const wholeList = (breakdown: string) =>
+  z
+    .string()
+    .refine(
+      (value) => value === 'ALL',
+      `must be ALL: one row per practice for its whole list, not a breakdown by ${breakdown}`,
+    );
+
 const listSizeRow = z.object({
   CODE: odsPracticeCode,
+  SEX: wholeList('sex'),
+  AGE: wholeList('age'),
   EXTRACT_DATE: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date written YYYY-MM-DD')
@@ -160,7 +173,16 @@ interface Located<T> {
  */
 export function buildOrganisationRecords(texts: ReferenceFileTexts): OrganisationRecords {
   const problems: InputProblem[] = [];
-  const read = <T extends z.ZodType>(key: ReferenceFileKey, schema: T): Located<z.output<T>>[] => {
+  /**
+   * Reads one file's rows. `uniqueField` names the column that must not repeat: each file lists a
+   * practice once, and a second row would otherwise silently replace the first (or, in the national
+   * deprivation file, also shift every other practice's rank).
+   */
+  const read = <T extends z.ZodType>(
+    key: ReferenceFileKey,
+    schema: T,
+    uniqueField?: keyof z.input<T> & string,
+  ): Located<z.output<T>>[] => {
     const file = referenceFiles[key];
     let records;
     try {
@@ -173,7 +195,24 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
       throw error;
     }
     const rows: Located<z.output<T>>[] = [];
+    const firstLineOf = new Map<string, number>();
     for (const record of records) {
+      // Checked on the value as written, so that a repeat is found even when either row also has
+      // another problem.
+      const code = uniqueField === undefined ? '' : (record.values[uniqueField] ?? '');
+      if (code !== '') {
+        const firstLine = firstLineOf.get(code);
+        if (firstLine === undefined) {
+          firstLineOf.set(code, record.line);
+        } else {
+          problems.push({
+            file,
+            line: record.line,
+            field: uniqueField,
+            message: `practice ${code} is listed more than once: first on line ${firstLine}`,
+          });
+        }
+      }
       const result = schema.safeParse(record.values);
       if (result.success) {
         rows.push({ line: record.line, row: result.data });
@@ -197,10 +236,10 @@ export function buildOrganisationRecords(texts: ReferenceFileTexts): Organisatio
   const icbs = read('icbs', icbRow);
   const llrOrganisations = read('llrOrganisations', llrOrganisationRow);
   const practices = read('practices', practiceRow);
-  const listSizes = read('listSizes', listSizeRow);
-  const pcnMap = read('pcnMap', pcnMapRow);
-  const deprivation = read('deprivation', deprivationRow);
-  const locations = read('locations', locationRow);
+  const listSizes = read('listSizes', listSizeRow, 'CODE');
+  const pcnMap = read('pcnMap', pcnMapRow, 'PRACTICE_CODE');
+  const deprivation = read('deprivation', deprivationRow, 'practice_code');
+  const locations = read('locations', locationRow, 'practice_code');
   if (problems.length > 0) throw new InputFileError(problems);
 
   const organisations: OrganisationRecords['organisations'] = [];
