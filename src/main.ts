@@ -231,13 +231,26 @@ async function connect(config: AppConfig, logger: Logger): Promise<DatabaseHandl
   );
 }
 
+/** What a shutdown may take beyond SHUTDOWN_TIMEOUT_MS: one email's send limit, and a little. */
+const SHUTDOWN_GRACE_MS = 60_000;
+
 async function serve(config: AppConfig, logger: Logger, database: DatabaseHandle): Promise<void> {
   const { startServer } = await import('./server.ts');
   const server = await startServer(config, { logger, database });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C (or SIGTERM) is someone who will not wait: stop at once.
+      logger.warn({ signal }, 'stopping at once: asked again while shutting down');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     stopping = true;
+    // Requests get SHUTDOWN_TIMEOUT_MS; an email being sent gets its own time limit (45 s) on top.
+    // Past both, something is stuck, and a service manager waiting for the process should not be.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time: stopping at once');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
     server
       .shutdown(signal)
       .then(() => database.close())
@@ -265,8 +278,15 @@ export function describeFatalError(error: unknown): string {
   }
   if (error instanceof ValidationFailed) return Object.values(error.fieldErrors).join('; ');
   if (error instanceof NotFoundError) return error.message;
-  if (error instanceof Error && (error as { code?: string }).code === 'EADDRINUSE') {
-    return `Cannot listen: ${error.message}. Set PORT to a free port.`;
+  const code = error instanceof Error ? (error as { code?: string }).code : undefined;
+  if (code === 'EADDRINUSE') {
+    return `Cannot listen: ${(error as Error).message}. Set PORT to a free port.`;
+  }
+  if (code === 'EACCES') {
+    return `Cannot listen: ${(error as Error).message}. Ports below 1024 need special permission: set PORT to 1024 or above.`;
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `Cannot listen: ${(error as Error).message}. Set HOST to an address of this machine, such as localhost or 0.0.0.0.`;
   }
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -126,4 +126,27 @@ describe.each(testDialects)('email delivery by two workers on %s', (dialect) => 
     expect(await laterRun).toEqual({ sent: 2, failed: 0 });
     expect(await statusOf('Timeout first')).toMatchObject({ status: 'sent', attempts: 2 });
   });
+  it('stops after the message being sent when the worker is stopped, leaving the rest for later', async () => {
+    await queueTwo('Stopping');
+    const held = heldTransport();
+    const repository = createEmailRepository(database.handle.db);
+    const worker = createEmailService(repository, held.transport, { now });
+    worker.startWorker(60_000);
+    const first = await held.next();
+    expect(first.email.subject).toBe('Stopping first');
+    const stopped = worker.stopWorker();
+    first.accept();
+    await stopped;
+    expect(held.arrived).toEqual(['Stopping first']);
+    expect(await statusOf('Stopping first')).toMatchObject({ status: 'sent' });
+    expect(await statusOf('Stopping second')).toMatchObject({ status: 'pending', attempts: 0 });
+    // Once its lease has run out, the next worker sends it.
+    clock = new Date(clock.getTime() + 5 * 60_000);
+    const next = heldTransport();
+    const later = createEmailService(repository, next.transport, { now });
+    const run = later.deliverDue();
+    (await next.next()).accept();
+    expect(await run).toEqual({ sent: 1, failed: 0 });
+    expect(await statusOf('Stopping second')).toMatchObject({ status: 'sent' });
+  });
 });

@@ -62,6 +62,8 @@ export function createEmailService(
   const now = options.now ?? (() => new Date());
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
+  /** Set while the worker stops: a run then sends nothing more after the message in hand. */
+  let stopping = false;
 
   const sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
   const leaseFromNow = () => new Date(now().getTime() + LEASE_SECONDS * 1000).toISOString();
@@ -77,6 +79,10 @@ export function createEmailService(
     let sent = 0;
     let failed = 0;
     for (const message of claimed) {
+      // Stopping waits for the message being sent, not for the rest of the run: up to 50 slow
+      // sends would hold a shutdown for half an hour. The rest are claimed until their lease runs
+      // out, then sent by whichever worker runs next.
+      if (stopping) break;
       const lease = leaseFromNow();
       if (!(await repository.renewLease(message.id, message.locked_until!, lease))) continue;
       try {
@@ -169,7 +175,12 @@ export function createEmailService(
     async stopWorker(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = undefined;
-      await running;
+      stopping = true;
+      try {
+        await running;
+      } finally {
+        stopping = false;
+      }
       transport.close();
     },
 
