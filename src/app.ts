@@ -309,8 +309,13 @@ export async function buildApp(
 class AddressSafeLogController extends LogController {
   override incomingRequest(request: FastifyRequest): void {
     if (this.isLogDisabled(request)) return;
+    // The client's address beside `req`, not inside it: Fastify passes `req` through its own
+    // serializer, which reads the address from a real request and so dropped this one.
     request.log.info(
-      { req: { method: request.method, url: loggableUrl(request.url), remoteAddress: request.ip } },
+      {
+        req: { method: request.method, url: loggableUrl(request.url) },
+        remoteAddress: request.ip,
+      },
       'incoming request',
     );
   }

@@ -139,11 +139,14 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
       from: query.from,
       to: query.to,
     };
+    // As the other listings do: a page past the last is not found, but an empty log still has
+    // its first page, to say there is nothing to show.
     const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    if (query.page > pageCount) throw new NotFoundError();
     return reply.render('admin/views/audit.njk', {
       query: filters,
       result,
-      actions: await services.audit.distinctActions(),
+      actions: await services.audit.distinctActions(request.actor),
       paginationParams: buildPagination('/admin/audit', filters, query.page, pageCount),
       firstPageHref: buildPageHref('/admin/audit', filters, 1),
       breadcrumbs: adminBreadcrumbs,

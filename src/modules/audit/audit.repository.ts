@@ -34,6 +34,23 @@ export interface AuditListItem extends AuditEventRow {
 
 /** Inserts and reads only: the table refuses updates and deletes (a trigger in migration 0002). */
 export function createAuditRepository(db: Kysely<Database>) {
+  /** The events (`e`, with their organisation `o`) within the scope, for every read of the log. */
+  function eventsInScope(scope: OrganisationScope) {
+    const query = db
+      .selectFrom('audit_events as e')
+      .leftJoin('organisations as o', 'o.code', 'e.organisation_code');
+    if (scope.kind === 'all') return query;
+    return query.where((eb) => {
+      const conditions = [
+        eb('e.organisation_code', 'in', scope.codes.length > 0 ? scope.codes : ['-']),
+      ];
+      for (const ancestor of scope.underAncestors) {
+        conditions.push(eb('o.ancestor_path', 'like', `%/${ancestor}/%`));
+      }
+      return eb.or(conditions);
+    });
+  }
+
   return {
     async insert(executor: Executor, event: NewAuditEvent): Promise<void> {
       await executor
@@ -102,21 +119,7 @@ export function createAuditRepository(db: Kysely<Database>) {
       scope: OrganisationScope,
       filters: AuditFilters,
     ): Promise<{ items: AuditListItem[]; total: number }> {
-      let query = db
-        .selectFrom('audit_events as e')
-        .leftJoin('users as u', 'u.id', 'e.actor_user_id')
-        .leftJoin('organisations as o', 'o.code', 'e.organisation_code');
-      if (scope.kind === 'some') {
-        query = query.where((eb) => {
-          const conditions = [
-            eb('e.organisation_code', 'in', scope.codes.length > 0 ? scope.codes : ['-']),
-          ];
-          for (const ancestor of scope.underAncestors) {
-            conditions.push(eb('o.ancestor_path', 'like', `%/${ancestor}/%`));
-          }
-          return eb.or(conditions);
-        });
-      }
+      let query = eventsInScope(scope).leftJoin('users as u', 'u.id', 'e.actor_user_id');
       if (filters.actorEmail)
         query = query.where(sql`lower(u.email)`, '=', filters.actorEmail.toLowerCase());
       if (filters.action) query = query.where('e.action', '=', filters.action);
@@ -174,12 +177,15 @@ export function createAuditRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async distinctActions(): Promise<string[]> {
-      const rows = await db
-        .selectFrom('audit_events')
-        .select('action')
+    /**
+     * The actions of the events within the scope, for the filter's choices: naming an action only
+     * recorded elsewhere would tell a reader about other organisations' events.
+     */
+    async distinctActions(scope: OrganisationScope): Promise<string[]> {
+      const rows = await eventsInScope(scope)
+        .select('e.action')
         .distinct()
-        .orderBy('action')
+        .orderBy('e.action')
         .execute();
       return rows.map((row) => row.action);
     },

@@ -85,7 +85,8 @@ export function createAuditService(
       readableScope(actor);
     },
 
-    distinctActions: () => repository.distinctActions(),
+    /** The actions the reader may filter by: those of the events they may read. */
+    distinctActions: (actor: Actor | null) => repository.distinctActions(readableScope(actor)),
     findForUser: (userId: string) => repository.findForActorOrTarget(userId),
   };
 }
