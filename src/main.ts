@@ -36,14 +36,7 @@ export function buildCli(): Command {
       const ran = await migrateToLatest(database);
       if (ran.length > 0) logger.info({ migrations: ran }, 'database migrated');
       const services = (await loadServices()).createServices(database, config);
-      if (await services.organisations.isEmpty()) {
-        const summary = await services.organisations.loadReferenceData(config.referenceDataDir);
-        logger.info(
-          { organisations: summary.organisations },
-          'reference data loaded into the new database',
-        );
-        await (await loadSeeds()).runContentSeeds(services, (line) => logger.info(line));
-      }
+      await (await loadSeeds()).prepareNewDatabase(services, (line) => logger.info(line));
       await serve(config, logger, database);
     });
 

@@ -26,6 +26,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   rate_limit_counters: RateLimitCountersTable;
   form_submissions: FormSubmissionsTable;
+  setup_steps: SetupStepsTable;
   email_messages: EmailMessagesTable;
   stored_files: StoredFilesTable;
   file_chunks: FileChunksTable;
@@ -264,6 +265,12 @@ export interface AuditEventsTable {
   user_agent: string | null;
   /** JSON object with event-specific facts; never secrets. */
   details: string | null;
+}
+
+/** Steps of setting up a database, recorded once finished (migration 0018). */
+export interface SetupStepsTable {
+  name: string;
+  completed_at: string;
 }
 
 /** What a form sent once has done, by its one-time key (migration 0017). */

@@ -16,6 +16,7 @@ import * as auditTargetIndex from './0014-audit-target-index.ts';
 import * as onePendingJoinRequest from './0015-one-pending-join-request.ts';
 import * as onePendingWorkspaceRequest from './0016-one-pending-workspace-request.ts';
 import * as formSubmissions from './0017-form-submissions.ts';
+import * as setupSteps from './0018-setup-steps.ts';
 
 /**
  * Every migration, in order. Migrations are forward-only (no `down`): a mistake is corrected by a
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '0015-one-pending-join-request': onePendingJoinRequest,
   '0016-one-pending-workspace-request': onePendingWorkspaceRequest,
   '0017-form-submissions': formSubmissions,
+  '0018-setup-steps': setupSteps,
 };
