@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorFor, buildUser, type TestUser } from '../../../test/support/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
@@ -62,6 +65,15 @@ describe.each(testDialects)('the Greener General Practice programme on %s', (dia
     expect(await services.greenerPractice.seedFrameworks(services.config.referenceDataDir)).toEqual(
       { created: 0, unchanged: 1 },
     );
+    // A reference folder without the framework (a wrong --dir, a partial copy) is an error.
+    const withoutFramework = await mkdtemp(path.join(os.tmpdir(), 'greenspace-reference-'));
+    try {
+      await expect(services.greenerPractice.seedFrameworks(withoutFramework)).rejects.toThrow(
+        'the Greener General Practice programme needs its framework',
+      );
+    } finally {
+      await rm(withoutFramework, { recursive: true, force: true });
+    }
     // Audited as every version is, by nobody: the installation loaded it.
     const audited = await services.database.db
       .selectFrom('audit_events')

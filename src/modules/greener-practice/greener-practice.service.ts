@@ -679,19 +679,34 @@ export function createGreenerPracticeService(deps: GreenerPracticeServiceDepende
       referenceDataDir: string,
     ): Promise<{ created: number; unchanged: number }> {
       const dir = path.join(referenceDataDir, 'greener-general-practice');
-      let names: string[];
-      try {
-        names = (await fs.readdir(dir)).filter((name) => /^framework-.*\.json$/.test(name)).sort();
-      } catch {
-        return { created: 0, unchanged: 0 };
-      }
-      let created = 0;
-      let unchanged = 0;
+      const names = await fs.readdir(dir).then(
+        (found) => found.filter((name) => /^framework-.*\.json$/.test(name)).sort(),
+        (error: unknown) => {
+          if ((error as { code?: string }).code === 'ENOENT') return [];
+          throw error;
+        },
+      );
+      // The programme cannot run without its framework: a reference folder without one (a wrong
+      // --dir, a partial copy) is said to be so, not reported as "0 created".
+      if (names.length === 0)
+        throw new InputFileError([
+          {
+            file: 'greener-general-practice/',
+            message: `no framework-*.json file in ${dir}: the Greener General Practice programme needs its framework`,
+          },
+        ]);
+      // Every file is read and checked before any is stored: a problem in one stores none.
+      const parsed = [];
       for (const name of names) {
         const text = await fs.readFile(path.join(dir, name), 'utf8');
         const result = parseFramework(text, `greener-general-practice/${name}`);
         // A shipped file with a problem stops the seed with every problem, file, line and field.
         if (!result.ok) throw new InputFileError(result.problems);
+        parsed.push({ name, result });
+      }
+      let created = 0;
+      let unchanged = 0;
+      for (const { name, result } of parsed) {
         const content = serialiseFramework(result.framework);
         const sha256 = createHash('sha256').update(content).digest('hex');
         const latest = await repository.findLatestFrameworkVersion(result.framework.programmeYear);
