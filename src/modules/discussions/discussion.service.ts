@@ -1362,6 +1362,9 @@ export function createDiscussionService(deps: DiscussionServiceDependencies) {
           : undefined;
         if (!about || !(await subject.canRead(actor, target.id))) throw new NotFoundError();
         if (!(await subject.canComment(actor, target.id))) {
+          // Deleted between the two reads (an action removed as the comment was sent): that is
+          // not found, as it would have been a moment later, not a refusal of this person.
+          if (!(await subject.describe(target.id))) throw new NotFoundError();
           throw new ForbiddenError('Not allowed to comment here');
         }
         commented = { type: target.subject, id: target.id, workspaceId: about.workspaceId };
