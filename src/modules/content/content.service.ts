@@ -120,7 +120,7 @@ export interface ContentServiceDependencies {
   files: FileService;
   audit: AuditService;
   /** One-time keys of the form that creates an item, so that a form sent twice creates one. */
-  formSubmissions?: FormSubmissionService;
+  formSubmissions: FormSubmissionService;
   now?: () => Date;
 }
 
@@ -630,12 +630,11 @@ export function createContentService(deps: ContentServiceDependencies) {
     ): Promise<ContentItemRow> {
       if (!actor) throw new NotFoundError();
       const clean = await validateInput(actor, type, input);
-      const submission =
-        deps.formSubmissions?.submissionOf(actor.userId, options.submissionKey, [
-          'content',
-          type,
-          input,
-        ]) ?? null;
+      const submission = deps.formSubmissions.submissionOf(actor.userId, options.submissionKey, [
+        'content',
+        type,
+        input,
+      ]);
       const at = now().toISOString();
       const item: ContentItemRow = {
         id: randomUUID(),
@@ -659,11 +658,9 @@ export function createContentService(deps: ContentServiceDependencies) {
         created_at: at,
         updated_at: at,
       };
-      const created = async (
-        recordSubmission?: (trx: Transaction<Database>, link: string) => Promise<void>,
-      ) =>
+      const outcome = await deps.formSubmissions.once(submission, (recordSubmission) =>
         repository.transaction(async (trx) => {
-          await recordSubmission?.(trx, `/content/${item.id}`);
+          await recordSubmission(trx, `/content/${item.id}`);
           await repository.insertItem(trx, item);
           await repository.replaceTags(trx, item.id, {
             areas: clean.areas,
@@ -683,12 +680,8 @@ export function createContentService(deps: ContentServiceDependencies) {
             context,
             trx,
           );
-        });
-      if (!submission || !deps.formSubmissions) {
-        await created();
-        return item;
-      }
-      const outcome = await deps.formSubmissions.once(submission, created);
+        }),
+      );
       if ('done' in outcome) return item;
       // Sent again: the item the first request created, as it is now.
       const earlier = await repository.findItem(/^\/content\/(.+)$/.exec(outcome.repeated)![1]!);

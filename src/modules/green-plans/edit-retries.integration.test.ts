@@ -54,6 +54,7 @@ describe.each(testDialects)('an edit to a plan that keeps moving, on %s', (diale
       memberships: services.memberships,
       files: services.files,
       audit: services.audit,
+      formSubmissions: services.formSubmissions,
     });
   });
 

@@ -94,7 +94,7 @@ export interface GreenPlanServiceDependencies {
   files: FileService;
   audit: AuditService;
   /** One-time keys of the forms that create a plan or an action, so that one sent twice creates one. */
-  formSubmissions?: FormSubmissionService;
+  formSubmissions: FormSubmissionService;
   /**
    * Removes, in the deleting transaction, what other modules hold about a plan being deleted: the
    * comments on its actions and the notifications that lead to it.
@@ -463,11 +463,9 @@ export function createGreenPlanService(deps: GreenPlanServiceDependencies) {
       recordSubmission: (trx: Transaction<Database>, id: string) => Promise<void>,
     ) => Promise<string>,
   ): Promise<string> {
-    const submission =
-      performer.userId && deps.formSubmissions
-        ? deps.formSubmissions.submissionOf(performer.userId, submissionKey, content)
-        : null;
-    if (!submission || !deps.formSubmissions) return create(async () => {});
+    const submission = performer.userId
+      ? deps.formSubmissions.submissionOf(performer.userId, submissionKey, content)
+      : null;
     const outcome = await deps.formSubmissions.once(submission, (record) =>
       create((trx, id) => record(trx, linkOf(id))),
     );

@@ -157,7 +157,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
   }
 
   /**
-   * Checked once the organisation's row is held (`holdOrganisations`): the actor still manages its
+   * Holds the organisation's row (`holdOrganisations`), then checks that the actor still manages its
    * members. Their rights were read before the transaction, and another admin may have taken
    * them away meanwhile (two admins demoting each other at once).
    */
@@ -166,6 +166,7 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     actor: Actor,
     organisation: OrganisationResource,
   ): Promise<void> {
+    await repository.holdOrganisations(trx, [organisation.code]);
     if (managesFromAbove(actor, organisation)) return;
     const own = await repository.findMember(organisation.code, actor.userId, trx);
     if (!own || !isOrganisationRole(own.role) || !adminRoles.includes(own.role))
@@ -343,7 +344,6 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       await repository.transaction(async (trx) => {
         // The actor's rights were read before the transaction: another admin may have taken
         // them away meanwhile, and approving gives a role.
-        await repository.holdOrganisations(trx, [code]);
         await requireStillManaging(trx, actor!, organisation);
         const request = await repository.findJoinRequest(code, requestId, trx);
         if (!request) throw new NotFoundError('That request to join was not found.');
@@ -428,7 +428,6 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       const organisation = await requirePermission(actor, 'organisation.manage_members', code);
       const newRole = checkRoleCanBeGiven(actor!, organisation, role);
       await repository.transaction(async (trx) => {
-        await repository.holdOrganisations(trx, [code]);
         await requireStillManaging(trx, actor!, organisation);
         const member = await repository.findMember(code, userId, trx);
         if (!member) throw new NotFoundError('That member was not found.');
@@ -481,7 +480,6 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
     ): Promise<void> {
       const organisation = await requirePermission(actor, 'organisation.manage_members', code);
       await repository.transaction(async (trx) => {
-        await repository.holdOrganisations(trx, [code]);
         await requireStillManaging(trx, actor!, organisation);
         const member = await repository.findMember(code, userId, trx);
         if (!member) throw new NotFoundError('That member was not found.');
@@ -539,7 +537,6 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       await repository.transaction(async (trx) => {
         // As for approving a request: an invitation hands out a role, so the rights to send it
         // are checked again once the organisation is held.
-        await repository.holdOrganisations(trx, [code]);
         await requireStillManaging(trx, actor!, organisation);
         await repository.insertInvitation(trx, {
           id,
@@ -617,7 +614,6 @@ export function createMembershipService(deps: MembershipServiceDependencies) {
       )
         throw new ForbiddenError('Not allowed: withdraw an invitation to this role');
       await repository.transaction(async (trx) => {
-        await repository.holdOrganisations(trx, [code]);
         await requireStillManaging(trx, actor!, organisation);
         if (!(await repository.revokeInvitation(trx, code, invitationId, now().toISOString()))) {
           throw new NotFoundError('That invitation was not found, or is no longer open.');
