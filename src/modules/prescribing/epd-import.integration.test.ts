@@ -654,6 +654,34 @@ describe.each(testDialects)('EPD import on %s', (dialect) => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('reports an area code that is not UTF-8 by its line, read by the probe or by the engine', async () => {
+    const lines = sample2016.split('\n');
+    // The area team code of the practice on line 2: the probe reads it from a plain file, the
+    // engine from a gzip stream.
+    const bytes = Buffer.concat([
+      Buffer.from(lines[0] + '\n'),
+      Buffer.from(lines[1]!.replace('AREA TEAM,Q46,', 'AREA TEAM,Q\u00c946,'), 'latin1'),
+      Buffer.from('\n' + lines.slice(2).join('\n')),
+    ]);
+    expect(bytes.includes(Buffer.from('Q\u00c946', 'latin1'))).toBe(true);
+    const before = await snapshot();
+    for (const [name, content] of [
+      ['area-code-latin1.csv', bytes],
+      ['area-code-latin1.csv.gz', zlib.gzipSync(bytes)],
+    ] as const) {
+      const file = write(name, content);
+      expect(await problemsOf(service.importEpd([file], { replace: true }))).toEqual([
+        {
+          file,
+          line: 2,
+          field: 'AREA_TEAM_CODE',
+          message: 'the text is not UTF-8 (is the file in another encoding?)',
+        },
+      ]);
+      expect(await snapshot()).toEqual(before);
+    }
+  });
+
   it('reports a product description that is not UTF-8 by its line, although the engine names none', async () => {
     const lines = sample2016.split('\n');
     // DuckDB 1.5.6 meets this with an internal fault that names no line ("Attempted to access

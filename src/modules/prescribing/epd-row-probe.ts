@@ -7,19 +7,20 @@ import { splitCsvFields } from './epd-layout.ts';
  * Finds one row of each wanted practice and month in an uncompressed EPD file by reading single
  * lines at chosen offsets, instead of parsing every row.
  *
- * A practice's name, postcode and area names are the same on each of its rows, and an EPD month
- * lists a practice's rows together. Parsing those eight text columns on all 17 million rows of a
- * month took about a fifth of the import's scan; one row per practice is all that is needed. Lines
- * are read at even steps through the file, then between two neighbouring lines of different
- * practices the gap is halved until every wanted practice has been seen or the gap is closed.
+ * A practice's name, postcode, and the codes and names of its areas are the same on each of its
+ * rows, and an EPD month lists a practice's rows together. Parsing those text columns on all 17
+ * million rows of a month took about a quarter of the import's scan; one row per practice is all
+ * that is needed. Lines are read at even steps through the file, then between two neighbouring
+ * lines of different practices the gap is halved until every wanted practice has been seen or the
+ * gap is closed.
  *
  * Nothing here is trusted blindly: a line read from the middle of a quoted field that spans lines
  * usually has the wrong number of fields or an unclosed quote, and a wanted row must also have
- * numbers in its number columns, or it is set aside; the caller checks each row found against the
- * codes the full scan gave for that practice; and a practice this does not find
- * (its rows scattered through the file, or too few to be met) is left for the caller to read from
- * the file in full. The reads are synchronous: the importer is a command, and thousands of small
- * reads from the page cache cost less this way than as separate asynchronous requests.
+ * numbers in its number columns, or it is set aside; the text kept from it must be UTF-8; and a
+ * practice this does not find (its rows scattered through the file, or too few to be met) is left
+ * for the caller to read from the file in full. The reads are synchronous: the importer is a
+ * command, and thousands of small reads from the page cache cost less this way than as separate
+ * asynchronous requests.
  */
 
 export interface RowProbeOptions {
