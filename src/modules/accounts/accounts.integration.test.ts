@@ -428,6 +428,24 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
     expect(tampered.statusCode).toBe(400);
     expect(expired.body).toContain('This link has expired or has already been used');
     expect(tampered.body).toContain('This link has expired or has already been used');
+
+    // Sent, a link that cannot work is refused before anything is done with the new password
+    // (hashing one takes a fifth of a second): even a password that would be refused is not
+    // looked at.
+    for (const token of [tokenOf(link), `${tokenOf(link).slice(0, -2)}xx`]) {
+      const browser = agent();
+      await browser.get('/forgot-password');
+      for (const password of ['short', 'a brand new passphrase']) {
+        const sent = await browser.post('/reset-password', {
+          token,
+          password,
+          confirmPassword: password,
+        });
+        expect(sent.statusCode).toBe(400);
+        expect(sent.body).toContain('This link has expired or has already been used');
+        expect(sent.body).not.toContain('Password must be');
+      }
+    }
   });
 
   it('ends a session after 30 idle minutes and after 12 hours however active', async () => {
@@ -920,6 +938,30 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
       (await agent().post('/sign-in', { email: user.email, password: user.password })).statusCode,
     ).toBe(400);
     expect((await browser.get('/account')).statusCode).toBe(303);
+  });
+
+  it('deletes an account whose id begins as a deleted account’s does', async () => {
+    const first = await buildUser(testApp.services);
+    const second = await buildUser(testApp.services);
+    for (const user of [first, second]) {
+      const browser = agent();
+      await signInAs(browser, user);
+      if (user === second) {
+        // As if the first account's id had begun with the same eight characters as the second's.
+        await testApp.services.database.db
+          .updateTable('users')
+          .set({ handle: `deleted-${second.id.slice(0, 8)}` })
+          .where('id', '=', first.id)
+          .execute();
+      }
+      const deleted = await browser.post('/account/delete', { password: user.password });
+      expect(deleted.statusCode).toBe(200);
+      expect(deleted.body).toContain('Your account has been deleted');
+    }
+    expect(await testApp.services.accounts.findUserById(second.id)).toMatchObject({
+      status: 'deleted',
+      handle: `deleted-${second.id}`,
+    });
   });
 
   it('keeps an account that alone runs an organisation or a workspace until someone else is given it', async () => {

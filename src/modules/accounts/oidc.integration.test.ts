@@ -50,10 +50,20 @@ async function startProvider() {
     features: { devInteractions: { enabled: true } },
   });
   provider.on('server_error', () => {});
-  server.on('request', provider.callback());
+  /** While true, the provider's userinfo endpoint answers 503, as a provider having a bad day. */
+  const userInfo = { failing: false };
+  const handle = provider.callback();
+  server.on('request', (request, response) => {
+    if (userInfo.failing && request.url?.startsWith('/me')) {
+      response.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable');
+      return;
+    }
+    handle(request, response);
+  });
   return {
     issuer,
     emails,
+    userInfo,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -214,6 +224,31 @@ describe('single sign-on with OpenID Connect', () => {
     const response = await finishAtGreenspace(browser, forged.toString());
     expect(response.statusCode).toBe(400);
     expect(browser.sessionCookie()).toBeUndefined();
+  });
+
+  it('tells the person and audits it when the provider cannot say who they are', async () => {
+    const browser = new HttpAgent(testApp.app);
+    const callback = await authenticateAtProvider(await startSignIn(browser), 'pat-010');
+    provider.userInfo.failing = true;
+    let response;
+    try {
+      response = await finishAtGreenspace(browser, callback);
+    } finally {
+      provider.userInfo.failing = false;
+    }
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('Single sign-on did not work');
+    expect(response.body).toContain('The sign-in service did not say who you are');
+    expect(browser.sessionCookie()).toBeUndefined();
+    expect(await testApp.services.accounts.findUserByEmail('pat-010@nhs.net')).toBeUndefined();
+    const failures = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select(['outcome', 'details'])
+      .where('action', '=', 'auth.sign_in')
+      .where('details', 'like', '%did not say who you are%')
+      .execute();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.outcome).toBe('failure');
   });
 
   it('refuses to reuse an authorisation code', async () => {

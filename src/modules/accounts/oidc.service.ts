@@ -126,7 +126,16 @@ export function createOidcService(settings: OidcSettings, secretKey: string) {
       let emailVerified = claims.email_verified === true;
       let name = typeof claims.name === 'string' ? claims.name : null;
       if (!email && tokens.access_token) {
-        const userInfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+        let userInfo;
+        try {
+          userInfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+        } catch (error) {
+          // The provider down, refusing the token or naming another subject: the sign-in failed,
+          // which the person is told and the audit log records, like any other.
+          throw new SingleSignOnError(
+            `The sign-in service did not say who you are: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
         email = typeof userInfo.email === 'string' ? userInfo.email : null;
         emailVerified = userInfo.email_verified === true;
         name ??= typeof userInfo.name === 'string' ? userInfo.name : null;
