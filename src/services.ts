@@ -185,6 +185,10 @@ export function createServices(
         greenPlans: await greenPlans.collectPersonalData(userId),
         greenerGeneralPractice: await greenerPractice.collectPersonalData(userId),
         discussions: await discussions.collectPersonalData(userId),
+        ...(await workspaces.collectPersonalData(userId)),
+        ...(await content.collectPersonalData(userId)),
+        ...(await files.collectPersonalData(userId)),
+        ...(await notifications.collectPersonalData(userId)),
         notificationPreferences: await notifications.preferencesOf(userId),
       };
     },

@@ -985,6 +985,7 @@ export function createAccountService(deps: AccountServiceDependencies) {
           email: user.email,
           emailVerifiedAt: user.email_verified_at,
           displayName: user.display_name,
+          handle: user.handle,
           status: user.status,
           platformAdmin: user.is_platform_admin === 1,
           twoFactorEnabledAt: user.totp_enabled_at,

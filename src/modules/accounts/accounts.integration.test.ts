@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
+  actorFor,
   buildUser,
+  contentInput,
   createPrivateWorkspace,
   currentTotp,
   TEST_PASSWORD,
@@ -870,6 +874,87 @@ describe.each(testDialects)('accounts on %s', (dialect) => {
       data.auditEvents.some((event: { action: string }) => event.action === 'auth.sign_in'),
     ).toBe(true);
     expect(JSON.stringify(data)).not.toContain('argon2');
+  });
+
+  it('downloads what the user did in workspaces, the knowledge hub, uploads and notifications', async () => {
+    const workspace = await createPrivateWorkspace(testApp.services, `export-${Date.now()}`);
+    const user = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82001', role: 'editor' }],
+      workspaces: [{ slug: workspace.slug, role: 'member' }],
+    });
+    const actor = await actorFor(testApp.services, user.id);
+    const context = { ip: '127.0.0.1', userAgent: 'export test' };
+    const item = await testApp.services.content.create(
+      actor,
+      'case_study',
+      contentInput({ title: `Export check ${dialect}` }),
+      context,
+    );
+    await testApp.services.content.publish(actor, item.id, context);
+    const db = testApp.services.database.db;
+    const upload = await testApp.services.files.receiveUpload(
+      Readable.from([Buffer.from('name,value\nA,1\n')]),
+      'spreadsheet',
+      'my figures.csv',
+    );
+    await testApp.services.files.recordUpload(db, upload, user.id);
+    await db
+      .insertInto('notifications')
+      .values({
+        id: randomUUID(),
+        user_id: user.id,
+        kind: 'workspace',
+        title: 'You joined a workspace',
+        body: 'Welcome',
+        link: `/workspaces/${workspace.slug}`,
+        actor_id: null,
+        dedupe_key: `export-${user.id}`,
+        created_at: new Date().toISOString(),
+        read_at: null,
+        email_status: 'skipped',
+        emailed_at: null,
+      })
+      .execute();
+
+    const browser = agent();
+    await signInAs(browser, user);
+    const data = (await browser.get('/account/data')).json();
+    expect(data.account.handle).toMatch(/^test\.user\.user/);
+    expect(data.workspaceMemberships).toEqual([
+      expect.objectContaining({ slug: workspace.slug, role: 'member' }),
+    ]);
+    expect(data.workspaceRequestsAndInvitations).toEqual([]);
+    expect(data.contentItems).toEqual([
+      expect.objectContaining({
+        slug: item.slug,
+        title: `Export check ${dialect}`,
+        status: 'published',
+        createdByYou: true,
+        lastChangedByYou: true,
+      }),
+    ]);
+    expect(data.contentRevisions.map((row: { slug: string }) => row.slug)).toContain(item.slug);
+    expect(data.filesUploaded).toEqual([
+      expect.objectContaining({ name: 'my figures.csv', contentType: 'text/csv', sizeBytes: 15 }),
+    ]);
+    expect(data.notifications).toEqual([
+      expect.objectContaining({ title: 'You joined a workspace', readAt: null }),
+    ]);
+    expect(data.discussions.reactions).toEqual([]);
+    // Nobody else's: another member of the same workspace and organisation adds nothing.
+    const other = await buildUser(testApp.services, {
+      memberships: [{ organisationCode: 'C82001', role: 'editor' }],
+      workspaces: [{ slug: workspace.slug, role: 'manager' }],
+    });
+    const otherBrowser = agent();
+    await signInAs(otherBrowser, other);
+    const theirs = (await otherBrowser.get('/account/data')).json();
+    expect(theirs.contentItems).toEqual([]);
+    expect(theirs.filesUploaded).toEqual([]);
+    expect(theirs.notifications).toEqual([]);
+    expect(theirs.workspaceMemberships).toEqual([
+      expect.objectContaining({ slug: workspace.slug, role: 'manager' }),
+    ]);
   });
 
   it("leaves other people's IP address and browser out of the downloaded audit events", async () => {

@@ -644,6 +644,35 @@ export function createContentRepository(db: Kysely<Database>, dialect: Dialect) 
         .execute();
       return { items, total: Number(countRow.total) };
     },
+
+    /** The items a person created or last changed, and the revisions they saved. */
+    async findPersonalData(userId: string) {
+      const [items, revisions] = await Promise.all([
+        db
+          .selectFrom('content_items')
+          .select([
+            'content_type',
+            'slug',
+            'title',
+            'status',
+            'created_by',
+            'updated_by',
+            'created_at',
+            'updated_at',
+          ])
+          .where((eb) => eb.or([eb('created_by', '=', userId), eb('updated_by', '=', userId)]))
+          .orderBy('created_at')
+          .execute(),
+        db
+          .selectFrom('content_revisions as r')
+          .innerJoin('content_items as c', 'c.id', 'r.content_id')
+          .select(['c.slug', 'r.revision_number', 'r.title', 'r.status', 'r.note', 'r.created_at'])
+          .where('r.created_by', '=', userId)
+          .orderBy('r.created_at')
+          .execute(),
+      ]);
+      return { items, revisions };
+    },
   };
 }
 

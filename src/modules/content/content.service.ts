@@ -1073,6 +1073,31 @@ export function createContentService(deps: ContentServiceDependencies) {
       if (existing.status !== 'published') await this.publish(actor, existing.id, context);
       return 'updated';
     },
+
+    /** What a person wrote in the knowledge hub, for their download. */
+    async collectPersonalData(userId: string): Promise<Record<string, unknown>> {
+      const { items, revisions } = await repository.findPersonalData(userId);
+      return {
+        contentItems: items.map((row) => ({
+          type: row.content_type,
+          slug: row.slug,
+          title: row.title,
+          status: row.status,
+          createdByYou: row.created_by === userId,
+          lastChangedByYou: row.updated_by === userId,
+          createdAt: row.created_at,
+          updatedAt: row.updated_at,
+        })),
+        contentRevisions: revisions.map((row) => ({
+          slug: row.slug,
+          revision: row.revision_number,
+          title: row.title,
+          status: row.status,
+          note: row.note,
+          savedAt: row.created_at,
+        })),
+      };
+    },
   };
 }
 

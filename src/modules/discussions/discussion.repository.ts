@@ -870,7 +870,7 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
 
     /** Everything a person wrote or chose here, for their personal data download. */
     async collectPersonalData(userId: string) {
-      const [posts, follows, reports] = await Promise.all([
+      const [posts, follows, reports, reactions] = await Promise.all([
         db
           .selectFrom('posts')
           .select(['id', 'conversation_id', 'body', 'created_at', 'edited_at', 'hidden_at'])
@@ -887,8 +887,14 @@ export function createDiscussionRepository(db: Kysely<Database>, dialect: Dialec
           .select(['post_id', 'reason', 'created_at'])
           .where('reporter_id', '=', userId)
           .execute(),
+        db
+          .selectFrom('post_reactions')
+          .select(['post_id', 'reaction', 'created_at'])
+          .where('user_id', '=', userId)
+          .orderBy('created_at')
+          .execute(),
       ]);
-      return { posts, follows, reports };
+      return { posts, follows, reports, reactions };
     },
 
     // --- activity ---

@@ -240,6 +240,25 @@ export function createFileService(deps: FileServiceDependencies) {
       await store.remove(upload.storageKey);
     },
 
+    /** What a person uploaded (names, types and sizes, not the bytes), for their download. */
+    async collectPersonalData(userId: string): Promise<Record<string, unknown>> {
+      const rows = await db
+        .selectFrom('stored_files')
+        .select(['original_name', 'content_type', 'size_bytes', 'purpose', 'uploaded_at'])
+        .where('uploaded_by', '=', userId)
+        .orderBy('uploaded_at')
+        .execute();
+      return {
+        filesUploaded: rows.map((row) => ({
+          name: row.original_name,
+          contentType: row.content_type,
+          sizeBytes: Number(row.size_bytes),
+          purpose: row.purpose,
+          uploadedAt: row.uploaded_at,
+        })),
+      };
+    },
+
     async findFile(id: string): Promise<StoredFileRow | undefined> {
       if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
       return db.selectFrom('stored_files').selectAll().where('id', '=', id).executeTakeFirst();

@@ -93,6 +93,25 @@ export function createNotificationRepository(db: Kysely<Database>) {
       await query.execute();
     },
 
+    /** Every notification a person has, oldest first, for their download. */
+    async findAllForUser(userId: string) {
+      return db
+        .selectFrom('notifications')
+        .select([
+          'kind',
+          'title',
+          'body',
+          'link',
+          'created_at',
+          'read_at',
+          'email_status',
+          'emailed_at',
+        ])
+        .where('user_id', '=', userId)
+        .orderBy('created_at')
+        .execute();
+    },
+
     async findPreferences(userId: string, executor: Executor = db) {
       return executor
         .selectFrom('notification_preferences')

@@ -412,6 +412,23 @@ export function createNotificationService(deps: NotificationServiceDependencies)
 
     preferencesOf: (userId: string) => repository.findPreferences(userId),
 
+    /** A person's notifications, as they were written, for their download. */
+    async collectPersonalData(userId: string): Promise<Record<string, unknown>> {
+      const rows = await repository.findAllForUser(userId);
+      return {
+        notifications: rows.map((row) => ({
+          kind: row.kind,
+          title: row.title,
+          body: row.body,
+          link: row.link,
+          createdAt: row.created_at,
+          readAt: row.read_at,
+          emailStatus: row.email_status,
+          emailedAt: row.emailed_at,
+        })),
+      };
+    },
+
     async preferences(
       actor: Actor,
     ): Promise<

@@ -96,6 +96,35 @@ export function createWorkspaceRepository(db: Kysely<Database>) {
         .execute();
     },
 
+    /** A person's workspace memberships and their requests and invitations, for their download. */
+    async findPersonalData(userId: string) {
+      const [memberships, requests] = await Promise.all([
+        db
+          .selectFrom('workspace_members as m')
+          .innerJoin('workspaces as w', 'w.id', 'm.workspace_id')
+          .select(['w.slug', 'w.name', 'm.role', 'm.joined_at'])
+          .where('m.user_id', '=', userId)
+          .orderBy('m.joined_at')
+          .execute(),
+        db
+          .selectFrom('workspace_requests as r')
+          .innerJoin('workspaces as w', 'w.id', 'r.workspace_id')
+          .select([
+            'w.slug',
+            'w.name',
+            'r.kind',
+            'r.status',
+            'r.created_at',
+            'r.expires_at',
+            'r.decided_at',
+          ])
+          .where('r.user_id', '=', userId)
+          .orderBy('r.created_at')
+          .execute(),
+      ]);
+      return { memberships, requests };
+    },
+
     async removeMembershipsOfUser(executor: Executor, userId: string): Promise<void> {
       await executor.deleteFrom('workspace_members').where('user_id', '=', userId).execute();
     },

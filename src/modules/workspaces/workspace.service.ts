@@ -80,6 +80,27 @@ export function createWorkspaceService(
     workspacesOnlyManagedBy: (userId: string, executor?: Transaction<Database>) =>
       repository.findWorkspacesWhereOnlyManager(userId, executor),
 
+    async collectPersonalData(userId: string): Promise<Record<string, unknown>> {
+      const { memberships, requests } = await repository.findPersonalData(userId);
+      return {
+        workspaceMemberships: memberships.map((row) => ({
+          workspace: row.name,
+          slug: row.slug,
+          role: row.role,
+          joinedAt: row.joined_at,
+        })),
+        workspaceRequestsAndInvitations: requests.map((row) => ({
+          workspace: row.name,
+          slug: row.slug,
+          kind: row.kind,
+          status: row.status,
+          createdAt: row.created_at,
+          expiresAt: row.expires_at,
+          decidedAt: row.decided_at,
+        })),
+      };
+    },
+
     removeMembershipsOfUser: (executor: Transaction<Database>, userId: string) =>
       repository.removeMembershipsOfUser(executor, userId),
   };
