@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Kysely, Transaction } from 'kysely';
@@ -153,9 +153,17 @@ export function createFileService(deps: FileServiceDependencies) {
           ),
         ),
       );
-      // pipeline() carries an error either way between the upload and the inspector; the store's
-      // own pipeline then fails, removes what it wrote, and rejects with the inspector's reason.
-      pipeline(source, inspector, () => {});
+      // A refused file (wrong type, too big) fails the inspector; the store's own pipeline then
+      // fails, removes what it wrote, and rejects with the inspector's reason. The upload itself
+      // is not destroyed but drained: the multipart parser takes a file stream closed before its
+      // end as the end of the form, and the fields after the file (a form's `openedAt`, say)
+      // would be lost. A broken upload fails the inspector in turn.
+      source.pipe(inspector);
+      inspector.once('error', () => {
+        source.unpipe(inspector);
+        source.resume();
+      });
+      source.once('error', (error) => inspector.destroy(error));
       let storageKey: string;
       try {
         storageKey = await store.write(inspector);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { buildUser } from '../../../test/support/factories.ts';
 import { HttpAgent, signInAs } from '../../../test/support/http-agent.ts';
 import { createTestApp, type TestApp } from '../../../test/support/test-app.ts';
+import { receiveFormWithUploads } from './multipart-uploads.ts';
 import {
   createTestDatabase,
   testDialects,
@@ -145,6 +146,7 @@ function multipart(
   csrf: string | null,
   file: { name: string; type: string; bytes: Buffer },
   purpose: string,
+  fieldsAfter: Record<string, string> = {},
 ) {
   const boundary = `----greenspace${randomBytes(8).toString('hex')}`;
   const parts: Buffer[] = [];
@@ -164,7 +166,14 @@ function multipart(
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`,
     ),
   );
-  parts.push(file.bytes, Buffer.from(`\r\n--${boundary}--\r\n`));
+  parts.push(file.bytes, Buffer.from('\r\n'));
+  for (const [name, value] of Object.entries(fieldsAfter))
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+      ),
+    );
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
   return {
     payload: Buffer.concat(parts),
     contentType: `multipart/form-data; boundary=${boundary}`,
@@ -222,6 +231,16 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
       }
       return reply.code(400).send({ error: 'no file' });
     });
+    // A form with a file and fields, as the feature modules read theirs.
+    app.post('/__test/form', { config: { access: 'public' } }, async (request, reply) => {
+      const form = await receiveFormWithUploads(request, services.files, {
+        purpose: 'image',
+        maxFiles: 1,
+        tooManyMessage: 'one file only',
+      });
+      await Promise.all(form.uploads.map((pending) => services.files.discardUpload(pending)));
+      return reply.send({ fields: form.fields, problem: form.problem ?? null });
+    });
     // The same, for signed-in people, whose forms with files are rate limited.
     app.post(
       '/__test/signed-in-upload',
@@ -259,11 +278,16 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
     file: { name: string; type: string; bytes: Buffer },
     purpose = 'evidence',
     csrf: 'valid' | 'missing' = 'valid',
-    options: { browser?: HttpAgent; url?: string } = {},
+    options: {
+      browser?: HttpAgent;
+      url?: string;
+      fieldsAfter?: Record<string, string>;
+      inPieces?: boolean;
+    } = {},
   ) {
     const browser = options.browser ?? new HttpAgent(testApp.app);
     const token = csrf === 'valid' ? await browser.csrfToken() : null;
-    const body = multipart(token, file, purpose);
+    const body = multipart(token, file, purpose, options.fieldsAfter);
     return testApp.app.inject({
       method: 'POST',
       url: options.url ?? '/__test/upload',
@@ -271,7 +295,8 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
         'content-type': body.contentType,
         cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
       },
-      payload: body.payload,
+      // In pieces, as a network delivers it: the parser then reads each part as it arrives.
+      payload: options.inPieces ? streamOf(body.payload, 16_384) : body.payload,
     });
   }
 
@@ -361,6 +386,42 @@ describe.each(testDialects)('uploads and downloads on %s', (dialect) => {
       .execute();
     expect(after).toHaveLength(before.length);
     // Nor a byte of it in the store: the part written before the limit was reached is removed.
+    expect((await bytesStored()).sort()).toEqual(bytesBefore.sort());
+  });
+
+  it('reads the fields after a refused file, so that the form comes back whole', async () => {
+    const bytesBefore = await bytesStored();
+    const fieldsAfter = { openedAt: '2026-12-01T09:00:00.000Z', note: 'kept' };
+    // Refused by its content (past the first 4,100 bytes read before a type is decided) and by
+    // its size: either way the file is skipped, not cut off, and the form read to its end.
+    for (const [file, problem] of [
+      [
+        {
+          name: 'photo.png',
+          type: 'image/png',
+          bytes: Buffer.concat([Buffer.from('MZ'), randomBytes(50_000)]),
+        },
+        /^photo\.png: The selected file must be a PNG image/,
+      ],
+      [
+        {
+          name: 'huge.png',
+          type: 'image/png',
+          bytes: Buffer.concat([PNG_SIGNATURE, randomBytes(5 * 1024 * 1024 + 1)]),
+        },
+        /^huge\.png: The selected file must be smaller than 5 MB$/,
+      ],
+    ] as const) {
+      const response = await upload(file, 'image', 'valid', {
+        url: '/__test/form',
+        fieldsAfter,
+        inPieces: true,
+      });
+      expect(response.statusCode).toBe(200);
+      const body = response.json();
+      expect(body.problem).toMatch(problem);
+      expect(body.fields).toMatchObject(fieldsAfter);
+    }
     expect((await bytesStored()).sort()).toEqual(bytesBefore.sort());
   });
 
