@@ -22,6 +22,7 @@ import { createNotificationService } from './notification.service.ts';
 
 const context = { ip: '127.0.0.1', userAgent: 'notification digest tests' };
 const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 describe.each(testDialects)('digests on %s', (dialect) => {
   let testApp: TestApp;
@@ -124,6 +125,27 @@ describe.each(testDialects)('digests on %s', (dialect) => {
       .where('kind', 'like', 'digest_%')
       .execute();
   }
+
+  it('sends the next daily digest at the run that finds it a moment short of a day, not a run later', async () => {
+    const user = await buildUser(testApp.services);
+    await notify(user, 'followed_activity', 'Monday update');
+    clock = new Date(clock.getTime() + MINUTE_MS);
+    await testApp.services.notifications.sendDueDigests();
+    const firstSentAt = clock.getTime();
+    expect(await digestsTo(user)).toHaveLength(1);
+    await notify(user, 'followed_activity', 'Tuesday update');
+    // The run before, a quarter of an hour short of a day: not yet.
+    clock = new Date(firstSentAt + DAY_MS - 15 * MINUTE_MS);
+    await testApp.services.notifications.sendDueDigests();
+    expect(await digestsTo(user)).toHaveLength(1);
+    // The next run, which reached this person two seconds sooner in its run than the day before:
+    // due, or each day's digest would go a run later than the last.
+    clock = new Date(firstSentAt + DAY_MS - 2_000);
+    await testApp.services.notifications.sendDueDigests();
+    const digests = await digestsTo(user);
+    expect(digests).toHaveLength(2);
+    expect(digests.map((digest) => digest.text_body).join('\n')).toContain('Tuesday update');
+  });
 
   describe('each notification in one digest', () => {
     it('sends one digest when two servers’ runs overlap, the second running while the first has read and not marked', async () => {

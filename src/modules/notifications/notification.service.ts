@@ -85,6 +85,13 @@ const allKinds = Object.keys(notificationKinds) as NotificationKind[];
 type Executor = Kysely<Database> | Transaction<Database>;
 
 const DAY_MS = 86_400_000;
+/**
+ * A digest is due this long before a whole day (or week) since the last. Runs come every 15
+ * minutes and reach each person a varying moment into the run: due only at the exact interval, a
+ * digest found a moment short would wait for the next run, and so slip a quarter of an hour later
+ * each time. The margin is well under a run's period, so digests do not creep earlier either.
+ */
+const DIGEST_DUE_MARGIN_MS = 5 * 60_000;
 const signature = '\n\nGreenspace – the collaboration workspace for a greener NHS';
 
 /**
@@ -559,7 +566,9 @@ export function createNotificationService(deps: NotificationServiceDependencies)
           const interval = frequency === 'daily' ? DAY_MS : 7 * DAY_MS;
           const isDue = async (executor: Executor) => {
             const last = await repository.lastDigestAt(userId, kinds, executor);
-            return !last || now().getTime() - new Date(last).getTime() >= interval;
+            return (
+              !last || now().getTime() - new Date(last).getTime() >= interval - DIGEST_DUE_MARGIN_MS
+            );
           };
           if (!(await isDue(deps.db))) continue;
           // Only what was recorded before this moment: a digest is always later than what it
