@@ -459,6 +459,18 @@ describe.each(testDialects)('digests on %s', (dialect) => {
       ]);
       expect(JSON.stringify(listed)).not.toContain('Jane Doe');
       expect(JSON.stringify(listed)).not.toContain("private workspace's plans");
+      // Opened (the button on an unread one), each goes back to the list, not to its address;
+      // the one the reader can still open goes where it points.
+      const rows = await services.database.db
+        .selectFrom('notifications')
+        .select(['id', 'title', 'link'])
+        .where('user_id', '=', reader.id)
+        .execute();
+      for (const row of rows) {
+        const opened = await services.notifications.open(readerNow, row.id);
+        if (row.title === `New post: ${titles.open}`) expect(opened).toBe(row.link);
+        else expect(opened, row.title).toBe('/notifications');
+      }
       // The manager's list still names the hidden thread.
       expect(
         (await services.notifications.list(managerActor, 1, 20)).items.map((item) => item.title),

@@ -406,15 +406,19 @@ export function createNotificationService(deps: NotificationServiceDependencies)
     },
 
     /**
-     * Opening a notification marks it read and says where it points; undefined if the person has
-     * no such notification. Only a path on this site is given back, so that a stored link can never
+     * Opening a notification marks it read and says where it points (the list, when the person can
+     * no longer open what it is about); undefined if the person has no such notification. Only a path on this site is given back, so that a stored link can never
      * send anyone elsewhere.
      */
     async open(actor: Actor, id: string): Promise<string | undefined> {
       const notification = await repository.findOneForUser(actor.userId, id);
       if (!notification) return undefined;
       if (!notification.read_at) await repository.markRead(actor.userId, id, now().toISOString());
-      return localPathOr(notification.link, '/notifications');
+      const link = localPathOr(notification.link, '/notifications');
+      // One about what the person can no longer open goes back to the list, as its entry there
+      // does: the address itself (a private workspace's, a hidden thread's) is not theirs to see.
+      if (linkReadCheck && !(await linkReadCheck(actor, link))) return '/notifications';
+      return link;
     },
 
     preferencesOf: (userId: string) => repository.findPreferences(userId),
