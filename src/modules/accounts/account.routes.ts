@@ -392,7 +392,10 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
   });
 
   app.get('/account/data', signedIn, async (request, reply) => {
-    const data = await services.accounts.exportPersonalData(actorOf(request));
+    const data = await services.accounts.exportPersonalData(
+      actorOf(request),
+      requestContextOf(request),
+    );
     return reply
       .header('content-type', 'application/json; charset=utf-8')
       .header('content-disposition', 'attachment; filename="greenspace-personal-data.json"')

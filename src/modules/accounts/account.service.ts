@@ -969,7 +969,10 @@ export function createAccountService(deps: AccountServiceDependencies) {
     },
 
     /** Everything Greenspace holds about the signed-in user, as one JSON document. */
-    async exportPersonalData(actor: Actor): Promise<Record<string, unknown>> {
+    async exportPersonalData(
+      actor: Actor,
+      context: RequestContext,
+    ): Promise<Record<string, unknown>> {
       const user = await requireUser(actor);
       const [sessions, identities, tokens, auditEvents, others] = await Promise.all([
         repository.findSessionsOfUser(user.id),
@@ -978,6 +981,18 @@ export function createAccountService(deps: AccountServiceDependencies) {
         audit.findForUser(user.id),
         deps.collectPersonalData?.(user.id) ?? Promise.resolve({}),
       ]);
+      // Recorded after it was gathered (so not in the download it is part of): a download of
+      // everything held about someone is worth a trace, in case it was not them who asked.
+      await audit.record(
+        {
+          action: 'account.data_exported',
+          outcome: 'success',
+          actorUserId: user.id,
+          targetType: 'user',
+          targetId: user.id,
+        },
+        context,
+      );
       return {
         exportedAt: now().toISOString(),
         account: {

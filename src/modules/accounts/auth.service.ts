@@ -308,8 +308,15 @@ export function createAuthService(deps: AuthServiceDependencies) {
     > {
       const existing = await repository.findExternalIdentity(identity.issuer, identity.subject);
       if (linkToUserId) {
-        if (existing && existing.user_id !== linkToUserId)
+        if (existing && existing.user_id !== linkToUserId) {
+          await refuse(
+            'auth.sso_linked',
+            'identity_linked_to_another_account',
+            context,
+            linkToUserId,
+          );
           return { outcome: 'email-belongs-to-another-account' };
+        }
         if (!existing) await deps.accounts.linkExternalIdentity(linkToUserId, identity, context);
         return { outcome: 'linked' };
       }

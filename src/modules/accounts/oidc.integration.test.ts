@@ -261,6 +261,42 @@ describe('single sign-on with OpenID Connect', () => {
     expect(replayer.sessionCookie()).toBeUndefined();
   });
 
+  it('refuses, and audits, linking an identity that another account already signs in with', async () => {
+    const first = new HttpAgent(testApp.app);
+    expect(
+      (
+        await finishAtGreenspace(
+          first,
+          await authenticateAtProvider(await startSignIn(first), 'pat-011'),
+        )
+      ).statusCode,
+    ).toBe(303);
+    const local = await buildUser(testApp.services);
+    const owner = new HttpAgent(testApp.app);
+    await signInAs(owner, local);
+    const linkStart = await owner.post('/account/sso/link', { password: local.password });
+    expect(linkStart.statusCode).toBe(303);
+    const refused = await finishAtGreenspace(
+      owner,
+      await authenticateAtProvider(String(linkStart.headers.location), 'pat-011'),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect((await owner.get('/account')).body).not.toContain('Linked to pat-011@nhs.net');
+    const events = await testApp.services.database.db
+      .selectFrom('audit_events')
+      .select(['outcome', 'details', 'target_id'])
+      .where('action', '=', 'auth.sso_linked')
+      .where('actor_user_id', '=', local.id)
+      .execute();
+    expect(events).toEqual([
+      {
+        outcome: 'failure',
+        details: JSON.stringify({ reason: 'identity_linked_to_another_account' }),
+        target_id: local.id,
+      },
+    ]);
+  });
+
   it('does not take over a local account that has the same email; the owner links it from their account', async () => {
     const local = await buildUser(testApp.services, { email: 'pat-006@nhs.net' });
     const stranger = new HttpAgent(testApp.app);

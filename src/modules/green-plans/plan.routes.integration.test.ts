@@ -1245,6 +1245,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
   it('includes a person’s updates, comments and owned actions in their personal data download', async () => {
     const editorData = await testApp.services.accounts.exportPersonalData(
       await actorFor(testApp.services, people.leadEditor!.id),
+      context,
     );
     expect(editorData.greenPlans).toMatchObject({
       progressUpdates: [
@@ -1256,6 +1257,7 @@ describe.each(testDialects)('Green Plan pages and their refusals on %s', (dialec
     });
     const memberData = await testApp.services.accounts.exportPersonalData(
       await actorFor(testApp.services, people.leadMember!.id),
+      context,
     );
     expect(memberData.greenPlans).toMatchObject({
       actionsOwned: [{ plan: 'Route test plan', reference: 'R-1', title: 'Decarbonise heat' }],
