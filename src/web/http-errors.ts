@@ -10,6 +10,20 @@ export class BadRequestError extends Error {
   }
 }
 
+/**
+ * A body that stops being readable as multipart part way (cut off, a part ended early) is the
+ * sender's, a 400 like any body that cannot be read; an error that already says what it is (a file
+ * over the parser's own limit, 413) is kept.
+ */
+export function unreadableForm(error: unknown): unknown {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return error;
+  return Object.assign(
+    new BadRequestError(['The form could not be read: it ended before it was complete.']),
+    { cause: error },
+  );
+}
+
 /** Raised for anything that does not exist (or that the user may not know exists); a 404 page. */
 export class NotFoundError extends Error {
   override name = 'NotFoundError';

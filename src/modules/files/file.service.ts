@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, StoredFileRow } from '../../db/schema.ts';
+import { unreadableForm } from '../../web/http-errors.ts';
 import type { FileStore } from './file-store.ts';
 import {
   describeAllowedTypes,
@@ -163,7 +164,7 @@ export function createFileService(deps: FileServiceDependencies) {
         source.unpipe(inspector);
         source.resume();
       });
-      source.once('error', (error) => inspector.destroy(error));
+      source.once('error', (error) => inspector.destroy(unreadableForm(error) as Error));
       let storageKey: string;
       try {
         storageKey = await store.write(inspector);

@@ -1,6 +1,6 @@
 import type { Multipart } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { BadRequestError } from '../../web/http-errors.ts';
+import { BadRequestError, unreadableForm } from '../../web/http-errors.ts';
 import { checkedText } from '../../web/forms.ts';
 import type { UploadPurpose } from './file-types.ts';
 import { UploadRejected, type FileService, type PendingUpload } from './file.service.ts';
@@ -17,7 +17,16 @@ export async function readMultipart(
   if (!request.multipartParts)
     throw new BadRequestError(['The form must be sent as multipart/form-data.']);
   const fields: Record<string, string> = {};
-  for await (const part of request.multipartParts) {
+  const parts = request.multipartParts[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Multipart>;
+    try {
+      next = await parts.next();
+    } catch (error) {
+      throw unreadableForm(error);
+    }
+    if (next.done) break;
+    const part = next.value;
     if (part.type === 'file') {
       if (!part.filename) {
         part.file.resume();
